@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The one test command (`npm test`): typecheck, build, start the local ClickHouse
+// cluster, run every uvu suite under test/ (unit and integration), stop the cluster
+// if this run started it, and end with one line `N passed, N failed[, N skipped]`.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const filter = process.argv[2]; // optional regex on test file paths, e.g. `npm test -- otp`
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+function run(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { process.stderr.write(d); });
+    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, out }));
+  });
+}
+
+async function check(name, cmd, args) {
+  console.log(`\n== ${name}`);
+  const { code } = await run(cmd, args);
+  if (code === 0) passed++;
+  else { failed++; console.log(`== ${name}: FAILED (exit ${code})`); }
+  return code === 0;
+}
+
+const tsc = require.resolve('typescript/bin/tsc');
+await check('typecheck (tsc --noEmit)', process.execPath, [tsc, '--noEmit']);
+await check('build (node build.mjs)', process.execPath, ['build.mjs']);
+
+const cluster = await import('./cluster.mjs');
+let startedHere = false;
+let clusterEnv = {};
+try {
+  console.log('\n== local ClickHouse cluster');
+  const before = await cluster.status();
+  const info = await cluster.start();
+  startedHere = !before.running;
+  clusterEnv = { COLONNADE_CLUSTER_DIR: info.dir };
+  console.log(`cluster up: ${info.urls.join(' ')}`);
+} catch (err) {
+  failed++;
+  console.error(`== cluster failed to start: ${err?.message ?? err}`);
+}
+
+try {
+  if (clusterEnv.COLONNADE_CLUSTER_DIR) {
+    console.log('\n== uvu suites (test/**/*.test.ts)');
+    const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
+    const pattern = filter ? `${filter}.*\\.test\\.ts$` : '\\.test\\.ts$';
+    const { code, out } = await run(process.execPath, ['--import', 'tsx', uvu, 'test', pattern], clusterEnv);
+    const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
+    const total = num('Total');
+    const ok = num('Passed');
+    const skip = num('Skipped');
+    if (Number.isNaN(total) || Number.isNaN(ok)) {
+      failed++;
+      console.error(`== uvu ended without a summary (exit ${code})`);
+    } else {
+      passed += ok;
+      skipped += Number.isNaN(skip) ? 0 : skip;
+      failed += total - ok - (Number.isNaN(skip) ? 0 : skip);
+      if (code !== 0 && total - ok - (Number.isNaN(skip) ? 0 : skip) === 0) {
+        failed++;
+        console.error(`== uvu exited ${code} although every counted test passed`);
+      }
+    }
+  }
+} finally {
+  if (startedHere) {
+    console.log('\n== stopping the local cluster');
+    await cluster.stop().catch((err) => console.error(`cluster stop: ${err?.message ?? err}`));
+  }
+}
+
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

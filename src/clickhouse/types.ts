@@ -1,0 +1,95 @@
+/**
+ * The shapes shared by the protocol layer and its users (the pool). This file is the
+ * contract between `src/clickhouse/` and `src/pool/`: change it only together with both.
+ */
+import type { Dispatcher } from 'undici';
+
+/** ClickHouse settings sent with a request (`max_threads`, `insert_quorum`, ...). */
+export type Settings = Readonly<Record<string, string | number | boolean>>;
+
+/**
+ * How 64-bit and wider integers come back from `select`:
+ * `'auto'` (default) a `number` when it is a safe integer, a `bigint` otherwise;
+ * `'bigint'` always a `bigint`; `'string'` always the decimal text.
+ */
+export type Int64Mode = 'auto' | 'bigint' | 'string';
+
+/** Options every call accepts; they override the connection's defaults. */
+export interface CallOptions {
+  /** Milliseconds before the request is abandoned with `TimeoutError`. */
+  readonly timeout?: number;
+  /** ClickHouse settings for this request only. */
+  readonly settings?: Settings;
+  /** Abort the request; it rejects with the signal's reason wrapped in an `AbortError`-coded error. */
+  readonly signal?: AbortSignal;
+  /** Sent as `query_id`; the server refuses a second running query with the same id. */
+  readonly queryId?: string;
+  /** Overrides the connection's `int64` decoding for this `select`. */
+  readonly int64?: Int64Mode;
+}
+
+/** Values of `{name}` placeholders, validated at run time (see `renderQuery`). */
+export type QueryParams = Readonly<Record<string, unknown>>;
+
+/** One row as an object keyed by column name. */
+export type Row = Record<string, unknown>;
+
+/** A parsed connection string. `password` is held here and nowhere else; `redacted` is safe to print. */
+export interface ServerConfig {
+  readonly protocol: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly database: string;
+  /** Extra query-string keys of the connection string, sent as ClickHouse settings. */
+  readonly settings: Settings;
+  /** `protocol://host:port`, what an undici `Client` is created with. */
+  readonly origin: string;
+  /** The connection string with the password replaced by `***`: safe for logs and errors. */
+  readonly redacted: string;
+}
+
+/** One call, as the pool's message style and the direct connection both express it. */
+export type Command =
+  | { readonly type: 'select'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
+  | { readonly type: 'query'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
+  | { readonly type: 'insert'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
+  | {
+      readonly type: 'insert_to_table';
+      readonly table: string;
+      readonly rows: Row | readonly Row[];
+      readonly options?: CallOptions;
+    };
+
+/** What each command resolves with. */
+export interface CommandResults {
+  select: Row[];
+  query: string;
+  insert: void;
+  insert_to_table: void;
+}
+
+/**
+ * A command checked and rendered before anything is sent: bad input throws while
+ * preparing, so nothing reaches a server. The same prepared request sends the same bytes
+ * every time (what lets a replicated table deduplicate a retried insert).
+ */
+export interface PreparedRequest<K extends Command['type'] = Command['type']> {
+  readonly type: K;
+  /** The request body: SQL text, for inserts followed by the encoded rows. */
+  readonly body: string;
+  readonly options: CallOptions;
+  /** True when sending it twice cannot change data (select, and query text that reads). */
+  readonly readOnly: boolean;
+}
+
+/** Defaults a connection or pool applies to each call. */
+export interface RequestDefaults {
+  /** Milliseconds, used when a call gives no `timeout`. */
+  readonly timeout: number;
+  readonly int64: Int64Mode;
+}
+
+/** The undici dispatcher a request goes through (a `Client` or `Pool` to one origin). */
+export type Transport = Dispatcher;

@@ -1,0 +1,84 @@
+/**
+ * The shapes of the actor runtime, shared by `src/otp/` and its users (the pool).
+ * This file is the contract between `src/otp/` and `src/pool/`: change it only together
+ * with both.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+
+/** OTP restart types: always, only after an abnormal exit, never. */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
+/** Milliseconds to wait for a graceful stop, or OTP's `brutal_kill` / `infinity`. */
+export type Shutdown = number | 'brutal_kill' | 'infinity';
+
+/** OTP restart strategies. */
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+
+/** Time, injected so tests drive intensity windows and timeouts without sleeping. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Why a child or supervisor ended. `'normal'` and `'shutdown'` are not crashes. */
+export type ExitReason = 'normal' | 'shutdown' | { readonly error: unknown };
+
+/** How one child is started and treated, as OTP's child spec. */
+export interface ChildSpec {
+  /** Unique within its supervisor. */
+  readonly id: string;
+  /** Returns an xstate actor, created but not started (or a promise of one). */
+  readonly start: () => AnyActorRef | Promise<AnyActorRef>;
+  /** Default `'permanent'`. */
+  readonly restart?: RestartType;
+  /** Default 5000 for workers, `'infinity'` for supervisors. */
+  readonly shutdown?: Shutdown;
+  /** Default `'worker'`. */
+  readonly type?: 'worker' | 'supervisor';
+  /**
+   * Graceful async cleanup run when the supervisor stops this child (not after a crash),
+   * awaited within `shutdown`; afterwards the actor is stopped. A worker that needs to
+   * drain (the pool's writer) does it here.
+   */
+  readonly stop?: (actor: AnyActorRef) => Promise<void>;
+}
+
+/** Anything that knows its own child spec, the Elixir convention (`MyClickHouse`). */
+export interface ChildSpecSource {
+  childSpec(): ChildSpec;
+}
+
+/** What a supervisor's children list accepts. */
+export type ChildInput = ChildSpec | ChildSpecSource;
+
+/** Options of `startSupervisor` and `supervisor`. */
+export interface SupervisorOptions {
+  /** Default `'one_for_one'`. */
+  readonly strategy?: Strategy;
+  /** Most restarts allowed within `period`; default 3. */
+  readonly intensity?: number;
+  /** Milliseconds; default 5000. */
+  readonly period?: number;
+  /** Receives the inspection events of every actor in the tree (root only). */
+  readonly inspect?: (event: InspectionEvent) => void;
+  /** Default: the real clock. Children inherit the root's. */
+  readonly clock?: Clock;
+}
+
+/** One row of `whichChildren()`. */
+export interface ChildInfo {
+  readonly id: string;
+  readonly type: 'worker' | 'supervisor';
+  readonly running: boolean;
+  /** The running actor, when there is one. */
+  readonly actor: AnyActorRef | undefined;
+}
+
+/** OTP's `count_children`. */
+export interface ChildCounts {
+  readonly specs: number;
+  readonly active: number;
+  readonly supervisors: number;
+  readonly workers: number;
+}
