@@ -6,8 +6,14 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (!existsSync(join(root, 'node_modules', 'uvu'))) {
+  console.log('== npm ci (node_modules is missing)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
 const require = createRequire(import.meta.url);
 const filter = process.argv[2]; // optional regex on test file paths, e.g. `npm test -- otp`
 
