@@ -54,7 +54,8 @@ try {
   console.log('\n== local ClickHouse cluster');
   const before = await cluster.status();
   const info = await cluster.start();
-  startedHere = !before.running;
+  // A cluster the developer left running (even partly) is theirs: start what is missing, stop nothing.
+  startedHere = !before.running && !before.partial;
   clusterEnv = { COLONNADE_CLUSTER_DIR: info.dir };
   console.log(`cluster up: ${info.urls.join(' ')}`);
 } catch (err) {

@@ -1,0 +1,537 @@
+#!/usr/bin/env node
+// A local ClickHouse cluster shaped the way production runs one: N replicas of one shard
+// (Debian's clickhouse-server 18.16) coordinated by a standalone ZooKeeper (Debian's
+// zookeeper 3.8). Plain ESM over node builtins so it runs before `npm ci`.
+// Module: start, stop, status, clean, killServer, freezeServer, resumeServer, stopServer,
+// startServer. CLI: `node scripts/cluster.mjs start|stop|status|clean|kill N|freeze N|
+// resume N|stop-server N|start-server N`.
+// Configured by env: COLONNADE_CLUSTER_DIR, COLONNADE_CLUSTER_PORT, COLONNADE_CLUSTER_SIZE.
+import { spawn, execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve, delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLUSTER_NAME = 'colonnade';
+export const PASSWORD = 's3cret:p@ss';
+const ZK_JAR = '/usr/share/java/zookeeper.jar';
+// zookeeper.jar's manifest names its dependencies; slf4j-simple gives it a log to tail.
+const ZK_CLASSPATH = [ZK_JAR, '/usr/share/java/slf4j-simple.jar'].join(':');
+const START_DEADLINE_MS = 90_000;
+const STOP_GRACE_MS = 15_000;
+
+/** Settings derived from the environment on every call, so several clusters can coexist. */
+export function settings() {
+  const env = process.env;
+  const dir = resolve(env.COLONNADE_CLUSTER_DIR || join(root, '.cluster'));
+  const base = Number(env.COLONNADE_CLUSTER_PORT || 18123);
+  const size = Number(env.COLONNADE_CLUSTER_SIZE || 3);
+  if (!Number.isInteger(base) || base < 1024 || base + 300 > 65535) {
+    throw new Error(`COLONNADE_CLUSTER_PORT must be an integer in 1024..65235, got ${env.COLONNADE_CLUSTER_PORT}`);
+  }
+  if (!Number.isInteger(size) || size < 1 || size > 9) {
+    throw new Error(`COLONNADE_CLUSTER_SIZE must be an integer in 1..9, got ${env.COLONNADE_CLUSTER_SIZE}`);
+  }
+  const servers = Array.from({ length: size }, (_, index) => {
+    const httpPort = base + index;
+    const home = join(dir, `server-${index}`);
+    return {
+      index, httpPort, tcpPort: base + 100 + index, interserverPort: base + 200 + index,
+      url: `http://127.0.0.1:${httpPort}/default`, home, config: join(home, 'config.xml'),
+      log: join(home, 'log', 'server.log'), errLog: join(home, 'log', 'server.err.log'),
+      out: join(home, 'log', 'stdout.log'),
+    };
+  });
+  const zkHome = join(dir, 'zookeeper');
+  const zookeeper = { port: base + 300, home: zkHome, config: join(zkHome, 'zoo.cfg'), out: join(zkHome, 'zookeeper.log') };
+  return { dir, base, size, servers, zookeeper, stateFile: join(dir, 'state.json') };
+}
+
+// ---------------------------------------------------------------- public API
+
+/** Starts whatever is not running yet and waits for all of it. Idempotent. */
+export async function start() {
+  const s = settings();
+  ensureInstalled();
+  mkdirSync(s.dir, { recursive: true });
+  const state = readState(s);
+  writeConfigs(s);
+
+  if (!isOurs(state.zookeeper?.pid, s.zookeeper.config)) {
+    await assertPortsFree([s.zookeeper.port], 'ZooKeeper');
+    state.zookeeper = { port: s.zookeeper.port, pid: spawnZooKeeper(s) };
+    writeState(s, state);
+  }
+  await waitFor(() => zkOk(s.zookeeper.port), () => isAlive(state.zookeeper.pid),
+    `ZooKeeper on 127.0.0.1:${s.zookeeper.port}`, [s.zookeeper.out]);
+
+  for (const srv of s.servers) {
+    const known = state.servers[srv.index];
+    if (isOurs(known?.pid, srv.config)) { resumePid(known.pid); continue; }
+    await assertPortsFree([srv.httpPort, srv.tcpPort, srv.interserverPort], `ClickHouse server ${srv.index}`);
+    state.servers[srv.index] = { ...publicServer(srv), pid: spawnServer(srv) };
+    writeState(s, state);
+  }
+  await Promise.all(s.servers.map((srv) => waitServer(srv, state.servers[srv.index].pid)));
+  // Replicated tables need each server's ZooKeeper session, not just ZooKeeper itself.
+  await Promise.all(s.servers.map((srv) => waitFor(
+    () => query(srv, "SELECT count() FROM system.zookeeper WHERE path = '/'").then(() => true, () => false),
+    () => isAlive(state.servers[srv.index].pid),
+    `ClickHouse server ${srv.index} talking to ZooKeeper`, [srv.errLog, srv.log])));
+  return info(s, state);
+}
+
+/** Stops every process this cluster recorded (servers, then ZooKeeper). Data is kept. */
+export async function stop() {
+  const s = settings();
+  const state = readState(s);
+  await Promise.all(s.servers.map((srv) => terminate(state.servers[srv.index]?.pid, srv.config)));
+  await terminate(state.zookeeper?.pid, s.zookeeper.config);
+  if (existsSync(s.stateFile)) rmSync(s.stateFile);
+}
+
+/** Stops the cluster and deletes its folder (data, logs, configs). */
+export async function clean() {
+  await stop();
+  rmSync(settings().dir, { recursive: true, force: true });
+}
+
+/** What is running: `running` when ZooKeeper and every server are up, `partial` when some are. */
+export async function status() {
+  const s = settings();
+  const state = readState(s);
+  const servers = s.servers.map((srv) => {
+    const pid = state.servers[srv.index]?.pid ?? null;
+    const alive = isOurs(pid, srv.config);
+    return { ...publicServer(srv), pid, alive, frozen: alive && procState(pid) === 'T' };
+  });
+  const zkPid = state.zookeeper?.pid ?? null;
+  const zookeeper = { port: s.zookeeper.port, pid: zkPid, alive: isOurs(zkPid, s.zookeeper.config) };
+  const up = [zookeeper, ...servers].filter((p) => p.alive).length;
+  return { dir: s.dir, running: up === servers.length + 1, partial: up > 0 && up <= servers.length, servers, zookeeper };
+}
+
+/** SIGKILL server i: it vanishes, connections are refused. */
+export async function killServer(i) {
+  const { srv, pid } = recorded(i);
+  if (!isOurs(pid, srv.config)) return;
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid, 5_000);
+}
+
+/** SIGSTOP server i: it hangs with its sockets open. */
+export async function freezeServer(i) {
+  const { srv, pid } = recorded(i);
+  if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
+  process.kill(pid, 'SIGSTOP');
+}
+
+/** SIGCONT server i after freezeServer. */
+export async function resumeServer(i) {
+  const { srv, pid } = recorded(i);
+  if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
+  process.kill(pid, 'SIGCONT');
+}
+
+/** Graceful stop of server i (SIGTERM, SIGKILL after a grace period). */
+export async function stopServer(i) {
+  const { srv, pid } = recorded(i);
+  await terminate(pid, srv.config);
+}
+
+/** Starts server i again with the same config and data; waits for /ping. */
+export async function startServer(i) {
+  const { s, state, srv, pid } = recorded(i);
+  if (isOurs(pid, srv.config)) {
+    resumePid(pid);
+  } else {
+    await assertPortsFree([srv.httpPort, srv.tcpPort, srv.interserverPort], `ClickHouse server ${i}`);
+    state.servers[i] = { ...publicServer(srv), pid: spawnServer(srv) };
+    writeState(s, state);
+  }
+  await waitServer(srv, state.servers[i].pid);
+  return { ...publicServer(srv), pid: state.servers[i].pid };
+}
+
+// ---------------------------------------------------------------- processes
+
+function spawnDetached(cmd, args, outFile, cwd) {
+  const fd = openSync(outFile, 'a');
+  try {
+    const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function spawnZooKeeper(s) {
+  mkdirSync(join(s.zookeeper.home, 'data'), { recursive: true });
+  return spawnDetached(findJava(), [
+    '-Xms16m', '-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k',
+    '-Dzookeeper.admin.enableServer=false', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
+    '-Dorg.slf4j.simpleLogger.showDateTime=true', '-cp', ZK_CLASSPATH,
+    'org.apache.zookeeper.server.ZooKeeperServerMain', s.zookeeper.config,
+  ], s.zookeeper.out, s.zookeeper.home);
+}
+
+function spawnServer(srv) {
+  return spawnDetached(findClickHouse(), [`--config-file=${srv.config}`], srv.out, srv.home);
+}
+
+async function waitServer(srv, pid) {
+  await waitFor(() => ping(srv), () => isAlive(pid), `ClickHouse server ${srv.index} (${srv.url}, /ping)`,
+    [srv.errLog, srv.out, srv.log]);
+}
+
+async function terminate(pid, marker) {
+  if (!isOurs(pid, marker)) return;
+  resumePid(pid);
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  if (await waitGone(pid, STOP_GRACE_MS)) return;
+  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  await waitGone(pid, 5_000);
+}
+
+function resumePid(pid) {
+  try { process.kill(pid, 'SIGCONT'); } catch { /* already gone */ }
+}
+
+function procState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid) {
+  const st = pid ? procState(pid) : null;
+  return st !== null && st !== 'Z' && st !== 'X';
+}
+
+// A recorded pid counts only if that process still runs our config: pids get reused.
+function isOurs(pid, marker) {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(marker));
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!isAlive(pid)) return true;
+    await sleep(100);
+  }
+  return !isAlive(pid);
+}
+
+async function waitFor(check, alive, what, logs) {
+  const until = Date.now() + START_DEADLINE_MS;
+  while (Date.now() < until) {
+    if (await check()) return;
+    if (!alive()) throw new Error(`${what} did not come up: the process exited.\n${tails(logs)}`);
+    await sleep(200);
+  }
+  throw new Error(`${what} did not come up within ${START_DEADLINE_MS / 1000} s.\n${tails(logs)}`);
+}
+
+function tails(files, lines = 25) {
+  return files.filter((f) => existsSync(f) && statSync(f).size > 0).map((f) => {
+    const text = readFileSync(f, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return `--- tail of ${f}\n${text}`;
+  }).join('\n') || '(no log output)';
+}
+
+async function assertPortsFree(ports, who) {
+  for (const port of ports) {
+    if (await tcpOpen(port)) {
+      throw new Error(`${who} cannot start: 127.0.0.1:${port} is already in use by a process this cluster ` +
+        `did not record; stop it or choose another COLONNADE_CLUSTER_PORT`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- probes
+
+function tcpOpen(port) {
+  return new Promise((done) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    sock.setTimeout(1_000);
+    sock.once('connect', () => { sock.destroy(); done(true); });
+    sock.once('timeout', () => { sock.destroy(); done(true); });
+    sock.once('error', () => done(false));
+  });
+}
+
+function zkOk(port) {
+  return new Promise((done) => {
+    let reply = '';
+    const sock = connect({ host: '127.0.0.1', port }, () => sock.end('ruok'));
+    sock.setTimeout(2_000);
+    sock.on('data', (d) => { reply += d; });
+    sock.once('end', () => done(reply === 'imok'));
+    sock.once('timeout', () => { sock.destroy(); done(false); });
+    sock.once('error', () => done(false));
+  });
+}
+
+async function ping(srv) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${srv.httpPort}/ping`, { signal: AbortSignal.timeout(2_000) });
+    return (await res.text()) === 'Ok.\n';
+  } catch {
+    return false;
+  }
+}
+
+async function query(srv, sql) {
+  const res = await fetch(`http://127.0.0.1:${srv.httpPort}/`, {
+    method: 'POST', body: sql, signal: AbortSignal.timeout(5_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(text);
+  return text;
+}
+
+// ---------------------------------------------------------------- state and config
+
+function readState(s) {
+  try {
+    const state = JSON.parse(readFileSync(s.stateFile, 'utf8'));
+    return { zookeeper: state.zookeeper ?? null, servers: Array.isArray(state.servers) ? state.servers : [] };
+  } catch {
+    return { zookeeper: null, servers: [] };
+  }
+}
+
+function writeState(s, state) {
+  const tmp = `${s.stateFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info(s, state), null, 2) + '\n');
+  renameSync(tmp, s.stateFile);
+}
+
+function info(s, state) {
+  const servers = s.servers.map((srv) => ({ ...publicServer(srv), pid: state.servers[srv.index]?.pid ?? null }));
+  return {
+    dir: s.dir, cluster: CLUSTER_NAME, urls: servers.map((x) => x.url), servers,
+    zookeeper: { port: s.zookeeper.port, pid: state.zookeeper?.pid ?? null },
+  };
+}
+
+function publicServer(srv) {
+  const { index, httpPort, tcpPort, interserverPort, url } = srv;
+  return { index, httpPort, tcpPort, interserverPort, url };
+}
+
+function recorded(i) {
+  const s = settings();
+  const srv = s.servers[i];
+  if (!srv) throw new Error(`no ClickHouse server ${i}: the cluster has ${s.size} (0..${s.size - 1})`);
+  const state = readState(s);
+  return { s, state, srv, pid: state.servers[i]?.pid ?? null };
+}
+
+function writeConfigs(s) {
+  const z = s.zookeeper;
+  mkdirSync(join(z.home, 'data'), { recursive: true });
+  writeFileSync(z.config, [
+    'tickTime=1000', 'initLimit=10', 'syncLimit=5', `dataDir=${join(z.home, 'data')}`,
+    `clientPort=${z.port}`, 'clientPortAddress=127.0.0.1', 'maxClientCnxns=0',
+    'admin.enableServer=false', '4lw.commands.whitelist=ruok,srvr,stat,mntr',
+    'autopurge.snapRetainCount=3', 'autopurge.purgeInterval=1', '',
+  ].join('\n'));
+  for (const srv of s.servers) {
+    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(srv.home, sub), { recursive: true });
+    writeFileSync(srv.config, serverConfig(s, srv));
+    writeFileSync(join(srv.home, 'users.xml'), USERS_XML);
+  }
+}
+
+function serverConfig(s, srv) {
+  const replicas = s.servers.map((r) =>
+    `        <replica><host>127.0.0.1</host><port>${r.tcpPort}</port></replica>`).join('\n');
+  const h = srv.home;
+  return `<?xml version="1.0"?>
+<!-- Generated by scripts/cluster.mjs; rewritten on every start. -->
+<yandex>
+  <logger>
+    <level>information</level>
+    <log>${h}/log/server.log</log>
+    <errorlog>${h}/log/server.err.log</errorlog>
+    <size>20M</size>
+    <count>2</count>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${srv.httpPort}</http_port>
+  <tcp_port>${srv.tcpPort}</tcp_port>
+  <interserver_http_port>${srv.interserverPort}</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <max_connections>1024</max_connections>
+  <keep_alive_timeout>10</keep_alive_timeout>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <uncompressed_cache_size>16777216</uncompressed_cache_size>
+  <mark_cache_size>33554432</mark_cache_size>
+  <path>${h}/data/</path>
+  <tmp_path>${h}/tmp/</tmp_path>
+  <user_files_path>${h}/user_files/</user_files_path>
+  <format_schema_path>${h}/format_schemas/</format_schema_path>
+  <users_config>${h}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+  <remote_servers>
+    <${CLUSTER_NAME}>
+      <shard>
+        <internal_replication>true</internal_replication>
+${replicas}
+      </shard>
+    </${CLUSTER_NAME}>
+  </remote_servers>
+  <zookeeper>
+    <node><host>127.0.0.1</host><port>${s.zookeeper.port}</port></node>
+    <session_timeout_ms>10000</session_timeout_ms>
+  </zookeeper>
+  <macros>
+    <cluster>${CLUSTER_NAME}</cluster>
+    <shard>01</shard>
+    <replica>r${srv.index}</replica>
+  </macros>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+  <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
+  <max_session_timeout>3600</max_session_timeout>
+  <default_session_timeout>60</default_session_timeout>
+</yandex>
+`;
+}
+
+const USER_BODY = `<networks><ip>::/0</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>`;
+const USERS_XML = `<?xml version="1.0"?>
+<!-- Generated by scripts/cluster.mjs; rewritten on every start. -->
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>2000000000</max_memory_usage>
+      <use_uncompressed_cache>0</use_uncompressed_cache>
+      <load_balancing>random</load_balancing>
+      <background_pool_size>4</background_pool_size>
+      <background_schedule_pool_size>8</background_schedule_pool_size>
+    </default>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      ${USER_BODY}
+    </default>
+    <colonnade>
+      <password>${PASSWORD}</password>
+      ${USER_BODY}
+    </colonnade>
+  </users>
+  <quotas>
+    <default>
+      <interval>
+        <duration>3600</duration>
+        <queries>0</queries><errors>0</errors><result_rows>0</result_rows>
+        <read_rows>0</read_rows><execution_time>0</execution_time>
+      </interval>
+    </default>
+  </quotas>
+</yandex>
+`;
+
+// ---------------------------------------------------------------- installation
+
+function which(name, extra = []) {
+  const dirs = [...(process.env.PATH || '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', ...extra];
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null;
+}
+
+function findClickHouse() {
+  const bin = which('clickhouse-server');
+  if (!bin) throw new Error('clickhouse-server not found (apt-get install clickhouse-server)');
+  return bin;
+}
+
+function findJava() {
+  const bin = which('java');
+  if (!bin) throw new Error('java not found (it comes with apt-get install zookeeper)');
+  return bin;
+}
+
+function ensureInstalled() {
+  const missing = [];
+  if (!which('clickhouse-server')) missing.push('clickhouse-server');
+  if (!existsSync(ZK_JAR) || !which('java')) missing.push('zookeeper');
+  if (!existsSync('/usr/share/java/slf4j-simple.jar')) missing.push('libslf4j-java');
+  if (missing.length === 0) return;
+  console.log(`cluster: installing ${missing.join(' ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  } catch (err) {
+    throw new Error(`could not install ${missing.join(' ')} with apt-get (are you root?): ${err.message}`);
+  }
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------- CLI
+
+async function main(argv) {
+  const [cmd, arg] = argv;
+  const index = () => {
+    const i = Number(arg);
+    if (arg === undefined || !Number.isInteger(i)) throw new Error(`usage: cluster.mjs ${cmd} <server index>`);
+    return i;
+  };
+  switch (cmd) {
+    case 'start': {
+      const c = await start();
+      console.log(`cluster '${CLUSTER_NAME}' up in ${c.dir} (ZooKeeper 127.0.0.1:${c.zookeeper.port})`);
+      for (const srv of c.servers) console.log(`  server ${srv.index}: ${srv.url}  (tcp ${srv.tcpPort}, pid ${srv.pid})`);
+      console.log(`users: default (no password), colonnade (password ${JSON.stringify(PASSWORD)})`);
+      console.log('stop it with: node scripts/cluster.mjs stop');
+      return;
+    }
+    case 'stop': await stop(); console.log('cluster stopped (data kept; `clean` deletes it)'); return;
+    case 'clean': await clean(); console.log(`cluster stopped and ${settings().dir} deleted`); return;
+    case 'status': {
+      const st = await status();
+      console.log(`cluster ${st.running ? 'running' : st.partial ? 'partly running' : 'stopped'} (${st.dir})`);
+      console.log(`  zookeeper: 127.0.0.1:${st.zookeeper.port} ${st.zookeeper.alive ? `pid ${st.zookeeper.pid}` : 'down'}`);
+      for (const srv of st.servers) {
+        const how = srv.frozen ? `frozen, pid ${srv.pid}` : srv.alive ? `pid ${srv.pid}` : 'down';
+        console.log(`  server ${srv.index}: ${srv.url} ${how}`);
+      }
+      return;
+    }
+    case 'kill': await killServer(index()); console.log(`server ${arg} killed`); return;
+    case 'freeze': await freezeServer(index()); console.log(`server ${arg} frozen`); return;
+    case 'resume': await resumeServer(index()); console.log(`server ${arg} resumed`); return;
+    case 'stop-server': await stopServer(index()); console.log(`server ${arg} stopped`); return;
+    case 'start-server': { const srv = await startServer(index()); console.log(`server ${arg} up: ${srv.url}`); return; }
+    default:
+      console.error('usage: node scripts/cluster.mjs start|stop|status|clean|kill N|freeze N|resume N|stop-server N|start-server N');
+      process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(`cluster: ${err.message}`);
+    process.exitCode = 1;
+  });
+}
