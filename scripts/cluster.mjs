@@ -25,8 +25,10 @@ const STOP_GRACE_MS = 15_000;
 export function settings() {
   const env = process.env;
   const dir = resolve(env.COLONNADE_CLUSTER_DIR || join(root, '.cluster'));
-  const base = Number(env.COLONNADE_CLUSTER_PORT || 18123);
-  const size = Number(env.COLONNADE_CLUSTER_SIZE || 3);
+  // A process given only the folder (a test importing this module) finds the layout there.
+  const saved = env.COLONNADE_CLUSTER_PORT && env.COLONNADE_CLUSTER_SIZE ? {} : savedLayout(dir);
+  const base = Number(env.COLONNADE_CLUSTER_PORT || saved.base || 18123);
+  const size = Number(env.COLONNADE_CLUSTER_SIZE || saved.size || 3);
   if (!Number.isInteger(base) || base < 1024 || base + 300 > 65535) {
     throw new Error(`COLONNADE_CLUSTER_PORT must be an integer in 1024..65235, got ${env.COLONNADE_CLUSTER_PORT}`);
   }
@@ -46,6 +48,15 @@ export function settings() {
   const zkHome = join(dir, 'zookeeper');
   const zookeeper = { port: base + 300, home: zkHome, config: join(zkHome, 'zoo.cfg'), out: join(zkHome, 'zookeeper.log') };
   return { dir, base, size, servers, zookeeper, stateFile: join(dir, 'state.json') };
+}
+
+function savedLayout(dir) {
+  try {
+    const { base, size } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    return { base, size };
+  } catch {
+    return {};
+  }
 }
 
 // ---------------------------------------------------------------- public API
@@ -69,7 +80,7 @@ export async function start() {
   for (const srv of s.servers) {
     const known = state.servers[srv.index];
     if (isOurs(known?.pid, srv.config)) { resumePid(known.pid); continue; }
-    await assertPortsFree([srv.httpPort, srv.tcpPort, srv.interserverPort], `ClickHouse server ${srv.index}`);
+    await assertPortsFree(serverPorts(srv), `ClickHouse server ${srv.index}`);
     state.servers[srv.index] = { ...publicServer(srv), pid: spawnServer(srv) };
     writeState(s, state);
   }
@@ -79,6 +90,7 @@ export async function start() {
     () => query(srv, "SELECT count() FROM system.zookeeper WHERE path = '/'").then(() => true, () => false),
     () => isAlive(state.servers[srv.index].pid),
     `ClickHouse server ${srv.index} talking to ZooKeeper`, [srv.errLog, srv.log])));
+  writeState(s, state);
   return info(s, state);
 }
 
@@ -118,6 +130,7 @@ export async function killServer(i) {
   if (!isOurs(pid, srv.config)) return;
   process.kill(pid, 'SIGKILL');
   await waitGone(pid, 5_000);
+  await waitPortsClosed(serverPorts(srv));
 }
 
 /** SIGSTOP server i: it hangs with its sockets open. */
@@ -125,6 +138,7 @@ export async function freezeServer(i) {
   const { srv, pid } = recorded(i);
   if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
   process.kill(pid, 'SIGSTOP');
+  await waitState(pid, (st) => st === 'T', 'frozen');
 }
 
 /** SIGCONT server i after freezeServer. */
@@ -132,12 +146,14 @@ export async function resumeServer(i) {
   const { srv, pid } = recorded(i);
   if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
   process.kill(pid, 'SIGCONT');
+  await waitState(pid, (st) => st !== 'T', 'resumed');
 }
 
 /** Graceful stop of server i (SIGTERM, SIGKILL after a grace period). */
 export async function stopServer(i) {
   const { srv, pid } = recorded(i);
   await terminate(pid, srv.config);
+  await waitPortsClosed(serverPorts(srv));
 }
 
 /** Starts server i again with the same config and data; waits for /ping. */
@@ -146,7 +162,7 @@ export async function startServer(i) {
   if (isOurs(pid, srv.config)) {
     resumePid(pid);
   } else {
-    await assertPortsFree([srv.httpPort, srv.tcpPort, srv.interserverPort], `ClickHouse server ${i}`);
+    await assertPortsFree(serverPorts(srv), `ClickHouse server ${i}`);
     state.servers[i] = { ...publicServer(srv), pid: spawnServer(srv) };
     writeState(s, state);
   }
@@ -223,6 +239,15 @@ function isOurs(pid, marker) {
   }
 }
 
+// Signals are delivered asynchronously: wait until the kernel shows the new state.
+async function waitState(pid, ok, what) {
+  const until = Date.now() + 5_000;
+  while (!ok(procState(pid))) {
+    if (Date.now() > until) throw new Error(`process ${pid} was not ${what} within 5 s`);
+    await sleep(10);
+  }
+}
+
 async function waitGone(pid, ms) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
@@ -247,6 +272,21 @@ function tails(files, lines = 25) {
     const text = readFileSync(f, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
     return `--- tail of ${f}\n${text}`;
   }).join('\n') || '(no log output)';
+}
+
+function serverPorts(srv) {
+  return [srv.httpPort, srv.tcpPort, srv.interserverPort];
+}
+
+// A killed leader thread turns zombie before its other threads let go of the sockets.
+async function waitPortsClosed(ports) {
+  const until = Date.now() + 5_000;
+  for (const port of ports) {
+    while (await tcpOpen(port)) {
+      if (Date.now() > until) throw new Error(`127.0.0.1:${port} still accepts connections 5 s after the server stopped`);
+      await sleep(20);
+    }
+  }
 }
 
 async function assertPortsFree(ports, who) {
@@ -320,7 +360,7 @@ function writeState(s, state) {
 function info(s, state) {
   const servers = s.servers.map((srv) => ({ ...publicServer(srv), pid: state.servers[srv.index]?.pid ?? null }));
   return {
-    dir: s.dir, cluster: CLUSTER_NAME, urls: servers.map((x) => x.url), servers,
+    dir: s.dir, base: s.base, size: s.size, cluster: CLUSTER_NAME, urls: servers.map((x) => x.url), servers,
     zookeeper: { port: s.zookeeper.port, pid: state.zookeeper?.pid ?? null },
   };
 }
