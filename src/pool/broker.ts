@@ -1,0 +1,293 @@
+/**
+ * The broker lends connections to callers, poolboy's rules adapted to several servers:
+ * FIFO waiters; idle connections reused LIFO (per server, the server chosen by the
+ * balancer among healthy servers that have one idle); an overflow connection only when
+ * nothing suitable is idle and fewer than `maxOverflow` exist; a connection that comes back
+ * serves the first waiter before it rests; an overflow connection idle for `overflowLinger`
+ * is dismissed; a waiter that times out leaves the line. It holds no I/O: connections are
+ * opaque handles and time comes from the injected clock.
+ */
+import type { Clock } from '../otp/types.js';
+import type { Balancer, Candidate } from './balancer.js';
+import type { Health } from './health.js';
+import { NoServerAvailableError, PoolStoppedError, PoolTimeoutError } from './errors.js';
+
+/** What the broker needs to know of a connection. */
+export interface BrokerConnection {
+  readonly id: string;
+  readonly server: number;
+  readonly overflow: boolean;
+}
+
+/** Where a connection stands from the broker's point of view. */
+export type SlotStatus = 'idle' | 'lent' | 'recovering';
+
+/** The broker's collaborators and limits. */
+export interface BrokerDeps<C extends BrokerConnection> {
+  readonly name: string;
+  readonly maxOverflow: number;
+  readonly overflowLinger: number;
+  readonly clock: Clock;
+  readonly health: Health;
+  readonly balancer: Balancer;
+  /** Creates an overflow connection to `server`; it is lent at once. */
+  readonly spawnOverflow: (server: number) => C;
+  /** Stops a connection the broker no longer wants (surplus or failed overflow). */
+  readonly dismiss: (conn: C) => void;
+}
+
+/** One checkout: how long to wait, and servers to avoid if another is healthy (a retry). */
+export interface CheckoutRequest {
+  readonly timeout: number;
+  readonly avoid?: ReadonlySet<number>;
+}
+
+/** Receives the lent connection or the reason there is none. Called exactly once. */
+export type CheckoutCallback<C> = (error: Error | undefined, conn: C | undefined) => void;
+
+/** Counts per server, derived from the slots. */
+export interface ServerSlots {
+  idle: number;
+  lent: number;
+  recovering: number;
+}
+
+/** The broker's state as `stats()` shows it. */
+export interface BrokerStatus {
+  readonly waiters: number;
+  readonly overflow: number;
+  readonly servers: readonly ServerSlots[];
+}
+
+interface Slot<C> {
+  readonly conn: C;
+  status: SlotStatus;
+  linger: unknown;
+}
+
+interface Waiter<C> {
+  readonly callback: CheckoutCallback<C>;
+  timer: unknown;
+}
+
+/**
+ * Checkouts, waiters and overflow for one pool.
+ *
+ * @example
+ * const broker = new Broker({ name: 'p', maxOverflow: 1, overflowLinger: 1000, clock, health, balancer, spawnOverflow, dismiss });
+ * broker.add(conn);                             // a new connection is idle
+ * const lent = await broker.lease({ timeout: 5000 });
+ * broker.ready(lent.id);                        // back, serves a waiter or rests
+ */
+export class Broker<C extends BrokerConnection> {
+  readonly #deps: BrokerDeps<C>;
+  readonly #slots = new Map<string, Slot<C>>();
+  readonly #idle: string[][];
+  readonly #lent: number[];
+  readonly #waiters = new Set<Waiter<C>>();
+  #overflow = 0;
+  #stopped = false;
+
+  constructor(deps: BrokerDeps<C>, servers: number) {
+    this.#deps = deps;
+    this.#idle = Array.from({ length: servers }, () => []);
+    this.#lent = Array.from({ length: servers }, () => 0);
+    deps.health.onChange((server, up) => (up ? this.#serverUp(server) : this.#serverDown()));
+  }
+
+  /** Asks for a connection; returns a function that withdraws a request still waiting. */
+  checkout(request: CheckoutRequest, callback: CheckoutCallback<C>): () => void {
+    if (this.#stopped) return this.#refuse(callback, new PoolStoppedError(this.#deps.name));
+    const up = this.#deps.health.upServers();
+    if (up.length === 0) return this.#refuse(callback, new NoServerAvailableError(this.#idle.length));
+    const idle = prefer(up.filter((s) => this.#idle[s]!.length > 0), request.avoid);
+    if (idle.length > 0) {
+      callback(undefined, this.#lend(this.#idle[this.#pick(idle)]!.pop()!));
+      return noop;
+    }
+    if (this.#overflow < this.#deps.maxOverflow) {
+      callback(undefined, this.#spawn(this.#pick(prefer(up, request.avoid))));
+      return noop;
+    }
+    const waiter: Waiter<C> = { callback, timer: undefined };
+    waiter.timer = this.#deps.clock.setTimeout(() => {
+      if (this.#waiters.delete(waiter)) callback(new PoolTimeoutError(request.timeout), undefined);
+    }, request.timeout);
+    this.#waiters.add(waiter);
+    return () => {
+      if (this.#waiters.delete(waiter)) this.#deps.clock.clearTimeout(waiter.timer);
+    };
+  }
+
+  /** `checkout` as a promise; `signal` withdraws the request while it waits. */
+  lease(request: CheckoutRequest, signal?: AbortSignal): Promise<C> {
+    return new Promise((resolve, reject) => {
+      const cancel = this.checkout(request, (error, conn) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve(conn!);
+      });
+      const onAbort = (): void => {
+        cancel();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A new (or restarted) connection: idle from the start. */
+  add(conn: C): void {
+    this.#slots.set(conn.id, { conn, status: 'recovering', linger: undefined });
+    this.ready(conn.id);
+  }
+
+  /** The connection is idle again (its call ended, or a probe succeeded): serve or rest. */
+  ready(id: string): void {
+    const slot = this.#slots.get(id);
+    if (!slot || slot.status === 'idle') return;
+    this.#leave(slot);
+    const first = this.#deps.health.isUp(slot.conn.server) ? this.#waiters.values().next().value : undefined;
+    if (first) {
+      this.#waiters.delete(first);
+      this.#deps.clock.clearTimeout(first.timer);
+      first.callback(undefined, this.#lend(id));
+      return;
+    }
+    slot.status = 'idle';
+    this.#idle[slot.conn.server]!.push(id);
+    if (slot.conn.overflow) {
+      slot.linger = this.#deps.clock.setTimeout(() => this.#dismiss(slot), this.#deps.overflowLinger);
+    }
+  }
+
+  /** The connection cannot serve (failed, resetting): not lendable until `ready`. Overflow ones are dismissed. */
+  unavailable(id: string): void {
+    const slot = this.#slots.get(id);
+    if (!slot) return;
+    this.#leave(slot);
+    slot.status = 'recovering';
+    if (slot.conn.overflow) this.#dismiss(slot);
+  }
+
+  /** The connection is gone (crashed or stopped); a restarted one comes back through `add`. */
+  remove(id: string): void {
+    const slot = this.#slots.get(id);
+    if (!slot) return;
+    this.#leave(slot);
+    this.#slots.delete(id);
+    if (slot.conn.overflow) {
+      this.#overflow--;
+      this.#overflowForWaiters();
+    }
+  }
+
+  /** Refuses every waiter and every later checkout. Idempotent. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#rejectWaiters(new PoolStoppedError(this.#deps.name));
+    for (const slot of this.#slots.values()) this.#deps.clock.clearTimeout(slot.linger);
+  }
+
+  /** Status of one connection, if the broker knows it. */
+  slot(id: string): SlotStatus | undefined {
+    return this.#slots.get(id)?.status;
+  }
+
+  /** Derived counts for `stats()` and the model test. */
+  status(): BrokerStatus {
+    const servers = this.#idle.map(() => ({ idle: 0, lent: 0, recovering: 0 }));
+    for (const slot of this.#slots.values()) servers[slot.conn.server]![slot.status]++;
+    return { waiters: this.#waiters.size, overflow: this.#overflow, servers };
+  }
+
+  #pick(servers: readonly number[]): number {
+    const candidates: Candidate[] = servers.map((server) => ({ server, inFlight: this.#lent[server]! }));
+    return this.#deps.balancer(candidates);
+  }
+
+  #lend(id: string): C {
+    const slot = this.#slots.get(id)!;
+    this.#deps.clock.clearTimeout(slot.linger);
+    slot.linger = undefined;
+    slot.status = 'lent';
+    this.#lent[slot.conn.server]!++;
+    return slot.conn;
+  }
+
+  #spawn(server: number): C {
+    const conn = this.#deps.spawnOverflow(server);
+    this.#overflow++;
+    this.#slots.set(conn.id, { conn, status: 'recovering', linger: undefined });
+    return this.#lend(conn.id);
+  }
+
+  /** Takes the slot out of the idle stack or the lent count, whichever it is in. */
+  #leave(slot: Slot<C>): void {
+    const server = slot.conn.server;
+    if (slot.status === 'lent') this.#lent[server]!--;
+    if (slot.status === 'idle') {
+      const stack = this.#idle[server]!;
+      stack.splice(stack.lastIndexOf(slot.conn.id), 1);
+      this.#deps.clock.clearTimeout(slot.linger);
+      slot.linger = undefined;
+    }
+  }
+
+  #dismiss(slot: Slot<C>): void {
+    if (this.#slots.get(slot.conn.id) !== slot) return;
+    this.#leave(slot);
+    this.#slots.delete(slot.conn.id);
+    this.#overflow--;
+    this.#deps.dismiss(slot.conn);
+    this.#overflowForWaiters();
+  }
+
+  #overflowForWaiters(): void {
+    const up = this.#deps.health.upServers();
+    while (!this.#stopped && up.length > 0 && this.#waiters.size > 0 && this.#overflow < this.#deps.maxOverflow) {
+      const first = this.#waiters.values().next().value!;
+      this.#waiters.delete(first);
+      this.#deps.clock.clearTimeout(first.timer);
+      first.callback(undefined, this.#spawn(this.#pick(up)));
+    }
+  }
+
+  #serverUp(server: number): void {
+    const stack = this.#idle[server]!;
+    while (this.#waiters.size > 0 && stack.length > 0) {
+      const first = this.#waiters.values().next().value!;
+      this.#waiters.delete(first);
+      this.#deps.clock.clearTimeout(first.timer);
+      first.callback(undefined, this.#lend(stack.pop()!));
+    }
+  }
+
+  #serverDown(): void {
+    if (this.#deps.health.upServers().length === 0) {
+      this.#rejectWaiters(new NoServerAvailableError(this.#idle.length));
+    }
+  }
+
+  #rejectWaiters(error: Error): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) {
+      this.#deps.clock.clearTimeout(w.timer);
+      w.callback(error, undefined);
+    }
+  }
+
+  #refuse(callback: CheckoutCallback<C>, error: Error): () => void {
+    callback(error, undefined);
+    return noop;
+  }
+}
+
+function prefer(servers: readonly number[], avoid: ReadonlySet<number> | undefined): readonly number[] {
+  if (!avoid || avoid.size === 0) return servers;
+  const others = servers.filter((s) => !avoid.has(s));
+  return others.length > 0 ? others : servers;
+}
+
+function noop(): void {}

@@ -1,0 +1,234 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Broker, type BrokerConnection } from '../../src/pool/broker.js';
+import { createBalancer } from '../../src/pool/balancer.js';
+import { Health } from '../../src/pool/health.js';
+import { manualClock, seeded, type ManualClock } from './fake-clock.js';
+
+interface Conn extends BrokerConnection {}
+
+function setup(opts: { servers?: number; base?: number; maxOverflow?: number; linger?: number } = {}) {
+  const clock = manualClock();
+  const servers = opts.servers ?? 1;
+  const health = new Health(servers, clock);
+  const dismissed: string[] = [];
+  let next = 0;
+  const broker = new Broker<Conn>(
+    {
+      name: 'test',
+      maxOverflow: opts.maxOverflow ?? 0,
+      overflowLinger: opts.linger ?? 1000,
+      clock,
+      health,
+      balancer: createBalancer('round_robin'),
+      spawnOverflow: (server) => ({ id: `o${next++}`, server, overflow: true }),
+      dismiss: (conn) => dismissed.push(conn.id),
+    },
+    servers,
+  );
+  const base: Conn[] = Array.from({ length: opts.base ?? 1 }, (_, i) => ({ id: `c${i}`, server: i % servers, overflow: false }));
+  for (const c of base) broker.add(c);
+  return { clock, health, broker, base, dismissed };
+}
+
+function take(broker: Broker<Conn>, timeout = 100) {
+  const out: { conn?: Conn; error?: Error } = {};
+  const cancel = broker.checkout({ timeout }, (error, conn) => Object.assign(out, { error, conn }));
+  return Object.assign(out, { cancel });
+}
+
+const test = suite('broker');
+
+test('checkout :: idle connections are reused LIFO', () => {
+  const { broker } = setup({ base: 2 });
+  const a = take(broker);
+  const b = take(broker);
+  broker.ready(a.conn!.id);
+  broker.ready(b.conn!.id);
+  assert.is(take(broker).conn!.id, b.conn!.id);
+});
+
+test('checkout :: waiters are served FIFO on check-in', () => {
+  const { broker } = setup({ base: 1 });
+  const held = take(broker);
+  const w1 = take(broker);
+  const w2 = take(broker);
+  assert.is(broker.status().waiters, 2);
+  broker.ready(held.conn!.id);
+  assert.is(w1.conn?.id, 'c0');
+  assert.is(w2.conn, undefined);
+  broker.ready('c0');
+  assert.is(w2.conn?.id, 'c0');
+});
+
+test('checkout :: overflow only when nothing is idle, at most maxOverflow', () => {
+  const { broker } = setup({ base: 1, maxOverflow: 1 });
+  assert.is(take(broker).conn!.overflow, false);
+  assert.is(take(broker).conn!.overflow, true);
+  const third = take(broker);
+  assert.is(third.conn, undefined);
+  assert.is(broker.status().overflow, 1);
+});
+
+test('checkout :: a waiter that times out leaves the line with POOL_TIMEOUT', () => {
+  const { broker, clock } = setup({ base: 1 });
+  const held = take(broker);
+  const w = take(broker, 50);
+  clock.advance(50);
+  assert.is((w.error as { code?: string }).code, 'POOL_TIMEOUT');
+  assert.is(broker.status().waiters, 0);
+  broker.ready(held.conn!.id);
+  assert.equal(broker.status().servers[0], { idle: 1, lent: 0, recovering: 0 });
+});
+
+test('checkout :: a withdrawn request leaves no waiter and no timer', () => {
+  const { broker, clock } = setup({ base: 1 });
+  take(broker);
+  const w = take(broker, 50);
+  w.cancel();
+  assert.is(broker.status().waiters, 0);
+  assert.is(clock.pending(), 0);
+});
+
+test('overflow :: dismissed after lingering idle, kept when reused in time', () => {
+  const { broker, clock, dismissed } = setup({ base: 1, maxOverflow: 1, linger: 100 });
+  take(broker);
+  const o = take(broker).conn!;
+  broker.ready(o.id);
+  clock.advance(60);
+  assert.is(take(broker).conn!.id, o.id, 'reused within the linger');
+  broker.ready(o.id);
+  clock.advance(100);
+  assert.equal(dismissed, [o.id]);
+  assert.is(broker.status().overflow, 0);
+});
+
+test('balance :: checkouts rotate over servers with idle connections', () => {
+  const { broker } = setup({ servers: 3, base: 3 });
+  const servers = [take(broker), take(broker), take(broker)].map((t) => t.conn!.server);
+  assert.equal(servers, [0, 1, 2]);
+});
+
+test('health :: down servers are skipped; all down fails fast with POOL_NO_SERVER', () => {
+  const { broker, health } = setup({ servers: 2, base: 2 });
+  health.fail(0, 'hard');
+  const a = take(broker);
+  assert.is(a.conn!.server, 1);
+  const w = take(broker);
+  assert.is(w.conn, undefined);
+  health.fail(1, 'hard');
+  assert.is((w.error as { code?: string }).code, 'POOL_NO_SERVER', 'the waiter does not wait out poolTimeout');
+  assert.is((take(broker).error as { code?: string }).code, 'POOL_NO_SERVER');
+  health.probeSucceeded(0);
+  assert.is(take(broker).conn!.server, 0);
+});
+
+test('health :: a server coming back serves the waiters with its idle connections', () => {
+  const { broker, health } = setup({ servers: 2, base: 2 });
+  health.fail(0, 'hard');
+  take(broker);
+  const w = take(broker);
+  health.probeSucceeded(0);
+  assert.is(w.conn?.server, 0);
+});
+
+test('stop :: waiters and later checkouts get POOL_STOPPED', () => {
+  const { broker } = setup({ base: 1 });
+  take(broker);
+  const w = take(broker);
+  broker.stop();
+  broker.stop();
+  assert.is((w.error as { code?: string }).code, 'POOL_STOPPED');
+  assert.is((take(broker).error as { code?: string }).code, 'POOL_STOPPED');
+});
+
+test('checkout :: a retry avoids the server that failed when another is healthy', () => {
+  const { broker } = setup({ servers: 2, base: 2 });
+  const out: Conn[] = [];
+  broker.checkout({ timeout: 10, avoid: new Set([0]) }, (_e, c) => out.push(c!));
+  assert.is(out[0]!.server, 1);
+});
+
+// Model-based randomized test, after poolboy_eqc: random checkouts, check-ins, timeouts,
+// crashes of busy connections and failures, checked against invariants after every step.
+function modelRun(seed: number, steps: number) {
+  const random = seeded(seed);
+  const poolSize = 1 + Math.floor(random() * 4);
+  const maxOverflow = Math.floor(random() * 3);
+  const servers = 1 + Math.floor(random() * 3);
+  const { broker, clock, base } = setup({ servers, base: poolSize, maxOverflow, linger: 30 });
+  const held = new Map<string, Conn>();
+  const pending = new Set<ReturnType<typeof take>>();
+  const settled: Array<ReturnType<typeof take>> = [];
+
+  const check = (step: number, op: string) => {
+    const where = `seed ${seed} step ${step} (${op})`;
+    for (const t of [...pending]) {
+      if (t.conn || t.error) {
+        pending.delete(t);
+        settled.push(t);
+        if (t.conn) {
+          assert.not.ok(held.has(t.conn.id), `${where}: ${t.conn.id} lent twice`);
+          held.set(t.conn.id, t.conn);
+        }
+      }
+    }
+    const status = broker.status();
+    const idle = status.servers.reduce((n, s) => n + s.idle, 0);
+    const lent = status.servers.reduce((n, s) => n + s.lent, 0);
+    assert.is(lent, held.size, `${where}: broker lent count equals what callers hold`);
+    assert.ok(idle + lent <= poolSize + maxOverflow, `${where}: in use + idle within poolSize + maxOverflow`);
+    assert.ok(status.overflow <= maxOverflow, `${where}: overflow within maxOverflow`);
+    assert.is(status.waiters, pending.size, `${where}: every waiter is either waiting or answered`);
+    if (pending.size > 0) assert.is(idle, 0, `${where}: no idle connection while someone waits`);
+  };
+
+  for (let step = 0; step < steps; step++) {
+    const r = random();
+    let op: string;
+    if (r < 0.4) {
+      op = 'checkout';
+      pending.add(take(broker, 1 + Math.floor(random() * 40)));
+    } else if (r < 0.7 && held.size > 0) {
+      op = 'checkin';
+      const conn = [...held.values()][Math.floor(random() * held.size)]!;
+      held.delete(conn.id);
+      broker.ready(conn.id);
+    } else if (r < 0.8 && held.size > 0) {
+      op = 'crash';
+      const conn = [...held.values()][Math.floor(random() * held.size)]!;
+      held.delete(conn.id);
+      broker.remove(conn.id);
+      if (!conn.overflow) broker.add(conn);
+    } else if (r < 0.85 && held.size > 0) {
+      op = 'network failure';
+      const conn = [...held.values()][Math.floor(random() * held.size)]!;
+      held.delete(conn.id);
+      broker.unavailable(conn.id);
+      if (!conn.overflow) broker.ready(conn.id);
+    } else {
+      op = 'time';
+      clock.advance(1 + Math.floor(random() * 20));
+    }
+    check(step, op);
+  }
+  for (let round = 0; round < 100 && (held.size > 0 || pending.size > 0); round++) {
+    const back = [...held.keys()];
+    held.clear();
+    for (const id of back) broker.ready(id);
+    check(steps + round, 'drain');
+    clock.advance(50);
+    check(steps + round, 'drain');
+  }
+  clock.advance(1000);
+  for (const t of settled) assert.ok(t.conn || t.error, `seed ${seed}: every waiter answered`);
+  const status = broker.status();
+  assert.is(status.overflow, 0, `seed ${seed}: overflow dismissed after linger`);
+  assert.is(status.servers.reduce((n, s) => n + s.idle, 0), base.length, `seed ${seed}: back to poolSize idle`);
+}
+
+test('model :: 200 seeded random runs keep every invariant', () => {
+  for (let seed = 1; seed <= 200; seed++) modelRun(seed, 150);
+});
+
+test.run();

@@ -1,0 +1,49 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Health } from '../../src/pool/health.js';
+import { manualClock } from './fake-clock.js';
+
+const test = suite('health');
+
+test('health :: a refused connection marks the server down at once', () => {
+  const health = new Health(3, manualClock());
+  health.fail(1, 'hard');
+  assert.equal(health.upServers(), [0, 2]);
+  assert.not.ok(health.isUp(1));
+});
+
+test('health :: soft failures close together mark down, spread out they decay', () => {
+  const clock = manualClock();
+  const health = new Health(2, clock, { halfLife: 1000, downAt: 2 });
+  health.fail(0, 'soft');
+  clock.advance(5000);
+  health.fail(0, 'soft');
+  assert.ok(health.isUp(0), 'penalty decayed between the two failures');
+  health.fail(0, 'soft');
+  assert.not.ok(health.isUp(0));
+  assert.is(health.snapshot(0).failures, 3);
+});
+
+test('health :: only a successful probe brings a server back', () => {
+  const clock = manualClock();
+  const health = new Health(2, clock, { halfLife: 100 });
+  health.fail(0, 'hard');
+  clock.advance(60_000);
+  assert.not.ok(health.isUp(0), 'decay alone does not mark up');
+  health.probeSucceeded(0);
+  assert.ok(health.isUp(0));
+  assert.is(health.snapshot(0).penalty, 0);
+});
+
+test('health :: listeners hear each change of side once', () => {
+  const health = new Health(2, manualClock());
+  const seen: string[] = [];
+  health.onChange((server, up) => seen.push(`${server}:${up ? 'up' : 'down'}`));
+  health.fail(1, 'hard');
+  health.fail(1, 'hard');
+  health.probeSucceeded(1);
+  health.probeSucceeded(1);
+  assert.equal(seen, ['1:down', '1:up']);
+});
+
+test.run();
