@@ -1,0 +1,93 @@
+import { ConfigError } from './errors.js';
+import type { ServerConfig, Settings } from './types.js';
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Keys the HTTP interface reads itself: letting a connection string set them would move
+// credentials into the URL or fight the request the client builds.
+const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
+
+/**
+ * Parses `http(s)://user:password@host:port/database?setting=value` into a `ServerConfig`.
+ * User and password are percent-decoded; the port defaults to 8123 (http) or 8443 (https);
+ * the database defaults to `default`; other query-string keys become ClickHouse settings.
+ * Throws `ConfigError` whose message never contains the password.
+ *
+ * @example
+ * const server = parseConnectionString('http://colonnade:s3cret%3Ap%40ss@127.0.0.1:8123/analytics?max_threads=2');
+ * server.password; // 's3cret:p@ss'
+ * server.redacted; // 'http://colonnade:***@127.0.0.1:8123/analytics?max_threads=2'
+ */
+export function parseConnectionString(url: string): ServerConfig {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new ConfigError('connection string: expected a non-empty string like http://user:password@host:8123/database');
+  }
+  const shown = redactLoose(url);
+  const fail = (reason: string): never => {
+    throw new ConfigError(`connection string ${shown}: ${reason}`);
+  };
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    return fail('not a valid URL (expected http://user:password@host:8123/database)');
+  }
+  const protocol = parsed.protocol.slice(0, -1);
+  if (protocol !== 'http' && protocol !== 'https') return fail(`protocol must be http or https, got ${protocol}`);
+  if (parsed.hostname === '') return fail('host is missing');
+  if (parsed.hash !== '') return fail('a #fragment is not allowed');
+  const port = parsed.port === '' ? (protocol === 'https' ? 8443 : 8123) : Number(parsed.port);
+  const username = decode(parsed.username, 'user name', fail);
+  const password = decode(parsed.password, 'password', fail);
+  const segments = parsed.pathname.split('/').filter((s) => s !== '');
+  if (segments.length > 1) return fail('the path must be a single database name, like /analytics');
+  const database = segments.length === 0 ? 'default' : decode(segments[0] ?? '', 'database', fail);
+  if (/[\u0000-\u001f`]/.test(database)) return fail('database name holds a control character or backtick');
+
+  const settings: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams) {
+    if (!SETTING_NAME.test(key)) return fail(`setting name ${JSON.stringify(key)} is not an identifier`);
+    if (RESERVED.has(key)) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
+    if (key in settings) return fail(`setting ${key} is given twice`);
+    settings[key] = value;
+  }
+  const origin = `${protocol}://${parsed.hostname}:${port}`;
+  const user = username === '' ? '' : `${encodeURIComponent(username)}${password === '' ? '' : ':***'}@`;
+  const query = parsed.searchParams.toString();
+  const config: ServerConfig = {
+    protocol,
+    host: parsed.hostname,
+    port,
+    username: username === '' ? 'default' : username,
+    password: '',
+    database,
+    settings: Object.freeze(settings) as Settings,
+    origin,
+    redacted: `${protocol}://${user}${parsed.hostname}:${port}/${encodeURIComponent(database)}${query === '' ? '' : `?${query}`}`,
+  };
+  // Not enumerable, so console.log, util.inspect and JSON.stringify of a config never show it.
+  Object.defineProperty(config, 'password', { value: password, enumerable: false });
+  return Object.freeze(config);
+}
+
+function decode(text: string, what: string, fail: (reason: string) => never): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return fail(`${what} has a malformed percent-escape`);
+  }
+}
+
+/**
+ * Hides whatever could be a password in a string that may not even parse: everything of
+ * the user-info part after the first `:` up to the last `@` before the path.
+ */
+function redactLoose(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const at = url.lastIndexOf('@');
+  if (at < start) return url.length > 200 ? `${url.slice(0, 200)}...` : url;
+  const userinfo = url.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+  return `${url.slice(0, start)}${user}:***${url.slice(at)}`;
+}

@@ -1,0 +1,222 @@
+/**
+ * Error classes of the protocol layer. Every class has a stable `code` string: match on
+ * `err.code` (or `instanceof`), never on the message words.
+ */
+
+/** The stable codes of the errors this layer throws. */
+export type ErrorCode =
+  | 'CLICKHOUSE'
+  | 'TRANSPORT'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'CONFIG'
+  | 'QUERY_PARAM'
+  | 'PROTOCOL'
+  | 'CLOSED';
+
+/**
+ * The base of every colonnade error.
+ *
+ * @example
+ * try { await conn.select('SELECT 1'); } catch (err) {
+ *   if (err instanceof ColonnadeError) console.log(err.code);
+ * }
+ */
+export class ColonnadeError extends Error {
+  /** A stable machine-readable code, e.g. `'TIMEOUT'`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** What the server said when it refused a query. */
+export interface ServerErrorInfo {
+  /** ClickHouse's numeric error code, e.g. 60 for a missing table. */
+  readonly serverCode: number;
+  /** The symbolic name when the server gives it (`UNKNOWN_TABLE`), newer servers only. */
+  readonly serverName?: string;
+  /** The exception text without the `Code: N` prefix and the version suffix. */
+  readonly serverMessage: string;
+}
+
+/**
+ * The server refused the query (bad SQL, missing table, wrong password, ...).
+ *
+ * @example
+ * try { await conn.select('SELECT * FROM missing'); } catch (err) {
+ *   if (err instanceof ClickHouseError && err.serverCode === 60) console.log('no such table');
+ * }
+ */
+export class ClickHouseError extends ColonnadeError implements ServerErrorInfo {
+  readonly serverCode: number;
+  readonly serverName?: string;
+  readonly serverMessage: string;
+  /** The HTTP status of the response (200 when the error arrived inside a streamed body). */
+  readonly status: number;
+
+  constructor(info: ServerErrorInfo, status: number) {
+    const name = info.serverName ? ` (${info.serverName})` : '';
+    super('CLICKHOUSE', `ClickHouse error ${info.serverCode}${name}: ${info.serverMessage}`);
+    this.serverCode = info.serverCode;
+    if (info.serverName !== undefined) this.serverName = info.serverName;
+    this.serverMessage = info.serverMessage;
+    this.status = status;
+  }
+}
+
+/**
+ * The network failed: connection refused, reset, DNS, a socket closed mid-response.
+ * `requestSent` is `false` only when the request provably never reached the server, so a
+ * write may be retried elsewhere without risk of running twice.
+ *
+ * @example
+ * catch (err) { if (err instanceof TransportError && !err.requestSent) retryOnAnotherServer(); }
+ */
+export class TransportError extends ColonnadeError {
+  readonly requestSent: boolean;
+
+  constructor(message: string, requestSent: boolean, options?: { cause?: unknown }) {
+    super('TRANSPORT', message, options);
+    this.requestSent = requestSent;
+  }
+}
+
+/**
+ * The request took longer than its `timeout`; its socket was destroyed, never reused.
+ *
+ * @example
+ * await conn.select('SELECT sleep(3)', {}, { timeout: 100 }).catch((e) => e.code === 'TIMEOUT');
+ */
+export class TimeoutError extends ColonnadeError {
+  readonly timeout: number;
+  /** Whether the request had been written to a socket when it timed out. */
+  readonly requestSent: boolean;
+
+  constructor(timeout: number, requestSent: boolean) {
+    super('TIMEOUT', `request timed out after ${timeout} ms`);
+    this.timeout = timeout;
+    this.requestSent = requestSent;
+  }
+}
+
+/**
+ * The caller's `AbortSignal` fired; `cause` holds the signal's reason.
+ *
+ * @example
+ * const ac = new AbortController(); const p = conn.select('SELECT sleep(2)', {}, { signal: ac.signal });
+ * ac.abort(); await p.catch((e) => e.code === 'ABORTED');
+ */
+export class AbortError extends ColonnadeError {
+  readonly requestSent: boolean;
+
+  constructor(reason: unknown, requestSent: boolean) {
+    super('ABORTED', 'request aborted', { cause: reason });
+    this.requestSent = requestSent;
+  }
+}
+
+/**
+ * A connection string or an option is invalid. The message names the key and never holds
+ * a password.
+ *
+ * @example
+ * try { connect('ftp://host'); } catch (err) { console.log((err as ConfigError).code); } // 'CONFIG'
+ */
+export class ConfigError extends ColonnadeError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+/**
+ * A `{name}` parameter or an inserted value cannot be sent; nothing was sent.
+ *
+ * @example
+ * try { renderQuery('SELECT {x}', { x: NaN }); } catch (err) { console.log((err as QueryParamError).param); } // 'x'
+ */
+export class QueryParamError extends ColonnadeError {
+  /** The parameter (or `column`, `column[2]` ...) that was refused. */
+  readonly param: string;
+
+  constructor(param: string, reason: string) {
+    super('QUERY_PARAM', `parameter ${param}: ${reason}`);
+    this.param = param;
+  }
+}
+
+/**
+ * The server answered something this client cannot read (a proxy's HTML page, a cut body).
+ *
+ * @example
+ * catch (err) { if ((err as ColonnadeError).code === 'PROTOCOL') console.log(err.message); }
+ */
+export class ProtocolError extends ColonnadeError {
+  readonly status: number;
+
+  constructor(message: string, status: number) {
+    super('PROTOCOL', message);
+    this.status = status;
+  }
+}
+
+/**
+ * The connection was closed before the call.
+ *
+ * @example
+ * await conn.close(); await conn.ping().catch((e) => e.code === 'CLOSED');
+ */
+export class ClosedError extends ColonnadeError {
+  constructor() {
+    super('CLOSED', 'connection is closed');
+  }
+}
+
+const NEW_FORM = /^Code: (\d+)\. (?:DB::Exception: )?([\s\S]*?)(?: \(([A-Z][A-Z0-9_]*)\))?(?: \(version [^)]*\))?\.?\s*$/;
+const OLD_FORM = /^Code: (\d+), e\.displayText\(\) = (?:DB::Exception: )?([\s\S]*?)(?:, e\.what\(\) = [\w:]+)?\s*$/;
+
+/**
+ * Parses a ClickHouse exception text, old (`Code: 60, e.displayText() = DB::Exception: ...`)
+ * or new (`Code: 60. DB::Exception: ... (UNKNOWN_TABLE) (version 24.3.1)`). `headerCode` is
+ * the `X-ClickHouse-Exception-Code` header, which wins over the body's number.
+ *
+ * @example
+ * parseServerError('Code: 60, e.displayText() = DB::Exception: Table default.x doesn\'t exist., e.what() = DB::Exception');
+ * // { serverCode: 60, serverMessage: "Table default.x doesn't exist." }
+ */
+export function parseServerError(body: string, headerCode?: string): ServerErrorInfo | undefined {
+  const text = body.trim();
+  const fromHeader = headerCode !== undefined && /^\d+$/.test(headerCode) ? Number(headerCode) : undefined;
+  const match = NEW_FORM.exec(text) ?? OLD_FORM.exec(text);
+  if (match) {
+    const info: ServerErrorInfo = { serverCode: fromHeader ?? Number(match[1]), serverMessage: (match[2] ?? '').trim() };
+    return match[3] ? { ...info, serverName: match[3] } : info;
+  }
+  if (fromHeader !== undefined) return { serverCode: fromHeader, serverMessage: text };
+  return undefined;
+}
+
+const TAIL = /(?:^|\n)(Code: \d+[.,] [\s\S]*(?:e\.what\(\) = [\w:]+|\(version [^)]*\)\.?))\s*$/;
+
+/**
+ * Finds an exception the server appended to a 200 response after it had started streaming
+ * rows (the error text follows the last complete line).
+ *
+ * @example
+ * findTrailingError('1\n2\nCode: 395, e.displayText() = DB::Exception: boom, e.what() = DB::Exception\n');
+ * // { serverCode: 395, serverMessage: 'boom', ... }
+ */
+export function findTrailingError(body: string): (ServerErrorInfo & { readonly offset: number }) | undefined {
+  const floor = Math.max(0, body.length - 65_536);
+  for (let at = body.lastIndexOf('Code: '); at >= floor; at = body.lastIndexOf('Code: ', at - 1)) {
+    if (at > 0 && body.charCodeAt(at - 1) !== 10) continue;
+    const match = TAIL.exec(body.slice(at));
+    const info = match?.[1] === undefined ? undefined : parseServerError(match[1]);
+    if (info) return { ...info, offset: at };
+    if (at === 0) break;
+  }
+  return undefined;
+}

@@ -1,0 +1,216 @@
+import { QueryParamError } from './errors.js';
+import type { QueryParams } from './types.js';
+
+/**
+ * A SQL text cut at its `{name}` placeholders: `parts[i]` comes before `names[i]`, and
+ * `parts` has one more element than `names`.
+ */
+interface Template {
+  readonly parts: readonly string[];
+  readonly names: readonly string[];
+}
+
+const TEMPLATE_CACHE_LIMIT = 512;
+const templates = new Map<string, Template>();
+const IDENT_START = /[A-Za-z_]/;
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
+
+/**
+ * Substitutes Pillar-style `{name}` placeholders with ClickHouse literals. Placeholders
+ * inside string literals, quoted identifiers and comments are left alone, and so is the
+ * server's typed form `{name:Type}`. Values: string (escaped for a `'...'` literal:
+ * backslash, quote, NUL and control characters), finite number, bigint, boolean (1/0),
+ * null (NULL), Date (`toDateTime(<epoch seconds>)`, the same instant in any server time
+ * zone), arrays (nested) and plain objects (their JSON text as a string). Anything else,
+ * a string with a lone UTF-16 surrogate, or a placeholder without a value throws
+ * `QueryParamError` naming the parameter.
+ *
+ * @example
+ * renderQuery('SELECT * FROM users WHERE name = {name} AND age > {age}', { name: "O'Brien\\", age: 21 });
+ * // "SELECT * FROM users WHERE name = 'O\\'Brien\\\\' AND age > 21"
+ */
+export function renderQuery(sql: string, params?: QueryParams): string {
+  const template = compile(sql);
+  if (template.names.length === 0) return sql;
+  let out = template.parts[0] ?? '';
+  for (let i = 0; i < template.names.length; i++) {
+    const name = template.names[i] as string;
+    if (params === undefined || !Object.prototype.hasOwnProperty.call(params, name)) {
+      throw new QueryParamError(name, 'the query has a {' + name + '} placeholder but no value was given');
+    }
+    const literal = formatLiteral(params[name], name);
+    // `x -{n}` with n = -1 would become `x --1`, a comment.
+    out += out.endsWith('-') && literal.startsWith('-') ? ` ${literal}` : literal;
+    out += template.parts[i + 1] ?? '';
+  }
+  return out;
+}
+
+/**
+ * The ClickHouse literal for one value, as `renderQuery` writes it. `name` is used in the
+ * error when the value is refused.
+ *
+ * @example
+ * formatLiteral(['a', null, [1n]], 'xs'); // "['a',NULL,[1]]"
+ */
+export function formatLiteral(value: unknown, name = 'value'): string {
+  return literal(value, name, []);
+}
+
+/**
+ * Quotes a string as a ClickHouse `'...'` literal, escaping backslash, quote, NUL and
+ * other control characters. Refuses a string with a lone surrogate (it has no UTF-8 form).
+ *
+ * @example
+ * quoteString("it's"); // "'it\\'s'"
+ */
+export function quoteString(value: string, name = 'value'): string {
+  if (!isWellFormed(value)) throw new QueryParamError(name, 'string holds a lone UTF-16 surrogate, which has no UTF-8 form');
+  return NEEDS_ESCAPE.test(value) ? `'${value.replace(ESCAPED, escapeChar)}'` : `'${value}'`;
+}
+
+/**
+ * Quotes a table or column name with backticks. `db.table` is split at the dot. Refuses
+ * names that are empty or hold backticks, backslashes or control characters.
+ *
+ * @example
+ * quoteIdentifier('analytics.events'); // '`analytics`.`events`'
+ */
+export function quoteIdentifier(name: string, what = 'table'): string {
+  if (typeof name !== 'string' || name === '') throw new QueryParamError(what, 'expected a non-empty name');
+  const pieces = name.split('.');
+  if (pieces.length > 2 || pieces.some((p) => p === '' || /[`\\\u0000-\u001f]/.test(p) || !isWellFormed(p))) {
+    throw new QueryParamError(what, `${JSON.stringify(name)} is not a valid name (use name or database.name, without backticks, backslashes or control characters)`);
+  }
+  return pieces.map((p) => `\`${p}\``).join('.');
+}
+
+/**
+ * True when a string has no lone UTF-16 surrogate, so it has an exact UTF-8 form.
+ *
+ * @example
+ * isWellFormed('\ud800'); // false
+ */
+export function isWellFormed(value: string): boolean {
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+const NEEDS_ESCAPE = /[\\'\u0000-\u001f\u007f]/;
+const ESCAPED = /[\\'\u0000-\u001f\u007f]/g;
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\', "'": "\\'", '\0': '\\0', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t',
+};
+
+function escapeChar(ch: string): string {
+  return ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+}
+
+function literal(value: unknown, name: string, seen: unknown[]): string {
+  switch (typeof value) {
+    case 'string':
+      return quoteString(value, name);
+    case 'number':
+      if (!Number.isFinite(value)) throw new QueryParamError(name, `${value} has no ClickHouse literal (only finite numbers are sent)`);
+      return String(value);
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return value ? '1' : '0';
+    case 'undefined':
+      throw new QueryParamError(name, 'value is undefined');
+    case 'function':
+    case 'symbol':
+      throw new QueryParamError(name, `a ${typeof value} cannot be sent`);
+  }
+  if (value === null || typeof value !== 'object') return 'NULL';
+  if (value instanceof Date) return `toDateTime(${epochSeconds(value, name)})`;
+  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  if (Array.isArray(value)) {
+    seen.push(value);
+    const items = value.map((item, i) => literal(item, `${name}[${i}]`, seen));
+    seen.pop();
+    return `[${items.join(',')}]`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return quoteString(jsonText(value, name), name);
+  throw new QueryParamError(name, `unsupported value ${describe(value)} (use a string, number, bigint, boolean, null, Date, array or plain object)`);
+}
+
+/**
+ * Seconds since the epoch for a DateTime, refusing what a DateTime cannot hold.
+ */
+export function epochSeconds(date: Date, name: string): number {
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw new QueryParamError(name, 'Date is invalid');
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 0 || seconds > 0xffffffff) throw new QueryParamError(name, `Date ${date.toISOString()} is outside DateTime's range (1970 to 2106)`);
+  return seconds;
+}
+
+/** JSON text of a plain object, refusing what JSON.stringify would mangle or choke on. */
+export function jsonText(value: object, name: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    const why = err instanceof Error && /circular/i.test(err.message) ? 'value is circular' : `cannot be written as JSON (${err instanceof Error ? err.message : String(err)})`;
+    throw new QueryParamError(name, why);
+  }
+}
+
+function describe(value: object): string {
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+  return typeof ctor?.name === 'string' && ctor.name !== '' ? `of class ${ctor.name}` : 'of an unknown kind';
+}
+
+function compile(sql: string): Template {
+  const cached = templates.get(sql);
+  if (cached) return cached;
+  const parts: string[] = [];
+  const names: string[] = [];
+  let start = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"' || ch === '`') {
+      i = skipQuoted(sql, i, ch);
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? n : end + 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+    } else if (ch === '{' && IDENT_START.test(sql[i + 1] ?? '')) {
+      const name = IDENT.exec(sql.slice(i + 1, i + 130))?.[0] ?? '';
+      if (sql[i + 1 + name.length] === '}') {
+        parts.push(sql.slice(start, i));
+        names.push(name);
+        i += name.length + 2;
+        start = i;
+      } else {
+        i += 1;
+      }
+    } else {
+      i += 1;
+    }
+  }
+  parts.push(sql.slice(start));
+  const template = { parts, names };
+  if (templates.size >= TEMPLATE_CACHE_LIMIT) templates.clear();
+  templates.set(sql, template);
+  return template;
+}
+
+/** Index just past the closing quote; backslash escapes and doubled quotes stay inside. */
+function skipQuoted(sql: string, open: number, quote: string): number {
+  let i = open + 1;
+  while (i < sql.length) {
+    const ch = sql[i];
+    if (ch === '\\') i += 2;
+    else if (ch === quote) {
+      if (sql[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else i += 1;
+  }
+  return sql.length;
+}
