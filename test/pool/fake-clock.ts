@@ -4,6 +4,8 @@ import type { Clock } from '../../src/otp/types.js';
 export interface ManualClock extends Clock {
   advance(ms: number): void;
   pending(): number;
+  /** Moves time to the earliest pending timer and fires it; returns the ms advanced. */
+  runNext(): number;
 }
 
 export function manualClock(start = 0): ManualClock {
@@ -33,6 +35,14 @@ export function manualClock(start = 0): ManualClock {
       now = end;
     },
     pending: () => timers.size,
+    runNext() {
+      let at = Infinity;
+      for (const t of timers.values()) at = Math.min(at, t.at);
+      if (at === Infinity) return 0;
+      const step = at - now;
+      this.advance(step);
+      return step;
+    },
   };
 }
 

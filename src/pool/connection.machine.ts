@@ -1,0 +1,259 @@
+/*
+ * One pooled connection: one undici Client to one server, one call at a time.
+ *
+ *                 run                          ok, or the server refused the query
+ *   ┌──────┐ ──────────► ┌──────┐ ─────────────────────────────────────────┐
+ *   │ idle │             │ busy │                                          │
+ *   └──────┘ ◄───────┐   └──────┘ ── caller gave up ──► ┌───────────┐      │
+ *     ▲  ▲ ▲         │       │                          │ resetting │ ─────┤ (new Client)
+ *     │  │ └─────────┼───────┼──────────────────────────└───────────┘      │
+ *     │  └───────────┼───────┼─────────────────────────────────────────────┘
+ *     │              │       │ network failure / timeout
+ *     │              │       ▼
+ *     │              │   ┌────────┐  (new Client)  ┌─────────┐ after jittered delay ┌─────────┐
+ *     │              │   │ failed │ ─────────────► │ backoff │ ───────────────────► │ probing │
+ *     │              │   └────────┘                └─────────┘ ◄─── /ping failed ── └─────────┘
+ *     │              │                                                                 │
+ *     └──────────────┴──────────────────────── /ping answered ─────────────────────────┘
+ *
+ * I/O enters as invoked actors supplied with `provide`: `perform` (the HTTP request),
+ * `reset` (destroy and recreate the Client) and `probe` (`GET /ping`). Delays run on the
+ * actor's clock. The machine tells its owner what happened through emitted events:
+ * `ready` (lendable again), `unavailable` (cannot serve for now), `failure` (count against
+ * the server's health) and `probed` (the server answered a ping).
+ */
+import { assign, emit, fromPromise, setup } from 'xstate';
+import { AbortError, TimeoutError, TransportError } from '../clickhouse/errors.js';
+import type { PreparedRequest } from '../clickhouse/types.js';
+import type { FailureKind } from './health.js';
+
+/** One call handed to a connection; the machine settles it exactly once. */
+export interface ConnectionJob {
+  readonly request: PreparedRequest;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Backoff bounds in milliseconds. */
+export interface BackoffOptions {
+  readonly initial: number;
+  readonly max: number;
+}
+
+/** What a connection machine starts with. Nothing here may hold a password. */
+export interface ConnectionInput {
+  readonly id: string;
+  readonly server: number;
+  /** The server's redacted connection string, for inspection and stats. */
+  readonly label: string;
+  readonly overflow: boolean;
+  readonly backoff: BackoffOptions;
+  /** Source of jitter; default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Events a connection accepts. */
+export type ConnectionEvent = { readonly type: 'run'; readonly job: ConnectionJob };
+
+/** Events a connection emits to its owner. */
+export type ConnectionEmitted =
+  | { readonly type: 'ready' }
+  | { readonly type: 'unavailable' }
+  | { readonly type: 'failure'; readonly kind: FailureKind }
+  | { readonly type: 'probed' };
+
+/** The names of a connection's states. */
+export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'failed' | 'backoff' | 'probing';
+
+/** How a failed call counts: the server answered, the caller gave up, or the network failed. */
+export type FailureClass = 'server' | 'aborted' | 'network';
+
+/**
+ * Sorts an error from `perform`: only network failures and timeouts count against a server.
+ *
+ * @example
+ * classifyFailure(new TimeoutError(100, true)); // 'network'
+ */
+export function classifyFailure(error: unknown): FailureClass {
+  if (error instanceof AbortError) return 'aborted';
+  if (error instanceof TransportError || error instanceof TimeoutError) return 'network';
+  return 'server';
+}
+
+/**
+ * `hard` when the server provably never got the request (refused): down at once.
+ *
+ * @example
+ * failureKind(new TransportError('ECONNREFUSED', false)); // 'hard'
+ */
+export function failureKind(error: unknown): FailureKind {
+  return error instanceof TransportError && !error.requestSent ? 'hard' : 'soft';
+}
+
+/**
+ * Exponential backoff with full jitter, capped: a uniform pick in
+ * `[0, min(max, initial * 2^attempt)]`.
+ *
+ * @example
+ * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 400
+ */
+export function backoffDelay(attempt: number, bounds: BackoffOptions, random: () => number): number {
+  const ceiling = Math.min(bounds.max, bounds.initial * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+interface ConnectionContext {
+  readonly id: string;
+  readonly server: number;
+  readonly label: string;
+  readonly overflow: boolean;
+  readonly backoff: BackoffOptions;
+  readonly random: () => number;
+  job: ConnectionJob | undefined;
+  /** Consecutive failed probes, the backoff exponent. */
+  attempt: number;
+  served: number;
+  failures: number;
+  lastError: string | undefined;
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
+
+/**
+ * The connection machine. Provide `perform`, `reset` and `probe` before running it.
+ *
+ * @example
+ * const actor = createActor(connectionMachine.provide({ actors: { perform, reset, probe } }), {
+ *   input: { id: 'conn-0', server: 0, label: 'http://default:***@127.0.0.1:8123/default', overflow: false,
+ *            backoff: { initial: 100, max: 10_000 } },
+ *   clock,
+ * }).start();
+ * actor.send({ type: 'run', job: { request, resolve, reject } });
+ */
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    input: {} as ConnectionInput,
+    events: {} as ConnectionEvent,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: {
+    perform: fromPromise<unknown, { request: PreparedRequest }>(async () => {
+      throw new Error('connection machine: provide a perform actor');
+    }),
+    reset: fromPromise<void, void>(async () => undefined),
+    probe: fromPromise<void, void>(async () => {
+      throw new Error('connection machine: provide a probe actor');
+    }),
+  },
+  delays: {
+    backoff: ({ context }) => backoffDelay(context.attempt, context.backoff, context.random),
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    id: input.id,
+    server: input.server,
+    label: input.label,
+    overflow: input.overflow,
+    backoff: input.backoff,
+    random: input.random ?? Math.random,
+    job: undefined,
+    attempt: 0,
+    served: 0,
+    failures: 0,
+    lastError: undefined,
+  }),
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        run: { target: 'busy', actions: assign({ job: ({ event }) => event.job }) },
+      },
+    },
+    busy: {
+      invoke: {
+        src: 'perform',
+        input: ({ context }) => ({ request: context.job!.request }),
+        onDone: {
+          target: 'idle',
+          actions: [
+            ({ context, event }) => context.job?.resolve(event.output),
+            assign({ job: undefined, served: ({ context }) => context.served + 1 }),
+            emit({ type: 'ready' }),
+          ],
+        },
+        onError: [
+          {
+            guard: ({ event }) => classifyFailure(event.error) === 'server',
+            target: 'idle',
+            actions: [
+              ({ context, event }) => context.job?.reject(event.error),
+              assign({ job: undefined, served: ({ context }) => context.served + 1 }),
+              emit({ type: 'ready' }),
+            ],
+          },
+          {
+            guard: ({ event }) => classifyFailure(event.error) === 'aborted',
+            target: 'resetting',
+            actions: [
+              ({ context, event }) => context.job?.reject(event.error),
+              assign({ job: undefined }),
+              emit({ type: 'unavailable' }),
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [
+              ({ context, event }) => context.job?.reject(event.error),
+              assign({
+                job: undefined,
+                failures: ({ context }) => context.failures + 1,
+                lastError: ({ event }) => describe(event.error),
+              }),
+              emit({ type: 'unavailable' }),
+              emit(({ event }) => ({ type: 'failure', kind: failureKind(event.error) })),
+            ],
+          },
+        ],
+      },
+    },
+    resetting: {
+      invoke: {
+        src: 'reset',
+        onDone: { target: 'idle', actions: emit({ type: 'ready' }) },
+        onError: { target: 'backoff' },
+      },
+    },
+    failed: {
+      invoke: {
+        src: 'reset',
+        onDone: { target: 'backoff' },
+        onError: { target: 'backoff' },
+      },
+    },
+    backoff: {
+      after: { backoff: { target: 'probing' } },
+    },
+    probing: {
+      invoke: {
+        src: 'probe',
+        onDone: {
+          target: 'idle',
+          actions: [assign({ attempt: 0, lastError: undefined }), emit({ type: 'probed' }), emit({ type: 'ready' })],
+        },
+        onError: {
+          target: 'backoff',
+          actions: [
+            assign({
+              attempt: ({ context }) => context.attempt + 1,
+              lastError: ({ event }) => describe(event.error),
+            }),
+            emit(({ event }) => ({ type: 'failure', kind: failureKind(event.error) })),
+          ],
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,136 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise } from 'xstate';
+import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
+import type { PreparedRequest } from '../../src/clickhouse/types.js';
+import { backoffDelay, classifyFailure, connectionMachine, type ConnectionJob } from '../../src/pool/connection.machine.js';
+import { manualClock } from './fake-clock.js';
+
+const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number }) {
+  const clock = manualClock();
+  const resets: number[] = [];
+  const probes: number[] = [];
+  const logic = connectionMachine.provide({
+    actors: {
+      perform: fromPromise(({ input }: { input: { request: PreparedRequest } }) => opts.perform(input.request)),
+      reset: fromPromise(async () => {
+        resets.push(clock.now());
+      }),
+      probe: fromPromise(async () => {
+        probes.push(clock.now());
+        await (opts.probe ?? (async () => undefined))();
+      }),
+    },
+  });
+  const actor = createActor(logic, {
+    input: { id: 'conn-0', server: 0, label: 'http://u:***@h:1/db', overflow: false, backoff: { initial: 100, max: 1000 }, random: opts.random ?? (() => 0.5) },
+    clock,
+  });
+  const emitted: string[] = [];
+  actor.on('*', (e) => emitted.push(e.type === 'failure' ? `failure:${e.kind}` : e.type));
+  actor.start();
+  const run = () => {
+    const out: { value?: unknown; error?: unknown } = {};
+    const job: ConnectionJob = { request, resolve: (value) => (out.value = value), reject: (error) => (out.error = error) };
+    actor.send({ type: 'run', job });
+    return out;
+  };
+  const state = () => actor.getSnapshot().value;
+  return { actor, clock, run, state, emitted, resets, probes };
+}
+
+const test = suite('connection.machine');
+
+test('run :: a successful call resolves the job and the connection is ready again', async () => {
+  const c = start({ perform: async () => [{ x: 1 }] });
+  const out = c.run();
+  assert.is(c.state(), 'busy');
+  await flush();
+  assert.equal(out.value, [{ x: 1 }]);
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['ready']);
+});
+
+test('run :: a server error rejects the job without counting against the server', async () => {
+  const c = start({ perform: async () => { throw new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500); } });
+  const out = c.run();
+  await flush();
+  assert.is((out.error as { code: string }).code, 'CLICKHOUSE');
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['ready']);
+});
+
+test('failure :: a refused connection goes failed, backs off, probes and comes back', async () => {
+  const c = start({ perform: async () => { throw new TransportError('connect ECONNREFUSED', false); } });
+  const out = c.run();
+  await flush();
+  assert.is((out.error as { code: string }).code, 'TRANSPORT');
+  assert.is(c.state(), 'backoff');
+  assert.equal(c.emitted, ['unavailable', 'failure:hard']);
+  assert.equal(c.resets, [0], 'the broken Client was replaced');
+  c.clock.advance(49);
+  assert.is(c.state(), 'backoff');
+  c.clock.advance(1);
+  assert.is(c.state(), 'probing');
+  await flush();
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['unavailable', 'failure:hard', 'probed', 'ready']);
+});
+
+test('failure :: failed probes back off exponentially with full jitter, capped', async () => {
+  let fail = true;
+  const c = start({
+    perform: async () => { throw new TimeoutError(10, true); },
+    probe: async () => { if (fail) throw new TransportError('connect ECONNREFUSED', false); },
+    random: () => 0.999,
+  });
+  c.run();
+  await flush();
+  assert.ok(c.emitted.includes('failure:soft'), 'a timeout is a soft failure');
+  const gaps: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    gaps.push(c.clock.runNext());
+    await flush();
+  }
+  assert.equal(gaps, [99, 199, 399, 799, 999, 999]);
+  assert.is(c.probes.length, 6);
+  fail = false;
+  c.clock.runNext();
+  await flush();
+  assert.is(c.state(), 'idle');
+  assert.is(backoffDelay(0, { initial: 100, max: 1000 }, () => 0.999), 99, 'the exponent was reset');
+});
+
+test('abort :: a caller that gave up leaves a fresh Client, not a half-read socket', async () => {
+  const c = start({ perform: async () => { throw new AbortError('bye', true); } });
+  const out = c.run();
+  await flush();
+  await flush();
+  assert.is((out.error as { code: string }).code, 'ABORTED');
+  assert.equal(c.resets.length, 1);
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['unavailable', 'ready']);
+});
+
+test('crash :: an exception inside the actor stops it with an error', async () => {
+  const c = start({ perform: async () => 1 });
+  const errors: unknown[] = [];
+  c.actor.subscribe({ error: (e) => errors.push(e) });
+  const job: ConnectionJob = { request, resolve: () => { throw new Error('bug'); }, reject: () => undefined };
+  c.actor.send({ type: 'run', job });
+  await flush();
+  assert.is(c.actor.getSnapshot().status, 'error');
+  assert.is((errors[0] as Error).message, 'bug');
+});
+
+test('classify :: only network failures and timeouts count against a server', () => {
+  assert.is(classifyFailure(new TransportError('reset', true)), 'network');
+  assert.is(classifyFailure(new TimeoutError(1, true)), 'network');
+  assert.is(classifyFailure(new AbortError('x', true)), 'aborted');
+  assert.is(classifyFailure(new Error('bad sql')), 'server');
+});
+
+test.run();
