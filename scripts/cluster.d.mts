@@ -38,8 +38,17 @@ export const CLUSTER_NAME: 'colonnade';
 /** Password of the `colonnade` user (the `default` user has none). */
 export const PASSWORD: 's3cret:p@ss';
 
-export function settings(): { dir: string; base: number; size: number; stateFile: string };
+export function settings(layout?: { base: number; size: number }): { dir: string; base: number; size: number; stateFile: string };
 export function start(): Promise<ClusterInfo>;
+/** A test run's hold on the cluster; `release()` resolves true when it stopped the cluster. */
+export interface ClusterLease {
+  cluster: ClusterInfo;
+  /** This call started the cluster (it was not running, not even partly). */
+  startedHere: boolean;
+  release(): Promise<boolean>;
+}
+
+export function acquire(): Promise<ClusterLease>;
 export function stop(): Promise<void>;
 export function clean(): Promise<void>;
 export function status(): Promise<ClusterStatus>;

@@ -8,7 +8,7 @@
 // Configured by env: COLONNADE_CLUSTER_DIR, COLONNADE_CLUSTER_PORT, COLONNADE_CLUSTER_SIZE.
 import { spawn, execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,13 +22,13 @@ const START_DEADLINE_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 
 /** Settings derived from the environment on every call, so several clusters can coexist. */
-export function settings() {
+export function settings(layout) {
   const env = process.env;
   const dir = resolve(env.COLONNADE_CLUSTER_DIR || join(root, '.cluster'));
   // A process given only the folder (a test importing this module) finds the layout there.
-  const saved = env.COLONNADE_CLUSTER_PORT && env.COLONNADE_CLUSTER_SIZE ? {} : savedLayout(dir);
-  const base = Number(env.COLONNADE_CLUSTER_PORT || saved.base || 18123);
-  const size = Number(env.COLONNADE_CLUSTER_SIZE || saved.size || 3);
+  const saved = layout ?? readLayout(dir);
+  const base = Number(layout?.base ?? (env.COLONNADE_CLUSTER_PORT || saved.base || 18123));
+  const size = Number(layout?.size ?? (env.COLONNADE_CLUSTER_SIZE || saved.size || 3));
   if (!Number.isInteger(base) || base < 1024 || base + 300 > 65535) {
     throw new Error(`COLONNADE_CLUSTER_PORT must be an integer in 1024..65235, got ${env.COLONNADE_CLUSTER_PORT}`);
   }
@@ -50,7 +50,7 @@ export function settings() {
   return { dir, base, size, servers, zookeeper, stateFile: join(dir, 'state.json') };
 }
 
-function savedLayout(dir) {
+function readLayout(dir) {
   try {
     const { base, size } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
     return { base, size };
@@ -65,12 +65,78 @@ function savedLayout(dir) {
 export async function start() {
   const s = settings();
   ensureInstalled();
-  mkdirSync(s.dir, { recursive: true });
+  return withLock(s, () => startLocked(s));
+}
+
+// A start from nothing that fails takes down what it spawned; the logs stay for reading.
+async function startLocked(s) {
+  const before = statusOf(s);
+  try {
+    return await startAll(s);
+  } catch (err) {
+    if (!before.running && !before.partial) await stopLocked(s).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * For test runs: starts the cluster if needed and holds a lease on it. `release()` stops
+ * the cluster only when a lease holder started it and no other live holder remains, so
+ * overlapping runs share one cluster and a cluster a developer started is left alone.
+ */
+export async function acquire() {
+  const s = settings();
+  ensureInstalled();
+  const leases = join(s.dir, 'leases');
+  const marker = join(s.dir, 'auto-stop');
+  const mine = join(leases, String(process.pid));
+  const started = await withLock(s, async () => {
+    const before = statusOf(s);
+    const cluster = await startLocked(s);
+    if (!before.running && !before.partial) writeFileSync(marker, `${process.pid}\n`);
+    mkdirSync(leases, { recursive: true });
+    writeFileSync(mine, '');
+    return { cluster, startedHere: !before.running && !before.partial };
+  });
+  let released = false;
+  const release = () => {
+    if (released) return Promise.resolve(false);
+    released = true;
+    return withLock(s, releaseLocked);
+  };
+  const releaseLocked = async () => {
+    rmSync(mine, { force: true });
+    const others = existsSync(leases) ? readdirSync(leases).filter((f) => {
+      if (isAlive(Number(f))) return true;
+      rmSync(join(leases, f), { force: true });
+      return false;
+    }) : [];
+    if (others.length > 0 || !existsSync(marker)) return false;
+    await stopLocked(s);
+    return true;
+  };
+  return { ...started, release };
+}
+
+async function startAll(s) {
   const state = readState(s);
+  const was = readLayout(s.dir);
+  if (was.base !== undefined && (was.base !== s.base || was.size !== s.size)) {
+    const old = statusOf(settings(was));
+    if (old.running || old.partial) {
+      throw new Error(`the cluster in ${s.dir} runs with COLONNADE_CLUSTER_PORT=${was.base} and ` +
+        `COLONNADE_CLUSTER_SIZE=${was.size}; stop it before starting it with ${s.base} and ${s.size}`);
+    }
+  }
+  mkdirSync(s.dir, { recursive: true });
+  const zkUp = isOurs(state.zookeeper?.pid, s.zookeeper.config);
+  const down = s.servers.filter((srv) => !isOurs(state.servers[srv.index]?.pid, srv.config));
+  // Check every port before spawning anything, so a clash does not leave half a cluster.
+  if (!zkUp) await assertPortsFree([s.zookeeper.port], 'ZooKeeper');
+  for (const srv of down) await assertPortsFree(serverPorts(srv), `ClickHouse server ${srv.index}`);
   writeConfigs(s);
 
-  if (!isOurs(state.zookeeper?.pid, s.zookeeper.config)) {
-    await assertPortsFree([s.zookeeper.port], 'ZooKeeper');
+  if (!zkUp) {
     state.zookeeper = { port: s.zookeeper.port, pid: spawnZooKeeper(s) };
     writeState(s, state);
   }
@@ -79,8 +145,7 @@ export async function start() {
 
   for (const srv of s.servers) {
     const known = state.servers[srv.index];
-    if (isOurs(known?.pid, srv.config)) { resumePid(known.pid); continue; }
-    await assertPortsFree(serverPorts(srv), `ClickHouse server ${srv.index}`);
+    if (!down.includes(srv)) { resumePid(known.pid); continue; }
     state.servers[srv.index] = { ...publicServer(srv), pid: spawnServer(srv) };
     writeState(s, state);
   }
@@ -97,10 +162,16 @@ export async function start() {
 /** Stops every process this cluster recorded (servers, then ZooKeeper). Data is kept. */
 export async function stop() {
   const s = settings();
+  if (!existsSync(s.dir)) return;
+  await withLock(s, () => stopLocked(s));
+}
+
+async function stopLocked(s) {
   const state = readState(s);
   await Promise.all(s.servers.map((srv) => terminate(state.servers[srv.index]?.pid, srv.config)));
   await terminate(state.zookeeper?.pid, s.zookeeper.config);
-  if (existsSync(s.stateFile)) rmSync(s.stateFile);
+  rmSync(s.stateFile, { force: true });
+  rmSync(join(s.dir, 'auto-stop'), { force: true });
 }
 
 /** Stops the cluster and deletes its folder (data, logs, configs). */
@@ -111,7 +182,10 @@ export async function clean() {
 
 /** What is running: `running` when ZooKeeper and every server are up, `partial` when some are. */
 export async function status() {
-  const s = settings();
+  return statusOf(settings());
+}
+
+function statusOf(s) {
   const state = readState(s);
   const servers = s.servers.map((srv) => {
     const pid = state.servers[srv.index]?.pid ?? null;
@@ -151,13 +225,18 @@ export async function resumeServer(i) {
 
 /** Graceful stop of server i (SIGTERM, SIGKILL after a grace period). */
 export async function stopServer(i) {
-  const { srv, pid } = recorded(i);
-  await terminate(pid, srv.config);
+  const { s, srv, pid } = recorded(i);
+  await withLock(s, () => terminate(pid, srv.config));
   await waitPortsClosed(serverPorts(srv));
 }
 
 /** Starts server i again with the same config and data; waits for /ping. */
 export async function startServer(i) {
+  const { s } = recorded(i);
+  return withLock(s, () => startServerLocked(i));
+}
+
+async function startServerLocked(i) {
   const { s, state, srv, pid } = recorded(i);
   if (isOurs(pid, srv.config)) {
     resumePid(pid);
@@ -172,6 +251,38 @@ export async function startServer(i) {
 
 // ---------------------------------------------------------------- processes
 
+// One writer of a cluster folder at a time, across processes (overlapping test runs).
+async function withLock(s, fn) {
+  mkdirSync(s.dir, { recursive: true });
+  const file = join(s.dir, 'lock');
+  const until = Date.now() + 2 * START_DEADLINE_MS;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    let holder = NaN;
+    try { holder = Number(readFileSync(file, 'utf8')); } catch { continue; }
+    if (holder !== process.pid && !isAlive(holder)) { rmSync(file, { force: true }); continue; }
+    if (Date.now() > until) throw new Error(`${s.dir} stays locked by pid ${holder} (remove ${file} if that is wrong)`);
+    await sleep(100);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+// Where each log ended when we last spawned its process: a failure shows only what that run wrote.
+const logMarks = new Map();
+
+function markLogs(files) {
+  for (const f of files) logMarks.set(f, existsSync(f) ? statSync(f).size : 0);
+}
+
 function spawnDetached(cmd, args, outFile, cwd) {
   const fd = openSync(outFile, 'a');
   try {
@@ -185,6 +296,7 @@ function spawnDetached(cmd, args, outFile, cwd) {
 
 function spawnZooKeeper(s) {
   mkdirSync(join(s.zookeeper.home, 'data'), { recursive: true });
+  markLogs([s.zookeeper.out]);
   return spawnDetached(findJava(), [
     '-Xms16m', '-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k',
     '-Dzookeeper.admin.enableServer=false', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
@@ -194,12 +306,13 @@ function spawnZooKeeper(s) {
 }
 
 function spawnServer(srv) {
+  markLogs([srv.out, srv.errLog, srv.log]);
   return spawnDetached(findClickHouse(), [`--config-file=${srv.config}`], srv.out, srv.home);
 }
 
 async function waitServer(srv, pid) {
   await waitFor(() => ping(srv), () => isAlive(pid), `ClickHouse server ${srv.index} (${srv.url}, /ping)`,
-    [srv.errLog, srv.out, srv.log]);
+    [srv.out, srv.errLog, srv.log]);
 }
 
 async function terminate(pid, marker) {
@@ -267,11 +380,15 @@ async function waitFor(check, alive, what, logs) {
   throw new Error(`${what} did not come up within ${START_DEADLINE_MS / 1000} s.\n${tails(logs)}`);
 }
 
-function tails(files, lines = 25) {
-  return files.filter((f) => existsSync(f) && statSync(f).size > 0).map((f) => {
-    const text = readFileSync(f, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    return `--- tail of ${f}\n${text}`;
-  }).join('\n') || '(no log output)';
+function tails(files, lines = 15) {
+  return files.map((f) => {
+    if (!existsSync(f)) return '';
+    const buf = readFileSync(f);
+    const text = buf.subarray(Math.min(logMarks.get(f) ?? 0, buf.length)).toString('utf8').trimEnd();
+    if (!text) return '';
+    const tail = text.split('\n').slice(-lines).map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
+    return `--- tail of ${f}\n${tail.join('\n')}`;
+  }).filter(Boolean).join('\n') || '(no log output)';
 }
 
 function serverPorts(srv) {
@@ -540,6 +657,8 @@ async function main(argv) {
   switch (cmd) {
     case 'start': {
       const c = await start();
+      // Started by hand, it is the developer's: test runs must not stop it.
+      rmSync(join(c.dir, 'auto-stop'), { force: true });
       console.log(`cluster '${CLUSTER_NAME}' up in ${c.dir} (ZooKeeper 127.0.0.1:${c.zookeeper.port})`);
       for (const srv of c.servers) console.log(`  server ${srv.index}: ${srv.url}  (tcp ${srv.tcpPort}, pid ${srv.pid})`);
       console.log(`users: default (no password), colonnade (password ${JSON.stringify(PASSWORD)})`);

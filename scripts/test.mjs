@@ -48,16 +48,26 @@ await check('typecheck (tsc --noEmit)', process.execPath, [tsc, '--noEmit']);
 await check('build (node build.mjs)', process.execPath, ['build.mjs']);
 
 const cluster = await import('./cluster.mjs');
-let startedHere = false;
+let lease = null;
 let clusterEnv = {};
+// A cluster the developer left running is theirs, and overlapping runs share one: the
+// lease stops the cluster at the end only if a run started it and no other run holds it.
+const releaseOnSignal = (signal) => {
+  const done = () => process.exit(signal === 'SIGINT' ? 130 : 143);
+  (lease ? lease.release() : Promise.resolve()).then(done, done);
+};
+process.once('SIGINT', releaseOnSignal);
+process.once('SIGTERM', releaseOnSignal);
 try {
   console.log('\n== local ClickHouse cluster');
-  const before = await cluster.status();
-  const info = await cluster.start();
-  // A cluster the developer left running (even partly) is theirs: start what is missing, stop nothing.
-  startedHere = !before.running && !before.partial;
-  clusterEnv = { COLONNADE_CLUSTER_DIR: info.dir };
-  console.log(`cluster up: ${info.urls.join(' ')}`);
+  lease = await cluster.acquire();
+  const info = lease.cluster;
+  clusterEnv = {
+    COLONNADE_CLUSTER_DIR: info.dir,
+    COLONNADE_CLUSTER_PORT: String(info.base),
+    COLONNADE_CLUSTER_SIZE: String(info.size),
+  };
+  console.log(`cluster up${lease.startedHere ? '' : ' (already running)'}: ${info.urls.join(' ')}`);
 } catch (err) {
   failed++;
   console.error(`== cluster failed to start: ${err?.message ?? err}`);
@@ -87,9 +97,12 @@ try {
     }
   }
 } finally {
-  if (startedHere) {
-    console.log('\n== stopping the local cluster');
-    await cluster.stop().catch((err) => console.error(`cluster stop: ${err?.message ?? err}`));
+  if (lease) {
+    const stopped = await lease.release().catch((err) => {
+      console.error(`cluster stop: ${err?.message ?? err}`);
+      return false;
+    });
+    console.log(stopped ? '\n== local cluster stopped' : '\n== local cluster left running');
   }
 }
 
