@@ -28,8 +28,12 @@ export type ExitReason = 'normal' | 'shutdown' | { readonly error: unknown };
 export interface ChildSpec {
   /** Unique within its supervisor. */
   readonly id: string;
-  /** Returns an xstate actor, created but not started (or a promise of one). */
-  readonly start: () => AnyActorRef | Promise<AnyActorRef>;
+  /**
+   * Returns an xstate actor, created but not started (or a promise of one). The context
+   * carries the tree's clock: pass it to `createActor(logic, { clock })` so the actor's
+   * delayed transitions run on the same (possibly simulated) time as the supervisor.
+   */
+  readonly start: (context?: StartContext) => AnyActorRef | Promise<AnyActorRef>;
   /** Default `'permanent'`. */
   readonly restart?: RestartType;
   /** Default 5000 for workers, `'infinity'` for supervisors. */
@@ -42,6 +46,12 @@ export interface ChildSpec {
    * drain (the pool's writer) does it here.
    */
   readonly stop?: (actor: AnyActorRef) => Promise<void>;
+}
+
+/** What a supervisor hands to a child spec's `start`. */
+export interface StartContext {
+  /** The clock of the whole tree (the root's). */
+  readonly clock: Clock;
 }
 
 /** Anything that knows its own child spec, the Elixir convention (`MyClickHouse`). */
@@ -64,6 +74,50 @@ export interface SupervisorOptions {
   readonly inspect?: (event: InspectionEvent) => void;
   /** Default: the real clock. Children inherit the root's. */
   readonly clock?: Clock;
+  /** The supervisor's own id (what its parent's `whichChildren()` shows); default `'root'`. */
+  readonly id?: string;
+  /** Registers the running supervisor's handle under this name (see `whereis`) until it exits. */
+  readonly name?: string;
+}
+
+/** Options of a nested `supervisor({...})` child: the root owns `clock` and `inspect`. */
+export interface NestedSupervisorOptions extends Omit<SupervisorOptions, 'clock' | 'inspect' | 'id'> {
+  readonly id: string;
+  readonly children: readonly ChildInput[];
+  /** Default `'permanent'`. */
+  readonly restart?: RestartType;
+  /** Default `'infinity'`. */
+  readonly shutdown?: Shutdown;
+}
+
+/** A supervisor's lifecycle as its handle reports it. */
+export type SupervisorStatus = 'running' | 'stopped' | 'failed';
+
+/**
+ * A running supervisor, OTP's `supervisor` module API. Every call is handled in order with
+ * exits of children, as a gen_server handles its mailbox.
+ */
+export interface Supervisor {
+  readonly id: string;
+  /** `'failed'` once it exceeded its restart intensity or was killed. */
+  readonly status: SupervisorStatus;
+  /** Resolves (never rejects) with the reason once the supervisor has ended. */
+  readonly stopped: Promise<ExitReason>;
+  /** The supervisor's own xstate actor (what its parent supervises). */
+  readonly actor: AnyActorRef;
+  /** Children in start order. */
+  whichChildren(): ChildInfo[];
+  countChildren(): ChildCounts;
+  /** Adds a child at the end and starts it; refuses a taken id (`OTP_DUPLICATE_CHILD`). */
+  startChild(input: ChildInput): Promise<AnyActorRef>;
+  /** Stops a child within its shutdown; its spec stays unless it is temporary. */
+  terminateChild(id: string): Promise<void>;
+  /** Starts a terminated child again, in its place. */
+  restartChild(id: string): Promise<AnyActorRef>;
+  /** Forgets the spec of a terminated child. */
+  deleteChild(id: string): Promise<void>;
+  /** Stops every child in reverse start order, then the supervisor. Idempotent. */
+  stop(): Promise<void>;
 }
 
 /** One row of `whichChildren()`. */

@@ -1,0 +1,147 @@
+/**
+ * One running child: starting its actor under watch, classifying how it ended, and
+ * stopping it within its shutdown. The supervisor decides what to do; this file only runs
+ * the actor.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { OtpError, describeCause } from './errors.js';
+import type { ResolvedSpec } from './child-spec.js';
+import type { Clock, ExitReason, Shutdown } from './types.js';
+
+/** How a supervisor actor (a nested supervisor) is reached from its actor ref. */
+export interface SupervisorHooks {
+  /** Hands the tree's clock and inspector to a nested supervisor before it starts. */
+  adopt(context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined }): void;
+  /** Settles when the nested supervisor has started all its children (or failed to). */
+  readonly ready: Promise<void>;
+  /** Its graceful stop: children in reverse order, then itself, with reason `'shutdown'`. */
+  shutdown(reason: 'shutdown'): Promise<void>;
+}
+
+/** One life of a child: an actor started under watch. */
+export interface Instance {
+  readonly actor: AnyActorRef;
+  /** Resolves once the actor has ended, for whatever cause. */
+  readonly exited: Promise<ExitReason>;
+  /** Set once the supervisor has begun stopping it, so its end is not a crash to handle. */
+  stopping: boolean;
+}
+
+const hooksOf = new WeakMap<AnyActorRef, SupervisorHooks>();
+
+/**
+ * Marks an actor as a supervisor's, so its parent adopts it and stops it gracefully.
+ *
+ * @example
+ * attachHooks(actor, core);
+ */
+export function attachHooks(actor: AnyActorRef, hooks: SupervisorHooks): void {
+  hooksOf.set(actor, hooks);
+}
+
+const isActor = (value: unknown): value is AnyActorRef =>
+  value !== null && typeof value === 'object' &&
+  typeof (value as AnyActorRef).start === 'function' &&
+  typeof (value as AnyActorRef).subscribe === 'function' &&
+  typeof (value as AnyActorRef).getSnapshot === 'function';
+
+/**
+ * Starts one child: calls `spec.start`, watches the actor with an error observer (so a
+ * crash never reaches Node as an uncaught exception), forwards its system's inspection
+ * events, starts it and, for a nested supervisor, waits until its children are up. An
+ * actor that errors while starting is a failed start.
+ *
+ * @example
+ * const instance = await startInstance(spec, { clock, inspect: undefined });
+ */
+export async function startInstance(
+  spec: ResolvedSpec,
+  context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined },
+): Promise<Instance> {
+  let actor: unknown;
+  try {
+    actor = await spec.start({ clock: context.clock });
+  } catch (cause) {
+    throw startFailed(spec.id, cause);
+  }
+  if (!isActor(actor)) throw startFailed(spec.id, new TypeError('start() did not return an xstate actor'));
+  const ref = actor;
+  const hooks = hooksOf.get(ref);
+
+  let ended: ExitReason | undefined;
+  let resolveExit!: (reason: ExitReason) => void;
+  const exited = new Promise<ExitReason>((resolve) => { resolveExit = resolve; });
+  const end = (reason: ExitReason) => {
+    if (ended !== undefined) return;
+    ended = reason;
+    resolveExit(reason);
+  };
+  const instance: Instance = { actor: ref, exited, stopping: false };
+  ref.subscribe({
+    error: (err: unknown) => end({ error: err }),
+    complete: () => {
+      const snapshot = ref.getSnapshot() as { status?: string; output?: unknown };
+      if (snapshot.status === 'done') end(hooks !== undefined && snapshot.output === 'shutdown' ? 'shutdown' : 'normal');
+      else end(instance.stopping ? 'shutdown' : { error: new OtpError('OTP_KILLED', `child '${spec.id}' was stopped outside its supervisor`, { childId: spec.id }) });
+    },
+  });
+
+  if (context.inspect !== undefined) {
+    ref.system.inspect(context.inspect);
+    context.inspect({ type: '@xstate.actor', actorRef: ref, rootId: ref.sessionId });
+  }
+  hooks?.adopt(context);
+  ref.start();
+  if (hooks !== undefined) {
+    try {
+      await hooks.ready;
+    } catch (cause) {
+      ref.stop();
+      throw startFailed(spec.id, cause);
+    }
+  }
+  if (ended !== undefined && typeof ended === 'object') throw startFailed(spec.id, ended.error);
+  return instance;
+}
+
+function startFailed(id: string, cause: unknown): OtpError {
+  return new OtpError('OTP_START_FAILED', `child '${id}' failed to start: ${describeCause(cause)}`, { cause, childId: id });
+}
+
+/**
+ * Stops a child as OTP's `shutdown/1` does: `'brutal_kill'` stops the actor at once;
+ * otherwise the graceful step (`spec.stop`, or a nested supervisor's own shutdown) is
+ * awaited until it settles, the actor ends by itself, or `shutdown` ms pass on the clock;
+ * then the actor is stopped. Resolves once the actor has ended.
+ *
+ * @example
+ * await stopInstance(instance, spec, clock);
+ */
+export async function stopInstance(instance: Instance, spec: ResolvedSpec, clock: Clock): Promise<void> {
+  instance.stopping = true;
+  const { actor } = instance;
+  const hooks = hooksOf.get(actor);
+  const graceful = spec.stop ?? (hooks === undefined ? undefined : () => hooks.shutdown('shutdown'));
+  if (spec.shutdown !== 'brutal_kill' && graceful !== undefined && !isEnded(actor)) {
+    const work = Promise.resolve().then(() => graceful(actor)).catch(() => undefined);
+    await withDeadline(Promise.race([work, instance.exited]), spec.shutdown, clock);
+  }
+  actor.stop();
+  await instance.exited;
+}
+
+function isEnded(actor: AnyActorRef): boolean {
+  const status = (actor.getSnapshot() as { status?: string }).status;
+  return status === 'done' || status === 'error' || status === 'stopped';
+}
+
+function withDeadline(work: Promise<unknown>, shutdown: Shutdown, clock: Clock): Promise<void> {
+  if (shutdown === 'infinity' || shutdown === 'brutal_kill') return work.then(() => undefined);
+  return new Promise<void>((resolve) => {
+    const timer = clock.setTimeout(resolve, shutdown);
+    void work.then(() => {
+      clock.clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,392 @@
+/**
+ * The supervisor itself, as OTP's `supervisor.erl` behaves: one mailbox in which children's
+ * exits, restart retries and API calls are handled one at a time, restart strategies,
+ * restart intensity, and ordered start/stop. It runs inside a supervisor actor
+ * (`supervisor.logic.ts`), which is what its parent and the inspector see.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { attachHooks, startInstance, stopInstance, type Instance, type SupervisorHooks } from './child.js';
+import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
+import { OtpError, describeCause } from './errors.js';
+import { register, unregister } from './registry.js';
+import type { ChildCounts, ChildInfo, ChildInput, Clock, ExitReason, Supervisor, SupervisorStatus } from './types.js';
+
+/** What a supervisor actor is created with. */
+export interface SupervisorInput {
+  readonly id: string;
+  readonly flags: ResolvedFlags;
+  readonly specs: readonly ResolvedSpec[];
+  readonly name: string | undefined;
+  readonly clock: Clock;
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
+}
+
+interface ChildRecord {
+  readonly spec: ResolvedSpec;
+  instance: Instance | undefined;
+  /** A restart of it failed and a retry is queued (OTP's `{restarting, Pid}`). */
+  restarting: boolean;
+}
+
+type Message =
+  | { readonly kind: 'exit'; readonly record: ChildRecord; readonly instance: Instance; readonly reason: ExitReason }
+  | { readonly kind: 'retry'; readonly record: ChildRecord; readonly reason: ExitReason }
+  | { readonly kind: 'call'; readonly run: () => Promise<void>; readonly refuse: (error: OtpError) => void }
+  | { readonly kind: 'stop'; readonly reason: 'normal' | 'shutdown'; readonly done: () => void };
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/**
+ * One supervisor's state and behaviour; the handle users get from `startSupervisor`.
+ *
+ * @example
+ * const sup = await startSupervisor([worker]);
+ * sup.whichChildren(); // [{ id: 'worker', type: 'worker', running: true, actor }]
+ */
+export class SupervisorCore implements Supervisor, SupervisorHooks {
+  readonly id: string;
+  readonly actor: AnyActorRef;
+  readonly stopped: Promise<ExitReason>;
+  readonly ready: Promise<void>;
+  private readonly flags: ResolvedFlags;
+  private readonly name: string | undefined;
+  private clock: Clock;
+  private inspect: ((event: InspectionEvent) => void) | undefined;
+  private children: ChildRecord[];
+  private restarts: number[] = [];
+  private readonly queue: Message[] = [];
+  private draining = false;
+  private phase: Phase = 'idle';
+  private stopping: Promise<void> | undefined;
+  private resolveStopped!: (reason: ExitReason) => void;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: unknown) => void;
+
+  constructor(input: SupervisorInput, actor: AnyActorRef) {
+    this.id = input.id;
+    this.actor = actor;
+    this.flags = input.flags;
+    this.name = input.name;
+    this.clock = input.clock;
+    this.inspect = input.inspect;
+    this.children = input.specs.map((spec) => ({ spec, instance: undefined, restarting: false }));
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
+    this.ready = new Promise((resolve, reject) => { this.resolveReady = resolve; this.rejectReady = reject; });
+    this.ready.catch(() => undefined);
+    attachHooks(actor, this);
+  }
+
+  get status(): SupervisorStatus {
+    return this.phase === 'failed' ? 'failed' : this.phase === 'stopped' ? 'stopped' : 'running';
+  }
+
+  whichChildren(): ChildInfo[] {
+    return this.children.map(({ spec, instance }) => ({ id: spec.id, type: spec.type, running: instance !== undefined, actor: instance?.actor }));
+  }
+
+  countChildren(): ChildCounts {
+    const supervisors = this.children.filter((c) => c.spec.type === 'supervisor').length;
+    return {
+      specs: this.children.length,
+      active: this.children.filter((c) => c.instance !== undefined).length,
+      supervisors,
+      workers: this.children.length - supervisors,
+    };
+  }
+
+  startChild(input: ChildInput): Promise<AnyActorRef> {
+    let spec: ResolvedSpec;
+    try {
+      spec = resolveSpec(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.call(async () => {
+      if (this.find(spec.id) !== undefined) throw new OtpError('OTP_DUPLICATE_CHILD', `supervisor '${this.id}' already has a child '${spec.id}'`, { childId: spec.id });
+      const record: ChildRecord = { spec, instance: undefined, restarting: false };
+      const instance = await this.launch(spec);
+      this.children.push(record);
+      this.attach(record, instance);
+      return instance.actor;
+    });
+  }
+
+  terminateChild(id: string): Promise<void> {
+    return this.call(async () => {
+      const record = this.get(id);
+      record.restarting = false;
+      await this.terminate(record);
+    });
+  }
+
+  restartChild(id: string): Promise<AnyActorRef> {
+    return this.call(async () => {
+      const record = this.get(id);
+      this.refuseUnlessIdle(record, 'restart');
+      const instance = await this.launch(record.spec);
+      this.attach(record, instance);
+      return instance.actor;
+    });
+  }
+
+  deleteChild(id: string): Promise<void> {
+    return this.call(async () => {
+      const record = this.get(id);
+      this.refuseUnlessIdle(record, 'delete');
+      this.remove(record);
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.shutdown('normal');
+  }
+
+  /** Stops with `reason`; `'shutdown'` is what a parent uses, `'normal'` what `stop()` uses. */
+  shutdown(reason: 'normal' | 'shutdown'): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'failed') return Promise.resolve();
+    this.stopping ??= new Promise<void>((done) => this.enqueue({ kind: 'stop', reason, done }));
+    return this.stopping;
+  }
+
+  adopt(context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined }): void {
+    if (this.phase !== 'idle') return;
+    this.clock = context.clock;
+    this.inspect = context.inspect;
+  }
+
+  /** Starts the children in order, as OTP's `init/1`; called when the actor starts. */
+  async init(): Promise<void> {
+    if (this.phase !== 'idle') return;
+    this.phase = 'starting';
+    try {
+      if (this.name !== undefined) register(this.name, this);
+      for (const record of this.children) {
+        let instance: Instance;
+        try {
+          instance = await this.launch(record.spec);
+        } catch (cause) {
+          throw new OtpError('OTP_START_FAILED', `supervisor '${this.id}' could not start child '${record.spec.id}': ${describeCause(cause)}`, { cause, childId: record.spec.id });
+        }
+        this.attach(record, instance);
+      }
+    } catch (error) {
+      if (this.phase !== 'starting') return this.rejectReady(error);
+      this.phase = 'stopping';
+      await this.terminateAll();
+      this.finish('failed', { error });
+      this.rejectReady(error);
+      return;
+    }
+    this.phase = 'running';
+    this.resolveReady();
+    this.publish();
+    void this.drain();
+  }
+
+  /** The actor was stopped from outside (a brutal kill): children die with it, at once. */
+  kill(): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') return;
+    for (const record of [...this.children].reverse()) {
+      const { instance } = record;
+      record.instance = undefined;
+      record.restarting = false;
+      if (instance !== undefined) {
+        instance.stopping = true;
+        stopActor(instance.actor);
+      }
+      if (record.spec.restart === 'temporary') this.remove(record);
+    }
+    this.finish('stopped', 'shutdown', false);
+    this.rejectReady(new OtpError('OTP_KILLED', `supervisor '${this.id}' was stopped brutally`));
+  }
+
+  // --- the mailbox ---
+
+  private call<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.enqueue({ kind: 'call', run: () => work().then(resolve, reject), refuse: reject });
+    });
+  }
+
+  private enqueue(message: Message): void {
+    this.queue.push(message);
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining || this.phase === 'idle' || this.phase === 'starting') return;
+    this.draining = true;
+    try {
+      for (let message = this.queue.shift(); message !== undefined; message = this.queue.shift()) {
+        try {
+          await this.handle(message);
+        } catch (error) {
+          // A bug in the runtime, not in a child: the supervisor crashes as OTP's would.
+          if (this.isLive()) {
+            this.phase = 'stopping';
+            await this.terminateAll();
+            this.finish('failed', { error });
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(message: Message): Promise<void> {
+    if (!this.isLive()) {
+      if (message.kind === 'call') message.refuse(new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' is ${this.status}`));
+      if (message.kind === 'stop') message.done();
+      return;
+    }
+    switch (message.kind) {
+      case 'call':
+        return message.run();
+      case 'stop':
+        this.phase = 'stopping';
+        await this.terminateAll();
+        this.finish('stopped', message.reason);
+        return message.done();
+      case 'retry':
+        if (this.children.includes(message.record) && message.record.restarting) await this.restart(message.record, message.reason);
+        return;
+      case 'exit': {
+        const { record, instance, reason } = message;
+        if (record.instance !== instance || !this.children.includes(record)) return;
+        record.instance = undefined;
+        const crashed = typeof reason === 'object';
+        if (record.spec.restart === 'temporary') this.remove(record);
+        else if (record.spec.restart === 'permanent' || crashed) return this.restart(record, reason);
+        this.publish();
+        return;
+      }
+    }
+  }
+
+  // --- restarts (OTP's restart/2 and restart/3) ---
+
+  private async restart(record: ChildRecord, reason: ExitReason): Promise<void> {
+    if (!this.addRestart()) {
+      this.phase = 'stopping';
+      await this.terminateAll();
+      const cause = typeof reason === 'object' ? reason.error : undefined;
+      const error = new OtpError(
+        'OTP_MAX_RESTARTS',
+        `supervisor '${this.id}' exceeded ${this.flags.intensity} restart(s) in ${this.flags.period} ms; last: child '${record.spec.id}' ${typeof reason === 'object' ? `crashed: ${describeCause(reason.error)}` : `exited (${reason})`}`,
+        { cause, childId: record.spec.id },
+      );
+      this.finish('failed', { error });
+      return;
+    }
+    const at = this.children.indexOf(record);
+    const group = this.flags.strategy === 'one_for_one' ? [record] : this.flags.strategy === 'one_for_all' ? [...this.children] : this.children.slice(at);
+    for (const member of [...group].reverse()) {
+      member.restarting = false;
+      if (member !== record) await this.terminate(member);
+    }
+    for (const member of group) {
+      if (!this.children.includes(member) || member.instance !== undefined) continue;
+      try {
+        this.attach(member, await this.launch(member.spec));
+      } catch (error) {
+        if (!this.isLive()) return;
+        // OTP's try_again: the retry waits its turn in the mailbox and counts as a restart.
+        member.restarting = true;
+        this.enqueue({ kind: 'retry', record: member, reason: { error } });
+        break;
+      }
+    }
+    this.publish();
+  }
+
+  private addRestart(): boolean {
+    const now = this.clock.now();
+    this.restarts = [now, ...this.restarts.filter((t) => t >= now - this.flags.period)];
+    return this.restarts.length <= this.flags.intensity;
+  }
+
+  // --- children ---
+
+  private async launch(spec: ResolvedSpec): Promise<Instance> {
+    const instance = await startInstance(spec, { clock: this.clock, inspect: this.inspect });
+    if (!this.isLive() && this.phase !== 'starting') {
+      instance.stopping = true;
+      stopActor(instance.actor);
+      throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });
+    }
+    return instance;
+  }
+
+  private attach(record: ChildRecord, instance: Instance): void {
+    record.instance = instance;
+    record.restarting = false;
+    void instance.exited.then((reason) => {
+      if (!instance.stopping) this.enqueue({ kind: 'exit', record, instance, reason });
+    });
+    this.publish();
+  }
+
+  /** OTP's do_terminate plus del_child: stopped, and forgotten when temporary. */
+  private async terminate(record: ChildRecord): Promise<void> {
+    const { instance } = record;
+    if (instance !== undefined) {
+      await stopInstance(instance, record.spec, this.clock);
+      if (record.instance === instance) record.instance = undefined;
+    }
+    if (record.spec.restart === 'temporary') this.remove(record);
+    this.publish();
+  }
+
+  private async terminateAll(): Promise<void> {
+    for (const record of [...this.children].reverse()) {
+      record.restarting = false;
+      await this.terminate(record);
+    }
+  }
+
+  private remove(record: ChildRecord): void {
+    this.children = this.children.filter((c) => c !== record);
+  }
+
+  private find(id: string): ChildRecord | undefined {
+    return this.children.find((c) => c.spec.id === id);
+  }
+
+  private get(id: string): ChildRecord {
+    const record = this.find(id);
+    if (record === undefined) throw new OtpError('OTP_NO_CHILD', `supervisor '${this.id}' has no child '${id}'`, { childId: id });
+    return record;
+  }
+
+  private refuseUnlessIdle(record: ChildRecord, what: string): void {
+    const id = record.spec.id;
+    if (record.restarting) throw new OtpError('OTP_CHILD_RESTARTING', `cannot ${what} child '${id}': the supervisor is restarting it`, { childId: id });
+    if (record.instance !== undefined) throw new OtpError('OTP_CHILD_RUNNING', `cannot ${what} child '${id}': it is running`, { childId: id });
+  }
+
+  // --- lifecycle ---
+
+  private isLive(): boolean {
+    return this.phase === 'running' || this.phase === 'stopping';
+  }
+
+  private finish(phase: 'stopped' | 'failed', reason: ExitReason, tellActor = true): void {
+    this.phase = phase;
+    if (this.name !== undefined) unregister(this.name, this);
+    this.resolveStopped(reason);
+    if (tellActor) this.actor.send({ type: 'otp.exit', reason });
+  }
+
+  private publish(): void {
+    if (this.isLive()) this.actor.send({ type: 'otp.update' });
+  }
+}
+
+function stopActor(actor: AnyActorRef): void {
+  try {
+    actor.stop();
+  } catch {
+    // An actor spawned inside a machine cannot be stopped from outside; its owner stops it.
+  }
+}
