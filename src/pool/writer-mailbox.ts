@@ -1,0 +1,251 @@
+/**
+ * The async writer's mailbox: a bounded FIFO of units (a batch of rows for one table, or one
+ * prepared SQL request), plus the batches still open for more rows. It lives in the
+ * `Writer` object, outside the writer actor, so a restarted actor resumes the same queue.
+ * Pure data structure: no timers, no I/O; time enters as `now`.
+ */
+import type { PreparedRequest, Row } from '../clickhouse/types.js';
+
+/** What the writer does when a new row would not fit: refuse it, or evict the oldest unsent. */
+export type OverflowPolicy = 'drop_newest' | 'drop_oldest';
+
+/**
+ * One unit of work: the rows of one table batch (sent as one insert), or one request.
+ * Once `request` is set (first attempt) the unit is frozen: same rows, same bytes forever.
+ *
+ * @example
+ * const unit = mailbox.head(); if (unit) unit.request ??= build(unit);
+ */
+export interface WriterUnit {
+  /** Order of sealing; flush() waits for every unit up to a sequence number. */
+  seq: number;
+  readonly table: string | undefined;
+  /** The rows handed to onError; for a SQL request one row `{ type, body }`. */
+  readonly rows: Row[];
+  /** Encoded lines (JSONEachRow) of `rows`, for table batches. */
+  readonly encoded: string[];
+  /** Rows before this index were evicted (drop_oldest) before the first attempt. */
+  start: number;
+  /** Time the batch was opened; it is sealed at `openedAt + flushInterval` at the latest. */
+  readonly openedAt: number;
+  /** Frozen at the first attempt and reused for every retry. */
+  request: PreparedRequest | undefined;
+  /** Outcome of an attempt still running (survives an actor restart, so it is not re-sent). */
+  pending: Promise<void> | undefined;
+  attempts: number;
+  /** Failures that consume the retry budget (not "server unreachable"). */
+  failures: number;
+  evicted: boolean;
+}
+
+/** Rows (or entries) the unit still counts for in the mailbox. */
+export function unitSize(unit: WriterUnit): number {
+  return unit.evicted ? 0 : unit.rows.length - unit.start;
+}
+
+/** The rows of a unit that onError receives. */
+export function unitRows(unit: WriterUnit): Row[] {
+  return unit.start === 0 ? unit.rows : unit.rows.slice(unit.start);
+}
+
+/** Limits and hooks of a mailbox. */
+export interface MailboxOptions {
+  readonly capacity: number;
+  readonly batchSize: number;
+  readonly overflow: OverflowPolicy;
+  readonly now: () => number;
+  /** Rows that did not fit (or were evicted); called synchronously, so keep it cheap. */
+  readonly onDrop: (rows: readonly Row[]) => void;
+  /** A unit became ready to send, or the first open batch appeared. */
+  readonly onReady: () => void;
+}
+
+/**
+ * Bounded mailbox of the async writer. `size` counts rows (and request entries) not yet
+ * written or dead-lettered, including the one being sent.
+ *
+ * @example
+ * const box = new Mailbox({ capacity: 10, batchSize: 2, overflow: 'drop_newest', now: Date.now, onDrop() {}, onReady() {} });
+ * box.pushRows('logs', [{ a: 1 }], ['{"a":1}']);
+ */
+export class Mailbox {
+  size = 0;
+  private readonly units: WriterUnit[] = [];
+  private first = 0;
+  private readonly open = new Map<string, WriterUnit>();
+  private nextSeq = 1;
+  /** Index before which every unit is evicted or frozen: where eviction resumes. */
+  private scan = 0;
+
+  constructor(private readonly opts: MailboxOptions) {}
+
+  /** Adds rows of one table to its open batch, sealing batches that reach `batchSize`. */
+  pushRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
+    let n = rows.length;
+    if (this.size + n > this.opts.capacity) n = this.makeRoom(rows);
+    if (n === 0) return;
+    let batch = this.open.get(table);
+    let ready = batch === undefined && this.open.size === 0;
+    for (let i = 0; i < n; i++) {
+      if (batch === undefined) {
+        batch = newUnit(table, this.opts.now());
+        this.open.set(table, batch);
+      }
+      batch.rows.push(rows[i] as Row);
+      batch.encoded.push(encoded[i] as string);
+      if (batch.rows.length - batch.start >= this.opts.batchSize) {
+        this.seal(batch);
+        batch = undefined;
+        ready = true;
+      }
+    }
+    this.size += n;
+    if (ready) this.opts.onReady();
+  }
+
+  /** Queues one SQL request behind every row enqueued before it (open batches are sealed). */
+  pushRequest(request: PreparedRequest): void {
+    const row: Row = { type: request.type, body: request.body };
+    if (this.size + 1 > this.opts.capacity && this.makeRoom([row]) === 0) return;
+    this.sealAll();
+    const unit = newUnit(undefined, this.opts.now());
+    unit.rows.push(row);
+    unit.request = request;
+    this.append(unit);
+    this.size += 1;
+    this.opts.onReady();
+  }
+
+  /** The first unit still to send, or undefined. */
+  head(): WriterUnit | undefined {
+    while (this.first < this.units.length) {
+      const unit = this.units[this.first] as WriterUnit;
+      if (!unit.evicted) return unit;
+      this.removeHead();
+    }
+    return undefined;
+  }
+
+  /** Removes the head unit once it is written or dead-lettered; returns its row count (0 when it is not the head). */
+  complete(unit: WriterUnit): number {
+    if (this.head() !== unit) return 0;
+    const n = unitSize(unit);
+    this.size -= n;
+    unit.evicted = true;
+    this.removeHead();
+    return n;
+  }
+
+  /** Seals every open batch whose interval has passed. */
+  sealDue(interval: number): void {
+    const now = this.opts.now();
+    for (const batch of this.open.values()) {
+      if (batch.openedAt + interval > now) break; // opened in time order
+      this.seal(batch);
+    }
+  }
+
+  /** Seals every open batch now (flush, drain, or a request acting as a barrier). */
+  sealAll(): void {
+    for (const batch of this.open.values()) this.seal(batch);
+  }
+
+  /** Milliseconds until the oldest open batch is due, or undefined when none is open. */
+  dueIn(interval: number): number | undefined {
+    for (const batch of this.open.values()) return Math.max(0, batch.openedAt + interval - this.opts.now());
+    return undefined;
+  }
+
+  /** Sequence number of the last sealed unit: flush() waits until the head is past it. */
+  lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** True when nothing sealed at or before `seq` is still queued. */
+  doneUpTo(seq: number): boolean {
+    const unit = this.head();
+    return unit === undefined || unit.seq > seq;
+  }
+
+  /** Empties the mailbox (sealing open batches) and returns the rows of each unit left, oldest first. */
+  takeAll(): Row[][] {
+    this.sealAll();
+    const left: Row[][] = [];
+    for (let unit = this.head(); unit !== undefined; unit = this.head()) {
+      left.push(unitRows(unit));
+      this.complete(unit);
+    }
+    return left;
+  }
+
+  private seal(batch: WriterUnit): void {
+    this.open.delete(batch.table as string);
+    if (unitSize(batch) > 0) this.append(batch);
+  }
+
+  private append(unit: WriterUnit): void {
+    unit.seq = this.nextSeq++;
+    this.units.push(unit);
+  }
+
+  private removeHead(): void {
+    this.first++;
+    // Compact now and then instead of shift(), which is O(n) on long queues.
+    if (this.first > 1024 && this.first * 2 > this.units.length) {
+      this.units.splice(0, this.first);
+      this.scan = Math.max(0, this.scan - this.first);
+      this.first = 0;
+    }
+  }
+
+  /** Applies the overflow policy; returns how many of the incoming rows fit. */
+  private makeRoom(incoming: readonly Row[]): number {
+    const { capacity, overflow } = this.opts;
+    const need = this.size + incoming.length - capacity;
+    if (overflow === 'drop_oldest') {
+      const evicted = this.evict(need);
+      if (evicted.length > 0) this.opts.onDrop(evicted);
+    }
+    const fit = Math.max(0, Math.min(incoming.length, capacity - this.size));
+    if (fit < incoming.length) this.opts.onDrop(fit === 0 ? incoming : incoming.slice(fit));
+    return fit;
+  }
+
+  /** Evicts up to `n` of the oldest rows never sent (a unit once attempted is frozen). */
+  private evict(n: number): Row[] {
+    const out: Row[] = [];
+    const take = (unit: WriterUnit): void => {
+      if (unit.attempts > 0 || unit.pending !== undefined || unit.evicted) return;
+      const k = Math.min(n - out.length, unitSize(unit));
+      for (let i = 0; i < k; i++) out.push(unit.rows[unit.start + i] as Row);
+      unit.start += k;
+      this.size -= k;
+      if (unitSize(unit) === 0) unit.evicted = true;
+    };
+    let i = Math.max(this.first, this.scan);
+    for (; i < this.units.length && out.length < n; i++) take(this.units[i] as WriterUnit);
+    this.scan = i > 0 && unitSize(this.units[i - 1] as WriterUnit) > 0 ? i - 1 : i;
+    for (const batch of this.open.values()) {
+      if (out.length >= n) break;
+      take(batch);
+      if (batch.evicted) this.open.delete(batch.table as string);
+    }
+    return out;
+  }
+}
+
+function newUnit(table: string | undefined, openedAt: number): WriterUnit {
+  return {
+    seq: 0,
+    table,
+    rows: [],
+    encoded: [],
+    start: 0,
+    openedAt,
+    request: undefined,
+    pending: undefined,
+    attempts: 0,
+    failures: 0,
+    evicted: false,
+  };
+}

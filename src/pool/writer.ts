@@ -1,0 +1,387 @@
+/**
+ * The pool's async writer: `asyncInsert`, `asyncInsertToTable` and `asyncQuery` hand their
+ * work here and return. The `Writer` object owns the bounded mailbox and outlives the
+ * writer actor (`writer.machine.ts`), so when the supervisor restarts a crashed actor the
+ * new one resumes the same queue; Pillar loses it.
+ */
+import { createActor, type AnyActorRef } from 'xstate';
+import { ClickHouseError, ColonnadeError } from '../clickhouse/errors.js';
+import { quoteIdentifier } from '../clickhouse/params.js';
+import type { PreparedRequest, Row } from '../clickhouse/types.js';
+import type { ChildSpec, Clock } from '../otp/types.js';
+import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
+import { writerMachine, type WriterPort } from './writer.machine.js';
+
+export type { OverflowPolicy } from './writer-mailbox.js';
+
+/** The writer's share of the pool options (see the option table in the README). */
+export interface WriterOptions {
+  /** Most rows (and SQL entries) held at once, including the batch being sent. */
+  readonly mailbox: number;
+  /** Rows per insert for one table; a batch is sent when it reaches this many rows. */
+  readonly batchSize: number;
+  /** Milliseconds: a non-empty batch is sent at the latest this long after its first row. */
+  readonly flushInterval: number;
+  readonly overflow: OverflowPolicy;
+  /** Retries of one batch on errors other than "no server reachable" (those wait forever). */
+  readonly retries: number;
+  /** Delay before retry n is random in [c/2, c], c = min(max, initial * 2^(n-1)). */
+  readonly backoff: { readonly initial: number; readonly max: number };
+  /** The dead letter: rows that were refused, ran out of retries, or were dropped. */
+  readonly onError: (error: Error, rows: readonly Row[]) => void;
+}
+
+/** A snapshot of the writer's counters, in rows (a SQL request counts as one). */
+export interface WriterStats {
+  /** Waiting in the mailbox, not yet being sent. */
+  readonly queued: number;
+  /** In the batch being sent or waiting to be retried. */
+  readonly inFlight: number;
+  readonly written: number;
+  /** Refused by the overflow policy, or enqueued after the writer stopped. */
+  readonly dropped: number;
+  /** Dead-lettered: refused by the server, out of retries, or left over at shutdown. */
+  readonly failed: number;
+}
+
+/** What the pool calls on its writer. */
+export interface Writer {
+  /** The otp child spec of the writer actor; its `stop` drains within the shutdown time and reports what it could not write through onError. */
+  readonly spec: ChildSpec;
+  /** Rows already validated and encoded with `encodeRow()` (one JSONEachRow line each), batched per table. */
+  enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void;
+  /** A prepared `insert`/`query` (asyncInsert / asyncQuery), sent alone, in order. */
+  enqueueRequest(request: PreparedRequest): void;
+  /** Resolves when everything enqueued before the call is written (or dead-lettered). */
+  flush(): Promise<void>;
+  stats(): WriterStats;
+}
+
+/** What `createWriter` needs. `random` and `shutdown` have defaults (Math.random, 5000 ms). */
+export interface WriterDeps {
+  readonly id: string;
+  readonly options: WriterOptions;
+  readonly clock: Clock;
+  /** Sends one prepared request through the pool; rejects as the broker does. */
+  readonly run: (request: PreparedRequest) => Promise<void>;
+  readonly random?: () => number;
+  /** Milliseconds the supervisor gives `spec.stop`; the drain ends a little before. */
+  readonly shutdown?: number;
+}
+
+/** Stable codes of the writer's own errors. */
+export type WriterErrorCode = 'WRITER_MAILBOX_FULL' | 'WRITER_STOPPED';
+
+/**
+ * The mailbox was full; `count` rows were dropped by the overflow policy.
+ *
+ * @example
+ * onError: (err, rows) => { if (err instanceof MailboxFullError) metrics.dropped += rows.length; }
+ */
+export class MailboxFullError extends ColonnadeError {
+  declare readonly code: WriterErrorCode;
+  readonly count: number;
+  constructor(count: number, capacity: number, policy: OverflowPolicy) {
+    super('WRITER_MAILBOX_FULL', `async writer mailbox full (${capacity} rows): ${count} row(s) dropped (${policy})`);
+    this.count = count;
+  }
+}
+
+/**
+ * The writer stopped before these rows were written: left over when the shutdown time ran
+ * out (an insert in flight at that moment may still land), or enqueued after stop.
+ *
+ * @example
+ * onError: (err, rows) => { if (err.code === 'WRITER_STOPPED') spool(rows); }
+ */
+export class WriterStoppedError extends ColonnadeError {
+  declare readonly code: WriterErrorCode;
+  constructor(reason: string) {
+    super('WRITER_STOPPED', `async writer stopped: ${reason}`);
+  }
+}
+
+/**
+ * Server codes meaning the request itself is wrong (bad data, SQL, types): sending the same
+ * bytes again cannot succeed, so the batch is dead-lettered at once.
+ */
+const REFUSED = new Set([
+  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 131, 321, 349,
+]);
+
+/** How a failed attempt is treated. */
+export type FailureKind = 'unavailable' | 'refused' | 'other';
+
+/**
+ * Sorts a failure: `unavailable` (no server reached: retried while the mailbox holds it),
+ * `refused` (bad data or SQL: dead-lettered at once), `other` (retried `retries` times).
+ *
+ * @example
+ * classifyFailure(new TimeoutError(5000, true)); // 'unavailable'
+ */
+export function classifyFailure(error: unknown): FailureKind {
+  if (error instanceof ClickHouseError) return REFUSED.has(error.serverCode) ? 'refused' : 'other';
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'TRANSPORT':
+    case 'TIMEOUT':
+    case 'POOL_NO_SERVER':
+    case 'POOL_TIMEOUT':
+    case 'POOL_NOT_STARTED':
+      return 'unavailable';
+    case 'QUERY_PARAM':
+    case 'CONFIG':
+      return 'refused';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Capped exponential backoff with "equal jitter": never below half the cap, so a pool that
+ * fails fast while every server is down does not spin.
+ *
+ * @example
+ * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 300
+ */
+export function backoffDelay(attempt: number, backoff: WriterOptions['backoff'], random: () => number): number {
+  const cap = Math.min(backoff.max, backoff.initial * 2 ** Math.max(0, attempt - 1));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/**
+ * The insert for a sealed batch: `INSERT INTO t FORMAT JSONEachRow` and the encoded lines.
+ *
+ * @example
+ * batchRequest('`logs`', ['{"a":1}', '{"a":2}']).body; // 'INSERT INTO `logs` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n'
+ */
+export function batchRequest(quotedTable: string, lines: readonly string[]): PreparedRequest<'insert_to_table'> {
+  return {
+    type: 'insert_to_table',
+    body: `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n${lines.join('\n')}\n`,
+    options: {},
+    readOnly: false,
+  };
+}
+
+/**
+ * Creates the pool's async writer. Nothing is sent until the supervisor starts `spec`.
+ *
+ * @example
+ * const writer = createWriter({ id: 'writer', options, clock: realClock, run: (req) => pool.run(req) });
+ * const app = await startSupervisor([writer.spec]);
+ * writer.enqueueRows('logs', [row], [encodeRow(row)]);
+ * await writer.flush();
+ */
+export function createWriter(deps: WriterDeps): Writer {
+  return new AsyncWriter(deps);
+}
+
+interface FlushWaiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
+const noop = (): void => {};
+
+class AsyncWriter implements Writer {
+  readonly spec: ChildSpec;
+  private readonly opts: WriterOptions;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly mailbox: Mailbox;
+  private readonly quoted = new Map<string, string>();
+  private readonly port: WriterPort;
+  private actor: AnyActorRef | undefined;
+  private asleep = false;
+  private closed = false;
+  private draining = false;
+  private flushes: FlushWaiter[] = [];
+  private drops: Row[] = [];
+  private written = 0;
+  private dropped = 0;
+  private failed = 0;
+
+  constructor(private readonly deps: WriterDeps) {
+    this.opts = deps.options;
+    this.clock = deps.clock;
+    this.random = deps.random ?? Math.random;
+    this.mailbox = new Mailbox({
+      capacity: this.opts.mailbox,
+      batchSize: this.opts.batchSize,
+      overflow: this.opts.overflow,
+      now: () => this.clock.now(),
+      onDrop: (rows) => this.drop(rows),
+      onReady: () => this.wake(),
+    });
+    this.port = {
+      next: () => {
+        if (this.draining) this.mailbox.sealAll();
+        else this.mailbox.sealDue(this.opts.flushInterval);
+        return this.mailbox.head();
+      },
+      dueIn: () => this.mailbox.dueIn(this.opts.flushInterval),
+      sleep: () => {
+        this.asleep = true;
+      },
+      send: (unit) => unit.pending ?? this.attempt(unit),
+      done: (unit) => {
+        this.written += this.complete(unit);
+      },
+      failed: (unit, error) => this.failure(unit, error),
+    };
+    const shutdown = deps.shutdown ?? 5000;
+    this.spec = {
+      id: deps.id,
+      restart: 'permanent',
+      shutdown,
+      start: () => this.start(),
+      stop: () => this.drain(shutdown - Math.min(250, shutdown / 10)),
+    };
+  }
+
+  enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
+    if (!this.quoted.has(table)) this.quoted.set(table, quoteIdentifier(table));
+    if (this.closed) return this.refuse(rows);
+    this.mailbox.pushRows(table, rows, encoded);
+  }
+
+  enqueueRequest(request: PreparedRequest): void {
+    if (this.closed) return this.refuse([{ type: request.type, body: request.body }]);
+    this.mailbox.pushRequest(request);
+  }
+
+  flush(): Promise<void> {
+    this.mailbox.sealAll();
+    const seq = this.mailbox.lastSeq();
+    if (this.mailbox.doneUpTo(seq)) return Promise.resolve();
+    this.wake();
+    return new Promise((resolve) => this.flushes.push({ seq, resolve }));
+  }
+
+  stats(): WriterStats {
+    const head = this.mailbox.head();
+    const inFlight = head !== undefined && head.attempts > 0 ? unitSize(head) : 0;
+    return {
+      queued: this.mailbox.size - inFlight,
+      inFlight,
+      written: this.written,
+      dropped: this.dropped,
+      failed: this.failed,
+    };
+  }
+
+  private start(): AnyActorRef {
+    this.closed = false;
+    this.draining = false;
+    this.asleep = false;
+    this.actor = createActor(writerMachine, { input: this.port, clock: this.clock, id: this.deps.id });
+    return this.actor;
+  }
+
+  private wake(): void {
+    if (!this.asleep || this.actor === undefined) return;
+    this.asleep = false;
+    this.actor.send({ type: 'WAKE' });
+  }
+
+  /** One attempt; its outcome is kept on the unit so a restarted actor waits for it instead of re-sending. */
+  private attempt(unit: WriterUnit): Promise<void> {
+    unit.request ??= batchRequest(this.quoted.get(unit.table as string) as string, unit.encoded.slice(unit.start));
+    unit.attempts++;
+    const request = unit.request;
+    const outcome = (async () => this.deps.run(request))().then(
+      () => {
+        unit.pending = undefined;
+      },
+      (error: unknown) => {
+        unit.pending = undefined;
+        throw error;
+      },
+    );
+    outcome.catch(noop); // the actor that awaited it may have crashed meanwhile
+    unit.pending = outcome;
+    return outcome;
+  }
+
+  private failure(unit: WriterUnit, error: unknown): number | undefined {
+    const kind = classifyFailure(error);
+    if (kind === 'refused' || (kind === 'other' && ++unit.failures > this.opts.retries)) {
+      this.deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
+      return undefined;
+    }
+    return backoffDelay(unit.attempts, this.opts.backoff, this.random);
+  }
+
+  private deadLetter(unit: WriterUnit, error: Error): void {
+    const rows = unitRows(unit);
+    const n = this.complete(unit);
+    if (n === 0) return;
+    this.failed += n;
+    this.report(error, rows);
+  }
+
+  /** Removes the head unit; returns its row count (0 when it was already gone). */
+  private complete(unit: WriterUnit): number {
+    const n = this.mailbox.complete(unit);
+    if (n > 0) this.settleFlushes();
+    return n;
+  }
+
+  private settleFlushes(): void {
+    while (this.flushes.length > 0 && this.mailbox.doneUpTo((this.flushes[0] as FlushWaiter).seq)) {
+      (this.flushes.shift() as FlushWaiter).resolve();
+    }
+  }
+
+  private refuse(rows: readonly Row[]): void {
+    this.dropped += rows.length;
+    this.report(new WriterStoppedError('rows enqueued after stop were not accepted'), rows);
+  }
+
+  /** Dropped rows are reported once per tick, so a full mailbox costs one error object, not one per row. */
+  private drop(rows: readonly Row[]): void {
+    this.dropped += rows.length;
+    if (this.drops.length === 0) {
+      queueMicrotask(() => {
+        const batch = this.drops;
+        this.drops = [];
+        this.report(new MailboxFullError(batch.length, this.opts.mailbox, this.opts.overflow), batch);
+      });
+    }
+    for (const row of rows) this.drops.push(row);
+    this.settleFlushes();
+  }
+
+  private report(error: Error, rows: readonly Row[]): void {
+    try {
+      this.opts.onError(error, rows);
+    } catch (hookError) {
+      // A throwing hook must not crash the writer and with it the queue behind this batch.
+      process.emitWarning(`colonnade: the async writer's onError hook threw: ${String(hookError)}`);
+    }
+  }
+
+  /** `spec.stop`: writes what it can until `budget` ms have passed, dead-letters the rest. */
+  private async drain(budget: number): Promise<void> {
+    this.closed = true;
+    this.draining = true;
+    this.mailbox.sealAll();
+    this.wake();
+    const everything = this.mailbox.lastSeq();
+    if (!this.mailbox.doneUpTo(everything)) {
+      let timer: unknown;
+      await new Promise<void>((resolve) => {
+        this.flushes.push({ seq: everything, resolve });
+        timer = this.clock.setTimeout(resolve, Math.max(0, budget));
+      });
+      this.clock.clearTimeout(timer);
+    }
+    for (const rows of this.mailbox.takeAll()) {
+      this.failed += rows.length;
+      this.report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);
+    }
+    for (const waiter of this.flushes.splice(0)) waiter.resolve();
+    this.actor = undefined;
+  }
+}

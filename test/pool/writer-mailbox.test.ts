@@ -1,0 +1,145 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Row } from '../../src/clickhouse/types.js';
+import { Mailbox, unitRows, unitSize, type MailboxOptions } from '../../src/pool/writer-mailbox.js';
+
+const test = suite('writer-mailbox');
+
+function box(opts: Partial<MailboxOptions> = {}) {
+  let now = 0;
+  const dropped: Row[][] = [];
+  let ready = 0;
+  const b = new Mailbox({
+    capacity: 10, batchSize: 3, overflow: 'drop_newest',
+    now: () => now, onDrop: (rows) => dropped.push([...rows]), onReady: () => { ready++; },
+    ...opts,
+  });
+  const push = (table: string, ...ids: number[]) => b.pushRows(table, ids.map((id) => ({ id })), ids.map((id) => `{"id":${id}}`));
+  return { b, dropped, push, ready: () => ready, at: (ms: number) => { now = ms; } };
+}
+
+test('batches :: rows gather per table until batchSize, then seal in order', () => {
+  const { b, push } = box();
+  push('a', 1, 2);
+  push('b', 3);
+  assert.is(b.head(), undefined);
+  push('a', 4, 5);
+  const head = b.head();
+  assert.equal(head && unitRows(head), [{ id: 1 }, { id: 2 }, { id: 4 }]);
+  assert.equal(head?.encoded, ['{"id":1}', '{"id":2}', '{"id":4}']);
+  assert.is(b.size, 5);
+});
+
+test('batches :: onReady fires for the first open batch and for each sealed unit, not per row', () => {
+  const { push, ready } = box({ batchSize: 100 });
+  push('a', 1);
+  push('a', 2);
+  push('b', 3);
+  assert.is(ready(), 1);
+});
+
+test('interval :: dueIn counts from the oldest open batch; sealDue seals only due ones', () => {
+  const { b, push, at } = box();
+  at(100);
+  push('a', 1);
+  at(600);
+  push('b', 2);
+  assert.is(b.dueIn(1000), 500);
+  at(1100);
+  b.sealDue(1000);
+  assert.equal(b.head() && unitRows(b.head()!), [{ id: 1 }]);
+  assert.is(b.dueIn(1000), 500);
+});
+
+test('flush :: doneUpTo tracks units completed up to a sequence number', () => {
+  const { b, push } = box();
+  push('a', 1, 2, 3);
+  push('a', 4);
+  b.sealAll();
+  const last = b.lastSeq();
+  assert.is(b.doneUpTo(last), false);
+  assert.is(b.complete(b.head()!), 3);
+  assert.is(b.doneUpTo(last), false);
+  b.complete(b.head()!);
+  assert.is(b.doneUpTo(last), true);
+  assert.is(b.size, 0);
+});
+
+test('complete :: only the head can complete', () => {
+  const { b, push } = box();
+  push('a', 1, 2, 3, 4, 5, 6);
+  const [first] = [b.head()!];
+  b.complete(first);
+  assert.is(b.complete(first), 0);
+  assert.is(b.size, 3);
+});
+
+test('overflow :: drop_newest keeps what fits and drops the tail of the call', () => {
+  const { b, push, dropped } = box({ capacity: 4 });
+  push('a', 1, 2, 3);
+  push('a', 4, 5, 6);
+  assert.equal(dropped, [[{ id: 5 }, { id: 6 }]]);
+  assert.is(b.size, 4);
+});
+
+test('overflow :: drop_oldest evicts from the oldest unattempted unit, then open batches', () => {
+  const { b, push, dropped } = box({ capacity: 6, overflow: 'drop_oldest' });
+  push('a', 1, 2, 3);
+  b.head()!.attempts = 1; // frozen
+  push('a', 4, 5, 6);
+  push('b', 7, 8);
+  assert.equal(dropped, [[{ id: 4 }, { id: 5 }]]);
+  assert.is(b.size, 6);
+  b.complete(b.head()!);
+  assert.equal(unitRows(b.head()!), [{ id: 6 }]);
+  assert.equal(b.head()!.encoded.slice(b.head()!.start), ['{"id":6}']);
+});
+
+test('overflow :: drop_oldest evicts whole requests and fully evicted units are skipped', () => {
+  const { b, push, dropped } = box({ capacity: 2, overflow: 'drop_oldest' });
+  b.pushRequest({ type: 'query', body: 'SELECT 1', options: {}, readOnly: false });
+  push('a', 1);
+  push('a', 2);
+  assert.equal(dropped, [[{ type: 'query', body: 'SELECT 1' }]]);
+  b.sealAll();
+  assert.equal(unitRows(b.head()!), [{ id: 1 }, { id: 2 }]);
+  assert.is(unitSize(b.head()!), 2);
+});
+
+test('overflow :: a frozen mailbox drops the newest under drop_oldest too', () => {
+  const { b, push, dropped } = box({ capacity: 3, overflow: 'drop_oldest' });
+  push('a', 1, 2, 3);
+  b.head()!.attempts = 1;
+  push('a', 4);
+  assert.equal(dropped, [[{ id: 4 }]]);
+  assert.is(b.size, 3);
+});
+
+test('requests :: a request seals open batches first (rows before it go before it)', () => {
+  const { b, push } = box({ batchSize: 100 });
+  push('a', 1);
+  b.pushRequest({ type: 'insert', body: 'INSERT INTO x VALUES (1)', options: {}, readOnly: false });
+  push('a', 2);
+  assert.equal(unitRows(b.head()!), [{ id: 1 }]);
+  b.complete(b.head()!);
+  assert.is(b.head()!.request?.body, 'INSERT INTO x VALUES (1)');
+});
+
+test('drain :: takeAll returns every unit left, open batches included, oldest first', () => {
+  const { b, push } = box();
+  push('a', 1, 2, 3, 4);
+  push('b', 5);
+  assert.equal(b.takeAll(), [[{ id: 1 }, { id: 2 }, { id: 3 }], [{ id: 4 }], [{ id: 5 }]]);
+  assert.is(b.size, 0);
+  assert.is(b.head(), undefined);
+});
+
+test('queue :: stays correct across internal compaction', () => {
+  const { b, push } = box({ capacity: 100_000, batchSize: 1 });
+  for (let i = 0; i < 5000; i++) push('a', i);
+  for (let i = 0; i < 4000; i++) assert.is(b.complete(b.head()!), 1);
+  assert.equal(unitRows(b.head()!), [{ id: 4000 }]);
+  assert.is(b.size, 1000);
+});
+
+test.run();

@@ -1,0 +1,346 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AnyActorRef } from 'xstate';
+import { ClickHouseError, TransportError, TimeoutError, QueryParamError } from '../../src/clickhouse/errors.js';
+import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
+import { createTestClock, type TestClock } from '../../src/otp/clock.js';
+import { NoServerAvailableError } from '../../src/pool/errors.js';
+import {
+  backoffDelay, batchRequest, classifyFailure, createWriter, MailboxFullError,
+  type Writer, type WriterOptions,
+} from '../../src/pool/writer.js';
+
+const test = suite('writer');
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
+};
+
+type Outcome = Error | undefined | Promise<void>;
+
+interface Harness {
+  writer: Writer;
+  clock: TestClock;
+  actor: AnyActorRef;
+  sent: PreparedRequest[];
+  dead: { error: Error; rows: readonly Row[] }[];
+  /** Decides each attempt's outcome; default: success. */
+  respond: (request: PreparedRequest, n: number) => Outcome;
+}
+
+function harness(options: Partial<WriterOptions> = {}, shutdown = 5000): Harness {
+  const clock = createTestClock(1_000_000);
+  const sent: PreparedRequest[] = [];
+  const dead: Harness['dead'] = [];
+  const h = { clock, sent, dead, respond: () => undefined } as unknown as Harness;
+  h.writer = createWriter({
+    id: 'writer',
+    clock,
+    shutdown,
+    random: () => 0.5,
+    options: {
+      mailbox: 100,
+      batchSize: 3,
+      flushInterval: 1000,
+      overflow: 'drop_newest',
+      retries: 2,
+      backoff: { initial: 100, max: 1000 },
+      onError: (error, rows) => dead.push({ error, rows }),
+      ...options,
+    },
+    run: (request) => {
+      sent.push(request);
+      const out = h.respond(request, sent.length);
+      return out instanceof Error ? Promise.reject(out) : Promise.resolve(out);
+    },
+  });
+  h.actor = h.writer.spec.start() as AnyActorRef;
+  h.actor.start();
+  return h;
+}
+
+const row = (i: number): Row => ({ id: i });
+const line = (i: number): string => `{"id":${i}}`;
+function push(w: Writer, table: string, from: number, to: number): void {
+  for (let i = from; i < to; i++) w.enqueueRows(table, [row(i)], [line(i)]);
+}
+const ids = (req: PreparedRequest): number[] =>
+  req.body.split('\n').slice(1).filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+
+test('batching :: a full batch is sent as one JSONEachRow insert', async () => {
+  const h = harness();
+  push(h.writer, 'logs', 0, 7);
+  await settle();
+  assert.is(h.sent.length, 2);
+  assert.is(h.sent[0]?.body, 'INSERT INTO `logs` FORMAT JSONEachRow\n{"id":0}\n{"id":1}\n{"id":2}\n');
+  assert.equal(ids(h.sent[1] as PreparedRequest), [3, 4, 5]);
+  assert.is(h.writer.stats().queued, 1);
+  assert.is(h.writer.stats().written, 6);
+});
+
+test('batching :: a partial batch goes out after flushInterval', async () => {
+  const h = harness();
+  push(h.writer, 'logs', 0, 2);
+  h.clock.advance(999);
+  await settle();
+  assert.is(h.sent.length, 0);
+  h.clock.advance(1);
+  await settle();
+  assert.is(h.sent.length, 1);
+  assert.equal(ids(h.sent[0] as PreparedRequest), [0, 1]);
+});
+
+test('batching :: rows are batched per table', async () => {
+  const h = harness({ batchSize: 2 });
+  h.writer.enqueueRows('a', [row(1)], [line(1)]);
+  h.writer.enqueueRows('b', [row(2)], [line(2)]);
+  h.writer.enqueueRows('a', [row(3)], [line(3)]);
+  h.writer.enqueueRows('b', [row(4)], [line(4)]);
+  await settle();
+  assert.equal(h.sent.map((r) => [r.body.split('\n')[0], ids(r)]), [
+    ['INSERT INTO `a` FORMAT JSONEachRow', [1, 3]],
+    ['INSERT INTO `b` FORMAT JSONEachRow', [2, 4]],
+  ]);
+});
+
+test('batching :: a multi-row call larger than batchSize is split', async () => {
+  const h = harness();
+  const rows = [0, 1, 2, 3, 4].map(row);
+  h.writer.enqueueRows('t', rows, [0, 1, 2, 3, 4].map(line));
+  await h.writer.flush();
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [3, 4]]);
+});
+
+test('batching :: a bad table name throws in the caller and queues nothing', () => {
+  const h = harness();
+  assert.throws(() => h.writer.enqueueRows('bad`name', [row(1)], [line(1)]), (e: Error & { code?: string }) => e.code === 'QUERY_PARAM');
+  assert.is(h.writer.stats().queued, 0);
+});
+
+test('order :: SQL requests go alone, in order, after rows enqueued before them', async () => {
+  const h = harness({ batchSize: 100 });
+  const q = (sql: string): PreparedRequest => ({ type: 'query', body: sql, options: {}, readOnly: false });
+  push(h.writer, 't', 0, 2);
+  h.writer.enqueueRequest(q('OPTIMIZE TABLE t'));
+  h.writer.enqueueRequest(q('INSERT INTO u VALUES (1)'));
+  push(h.writer, 't', 2, 3);
+  await h.writer.flush();
+  assert.equal(h.sent.map((r) => r.body.split('\n')[0]), [
+    'INSERT INTO `t` FORMAT JSONEachRow', 'OPTIMIZE TABLE t', 'INSERT INTO u VALUES (1)', 'INSERT INTO `t` FORMAT JSONEachRow',
+  ]);
+  assert.is(h.writer.stats().written, 5);
+});
+
+test('retry :: while no server is reachable a batch waits and is re-sent as the very same request', async () => {
+  const h = harness({ retries: 1 });
+  const down = [new NoServerAvailableError(3), new TransportError('connect ECONNREFUSED', false), new TimeoutError(5000, true)];
+  h.respond = (_req, n) => (n <= 12 ? down[n % 3] : undefined);
+  push(h.writer, 't', 0, 3);
+  await settle();
+  for (let i = 0; i < 12; i++) {
+    h.clock.advance(1000);
+    await settle();
+    push(h.writer, 't', 100 + i, 101 + i); // newer rows never join the retried batch
+  }
+  await h.writer.flush();
+  assert.is(h.dead.length, 0);
+  const first = h.sent[0] as PreparedRequest;
+  for (let i = 1; i <= 12; i++) assert.ok(h.sent[i] === first, `attempt ${i} reuses the prepared request`);
+  assert.equal(ids(first), [0, 1, 2]);
+  assert.is(h.writer.stats().written, 15);
+});
+
+test('retry :: backoff doubles from initial, caps at max, and keeps half of it at least', () => {
+  const b = { initial: 100, max: 1000 };
+  assert.equal([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b, () => 0)), [50, 100, 200, 400, 500, 500]);
+  assert.equal([1, 2, 5].map((n) => backoffDelay(n, b, () => 1)), [100, 200, 1000]);
+});
+
+test('retry :: the delay between attempts follows the backoff', async () => {
+  const h = harness();
+  h.respond = (_r, n) => (n <= 2 ? new NoServerAvailableError(1) : undefined);
+  push(h.writer, 't', 0, 3);
+  await settle();
+  assert.is(h.sent.length, 1);
+  h.clock.advance(74); // attempt 1 failed: 100 * [0.5, 1] → 75 with random 0.5
+  await settle();
+  assert.is(h.sent.length, 1);
+  h.clock.advance(1);
+  await settle();
+  assert.is(h.sent.length, 2);
+  h.clock.advance(150); // attempt 2: 200 → 150
+  await settle();
+  assert.is(h.sent.length, 3);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('dead letter :: a batch refused as bad data goes to onError at once; the next one is sent', async () => {
+  const h = harness();
+  h.respond = (_r, n) => (n === 1 ? new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500) : undefined);
+  push(h.writer, 't', 0, 6);
+  await h.writer.flush();
+  assert.is(h.sent.length, 2);
+  assert.is(h.dead.length, 1);
+  assert.is((h.dead[0]?.error as ClickHouseError).serverCode, 27);
+  assert.equal(h.dead[0]?.rows, [row(0), row(1), row(2)]);
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 3, dropped: 0, failed: 3 });
+});
+
+test('dead letter :: other errors are retried `retries` times, then dead-lettered', async () => {
+  const h = harness({ retries: 2 });
+  h.respond = (r) => (ids(r)[0] === 0 ? new ClickHouseError({ serverCode: 252, serverMessage: 'Too many parts' }, 500) : undefined);
+  push(h.writer, 't', 0, 6);
+  const flushed = h.writer.flush();
+  for (let i = 0; i < 5; i++) {
+    await settle();
+    h.clock.advance(1000);
+  }
+  await flushed;
+  assert.is(h.sent.filter((r) => ids(r)[0] === 0).length, 3);
+  assert.is(h.dead.length, 1);
+  assert.is((h.dead[0]?.error as ClickHouseError).serverCode, 252);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('dead letter :: a request is reported with its type and body', async () => {
+  const h = harness();
+  h.respond = () => new ClickHouseError({ serverCode: 62, serverMessage: 'Syntax error' }, 500);
+  h.writer.enqueueRequest({ type: 'query', body: 'CREATE TABLE (', options: {}, readOnly: false });
+  await h.writer.flush();
+  assert.equal(h.dead[0]?.rows, [{ type: 'query', body: 'CREATE TABLE (' }]);
+});
+
+test('dead letter :: a throwing onError hook does not stop the writer', async () => {
+  const h = harness({ onError: () => { throw new Error('hook bug'); } });
+  const warned: string[] = [];
+  const onWarn = (w: Error): void => { warned.push(w.message); };
+  process.on('warning', onWarn);
+  h.respond = (_r, n) => (n === 1 ? new ClickHouseError({ serverCode: 27, serverMessage: 'bad' }, 500) : undefined);
+  push(h.writer, 't', 0, 6);
+  await h.writer.flush();
+  await settle();
+  process.off('warning', onWarn);
+  assert.is(h.writer.stats().written, 3);
+  assert.ok(warned.some((m) => m.includes('hook bug')));
+});
+
+test('classify :: unreachable, refused and other', () => {
+  assert.is(classifyFailure(new NoServerAvailableError(2)), 'unavailable');
+  assert.is(classifyFailure(new TransportError('reset', true)), 'unavailable');
+  assert.is(classifyFailure(new TimeoutError(10, true)), 'unavailable');
+  assert.is(classifyFailure(new ClickHouseError({ serverCode: 53, serverMessage: 'Type mismatch' }, 500)), 'refused');
+  assert.is(classifyFailure(new QueryParamError('x', 'bad')), 'refused');
+  assert.is(classifyFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'other');
+  assert.is(classifyFailure(new Error('bug')), 'other');
+});
+
+test('overflow :: drop_newest refuses rows beyond the mailbox and reports them once', async () => {
+  const h = harness({ mailbox: 5, batchSize: 10 });
+  h.respond = () => new NoServerAvailableError(3);
+  push(h.writer, 't', 0, 8);
+  await settle();
+  assert.is(h.dead.length, 1);
+  const [report] = h.dead;
+  assert.ok(report?.error instanceof MailboxFullError);
+  assert.is((report?.error as MailboxFullError).code, 'WRITER_MAILBOX_FULL');
+  assert.is((report?.error as MailboxFullError).count, 3);
+  assert.equal(report?.rows, [row(5), row(6), row(7)]);
+  assert.equal(h.writer.stats(), { queued: 5, inFlight: 0, written: 0, dropped: 3, failed: 0 });
+  h.respond = () => undefined;
+  await h.writer.flush();
+  assert.equal(ids(h.sent[0] as PreparedRequest), [0, 1, 2, 3, 4]);
+});
+
+test('overflow :: drop_oldest evicts the oldest unsent rows, never the batch in flight', async () => {
+  const h = harness({ mailbox: 6, batchSize: 3, overflow: 'drop_oldest' });
+  h.respond = () => new NoServerAvailableError(3);
+  push(h.writer, 't', 0, 3); // sealed and attempted: frozen
+  await settle();
+  push(h.writer, 't', 3, 8);
+  await settle();
+  assert.equal(h.dead.map((d) => d.rows.map((r) => r.id)), [[3, 4]]);
+  assert.is(h.writer.stats().inFlight, 3);
+  h.respond = () => undefined;
+  const flushed = h.writer.flush();
+  h.clock.advance(1000);
+  await flushed;
+  const written = h.sent.filter((_r, i) => i > 0 && h.sent[i] !== h.sent[0]).map(ids);
+  assert.equal(ids(h.sent[0] as PreparedRequest), [0, 1, 2]);
+  assert.equal(written, [[5], [6, 7]]); // the evicted batch keeps its place; newer rows open their own
+  assert.is(h.writer.stats().dropped, 2);
+});
+
+test('flush :: resolves only when everything before it is written', async () => {
+  const h = harness({ batchSize: 100 });
+  let release: () => void = () => {};
+  h.respond = () => new Promise<void>((r) => { release = r; });
+  push(h.writer, 't', 0, 2);
+  let done = false;
+  const flushed = h.writer.flush().then(() => { done = true; });
+  await settle();
+  assert.is(h.sent.length, 1);
+  assert.is(done, false);
+  assert.is(h.writer.stats().inFlight, 2);
+  release();
+  await flushed;
+  assert.is(h.writer.stats().written, 2);
+  assert.ok(await h.writer.flush().then(() => true), 'an empty flush resolves at once');
+});
+
+test('stop :: drains the mailbox before the actor stops', async () => {
+  const h = harness({ batchSize: 100 });
+  push(h.writer, 't', 0, 5);
+  await h.writer.spec.stop?.(h.actor);
+  assert.equal(h.sent.map(ids), [[0, 1, 2, 3, 4]]);
+  assert.is(h.dead.length, 0);
+});
+
+test('stop :: what cannot be written within the shutdown time goes to onError', async () => {
+  const h = harness({ batchSize: 2 }, 1000);
+  h.respond = () => new NoServerAvailableError(3);
+  push(h.writer, 't', 0, 5);
+  const stopped = h.writer.spec.stop?.(h.actor);
+  for (let i = 0; i < 10; i++) {
+    await settle();
+    h.clock.advance(100);
+  }
+  await stopped;
+  assert.equal(h.dead.map((d) => [d.error.constructor.name, (d.error as { code?: string }).code, d.rows.length]), [
+    ['WriterStoppedError', 'WRITER_STOPPED', 2], ['WriterStoppedError', 'WRITER_STOPPED', 2], ['WriterStoppedError', 'WRITER_STOPPED', 1],
+  ]);
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 5 });
+  h.writer.enqueueRows('t', [row(9)], [line(9)]);
+  assert.is((h.dead[3]?.error as { code?: string }).code, 'WRITER_STOPPED');
+  assert.is(h.writer.stats().dropped, 1);
+});
+
+test('crash :: a restarted actor resumes the queue and does not re-send an attempt still running', async () => {
+  const h = harness({ batchSize: 2 });
+  const releases: (() => void)[] = [];
+  h.respond = () => new Promise<void>((r) => releases.push(r));
+  push(h.writer, 't', 0, 5);
+  await settle();
+  assert.is(h.sent.length, 1);
+  h.actor.stop(); // as a crash: no drain
+  const next = h.writer.spec.start() as AnyActorRef;
+  next.start();
+  await settle();
+  assert.is(h.sent.length, 1, 'the in-flight attempt is awaited, not duplicated');
+  releases[0]?.();
+  await settle();
+  releases[1]?.();
+  const flushed = h.writer.flush();
+  await settle();
+  releases[2]?.();
+  await flushed;
+  assert.equal(h.sent.map(ids), [[0, 1], [2, 3], [4]]);
+  assert.is(h.writer.stats().written, 5);
+  next.stop();
+});
+
+test('request :: batchRequest joins encoded lines under one INSERT', () => {
+  const req = batchRequest('`db`.`t`', ['{"a":1}', '{"a":2}']);
+  assert.equal(req, { type: 'insert_to_table', body: 'INSERT INTO `db`.`t` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n', options: {}, readOnly: false });
+});
+
+test.run();
