@@ -2,6 +2,7 @@
  * Errors raised by the pool itself (not by a server or the network). Each has a stable
  * `code`; tests and callers branch on the code, never on the words.
  */
+import { ColonnadeError } from '../clickhouse/errors.js';
 
 /** Codes of the pool's own errors. */
 export type PoolErrorCode =
@@ -17,12 +18,10 @@ export type PoolErrorCode =
  * @example
  * try { await pool.select('SELECT 1'); } catch (e) { if (e instanceof PoolError) console.log(e.code); }
  */
-export class PoolError extends Error {
-  readonly code: PoolErrorCode;
+export class PoolError extends ColonnadeError {
+  declare readonly code: PoolErrorCode;
   constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, options);
   }
 }
 

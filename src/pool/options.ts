@@ -1,0 +1,225 @@
+/**
+ * `definePool` options: every key checked at definition time, all problems reported in one
+ * `ConfigError` that names each key and what was expected. Connection strings are parsed
+ * here, so a bad one fails before anything starts; messages show them redacted.
+ */
+import { ConfigError } from '../clickhouse/errors.js';
+import { parseConnectionString } from '../clickhouse/connection-string.js';
+import type { Int64Mode, Row, ServerConfig, Settings } from '../clickhouse/types.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from './balancer.js';
+
+/** What the writer does when its mailbox is full. */
+export type AsyncOverflowPolicy = 'drop_newest' | 'drop_oldest';
+
+/** The dead letter: rows the writer could not write, and why. */
+export type OnErrorHook = (error: Error, rows: readonly Row[]) => void;
+
+/** Options of `definePool`; camelCase twins of Pillar's snake_case names. */
+export interface PoolOptions {
+  /** One or more `http(s)://user:password@host:port/database`. Required. */
+  readonly connectionStrings: readonly string[];
+  /** Registered name; two running pools need two names. Default `'colonnade'`. */
+  readonly name?: string;
+  /** Connections, spread evenly over the servers. Default 10. */
+  readonly poolSize?: number;
+  /** Milliseconds a caller waits for a connection. Default 5000. */
+  readonly poolTimeout?: number;
+  /** Milliseconds per query; a call's `options.timeout` overrides. Default 5000. */
+  readonly timeout?: number;
+  /** Extra connections when nothing suitable is idle. Default `Math.ceil(poolSize * 0.3)`. */
+  readonly maxOverflow?: number;
+  /** Milliseconds an idle overflow connection lingers before dismissal. Default 1000. */
+  readonly overflowLinger?: number;
+  /** How queries are spread over healthy servers. Default `'round_robin'`. */
+  readonly balance?: BalanceStrategy;
+  /** Retries of a read that failed on the network, each on another server. Default 2. */
+  readonly readRetries?: number;
+  /** Reconnect backoff in milliseconds (exponential, full jitter). Default `{ initial: 100, max: 10_000 }`. */
+  readonly backoff?: { readonly initial?: number; readonly max?: number };
+  /** How 64-bit integers come back from `select`. Default `'auto'`. */
+  readonly int64?: Int64Mode;
+  /** ClickHouse settings sent with every query. Default `{}`. */
+  readonly settings?: Settings;
+  /** Most rows the async writer holds. Default 100 000. */
+  readonly asyncMailbox?: number;
+  /** Rows per batch for `asyncInsertToTable`, per table. Default 10 000. */
+  readonly asyncBatchSize?: number;
+  /** Milliseconds; a non-empty batch is sent at least this often. Default 1000. */
+  readonly asyncFlushInterval?: number;
+  /** Mailbox-full policy. Default `'drop_newest'`. */
+  readonly asyncOverflow?: AsyncOverflowPolicy;
+  /** Retries of a batch on errors other than "no server reachable". Default 5. */
+  readonly asyncRetries?: number;
+  /** The dead letter. Default: one warning line on stderr. */
+  readonly onError?: OnErrorHook;
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedPoolOptions {
+  readonly servers: readonly ServerConfig[];
+  readonly name: string;
+  readonly poolSize: number;
+  readonly poolTimeout: number;
+  readonly timeout: number;
+  readonly maxOverflow: number;
+  readonly overflowLinger: number;
+  readonly balance: BalanceStrategy;
+  readonly readRetries: number;
+  readonly backoff: { readonly initial: number; readonly max: number };
+  readonly int64: Int64Mode;
+  readonly settings: Settings;
+  readonly asyncMailbox: number;
+  readonly asyncBatchSize: number;
+  readonly asyncFlushInterval: number;
+  readonly asyncOverflow: AsyncOverflowPolicy;
+  readonly asyncRetries: number;
+  readonly onError: OnErrorHook;
+}
+
+const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
+  'connectionStrings', 'name', 'poolSize', 'poolTimeout', 'timeout', 'maxOverflow', 'overflowLinger', 'balance',
+  'readRetries', 'backoff', 'int64', 'settings', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
+  'asyncOverflow', 'asyncRetries', 'onError',
+]);
+
+const camel = (snake: string): string => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Validates `definePool` options and fills in defaults. Throws one `ConfigError` listing
+ * every problem.
+ *
+ * @example
+ * const opts = resolvePoolOptions({ connectionStrings: ['http://127.0.0.1:8123/default'], poolSize: 3 });
+ * opts.maxOverflow; // 1
+ */
+export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
+  const problems: string[] = [];
+  if (input === null || typeof input !== 'object') {
+    throw new ConfigError('definePool: expected an options object with connectionStrings');
+  }
+  const raw = input as unknown as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (KEYS.has(key)) continue;
+    const twin = camel(key);
+    problems.push(KEYS.has(twin) ? `${key}: unknown option, did you mean ${twin}?` : `${key}: unknown option`);
+  }
+
+  const servers: ServerConfig[] = [];
+  const strings = raw.connectionStrings;
+  if (!Array.isArray(strings) || strings.length === 0) {
+    problems.push('connectionStrings: expected a non-empty array of connection strings');
+  } else {
+    strings.forEach((url: unknown, i) => {
+      try {
+        servers.push(parseConnectionString(url as string));
+      } catch (err) {
+        problems.push(`connectionStrings[${i}]: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  const int = (key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${key}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${show(v)}`);
+      return fallback;
+    }
+    return v;
+  };
+  const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (!values.includes(v as T)) {
+      problems.push(`${key}: expected one of ${values.map((x) => `'${x}'`).join(', ')}, got ${show(v)}`);
+      return fallback;
+    }
+    return v as T;
+  };
+
+  let name = 'colonnade';
+  if (raw.name !== undefined) {
+    if (typeof raw.name !== 'string' || raw.name.trim() === '') problems.push(`name: expected a non-empty string, got ${show(raw.name)}`);
+    else name = raw.name;
+  }
+  const poolSize = int('poolSize', 10, 1, 10_000);
+  const poolTimeout = int('poolTimeout', 5000, 1);
+  const timeout = int('timeout', 5000, 1);
+  const maxOverflow = int('maxOverflow', Math.ceil(poolSize * 0.3), 0, 10_000);
+  const overflowLinger = int('overflowLinger', 1000, 0);
+  const balance = oneOf('balance', BALANCE_STRATEGIES, 'round_robin');
+  const readRetries = int('readRetries', 2, 0, 100);
+  const int64 = oneOf<Int64Mode>('int64', ['auto', 'bigint', 'string'], 'auto');
+  const asyncMailbox = int('asyncMailbox', 100_000, 1);
+  const asyncBatchSize = int('asyncBatchSize', 10_000, 1);
+  const asyncFlushInterval = int('asyncFlushInterval', 1000, 1);
+  const asyncOverflow = oneOf<AsyncOverflowPolicy>('asyncOverflow', ['drop_newest', 'drop_oldest'], 'drop_newest');
+
+  let asyncRetries = 5;
+  if (raw.asyncRetries !== undefined) {
+    const v = raw.asyncRetries;
+    if (typeof v !== 'number' || !(v === Infinity || (Number.isInteger(v) && v >= 0))) {
+      problems.push(`asyncRetries: expected an integer from 0 up, or Infinity, got ${show(v)}`);
+    } else asyncRetries = v;
+  }
+
+  const backoff = { initial: 100, max: 10_000 };
+  if (raw.backoff !== undefined) {
+    const b = raw.backoff as Record<string, unknown>;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) {
+      problems.push(`backoff: expected { initial, max } in milliseconds, got ${show(b)}`);
+    } else {
+      for (const key of Object.keys(b)) if (key !== 'initial' && key !== 'max') problems.push(`backoff.${key}: unknown option`);
+      for (const key of ['initial', 'max'] as const) {
+        const v = b[key];
+        if (v === undefined) continue;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`backoff.${key}: expected an integer from 1 up, got ${show(v)}`);
+        else backoff[key] = v;
+      }
+      if (backoff.initial > backoff.max) problems.push(`backoff: initial (${backoff.initial}) must not exceed max (${backoff.max})`);
+    }
+  }
+
+  let settings: Settings = {};
+  if (raw.settings !== undefined) {
+    const s = raw.settings as Record<string, unknown>;
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) {
+      problems.push(`settings: expected an object of ClickHouse settings, got ${show(s)}`);
+    } else {
+      for (const [key, v] of Object.entries(s)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push(`settings.${key}: expected a setting name (letters, digits, _)`);
+        else if (!['string', 'number', 'boolean'].includes(typeof v)) problems.push(`settings.${key}: expected a string, number or boolean, got ${show(v)}`);
+      }
+      settings = { ...(s as Settings) };
+    }
+  }
+
+  let onError: OnErrorHook = (error, rows) => {
+    const code = (error as { code?: string }).code ?? error.name;
+    console.warn(`[colonnade ${name}] ${rows.length} row(s) not written: ${code}: ${error.message}`);
+  };
+  if (raw.onError !== undefined) {
+    if (typeof raw.onError !== 'function') problems.push(`onError: expected a function (error, rows) => void, got ${show(raw.onError)}`);
+    else onError = raw.onError as OnErrorHook;
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`definePool(${typeof raw.name === 'string' ? `'${raw.name}'` : ''}): ${problems.join('; ')}`);
+  }
+  return {
+    servers, name, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,
+    int64, settings, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
+  };
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') {
+    const safe = value.replace(/\/\/([^:/@]*):[^@/]*@/g, '//$1:***@');
+    return JSON.stringify(safe.length > 60 ? `${safe.slice(0, 60)}…` : safe);
+  }
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

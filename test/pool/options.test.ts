@@ -1,0 +1,79 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../../src/clickhouse/errors.js';
+import { resolvePoolOptions, type PoolOptions } from '../../src/pool/options.js';
+
+const test = suite('options');
+const url = 'http://user:hunter2@127.0.0.1:8123/db';
+
+function problem(options: unknown): ConfigError {
+  try {
+    resolvePoolOptions(options as PoolOptions);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.is((err as ConfigError).code, 'CONFIG');
+    assert.not.match((err as Error).message, 'hunter2');
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+test('defaults :: Pillar-compatible defaults', () => {
+  const o = resolvePoolOptions({ connectionStrings: [url, 'http://127.0.0.1:8124/db'] });
+  assert.is(o.name, 'colonnade');
+  assert.is(o.poolSize, 10);
+  assert.is(o.poolTimeout, 5000);
+  assert.is(o.timeout, 5000);
+  assert.is(o.maxOverflow, 3);
+  assert.is(o.balance, 'round_robin');
+  assert.is(o.readRetries, 2);
+  assert.equal(o.backoff, { initial: 100, max: 10_000 });
+  assert.is(o.asyncMailbox, 100_000);
+  assert.is(o.asyncOverflow, 'drop_newest');
+  assert.is(o.servers.length, 2);
+  assert.is(o.servers[0]!.password, 'hunter2');
+});
+
+test('defaults :: maxOverflow follows poolSize', () => {
+  assert.is(resolvePoolOptions({ connectionStrings: [url], poolSize: 15 }).maxOverflow, 5);
+  assert.is(resolvePoolOptions({ connectionStrings: [url], poolSize: 2, maxOverflow: 0 }).maxOverflow, 0);
+});
+
+test('validation :: connectionStrings is required and each is parsed', () => {
+  assert.match(problem({}).message, 'connectionStrings: expected a non-empty array');
+  assert.match(problem({ connectionStrings: [] }).message, 'connectionStrings');
+  const err = problem({ connectionStrings: [url, 'ftp://user:hunter2@h/db'] });
+  assert.match(err.message, 'connectionStrings[1]');
+});
+
+test('validation :: every problem is reported at once, naming the key and what was expected', () => {
+  const err = problem({ connectionStrings: [url], poolSize: 0, poolTimeout: 'soon', balance: 'fastest', backoff: { initial: 500, max: 10 } });
+  assert.match(err.message, 'poolSize: expected an integer from 1');
+  assert.match(err.message, 'poolTimeout: expected an integer from 1 up, got "soon"');
+  assert.match(err.message, "balance: expected one of 'round_robin', 'random', 'in_order', 'least_busy'");
+  assert.match(err.message, 'backoff: initial (500) must not exceed max (10)');
+});
+
+test('validation :: unknown keys are refused, with a hint for Pillar spellings', () => {
+  assert.match(problem({ connectionStrings: [url], pool_size: 3 }).message, 'pool_size: unknown option, did you mean poolSize?');
+  assert.match(problem({ connectionStrings: [url], colour: 'red' }).message, 'colour: unknown option');
+  assert.match(problem({ connectionStrings: [url], backoff: { min: 1 } }).message, 'backoff.min: unknown option');
+});
+
+test('validation :: a password misplaced in another key is not echoed', () => {
+  const err = problem({ connectionStrings: [url], name: 5, poolTimeout: url });
+  assert.match(err.message, 'name: expected a non-empty string');
+  assert.match(err.message, 'poolTimeout: expected an integer from 1 up, got "http://user:***@127.0.0.1');
+});
+
+test('validation :: writer options and the onError hook', () => {
+  const o = resolvePoolOptions({ connectionStrings: [url], asyncRetries: Infinity, asyncOverflow: 'drop_oldest', onError: () => undefined });
+  assert.is(o.asyncRetries, Infinity);
+  assert.is(o.asyncOverflow, 'drop_oldest');
+  const err = problem({ connectionStrings: [url], asyncBatchSize: 1.5, onError: 'log', asyncOverflow: 'block' });
+  assert.match(err.message, 'asyncBatchSize');
+  assert.match(err.message, 'onError: expected a function');
+  assert.match(err.message, 'asyncOverflow');
+});
+
+test.run();
