@@ -82,6 +82,11 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   readonly options: CallOptions;
   /** True when sending it twice cannot change data (select, and query text that reads). */
   readonly readOnly: boolean;
+  /**
+   * For `insert_to_table`: the quoted table and the rows, so the request can be encoded
+   * again once the table's Decimal columns are known (18.16 reads Decimal only unquoted).
+   */
+  readonly insert?: { readonly table: string; readonly rows: readonly Row[] };
 }
 
 /** Defaults a connection or pool applies to each call. */
@@ -89,6 +94,8 @@ export interface RequestDefaults {
   /** Milliseconds, used when a call gives no `timeout`. */
   readonly timeout: number;
   readonly int64: Int64Mode;
+  /** Settings sent with every call, under the call's own `settings`. */
+  readonly settings?: Settings;
 }
 
 /** The undici dispatcher a request goes through (a `Client` or `Pool` to one origin). */

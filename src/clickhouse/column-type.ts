@@ -1,0 +1,134 @@
+import { ProtocolError } from './errors.js';
+
+/**
+ * A parsed ClickHouse type string. `args` holds nested types (`Array(T)`, `Tuple(...)`,
+ * `Nullable(T)`), numbers (`Decimal(18, 4)`, `FixedString(3)`) and quoted strings
+ * (`DateTime('Asia/Tokyo')`, enum entries `'a' = 1`) as their unquoted text.
+ */
+export interface ColumnType {
+  readonly name: string;
+  readonly args: readonly (ColumnType | string | number)[];
+  /** For `Nested(a UInt8)` and named tuple elements: the element's name. */
+  readonly field?: string;
+}
+
+/**
+ * Parses a type string as the server prints it in `TabSeparatedWithNamesAndTypes` or
+ * `DESCRIBE TABLE`.
+ *
+ * @example
+ * parseColumnType("Array(Nullable(DateTime('Asia/Tokyo')))");
+ * // { name: 'Array', args: [{ name: 'Nullable', args: [{ name: 'DateTime', args: ['Asia/Tokyo'] }] }] }
+ */
+export function parseColumnType(text: string): ColumnType {
+  const parser = new TypeParser(text);
+  const type = parser.type();
+  parser.space();
+  if (parser.pos !== text.length) parser.fail('unexpected text after the type');
+  return type;
+}
+
+/**
+ * The type under `Nullable(...)` and `LowCardinality(...)` wrappers.
+ *
+ * @example
+ * unwrapType(parseColumnType('LowCardinality(Nullable(String))')).name; // 'String'
+ */
+export function unwrapType(type: ColumnType): ColumnType {
+  let t = type;
+  while ((t.name === 'Nullable' || t.name === 'LowCardinality') && typeof t.args[0] === 'object') t = t.args[0];
+  return t;
+}
+
+/**
+ * True when the type is a Decimal or holds one (in an Array, Tuple, Nullable, ...).
+ *
+ * @example
+ * containsDecimal(parseColumnType('Array(Decimal(9, 2))')); // true
+ */
+export function containsDecimal(type: ColumnType): boolean {
+  if (type.name.startsWith('Decimal')) return true;
+  return type.args.some((a) => typeof a === 'object' && containsDecimal(a));
+}
+
+class TypeParser {
+  pos = 0;
+  constructor(private readonly text: string) {}
+
+  fail(reason: string): never {
+    throw new ProtocolError(`cannot parse column type ${JSON.stringify(this.text)} at ${this.pos}: ${reason}`, 200);
+  }
+
+  space(): void {
+    while (this.pos < this.text.length && this.text[this.pos] === ' ') this.pos++;
+  }
+
+  ident(): string {
+    const m = /^[A-Za-z0-9_]+/.exec(this.text.slice(this.pos, this.pos + 200));
+    if (!m) this.fail('expected a name');
+    this.pos += m[0].length;
+    return m[0];
+  }
+
+  type(): ColumnType {
+    this.space();
+    let name = this.ident();
+    let field: string | undefined;
+    // `name Type` inside Nested(...) or a named Tuple.
+    if (this.text[this.pos] === ' ' && /[A-Za-z]/.test(this.text[this.pos + 1] ?? '')) {
+      field = name;
+      this.space();
+      name = this.ident();
+    }
+    const args: (ColumnType | string | number)[] = [];
+    this.space();
+    if (this.text[this.pos] === '(') {
+      this.pos++;
+      for (;;) {
+        this.space();
+        args.push(this.arg());
+        this.space();
+        const ch = this.text[this.pos++];
+        if (ch === ')') break;
+        if (ch !== ',') this.fail('expected , or )');
+      }
+    }
+    return field === undefined ? { name, args } : { name, args, field };
+  }
+
+  arg(): ColumnType | string | number {
+    const ch = this.text[this.pos];
+    if (ch === "'") {
+      const text = this.quoted();
+      this.space();
+      // Enum entries: keep `'name' = value` as the name alone; output prints names.
+      if (this.text[this.pos] === '=') {
+        this.pos++;
+        this.space();
+        const m = /^-?\d+/.exec(this.text.slice(this.pos, this.pos + 30));
+        if (!m) this.fail('expected an enum value');
+        this.pos += m[0].length;
+      }
+      return text;
+    }
+    if (ch !== undefined && /[-0-9]/.test(ch)) {
+      const m = /^-?\d+/.exec(this.text.slice(this.pos, this.pos + 30));
+      if (!m) this.fail('expected a number');
+      this.pos += m[0].length;
+      return Number(m[0]);
+    }
+    return this.type();
+  }
+
+  quoted(): string {
+    let out = '';
+    this.pos++;
+    while (this.pos < this.text.length) {
+      const ch = this.text[this.pos++];
+      if (ch === '\\') out += this.text[this.pos++] ?? '';
+      else if (ch === "'") return out;
+      else out += ch;
+    }
+    return this.fail('unterminated quoted string');
+  }
+}

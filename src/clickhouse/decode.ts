@@ -1,0 +1,255 @@
+import { type ColumnType, parseColumnType } from './column-type.js';
+import { ClickHouseError, ProtocolError, findTrailingError } from './errors.js';
+import { dateTimeFromText } from './time-zone.js';
+import type { Int64Mode, Row } from './types.js';
+
+/** What decoding needs besides the body. */
+export interface DecodeContext {
+  readonly int64: Int64Mode;
+  /** The server's time zone, for `DateTime` columns without their own. */
+  readonly serverTimeZone: string;
+}
+
+/** Reads a value from its text form (already unescaped, unquoted). */
+type Scalar = (text: string) => unknown;
+
+/**
+ * Decodes a `TabSeparatedWithNamesAndTypes` body into row objects, converting each value
+ * by its column type (see the README's mapping table). An exception the server appended
+ * after streaming some rows throws `ClickHouseError`.
+ *
+ * @example
+ * decodeTsv('x\ts\nUInt64\tString\n1\ta\\tb\n', { int64: 'auto', serverTimeZone: 'UTC' });
+ * // [{ x: 1, s: 'a\tb' }]
+ */
+export function decodeTsv(body: string, context: DecodeContext): Row[] {
+  if (body === '') return [];
+  const trailing = findTrailingError(body);
+  if (trailing) throw new ClickHouseError(trailing, 200);
+  const namesEnd = body.indexOf('\n');
+  const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
+  if (typesEnd < 0) throw new ProtocolError('response has no column names and types', 200);
+  const names = body.slice(0, namesEnd).split('\t').map(unescapeTsv);
+  const types = body.slice(namesEnd + 1, typesEnd).split('\t').map((t) => parseColumnType(unescapeTsv(t)));
+  if (names.length !== types.length) throw new ProtocolError('response has as many column names as types', 200);
+  const fields = types.map((t) => topLevel(t, context));
+  const width = names.length;
+  const rows: Row[] = [];
+  let start = typesEnd + 1;
+  while (start < body.length) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = body.length;
+    const cells = body.slice(start, end).split('\t');
+    if (cells.length !== width) {
+      throw new ProtocolError(`row ${rows.length + 1} has ${cells.length} fields, expected ${width}`, 200);
+    }
+    const row: Row = {};
+    for (let i = 0; i < width; i++) row[names[i] as string] = (fields[i] as Scalar)(cells[i] as string);
+    rows.push(row);
+    start = end + 1;
+  }
+  return rows;
+}
+
+/**
+ * True when decoding a result of these types needs the server's time zone.
+ *
+ * @example
+ * needsServerTimeZone(['UInt8', 'Array(DateTime)']); // true
+ */
+export function needsServerTimeZone(typeTexts: readonly string[]): boolean {
+  return typeTexts.some((t) => /(^|[(, ])DateTime($|[),])/.test(t));
+}
+
+/**
+ * The column types line of a `TabSeparatedWithNamesAndTypes` body, as type strings.
+ *
+ * @example
+ * headerTypes('x\nDateTime\n2020-01-01 00:00:00\n'); // ['DateTime']
+ */
+export function headerTypes(body: string): string[] {
+  const namesEnd = body.indexOf('\n');
+  const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
+  return typesEnd < 0 ? [] : body.slice(namesEnd + 1, typesEnd).split('\t').map(unescapeTsv);
+}
+
+/** A field as it appears in a TSV line: escaped scalars, or the quoted text of composites. */
+function topLevel(type: ColumnType, context: DecodeContext): Scalar {
+  if (type.name === 'Nullable' || type.name === 'Nothing') {
+    const inner = type.name === 'Nothing' ? () => null : topLevel(type.args[0] as ColumnType, context);
+    return (text) => (text === '\\N' ? null : inner(text));
+  }
+  if (type.name === 'LowCardinality') return topLevel(type.args[0] as ColumnType, context);
+  if (type.name === 'Array' || type.name === 'Tuple') {
+    return (text) => {
+      const cursor = { text, pos: 0 };
+      const value = composite(type, context)(cursor);
+      if (cursor.pos !== text.length) throw new ProtocolError(`cannot read ${type.name} value ${JSON.stringify(text)}`, 200);
+      return value;
+    };
+  }
+  const convert = scalar(type, context);
+  if (convert === identity) return unescapeTsv;
+  return (text) => convert(unescapeTsv(text));
+}
+
+interface Cursor {
+  readonly text: string;
+  pos: number;
+}
+type Nested = (cursor: Cursor) => unknown;
+
+const compositeCache = new WeakMap<ColumnType, Nested>();
+
+/** Reads a value in ClickHouse's quoted text form, as inside `[...]` and `(...)`. */
+function composite(type: ColumnType, context: DecodeContext): Nested {
+  const cached = compositeCache.get(type);
+  if (cached) return cached;
+  let reader: Nested;
+  if (type.name === 'Array') {
+    const item = composite(type.args[0] as ColumnType, context);
+    reader = (c) => list(c, '[', ']', () => item(c));
+  } else if (type.name === 'Tuple') {
+    const items = type.args.map((a) => composite(a as ColumnType, context));
+    reader = (c) => {
+      let i = 0;
+      return list(c, '(', ')', () => (items[i++] as Nested)(c));
+    };
+  } else if (type.name === 'Nullable' || type.name === 'LowCardinality') {
+    reader = composite(type.args[0] as ColumnType, context);
+  } else {
+    const convert = type.name === 'Nothing' ? () => null : scalar(type, context);
+    reader = (c) => {
+      if (c.text.startsWith('NULL', c.pos)) {
+        c.pos += 4;
+        return null;
+      }
+      return convert(c.text[c.pos] === "'" ? quoted(c) : bare(c));
+    };
+  }
+  compositeCache.set(type, reader);
+  return reader;
+}
+
+function list(c: Cursor, open: string, close: string, item: () => unknown): unknown[] {
+  if (c.text[c.pos] !== open) throw new ProtocolError(`expected ${open} at ${c.pos} in ${JSON.stringify(c.text)}`, 200);
+  c.pos++;
+  const out: unknown[] = [];
+  if (c.text[c.pos] === close) {
+    c.pos++;
+    return out;
+  }
+  for (;;) {
+    out.push(item());
+    const ch = c.text[c.pos++];
+    if (ch === close) return out;
+    if (ch !== ',') throw new ProtocolError(`expected , or ${close} at ${c.pos - 1} in ${JSON.stringify(c.text)}`, 200);
+  }
+}
+
+function bare(c: Cursor): string {
+  const from = c.pos;
+  while (c.pos < c.text.length) {
+    const ch = c.text.charCodeAt(c.pos);
+    if (ch === 44 || ch === 93 || ch === 41) break; // , ] )
+    c.pos++;
+  }
+  return c.text.slice(from, c.pos);
+}
+
+function quoted(c: Cursor): string {
+  const from = ++c.pos;
+  let escaped = false;
+  while (c.pos < c.text.length) {
+    const ch = c.text[c.pos];
+    if (ch === '\\') {
+      escaped = true;
+      c.pos += 2;
+    } else if (ch === "'") {
+      const raw = c.text.slice(from, c.pos++);
+      return escaped ? unescapeTsv(raw) : raw;
+    } else c.pos++;
+  }
+  throw new ProtocolError(`unterminated string in ${JSON.stringify(c.text)}`, 200);
+}
+
+const identity: Scalar = (text) => text;
+
+function scalar(type: ColumnType, context: DecodeContext): Scalar {
+  const name = type.name;
+  switch (name) {
+    case 'UInt8': case 'UInt16': case 'UInt32': case 'Int8': case 'Int16': case 'Int32':
+      return Number;
+    case 'Float32': case 'Float64':
+      return float;
+    case 'UInt64': case 'Int64': case 'UInt128': case 'Int128': case 'UInt256': case 'Int256':
+      return wideInt(context.int64);
+    case 'String': case 'UUID': case 'Enum8': case 'Enum16':
+      return identity;
+    case 'FixedString':
+      return stripNuls;
+    case 'Date':
+      return (text) => (text === '0000-00-00' ? '1970-01-01' : text);
+    case 'DateTime': {
+      const zone = typeof type.args[0] === 'string' ? type.args[0] : context.serverTimeZone;
+      return (text) => dateTimeFromText(text, zone);
+    }
+  }
+  // Decimal keeps every digit as text; unknown types (IPv6, AggregateFunction...) come as text too.
+  return identity;
+}
+
+function float(text: string): number {
+  switch (text) {
+    case 'nan': case '-nan': case '+nan': return NaN;
+    case 'inf': case '+inf': return Infinity;
+    case '-inf': return -Infinity;
+  }
+  return Number(text);
+}
+
+function wideInt(mode: Int64Mode): Scalar {
+  if (mode === 'string') return identity;
+  if (mode === 'bigint') return BigInt;
+  return (text) => {
+    if (text.length < 16) return Number(text);
+    const big = BigInt(text);
+    return big <= 9007199254740991n && big >= -9007199254740991n ? Number(big) : big;
+  };
+}
+
+function stripNuls(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
+const UNESCAPES: Record<string, string> = {
+  b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', v: '\v', e: '\x1b',
+};
+
+/**
+ * Undoes ClickHouse's text escaping (`\t`, `\n`, `\\`, `\'`, `\0`, `\xHH`, ...).
+ *
+ * @example
+ * unescapeTsv('a\\tb\\\\'); // 'a\tb\\'
+ */
+export function unescapeTsv(text: string): string {
+  let at = text.indexOf('\\');
+  if (at < 0) return text;
+  let out = '';
+  let from = 0;
+  while (at >= 0 && at < text.length - 1) {
+    out += text.slice(from, at);
+    const ch = text[at + 1] as string;
+    if (ch === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(at + 2, at + 4))) {
+      out += String.fromCharCode(parseInt(text.slice(at + 2, at + 4), 16));
+      from = at + 4;
+    } else {
+      out += UNESCAPES[ch] ?? ch;
+      from = at + 2;
+    }
+    at = text.indexOf('\\', from);
+  }
+  return out + text.slice(from);
+}

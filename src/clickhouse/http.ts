@@ -1,0 +1,160 @@
+import type { Dispatcher } from 'undici';
+import { AbortError, ColonnadeError, ProtocolError, TimeoutError, TransportError } from './errors.js';
+import type { ServerConfig, Settings, Transport } from './types.js';
+
+/** One HTTP exchange as `send` describes it. */
+export interface SendOptions {
+  readonly method: 'GET' | 'POST';
+  /** Path and query string, e.g. `/?database=default`. */
+  readonly path: string;
+  readonly body?: string;
+  readonly timeout: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A complete response: status, lower-cased headers, the body as UTF-8 text. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+// Errors raised before a byte of the request could reach the server.
+const NOT_SENT = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+interface LegacyHandler extends Dispatcher.DispatchHandler {
+  // undici calls it once the request's bytes are handed to the socket; not in its types.
+  onRequestSent(): void;
+}
+
+/**
+ * Sends one HTTP request through an undici dispatcher with the server's credentials in the
+ * `X-ClickHouse-User`/`X-ClickHouse-Key` headers and reads the whole response. On timeout
+ * or abort the request is cancelled through undici's abort hook, which destroys its socket,
+ * so a half-read response is never left on a connection that gets reused.
+ *
+ * @example
+ * const res = await send(new Client(server.origin), server, { method: 'GET', path: '/ping', timeout: 1_000 });
+ * res.body; // 'Ok.\n'
+ */
+export function send(transport: Transport, server: ServerConfig, options: SendOptions): Promise<RawResponse> {
+  const { signal, timeout } = options;
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  return new Promise<RawResponse>((resolve, reject) => {
+    let settled = false;
+    let sent = false;
+    let cancelSocket: ((err: Error) => void) | undefined;
+    let status = 0;
+    const headers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+
+    const settle = (err: Error | undefined, value?: RawResponse): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(value as RawResponse);
+    };
+    const cancel = (err: Error): void => {
+      if (settled) return;
+      settle(err);
+      cancelSocket?.(err);
+    };
+    const onAbort = (): void => cancel(new AbortError(signal?.reason, sent));
+    const timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const handler: LegacyHandler = {
+      onConnect(abort) {
+        // A request cancelled while it waited for a socket must not be written at all.
+        if (settled) abort(new ColonnadeError('ABORTED', 'request cancelled before it was sent'));
+        else cancelSocket = abort;
+      },
+      onRequestSent() {
+        sent = true;
+      },
+      onHeaders(statusCode, raw) {
+        status = statusCode;
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          headers[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
+        }
+        return true;
+      },
+      onData(chunk) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        settle(undefined, { status, headers, body: Buffer.concat(chunks).toString('utf8') });
+      },
+      onError(err) {
+        settle(toTransportError(err, sent, server));
+      },
+    };
+    const requestHeaders: Record<string, string> = { 'x-clickhouse-user': server.username };
+    if (server.password !== '') requestHeaders['x-clickhouse-key'] = server.password;
+    if (options.body !== undefined) requestHeaders['content-type'] = 'text/plain; charset=utf-8';
+    try {
+      transport.dispatch({
+        origin: server.origin,
+        path: options.path,
+        method: options.method,
+        headers: requestHeaders,
+        body: options.body === undefined ? null : Buffer.from(options.body, 'utf8'),
+        // Our own timer governs; undici's must not fire first on a long query.
+        headersTimeout: timeout + 60_000,
+        bodyTimeout: timeout + 60_000,
+      }, handler);
+    } catch (err) {
+      settle(toTransportError(err, false, server));
+    }
+  });
+}
+
+/**
+ * `GET /ping`, which a healthy server answers `Ok.`.
+ *
+ * @example
+ * await ping(client, server, { timeout: 1_000 });
+ */
+export async function ping(
+  transport: Transport,
+  server: ServerConfig,
+  options: { timeout?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const req: SendOptions = { method: 'GET', path: '/ping', timeout: options.timeout ?? 5_000 };
+  const res = await send(transport, server, options.signal ? { ...req, signal: options.signal } : req);
+  if (res.status !== 200 || res.body.trim() !== 'Ok.') {
+    throw new ProtocolError(`${server.redacted}: /ping answered ${res.status} ${JSON.stringify(res.body.slice(0, 100))}, expected Ok.`, res.status);
+  }
+}
+
+/**
+ * The path and query string of a query request: database, settings (later ones win),
+ * `query_id`. Credentials are never part of it.
+ *
+ * @example
+ * queryPath(server, [{ max_threads: 2 }], 'q-1'); // '/?database=default&max_threads=2&query_id=q-1'
+ */
+export function queryPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
+  const merged: Record<string, string> = {};
+  for (const layer of [server.settings, ...layers]) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) merged[key] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+  }
+  const params = new URLSearchParams({ database: server.database, ...merged });
+  if (queryId !== undefined) params.set('query_id', queryId);
+  return `/?${params.toString()}`;
+}
+
+function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {
+  if (err instanceof ColonnadeError) return err;
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
+  const message = err instanceof Error ? err.message : String(err);
+  const requestSent = sent && !NOT_SENT.has(code);
+  return new TransportError(`${server.redacted}: ${code}: ${message}`, requestSent, { cause: err });
+}

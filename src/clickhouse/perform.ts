@@ -1,0 +1,138 @@
+import { containsDecimal, parseColumnType } from './column-type.js';
+import { decodeTsv, headerTypes, needsServerTimeZone } from './decode.js';
+import { encodeRows } from './encode.js';
+import { ClickHouseError, ProtocolError, findTrailingError, parseServerError } from './errors.js';
+import { type RawResponse, queryPath, send } from './http.js';
+import { insertHead } from './prepare.js';
+import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
+
+const SCHEMA_TTL_MS = 30_000;
+const timeZones = new Map<string, string>();
+const decimalColumns = new Map<string, { readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>();
+
+/**
+ * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
+ * `Pool` to `server.origin`) and returns what the command resolves with: decoded rows for
+ * `select`, the response text for `query`, nothing for inserts. Rejects with
+ * `ClickHouseError` (the server refused, also when the refusal arrives inside a streamed
+ * 200 body), `TransportError`, `TimeoutError` or an `ABORTED` error.
+ *
+ * @example
+ * const client = new Client(server.origin);
+ * const rows = await perform(client, server, prepare({ type: 'select', sql: 'SELECT 1 AS x' }), { timeout: 5_000, int64: 'auto' });
+ * // [{ x: 1 }]
+ */
+export async function perform<K extends PreparedRequest['type']>(
+  transport: Transport,
+  server: ServerConfig,
+  request: PreparedRequest<K>,
+  defaults: RequestDefaults,
+): Promise<CommandResults[K]> {
+  const { options } = request;
+  const timeout = options.timeout ?? defaults.timeout;
+  const started = Date.now();
+  const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
+  const post = (body: string): Promise<RawResponse> => send(transport, server, {
+    method: 'POST',
+    path: queryPath(server, [defaults.settings, options.settings], options.queryId),
+    body,
+    timeout: remaining(),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+
+  let body = request.body;
+  if (request.type === 'insert_to_table' && request.insert && mayHoldDecimalText(request.insert.rows)) {
+    const columns = await decimalColumnsOf(transport, server, request.insert.table, remaining, options.signal);
+    if (columns.size > 0) body = `${insertHead(request.insert.table)}${encodeRows(request.insert.rows, columns)}`;
+  }
+  const res = await post(body);
+  const text = checkResponse(res);
+  if (request.type !== 'select') {
+    return (request.type === 'query' ? text : undefined) as CommandResults[K];
+  }
+  const int64 = options.int64 ?? defaults.int64;
+  let serverTimeZone = timeZones.get(server.origin) ?? 'UTC';
+  if (!timeZones.has(server.origin) && needsServerTimeZone(headerTypes(text))) {
+    serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
+  }
+  return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];
+}
+
+/**
+ * The server's time zone (`SELECT timezone()`), asked once per server origin and cached.
+ *
+ * @example
+ * await timeZoneOf(client, server, () => 5_000); // 'Etc/UTC'
+ */
+export async function timeZoneOf(
+  transport: Transport,
+  server: ServerConfig,
+  timeout: () => number,
+  signal?: AbortSignal,
+): Promise<string> {
+  const known = timeZones.get(server.origin);
+  if (known !== undefined) return known;
+  const res = await send(transport, server, {
+    method: 'POST', path: queryPath(server, []), body: 'SELECT timezone() FORMAT TabSeparated', timeout: timeout(),
+    ...(signal ? { signal } : {}),
+  });
+  const zone = checkResponse(res).trim();
+  if (zone === '') throw new ProtocolError(`${server.redacted}: SELECT timezone() answered nothing`, res.status);
+  timeZones.set(server.origin, zone);
+  return zone;
+}
+
+/** Throws for a refusal (status, header or trailing exception); returns the body text. */
+function checkResponse(res: RawResponse): string {
+  if (res.status !== 200) {
+    const info = parseServerError(res.body, res.headers['x-clickhouse-exception-code']);
+    if (info) throw new ClickHouseError(info, res.status);
+    throw new ProtocolError(`HTTP ${res.status} with a body that is no ClickHouse error: ${JSON.stringify(res.body.slice(0, 200))}`, res.status);
+  }
+  const headerCode = res.headers['x-clickhouse-exception-code'];
+  if (headerCode !== undefined) {
+    const info = parseServerError(res.body.slice(Math.max(0, res.body.lastIndexOf('\nCode: ') + 1)), headerCode);
+    if (info) throw new ClickHouseError(info, res.status);
+  }
+  const trailing = findTrailingError(res.body);
+  if (trailing) throw new ClickHouseError(trailing, res.status);
+  return res.body;
+}
+
+/** Only a string (or array of them) can be a Decimal written as text. */
+function mayHoldDecimalText(rows: readonly Row[]): boolean {
+  for (const row of rows) {
+    for (const key in row) {
+      const v = row[key];
+      if (typeof v === 'string' || Array.isArray(v)) return true;
+    }
+  }
+  return false;
+}
+
+function decimalColumnsOf(
+  transport: Transport,
+  server: ServerConfig,
+  quotedTable: string,
+  timeout: () => number,
+  signal?: AbortSignal,
+): Promise<ReadonlySet<string>> {
+  const key = `${server.origin}/${server.database}/${quotedTable}`;
+  const now = Date.now();
+  const cached = decimalColumns.get(key);
+  if (cached && cached.until > now) return cached.columns;
+  const columns = send(transport, server, {
+    method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
+    ...(signal ? { signal } : {}),
+  }).then((res) => {
+    const set = new Set<string>();
+    for (const line of checkResponse(res).split('\n')) {
+      const [name, type] = line.split('\t');
+      if (name && type && containsDecimal(parseColumnType(type.replace(/\\'/g, "'")))) set.add(name.replace(/\\(.)/g, '$1'));
+    }
+    return set;
+  });
+  decimalColumns.set(key, { until: now + SCHEMA_TTL_MS, columns });
+  columns.catch(() => decimalColumns.delete(key));
+  return columns;
+}

@@ -1,0 +1,115 @@
+import { encodeRows } from './encode.js';
+import { ConfigError, QueryParamError } from './errors.js';
+import { quoteIdentifier, renderQuery } from './params.js';
+import type { CallOptions, Command, PreparedRequest, Settings } from './types.js';
+
+/** The format `select` asks for: text, so every digit survives, with the column types. */
+export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
+
+const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64']);
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
+const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
+
+/**
+ * Checks and renders a command without any I/O. Bad parameters, values or options throw
+ * here (`QueryParamError`, `ConfigError`), so nothing reaches a server. `select` gets
+ * `FORMAT TabSeparatedWithNamesAndTypes` appended; `insert_to_table` becomes
+ * `INSERT INTO <quoted table> FORMAT JSONEachRow` followed by one JSON line per row.
+ * The same command always gives the same body.
+ *
+ * @example
+ * prepare({ type: 'insert_to_table', table: 'users', rows: [{ id: 1, name: 'Ann' }] }).body;
+ * // 'INSERT INTO `users` FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n'
+ */
+export function prepare<C extends Command>(command: C): PreparedRequest<C['type']> {
+  const options = checkCallOptions(command.options);
+  switch (command.type) {
+    case 'select': {
+      const sql = renderQuery(checkSql(command.sql), command.params).replace(/[\s;]+$/, '');
+      if (TRAILING_FORMAT.test(sql)) {
+        throw new QueryParamError('sql', 'select sets the output format itself; use query() for another FORMAT');
+      }
+      return { type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true };
+    }
+    case 'query': {
+      const sql = renderQuery(checkSql(command.sql), command.params);
+      return { type: command.type, body: sql, options, readOnly: READ_ONLY_START.test(sql) };
+    }
+    case 'insert':
+      return { type: command.type, body: renderQuery(checkSql(command.sql), command.params), options, readOnly: false };
+    case 'insert_to_table': {
+      const rows: readonly Parameters<typeof encodeRows>[0][number][] = Array.isArray(command.rows) ? command.rows : [command.rows];
+      const table = quoteIdentifier(command.table);
+      return {
+        type: command.type,
+        body: `${insertHead(table)}${encodeRows(rows)}`,
+        options,
+        readOnly: false,
+        insert: { table, rows },
+      };
+    }
+    default:
+      throw new QueryParamError('type', `unknown command type ${JSON.stringify((command as { type?: unknown }).type)}`);
+  }
+}
+
+/**
+ * The statement line of an `insert_to_table` body for an already quoted table name.
+ *
+ * @example
+ * insertHead('`users`'); // 'INSERT INTO `users` FORMAT JSONEachRow\n'
+ */
+export function insertHead(quotedTable: string): string {
+  return `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n`;
+}
+
+/**
+ * Validates per-call options, naming the offending key in a `ConfigError`.
+ *
+ * @example
+ * checkCallOptions({ timeout: 1_000, settings: { max_threads: 2 } });
+ */
+export function checkCallOptions(options: CallOptions | undefined): CallOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new ConfigError('options: expected an object');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new ConfigError(`options.${key}: unknown option (expected one of ${[...OPTION_KEYS].join(', ')})`);
+  }
+  const { timeout, settings, signal, queryId, int64 } = options;
+  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+    throw new ConfigError(`options.timeout: expected a positive number of milliseconds, got ${String(timeout)}`);
+  }
+  if (settings !== undefined) checkSettings(settings, 'options.settings');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigError('options.signal: expected an AbortSignal');
+  if (queryId !== undefined && (typeof queryId !== 'string' || queryId === '' || queryId.length > 256)) {
+    throw new ConfigError('options.queryId: expected a non-empty string of at most 256 characters');
+  }
+  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
+    throw new ConfigError(`options.int64: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
+  }
+  return options;
+}
+
+/**
+ * Validates ClickHouse settings: identifier names, string/number/boolean values.
+ *
+ * @example
+ * checkSettings({ max_threads: 2 }, 'settings');
+ */
+export function checkSettings(settings: Settings, where: string): Settings {
+  if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
+  for (const [name, value] of Object.entries(settings)) {
+    if (!SETTING_NAME.test(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
+    const kind = typeof value;
+    if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
+      throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);
+    }
+  }
+  return settings;
+}
+
+function checkSql(sql: unknown): string {
+  if (typeof sql !== 'string' || sql.trim() === '') throw new QueryParamError('sql', 'expected a non-empty SQL string');
+  return sql;
+}

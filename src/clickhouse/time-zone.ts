@@ -1,0 +1,83 @@
+import { ProtocolError } from './errors.js';
+
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'GMT0', 'Etc/GMT0']);
+const BUCKET_MS = 15 * 60_000;
+const CACHE_LIMIT = 4096;
+
+interface Zone {
+  readonly format: Intl.DateTimeFormat;
+  readonly offsets: Map<number, number>;
+}
+const zones = new Map<string, Zone>();
+
+/**
+ * The instant a ClickHouse `DateTime` text (`YYYY-MM-DD hh:mm:ss`) names in a time zone.
+ * The server prints the epoch itself as `0000-00-00 00:00:00`. In the hour a clock is
+ * set back, the earlier of the two instants is chosen (the text alone cannot tell).
+ *
+ * @example
+ * dateTimeFromText('2020-01-01 09:00:00', 'Asia/Tokyo').toISOString(); // '2020-01-01T00:00:00.000Z'
+ */
+export function dateTimeFromText(text: string, timeZone: string): Date {
+  if (text.length !== 19) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
+  if (text.startsWith('0000-00-00')) return new Date(0);
+  const wall = Date.UTC(
+    num(text, 0, 4), num(text, 5, 7) - 1, num(text, 8, 10), num(text, 11, 13), num(text, 14, 16), num(text, 17, 19),
+  );
+  if (Number.isNaN(wall)) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
+  if (UTC_NAMES.has(timeZone)) return new Date(wall);
+  const first = offsetAt(timeZone, wall);
+  const guess = wall - first;
+  const second = offsetAt(timeZone, guess);
+  return new Date(first === second ? guess : wall - Math.max(first, second));
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at an instant. */
+function offsetAt(timeZone: string, instant: number): number {
+  const zone = zoneFor(timeZone);
+  const bucket = Math.floor(instant / BUCKET_MS);
+  const cached = zone.offsets.get(bucket);
+  if (cached !== undefined) return cached;
+  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  for (const part of zone.format.formatToParts(bucket * BUCKET_MS)) {
+    const v = Number(part.value);
+    if (part.type === 'year') y = v;
+    else if (part.type === 'month') mo = v;
+    else if (part.type === 'day') d = v;
+    else if (part.type === 'hour') h = v % 24;
+    else if (part.type === 'minute') mi = v;
+    else if (part.type === 'second') s = v;
+  }
+  const offset = Date.UTC(y, mo - 1, d, h, mi, s) - bucket * BUCKET_MS;
+  if (zone.offsets.size >= CACHE_LIMIT) zone.offsets.clear();
+  zone.offsets.set(bucket, offset);
+  return offset;
+}
+
+function zoneFor(timeZone: string): Zone {
+  let zone = zones.get(timeZone);
+  if (!zone) {
+    let format: Intl.DateTimeFormat;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+        hour: 'numeric', minute: 'numeric', second: 'numeric', era: undefined,
+      });
+    } catch {
+      throw new ProtocolError(`unknown time zone ${JSON.stringify(timeZone)} reported by the server`, 200);
+    }
+    zone = { format, offsets: new Map() };
+    zones.set(timeZone, zone);
+  }
+  return zone;
+}
+
+function num(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
