@@ -2,24 +2,23 @@
 // A local ClickHouse cluster shaped the way production runs one: N replicas of one shard
 // (Debian's clickhouse-server 18.16) coordinated by a standalone ZooKeeper (Debian's
 // zookeeper 3.8). Plain ESM over node builtins so it runs before `npm ci`.
-// Module: start, stop, status, clean, killServer, freezeServer, resumeServer, stopServer,
-// startServer. CLI: `node scripts/cluster.mjs start|stop|status|clean|kill N|freeze N|
-// resume N|stop-server N|start-server N`.
+// Module: start, acquire, stop, status, clean, killServer, freezeServer, resumeServer,
+// stopServer, startServer. CLI: `node scripts/cluster.mjs start|stop|status|clean|kill N|
+// freeze N|resume N|stop-server N|start-server N`.
 // Configured by env: COLONNADE_CLUSTER_DIR, COLONNADE_CLUSTER_PORT, COLONNADE_CLUSTER_SIZE.
-import { spawn, execFileSync } from 'node:child_process';
-import { connect } from 'node:net';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve, delimiter } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLUSTER_NAME, PASSWORD, writeConfigs } from './cluster/config.mjs';
+import {
+  ZK_CLASSPATH, START_DEADLINE_MS, withLock, markLogs, spawnDetached, terminate, resumePid, procState,
+  isAlive, isOurs, waitState, waitGone, waitFor, waitPortsClosed, assertPortsFree, zkOk,
+  findClickHouse, findJava, ensureInstalled,
+} from './cluster/host.mjs';
+
+export { CLUSTER_NAME, PASSWORD };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLUSTER_NAME = 'colonnade';
-export const PASSWORD = 's3cret:p@ss';
-const ZK_JAR = '/usr/share/java/zookeeper.jar';
-// zookeeper.jar's manifest names its dependencies; slf4j-simple gives it a log to tail.
-const ZK_CLASSPATH = [ZK_JAR, '/usr/share/java/slf4j-simple.jar'].join(':');
-const START_DEADLINE_MS = 90_000;
-const STOP_GRACE_MS = 15_000;
 
 /** Settings derived from the environment on every call, so several clusters can coexist. */
 export function settings(layout) {
@@ -251,49 +250,6 @@ async function startServerLocked(i) {
 
 // ---------------------------------------------------------------- processes
 
-// One writer of a cluster folder at a time, across processes (overlapping test runs).
-async function withLock(s, fn) {
-  mkdirSync(s.dir, { recursive: true });
-  const file = join(s.dir, 'lock');
-  const until = Date.now() + 2 * START_DEADLINE_MS;
-  for (;;) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-    }
-    let holder = NaN;
-    try { holder = Number(readFileSync(file, 'utf8')); } catch { continue; }
-    if (holder !== process.pid && !isAlive(holder)) { rmSync(file, { force: true }); continue; }
-    if (Date.now() > until) throw new Error(`${s.dir} stays locked by pid ${holder} (remove ${file} if that is wrong)`);
-    await sleep(100);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-// Where each log ended when we last spawned its process: a failure shows only what that run wrote.
-const logMarks = new Map();
-
-function markLogs(files) {
-  for (const f of files) logMarks.set(f, existsSync(f) ? statSync(f).size : 0);
-}
-
-function spawnDetached(cmd, args, outFile, cwd) {
-  const fd = openSync(outFile, 'a');
-  try {
-    const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
-    child.unref();
-    return child.pid;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function spawnZooKeeper(s) {
   mkdirSync(join(s.zookeeper.home, 'data'), { recursive: true });
   markLogs([s.zookeeper.out]);
@@ -315,129 +271,11 @@ async function waitServer(srv, pid) {
     [srv.out, srv.errLog, srv.log]);
 }
 
-async function terminate(pid, marker) {
-  if (!isOurs(pid, marker)) return;
-  resumePid(pid);
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  if (await waitGone(pid, STOP_GRACE_MS)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
-  await waitGone(pid, 5_000);
-}
-
-function resumePid(pid) {
-  try { process.kill(pid, 'SIGCONT'); } catch { /* already gone */ }
-}
-
-function procState(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-function isAlive(pid) {
-  const st = pid ? procState(pid) : null;
-  return st !== null && st !== 'Z' && st !== 'X';
-}
-
-// A recorded pid counts only if that process still runs our config: pids get reused.
-function isOurs(pid, marker) {
-  if (!isAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(marker));
-  } catch {
-    return false;
-  }
-}
-
-// Signals are delivered asynchronously: wait until the kernel shows the new state.
-async function waitState(pid, ok, what) {
-  const until = Date.now() + 5_000;
-  while (!ok(procState(pid))) {
-    if (Date.now() > until) throw new Error(`process ${pid} was not ${what} within 5 s`);
-    await sleep(10);
-  }
-}
-
-async function waitGone(pid, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!isAlive(pid)) return true;
-    await sleep(100);
-  }
-  return !isAlive(pid);
-}
-
-async function waitFor(check, alive, what, logs) {
-  const until = Date.now() + START_DEADLINE_MS;
-  while (Date.now() < until) {
-    if (await check()) return;
-    if (!alive()) throw new Error(`${what} did not come up: the process exited.\n${tails(logs)}`);
-    await sleep(200);
-  }
-  throw new Error(`${what} did not come up within ${START_DEADLINE_MS / 1000} s.\n${tails(logs)}`);
-}
-
-function tails(files, lines = 15) {
-  return files.map((f) => {
-    if (!existsSync(f)) return '';
-    const buf = readFileSync(f);
-    const text = buf.subarray(Math.min(logMarks.get(f) ?? 0, buf.length)).toString('utf8').trimEnd();
-    if (!text) return '';
-    const tail = text.split('\n').slice(-lines).map((l) => (l.length > 300 ? `${l.slice(0, 300)}...` : l));
-    return `--- tail of ${f}\n${tail.join('\n')}`;
-  }).filter(Boolean).join('\n') || '(no log output)';
-}
-
 function serverPorts(srv) {
   return [srv.httpPort, srv.tcpPort, srv.interserverPort];
 }
 
-// A killed leader thread turns zombie before its other threads let go of the sockets.
-async function waitPortsClosed(ports) {
-  const until = Date.now() + 5_000;
-  for (const port of ports) {
-    while (await tcpOpen(port)) {
-      if (Date.now() > until) throw new Error(`127.0.0.1:${port} still accepts connections 5 s after the server stopped`);
-      await sleep(20);
-    }
-  }
-}
-
-async function assertPortsFree(ports, who) {
-  for (const port of ports) {
-    if (await tcpOpen(port)) {
-      throw new Error(`${who} cannot start: 127.0.0.1:${port} is already in use by a process this cluster ` +
-        `did not record; stop it or choose another COLONNADE_CLUSTER_PORT`);
-    }
-  }
-}
-
 // ---------------------------------------------------------------- probes
-
-function tcpOpen(port) {
-  return new Promise((done) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    sock.setTimeout(1_000);
-    sock.once('connect', () => { sock.destroy(); done(true); });
-    sock.once('timeout', () => { sock.destroy(); done(true); });
-    sock.once('error', () => done(false));
-  });
-}
-
-function zkOk(port) {
-  return new Promise((done) => {
-    let reply = '';
-    const sock = connect({ host: '127.0.0.1', port }, () => sock.end('ruok'));
-    sock.setTimeout(2_000);
-    sock.on('data', (d) => { reply += d; });
-    sock.once('end', () => done(reply === 'imok'));
-    sock.once('timeout', () => { sock.destroy(); done(false); });
-    sock.once('error', () => done(false));
-  });
-}
 
 async function ping(srv) {
   try {
@@ -493,156 +331,6 @@ function recorded(i) {
   if (!srv) throw new Error(`no ClickHouse server ${i}: the cluster has ${s.size} (0..${s.size - 1})`);
   const state = readState(s);
   return { s, state, srv, pid: state.servers[i]?.pid ?? null };
-}
-
-function writeConfigs(s) {
-  const z = s.zookeeper;
-  mkdirSync(join(z.home, 'data'), { recursive: true });
-  writeFileSync(z.config, [
-    'tickTime=1000', 'initLimit=10', 'syncLimit=5', `dataDir=${join(z.home, 'data')}`,
-    `clientPort=${z.port}`, 'clientPortAddress=127.0.0.1', 'maxClientCnxns=0',
-    'admin.enableServer=false', '4lw.commands.whitelist=ruok,srvr,stat,mntr',
-    'autopurge.snapRetainCount=3', 'autopurge.purgeInterval=1', '',
-  ].join('\n'));
-  for (const srv of s.servers) {
-    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(srv.home, sub), { recursive: true });
-    writeFileSync(srv.config, serverConfig(s, srv));
-    writeFileSync(join(srv.home, 'users.xml'), USERS_XML);
-  }
-}
-
-function serverConfig(s, srv) {
-  const replicas = s.servers.map((r) =>
-    `        <replica><host>127.0.0.1</host><port>${r.tcpPort}</port></replica>`).join('\n');
-  const h = srv.home;
-  return `<?xml version="1.0"?>
-<!-- Generated by scripts/cluster.mjs; rewritten on every start. -->
-<yandex>
-  <logger>
-    <level>information</level>
-    <log>${h}/log/server.log</log>
-    <errorlog>${h}/log/server.err.log</errorlog>
-    <size>20M</size>
-    <count>2</count>
-  </logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>${srv.httpPort}</http_port>
-  <tcp_port>${srv.tcpPort}</tcp_port>
-  <interserver_http_port>${srv.interserverPort}</interserver_http_port>
-  <interserver_http_host>127.0.0.1</interserver_http_host>
-  <max_connections>1024</max_connections>
-  <keep_alive_timeout>10</keep_alive_timeout>
-  <max_concurrent_queries>100</max_concurrent_queries>
-  <uncompressed_cache_size>16777216</uncompressed_cache_size>
-  <mark_cache_size>33554432</mark_cache_size>
-  <path>${h}/data/</path>
-  <tmp_path>${h}/tmp/</tmp_path>
-  <user_files_path>${h}/user_files/</user_files_path>
-  <format_schema_path>${h}/format_schemas/</format_schema_path>
-  <users_config>${h}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mlock_executable>false</mlock_executable>
-  <remote_servers>
-    <${CLUSTER_NAME}>
-      <shard>
-        <internal_replication>true</internal_replication>
-${replicas}
-      </shard>
-    </${CLUSTER_NAME}>
-  </remote_servers>
-  <zookeeper>
-    <node><host>127.0.0.1</host><port>${s.zookeeper.port}</port></node>
-    <session_timeout_ms>10000</session_timeout_ms>
-  </zookeeper>
-  <macros>
-    <cluster>${CLUSTER_NAME}</cluster>
-    <shard>01</shard>
-    <replica>r${srv.index}</replica>
-  </macros>
-  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
-  <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
-  <max_session_timeout>3600</max_session_timeout>
-  <default_session_timeout>60</default_session_timeout>
-</yandex>
-`;
-}
-
-const USER_BODY = `<networks><ip>::/0</ip></networks>
-      <profile>default</profile>
-      <quota>default</quota>`;
-const USERS_XML = `<?xml version="1.0"?>
-<!-- Generated by scripts/cluster.mjs; rewritten on every start. -->
-<yandex>
-  <profiles>
-    <default>
-      <max_memory_usage>2000000000</max_memory_usage>
-      <use_uncompressed_cache>0</use_uncompressed_cache>
-      <load_balancing>random</load_balancing>
-      <background_pool_size>4</background_pool_size>
-      <background_schedule_pool_size>8</background_schedule_pool_size>
-    </default>
-  </profiles>
-  <users>
-    <default>
-      <password></password>
-      ${USER_BODY}
-    </default>
-    <colonnade>
-      <password>${PASSWORD}</password>
-      ${USER_BODY}
-    </colonnade>
-  </users>
-  <quotas>
-    <default>
-      <interval>
-        <duration>3600</duration>
-        <queries>0</queries><errors>0</errors><result_rows>0</result_rows>
-        <read_rows>0</read_rows><execution_time>0</execution_time>
-      </interval>
-    </default>
-  </quotas>
-</yandex>
-`;
-
-// ---------------------------------------------------------------- installation
-
-function which(name, extra = []) {
-  const dirs = [...(process.env.PATH || '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', ...extra];
-  return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null;
-}
-
-function findClickHouse() {
-  const bin = which('clickhouse-server');
-  if (!bin) throw new Error('clickhouse-server not found (apt-get install clickhouse-server)');
-  return bin;
-}
-
-function findJava() {
-  const bin = which('java');
-  if (!bin) throw new Error('java not found (it comes with apt-get install zookeeper)');
-  return bin;
-}
-
-function ensureInstalled() {
-  const missing = [];
-  if (!which('clickhouse-server')) missing.push('clickhouse-server');
-  if (!existsSync(ZK_JAR) || !which('java')) missing.push('zookeeper');
-  if (!existsSync('/usr/share/java/slf4j-simple.jar')) missing.push('libslf4j-java');
-  if (missing.length === 0) return;
-  console.log(`cluster: installing ${missing.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  } catch (err) {
-    throw new Error(`could not install ${missing.join(' ')} with apt-get (are you root?): ${err.message}`);
-  }
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 // ---------------------------------------------------------------- CLI

@@ -1,7 +1,10 @@
 // The local cluster is shaped as production: replicas of one shard over ZooKeeper, with
 // deduplicated inserts, and the two faults a pool must survive (a hang and a crash).
 // Plain fetch against the HTTP interface on purpose: this checks the servers, not our client.
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -149,6 +152,57 @@ test('faults :: a killed server refuses connections and comes back with its data
   assert.is(back.index, victim);
   assert.is(Number(await sql(victim, `SELECT count() FROM ${table} WHERE id < 5`)), before, 'its own data survived');
   assert.is(await count(victim), before + 1, 'it caught up with the insert it missed');
+});
+
+// A throwaway cluster in its own folder and ports: start() must say what failed and why.
+async function withScratchCluster<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const keys = ['COLONNADE_CLUSTER_DIR', 'COLONNADE_CLUSTER_PORT', 'COLONNADE_CLUSTER_SIZE', 'PATH'];
+  const saved = keys.map((k) => process.env[k]);
+  const dir = mkdtempSync(join(tmpdir(), 'colonnade-scratch-'));
+  Object.assign(process.env, {
+    COLONNADE_CLUSTER_DIR: dir, COLONNADE_CLUSTER_PORT: String(clusterInfo().base + 500), COLONNADE_CLUSTER_SIZE: '1',
+  }, env);
+  try {
+    return await fn();
+  } finally {
+    await cluster.stop().catch(() => undefined);
+    keys.forEach((k, i) => { if (saved[i] === undefined) delete process.env[k]; else process.env[k] = saved[i]; });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('start :: a server that exits fails start with its log and takes down what it started', async () => {
+  const bin = mkdtempSync(join(tmpdir(), 'colonnade-fakebin-'));
+  try {
+    writeFileSync(join(bin, 'clickhouse-server'), '#!/bin/sh\necho "fake server: refusing to run" >&2\nexit 3\n', { mode: 0o755 });
+    await withScratchCluster({ PATH: `${bin}:${process.env.PATH}` }, async () => {
+      const err = await cluster.start().then(() => null, (e: Error) => e);
+      assert.ok(err, 'start must fail');
+      assert.match(err!.message, /ClickHouse server 0 .* did not come up: the process exited/);
+      assert.match(err!.message, /fake server: refusing to run/);
+      const st = await cluster.status();
+      assert.is(st.running || st.partial, false, 'the ZooKeeper it started is stopped again');
+    });
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test('start :: a port held by a stranger fails start before anything is spawned', async () => {
+  const stranger = createServer();
+  const base = clusterInfo().base + 500;
+  await new Promise<void>((done) => stranger.listen(base + 100, '127.0.0.1', done));
+  try {
+    await withScratchCluster({}, async () => {
+      const err = await cluster.start().then(() => null, (e: Error) => e);
+      assert.ok(err, 'start must fail');
+      assert.match(err!.message, new RegExp(`127\\.0\\.0\\.1:${base + 100} is already in use`));
+      const st = await cluster.status();
+      assert.is(st.zookeeper.pid, null, 'ZooKeeper was not even spawned');
+    });
+  } finally {
+    await new Promise((done) => stranger.close(done));
+  }
 });
 
 test.run();
