@@ -1,6 +1,16 @@
 // The public API: explicit named exports only, no logic.
 
 // --- protocol layer (src/clickhouse) ---
+export {
+  connect, parseConnectionString, renderQuery, formatLiteral, quoteString, quoteIdentifier, encodeRow, encodeRows,
+  parseColumnType, decodeTsv, prepare, perform, ping,
+  ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
+  ProtocolError, ClosedError, parseServerError,
+} from './clickhouse/index.js';
+export type {
+  Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,
+  RequestDefaults, Row, ServerConfig, Settings, Transport, ColumnType, ErrorCode, ServerErrorInfo,
+} from './clickhouse/index.js';
 
 // --- actor runtime (src/otp) ---
 export {
