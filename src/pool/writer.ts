@@ -7,6 +7,7 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { ClickHouseError, ColonnadeError } from '../clickhouse/errors.js';
 import { quoteIdentifier } from '../clickhouse/params.js';
+import { insertHead } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
 import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
@@ -150,17 +151,20 @@ export function backoffDelay(attempt: number, backoff: WriterOptions['backoff'],
 }
 
 /**
- * The insert for a sealed batch: `INSERT INTO t FORMAT JSONEachRow` and the encoded lines.
+ * The insert for a sealed batch: `INSERT INTO t FORMAT JSONEachRow` and the lines the
+ * callers encoded, as the protocol layer's `prepare` would build it (with `insert`, so a
+ * table with Decimal columns gets them re-encoded bare, as 18.16 needs).
  *
  * @example
- * batchRequest('`logs`', ['{"a":1}', '{"a":2}']).body; // 'INSERT INTO `logs` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n'
+ * batchRequest('`logs`', [{ a: 1 }, { a: 2 }], ['{"a":1}', '{"a":2}']).body; // 'INSERT INTO `logs` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n'
  */
-export function batchRequest(quotedTable: string, lines: readonly string[]): PreparedRequest<'insert_to_table'> {
+export function batchRequest(quotedTable: string, rows: readonly Row[], lines: readonly string[]): PreparedRequest<'insert_to_table'> {
   return {
     type: 'insert_to_table',
-    body: `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n${lines.join('\n')}\n`,
+    body: `${insertHead(quotedTable)}${lines.join('\n')}\n`,
     options: {},
     readOnly: false,
+    insert: { table: quotedTable, rows },
   };
 }
 
@@ -187,7 +191,7 @@ const noop = (): void => {};
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
   private readonly opts: WriterOptions;
-  private readonly clock: Clock;
+  private clock: Clock;
   private readonly random: () => number;
   private readonly mailbox: Mailbox;
   private readonly quoted = new Map<string, string>();
@@ -235,7 +239,7 @@ class AsyncWriter implements Writer {
       id: deps.id,
       restart: 'permanent',
       shutdown,
-      start: () => this.start(),
+      start: (context) => this.start(context?.clock),
       stop: () => this.drain(shutdown - Math.min(250, shutdown / 10)),
     };
   }
@@ -271,7 +275,9 @@ class AsyncWriter implements Writer {
     };
   }
 
-  private start(): AnyActorRef {
+  /** The tree's clock, when the supervisor gives one, drives batches, retries and the drain. */
+  private start(clock: Clock | undefined): AnyActorRef {
+    if (clock !== undefined) this.clock = clock;
     this.closed = false;
     this.draining = false;
     this.asleep = false;
@@ -287,7 +293,7 @@ class AsyncWriter implements Writer {
 
   /** One attempt; its outcome is kept on the unit so a restarted actor waits for it instead of re-sending. */
   private attempt(unit: WriterUnit): Promise<void> {
-    unit.request ??= batchRequest(this.quoted.get(unit.table as string) as string, unit.encoded.slice(unit.start));
+    unit.request ??= batchRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.encoded.slice(unit.start));
     unit.attempts++;
     const request = unit.request;
     const outcome = (async () => this.deps.run(request))().then(

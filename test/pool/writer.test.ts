@@ -2,8 +2,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
 import { ClickHouseError, TransportError, TimeoutError, QueryParamError } from '../../src/clickhouse/errors.js';
+import { encodeRow } from '../../src/clickhouse/encode.js';
+import { prepare } from '../../src/clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../src/otp/clock.js';
+import { startSupervisor } from '../../src/otp/index.js';
+import type { Clock } from '../../src/otp/types.js';
 import { NoServerAvailableError } from '../../src/pool/errors.js';
 import {
   backoffDelay, batchRequest, classifyFailure, createWriter, MailboxFullError,
@@ -338,9 +342,36 @@ test('crash :: a restarted actor resumes the queue and does not re-send an attem
   next.stop();
 });
 
+test('crash :: the supervisor restarts a crashed writer actor and the queue survives', async () => {
+  const clock = createTestClock(0);
+  let bug = false;
+  const buggy: Clock = {
+    now: () => {
+      if (bug) { bug = false; throw new Error('a bug in the writer'); }
+      return clock.now();
+    },
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
+  };
+  const sent: PreparedRequest[] = [];
+  const writer = createWriter({
+    id: 'writer', clock: buggy, run: async (r) => { sent.push(r); },
+    options: { mailbox: 100, batchSize: 100, flushInterval: 1000, overflow: 'drop_newest', retries: 2, backoff: { initial: 100, max: 1000 }, onError: () => {} },
+  });
+  const app = await startSupervisor([writer.spec], { clock: buggy });
+  const before = app.whichChildren()[0]?.actor;
+  push(writer, 't', 0, 5);
+  bug = true; // the actor's next look at the clock throws: it crashes mid-work
+  await writer.flush();
+  assert.ok(app.whichChildren()[0]?.actor !== before, 'the actor was restarted');
+  assert.equal(sent.map(ids), [[0, 1, 2, 3, 4]]);
+  await app.stop();
+});
+
 test('request :: batchRequest joins encoded lines under one INSERT', () => {
-  const req = batchRequest('`db`.`t`', ['{"a":1}', '{"a":2}']);
-  assert.equal(req, { type: 'insert_to_table', body: 'INSERT INTO `db`.`t` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n', options: {}, readOnly: false });
+  const rows = [{ a: 1 }, { a: 2 }];
+  const req = batchRequest('`db`.`t`', rows, rows.map((r) => encodeRow(r)));
+  assert.equal(req, prepare({ type: 'insert_to_table', table: 'db.t', rows }), 'the same request prepare() builds');
 });
 
 test.run();
