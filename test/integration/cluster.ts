@@ -46,7 +46,8 @@ export function serverUrls(opts: { user?: 'default' | 'colonnade' } = {}): strin
 }
 
 /**
- * SIGKILL server `index`: it vanishes, connections are refused. Resolves once it is gone.
+ * SIGKILL server `index`: it vanishes, connections are refused. Resolves once its ports
+ * refuse connections.
  *
  * @example
  * await killServer(1); await startServer(1);
@@ -79,7 +80,8 @@ export const stopServer: (index: number) => Promise<void> = cluster.stopServer;
 
 /**
  * Starts server `index` again with its config and data and waits for `/ping`
- * (a no-op beyond resuming it if it runs).
+ * (a no-op beyond resuming it if it runs). It takes inserts at once; its
+ * `/replicas_status` says `Ok.` about 10 s later (the ZooKeeper session timeout).
  *
  * @example
  * await killServer(1); await startServer(1);
