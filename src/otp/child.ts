@@ -77,8 +77,24 @@ export async function startInstance(
     resolveExit(reason);
   };
   const instance: Instance = { actor: ref, exited, stopping: false };
+  const { inspect } = context;
+  let lastSeen: unknown;
+  const observe = inspect === undefined ? undefined : (event: InspectionEvent) => {
+    if (event.type === '@xstate.snapshot' && event.actorRef === ref) lastSeen = event.snapshot;
+    inspect(event);
+  };
   ref.subscribe({
-    error: (err: unknown) => end({ error: err }),
+    error: (err: unknown) => {
+      end({ error: err });
+      // xstate emits no snapshot for an actor that throws inside a transition; the
+      // inspector would see it vanish, so it is shown the actor's own final snapshot.
+      if (inspect !== undefined) {
+        queueMicrotask(() => {
+          const snapshot = ref.getSnapshot();
+          if (snapshot !== lastSeen) inspect({ type: '@xstate.snapshot', actorRef: ref, rootId: ref.sessionId, snapshot, event: { type: `xstate.error.actor.${ref.id}` } });
+        });
+      }
+    },
     complete: () => {
       const snapshot = ref.getSnapshot() as { status?: string; output?: unknown };
       if (snapshot.status === 'done') end(hooks !== undefined && snapshot.output === 'shutdown' ? 'shutdown' : 'normal');
@@ -86,9 +102,9 @@ export async function startInstance(
     },
   });
 
-  if (context.inspect !== undefined) {
-    ref.system.inspect(context.inspect);
-    context.inspect({ type: '@xstate.actor', actorRef: ref, rootId: ref.sessionId });
+  if (inspect !== undefined && observe !== undefined) {
+    ref.system.inspect(observe);
+    inspect({ type: '@xstate.actor', actorRef: ref, rootId: ref.sessionId });
   }
   hooks?.adopt(context);
   ref.start();

@@ -164,7 +164,9 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
         let instance: Instance;
         try {
           instance = await this.launch(record.spec);
-        } catch (cause) {
+        } catch (error) {
+          const own = error instanceof OtpError && error.code === 'OTP_START_FAILED' && error.childId === record.spec.id;
+          const cause = own ? error.cause : error;
           throw new OtpError('OTP_START_FAILED', `supervisor '${this.id}' could not start child '${record.spec.id}': ${describeCause(cause)}`, { cause, childId: record.spec.id });
         }
         this.attach(record, instance);

@@ -1,0 +1,161 @@
+// Starting and stopping one child: what counts as a failed start, an exit, and how shutdown
+// times are kept, on the simulated clock.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { resolveSpec } from '../../src/otp/child-spec.js';
+import { startInstance, stopInstance } from '../../src/otp/child.js';
+import { createTestClock, type TestClock } from '../../src/otp/clock.js';
+import { OtpError } from '../../src/otp/errors.js';
+import { startSupervisor } from '../../src/otp/supervisor.logic.js';
+import type { ChildSpec, Shutdown } from '../../src/otp/types.js';
+import { flush, workerMachine } from './helpers.js';
+
+const test = suite('child');
+
+const noInspect = (clock: TestClock) => ({ clock, inspect: undefined });
+
+/** A spec whose graceful stop takes `takes` ms on the clock; records what happened. */
+function slowStopper(shutdown: Shutdown, takes: number, clock: TestClock) {
+  const log: string[] = [];
+  const spec: ChildSpec = {
+    id: 'writer',
+    shutdown,
+    start: () => createActor(workerMachine),
+    stop: (actor: AnyActorRef) => new Promise<void>((resolve) => {
+      log.push(`drain:${(actor.getSnapshot() as { status: string }).status}`);
+      clock.setTimeout(() => { log.push('drained'); resolve(); }, takes);
+    }),
+  };
+  return { spec, log };
+}
+
+const status = (actor: AnyActorRef) => (actor.getSnapshot() as { status: string }).status;
+
+test('shutdown :: graceful stop is awaited within shutdown ms, then the actor is stopped', async () => {
+  const clock = createTestClock();
+  const { spec, log } = slowStopper(1_000, 300, clock);
+  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
+  let done = false;
+  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
+  await flush();
+  assert.equal(log, ['drain:active']);
+  clock.advance(299);
+  await flush();
+  assert.is(done, false);
+  clock.advance(1);
+  await flush();
+  assert.equal(log, ['drain:active', 'drained']);
+  assert.is(done, true);
+  assert.is(status(instance.actor), 'stopped');
+  assert.is(clock.pending(), 0);
+});
+
+test('shutdown :: a graceful stop that outlasts shutdown ms is cut off at the deadline', async () => {
+  const clock = createTestClock();
+  const { spec, log } = slowStopper(500, 10_000, clock);
+  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
+  let done = false;
+  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
+  await flush();
+  clock.advance(499);
+  await flush();
+  assert.is(done, false);
+  clock.advance(1);
+  await flush();
+  assert.is(done, true);
+  assert.equal(log, ['drain:active']);
+  assert.is(status(instance.actor), 'stopped');
+});
+
+test('shutdown :: brutal_kill stops the actor without the graceful step', async () => {
+  const clock = createTestClock();
+  const { spec, log } = slowStopper('brutal_kill', 10_000, clock);
+  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
+  await stopInstance(instance, resolveSpec(spec), clock);
+  assert.equal(log, []);
+  assert.is(status(instance.actor), 'stopped');
+});
+
+test('shutdown :: infinity waits for the graceful stop however long it takes', async () => {
+  const clock = createTestClock();
+  const { spec, log } = slowStopper('infinity', 3_600_000, clock);
+  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
+  let done = false;
+  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
+  await flush();
+  clock.advance(3_599_999);
+  await flush();
+  assert.is(done, false);
+  clock.advance(1);
+  await flush();
+  assert.is(done, true);
+  assert.equal(log, ['drain:active', 'drained']);
+});
+
+test('shutdown :: the supervisor runs each child\'s graceful stop when it stops', async () => {
+  const clock = createTestClock();
+  const { spec, log } = slowStopper(5_000, 100, clock);
+  const sup = await startSupervisor([spec], { clock });
+  const stopping = sup.stop();
+  await flush();
+  clock.advance(100);
+  await stopping;
+  assert.equal(log, ['drain:active', 'drained']);
+});
+
+test('start :: a start function that throws or rejects is a failed start naming the child', async () => {
+  const clock = createTestClock();
+  for (const start of [() => { throw new Error('no'); }, () => Promise.reject(new Error('no'))]) {
+    try {
+      await startInstance(resolveSpec({ id: 'w', start }), noInspect(clock));
+      assert.unreachable('should have failed');
+    } catch (error) {
+      assert.instance(error, OtpError);
+      assert.is((error as OtpError).code, 'OTP_START_FAILED');
+      assert.is((error as OtpError).childId, 'w');
+      assert.match((error as OtpError).message, /'w'/);
+    }
+  }
+});
+
+test('start :: an actor that errors while starting is a failed start', async () => {
+  const broken = setup({ actions: { boom: () => { throw new Error('entry failed'); } } }).createMachine({ entry: 'boom' });
+  try {
+    await startInstance(resolveSpec({ id: 'b', start: () => createActor(broken) }), noInspect(createTestClock()));
+    assert.unreachable('should have failed');
+  } catch (error) {
+    assert.is((error as OtpError).code, 'OTP_START_FAILED');
+  }
+});
+
+test('start :: start receives the tree clock, so machine delays run on it', async () => {
+  const clock = createTestClock();
+  const timed = setup({}).createMachine({ initial: 'wait', states: { wait: { after: { 1_000: 'done' } }, done: { type: 'final' } } });
+  const instance = await startInstance(resolveSpec({ id: 't', start: (ctx) => createActor(timed, { clock: ctx!.clock }) }), noInspect(clock));
+  clock.advance(1_000);
+  assert.is(await instance.exited, 'normal');
+});
+
+test('exit :: reaching a final state is a normal exit, an error snapshot a crash', async () => {
+  const clock = createTestClock();
+  const spec = resolveSpec({ id: 'w', start: () => createActor(workerMachine) });
+  const a = await startInstance(spec, noInspect(clock));
+  a.actor.send({ type: 'EXIT' });
+  assert.is(await a.exited, 'normal');
+  const b = await startInstance(spec, noInspect(clock));
+  b.actor.send({ type: 'CRASH' });
+  const reason = await b.exited;
+  assert.ok(typeof reason === 'object' && (reason.error as Error).message === 'worker crashed on purpose');
+  const c = await startInstance(resolveSpec({ id: 'p', start: () => createActor(fromPromise(() => Promise.reject(new Error('later')))) }), noInspect(clock));
+  assert.ok(typeof (await c.exited) === 'object');
+});
+
+test('exit :: an actor stopped from outside its supervisor is a crash (OTP_KILLED)', async () => {
+  const instance = await startInstance(resolveSpec({ id: 'w', start: () => createActor(workerMachine) }), noInspect(createTestClock()));
+  instance.actor.stop();
+  const reason = await instance.exited;
+  assert.ok(typeof reason === 'object' && reason.error instanceof OtpError && reason.error.code === 'OTP_KILLED');
+});
+
+test.run();

@@ -1,0 +1,276 @@
+// The rules of OTP's supervisor, one test each, driven by the simulated clock.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createTestClock } from '../../src/otp/clock.js';
+import { OtpError } from '../../src/otp/errors.js';
+import { startSupervisor } from '../../src/otp/supervisor.logic.js';
+import type { Strategy, SupervisorOptions } from '../../src/otp/types.js';
+import { flush, rows, worker, type Journal, type WorkerOptions } from './helpers.js';
+
+const test = suite('supervisor');
+
+async function tree(ids: string[], options: SupervisorOptions & { strategy?: Strategy } = {}, each: (id: string) => WorkerOptions = () => ({})) {
+  const journal: Journal = [];
+  const clock = createTestClock();
+  const workers = Object.fromEntries(ids.map((id) => [id, worker(id, { journal, ...each(id) })]));
+  const sup = await startSupervisor(ids.map((id) => workers[id]!.spec), { clock, ...options });
+  journal.length = 0;
+  return { sup, workers, journal, clock };
+}
+
+const codeOf = async (work: Promise<unknown>): Promise<string> => {
+  try {
+    await work;
+  } catch (error) {
+    return error instanceof OtpError ? error.code : `not an OtpError: ${String(error)}`;
+  }
+  return 'resolved';
+};
+
+test('one_for_one :: restarts only the crashed child', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c']);
+  workers.b!.crash();
+  await flush();
+  assert.equal(journal, ['crash:b', 'start:b']);
+  assert.equal([workers.a!.starts(), workers.b!.starts(), workers.c!.starts()], [1, 2, 1]);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up']);
+  await sup.stop();
+});
+
+test('one_for_all :: restarts all in order after terminating the others in reverse', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c', 'd'], { strategy: 'one_for_all' });
+  workers.b!.crash();
+  await flush();
+  assert.equal(journal, ['crash:b', 'stop:d', 'stop:c', 'stop:a', 'start:a', 'start:b', 'start:c', 'start:d']);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up', 'd:up']);
+  await sup.stop();
+});
+
+test('one_for_all :: a child stopped by terminateChild starts again with the others', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c'], { strategy: 'one_for_all' });
+  await sup.terminateChild('c');
+  workers.a!.crash();
+  await flush();
+  assert.equal(journal, ['stop:c', 'crash:a', 'stop:b', 'start:a', 'start:b', 'start:c']);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up']);
+  await sup.stop();
+});
+
+test('rest_for_one :: restarts the crashed child and those started after it, in order', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c', 'd'], { strategy: 'rest_for_one' });
+  workers.b!.crash();
+  await flush();
+  assert.equal(journal, ['crash:b', 'stop:d', 'stop:c', 'start:b', 'start:c', 'start:d']);
+  assert.equal(workers.a!.starts(), 1);
+  await sup.stop();
+});
+
+test('intensity :: more than intensity restarts in period takes the supervisor down', async () => {
+  const { sup, workers, journal, clock } = await tree(['a', 'b', 'c'], { intensity: 3, period: 5_000 });
+  for (let i = 0; i < 3; i++) {
+    clock.advance(1_000);
+    workers.b!.crash();
+    await flush();
+  }
+  assert.is(sup.status, 'running');
+  journal.length = 0;
+  workers.b!.crash();
+  await flush();
+  assert.is(sup.status, 'failed');
+  assert.equal(journal, ['crash:b', 'stop:c', 'stop:a']);
+  const reason = await sup.stopped;
+  assert.ok(typeof reason === 'object' && reason.error instanceof OtpError && reason.error.code === 'OTP_MAX_RESTARTS');
+  assert.equal(rows(sup.whichChildren()), ['a:down', 'b:down', 'c:down']);
+});
+
+test('intensity :: restarts older than period no longer count', async () => {
+  const { sup, workers, clock } = await tree(['a'], { intensity: 2, period: 5_000 });
+  workers.a!.crash();
+  await flush();
+  workers.a!.crash();
+  await flush();
+  clock.advance(5_001);
+  workers.a!.crash();
+  await flush();
+  assert.is(sup.status, 'running');
+  assert.is(workers.a!.starts(), 4);
+  await sup.stop();
+});
+
+test('intensity :: a restart exactly period ms old still counts, as in OTP', async () => {
+  const { sup, workers, clock } = await tree(['a'], { intensity: 1, period: 5_000 });
+  workers.a!.crash();
+  await flush();
+  clock.advance(5_000);
+  workers.a!.crash();
+  await flush();
+  assert.is(sup.status, 'failed');
+});
+
+test('intensity :: intensity 0 means the first crash takes the supervisor down', async () => {
+  const { sup, workers } = await tree(['a', 'b'], { intensity: 0 });
+  workers.b!.crash();
+  await flush();
+  assert.is(sup.status, 'failed');
+  assert.is(workers.b!.starts(), 1);
+});
+
+test('restart types :: permanent is restarted after a normal exit too', async () => {
+  const { sup, workers } = await tree(['a']);
+  workers.a!.exit();
+  await flush();
+  assert.is(workers.a!.starts(), 2);
+  assert.equal(rows(sup.whichChildren()), ['a:up']);
+  await sup.stop();
+});
+
+test('restart types :: transient is restarted after a crash, not after a normal exit', async () => {
+  const { sup, workers } = await tree(['t'], {}, () => ({ restart: 'transient' }));
+  workers.t!.crash();
+  await flush();
+  assert.is(workers.t!.starts(), 2);
+  workers.t!.exit();
+  await flush();
+  assert.is(workers.t!.starts(), 2);
+  assert.equal(rows(sup.whichChildren()), ['t:down']);
+  await sup.stop();
+});
+
+test('restart types :: a normal exit that is not restarted does not count toward intensity', async () => {
+  const { sup, workers } = await tree(['t', 'u'], { intensity: 0 }, () => ({ restart: 'transient' }));
+  workers.t!.exit();
+  await flush();
+  assert.is(sup.status, 'running');
+  await sup.stop();
+});
+
+test('restart types :: temporary is never restarted and is removed when it exits', async () => {
+  const { sup, workers } = await tree(['a', 'tmp'], { intensity: 0 }, (id) => (id === 'tmp' ? { restart: 'temporary' } : {}));
+  workers.tmp!.crash();
+  await flush();
+  assert.is(sup.status, 'running');
+  assert.is(workers.tmp!.starts(), 1);
+  assert.equal(rows(sup.whichChildren()), ['a:up']);
+  await sup.stop();
+});
+
+test("restart types :: temporary is removed when a sibling's crash stops it", async () => {
+  const { sup, workers, journal } = await tree(['a', 'tmp', 'c'], { strategy: 'one_for_all' }, (id) => (id === 'tmp' ? { restart: 'temporary' } : {}));
+  workers.a!.crash();
+  await flush();
+  assert.equal(journal, ['crash:a', 'stop:c', 'stop:tmp', 'start:a', 'start:c']);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'c:up']);
+  await sup.stop();
+});
+
+test('restart :: a start that fails during a restart counts as a restart attempt', async () => {
+  const failing = await tree(['a'], { intensity: 2 }, () => ({ failOn: [2, 3] }));
+  failing.workers.a!.crash();
+  await flush();
+  // crash -> attempt 1 (start 2 fails) -> attempt 2 (start 3 fails) -> attempt 3 > intensity 2
+  assert.is(failing.sup.status, 'failed');
+  assert.is(failing.workers.a!.starts(), 3);
+
+  const recovering = await tree(['a'], { intensity: 3 }, () => ({ failOn: [2, 3] }));
+  recovering.workers.a!.crash();
+  await flush();
+  assert.is(recovering.sup.status, 'running');
+  assert.is(recovering.workers.a!.starts(), 4);
+  assert.equal(rows(recovering.sup.whichChildren()), ['a:up']);
+  await recovering.sup.stop();
+});
+
+test('restart :: under rest_for_one a failed restart retries from the child that failed', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c'], { strategy: 'rest_for_one' }, (id) => (id === 'b' ? { failOn: [2] } : {}));
+  workers.a!.crash();
+  await flush();
+  assert.equal(journal, ['crash:a', 'stop:c', 'stop:b', 'start:a', 'fail:b', 'start:b', 'start:c']);
+  assert.equal([workers.a!.starts(), workers.b!.starts(), workers.c!.starts()], [2, 3, 2]);
+  await sup.stop();
+});
+
+test('api :: terminateChild stops a child and keeps its spec; restartChild starts it in place', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b', 'c']);
+  await sup.terminateChild('b');
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:down', 'c:up']);
+  const actor = await sup.restartChild('b');
+  assert.is(actor, workers.b!.actor());
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up']);
+  assert.equal(journal, ['stop:b', 'start:b']);
+  await sup.stop();
+});
+
+test('api :: terminateChild forgets a temporary child', async () => {
+  const { sup } = await tree(['a', 'tmp'], {}, (id) => (id === 'tmp' ? { restart: 'temporary' } : {}));
+  await sup.terminateChild('tmp');
+  assert.equal(rows(sup.whichChildren()), ['a:up']);
+  await sup.stop();
+});
+
+test('api :: deleteChild refuses a running child and forgets a terminated one', async () => {
+  const { sup } = await tree(['a', 'b']);
+  assert.is(await codeOf(sup.deleteChild('a')), 'OTP_CHILD_RUNNING');
+  await sup.terminateChild('a');
+  await sup.deleteChild('a');
+  assert.equal(rows(sup.whichChildren()), ['b:up']);
+  await sup.stop();
+});
+
+test('api :: restartChild refuses a running child', async () => {
+  const { sup } = await tree(['a']);
+  assert.is(await codeOf(sup.restartChild('a')), 'OTP_CHILD_RUNNING');
+  await sup.stop();
+});
+
+test('api :: unknown ids are refused with OTP_NO_CHILD', async () => {
+  const { sup } = await tree(['a']);
+  assert.is(await codeOf(sup.terminateChild('nope')), 'OTP_NO_CHILD');
+  assert.is(await codeOf(sup.restartChild('nope')), 'OTP_NO_CHILD');
+  assert.is(await codeOf(sup.deleteChild('nope')), 'OTP_NO_CHILD');
+  await sup.stop();
+});
+
+test('api :: startChild appends, refuses a taken id and keeps no spec that failed to start', async () => {
+  const { sup } = await tree(['a']);
+  const late = worker('late');
+  await sup.startChild(late.spec);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'late:up']);
+  assert.is(await codeOf(sup.startChild(worker('a').spec)), 'OTP_DUPLICATE_CHILD');
+  assert.is(await codeOf(sup.startChild(worker('bad', { failOn: [1] }).spec)), 'OTP_START_FAILED');
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'late:up']);
+  await sup.stop();
+});
+
+test('countChildren :: counts specs, active, supervisors and workers as OTP does', async () => {
+  const { sup } = await tree(['a', 'b', 'c']);
+  await sup.terminateChild('b');
+  assert.equal(sup.countChildren(), { specs: 3, active: 2, supervisors: 0, workers: 3 });
+  await sup.stop();
+});
+
+test('stop :: stops children in reverse start order, once, however often it is called', async () => {
+  const { sup, journal } = await tree(['a', 'b', 'c']);
+  await Promise.all([sup.stop(), sup.stop()]);
+  await sup.stop();
+  assert.equal(journal, ['stop:c', 'stop:b', 'stop:a']);
+  assert.is(sup.status, 'stopped');
+  assert.is(await sup.stopped, 'normal');
+});
+
+test('stop :: a stopped supervisor refuses calls with OTP_NOT_RUNNING', async () => {
+  const { sup } = await tree(['a']);
+  await sup.stop();
+  assert.is(await codeOf(sup.startChild(worker('x').spec)), 'OTP_NOT_RUNNING');
+  assert.is(await codeOf(sup.terminateChild('a')), 'OTP_NOT_RUNNING');
+});
+
+test('exits :: a crash that arrives while the supervisor is busy is handled after, in order', async () => {
+  const { sup, workers, journal } = await tree(['a', 'b']);
+  workers.a!.crash();
+  workers.b!.crash();
+  await flush();
+  assert.equal(journal, ['crash:a', 'crash:b', 'start:a', 'start:b']);
+  await sup.stop();
+});
+
+test.run();
