@@ -38,7 +38,13 @@ export const CLUSTER_NAME: 'colonnade';
 /** Password of the `colonnade` user (the `default` user has none). */
 export const PASSWORD: 's3cret:p@ss';
 
+/** Folder, base port, size and state file, from the env (or the folder's state.json). */
 export function settings(layout?: { base: number; size: number }): { dir: string; base: number; size: number; stateFile: string };
+/**
+ * Starts whatever is not running (apt-get installs first if needed) and waits for ZooKeeper,
+ * every `/ping`, and every server's ZooKeeper session. Idempotent.
+ * @example const { urls } = await start();
+ */
 export function start(): Promise<ClusterInfo>;
 /** A test run's hold on the cluster; `release()` resolves true when it stopped the cluster. */
 export interface ClusterLease {
@@ -48,12 +54,25 @@ export interface ClusterLease {
   release(): Promise<boolean>;
 }
 
+/**
+ * `start()` plus a lease for a test run: `release()` stops the cluster only if a lease holder
+ * started it and no other live holder remains.
+ * @example const lease = await acquire(); try { ... } finally { await lease.release(); }
+ */
 export function acquire(): Promise<ClusterLease>;
+/** Stops the recorded processes (servers, then ZooKeeper); data is kept. @example await stop(); */
 export function stop(): Promise<void>;
+/** `stop()`, then deletes the cluster folder. @example await clean(); */
 export function clean(): Promise<void>;
+/** What runs, by recorded pid. @example (await status()).running */
 export function status(): Promise<ClusterStatus>;
+/** SIGKILL; resolves once its ports refuse connections. @example await killServer(1); */
 export function killServer(index: number): Promise<void>;
+/** SIGSTOP; resolves once the kernel shows it stopped. @example await freezeServer(2); */
 export function freezeServer(index: number): Promise<void>;
+/** SIGCONT after `freezeServer`. @example await resumeServer(2); */
 export function resumeServer(index: number): Promise<void>;
+/** Graceful stop of one server. @example await stopServer(0); */
 export function stopServer(index: number): Promise<void>;
+/** Starts one server again (same config and data); resolves on `/ping`. @example await startServer(1); */
 export function startServer(index: number): Promise<Omit<ClusterServer, 'pid'> & { pid: number }>;
