@@ -29,7 +29,8 @@ export function parseConnectionString(url: string): ServerConfig {
   try {
     parsed = new URL(url.trim());
   } catch {
-    return fail('not a valid URL (expected http://user:password@host:8123/database)');
+    // Unparseable text has no reliable place where a password ends, so none of it is shown.
+    throw new ConfigError('connection string (not shown: it may hold a password) is not a valid URL; expected http://user:password@host:8123/database');
   }
   const protocol = parsed.protocol.slice(0, -1);
   if (protocol !== 'http' && protocol !== 'https') return fail(`protocol must be http or https, got ${protocol}`);

@@ -175,7 +175,7 @@ export class ClosedError extends ColonnadeError {
   }
 }
 
-const NEW_FORM = /^Code: (\d+)\. (?:DB::Exception: )?([\s\S]*?)(?: \(([A-Z][A-Z0-9_]*)\))?(?: \(version [^)]*\))?\.?\s*$/;
+const NEW_FORM = /^Code: (\d+)\. (?:DB::Exception: )?([\s\S]*?)(?: \(([A-Z][A-Z0-9_]*)\))?(?: \(version [^\n]*\))?\.?\s*$/;
 const OLD_FORM = /^Code: (\d+), e\.displayText\(\) = (?:DB::Exception: )?([\s\S]*?)(?:, e\.what\(\) = [\w:]+)?\s*$/;
 
 /**
@@ -199,7 +199,7 @@ export function parseServerError(body: string, headerCode?: string): ServerError
   return undefined;
 }
 
-const TAIL = /(?:^|\n)(Code: \d+[.,] [\s\S]*(?:e\.what\(\) = [\w:]+|\(version [^)]*\)\.?))\s*$/;
+const TAIL = /(?:^|\n)(Code: \d+[.,] [\s\S]*(?:e\.what\(\) = [\w:]+|\(version [^\n]*\)\.?))\s*$/;
 
 /**
  * Finds an exception the server appended to a 200 response after it had started streaming

@@ -1,0 +1,46 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { containsDecimal, parseColumnType, unwrapType } from '../../src/clickhouse/column-type.js';
+import { ProtocolError } from '../../src/clickhouse/errors.js';
+
+const test = suite('column-type');
+
+test('parse :: plain and parameterised types', () => {
+  assert.equal(parseColumnType('UInt64'), { name: 'UInt64', args: [] });
+  assert.equal(parseColumnType('Decimal(18, 4)'), { name: 'Decimal', args: [18, 4] });
+  assert.equal(parseColumnType('FixedString(3)'), { name: 'FixedString', args: [3] });
+  assert.equal(parseColumnType("DateTime('Asia/Tokyo')"), { name: 'DateTime', args: ['Asia/Tokyo'] });
+});
+
+test('parse :: nested types as the server prints them', () => {
+  assert.equal(parseColumnType('Array(Nullable(String))'), {
+    name: 'Array', args: [{ name: 'Nullable', args: [{ name: 'String', args: [] }] }],
+  });
+  assert.equal(parseColumnType('Tuple(UInt8, Array(String))'), {
+    name: 'Tuple', args: [{ name: 'UInt8', args: [] }, { name: 'Array', args: [{ name: 'String', args: [] }] }],
+  });
+});
+
+test('parse :: enum entries keep their names, escaped quotes included', () => {
+  assert.equal(parseColumnType("Enum8('a' = 1, 'it\\'s' = -2)"), { name: 'Enum8', args: ['a', "it's"] });
+});
+
+test('parse :: Nested elements carry their field names', () => {
+  assert.equal(parseColumnType('Nested(id UInt8, name String)'), {
+    name: 'Nested', args: [{ name: 'UInt8', args: [], field: 'id' }, { name: 'String', args: [], field: 'name' }],
+  });
+});
+
+test('parse :: garbage throws ProtocolError', () => {
+  for (const bad of ['', 'Array(', 'Array(String', 'UInt8 junk(', "DateTime('x"]) {
+    assert.throws(() => parseColumnType(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'PROTOCOL', bad);
+  }
+});
+
+test('helpers :: unwrapType and containsDecimal', () => {
+  assert.is(unwrapType(parseColumnType('LowCardinality(Nullable(String))')).name, 'String');
+  assert.ok(containsDecimal(parseColumnType('Array(Nullable(Decimal(9, 2)))')));
+  assert.not.ok(containsDecimal(parseColumnType('Array(String)')));
+});
+
+test.run();

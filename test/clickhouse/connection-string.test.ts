@@ -1,0 +1,75 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inspect } from 'node:util';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { ConfigError } from '../../src/clickhouse/errors.js';
+
+const test = suite('connection-string');
+const SECRET = 's3cret:p@ss';
+
+test('parse :: full string with percent-encoded password and settings', () => {
+  const s = parseConnectionString('http://colonnade:s3cret%3Ap%40ss@127.0.0.1:18123/analytics?max_threads=2&insert_quorum=2');
+  assert.is(s.protocol, 'http');
+  assert.is(s.host, '127.0.0.1');
+  assert.is(s.port, 18123);
+  assert.is(s.username, 'colonnade');
+  assert.is(s.password, SECRET);
+  assert.is(s.database, 'analytics');
+  assert.equal({ ...s.settings }, { max_threads: '2', insert_quorum: '2' });
+  assert.is(s.origin, 'http://127.0.0.1:18123');
+  assert.is(s.redacted, 'http://colonnade:***@127.0.0.1:18123/analytics?max_threads=2&insert_quorum=2');
+});
+
+test('parse :: defaults for port, user and database', () => {
+  const http = parseConnectionString('http://localhost');
+  assert.is(http.port, 8123);
+  assert.is(http.database, 'default');
+  assert.is(http.username, 'default');
+  assert.is(http.password, '');
+  assert.is(http.redacted, 'http://localhost:8123/default');
+  assert.is(parseConnectionString('https://db.example.com/x').port, 8443);
+  assert.is(parseConnectionString('https://db.example.com/x').origin, 'https://db.example.com:8443');
+});
+
+test('parse :: IPv6 host keeps its brackets in the origin', () => {
+  assert.is(parseConnectionString('http://[::1]:9000/').origin, 'http://[::1]:9000');
+});
+
+test('parse :: the password is invisible to inspect and JSON', () => {
+  const s = parseConnectionString(`http://colonnade:${encodeURIComponent(SECRET)}@h/db`);
+  assert.not.ok(inspect(s, { depth: 5 }).includes('s3cret'));
+  assert.not.ok(JSON.stringify(s).includes('s3cret'));
+  assert.is(s.password, SECRET);
+});
+
+const bad: [string, RegExp][] = [
+  ['ftp://u:hunter2secret@host/db', /protocol must be http or https/],
+  ['http://u:hunter2secret@host:99999/db', /not a valid URL/],
+  ['not a url hunter2secret', /not a valid URL/],
+  ['http://u:hunter2secret@host/db/extra', /single database name/],
+  ['http://u:hunter2secret@host/db?password=x', /password is not allowed/],
+  ['http://u:hunter2secret@host/db?bad-key=1', /not an identifier/],
+  ['http://u:hunter2secret@host/db#frag', /fragment/],
+  ['http://u:hunter2%ZZsecret@host/db', /(malformed percent-escape|not a valid URL)/],
+  ['http://u:hunter2@secret@host:x/db', /not a valid URL/],
+];
+for (const [url, why] of bad) {
+  test(`parse :: refuses ${url.replace(/hunter2[^@]*/, '<pw>')} without echoing the password`, () => {
+    try {
+      parseConnectionString(url);
+      assert.unreachable('should throw');
+    } catch (err) {
+      assert.instance(err, ConfigError);
+      assert.is((err as ConfigError).code, 'CONFIG');
+      assert.match((err as Error).message, why);
+      assert.not.ok((err as Error).message.includes('hunter2'), (err as Error).message);
+      assert.not.ok((err as Error).message.includes('secret'), (err as Error).message);
+    }
+  });
+}
+
+test('parse :: refuses an empty string', () => {
+  assert.throws(() => parseConnectionString(''), (e: unknown) => e instanceof ConfigError);
+});
+
+test.run();

@@ -1,0 +1,64 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from '../../src/clickhouse/connection.js';
+import { ClosedError, ConfigError } from '../../src/clickhouse/errors.js';
+
+const test = suite('connection');
+
+test('connect :: validates options, naming the key', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ timeout: -1 }, /timeout/],
+    [{ connections: 1.5 }, /connections/],
+    [{ int64: 'big' }, /int64/],
+    [{ settings: { 'a b': 1 } }, /settings\.a b/],
+    [{ poolSize: 3 }, /poolSize: unknown/],
+  ];
+  for (const [options, why] of bad) {
+    assert.throws(() => connect('http://127.0.0.1:1/', options as never), (e: unknown) => e instanceof ConfigError && why.test(e.message), String(why));
+  }
+});
+
+test('connect :: a bad connection string throws ConfigError without the password', () => {
+  try {
+    connect('gopher://u:topsecret@h/db');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.not.ok((err as Error).message.includes('topsecret'));
+  }
+});
+
+test('connect :: select through a fake server, then close twice and get CLOSED', async () => {
+  const http = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('x\tname\nUInt8\tString\n1\tAnn\n'));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const conn = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`, { timeout: 1_000 });
+  try {
+    assert.equal(await conn.select('SELECT {x} AS x, {n} AS name', { x: 1, n: 'Ann' }), [{ x: 1, name: 'Ann' }]);
+    assert.equal(await conn.send({ type: 'select', sql: 'SELECT 1' }), [{ x: 1, name: 'Ann' }]);
+  } finally {
+    await Promise.all([conn.close(), conn.close()]);
+    await conn.close();
+    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
+  }
+  const err = await conn.select('SELECT 1').catch((e: unknown) => e);
+  assert.instance(err, ClosedError);
+  assert.is((err as ClosedError).code, 'CLOSED');
+  assert.instance(await conn.ping().catch((e: unknown) => e), ClosedError);
+});
+
+test('connect :: bad params reject before anything is sent', async () => {
+  const conn = connect('http://127.0.0.1:1/default');
+  try {
+    const err = await conn.select('SELECT {x}', { x: NaN }).catch((e: unknown) => e);
+    assert.is((err as { code?: string }).code, 'QUERY_PARAM');
+  } finally {
+    await conn.close();
+  }
+});
+
+test.run();

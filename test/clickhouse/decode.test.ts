@@ -1,0 +1,85 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeTsv, needsServerTimeZone, unescapeTsv } from '../../src/clickhouse/decode.js';
+import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
+
+const test = suite('decode');
+const ctx = { int64: 'auto', serverTimeZone: 'UTC' } as const;
+const body = (names: string[], types: string[], ...rows: string[][]): string =>
+  [names.join('\t'), types.join('\t'), ...rows.map((r) => r.join('\t'))].join('\n') + '\n';
+
+// Copied from ClickHouse 18.16 responses (see test/integration for the live checks).
+test('decode :: a real 18.16 response with every scalar kind', () => {
+  const real = "s\tarr\tt\td\tn\tinf\tninf\tfs\tnn\tdt\tdtz\tdd\tu\n"
+    + "String\tArray(String)\tTuple(UInt8, String)\tDecimal(18, 4)\tFloat64\tFloat64\tFloat64\tFixedString(4)\tNullable(Nothing)\tDateTime\tDateTime(\\'Asia/Tokyo\\')\tDate\tUUID\n"
+    + "a\\tb\\nc\\\\d\\'e\\0f\t['x\\'y','z\\\\w\\t']\t(1,'a')\t1.5000\tnan\tinf\t-inf\tab\\0\\0\t\\N\t2026-11-28 06:45:13\t0000-00-00 00:00:00\t0000-00-00\t6f88a342-42d3-425b-b666-1e7d2418e024\n";
+  const [row] = decodeTsv(real, ctx);
+  assert.equal(row, {
+    s: "a\tb\nc\\d'e\0f", arr: ["x'y", 'z\\w\t'], t: [1, 'a'], d: '1.5000', n: NaN, inf: Infinity, ninf: -Infinity,
+    fs: 'ab', nn: null, dt: new Date('2026-11-28T06:45:13Z'), dtz: new Date(0), dd: '1970-01-01',
+    u: '6f88a342-42d3-425b-b666-1e7d2418e024',
+  });
+});
+
+test('decode :: arrays of every element kind, as 18.16 prints them', () => {
+  const real = 'a\tb\tc\td\te\ti\tnn\ttt\n'
+    + 'Array(DateTime)\tArray(Nullable(UInt8))\tArray(Float64)\tArray(Decimal(9, 2))\tArray(Nullable(String))\tArray(Int64)\tArray(Array(UInt8))\tArray(Tuple(UInt8, String))\n'
+    + "['2020-01-01 00:00:00']\t[NULL,1]\t[nan,inf]\t[1.50]\t['a',NULL]\t[-5]\t[[1,2],[]]\t[(1,'x')]\n";
+  assert.equal(decodeTsv(real, ctx), [{
+    a: [new Date('2020-01-01T00:00:00Z')], b: [null, 1], c: [NaN, Infinity], d: ['1.50'], e: ['a', null], i: [-5],
+    nn: [[1, 2], []], tt: [[1, 'x']],
+  }]);
+});
+
+test('decode :: 64-bit integers by mode', () => {
+  const text = body(['small', 'big'], ['Int64', 'UInt64'], ['-42', '18446744073709551615']);
+  assert.equal(decodeTsv(text, ctx), [{ small: -42, big: 18446744073709551615n }]);
+  assert.equal(decodeTsv(text, { ...ctx, int64: 'bigint' }), [{ small: -42n, big: 18446744073709551615n }]);
+  assert.equal(decodeTsv(text, { ...ctx, int64: 'string' }), [{ small: '-42', big: '18446744073709551615' }]);
+  assert.equal(decodeTsv(body(['x'], ['Int64'], ['9007199254740991']), ctx), [{ x: 9007199254740991 }]);
+  assert.equal(decodeTsv(body(['x'], ['Int64'], ['9007199254740992']), ctx), [{ x: 9007199254740992n }]);
+});
+
+test('decode :: DateTime in the server zone and in the column zone', () => {
+  const text = body(['a', 'b'], ['DateTime', "DateTime(\\'America/New_York\\')"], ['2020-07-01 12:00:00', '2020-07-01 08:00:00']);
+  const [row] = decodeTsv(text, { ...ctx, serverTimeZone: 'Asia/Tokyo' });
+  assert.equal(row, { a: new Date('2020-07-01T03:00:00Z'), b: new Date('2020-07-01T12:00:00Z') });
+});
+
+test('decode :: LowCardinality, Enum, Nullable and a string that reads NULL', () => {
+  const text = body(['l', 'e', 'n', 'q'], ['LowCardinality(String)', "Enum8(\\'a\\' = 1)", 'Nullable(Int32)', 'Array(String)'], ['x', 'a', '\\N', "['NULL']"]);
+  assert.equal(decodeTsv(text, ctx), [{ l: 'x', e: 'a', n: null, q: ['NULL'] }]);
+});
+
+test('decode :: no rows, and an empty body', () => {
+  assert.equal(decodeTsv('x\nUInt8\n', ctx), []);
+  assert.equal(decodeTsv('', ctx), []);
+});
+
+test('decode :: an exception appended to a streamed 200 body throws ClickHouseError', () => {
+  const text = body(['n'], ['UInt64'], ['1'], ['2']) + "Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = DB::Exception\n";
+  try {
+    decodeTsv(text, ctx);
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ClickHouseError);
+    assert.is((err as ClickHouseError).serverCode, 395);
+    assert.is((err as ClickHouseError).status, 200);
+  }
+});
+
+test('decode :: a cut row throws ProtocolError', () => {
+  assert.throws(() => decodeTsv('a\tb\nUInt8\tUInt8\n1\n', ctx), (e: unknown) => e instanceof ProtocolError);
+});
+
+test('unescape :: every escape ClickHouse writes', () => {
+  assert.is(unescapeTsv('\\b\\f\\n\\r\\t\\0\\\\\\\'\\x41z'), "\b\f\n\r\t\0\\'Az");
+  assert.is(unescapeTsv('plain'), 'plain');
+});
+
+test('needsServerTimeZone :: only for DateTime without a zone', () => {
+  assert.ok(needsServerTimeZone(['Array(Nullable(DateTime))']));
+  assert.not.ok(needsServerTimeZone(["DateTime('UTC')", 'Date', 'String']));
+});
+
+test.run();

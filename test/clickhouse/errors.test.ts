@@ -1,0 +1,70 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  AbortError, ClickHouseError, ClosedError, ColonnadeError, ConfigError, ProtocolError, QueryParamError, TimeoutError,
+  TransportError, findTrailingError, parseServerError,
+} from '../../src/clickhouse/errors.js';
+
+const test = suite('errors');
+
+// Real server strings. 18.16.1 (this machine) and newer releases.
+const OLD_60 = "Code: 60, e.displayText() = DB::Exception: Table default.nope doesn't exist., e.what() = DB::Exception\n";
+const OLD_27 = 'Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected , before: "1.5"}: (at row 1)\n, e.what() = DB::Exception\n';
+const OLD_193 = 'Code: 193, e.displayText() = DB::Exception: Wrong password for user colonnade, e.what() = DB::Exception\n';
+const NEW_60 = 'Code: 60. DB::Exception: Table default.nope does not exist. (UNKNOWN_TABLE) (version 23.8.2.7 (official build))\n';
+const NEW_62 = "Code: 62. DB::Exception: Syntax error: failed at position 1 ('SELEC'): SELEC 1. Expected one of: Query, SELECT. (SYNTAX_ERROR) (version 22.3.2.2)\n";
+
+test('parse :: the old 18.16 form', () => {
+  assert.equal(parseServerError(OLD_60), { serverCode: 60, serverMessage: "Table default.nope doesn't exist." });
+  assert.equal(parseServerError(OLD_193), { serverCode: 193, serverMessage: 'Wrong password for user colonnade' });
+  const multi = parseServerError(OLD_27);
+  assert.is(multi?.serverCode, 27);
+  assert.match(multi?.serverMessage ?? '', /^Cannot parse input: expected , before: "1.5"}: \(at row 1\)$/);
+});
+
+test('parse :: the new form with the symbolic name and a version with parentheses', () => {
+  assert.equal(parseServerError(NEW_60), { serverCode: 60, serverMessage: 'Table default.nope does not exist.', serverName: 'UNKNOWN_TABLE' });
+  const syntax = parseServerError(NEW_62);
+  assert.is(syntax?.serverCode, 62);
+  assert.is(syntax?.serverName, 'SYNTAX_ERROR');
+  assert.match(syntax?.serverMessage ?? '', /^Syntax error: failed at position 1/);
+});
+
+test('parse :: the X-ClickHouse-Exception-Code header wins and works without a parseable body', () => {
+  assert.is(parseServerError(NEW_60, '60')?.serverCode, 60);
+  assert.equal(parseServerError('something odd', '241'), { serverCode: 241, serverMessage: 'something odd' });
+  assert.is(parseServerError('<html>bad gateway</html>'), undefined);
+});
+
+test('trailing :: an exception after streamed rows, old and new forms', () => {
+  const oldForm = findTrailingError(`1\t0\n2\t0\nCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = DB::Exception\n`);
+  assert.is(oldForm?.serverCode, 395);
+  assert.is(oldForm?.offset, 8);
+  assert.is(findTrailingError(`1\n${NEW_60}`)?.serverName, 'UNKNOWN_TABLE');
+});
+
+test('trailing :: ordinary rows and mid-line mentions are not errors', () => {
+  assert.is(findTrailingError('1\n2\n'), undefined);
+  assert.is(findTrailingError('x\tCode: 1, e.displayText() = DB::Exception: no, e.what() = DB::Exception\n'), undefined);
+  assert.is(findTrailingError('Code: 1, hello\n'), undefined);
+});
+
+test('classes :: stable codes and fields', () => {
+  const ch = new ClickHouseError({ serverCode: 60, serverMessage: 'gone', serverName: 'UNKNOWN_TABLE' }, 404);
+  assert.is(ch.code, 'CLICKHOUSE');
+  assert.is(ch.name, 'ClickHouseError');
+  assert.is(ch.message, 'ClickHouse error 60 (UNKNOWN_TABLE): gone');
+  assert.ok(ch instanceof ColonnadeError && ch instanceof Error);
+  assert.is(new TransportError('x', false).code, 'TRANSPORT');
+  assert.is(new TransportError('x', false).requestSent, false);
+  assert.is(new TimeoutError(100, true).code, 'TIMEOUT');
+  assert.is(new AbortError('why', false).code, 'ABORTED');
+  assert.is(new AbortError('why', false).cause, 'why');
+  assert.is(new ConfigError('x').code, 'CONFIG');
+  assert.is(new QueryParamError('p', 'x').param, 'p');
+  assert.is(new QueryParamError('p', 'x').code, 'QUERY_PARAM');
+  assert.is(new ProtocolError('x', 502).code, 'PROTOCOL');
+  assert.is(new ClosedError().code, 'CLOSED');
+});
+
+test.run();

@@ -1,0 +1,104 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { QueryParamError } from '../../src/clickhouse/errors.js';
+import { formatLiteral, quoteIdentifier, quoteString, renderQuery } from '../../src/clickhouse/params.js';
+
+const test = suite('params');
+
+test('render :: each value kind becomes its ClickHouse literal', () => {
+  const sql = renderQuery('SELECT {s}, {n}, {f}, {b}, {t}, {f0}, {z}, {d}, {a}, {o}', {
+    s: 'Smith', n: 42, f: -1.5, b: 12345678901234567890n, t: true, f0: false, z: null,
+    d: new Date('2020-01-01T00:00:00.999Z'), a: [[1, 2], ['x', null]], o: { k: "it's", n: [1] },
+  });
+  assert.is(sql, `SELECT 'Smith', 42, -1.5, 12345678901234567890, 1, 0, NULL, toDateTime(1577836800), [[1,2],['x',NULL]], '{"k":"it\\'s","n":[1]}'`);
+});
+
+test('render :: quotes, backslashes, NUL and control characters are escaped', () => {
+  assert.is(quoteString("a'b"), "'a\\'b'");
+  assert.is(quoteString('ends with \\'), "'ends with \\\\'");
+  assert.is(quoteString('\0\b\f\n\r\t\x01\x7f'), "'\\0\\b\\f\\n\\r\\t\\x01\\x7f'");
+  assert.is(quoteString('héllo 😀'), "'héllo 😀'");
+});
+
+test('render :: a value ending in a backslash cannot break out of its literal', () => {
+  const sql = renderQuery('SELECT * FROM t WHERE a = {a} AND b = {b}', { a: 'x\\', b: ' OR 1=1 --' });
+  assert.is(sql, "SELECT * FROM t WHERE a = 'x\\\\' AND b = ' OR 1=1 --'");
+});
+
+test('render :: typed placeholders, string literals and comments are left alone', () => {
+  const sql = renderQuery("SELECT {x:UInt8}, '{x}', `{x}`, \"{x}\" -- {x}\n/* {x} */, {x}", { x: 1 });
+  assert.is(sql, "SELECT {x:UInt8}, '{x}', `{x}`, \"{x}\" -- {x}\n/* {x} */, 1");
+});
+
+test('render :: escaped quotes inside a SQL literal do not end it', () => {
+  assert.is(renderQuery("SELECT 'a\\'{x}', {x}", { x: 2 }), "SELECT 'a\\'{x}', 2");
+  assert.is(renderQuery("SELECT 'a''{x}', {x}", { x: 2 }), "SELECT 'a''{x}', 2");
+});
+
+test('render :: a negative number after a minus does not become a comment', () => {
+  assert.is(renderQuery('SELECT 1 -{n}', { n: -1 }), 'SELECT 1 - -1');
+});
+
+test('render :: SQL without placeholders passes through unchanged', () => {
+  assert.is(renderQuery('SELECT {}'), 'SELECT {}');
+  assert.is(renderQuery('SELECT 1', { unused: 1 }), 'SELECT 1');
+});
+
+const refused: [string, unknown, RegExp][] = [
+  ['nan', NaN, /NaN/],
+  ['inf', Infinity, /Infinity/],
+  ['undef', undefined, /undefined/],
+  ['fn', () => 1, /function/],
+  ['sym', Symbol('x'), /symbol/],
+  ['lone', 'a\ud800b', /surrogate/],
+  ['badDate', new Date('nope'), /invalid/],
+  ['oldDate', new Date('1960-01-01'), /outside DateTime/],
+  ['map', new Map(), /class Map/],
+  ['deep', [1, [2, NaN]], /NaN/],
+];
+for (const [name, value, why] of refused) {
+  test(`render :: refuses ${name} naming the parameter`, () => {
+    try {
+      renderQuery(`SELECT {${name}}`, { [name]: value });
+      assert.unreachable('should throw');
+    } catch (err) {
+      assert.instance(err, QueryParamError);
+      assert.is((err as QueryParamError).code, 'QUERY_PARAM');
+      assert.ok((err as QueryParamError).param.startsWith(name));
+      assert.match((err as Error).message, why);
+    }
+  });
+}
+
+test('render :: refuses circular arrays and objects', () => {
+  const a: unknown[] = [1];
+  a.push(a);
+  const o: Record<string, unknown> = {};
+  o.self = o;
+  assert.throws(() => renderQuery('SELECT {a}', { a }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
+  assert.throws(() => renderQuery('SELECT {o}', { o }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
+});
+
+test('render :: a placeholder without a value is refused, also with no params at all', () => {
+  assert.throws(() => renderQuery('SELECT {missing}', { other: 1 }), (e: unknown) => e instanceof QueryParamError && e.param === 'missing');
+  assert.throws(() => renderQuery('SELECT {missing}'), (e: unknown) => e instanceof QueryParamError && e.param === 'missing');
+});
+
+test('render :: the nested element is named in the error', () => {
+  try {
+    formatLiteral([1, [2, undefined]], 'xs');
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as QueryParamError).param, 'xs[1][1]');
+  }
+});
+
+test('identifier :: quotes names and refuses dangerous ones', () => {
+  assert.is(quoteIdentifier('users'), '`users`');
+  assert.is(quoteIdentifier('db.users'), '`db`.`users`');
+  for (const bad of ['', 'a`b', 'a\\b', 'a.b.c', 'x\n', '.x']) {
+    assert.throws(() => quoteIdentifier(bad), (e: unknown) => e instanceof QueryParamError);
+  }
+});
+
+test.run();

@@ -1,0 +1,108 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'undici';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
+import { perform } from '../../src/clickhouse/perform.js';
+import { prepare } from '../../src/clickhouse/prepare.js';
+import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
+
+const test = suite('perform');
+type Reply = (body: string, res: ServerResponse) => void;
+const defaults = { timeout: 2_000, int64: 'auto' } as const;
+
+async function withServer(reply: Reply, fn: (client: Client, server: ServerConfig, bodies: string[]) => Promise<void>) {
+  const bodies: string[] = [];
+  const http = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { bodies.push(body); reply(body, res); });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const server = parseConnectionString(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`);
+  const client = new Client(server.origin);
+  try {
+    await fn(client, server, bodies);
+  } finally {
+    await client.close();
+    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
+  }
+}
+
+const run = <C extends Command>(client: Client, server: ServerConfig, cmd: C) => perform(client, server, prepare(cmd), defaults);
+
+test('refusals :: an 18.16 error body becomes ClickHouseError with the status', async () => {
+  await withServer((_b, res) => { res.statusCode = 404; res.end("Code: 60, e.displayText() = DB::Exception: Table default.nope doesn't exist., e.what() = DB::Exception\n"); }, async (client, server) => {
+    const err = await run(client, server, { type: 'select', sql: 'SELECT * FROM nope' }).catch((e: unknown) => e);
+    assert.instance(err, ClickHouseError);
+    assert.is((err as ClickHouseError).serverCode, 60);
+    assert.is((err as ClickHouseError).status, 404);
+  });
+});
+
+test('refusals :: the X-ClickHouse-Exception-Code header and the new body form', async () => {
+  await withServer((_b, res) => {
+    res.statusCode = 500;
+    res.setHeader('X-ClickHouse-Exception-Code', '62');
+    res.end("Code: 62. DB::Exception: Syntax error: failed at position 1 ('SELEC'). (SYNTAX_ERROR) (version 24.3.2.23 (official build))\n");
+  }, async (client, server) => {
+    const err = await run(client, server, { type: 'query', sql: 'SELEC 1' }).catch((e: unknown) => e) as ClickHouseError;
+    assert.is(err.serverCode, 62);
+    assert.is(err.serverName, 'SYNTAX_ERROR');
+  });
+});
+
+test('refusals :: an exception inside a 200 body, for query and select', async () => {
+  const streamed = "1\n2\nCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = DB::Exception\n";
+  await withServer((_b, res) => res.end(streamed), async (client, server) => {
+    const err = await run(client, server, { type: 'query', sql: 'SELECT 1' }).catch((e: unknown) => e) as ClickHouseError;
+    assert.instance(err, ClickHouseError);
+    assert.is(err.serverCode, 395);
+    assert.is(err.status, 200);
+  });
+});
+
+test('refusals :: a proxy page is a ProtocolError', async () => {
+  await withServer((_b, res) => { res.statusCode = 502; res.end('<html>Bad Gateway</html>'); }, async (client, server) => {
+    const err = await run(client, server, { type: 'select', sql: 'SELECT 1' }).catch((e: unknown) => e);
+    assert.instance(err, ProtocolError);
+    assert.is((err as ProtocolError).status, 502);
+  });
+});
+
+test('select :: asks the server time zone once for DateTime columns, then decodes in it', async () => {
+  await withServer((body, res) => {
+    if (body.startsWith('SELECT timezone()')) res.end('Asia/Tokyo\n');
+    else res.end('t\nDateTime\n2020-01-01 09:00:00\n');
+  }, async (client, server, bodies) => {
+    const first = await run(client, server, { type: 'select', sql: 'SELECT now() AS t' });
+    const second = await run(client, server, { type: 'select', sql: 'SELECT now() AS t' });
+    assert.equal(first, [{ t: new Date('2020-01-01T00:00:00Z') }]);
+    assert.equal(second, first);
+    assert.is(bodies.filter((b) => b.startsWith('SELECT timezone()')).length, 1);
+  });
+});
+
+test('insert_to_table :: Decimal columns learnt from DESCRIBE are written unquoted', async () => {
+  await withServer((body, res) => {
+    if (body.startsWith('DESCRIBE')) res.end("id\tUInt32\t\t\nprice\tDecimal(18, 4)\t\t\nname\tString\t\t\n");
+    else res.end('');
+  }, async (client, server, bodies) => {
+    await run(client, server, { type: 'insert_to_table', table: 'prices', rows: [{ id: 1, price: '12.3400', name: '12.34' }] });
+    assert.is(bodies[0], 'DESCRIBE TABLE `prices` FORMAT TabSeparated');
+    assert.is(bodies[1], 'INSERT INTO `prices` FORMAT JSONEachRow\n{"id":1,"price":12.3400,"name":"12.34"}\n');
+    await run(client, server, { type: 'insert_to_table', table: 'prices', rows: [{ id: 2 }] });
+    assert.is(bodies.length, 3, 'no DESCRIBE for rows without text values, nor within the cache lifetime');
+  });
+});
+
+test('query and insert :: raw text and nothing', async () => {
+  await withServer((body, res) => res.end(body.startsWith('INSERT') ? '' : 'raw text\n'), async (client, server) => {
+    assert.is(await run(client, server, { type: 'query', sql: 'SHOW TABLES' }), 'raw text\n');
+    assert.is(await run(client, server, { type: 'insert', sql: 'INSERT INTO t VALUES ({x})', params: { x: 1 } }), undefined);
+  });
+});
+
+test.run();

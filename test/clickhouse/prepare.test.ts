@@ -1,0 +1,71 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, QueryParamError } from '../../src/clickhouse/errors.js';
+import { checkCallOptions, prepare } from '../../src/clickhouse/prepare.js';
+
+const test = suite('prepare');
+
+test('select :: renders params and appends the output format', () => {
+  const req = prepare({ type: 'select', sql: 'SELECT * FROM users WHERE lastname = {lastname};  ', params: { lastname: 'Smith' } });
+  assert.is(req.body, "SELECT * FROM users WHERE lastname = 'Smith'\nFORMAT TabSeparatedWithNamesAndTypes");
+  assert.is(req.readOnly, true);
+  assert.equal(req.options, {});
+});
+
+test('select :: a SQL that ends in a comment still gets its format on a new line', () => {
+  assert.is(prepare({ type: 'select', sql: 'SELECT 1 -- one' }).body, 'SELECT 1 -- one\nFORMAT TabSeparatedWithNamesAndTypes');
+});
+
+test('select :: refuses its own FORMAT clause', () => {
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1 FORMAT JSON' }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql');
+});
+
+test('query :: readOnly only for reading statements', () => {
+  assert.ok(prepare({ type: 'query', sql: '  /* hi */ -- x\n select 1' }).readOnly);
+  assert.ok(prepare({ type: 'query', sql: 'SHOW TABLES' }).readOnly);
+  assert.not.ok(prepare({ type: 'query', sql: 'CREATE TABLE t (x UInt8) ENGINE = Memory' }).readOnly);
+  assert.not.ok(prepare({ type: 'query', sql: 'INSERT INTO t SELECT 1' }).readOnly);
+});
+
+test('insert :: renders VALUES with params', () => {
+  const req = prepare({ type: 'insert', sql: 'INSERT INTO events (user_id, event) VALUES ({user_id}, {event})', params: { user_id: 42, event: 'login' } });
+  assert.is(req.body, "INSERT INTO events (user_id, event) VALUES (42, 'login')");
+  assert.is(req.readOnly, false);
+});
+
+test('insert_to_table :: one row or many, table quoted, same bytes every time', () => {
+  const cmd = { type: 'insert_to_table', table: 'db.users', rows: [{ id: 1, name: 'Ann' }, { id: 2, name: 'Bo', skip: undefined }] } as const;
+  const a = prepare(cmd);
+  assert.is(a.body, 'INSERT INTO `db`.`users` FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n{"id":2,"name":"Bo"}\n');
+  assert.is(prepare(cmd).body, a.body);
+  assert.is(prepare({ type: 'insert_to_table', table: 'u', rows: { id: 3 } }).body, 'INSERT INTO `u` FORMAT JSONEachRow\n{"id":3}\n');
+});
+
+test('insert_to_table :: bad table names and values are refused before anything is sent', () => {
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 'x`; DROP', rows: [] }), (e: unknown) => e instanceof QueryParamError && e.param === 'table');
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: NaN }, { a: () => 1 }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
+});
+
+test('options :: validated, naming the key', () => {
+  assert.equal(checkCallOptions({ timeout: 10, settings: { max_threads: 2, x: true }, queryId: 'q', int64: 'bigint' }),
+    { timeout: 10, settings: { max_threads: 2, x: true }, queryId: 'q', int64: 'bigint' });
+  const bad: [unknown, RegExp][] = [
+    [{ timeout: 0 }, /options\.timeout/],
+    [{ timeout: Infinity }, /options\.timeout/],
+    [{ settings: { 'bad name': 1 } }, /options\.settings\.bad name/],
+    [{ settings: { x: null } }, /options\.settings\.x/],
+    [{ signal: {} }, /options\.signal/],
+    [{ queryId: '' }, /options\.queryId/],
+    [{ int64: 'number' }, /options\.int64/],
+    [{ retries: 3 }, /options\.retries: unknown/],
+  ];
+  for (const [options, why] of bad) {
+    assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: options as never }), (e: unknown) => e instanceof ConfigError && why.test(e.message), String(why));
+  }
+});
+
+test('sql :: an empty statement is refused', () => {
+  assert.throws(() => prepare({ type: 'query', sql: '  ' }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql');
+});
+
+test.run();
