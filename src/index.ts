@@ -25,3 +25,11 @@ export type {
 } from './otp/index.js';
 
 // --- pool (src/pool) ---
+export {
+  definePool, PoolError, PoolTimeoutError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError,
+  ConnectionCrashedError, MailboxFullError, WriterStoppedError,
+} from './pool/index.js';
+export type {
+  ClickHousePool, PoolMessage, AsyncMessage, PoolResults, PoolOptions, AsyncOverflowPolicy, OnErrorHook, PoolStats,
+  ServerStats, BalanceStrategy, ConnectionState, PoolErrorCode, WriterStats, WriterErrorCode,
+} from './pool/index.js';

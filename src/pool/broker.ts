@@ -19,6 +19,9 @@ export interface BrokerConnection {
   readonly overflow: boolean;
 }
 
+/** The broker's mode, derived from its state: what an inspector shows. */
+export type BrokerMode = 'serving' | 'waiting' | 'no_server' | 'stopped';
+
 /** Where a connection stands from the broker's point of view. */
 export type SlotStatus = 'idle' | 'lent' | 'recovering';
 
@@ -34,6 +37,8 @@ export interface BrokerDeps<C extends BrokerConnection> {
   readonly spawnOverflow: (server: number) => C;
   /** Stops a connection the broker no longer wants (surplus or failed overflow). */
   readonly dismiss: (conn: C) => void;
+  /** Told when the mode changes (callers start or stop waiting, servers all down). */
+  readonly onMode?: (mode: BrokerMode) => void;
 }
 
 /** One checkout: how long to wait, and servers to avoid if another is healthy (a retry). */
@@ -87,12 +92,22 @@ export class Broker<C extends BrokerConnection> {
   readonly #waiters = new Set<Waiter<C>>();
   #overflow = 0;
   #stopped = false;
+  #mode: BrokerMode = 'serving';
 
   constructor(deps: BrokerDeps<C>, servers: number) {
     this.#deps = deps;
     this.#idle = Array.from({ length: servers }, () => []);
     this.#lent = Array.from({ length: servers }, () => 0);
-    deps.health.onChange((server, up) => (up ? this.#serverUp(server) : this.#serverDown()));
+    deps.health.onChange((server, up) => {
+      if (up) this.#serverUp(server);
+      else this.#serverDown();
+      this.#notify();
+    });
+  }
+
+  /** Serving, callers waiting, every server down, or stopped. */
+  get mode(): BrokerMode {
+    return this.#mode;
   }
 
   /** Asks for a connection; returns a function that withdraws a request still waiting. */
@@ -111,11 +126,16 @@ export class Broker<C extends BrokerConnection> {
     }
     const waiter: Waiter<C> = { callback, timer: undefined };
     waiter.timer = this.#deps.clock.setTimeout(() => {
-      if (this.#waiters.delete(waiter)) callback(new PoolTimeoutError(request.timeout), undefined);
+      if (!this.#waiters.delete(waiter)) return;
+      this.#notify();
+      callback(new PoolTimeoutError(request.timeout), undefined);
     }, request.timeout);
     this.#waiters.add(waiter);
+    this.#notify();
     return () => {
-      if (this.#waiters.delete(waiter)) this.#deps.clock.clearTimeout(waiter.timer);
+      if (!this.#waiters.delete(waiter)) return;
+      this.#deps.clock.clearTimeout(waiter.timer);
+      this.#notify();
     };
   }
 
@@ -150,6 +170,7 @@ export class Broker<C extends BrokerConnection> {
     if (first) {
       this.#waiters.delete(first);
       this.#deps.clock.clearTimeout(first.timer);
+      this.#notify();
       first.callback(undefined, this.#lend(id));
       return;
     }
@@ -187,6 +208,7 @@ export class Broker<C extends BrokerConnection> {
     this.#stopped = true;
     this.#rejectWaiters(new PoolStoppedError(this.#deps.name));
     for (const slot of this.#slots.values()) this.#deps.clock.clearTimeout(slot.linger);
+    this.#notify();
   }
 
   /** Status of one connection, if the broker knows it. */
@@ -249,6 +271,7 @@ export class Broker<C extends BrokerConnection> {
       const first = this.#waiters.values().next().value!;
       this.#waiters.delete(first);
       this.#deps.clock.clearTimeout(first.timer);
+      this.#notify();
       first.callback(undefined, this.#spawn(this.#pick(up)));
     }
   }
@@ -276,6 +299,19 @@ export class Broker<C extends BrokerConnection> {
       this.#deps.clock.clearTimeout(w.timer);
       w.callback(error, undefined);
     }
+  }
+
+  #notify(): void {
+    const mode: BrokerMode = this.#stopped
+      ? 'stopped'
+      : this.#deps.health.upServers().length === 0
+        ? 'no_server'
+        : this.#waiters.size > 0
+          ? 'waiting'
+          : 'serving';
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    this.#deps.onMode?.(mode);
   }
 
   #refuse(callback: CheckoutCallback<C>, error: Error): () => void {

@@ -16,6 +16,9 @@
  *     │              │                                                                 │
  *     └──────────────┴──────────────────────── /ping answered ─────────────────────────┘
  *
+ * An error from `perform` that is no colonnade error is a bug: the actor crashes and its
+ * supervisor restarts it.
+ *
  * I/O enters as invoked actors supplied with `provide`: `perform` (the HTTP request),
  * `reset` (destroy and recreate the Client) and `probe` (`GET /ping`). Delays run on the
  * actor's clock. The machine tells its owner what happened through emitted events:
@@ -23,7 +26,7 @@
  * the server's health) and `probed` (the server answered a ping).
  */
 import { assign, emit, fromPromise, setup } from 'xstate';
-import { AbortError, TimeoutError, TransportError } from '../clickhouse/errors.js';
+import { AbortError, ColonnadeError, TimeoutError, TransportError } from '../clickhouse/errors.js';
 import type { PreparedRequest } from '../clickhouse/types.js';
 import type { FailureKind } from './health.js';
 
@@ -65,8 +68,11 @@ export type ConnectionEmitted =
 /** The names of a connection's states. */
 export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'failed' | 'backoff' | 'probing';
 
-/** How a failed call counts: the server answered, the caller gave up, or the network failed. */
-export type FailureClass = 'server' | 'aborted' | 'network';
+/**
+ * How a failed call counts: the server answered, the caller gave up, the network failed,
+ * or something that is no colonnade error at all was thrown (a bug: the actor crashes).
+ */
+export type FailureClass = 'server' | 'aborted' | 'network' | 'bug';
 
 /**
  * Sorts an error from `perform`: only network failures and timeouts count against a server.
@@ -77,7 +83,7 @@ export type FailureClass = 'server' | 'aborted' | 'network';
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof AbortError) return 'aborted';
   if (error instanceof TransportError || error instanceof TimeoutError) return 'network';
-  return 'server';
+  return error instanceof ColonnadeError ? 'server' : 'bug';
 }
 
 /**
@@ -185,6 +191,13 @@ export const connectionMachine = setup({
           ],
         },
         onError: [
+          {
+            // Let it crash: the supervisor restarts this actor with a fresh Client.
+            guard: ({ event }) => classifyFailure(event.error) === 'bug',
+            actions: ({ event }) => {
+              throw event.error;
+            },
+          },
           {
             guard: ({ event }) => classifyFailure(event.error) === 'server',
             target: 'idle',

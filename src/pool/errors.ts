@@ -10,6 +10,7 @@ export type PoolErrorCode =
   | 'POOL_NO_SERVER'
   | 'POOL_NOT_STARTED'
   | 'POOL_STOPPED'
+  | 'POOL_SUPERVISED'
   | 'POOL_CONNECTION_CRASHED';
 
 /**

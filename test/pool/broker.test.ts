@@ -12,6 +12,7 @@ function setup(opts: { servers?: number; base?: number; maxOverflow?: number; li
   const servers = opts.servers ?? 1;
   const health = new Health(servers, clock);
   const dismissed: string[] = [];
+  const modes: string[] = [];
   let next = 0;
   const broker = new Broker<Conn>(
     {
@@ -23,12 +24,13 @@ function setup(opts: { servers?: number; base?: number; maxOverflow?: number; li
       balancer: createBalancer('round_robin'),
       spawnOverflow: (server) => ({ id: `o${next++}`, server, overflow: true }),
       dismiss: (conn) => dismissed.push(conn.id),
+      onMode: (mode) => modes.push(mode),
     },
     servers,
   );
   const base: Conn[] = Array.from({ length: opts.base ?? 1 }, (_, i) => ({ id: `c${i}`, server: i % servers, overflow: false }));
   for (const c of base) broker.add(c);
-  return { clock, health, broker, base, dismissed };
+  return { clock, health, broker, base, dismissed, modes };
 }
 
 function take(broker: Broker<Conn>, timeout = 100) {
@@ -147,6 +149,19 @@ test('checkout :: a retry avoids the server that failed when another is healthy'
   const out: Conn[] = [];
   broker.checkout({ timeout: 10, avoid: new Set([0]) }, (_e, c) => out.push(c!));
   assert.is(out[0]!.server, 1);
+});
+
+test('mode :: derived from waiters and health, reported on change only', () => {
+  const { broker, health, clock, modes } = setup({ servers: 1, base: 1 });
+  take(broker);
+  take(broker, 10);
+  take(broker, 10);
+  clock.advance(10);
+  health.fail(0, 'hard');
+  health.probeSucceeded(0);
+  broker.stop();
+  assert.equal(modes, ['waiting', 'serving', 'no_server', 'serving', 'stopped']);
+  assert.is(broker.mode, 'stopped');
 });
 
 // Model-based randomized test, after poolboy_eqc: random checkouts, check-ins, timeouts,

@@ -126,11 +126,22 @@ test('crash :: an exception inside the actor stops it with an error', async () =
   assert.is((errors[0] as Error).message, 'bug');
 });
 
+test('crash :: a non-colonnade error from perform is a bug that crashes the actor', async () => {
+  const c = start({ perform: async () => { throw new TypeError('cannot read x of undefined'); } });
+  const errors: unknown[] = [];
+  c.actor.subscribe({ error: (e) => errors.push(e) });
+  c.run();
+  await flush();
+  assert.is(c.actor.getSnapshot().status, 'error');
+  assert.instance(errors[0], TypeError);
+});
+
 test('classify :: only network failures and timeouts count against a server', () => {
   assert.is(classifyFailure(new TransportError('reset', true)), 'network');
   assert.is(classifyFailure(new TimeoutError(1, true)), 'network');
   assert.is(classifyFailure(new AbortError('x', true)), 'aborted');
-  assert.is(classifyFailure(new Error('bad sql')), 'server');
+  assert.is(classifyFailure(new ClickHouseError({ serverCode: 62, serverMessage: 'syntax' }, 500)), 'server');
+  assert.is(classifyFailure(new TypeError('x is undefined')), 'bug');
 });
 
 test.run();

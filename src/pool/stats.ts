@@ -1,0 +1,97 @@
+/**
+ * `stats()`: a snapshot derived from the pool's parts (broker slots, server health,
+ * connection states, writer counters); nothing here is stored beside the state it shows.
+ */
+import type { ServerConfig } from '../clickhouse/types.js';
+import type { BrokerStatus } from './broker.js';
+import type { PooledConnection } from './connection.js';
+import type { ConnectionState } from './connection.machine.js';
+import type { Health } from './health.js';
+import type { WriterStats } from './writer.js';
+
+/** One server as `stats()` shows it. */
+export interface ServerStats {
+  /** The connection string with the password replaced by `***`. */
+  readonly server: string;
+  readonly up: boolean;
+  /** Current decayed failure penalty (down at 2). */
+  readonly penalty: number;
+  /** Connections to this server by machine state. */
+  readonly connections: Readonly<Record<ConnectionState, number>>;
+  /** Calls lent a connection to this server right now. */
+  readonly inFlight: number;
+  /** Requests sent to this server since the pool was defined. */
+  readonly queries: number;
+  /** Network failures and timeouts (of calls and probes) counted against it. */
+  readonly errors: number;
+}
+
+/** A snapshot of a pool. */
+export interface PoolStats {
+  readonly name: string;
+  readonly started: boolean;
+  readonly servers: readonly ServerStats[];
+  /** Callers waiting for a connection. */
+  readonly waiters: number;
+  /** Overflow connections alive (lent or lingering). */
+  readonly overflow: number;
+  /** Idle connections over all servers. */
+  readonly idle: number;
+  /** Connections lent to callers over all servers. */
+  readonly inUse: number;
+  readonly writer: WriterStats;
+}
+
+/** What `collectStats` reads. */
+export interface StatsSources {
+  readonly name: string;
+  readonly started: boolean;
+  readonly servers: readonly ServerConfig[];
+  readonly connections: readonly PooledConnection[];
+  readonly broker: BrokerStatus | undefined;
+  readonly health: Health | undefined;
+  readonly queries: readonly number[];
+  readonly errors: readonly number[];
+  readonly writer: WriterStats;
+}
+
+const STATES: readonly ConnectionState[] = ['idle', 'busy', 'resetting', 'failed', 'backoff', 'probing'];
+
+/**
+ * Builds the snapshot.
+ *
+ * @example
+ * const stats = collectStats({ name, started: true, servers, connections, broker: broker.status(), health, queries, errors, writer: writer.stats() });
+ * stats.servers[0].up; // true
+ */
+export function collectStats(src: StatsSources): PoolStats {
+  const servers = src.servers.map((config, i): ServerStats => {
+    const connections = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<ConnectionState, number>;
+    for (const conn of src.connections) {
+      if (conn.server !== i) continue;
+      const state = conn.state();
+      if (state !== 'stopped') connections[state]++;
+    }
+    const health = src.health?.snapshot(i);
+    return {
+      server: config.redacted,
+      up: health?.up ?? false,
+      penalty: health?.penalty ?? 0,
+      connections,
+      inFlight: src.broker?.servers[i]?.lent ?? 0,
+      queries: src.queries[i] ?? 0,
+      errors: src.errors[i] ?? 0,
+    };
+  });
+  const slots = src.broker?.servers ?? [];
+  return {
+    name: src.name,
+    started: src.started,
+    servers,
+    waiters: src.broker?.waiters ?? 0,
+    overflow: src.broker?.overflow ?? 0,
+    idle: slots.reduce((n, s) => n + s.idle, 0),
+    inUse: slots.reduce((n, s) => n + s.lent, 0),
+    writer: src.writer,
+  };
+}
