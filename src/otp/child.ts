@@ -137,7 +137,13 @@ export async function stopInstance(instance: Instance, spec: ResolvedSpec, clock
   instance.stopping = true;
   const { actor } = instance;
   const hooks = hooksOf.get(actor);
-  const graceful = spec.stop ?? (hooks === undefined ? undefined : () => hooks.shutdown('shutdown'));
+  const { stop } = spec;
+  // A nested supervisor's own shutdown runs after the spec's stop, so a pool can drain its
+  // writer first and still have its children stopped in reverse order, gracefully.
+  const graceful = hooks === undefined ? stop : async (ref: AnyActorRef) => {
+    await stop?.(ref);
+    await hooks.shutdown('shutdown');
+  };
   if (spec.shutdown !== 'brutal_kill' && graceful !== undefined && !isEnded(actor)) {
     const work = Promise.resolve().then(() => graceful(actor)).catch(() => undefined);
     await withDeadline(Promise.race([work, instance.exited]), spec.shutdown, clock);

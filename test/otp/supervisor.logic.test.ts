@@ -88,6 +88,15 @@ test('nested :: stopping the tree stops the nested children in reverse, then the
   assert.is(await mid.stopped, 'shutdown');
 });
 
+test('nested :: a spec stop on a nested supervisor runs first, then its children stop in reverse', async () => {
+  const journal: Journal = [];
+  const inner = supervisor({ id: 'pool', children: [worker('conn', { journal }).spec, worker('writer', { journal }).spec] });
+  const sup = await startSupervisor([{ ...inner, stop: async () => { journal.push('drain'); } }], { clock: createTestClock() });
+  journal.length = 0;
+  await sup.stop();
+  assert.equal(journal, ['drain', 'stop:writer', 'stop:conn']);
+});
+
 test('nested :: a nested supervisor that cannot start its children fails its parent\'s start, naming both', async () => {
   try {
     await startSupervisor([supervisor({ id: 'mid', children: [worker('x', { failOn: [1] }).spec] })], { clock: createTestClock() });
