@@ -1,0 +1,215 @@
+// definePool against fake servers (the ConnectionIO seam) and a simulated clock: routing,
+// retries, fail-fast, crash isolation, exhaustion, inspection. The real cluster runs the
+// same behaviours in test/integration/pool-*.test.ts.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { InspectionEvent } from 'xstate';
+import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
+import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
+import { createTestClock, startSupervisor } from '../../src/otp/index.js';
+import { definePool } from '../../src/pool/define-pool.js';
+import type { PoolOptions } from '../../src/pool/options.js';
+
+const PASSWORD = 'hunter2:secret';
+const urls = [1, 2, 3].map((i) => `http://alice:${encodeURIComponent(PASSWORD)}@10.0.0.${i}:8123/db`);
+const flush = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+const codeOf = (e: unknown) => (e as { code?: string }).code;
+
+type Behaviour = (request: PreparedRequest) => Promise<unknown>;
+
+function fakeServers() {
+  const sent: Array<{ server: number; body: string }> = [];
+  const behaviour: Behaviour[] = [0, 1, 2].map(() => async (req) => (req.type === 'select' ? [{ x: 1 }] : req.type === 'query' ? 'ok' : undefined));
+  const probeOk = [true, true, true];
+  const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
+  const io = {
+    perform: (_t: unknown, server: ServerConfig, request: PreparedRequest) => {
+      sent.push({ server: index(server), body: request.body });
+      return behaviour[index(server)]!(request);
+    },
+    probe: async (_t: unknown, server: ServerConfig) => {
+      if (!probeOk[index(server)]) throw new TransportError('connect ECONNREFUSED', false);
+    },
+  };
+  return { sent, behaviour, probeOk, io };
+}
+
+let seq = 0;
+async function started(options: Partial<PoolOptions> = {}, inspect?: (e: InspectionEvent) => void) {
+  const fake = fakeServers();
+  const clock = createTestClock();
+  const pool = definePool({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, ...options }, { io: fake.io });
+  const app = await startSupervisor([pool], { clock, ...(inspect ? { inspect } : {}) });
+  return { ...fake, pool, app, clock };
+}
+
+const test = suite('define-pool');
+
+test('lifecycle :: calls before start and after stop reject with POOL_NOT_STARTED', async () => {
+  const fake = fakeServers();
+  const pool = definePool({ connectionStrings: urls, name: 'unit-life' }, { io: fake.io });
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED');
+  assert.throws(() => pool.asyncInsertToTable('t', { a: 1 }), (e: unknown) => codeOf(e) === 'POOL_NOT_STARTED');
+  await pool.start();
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }]);
+  await pool.stop();
+  await pool.stop();
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED');
+});
+
+test('lifecycle :: the name is registered, so two running pools need two names', async () => {
+  const a = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
+  const b = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
+  await a.start();
+  const err = await b.start().catch((e) => e);
+  assert.ok(err, 'the second start fails');
+  await a.stop();
+  await b.start();
+  await b.stop();
+});
+
+test('send :: the methods are messages; each goes to the server the balancer picks', async () => {
+  const { pool, app, sent } = await started();
+  await pool.select('SELECT {n} AS x', { n: 1 });
+  await pool.send({ type: 'select', sql: 'SELECT 2' });
+  await pool.query('SELECT 3');
+  await pool.insert('INSERT INTO t VALUES ({a})', { a: 4 });
+  await pool.insertToTable('t', [{ a: 5 }]);
+  assert.equal(sent.map((s) => s.server), [0, 1, 2, 0, 1], 'round robin, per query');
+  assert.match(sent[0]!.body, 'SELECT 1 AS x');
+  assert.match(sent[4]!.body, /^INSERT INTO `t`.*FORMAT JSONEachRow\n\{"a":5\}/);
+  assert.is(pool.stats().servers.map((s) => s.queries).join(), '2,2,1');
+  await app.stop();
+});
+
+test('failover :: a read failing on the network is retried on another server', async () => {
+  const { pool, app, sent, behaviour } = await started();
+  behaviour[0] = async () => { throw new TransportError('socket hang up', true); };
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }]);
+  assert.equal(sent.map((s) => s.server), [0, 1]);
+  await app.stop();
+});
+
+test('failover :: a write is retried only when it provably never reached the server', async () => {
+  const { pool, app, sent, behaviour } = await started({ poolSize: 6 });
+  behaviour[0] = async () => { throw new TransportError('other side closed', true); };
+  assert.is(codeOf(await pool.insert('INSERT INTO t VALUES (1)').catch((e) => e)), 'TRANSPORT');
+  assert.is(sent.length, 1, 'sent once, not retried');
+  behaviour[1] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  await pool.insert('INSERT INTO t VALUES (2)');
+  assert.equal(sent.slice(1).map((s) => s.server), [1, 2]);
+  await app.stop();
+});
+
+test('failover :: a server error is the caller\'s answer, not retried, server stays up', async () => {
+  const { pool, app, sent, behaviour } = await started();
+  behaviour[0] = async () => { throw new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 404); };
+  assert.is(codeOf(await pool.select('SELECT * FROM missing').catch((e) => e)), 'CLICKHOUSE');
+  assert.is(sent.length, 1);
+  assert.ok(pool.stats().servers[0]!.up);
+  await app.stop();
+});
+
+test('health :: all servers down fails fast with POOL_NO_SERVER; a probe brings one back', async () => {
+  const { pool, app, clock, behaviour, probeOk } = await started({ backoff: { initial: 100, max: 100 } });
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+    probeOk[i] = false;
+  }
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'TRANSPORT', 'three servers tried, the last error surfaces');
+  assert.equal(pool.stats().servers.map((s) => s.up), [false, false, false]);
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NO_SERVER');
+  behaviour[2] = async () => [{ x: 3 }];
+  probeOk[2] = true;
+  clock.advance(100);
+  await flush();
+  assert.equal(pool.stats().servers.map((s) => s.up), [false, false, true]);
+  assert.equal(await pool.select('SELECT 1'), [{ x: 3 }]);
+  await app.stop();
+});
+
+test('crash :: a bug in one connection crashes that actor only; its caller gets an error, others do not', async () => {
+  const { pool, app, behaviour } = await started({ poolSize: 3 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  behaviour[1] = async (req) => {
+    if (req.body.includes('bug')) throw new TypeError("Cannot read properties of undefined (reading 'x')");
+    await gate;
+    return [{ x: 2 }];
+  };
+  const slow = pool.select('SELECT 1');
+  const crashed = pool.select('SELECT bug').catch((e) => e);
+  const other = pool.select('SELECT 1');
+  assert.is(codeOf(await crashed), 'POOL_CONNECTION_CRASHED');
+  release();
+  assert.equal(await slow, [{ x: 1 }]);
+  assert.equal(await other, [{ x: 1 }]);
+  await flush();
+  const stats = pool.stats();
+  assert.is(stats.idle, 3, 'the crashed connection was restarted and is idle again');
+  assert.is(app.status, 'running');
+  await app.stop();
+});
+
+test('exhaustion :: excess callers get POOL_TIMEOUT; afterwards poolSize idle and no overflow', async () => {
+  const { pool, app, clock, behaviour } = await started({ poolSize: 2, maxOverflow: 1, poolTimeout: 100, overflowLinger: 50 });
+  const gates: Array<() => void> = [];
+  for (let i = 0; i < 3; i++) behaviour[i] = () => new Promise((resolve) => gates.push(() => resolve([{ x: 1 }])));
+  const calls = Array.from({ length: 10 }, () => pool.select('SELECT sleep(1)').then(() => 'ok', (e) => codeOf(e)));
+  await flush();
+  assert.is(pool.stats().waiters, 7);
+  assert.is(pool.stats().overflow, 1);
+  clock.advance(100);
+  for (const open of gates) open();
+  const results = await Promise.all(calls);
+  assert.is(results.filter((r) => r === 'ok').length, 3);
+  assert.is(results.filter((r) => r === 'POOL_TIMEOUT').length, 7);
+  clock.advance(50);
+  await flush();
+  const stats = pool.stats();
+  assert.is(stats.overflow, 0);
+  assert.is(stats.idle, 2);
+  assert.is(stats.waiters, 0);
+  await app.stop();
+});
+
+test('inspect :: broker, every connection and the writer show their state changes; no event carries the password', async () => {
+  const events: InspectionEvent[] = [];
+  const { pool, app, behaviour } = await started({ poolSize: 3 }, (e) => events.push(e));
+  behaviour[0] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  await pool.select('SELECT 1');
+  pool.asyncInsertToTable('t', { a: 1 });
+  await pool.flush();
+  await app.stop();
+  const states = new Map<string, Set<string>>();
+  for (const e of events) {
+    if (e.type !== '@xstate.snapshot') continue;
+    const snap = e.snapshot as { value?: unknown; context?: { id?: string; pool?: string } };
+    const who = snap.context?.pool ? 'broker' : snap.context?.id;
+    if (typeof who !== 'string' || typeof snap.value !== 'string') continue;
+    if (!states.has(who)) states.set(who, new Set());
+    states.get(who)!.add(snap.value);
+  }
+  for (const id of ['conn-0', 'conn-1', 'conn-2']) assert.ok(states.has(id), `${id} is in the stream`);
+  assert.ok(states.get('conn-0')!.has('busy') && states.get('conn-0')!.has('backoff'), 'conn-0 went busy then backoff');
+  assert.ok(states.has('broker'), 'the broker is in the stream');
+  assert.ok([...events].some((e) => (e.actorRef as { id?: string }).id === 'writer' || (e.actorRef?.getSnapshot?.() as { machine?: { id?: string } })?.machine?.id === 'writer'), 'the writer is in the stream');
+  const seen = new WeakSet<object>();
+  const text = JSON.stringify(events, (_k, v) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'function') return `[fn ${v.name}]`;
+    if (v && typeof v === 'object') {
+      if (seen.has(v)) return '[seen]';
+      seen.add(v);
+    }
+    return v;
+  });
+  assert.ok(text.length > 1000, 'the stream was serialised');
+  assert.not.match(text, PASSWORD);
+  assert.not.match(text, encodeURIComponent(PASSWORD));
+  assert.not.match(text, 'hunter2');
+});
+
+test.run();
