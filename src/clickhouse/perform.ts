@@ -1,5 +1,5 @@
 import { containsDecimal, parseColumnType } from './column-type.js';
-import { decodeTsv, headerTypes, needsServerTimeZone } from './decode.js';
+import { decodeTsv, headerTypes, needsServerTimeZone, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
 import { ClickHouseError, ProtocolError, findTrailingError, parseServerError } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
@@ -40,12 +40,20 @@ export async function perform<K extends PreparedRequest['type']>(
     ...(options.signal ? { signal: options.signal } : {}),
   });
 
-  let body = request.body;
-  if (request.type === 'insert_to_table' && request.insert && mayHoldDecimalText(request.insert.rows)) {
-    const columns = await decimalColumnsOf(transport, server, request.insert.table, remaining, options.signal);
-    if (columns.size > 0) body = `${insertHead(request.insert.table)}${encodeRows(request.insert.rows, columns)}`;
+  const { insert } = request;
+  if (request.type === 'insert_to_table' && insert) {
+    let decimals: ReadonlySet<string> = new Set();
+    if (insert.groups.some((g) => mayHoldDecimalText(g.rows))) {
+      decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);
+    }
+    // Groups go one after another: a failure stops the rest, and what was sent stays sent.
+    for (const group of insert.groups) {
+      const body = decimals.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, decimals)}` : group.body;
+      checkResponse(await post(body));
+    }
+    return undefined as CommandResults[K];
   }
-  const res = await post(body);
+  const res = await post(request.body);
   const text = checkResponse(res);
   if (request.type !== 'select') {
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
@@ -128,7 +136,7 @@ function decimalColumnsOf(
     const set = new Set<string>();
     for (const line of checkResponse(res).split('\n')) {
       const [name, type] = line.split('\t');
-      if (name && type && containsDecimal(parseColumnType(type.replace(/\\'/g, "'")))) set.add(name.replace(/\\(.)/g, '$1'));
+      if (name && type && containsDecimal(parseColumnType(unescapeTsv(type)))) set.add(unescapeTsv(name));
     }
     return set;
   });

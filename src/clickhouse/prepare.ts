@@ -1,7 +1,7 @@
 import { encodeRows } from './encode.js';
 import { ConfigError, QueryParamError } from './errors.js';
-import { quoteIdentifier, renderQuery } from './params.js';
-import type { CallOptions, Command, PreparedRequest, Settings } from './types.js';
+import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
+import type { CallOptions, Command, PreparedRequest, Row, Settings } from './types.js';
 
 /** The format `select` asks for: text, so every digit survives, with the column types. */
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
@@ -20,7 +20,7 @@ const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
  *
  * @example
  * prepare({ type: 'insert_to_table', table: 'users', rows: [{ id: 1, name: 'Ann' }] }).body;
- * // 'INSERT INTO `users` FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n'
+ * // 'INSERT INTO `users` (`id`, `name`) FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n'
  */
 export function prepare<C extends Command>(command: C): PreparedRequest<C['type']> {
   const options = checkCallOptions(command.options);
@@ -39,14 +39,17 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
     case 'insert':
       return { type: command.type, body: renderQuery(checkSql(command.sql), command.params), options, readOnly: false };
     case 'insert_to_table': {
-      const rows: readonly Parameters<typeof encodeRows>[0][number][] = Array.isArray(command.rows) ? command.rows : [command.rows];
+      const rows: readonly Row[] = Array.isArray(command.rows) ? command.rows : [command.rows as Row];
       const table = quoteIdentifier(command.table);
+      const groups = groupRows(rows).map(({ columns, rows: members }) => ({
+        columns, rows: members, body: `${insertHead(table, columns)}${encodeRows(members)}`,
+      }));
       return {
         type: command.type,
-        body: `${insertHead(table)}${encodeRows(rows)}`,
+        body: groups.map((g) => g.body).join(''),
         options,
         readOnly: false,
-        insert: { table, rows },
+        insert: { table, groups },
       };
     }
     default:
@@ -55,13 +58,56 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
 }
 
 /**
- * The statement line of an `insert_to_table` body for an already quoted table name.
+ * The statement line of an `insert_to_table` body for an already quoted table name and
+ * column list.
  *
  * @example
- * insertHead('`users`'); // 'INSERT INTO `users` FORMAT JSONEachRow\n'
+ * insertHead('`users`', '(`id`)'); // 'INSERT INTO `users` (`id`) FORMAT JSONEachRow\n'
  */
-export function insertHead(quotedTable: string): string {
-  return `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n`;
+export function insertHead(quotedTable: string, columns: string): string {
+  return `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
+}
+
+/**
+ * Splits rows into runs that give the same columns (keys with a value other than
+ * `undefined`, in the same order), keeping the rows' order within each group.
+ *
+ * @example
+ * groupRows([{ a: 1 }, { a: 2, b: undefined }, { a: 3, b: 4 }]).map((g) => g.columns); // ['(`a`)', '(`a`, `b`)']
+ */
+export function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
+  const groups = new Map<string, { columns: string; rows: Row[] }>();
+  for (const row of rows) {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new QueryParamError('row', 'expected a plain object keyed by column name');
+    }
+    let signature = '';
+    for (const key in row) {
+      if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) signature += `${key}\u0000`;
+    }
+    let group = groups.get(signature);
+    if (!group) {
+      const names = signature === '' ? [] : signature.slice(0, -1).split('\u0000');
+      if (names.length === 0) throw new QueryParamError('row', 'a row gives no column with a value');
+      group = { columns: `(${names.map(quoteColumn).join(', ')})`, rows: [] };
+      groups.set(signature, group);
+    }
+    group.rows.push(row);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Quotes a column name with backticks (a dot stays part of the name, as in `nest.a`).
+ *
+ * @example
+ * quoteColumn('nest.a'); // '`nest.a`'
+ */
+export function quoteColumn(name: string): string {
+  if (name === '' || /[\u0000-\u001f]/.test(name) || !isWellFormed(name)) {
+    throw new QueryParamError(name, 'column name is empty or holds a control character or a lone surrogate');
+  }
+  return `\`${name.replace(/[\\`]/g, '\\$&')}\``;
 }
 
 /**

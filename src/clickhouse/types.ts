@@ -83,10 +83,22 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   /** True when sending it twice cannot change data (select, and query text that reads). */
   readonly readOnly: boolean;
   /**
-   * For `insert_to_table`: the quoted table and the rows, so the request can be encoded
-   * again once the table's Decimal columns are known (18.16 reads Decimal only unquoted).
+   * For `insert_to_table`: the quoted table and the rows grouped by the set of columns they
+   * give. Each group is one `INSERT INTO t (columns) FORMAT JSONEachRow` statement, sent in
+   * order (naming the columns is what makes 18.16 apply `DEFAULT` expressions to the
+   * others); `body` is the groups' statements one after another. The rows are
+   * kept so a group can be encoded again once the table's Decimal columns are known.
    */
-  readonly insert?: { readonly table: string; readonly rows: readonly Row[] };
+  readonly insert?: { readonly table: string; readonly groups: readonly InsertGroup[] };
+}
+
+/** Rows of one `insert_to_table` that give the same columns, and their statement. */
+export interface InsertGroup {
+  /** The column list, quoted: `(\`id\`, \`name\`)`. */
+  readonly columns: string;
+  readonly rows: readonly Row[];
+  /** The whole statement: `INSERT INTO ... FORMAT JSONEachRow\n` and one line per row. */
+  readonly body: string;
 }
 
 /** Defaults a connection or pool applies to each call. */

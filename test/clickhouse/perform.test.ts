@@ -92,9 +92,19 @@ test('insert_to_table :: Decimal columns learnt from DESCRIBE are written unquot
   }, async (client, server, bodies) => {
     await run(client, server, { type: 'insert_to_table', table: 'prices', rows: [{ id: 1, price: '12.3400', name: '12.34' }] });
     assert.is(bodies[0], 'DESCRIBE TABLE `prices` FORMAT TabSeparated');
-    assert.is(bodies[1], 'INSERT INTO `prices` FORMAT JSONEachRow\n{"id":1,"price":12.3400,"name":"12.34"}\n');
+    assert.is(bodies[1], 'INSERT INTO `prices` (`id`, `price`, `name`) FORMAT JSONEachRow\n{"id":1,"price":12.3400,"name":"12.34"}\n');
     await run(client, server, { type: 'insert_to_table', table: 'prices', rows: [{ id: 2 }] });
     assert.is(bodies.length, 3, 'no DESCRIBE for rows without text values, nor within the cache lifetime');
+  });
+});
+
+test('insert_to_table :: one request per column set, in order', async () => {
+  await withServer((_b, res) => res.end(''), async (client, server, bodies) => {
+    await run(client, server, { type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { a: 2, b: 3 }, { a: 4 }] });
+    assert.equal(bodies, [
+      'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":4}\n',
+      'INSERT INTO `t` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":3}\n',
+    ]);
   });
 });
 

@@ -36,9 +36,18 @@ test('insert :: renders VALUES with params', () => {
 test('insert_to_table :: one row or many, table quoted, same bytes every time', () => {
   const cmd = { type: 'insert_to_table', table: 'db.users', rows: [{ id: 1, name: 'Ann' }, { id: 2, name: 'Bo', skip: undefined }] } as const;
   const a = prepare(cmd);
-  assert.is(a.body, 'INSERT INTO `db`.`users` FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n{"id":2,"name":"Bo"}\n');
+  assert.is(a.body, 'INSERT INTO `db`.`users` (`id`, `name`) FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n{"id":2,"name":"Bo"}\n');
   assert.is(prepare(cmd).body, a.body);
-  assert.is(prepare({ type: 'insert_to_table', table: 'u', rows: { id: 3 } }).body, 'INSERT INTO `u` FORMAT JSONEachRow\n{"id":3}\n');
+  assert.is(prepare({ type: 'insert_to_table', table: 'u', rows: { id: 3 } }).body, 'INSERT INTO `u` (`id`) FORMAT JSONEachRow\n{"id":3}\n');
+});
+
+test('insert_to_table :: rows giving different columns become one statement per column set', () => {
+  const req = prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { a: 2, b: 'x' }, { a: 3, b: undefined }, { 'n.x': [1], 'we`ird': 0 }] });
+  assert.equal(req.insert?.groups.map((g) => [g.columns, g.rows.length]), [['(`a`)', 2], ['(`a`, `b`)', 1], ['(`n.x`, `we\\`ird`)', 1]]);
+  assert.is(req.insert?.groups[0]?.body, 'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":3}\n');
+  assert.is(req.body, req.insert?.groups.map((g) => g.body).join(''));
+  assert.equal(prepare({ type: 'insert_to_table', table: 't', rows: [] }).insert?.groups, []);
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: undefined }] }), (e: unknown) => e instanceof QueryParamError);
 });
 
 test('insert_to_table :: bad table names and values are refused before anything is sent', () => {
