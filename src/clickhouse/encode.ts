@@ -76,7 +76,7 @@ function encodeValue(value: unknown, name: string, decimal: boolean, seen: unkno
   }
   if (value === null || typeof value !== 'object') return 'null';
   // Ten digits: 18.16 reads a shorter text as `YYYY-MM-DD hh:mm:ss` when its fifth character is no digit.
-  if (value instanceof Date) return `"${String(epochSeconds(value, name)).padStart(10, "0")}"`;
+  if (value instanceof Date) return `"${String(epochSeconds(value, name)).padStart(10, '0')}"`;
   if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
   if (Array.isArray(value)) {
     seen.push(value);

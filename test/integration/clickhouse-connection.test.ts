@@ -1,0 +1,123 @@
+// connect() and perform() against a real ClickHouse 18.16 server of the local cluster:
+// refusals, credentials, timeouts, aborts, socket reuse, settings and query ids.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Client } from 'undici';
+import { connect, type Connection } from '../../src/clickhouse/connection.js';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { AbortError, ClickHouseError, ColonnadeError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
+import { perform } from '../../src/clickhouse/perform.js';
+import { prepare } from '../../src/clickhouse/prepare.js';
+import { PASSWORD, clusterInfo, serverUrls } from './cluster.js';
+
+const test = suite('clickhouse-connection');
+const table = `ch_conn_${process.pid}_${Date.now()}`;
+const errors: unknown[] = [];
+let conn: Connection;
+
+async function failure(p: Promise<unknown>): Promise<ColonnadeError> {
+  const err = await p.then(() => assert.unreachable('should reject'), (e: unknown) => e);
+  errors.push(err);
+  assert.instance(err, ColonnadeError);
+  return err as ColonnadeError;
+}
+
+test.before(() => {
+  conn = connect(serverUrls({ user: 'colonnade' })[0] as string, { timeout: 10_000 });
+});
+test.after(async () => {
+  await conn.query(`DROP TABLE IF EXISTS ${table}`);
+  await conn.close();
+  for (const err of errors) {
+    const text = `${String(err)} ${(err as Error).stack ?? ''} ${JSON.stringify(err)}`;
+    assert.not.ok(text.includes(PASSWORD), `password leaked in ${text}`);
+    assert.not.ok(text.includes(encodeURIComponent(PASSWORD)), `password leaked in ${text}`);
+  }
+});
+
+test('issue example :: select, insert, insertToTable, query, ping as the password user', async () => {
+  assert.ok(conn.server.redacted.includes('colonnade:***@'));
+  await conn.query(`CREATE TABLE ${table} (user_id UInt32, event String, at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY user_id`);
+  await conn.insert(`INSERT INTO ${table} (user_id, event) VALUES ({user_id}, {event})`, { user_id: 42, event: 'login' });
+  await conn.insertToTable(table, [{ user_id: 1, event: "it's" }, { user_id: 2, event: 'b\\' }]);
+  const rows = await conn.select(`SELECT user_id, event FROM ${table} WHERE event != {skip} ORDER BY user_id`, { skip: 'none' });
+  assert.equal(rows, [{ user_id: 1, event: "it's" }, { user_id: 2, event: 'b\\' }, { user_id: 42, event: 'login' }]);
+  assert.is(await conn.query(`SELECT count() FROM ${table}`), '3\n');
+  await conn.ping();
+});
+
+test('refusals :: a missing table is ClickHouseError 60', async () => {
+  const err = await failure(conn.select('SELECT * FROM no_such_table_here'));
+  assert.instance(err, ClickHouseError);
+  assert.is((err as ClickHouseError).serverCode, 60);
+  assert.match((err as ClickHouseError).serverMessage, /no_such_table_here/);
+});
+
+test('refusals :: a syntax error and an exception mid-stream in a 200 body', async () => {
+  assert.is(((await failure(conn.query('SELEC 1'))) as ClickHouseError).serverCode, 62);
+  const streamed = await failure(conn.select('SELECT number, throwIf(number = 300000) AS boom FROM system.numbers LIMIT 400000', {}, { settings: { max_block_size: 1000 } }));
+  assert.instance(streamed, ClickHouseError);
+  assert.is((streamed as ClickHouseError).serverCode, 395);
+  assert.is((streamed as ClickHouseError).status, 200);
+});
+
+test('credentials :: a wrong password is refused and neither password shows', async () => {
+  const url = serverUrls({ user: 'colonnade' })[0]?.replace(encodeURIComponent(PASSWORD), 'not-the-pass%21') as string;
+  const bad = connect(url);
+  try {
+    const err = await failure(bad.select('SELECT 1'));
+    assert.is((err as ClickHouseError).serverCode, 193);
+    assert.not.ok(err.message.includes('not-the-pass'));
+  } finally {
+    await bad.close();
+  }
+});
+
+test('settings and query id :: reach the server', async () => {
+  const [row] = await conn.select("SELECT value FROM system.settings WHERE name = 'max_threads'", {}, { settings: { max_threads: 3 } });
+  assert.equal(row, { value: '3' });
+  const queryId = `colonnade-${process.pid}-${Date.now()}`;
+  // The running query sees itself in system.processes under the id it was sent with.
+  const [echo] = await conn.select('SELECT query_id AS id FROM system.processes WHERE query_id = {q}', { q: queryId }, { queryId });
+  assert.equal(echo, { id: queryId });
+});
+
+test('timeout :: a slow query times out and the same Client then answers the next query with its own result', async () => {
+  const server = parseConnectionString(serverUrls()[0] as string);
+  const client = new Client(server.origin);
+  const defaults = { timeout: 5_000, int64: 'auto' } as const;
+  try {
+    const err = await failure(perform(client, server, prepare({ type: 'select', sql: 'SELECT sleep(1) AS slept', options: { timeout: 150 } }), defaults));
+    assert.instance(err, TimeoutError);
+    assert.is(err.code, 'TIMEOUT');
+    const next = await perform(client, server, prepare({ type: 'select', sql: 'SELECT 7 AS x' }), defaults);
+    assert.equal(next, [{ x: 7 }]);
+  } finally {
+    await client.close();
+  }
+});
+
+test('abort :: a signal cancels a running query; the connection keeps working', async () => {
+  const ac = new AbortController();
+  const pending = conn.select('SELECT sleep(1)', {}, { signal: ac.signal });
+  setTimeout(() => ac.abort('user navigated away'), 50);
+  const err = await failure(pending);
+  assert.instance(err, AbortError);
+  assert.is(err.code, 'ABORTED');
+  assert.equal(await conn.select('SELECT 1 AS one'), [{ one: 1 }]);
+});
+
+test('transport :: a port nobody listens on gives TransportError with requestSent false', async () => {
+  // Between the HTTP and TCP port ranges of the cluster layout: never bound.
+  const unused = (clusterInfo().servers[0]?.httpPort ?? 18123) + 50;
+  const dead = connect(`http://colonnade:${encodeURIComponent(PASSWORD)}@127.0.0.1:${unused}/default`, { timeout: 2_000 });
+  try {
+    const err = await failure(dead.insertToTable('t', { a: 1 }));
+    assert.instance(err, TransportError);
+    assert.is((err as TransportError).requestSent, false);
+  } finally {
+    await dead.close();
+  }
+});
+
+test.run();
