@@ -10,7 +10,7 @@
  *                     ├── 'otp.exit' { error } (intensity exceeded, start failed) ─▶ error
  *                     └── 'xstate.stop' (parent's brutal kill): children killed ──▶ stopped
  */
-import { createActor, type ActorLogic, type AnyActorRef, type Snapshot } from 'xstate';
+import { createActor, type ActorLogic, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
 import { resolveChildren, resolveFlags } from './child-spec.js';
 import { realClock } from './clock.js';
 import { OtpError } from './errors.js';
@@ -109,8 +109,9 @@ export async function startSupervisor(children: readonly ChildInput[], options: 
   const specs = resolveChildren(children);
   if (options.inspect !== undefined && typeof options.inspect !== 'function') throw new OtpError('OTP_INVALID_SPEC', 'inspect must be a function');
   const clock = options.clock ?? realClock;
-  const input: SupervisorInput = { id: options.id ?? 'root', flags, specs, name: options.name, clock, inspect: options.inspect };
-  const actor = createActor(supervisorLogic, options.inspect === undefined ? { input, clock } : { input, clock, inspect: options.inspect });
+  const inspect = options.inspect === undefined ? undefined : guard(options.inspect);
+  const input: SupervisorInput = { id: options.id ?? 'root', flags, specs, name: options.name, clock, inspect };
+  const actor = createActor(supervisorLogic, inspect === undefined ? { input, clock } : { input, clock, inspect });
   const core = cores.get(actor);
   if (core === undefined) throw new OtpError('OTP_START_FAILED', 'the supervisor actor did not initialise');
   // The handle's `stopped` carries the reason; this observer only keeps a failed root
@@ -119,6 +120,18 @@ export async function startSupervisor(children: readonly ChildInput[], options: 
   actor.start();
   await core.ready;
   return core;
+}
+
+// xstate calls inspection observers inside an actor's own processing, so an observer that
+// throws would turn into that actor's crash; a broken inspector must not restart the tree.
+function guard(inspect: (event: InspectionEvent) => void): (event: InspectionEvent) => void {
+  return (event) => {
+    try {
+      inspect(event);
+    } catch {
+      // the inspector's problem, not the tree's
+    }
+  };
 }
 
 /**

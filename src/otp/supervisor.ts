@@ -177,6 +177,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
       await this.terminateAll();
       this.finish('failed', { error });
       this.rejectReady(error);
+      void this.drain();
       return;
     }
     this.phase = 'running';

@@ -107,6 +107,28 @@ test('nested :: a nested supervisor that cannot start its children fails its par
   }
 });
 
+test('start :: calls made while a nested supervisor was starting are refused once its start fails', async () => {
+  let pending: Promise<unknown> | undefined;
+  const inner = supervisor({ id: 'n', children: [worker('x', { failOn: [1] }).spec] });
+  const spec: ChildSpec = { ...inner, start: async (ctx) => {
+    const actor = await inner.start(ctx);
+    pending = supervisorOf(actor)!.startChild(worker('y').spec);
+    return actor;
+  } };
+  try {
+    await startSupervisor([spec], { clock: createTestClock() });
+    assert.unreachable('should have rejected');
+  } catch (error) {
+    assert.is((error as OtpError).code, 'OTP_START_FAILED');
+  }
+  try {
+    await pending;
+    assert.unreachable('the queued call should have been refused');
+  } catch (error) {
+    assert.is((error as OtpError).code, 'OTP_NOT_RUNNING');
+  }
+});
+
 test('registry :: supervisor({ name }) registers the running handle and removes it when it exits', async () => {
   const sup = await startSupervisor([supervisor({ id: 'conns', name: 'test.conns', children: [] })], { clock: createTestClock() });
   const conns = whereis<Supervisor>('test.conns');
@@ -220,6 +242,15 @@ test('inspect :: the root observer receives the events of every actor in the tre
   assert.ok(snapshotsOf(first).some((e) => (e as { snapshot: { status: string } }).snapshot.status === 'error'), 'the crash is seen');
   const midContext = snapshotsOf(mid).map((e) => (e as unknown as { snapshot: { context: unknown } }).snapshot.context).at(-1);
   assert.equal(midContext, { id: 'mid', strategy: 'one_for_one', children: [{ id: 'w', type: 'worker', running: true }] });
+  await root.stop();
+});
+
+test('inspect :: an inspector that throws does not crash the tree', async () => {
+  const w = worker('w');
+  const root = await startSupervisor([w.spec], { clock: createTestClock(), inspect: () => { throw new Error('broken inspector'); } });
+  await flush();
+  assert.is(w.starts(), 1);
+  assert.equal(rows(root.whichChildren()), ['w:up']);
   await root.stop();
 });
 
