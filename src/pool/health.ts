@@ -9,7 +9,10 @@ import type { Clock } from '../otp/types.js';
 export interface HealthOptions {
   /** Milliseconds for a penalty to halve. Default 10 000. */
   readonly halfLife?: number;
-  /** Penalty at which a server is marked down. Default 2: two soft failures close together. */
+  /**
+   * Penalty at which a server is marked down. Default 1.5: a soft failure adds 1, so two
+   * within one half-life mark it down; a hard one adds this much and marks it down alone.
+   */
   readonly downAt?: number;
 }
 
@@ -48,7 +51,7 @@ export class Health {
   constructor(count: number, clock: Pick<Clock, 'now'>, options: HealthOptions = {}) {
     this.#clock = clock;
     this.#halfLife = options.halfLife ?? 10_000;
-    this.#downAt = options.downAt ?? 2;
+    this.#downAt = options.downAt ?? 1.5;
     this.#servers = Array.from({ length: count }, () => ({ up: true, penalty: 0, at: 0, failures: 0 }));
     this.#up = this.#servers.map((_, i) => i);
   }

@@ -14,7 +14,7 @@ export interface ServerStats {
   /** The connection string with the password replaced by `***`. */
   readonly server: string;
   readonly up: boolean;
-  /** Current decayed failure penalty (down at 2). */
+  /** Current decayed failure penalty (marked down at 1.5). */
   readonly penalty: number;
   /** Connections to this server by machine state. */
   readonly connections: Readonly<Record<ConnectionState, number>>;

@@ -24,6 +24,16 @@ test('health :: soft failures close together mark down, spread out they decay', 
   assert.is(health.snapshot(0).failures, 3);
 });
 
+test('health :: by default two soft failures within the half-life mark a server down', () => {
+  const clock = manualClock();
+  const health = new Health(1, clock);
+  health.fail(0, 'soft');
+  clock.advance(9_000);
+  assert.ok(health.isUp(0));
+  health.fail(0, 'soft');
+  assert.not.ok(health.isUp(0));
+});
+
 test('health :: only a successful probe brings a server back', () => {
   const clock = manualClock();
   const health = new Health(2, clock, { halfLife: 100 });

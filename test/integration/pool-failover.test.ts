@@ -1,0 +1,122 @@
+// The two faults a pool must survive, on the real cluster: `kill -9` (connections refused)
+// and `kill -STOP` (a server that hangs with its sockets open). Every loop is bounded in
+// count and in time; the cluster is put back in `after` whatever happened.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startSupervisor } from '../../src/otp/index.js';
+import type { Supervisor } from '../../src/otp/types.js';
+import { definePool, type ClickHousePool } from '../../src/pool/define-pool.js';
+import * as cluster from '../../scripts/cluster.mjs';
+import { freezeServer, killServer, resumeServer, serverUrls, startServer } from './cluster.js';
+
+const test = suite('pool-failover');
+const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
+const TIMEOUT = 1_500;
+let pool: ClickHousePool;
+let app: Supervisor;
+
+const codeOf = (e: unknown) => (e as { code?: string }).code ?? String(e);
+
+/** Runs selects with `concurrency` workers until `count` are done or `ms` passed. */
+async function load(opts: { count: number; ms: number; concurrency: number; onEach?: (done: number) => Promise<void> | void }) {
+  const deadline = Date.now() + opts.ms;
+  const results: Array<{ ok: boolean; code?: string; replica?: string; ms: number }> = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < opts.count && Date.now() < deadline) {
+      started++;
+      const t0 = Date.now();
+      try {
+        const rows = await pool.select(WHO);
+        results.push({ ok: true, replica: String(rows[0]!.replica), ms: Date.now() - t0 });
+      } catch (e) {
+        results.push({ ok: false, code: codeOf(e), ms: Date.now() - t0 });
+      }
+      await opts.onEach?.(results.length);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  return results;
+}
+
+async function untilUsed(server: number, ms: number): Promise<boolean> {
+  const before = pool.stats().servers[server]!.queries;
+  const results = await load({ count: 400, ms, concurrency: 2, onEach: () => undefined });
+  void results;
+  return pool.stats().servers[server]!.up && pool.stats().servers[server]!.queries > before;
+}
+
+test.before.each(async () => {
+  pool = definePool({
+    connectionStrings: serverUrls({ user: 'colonnade' }),
+    name: `it-failover-${process.pid}`,
+    poolSize: 6,
+    timeout: TIMEOUT,
+    backoff: { initial: 100, max: 1_000 },
+  });
+  app = await startSupervisor([pool]);
+});
+
+test.after.each(async () => {
+  const st = await cluster.status();
+  for (const s of st.servers) {
+    if (s.frozen) await resumeServer(s.index);
+    if (!s.alive) await startServer(s.index);
+  }
+  await app.stop();
+});
+
+test('kill -9 :: no select fails, the dead server gets no more queries, restarted it gets them again', async () => {
+  let killed = false;
+  let queriesWhenDown = -1;
+  const results = await load({
+    count: 300,
+    ms: 30_000,
+    concurrency: 4,
+    onEach: async (done) => {
+      if (!killed && done >= 60) {
+        killed = true;
+        await killServer(1);
+      }
+      const s1 = pool.stats().servers[1]!;
+      if (killed && !s1.up && queriesWhenDown < 0) queriesWhenDown = s1.queries;
+    },
+  });
+  const failed = results.filter((r) => !r.ok);
+  assert.equal(failed, [], 'no select failed');
+  assert.ok(results.length >= 200, `a real load ran (${results.length} selects)`);
+  assert.ok(queriesWhenDown >= 0, 'server 1 was marked down');
+  assert.is(pool.stats().servers[1]!.queries, queriesWhenDown, 'no query went to the dead server once it was marked down');
+  const afterKill = results.slice(120).map((r) => r.replica);
+  assert.not.ok(afterKill.includes('r1'), 'r1 answered nothing after the kill');
+
+  await startServer(1);
+  assert.ok(await untilUsed(1, 15_000), 'the restarted server is marked up and gets queries again');
+});
+
+test('kill -STOP :: calls on the frozen server end by their timeout, traffic moves, resumed it is used again', async () => {
+  await freezeServer(2);
+  let first: Awaited<ReturnType<typeof load>>;
+  let later: Awaited<ReturnType<typeof load>>;
+  let downWhileFrozen = false;
+  try {
+    first = await load({ count: 60, ms: 20_000, concurrency: 3 });
+    later = await load({ count: 60, ms: 20_000, concurrency: 3 });
+    downWhileFrozen = !pool.stats().servers[2]!.up;
+  } finally {
+    await resumeServer(2);
+  }
+  const failed = first.filter((r) => !r.ok);
+  assert.ok(failed.length > 0, 'some calls were on the frozen server');
+  assert.ok(failed.length <= 4, `only the calls already on it failed (${failed.length})`);
+  for (const f of failed) {
+    assert.is(f.code, 'TIMEOUT');
+    assert.ok(f.ms >= TIMEOUT - 50 && f.ms < TIMEOUT + 1_000, `ended by its timeout (${f.ms} ms)`);
+  }
+  assert.not.ok(first.some((r) => r.replica === 'r2'), 'the frozen server answered nothing');
+  assert.ok(later.every((r) => r.ok && r.replica !== 'r2'), `traffic moved: ${JSON.stringify(later.map((r) => r.replica ?? r.code))}`);
+  assert.ok(downWhileFrozen, 'the frozen server was marked down');
+  assert.ok(await untilUsed(2, 15_000), 'after kill -CONT the server is used again');
+});
+
+test.run();
