@@ -7,7 +7,7 @@ export { encodeRow, encodeRows } from './encode.js';
 export { type ColumnType, parseColumnType, unwrapType, containsDecimal } from './column-type.js';
 export { type DecodeContext, decodeTsv, unescapeTsv } from './decode.js';
 export { dateTimeFromText } from './time-zone.js';
-export { prepare, checkCallOptions, checkSettings, SELECT_FORMAT } from './prepare.js';
+export { prepare, insertRequest, insertHead, groupRows, quoteColumn, checkCallOptions, checkSettings, SELECT_FORMAT } from './prepare.js';
 export { type SendOptions, type RawResponse, send, ping, queryPath } from './http.js';
 export { perform, timeZoneOf } from './perform.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';

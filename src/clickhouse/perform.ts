@@ -42,12 +42,13 @@ export async function perform<K extends PreparedRequest['type']>(
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
+    const groups = insert.groups ?? [{ columns: undefined, rows: insert.rows ?? [], body: request.body }];
     let decimals: ReadonlySet<string> = new Set();
-    if (insert.groups.some((g) => mayHoldDecimalText(g.rows))) {
+    if (groups.some((g) => mayHoldDecimalText(g.rows))) {
       decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
-    for (const group of insert.groups) {
+    for (const group of groups) {
       const body = decimals.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, decimals)}` : group.body;
       checkResponse(await post(body));
     }

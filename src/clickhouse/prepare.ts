@@ -1,4 +1,4 @@
-import { encodeRows } from './encode.js';
+import { encodeRow } from './encode.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, PreparedRequest, Row, Settings } from './types.js';
@@ -40,17 +40,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
       return { type: command.type, body: renderQuery(checkSql(command.sql), command.params), options, readOnly: false };
     case 'insert_to_table': {
       const rows: readonly Row[] = Array.isArray(command.rows) ? command.rows : [command.rows as Row];
-      const table = quoteIdentifier(command.table);
-      const groups = groupRows(rows).map(({ columns, rows: members }) => ({
-        columns, rows: members, body: `${insertHead(table, columns)}${encodeRows(members)}`,
-      }));
-      return {
-        type: command.type,
-        body: groups.map((g) => g.body).join(''),
-        options,
-        readOnly: false,
-        insert: { table, groups },
-      };
+      return { ...insertRequest(quoteIdentifier(command.table), rows), options };
     }
     default:
       throw new QueryParamError('type', `unknown command type ${JSON.stringify((command as { type?: unknown }).type)}`);
@@ -58,14 +48,40 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
 }
 
 /**
- * The statement line of an `insert_to_table` body for an already quoted table name and
- * column list.
+ * The `insert_to_table` request for rows of an already quoted table: one statement per set
+ * of given columns (see `groupRows`). `lines`, when given, are the rows' `encodeRow` lines
+ * (a caller that encoded them early to refuse bad values need not encode twice).
+ *
+ * @example
+ * insertRequest('`logs`', [{ a: 1 }, { a: 2, b: 'x' }]).body;
+ * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
+ */
+export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): PreparedRequest<'insert_to_table'> {
+  const lineOf = new Map<Row, string>();
+  if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
+  const groups = groupRows(rows).map(({ columns, rows: members }) => {
+    let body = insertHead(quotedTable, columns);
+    for (const row of members) body += `${lineOf.get(row) ?? encodeRow(row)}\n`;
+    return { columns, rows: members, body };
+  });
+  return {
+    type: 'insert_to_table',
+    body: groups.map((g) => g.body).join(''),
+    options: {},
+    readOnly: false,
+    insert: { table: quotedTable, rows, groups },
+  };
+}
+
+/**
+ * The statement line of an `insert_to_table` body for an already quoted table name and,
+ * optionally, column list.
  *
  * @example
  * insertHead('`users`', '(`id`)'); // 'INSERT INTO `users` (`id`) FORMAT JSONEachRow\n'
  */
-export function insertHead(quotedTable: string, columns: string): string {
-  return `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
+export function insertHead(quotedTable: string, columns?: string): string {
+  return columns === undefined ? `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n` : `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
 }
 
 /**

@@ -108,6 +108,14 @@ test('insert_to_table :: one request per column set, in order', async () => {
   });
 });
 
+test('insert_to_table :: a request carrying rows without groups (one statement) still gets Decimal re-encoding', async () => {
+  await withServer((body, res) => res.end(body.startsWith('DESCRIBE') ? 'price\tDecimal(9, 2)\t\t\n' : ''), async (client, server, bodies) => {
+    const request = { type: 'insert_to_table', body: 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":"1.50"}\n', options: {}, readOnly: false, insert: { table: '`p2`', rows: [{ price: '1.50' }] } } as const;
+    await perform(client, server, request, defaults);
+    assert.is(bodies[1], 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":1.50}\n');
+  });
+});
+
 test('query and insert :: raw text and nothing', async () => {
   await withServer((body, res) => res.end(body.startsWith('INSERT') ? '' : 'raw text\n'), async (client, server) => {
     assert.is(await run(client, server, { type: 'query', sql: 'SHOW TABLES' }), 'raw text\n');

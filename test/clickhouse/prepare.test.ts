@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, QueryParamError } from '../../src/clickhouse/errors.js';
-import { checkCallOptions, prepare } from '../../src/clickhouse/prepare.js';
+import { checkCallOptions, insertRequest, prepare } from '../../src/clickhouse/prepare.js';
 
 const test = suite('prepare');
 
@@ -43,9 +43,9 @@ test('insert_to_table :: one row or many, table quoted, same bytes every time', 
 
 test('insert_to_table :: rows giving different columns become one statement per column set', () => {
   const req = prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { a: 2, b: 'x' }, { a: 3, b: undefined }, { 'n.x': [1], 'we`ird': 0 }] });
-  assert.equal(req.insert?.groups.map((g) => [g.columns, g.rows.length]), [['(`a`)', 2], ['(`a`, `b`)', 1], ['(`n.x`, `we\\`ird`)', 1]]);
-  assert.is(req.insert?.groups[0]?.body, 'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":3}\n');
-  assert.is(req.body, req.insert?.groups.map((g) => g.body).join(''));
+  assert.equal(req.insert?.groups?.map((g) => [g.columns, g.rows.length]), [['(`a`)', 2], ['(`a`, `b`)', 1], ['(`n.x`, `we\\`ird`)', 1]]);
+  assert.is(req.insert?.groups?.[0]?.body, 'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":3}\n');
+  assert.is(req.body, req.insert?.groups?.map((g) => g.body).join(''));
   assert.equal(prepare({ type: 'insert_to_table', table: 't', rows: [] }).insert?.groups, []);
   assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: undefined }] }), (e: unknown) => e instanceof QueryParamError);
 });
@@ -53,6 +53,13 @@ test('insert_to_table :: rows giving different columns become one statement per 
 test('insert_to_table :: bad table names and values are refused before anything is sent', () => {
   assert.throws(() => prepare({ type: 'insert_to_table', table: 'x`; DROP', rows: [] }), (e: unknown) => e instanceof QueryParamError && e.param === 'table');
   assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: NaN }, { a: () => 1 }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
+});
+
+test('insertRequest :: reuses lines encoded earlier, grouped like prepare', () => {
+  const rows = [{ a: 1 }, { a: 2, b: 'x' }, { a: 3 }];
+  const req = insertRequest('`logs`', rows, ['L1', 'L2', 'L3']);
+  assert.is(req.body, 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\nL1\nL3\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\nL2\n');
+  assert.is(insertRequest('`logs`', rows).body, prepare({ type: 'insert_to_table', table: 'logs', rows }).body);
 });
 
 test('options :: validated, naming the key', () => {
