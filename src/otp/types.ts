@@ -48,7 +48,12 @@ export interface ChildSpec {
   readonly stop?: (actor: AnyActorRef) => Promise<void>;
 }
 
-/** What a supervisor hands to a child spec's `start`. */
+/**
+ * What a supervisor hands to a child spec's `start`.
+ *
+ * @example
+ * const spec: ChildSpec = { id: 'ticker', start: (ctx) => createActor(ticker, { clock: ctx?.clock ?? realClock }) };
+ */
 export interface StartContext {
   /** The clock of the whole tree (the root's). */
   readonly clock: Clock;
@@ -80,7 +85,12 @@ export interface SupervisorOptions {
   readonly name?: string;
 }
 
-/** Options of a nested `supervisor({...})` child: the root owns `clock` and `inspect`. */
+/**
+ * Options of a nested `supervisor({...})` child: the root owns `clock` and `inspect`.
+ *
+ * @example
+ * supervisor({ id: 'connections', strategy: 'one_for_one', intensity: 10, name: 'pool.connections', children });
+ */
 export interface NestedSupervisorOptions extends Omit<SupervisorOptions, 'clock' | 'inspect' | 'id'> {
   readonly id: string;
   readonly children: readonly ChildInput[];
@@ -96,6 +106,12 @@ export type SupervisorStatus = 'running' | 'stopped' | 'failed';
 /**
  * A running supervisor, OTP's `supervisor` module API. Every call is handled in order with
  * exits of children, as a gen_server handles its mailbox.
+ *
+ * @example
+ * const app: Supervisor = await startSupervisor([worker]);
+ * await app.terminateChild('worker');
+ * await app.restartChild('worker');
+ * await app.stop();
  */
 export interface Supervisor {
   readonly id: string;
