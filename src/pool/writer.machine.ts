@@ -15,7 +15,7 @@
  *                ▼   │ written / dead-lettered     └──────┘
  *               ┌─────────┐  error, retry budget left  ┌─────────┐
  *               │ sending │───────────────────────────►│ backoff │
- *               └─────────┘◄── after retryDelay ───────└─────────┘
+ *               └─────────┘◄── after retryDelay, HURRY ─└─────────┘
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { WriterUnit } from './writer-mailbox.js';
@@ -49,7 +49,8 @@ interface WriterContext {
 }
 
 /**
- * The writer's state machine; input is the port it works through.
+ * The writer's state machine; input is the port it works through. `WAKE`: the mailbox has
+ * work; `HURRY`: retry now (shutdown is draining the mailbox).
  *
  * @example
  * const actor = createActor(writerMachine, { input: port, clock });
@@ -59,7 +60,7 @@ export const writerMachine = setup({
   types: {
     context: {} as WriterContext,
     input: {} as WriterPort,
-    events: {} as { type: 'WAKE' },
+    events: {} as { type: 'WAKE' } | { type: 'HURRY' },
   },
   actors: {
     send: fromPromise<void, { port: WriterPort; unit: WriterUnit }>(({ input }) => input.port.send(input.unit)),
@@ -116,6 +117,7 @@ export const writerMachine = setup({
     },
     backoff: {
       after: { retryDelay: 'sending' },
+      on: { HURRY: 'sending' },
     },
   },
 });

@@ -5,9 +5,9 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { ClickHouseError, ColonnadeError } from '../clickhouse/errors.js';
+import { ClickHouseError, ColonnadeError, QueryParamError } from '../clickhouse/errors.js';
 import { quoteIdentifier } from '../clickhouse/params.js';
-import { insertHead } from '../clickhouse/prepare.js';
+import { insertRequest } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
 import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
@@ -151,24 +151,6 @@ export function backoffDelay(attempt: number, backoff: WriterOptions['backoff'],
 }
 
 /**
- * The insert for a sealed batch: `INSERT INTO t FORMAT JSONEachRow` and the lines the
- * callers encoded, as the protocol layer's `prepare` would build it (with `insert`, so a
- * table with Decimal columns gets them re-encoded bare, as 18.16 needs).
- *
- * @example
- * batchRequest('`logs`', [{ a: 1 }, { a: 2 }], ['{"a":1}', '{"a":2}']).body; // 'INSERT INTO `logs` FORMAT JSONEachRow\n{"a":1}\n{"a":2}\n'
- */
-export function batchRequest(quotedTable: string, rows: readonly Row[], lines: readonly string[]): PreparedRequest<'insert_to_table'> {
-  return {
-    type: 'insert_to_table',
-    body: `${insertHead(quotedTable)}${lines.join('\n')}\n`,
-    options: {},
-    readOnly: false,
-    insert: { table: quotedTable, rows },
-  };
-}
-
-/**
  * Creates the pool's async writer. Nothing is sent until the supervisor starts `spec`.
  *
  * @example
@@ -188,6 +170,13 @@ interface FlushWaiter {
 
 const noop = (): void => {};
 
+/**
+ * The pool is down, not the servers: the supervisor is restarting the pool's broker and
+ * stops the writer with it (rest_for_one). Draining then cannot succeed; the queue is kept
+ * for the restarted writer instead of being dead-lettered.
+ */
+const POOL_GONE = new Set<unknown>(['POOL_NOT_STARTED', 'POOL_STOPPED']);
+
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
   private readonly opts: WriterOptions;
@@ -200,6 +189,9 @@ class AsyncWriter implements Writer {
   private asleep = false;
   private closed = false;
   private draining = false;
+  /** Set while the pool itself is down (its broker crashed or stopped): a drain cannot make progress. */
+  private poolGone = false;
+  private endDrain: ((keep: boolean) => void) | undefined;
   private flushes: FlushWaiter[] = [];
   private drops: Row[] = [];
   private written = 0;
@@ -230,6 +222,7 @@ class AsyncWriter implements Writer {
       },
       send: (unit) => unit.pending ?? this.attempt(unit),
       done: (unit) => {
+        this.poolGone = false;
         this.written += this.complete(unit);
       },
       failed: (unit, error) => this.failure(unit, error),
@@ -246,6 +239,7 @@ class AsyncWriter implements Writer {
 
   enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
     if (!this.quoted.has(table)) this.quoted.set(table, quoteIdentifier(table));
+    for (const line of encoded) if (line === '{}') throw new QueryParamError('row', 'a row gives no column with a value');
     if (this.closed) return this.refuse(rows);
     this.mailbox.pushRows(table, rows, encoded);
   }
@@ -293,10 +287,12 @@ class AsyncWriter implements Writer {
 
   /** One attempt; its outcome is kept on the unit so a restarted actor waits for it instead of re-sending. */
   private attempt(unit: WriterUnit): Promise<void> {
-    unit.request ??= batchRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.encoded.slice(unit.start));
     unit.attempts++;
-    const request = unit.request;
-    const outcome = (async () => this.deps.run(request))().then(
+    const outcome = (async () => {
+      // Built once, from the lines the callers encoded: every retry sends these very bytes.
+      unit.request ??= insertRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.encoded.slice(unit.start));
+      await this.deps.run(unit.request);
+    })().then(
       () => {
         unit.pending = undefined;
       },
@@ -316,7 +312,11 @@ class AsyncWriter implements Writer {
       this.deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }
-    return backoffDelay(unit.attempts, this.opts.backoff, this.random);
+    const delay = backoffDelay(unit.attempts, this.opts.backoff, this.random);
+    this.poolGone = POOL_GONE.has((error as { code?: unknown } | null)?.code);
+    if (!this.draining) return delay;
+    if (this.poolGone) this.endDrain?.(true);
+    return Math.min(delay, this.opts.backoff.initial);
   }
 
   private deadLetter(unit: WriterUnit, error: Error): void {
@@ -368,26 +368,38 @@ class AsyncWriter implements Writer {
     }
   }
 
-  /** `spec.stop`: writes what it can until `budget` ms have passed, dead-letters the rest. */
+  /**
+   * `spec.stop`: writes what it can until `budget` ms have passed, dead-letters the rest.
+   * When the pool itself is gone (a sibling restart), it ends at once and keeps the queue.
+   */
   private async drain(budget: number): Promise<void> {
+    let keep = this.poolGone;
     this.closed = true;
-    this.draining = true;
+    this.draining = !keep;
     this.mailbox.sealAll();
-    this.wake();
     const everything = this.mailbox.lastSeq();
-    if (!this.mailbox.doneUpTo(everything)) {
+    if (!keep && !this.mailbox.doneUpTo(everything)) {
+      this.wake();
+      this.actor?.send({ type: 'HURRY' });
       let timer: unknown;
-      await new Promise<void>((resolve) => {
-        this.flushes.push({ seq: everything, resolve });
-        timer = this.clock.setTimeout(resolve, Math.max(0, budget));
+      keep = await new Promise<boolean>((resolve) => {
+        this.endDrain = resolve;
+        this.flushes.push({ seq: everything, resolve: () => resolve(false) });
+        timer = this.clock.setTimeout(() => resolve(false), Math.max(0, budget));
       });
       this.clock.clearTimeout(timer);
+    }
+    this.endDrain = undefined;
+    this.actor = undefined;
+    if (keep) {
+      this.closed = false;
+      this.draining = false;
+      return;
     }
     for (const rows of this.mailbox.takeAll()) {
       this.failed += rows.length;
       this.report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);
     }
     for (const waiter of this.flushes.splice(0)) waiter.resolve();
-    this.actor = undefined;
   }
 }

@@ -8,9 +8,9 @@ import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Clock } from '../../src/otp/types.js';
-import { NoServerAvailableError } from '../../src/pool/errors.js';
+import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
 import {
-  backoffDelay, batchRequest, classifyFailure, createWriter, MailboxFullError,
+  backoffDelay, classifyFailure, createWriter, MailboxFullError,
   type Writer, type WriterOptions,
 } from '../../src/pool/writer.js';
 
@@ -69,14 +69,14 @@ function push(w: Writer, table: string, from: number, to: number): void {
   for (let i = from; i < to; i++) w.enqueueRows(table, [row(i)], [line(i)]);
 }
 const ids = (req: PreparedRequest): number[] =>
-  req.body.split('\n').slice(1).filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+  req.body.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { id: number }).id);
 
 test('batching :: a full batch is sent as one JSONEachRow insert', async () => {
   const h = harness();
   push(h.writer, 'logs', 0, 7);
   await settle();
   assert.is(h.sent.length, 2);
-  assert.is(h.sent[0]?.body, 'INSERT INTO `logs` FORMAT JSONEachRow\n{"id":0}\n{"id":1}\n{"id":2}\n');
+  assert.is(h.sent[0]?.body, 'INSERT INTO `logs` (`id`) FORMAT JSONEachRow\n{"id":0}\n{"id":1}\n{"id":2}\n');
   assert.equal(ids(h.sent[1] as PreparedRequest), [3, 4, 5]);
   assert.is(h.writer.stats().queued, 1);
   assert.is(h.writer.stats().written, 6);
@@ -102,8 +102,8 @@ test('batching :: rows are batched per table', async () => {
   h.writer.enqueueRows('b', [row(4)], [line(4)]);
   await settle();
   assert.equal(h.sent.map((r) => [r.body.split('\n')[0], ids(r)]), [
-    ['INSERT INTO `a` FORMAT JSONEachRow', [1, 3]],
-    ['INSERT INTO `b` FORMAT JSONEachRow', [2, 4]],
+    ['INSERT INTO `a` (`id`) FORMAT JSONEachRow', [1, 3]],
+    ['INSERT INTO `b` (`id`) FORMAT JSONEachRow', [2, 4]],
   ]);
 });
 
@@ -113,6 +113,12 @@ test('batching :: a multi-row call larger than batchSize is split', async () => 
   h.writer.enqueueRows('t', rows, [0, 1, 2, 3, 4].map(line));
   await h.writer.flush();
   assert.equal(h.sent.map(ids), [[0, 1, 2], [3, 4]]);
+});
+
+test('batching :: a row with no column is refused in the caller', () => {
+  const h = harness();
+  assert.throws(() => h.writer.enqueueRows('t', [{ a: undefined }], [encodeRow({ a: undefined })]), (e: Error & { code?: string }) => e.code === 'QUERY_PARAM');
+  assert.is(h.writer.stats().queued, 0);
 });
 
 test('batching :: a bad table name throws in the caller and queues nothing', () => {
@@ -130,7 +136,7 @@ test('order :: SQL requests go alone, in order, after rows enqueued before them'
   push(h.writer, 't', 2, 3);
   await h.writer.flush();
   assert.equal(h.sent.map((r) => r.body.split('\n')[0]), [
-    'INSERT INTO `t` FORMAT JSONEachRow', 'OPTIMIZE TABLE t', 'INSERT INTO u VALUES (1)', 'INSERT INTO `t` FORMAT JSONEachRow',
+    'INSERT INTO `t` (`id`) FORMAT JSONEachRow', 'OPTIMIZE TABLE t', 'INSERT INTO u VALUES (1)', 'INSERT INTO `t` (`id`) FORMAT JSONEachRow',
   ]);
   assert.is(h.writer.stats().written, 5);
 });
@@ -318,6 +324,44 @@ test('stop :: what cannot be written within the shutdown time goes to onError', 
   assert.is(h.writer.stats().dropped, 1);
 });
 
+test('stop :: a batch waiting out a long backoff is retried at once when the drain starts', async () => {
+  const h = harness({ backoff: { initial: 2000, max: 10_000 } });
+  h.respond = (_r, n) => (n <= 2 ? new NoServerAvailableError(3) : undefined);
+  push(h.writer, 't', 0, 3);
+  await settle();
+  const stopped = h.writer.spec.stop?.(h.actor);
+  await settle();
+  assert.is(h.sent.length, 2, 'retried without waiting for the backoff');
+  h.clock.advance(2000);
+  await stopped;
+  assert.is(h.sent.length, 3);
+  assert.is(h.writer.stats().written, 3);
+  assert.is(h.dead.length, 0);
+});
+
+test('stop :: when the pool itself is gone (a sibling restart) the queue is kept for the next actor', async () => {
+  const h = harness();
+  h.respond = () => new PoolNotStartedError('p');
+  push(h.writer, 't', 0, 5);
+  await settle();
+  await h.writer.spec.stop?.(h.actor);
+  h.actor.stop();
+  assert.is(h.dead.length, 0);
+  assert.is(h.writer.stats().queued + h.writer.stats().inFlight, 5);
+  h.respond = () => undefined;
+  const next = h.writer.spec.start() as AnyActorRef;
+  next.start();
+  const flushed = h.writer.flush();
+  for (let i = 0; i < 5; i++) {
+    await settle();
+    h.clock.advance(1000);
+  }
+  await flushed;
+  assert.equal(h.sent.filter((r, i) => h.sent.indexOf(r) === i).map(ids), [[0, 1, 2], [3, 4]]);
+  assert.is(h.writer.stats().written, 5);
+  next.stop();
+});
+
 test('crash :: a restarted actor resumes the queue and does not re-send an attempt still running', async () => {
   const h = harness({ batchSize: 2 });
   const releases: (() => void)[] = [];
@@ -368,10 +412,14 @@ test('crash :: the supervisor restarts a crashed writer actor and the queue surv
   await app.stop();
 });
 
-test('request :: batchRequest joins encoded lines under one INSERT', () => {
-  const rows = [{ a: 1 }, { a: 2 }];
-  const req = batchRequest('`db`.`t`', rows, rows.map((r) => encodeRow(r)));
-  assert.equal(req, prepare({ type: 'insert_to_table', table: 'db.t', rows }), 'the same request prepare() builds');
+test('request :: a batch is the request prepare() builds for its rows, column sets and all', async () => {
+  const h = harness({ batchSize: 4 });
+  const rows: Row[] = [{ id: 1 }, { id: 2, b: 'x' }, { b: undefined, id: 3 }, { id: 4, b: 'y' }];
+  for (const r of rows) h.writer.enqueueRows('db.t', [r], [encodeRow(r)]);
+  await h.writer.flush();
+  assert.equal(h.sent, [prepare({ type: 'insert_to_table', table: 'db.t', rows })]);
+  assert.is(h.sent[0]?.body, 'INSERT INTO `db`.`t` (`id`) FORMAT JSONEachRow\n{"id":1}\n{"id":3}\n' +
+    'INSERT INTO `db`.`t` (`id`, `b`) FORMAT JSONEachRow\n{"id":2,"b":"x"}\n{"id":4,"b":"y"}\n');
 });
 
 test.run();
