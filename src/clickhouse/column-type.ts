@@ -4,6 +4,9 @@ import { ProtocolError } from './errors.js';
  * A parsed ClickHouse type string. `args` holds nested types (`Array(T)`, `Tuple(...)`,
  * `Nullable(T)`), numbers (`Decimal(18, 4)`, `FixedString(3)`) and quoted strings
  * (`DateTime('Asia/Tokyo')`, enum entries `'a' = 1`) as their unquoted text.
+ *
+ * @example
+ * const t: ColumnType = parseColumnType('Nullable(UInt8)'); // { name: 'Nullable', args: [{ name: 'UInt8', args: [] }] }
  */
 export interface ColumnType {
   readonly name: string;

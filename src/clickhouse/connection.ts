@@ -6,7 +6,12 @@ import { perform } from './perform.js';
 import { checkSettings, prepare } from './prepare.js';
 import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, ServerConfig, Settings } from './types.js';
 
-/** Options of `connect`. */
+/**
+ * Options of `connect`.
+ *
+ * @example
+ * const options: ConnectOptions = { timeout: 10_000, int64: 'bigint', settings: { max_threads: 2 } };
+ */
 export interface ConnectOptions {
   /** Default per-call timeout in milliseconds (default 5000). */
   readonly timeout?: number;
@@ -20,7 +25,12 @@ export interface ConnectOptions {
   readonly connectTimeout?: number;
 }
 
-/** A direct connection to one ClickHouse server, Pillar's `Pillar.Connection`. */
+/**
+ * A direct connection to one ClickHouse server, Pillar's `Pillar.Connection`.
+ *
+ * @example
+ * const conn: Connection = connect('http://127.0.0.1:8123/default'); await conn.ping(); await conn.close();
+ */
 export interface Connection {
   /** The server, with its password kept out of `redacted`. */
   readonly server: ServerConfig;

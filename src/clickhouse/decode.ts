@@ -3,7 +3,12 @@ import { ClickHouseError, ProtocolError, findTrailingError } from './errors.js';
 import { dateTimeFromText } from './time-zone.js';
 import type { Int64Mode, Row } from './types.js';
 
-/** What decoding needs besides the body. */
+/**
+ * What decoding needs besides the body.
+ *
+ * @example
+ * decodeTsv(body, { int64: 'auto', serverTimeZone: 'Europe/Berlin' } satisfies DecodeContext);
+ */
 export interface DecodeContext {
   readonly int64: Int64Mode;
   /** The server's time zone, for `DateTime` columns without their own. */

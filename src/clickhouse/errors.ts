@@ -3,7 +3,12 @@
  * `err.code` (or `instanceof`), never on the message words.
  */
 
-/** The stable codes of the errors this layer throws. */
+/**
+ * The stable codes of the errors this layer throws.
+ *
+ * @example
+ * if ((err as ColonnadeError).code === ('TIMEOUT' satisfies ErrorCode)) retry();
+ */
 export type ErrorCode =
   | 'CLICKHOUSE'
   | 'TRANSPORT'
@@ -33,7 +38,12 @@ export class ColonnadeError extends Error {
   }
 }
 
-/** What the server said when it refused a query. */
+/**
+ * What the server said when it refused a query.
+ *
+ * @example
+ * const info: ServerErrorInfo = { serverCode: 60, serverName: 'UNKNOWN_TABLE', serverMessage: 'Table default.x does not exist.' };
+ */
 export interface ServerErrorInfo {
   /** ClickHouse's numeric error code, e.g. 60 for a missing table. */
   readonly serverCode: number;

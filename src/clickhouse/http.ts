@@ -2,7 +2,12 @@ import type { Dispatcher } from 'undici';
 import { AbortError, ColonnadeError, ProtocolError, TimeoutError, TransportError } from './errors.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
-/** One HTTP exchange as `send` describes it. */
+/**
+ * One HTTP exchange as `send` describes it.
+ *
+ * @example
+ * const options: SendOptions = { method: 'POST', path: '/?database=default', body: 'SELECT 1', timeout: 5_000 };
+ */
 export interface SendOptions {
   readonly method: 'GET' | 'POST';
   /** Path and query string, e.g. `/?database=default`. */
@@ -12,7 +17,12 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A complete response: status, lower-cased headers, the body as UTF-8 text. */
+/**
+ * A complete response: status, lower-cased headers, the body as UTF-8 text.
+ *
+ * @example
+ * const { status, headers, body }: RawResponse = await send(client, server, options);
+ */
 export interface RawResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;

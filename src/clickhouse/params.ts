@@ -138,6 +138,9 @@ function literal(value: unknown, name: string, seen: unknown[]): string {
 
 /**
  * Seconds since the epoch for a DateTime, refusing what a DateTime cannot hold.
+ *
+ * @example
+ * epochSeconds(new Date('2020-01-01T00:00:00.900Z'), 'at'); // 1577836800
  */
 export function epochSeconds(date: Date, name: string): number {
   const ms = date.getTime();
@@ -147,7 +150,12 @@ export function epochSeconds(date: Date, name: string): number {
   return seconds;
 }
 
-/** JSON text of a plain object, refusing what JSON.stringify would mangle or choke on. */
+/**
+ * JSON text of a plain object, refusing what JSON.stringify would mangle or choke on.
+ *
+ * @example
+ * jsonText({ a: [1, 'b'] }, 'payload'); // '{"a":[1,"b"]}'
+ */
 export function jsonText(value: object, name: string): string {
   try {
     return JSON.stringify(value);

@@ -3,7 +3,12 @@ import { ConfigError, QueryParamError } from './errors.js';
 import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, PreparedRequest, Row, Settings } from './types.js';
 
-/** The format `select` asks for: text, so every digit survives, with the column types. */
+/**
+ * The format `select` asks for: text, so every digit survives, with the column types.
+ *
+ * @example
+ * prepare({ type: 'select', sql: 'SELECT 1' }).body.endsWith(SELECT_FORMAT); // true
+ */
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
 const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64']);

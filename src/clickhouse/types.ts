@@ -4,17 +4,30 @@
  */
 import type { Dispatcher } from 'undici';
 
-/** ClickHouse settings sent with a request (`max_threads`, `insert_quorum`, ...). */
+/**
+ * ClickHouse settings sent with a request (`max_threads`, `insert_quorum`, ...).
+ *
+ * @example
+ * const settings: Settings = { max_threads: 2, insert_quorum: 2, log_queries: true };
+ */
 export type Settings = Readonly<Record<string, string | number | boolean>>;
 
 /**
  * How 64-bit and wider integers come back from `select`:
  * `'auto'` (default) a `number` when it is a safe integer, a `bigint` otherwise;
  * `'bigint'` always a `bigint`; `'string'` always the decimal text.
+ *
+ * @example
+ * await conn.select('SELECT toUInt64(1) AS n', {}, { int64: 'bigint' satisfies Int64Mode }); // [{ n: 1n }]
  */
 export type Int64Mode = 'auto' | 'bigint' | 'string';
 
-/** Options every call accepts; they override the connection's defaults. */
+/**
+ * Options every call accepts; they override the connection's defaults.
+ *
+ * @example
+ * const options: CallOptions = { timeout: 30_000, settings: { max_threads: 2 }, queryId: 'report-1', signal: AbortSignal.timeout(60_000) };
+ */
 export interface CallOptions {
   /** Milliseconds before the request is abandoned with `TimeoutError`. */
   readonly timeout?: number;
@@ -28,13 +41,28 @@ export interface CallOptions {
   readonly int64?: Int64Mode;
 }
 
-/** Values of `{name}` placeholders, validated at run time (see `renderQuery`). */
+/**
+ * Values of `{name}` placeholders, validated at run time (see `renderQuery`).
+ *
+ * @example
+ * const params: QueryParams = { lastname: 'Smith', min_age: 21, since: new Date() };
+ */
 export type QueryParams = Readonly<Record<string, unknown>>;
 
-/** One row as an object keyed by column name. */
+/**
+ * One row as an object keyed by column name.
+ *
+ * @example
+ * const row: Row = { id: 1, name: 'Ann', tags: ['a'], at: new Date() };
+ */
 export type Row = Record<string, unknown>;
 
-/** A parsed connection string. `password` is held here and nowhere else; `redacted` is safe to print. */
+/**
+ * A parsed connection string. `password` is held here and nowhere else; `redacted` is safe to print.
+ *
+ * @example
+ * const server: ServerConfig = parseConnectionString('http://user:pw@127.0.0.1:8123/db'); server.redacted; // 'http://user:***@127.0.0.1:8123/db'
+ */
 export interface ServerConfig {
   readonly protocol: 'http' | 'https';
   readonly host: string;
@@ -50,7 +78,12 @@ export interface ServerConfig {
   readonly redacted: string;
 }
 
-/** One call, as the pool's message style and the direct connection both express it. */
+/**
+ * One call, as the pool's message style and the direct connection both express it.
+ *
+ * @example
+ * const command: Command = { type: 'select', sql: 'SELECT {n} AS n', params: { n: 1 }, options: { timeout: 1_000 } };
+ */
 export type Command =
   | { readonly type: 'select'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
   | { readonly type: 'query'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
@@ -62,7 +95,12 @@ export type Command =
       readonly options?: CallOptions;
     };
 
-/** What each command resolves with. */
+/**
+ * What each command resolves with.
+ *
+ * @example
+ * const rows: CommandResults['select'] = await perform(client, server, prepare({ type: 'select', sql: 'SELECT 1' }), defaults);
+ */
 export interface CommandResults {
   select: Row[];
   query: string;
@@ -74,6 +112,9 @@ export interface CommandResults {
  * A command checked and rendered before anything is sent: bad input throws while
  * preparing, so nothing reaches a server. The same prepared request sends the same bytes
  * every time (what lets a replicated table deduplicate a retried insert).
+ *
+ * @example
+ * const request: PreparedRequest<'select'> = prepare({ type: 'select', sql: 'SELECT 1' }); request.readOnly; // true
  */
 export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   readonly type: K;
@@ -98,7 +139,12 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   };
 }
 
-/** Rows of one `insert_to_table` that give the same columns, and their statement. */
+/**
+ * Rows of one `insert_to_table` that give the same columns, and their statement.
+ *
+ * @example
+ * prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }] }).insert?.groups?.[0]?.columns; // '(`a`)'
+ */
 export interface InsertGroup {
   /** The column list, quoted: `(\`id\`, \`name\`)`. */
   readonly columns: string;
@@ -107,7 +153,12 @@ export interface InsertGroup {
   readonly body: string;
 }
 
-/** Defaults a connection or pool applies to each call. */
+/**
+ * Defaults a connection or pool applies to each call.
+ *
+ * @example
+ * const defaults: RequestDefaults = { timeout: 5_000, int64: 'auto', settings: { max_threads: 4 } };
+ */
 export interface RequestDefaults {
   /** Milliseconds, used when a call gives no `timeout`. */
   readonly timeout: number;
@@ -116,5 +167,10 @@ export interface RequestDefaults {
   readonly settings?: Settings;
 }
 
-/** The undici dispatcher a request goes through (a `Client` or `Pool` to one origin). */
+/**
+ * The undici dispatcher a request goes through (a `Client` or `Pool` to one origin).
+ *
+ * @example
+ * const transport: Transport = new Client('http://127.0.0.1:8123');
+ */
 export type Transport = Dispatcher;
