@@ -2,6 +2,7 @@ import { ProtocolError } from './errors.js';
 
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'GMT0', 'Etc/GMT0']);
 const BUCKET_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
 const CACHE_LIMIT = 4096;
 
 interface Zone {
@@ -26,10 +27,19 @@ export function dateTimeFromText(text: string, timeZone: string): Date {
   );
   if (Number.isNaN(wall)) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
   if (UTC_NAMES.has(timeZone)) return new Date(wall);
-  const first = offsetAt(timeZone, wall);
-  const guess = wall - first;
-  const second = offsetAt(timeZone, guess);
-  return new Date(first === second ? guess : wall - Math.max(first, second));
+  // Offsets a day either side bracket any transition near this wall time (zones change
+  // offset at most once a day). Equal: no transition, the common case.
+  const before = offsetAt(timeZone, wall - DAY_MS);
+  const after = offsetAt(timeZone, wall + DAY_MS);
+  if (before === after) return new Date(wall - before);
+  const early = wall - Math.max(before, after);
+  const late = wall - Math.min(before, after);
+  const earlyFits = offsetAt(timeZone, early) === Math.max(before, after);
+  const lateFits = offsetAt(timeZone, late) === Math.min(before, after);
+  if (earlyFits) return new Date(early);
+  if (lateFits) return new Date(late);
+  // A wall time inside a gap never comes from the server; read it with the old offset.
+  return new Date(wall - before);
 }
 
 /** Milliseconds the zone's wall clock is ahead of UTC at an instant. */

@@ -17,6 +17,18 @@ test('dateTime :: zones with and without daylight saving', () => {
   assert.is(dateTimeFromText('2020-01-01 00:00:00', 'Asia/Kolkata').toISOString(), '2019-12-31T18:30:00.000Z');
 });
 
+// Expected instants are what ClickHouse 18.16's toUInt32(toDateTime(text, zone)) answers.
+test('dateTime :: around daylight-saving transitions, as the server reads them', () => {
+  const cases: [string, string, number][] = [
+    ['2020-11-01 02:00:00', 'America/New_York', 1604214000],
+    ['2020-11-01 01:30:00', 'America/New_York', 1604208600],
+    ['2020-10-04 01:59:59', 'Australia/Lord_Howe', 1601738999],
+    ['2020-04-05 01:45:00', 'Australia/Lord_Howe', 1586011500],
+    ['2020-10-25 02:30:00', 'Europe/Berlin', 1603585800],
+  ];
+  for (const [text, zone, seconds] of cases) assert.is(dateTimeFromText(text, zone).getTime() / 1000, seconds, `${text} ${zone}`);
+});
+
 test('dateTime :: the zero the server prints for the epoch', () => {
   assert.is(dateTimeFromText('0000-00-00 00:00:00', 'Asia/Tokyo').getTime(), 0);
 });
