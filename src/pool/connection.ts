@@ -12,7 +12,7 @@ import { realClock } from '../otp/clock.js';
 import type { BrokerConnection } from './broker.js';
 import { ConnectionCrashedError, PoolError } from './errors.js';
 import type { FailureKind } from './health.js';
-import { connectionMachine, type BackoffOptions, type ConnectionJob, type ConnectionState } from './connection.machine.js';
+import { connectionMachine, transportLogic, type BackoffOptions, type ConnectionJob, type ConnectionState } from './connection.machine.js';
 
 /** What a connection tells its pool. */
 export interface ConnectionEvents {
@@ -161,12 +161,13 @@ export class PooledConnection implements BrokerConnection {
     const { config, io, events } = this.#deps;
     const logic = connectionMachine.provide({
       actors: {
-        perform: fromPromise(({ input }: { input: { request: PreparedRequest } }) =>
-          io.perform(this.#transport(), config, input.request)),
-        reset: fromPromise(async () => {
-          const old = this.#client;
-          this.#client = openClient(config);
-          await old?.destroy().catch(() => undefined);
+        transport: transportLogic({
+          perform: (request) => io.perform(this.#transport(), config, request),
+          reset: async () => {
+            const old = this.#client;
+            this.#client = openClient(config);
+            await old?.destroy().catch(() => undefined);
+          },
         }),
         probe: fromPromise(() => io.probe(this.#transport(), config)),
       },

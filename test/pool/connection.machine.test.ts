@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createActor, fromPromise } from 'xstate';
 import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest } from '../../src/clickhouse/types.js';
-import { backoffDelay, classifyFailure, connectionMachine, type ConnectionJob } from '../../src/pool/connection.machine.js';
+import { backoffDelay, classifyFailure, connectionMachine, transportLogic, type ConnectionJob } from '../../src/pool/connection.machine.js';
 import { manualClock } from './fake-clock.js';
 
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
@@ -15,9 +15,11 @@ function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; prob
   const probes: number[] = [];
   const logic = connectionMachine.provide({
     actors: {
-      perform: fromPromise(({ input }: { input: { request: PreparedRequest } }) => opts.perform(input.request)),
-      reset: fromPromise(async () => {
-        resets.push(clock.now());
+      transport: transportLogic({
+        perform: (request) => opts.perform(request),
+        reset: async () => {
+          resets.push(clock.now());
+        },
       }),
       probe: fromPromise(async () => {
         probes.push(clock.now());
