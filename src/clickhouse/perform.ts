@@ -1,7 +1,9 @@
 import { containsDecimal, parseColumnType } from './column-type.js';
 import { decodeTsv, headerTypes, needsServerTimeZone, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
-import { ClickHouseError, ProtocolError, findTrailingError, parseServerError } from './errors.js';
+import {
+  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError, parseServerError,
+} from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
@@ -48,9 +50,13 @@ export async function perform<K extends PreparedRequest['type']>(
       decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
-    for (const group of groups) {
+    for (const [i, group] of groups.entries()) {
       const body = decimals.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, decimals)}` : group.body;
-      checkResponse(await post(body));
+      try {
+        checkResponse(await post(body));
+      } catch (err) {
+        throw i === 0 ? err : partlySent(err);
+      }
     }
     return undefined as CommandResults[K];
   }
@@ -106,6 +112,17 @@ function checkResponse(res: RawResponse): string {
   const trailing = findTrailingError(res.body);
   if (trailing) throw new ClickHouseError(trailing, res.status);
   return res.body;
+}
+
+/**
+ * Once a group of an insert reached the server, the request as a whole was sent: a later
+ * group's "never sent" must not invite a retry that would write the first group again.
+ */
+function partlySent(err: unknown): unknown {
+  if (err instanceof TransportError && !err.requestSent) return new TransportError(err.message, true, { cause: err.cause });
+  if (err instanceof TimeoutError && !err.requestSent) return new TimeoutError(err.timeout, true);
+  if (err instanceof AbortError && !err.requestSent) return new AbortError(err.cause, true);
+  return err;
 }
 
 /** Only a string (or array of them) can be a Decimal written as text. */

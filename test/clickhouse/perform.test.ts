@@ -4,7 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
+import { ClickHouseError, ProtocolError, TransportError } from '../../src/clickhouse/errors.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
@@ -113,6 +113,26 @@ test('insert_to_table :: a request carrying rows without groups (one statement) 
     const request = { type: 'insert_to_table', body: 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":"1.50"}\n', options: {}, readOnly: false, insert: { table: '`p2`', rows: [{ price: '1.50' }] } } as const;
     await perform(client, server, request, defaults);
     assert.is(bodies[1], 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":1.50}\n');
+  });
+});
+
+test('insert_to_table :: when a later group cannot be sent, the error still says the request was sent', async () => {
+  // A dispatcher that delivers the first group and finds the server gone for the second.
+  let calls = 0;
+  await withServer((_b, res) => res.end(''), async (client, server) => {
+    const flaky = {
+      dispatch: (opts: Parameters<Client['dispatch']>[0], handler: Parameters<Client['dispatch']>[1]) => {
+        calls++;
+        if (calls === 1) return client.dispatch(opts, handler);
+        const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        (handler as { onError(e: Error): void }).onError(refused);
+        return true;
+      },
+    } as unknown as Client;
+    const err = await perform(flaky, server, prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { b: 2 }] }), defaults)
+      .catch((e: unknown) => e);
+    assert.instance(err, TransportError);
+    assert.is((err as TransportError).requestSent, true);
   });
 });
 
