@@ -43,6 +43,8 @@ export interface WriterStats {
   readonly dropped: number;
   /** Dead-lettered: refused by the server, out of retries, or left over at shutdown. */
   readonly failed: number;
+  /** Failed attempts that were (or will be) sent again, in requests, not rows. */
+  readonly retried: number;
 }
 
 /** What the pool calls on its writer. */
@@ -197,6 +199,7 @@ class AsyncWriter implements Writer {
   private written = 0;
   private dropped = 0;
   private failed = 0;
+  private retried = 0;
 
   constructor(private readonly deps: WriterDeps) {
     this.opts = deps.options;
@@ -266,6 +269,7 @@ class AsyncWriter implements Writer {
       written: this.written,
       dropped: this.dropped,
       failed: this.failed,
+      retried: this.retried,
     };
   }
 
@@ -312,6 +316,7 @@ class AsyncWriter implements Writer {
       this.deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }
+    this.retried++;
     const delay = backoffDelay(unit.attempts, this.opts.backoff, this.random);
     this.poolGone = POOL_GONE.has((error as { code?: unknown } | null)?.code);
     if (!this.draining) return delay;

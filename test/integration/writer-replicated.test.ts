@@ -3,17 +3,14 @@
 // on every replica (a retried batch is the same bytes, so ReplicatedMergeTree drops the copy).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from 'undici';
-import { encodeRow } from '../../src/clickhouse/encode.js';
-import { TransportError } from '../../src/clickhouse/errors.js';
-import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import { perform } from '../../src/clickhouse/perform.js';
-import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
-import { realClock } from '../../src/otp/clock.js';
+import type { Row } from '../../src/clickhouse/types.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Supervisor } from '../../src/otp/types.js';
-import { NoServerAvailableError } from '../../src/pool/errors.js';
-import { createWriter, type Writer } from '../../src/pool/writer.js';
+import { TransportError } from '../../src/clickhouse/errors.js';
+import { ping } from '../../src/clickhouse/http.js';
+import { perform } from '../../src/clickhouse/perform.js';
+import { definePool, type PoolInternals } from '../../src/pool/define-pool.js';
+import type { WriterStats } from '../../src/pool/writer.js';
 import { clusterInfo, killServer, serverUrls, startServer, stopServer } from './cluster.js';
 
 const test = suite('writer-replicated');
@@ -51,50 +48,32 @@ async function counts(name: string): Promise<string[]> {
 interface Target {
   asyncInsertToTable(table: string, row: Row): void;
   flush(): Promise<void>;
-  stats(): ReturnType<Writer['stats']>;
+  stats(): WriterStats;
   dead: { code: string; rows: number }[];
   stop(): Promise<void>;
 }
 
-/** The writer over `perform`, one undici Client per server, trying the next server when a request provably never left. */
-async function target(batchSize = 250): Promise<Target> {
-  const configs = serverUrls().map(parseConnectionString);
-  const clients = configs.map((c) => new Client(c.origin, { keepAliveTimeout: 4_000 }));
-  let cursor = 0;
-  const run = async (request: PreparedRequest): Promise<void> => {
-    for (let tried = 0; tried < configs.length; tried++) {
-      const i = cursor++ % configs.length;
-      try {
-        await perform(clients[i] as Client, configs[i] as ReturnType<typeof parseConnectionString>, request, { timeout: 5_000, int64: 'auto' });
-        return;
-      } catch (error) {
-        if (error instanceof TransportError && !error.requestSent) continue;
-        throw error;
-      }
-    }
-    throw new NoServerAvailableError(configs.length);
-  };
+/** A real pool over the three servers; its async calls go through the writer. */
+async function target(batchSize = 250, internals: PoolInternals = {}): Promise<Target> {
   const dead: Target['dead'] = [];
-  const writer = createWriter({
-    id: 'writer',
-    clock: realClock,
-    run,
-    options: {
-      mailbox: 100_000, batchSize, flushInterval: 100, overflow: 'drop_newest', retries: 5,
-      backoff: { initial: 50, max: 500 },
-      onError: (error, rows) => dead.push({ code: (error as { code?: string }).code ?? error.message, rows: rows.length }),
-    },
-  });
-  const app: Supervisor = await startSupervisor([writer.spec]);
+  const pool = definePool({
+    connectionStrings: serverUrls(),
+    name: `writer-it-${Math.random().toString(36).slice(2, 8)}`,
+    poolSize: 3,
+    asyncMailbox: 100_000,
+    asyncBatchSize: batchSize,
+    asyncFlushInterval: 100,
+    asyncRetries: 5,
+    backoff: { initial: 50, max: 500 },
+    onError: (error, rows) => dead.push({ code: (error as { code?: string }).code ?? error.message, rows: rows.length }),
+  }, internals);
+  const app: Supervisor = await startSupervisor([pool]);
   return {
-    asyncInsertToTable: (table, row) => writer.enqueueRows(table, [row], [encodeRow(row)]),
-    flush: () => writer.flush(),
-    stats: () => writer.stats(),
+    asyncInsertToTable: (table, row) => pool.asyncInsertToTable(table, row),
+    flush: () => pool.flush(),
+    stats: () => pool.stats().writer,
     dead,
-    stop: async () => {
-      await app.stop();
-      await Promise.all(clients.map((c) => c.close()));
-    },
+    stop: () => app.stop(),
   };
 }
 
@@ -148,18 +127,59 @@ test('kill :: SIGKILL of one server in the middle of an insert: every row exactl
   await createTable(table);
   const t = await target(4000);
   try {
-    const total = 40_000;
-    const rows = burst(t, table, 0, total, 4000, 300);
-    const hit = await killMidInsert(1, table, Date.now() + 8_000);
-    assert.ok(hit, 'server 1 was killed while it was receiving an insert');
-    await pause(500);
-    await startServer(1);
-    await rows;
+    let produced = 0;
+    let producing = true;
+    const filler = 'x'.repeat(300);
+    const producer = (async () => {
+      while (producing && produced < 200_000) {
+        for (let k = 0; k < 250; k++, produced++) t.asyncInsertToTable(table, { id: produced, note: `row ${produced}${filler}` });
+        await pause(25);
+      }
+    })();
+    // An insert that completes just before the kill is not cut: try again, a bounded number of times.
+    let kills = 0;
+    for (let round = 0; round < 4 && t.stats().retried === 0; round++) {
+      if (await killMidInsert(1, table, Date.now() + 8_000)) kills++;
+      await pause(500);
+      await startServer(1);
+    }
+    producing = false;
+    await producer;
     await t.flush();
+    assert.ok(kills >= 1, 'server 1 was killed while it was receiving an insert');
+    assert.ok(t.stats().retried >= 1, 'an insert cut by the kill was sent again');
     assert.equal(t.dead, []);
-    assert.is(t.stats().written, total);
-    const expected = `${total}\t${total}\t0\t${total - 1}`;
+    assert.is(t.stats().written, produced);
+    const expected = `${produced}\t${produced}\t0\t${produced - 1}`;
     assert.equal(await counts(table), [expected, expected, expected]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('dedup :: a batch that landed but whose answer was lost is sent again and stored once', async () => {
+  const table = `writer_dedup_${suffix}`;
+  await createTable(table);
+  const answered = new Set<string>();
+  const t = await target(100, {
+    io: {
+      perform: async (transport, server, request) => {
+        await perform(transport, server, request, { timeout: 5_000, int64: 'auto' });
+        // The first answer to each insert is "lost", as when a server dies right after writing.
+        if (request.type === 'insert_to_table' && !answered.has(request.body)) {
+          answered.add(request.body);
+          throw new TransportError('socket closed before the response', true);
+        }
+      },
+      probe: (transport, server) => ping(transport, server, { timeout: 2_000 }),
+    },
+  });
+  try {
+    await burst(t, table, 0, 1000, 300);
+    await t.flush();
+    assert.ok(t.stats().retried >= 10, `every batch was sent twice (${t.stats().retried} retries)`);
+    assert.equal(t.dead, []);
+    assert.equal(await counts(table), ['1000\t1000\t0\t999', '1000\t1000\t0\t999', '1000\t1000\t0\t999']);
   } finally {
     await t.stop();
   }

@@ -158,6 +158,7 @@ test('retry :: while no server is reachable a batch waits and is re-sent as the 
   for (let i = 1; i <= 12; i++) assert.ok(h.sent[i] === first, `attempt ${i} reuses the prepared request`);
   assert.equal(ids(first), [0, 1, 2]);
   assert.is(h.writer.stats().written, 15);
+  assert.is(h.writer.stats().retried, 12);
 });
 
 test('retry :: backoff doubles from initial, caps at max, and keeps half of it at least', () => {
@@ -193,7 +194,7 @@ test('dead letter :: a batch refused as bad data goes to onError at once; the ne
   assert.is(h.dead.length, 1);
   assert.is((h.dead[0]?.error as ClickHouseError).serverCode, 27);
   assert.equal(h.dead[0]?.rows, [row(0), row(1), row(2)]);
-  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 3, dropped: 0, failed: 3 });
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 3, dropped: 0, failed: 3, retried: 0 });
 });
 
 test('dead letter :: other errors are retried `retries` times, then dead-lettered', async () => {
@@ -255,7 +256,7 @@ test('overflow :: drop_newest refuses rows beyond the mailbox and reports them o
   assert.is((report?.error as MailboxFullError).code, 'WRITER_MAILBOX_FULL');
   assert.is((report?.error as MailboxFullError).count, 3);
   assert.equal(report?.rows, [row(5), row(6), row(7)]);
-  assert.equal(h.writer.stats(), { queued: 5, inFlight: 0, written: 0, dropped: 3, failed: 0 });
+  assert.equal(h.writer.stats(), { queued: 5, inFlight: 0, written: 0, dropped: 3, failed: 0, retried: 0 });
   h.respond = () => undefined;
   await h.writer.flush();
   assert.equal(ids(h.sent[0] as PreparedRequest), [0, 1, 2, 3, 4]);
@@ -318,7 +319,8 @@ test('stop :: what cannot be written within the shutdown time goes to onError', 
   assert.equal(h.dead.map((d) => [d.error.constructor.name, (d.error as { code?: string }).code, d.rows.length]), [
     ['WriterStoppedError', 'WRITER_STOPPED', 2], ['WriterStoppedError', 'WRITER_STOPPED', 2], ['WriterStoppedError', 'WRITER_STOPPED', 1],
   ]);
-  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 5 });
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 5, retried: h.writer.stats().retried });
+  assert.ok(h.writer.stats().retried >= 2, 'the drain kept retrying until the time ran out');
   h.writer.enqueueRows('t', [row(9)], [line(9)]);
   assert.is((h.dead[3]?.error as { code?: string }).code, 'WRITER_STOPPED');
   assert.is(h.writer.stats().dropped, 1);
