@@ -3,7 +3,9 @@
 // `Keep-Alive: timeout=` hint, so a burst after a long idle period sees no error.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
 import { startSupervisor } from '../../src/otp/index.js';
+import { openClient } from '../../src/pool/connection.js';
 import { definePool } from '../../src/pool/define-pool.js';
 import { clusterInfo, serverUrls } from './cluster.js';
 
@@ -13,6 +15,20 @@ test('keep-alive :: the server announces its idle timeout', async () => {
   const res = await fetch(`http://127.0.0.1:${clusterInfo().servers[0]!.httpPort}/ping`);
   await res.text();
   assert.match(res.headers.get('keep-alive') ?? '', /timeout=10/);
+});
+
+test('keep-alive :: a pooled Client retires idle sockets 2 s before the server does', async () => {
+  const server = parseConnectionString(serverUrls()[0]!);
+  const client = openClient(server);
+  try {
+    await perform(client, server, prepare({ type: 'select', sql: 'SELECT 1' }), { timeout: 5_000, int64: 'auto' });
+    // undici keeps the value it derived from the response's Keep-Alive hint under this symbol.
+    const symbol = Object.getOwnPropertySymbols(client).find((s) => s.description === 'keep alive timeout');
+    assert.ok(symbol, 'undici exposes its keep-alive value');
+    assert.is((client as unknown as Record<symbol, number>)[symbol!], 8_000);
+  } finally {
+    await client.close();
+  }
 });
 
 test('keep-alive :: idle longer than the server keep-alive, then a burst: no errors', async () => {

@@ -175,6 +175,30 @@ test('exhaustion :: excess callers get POOL_TIMEOUT; afterwards poolSize idle an
   await app.stop();
 });
 
+test('abort :: a caller that gives up while waiting in line leaves it; the call rejects with ABORTED', async () => {
+  const { pool, app, behaviour } = await started({ poolSize: 1, maxOverflow: 0 });
+  let open!: () => void;
+  behaviour[0] = () => new Promise((resolve) => (open = () => resolve([{ x: 1 }])));
+  const busy = pool.select('SELECT 1');
+  const ac = new AbortController();
+  const waiting = pool.select('SELECT 2', {}, { signal: ac.signal }).catch((e) => e);
+  await flush();
+  assert.is(pool.stats().waiters, 1);
+  ac.abort();
+  assert.is(codeOf(await waiting), 'ABORTED');
+  assert.is(pool.stats().waiters, 0);
+  open();
+  await busy;
+  await app.stop();
+});
+
+test('lifecycle :: stop() refuses a pool another supervisor runs (POOL_SUPERVISED)', async () => {
+  const { pool, app } = await started();
+  assert.is(codeOf(await pool.stop().catch((e) => e)), 'POOL_SUPERVISED');
+  await app.stop();
+  await pool.stop();
+});
+
 test('inspect :: broker, every connection and the writer show their state changes; no event carries the password', async () => {
   const events: InspectionEvent[] = [];
   const { pool, app, behaviour } = await started({ poolSize: 3 }, (e) => events.push(e));

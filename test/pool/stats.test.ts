@@ -1,0 +1,51 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import type { PooledConnection } from '../../src/pool/connection.js';
+import { Health } from '../../src/pool/health.js';
+import { collectStats } from '../../src/pool/stats.js';
+import type { WriterStats } from '../../src/pool/writer.js';
+
+const servers = ['http://u:secret@h1:8123/db', 'http://u:secret@h2:8123/db'].map(parseConnectionString);
+const conn = (server: number, state: string) => ({ server, state: () => state }) as unknown as PooledConnection;
+const writer: WriterStats = { queued: 3, inFlight: 1, written: 10, dropped: 2, failed: 0, retried: 0 };
+
+const test = suite('stats');
+
+test('stats :: per server health, connection states, in flight, counters; passwords redacted', () => {
+  const health = new Health(2, { now: () => 0 });
+  health.fail(1, 'hard');
+  const stats = collectStats({
+    name: 'p',
+    started: true,
+    servers,
+    connections: [conn(0, 'idle'), conn(0, 'busy'), conn(1, 'backoff'), conn(1, 'stopped')],
+    broker: { waiters: 4, overflow: 1, servers: [{ idle: 1, lent: 1, recovering: 0 }, { idle: 0, lent: 0, recovering: 1 }] },
+    health,
+    queries: [7, 3],
+    errors: [0, 2],
+    writer,
+  });
+  assert.equal(stats.servers.map((s) => s.up), [true, false]);
+  assert.is(stats.servers[0]!.connections.idle, 1);
+  assert.is(stats.servers[0]!.connections.busy, 1);
+  assert.is(stats.servers[1]!.connections.backoff, 1);
+  assert.equal(stats.servers.map((s) => s.inFlight), [1, 0]);
+  assert.equal(stats.servers.map((s) => s.queries), [7, 3]);
+  assert.equal(stats.servers.map((s) => s.errors), [0, 2]);
+  assert.is(stats.waiters, 4);
+  assert.is(stats.overflow, 1);
+  assert.is(stats.idle, 1);
+  assert.is(stats.inUse, 1);
+  assert.is(stats.writer.queued, 3);
+  assert.not.match(JSON.stringify(stats), 'secret');
+});
+
+test('stats :: a pool not started shows every server down and nothing in use', () => {
+  const stats = collectStats({ name: 'p', started: false, servers, connections: [], broker: undefined, health: undefined, queries: [0, 0], errors: [0, 0], writer });
+  assert.is(stats.started, false);
+  assert.equal(stats.servers.map((s) => s.up), [false, false]);
+  assert.is(stats.inUse, 0);
+});
+
+test.run();
