@@ -1,14 +1,37 @@
-// Async writer throughput with a fake `run` (no server): one-row enqueueRows calls, as
-// `asyncInsertToTable(table, row)` makes them, with JSON encoding in the caller.
+// Async writer throughput with a fake server (no ClickHouse): one-row calls, as
+// `asyncInsertToTable(table, row)` makes them. Measures the writer alone (caller encodes
+// with JSON.stringify) and the whole pool path (`pool.asyncInsertToTable`: message,
+// checks, encodeRow, enqueue), each flushed to the fake server.
 // Run: node --import tsx scripts/bench-writer.ts [rows=1000000]
 import { setImmediate as tick } from 'node:timers/promises';
-import { realClock } from '../src/otp/clock.js';
-import { createWriter } from '../src/pool/writer.js';
 import type { AnyActorRef } from 'xstate';
+import { realClock } from '../src/otp/clock.js';
+import { definePool } from '../src/pool/define-pool.js';
+import { createWriter } from '../src/pool/writer.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
-let bytes = 0;
+const row = (i: number) => ({ id: i, event: 'page_view', user_id: i % 1000, ts: 1_700_000_000 + i });
 let requests = 0;
+// A server that answers on the next turn of the event loop.
+const answer = async (): Promise<void> => { await tick(); requests++; };
+
+async function measure(label: string, call: (i: number) => void, flush: () => Promise<void>): Promise<void> {
+  requests = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    call(i);
+    if (i % 5000 === 4999) await tick(); // a real caller yields to I/O now and then
+  }
+  const t1 = performance.now();
+  await flush();
+  const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${label.padEnd(28)} ${Math.round(total / ((t1 - t0) / 1000)).toLocaleString('en').padStart(10)} rows/s enqueued, ` +
+    `${Math.round(total / ((t2 - t0) / 1000)).toLocaleString('en').padStart(10)} rows/s written, ${requests} inserts, ` +
+    `CPU ${((cpu.user + cpu.system) / total).toFixed(2)} µs/row`);
+}
+
 const writer = createWriter({
   id: 'bench-writer',
   clock: realClock,
@@ -17,27 +40,23 @@ const writer = createWriter({
     backoff: { initial: 100, max: 10_000 },
     onError: (error, rows) => console.error(`dead letter: ${error.message} (${rows.length} rows)`),
   },
-  // A server that answers on the next turn of the event loop.
-  run: async (request) => { await tick(); bytes += request.body.length; requests++; },
+  run: answer,
 });
 const actor = (await writer.spec.start()) as AnyActorRef;
 actor.start();
-
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-for (let i = 0; i < total; i++) {
-  const row = { id: i, event: 'page_view', user_id: i % 1000, ts: 1_700_000_000 + i };
-  writer.enqueueRows('events', [row], [JSON.stringify(row)]);
-  if (i % 5000 === 4999) await tick(); // a real caller yields to I/O now and then
-}
-const t1 = performance.now();
-await writer.flush();
-const t2 = performance.now();
-const cpu = process.cpuUsage(cpu0);
-const s = writer.stats();
-console.log(`rows ${total}: enqueue ${(total / ((t1 - t0) / 1000)).toFixed(0)} rows/s, ` +
-  `end to end (flushed) ${(total / ((t2 - t0) / 1000)).toFixed(0)} rows/s, ` +
-  `${requests} inserts, ${(bytes / 1e6).toFixed(1)} MB, CPU ${((cpu.user + cpu.system) / total).toFixed(2)} µs/row; ` +
-  `written ${s.written}, dropped ${s.dropped}, failed ${s.failed}`);
+await measure('writer.enqueueRows', (i) => {
+  const r = row(i);
+  writer.enqueueRows('events', [r], [JSON.stringify(r)]);
+}, () => writer.flush());
 await writer.spec.stop?.(actor);
 actor.stop();
+console.log(`  ${JSON.stringify(writer.stats())}`);
+
+const pool = definePool(
+  { connectionStrings: ['http://127.0.0.1:9/default'], name: 'bench-pool', poolSize: 2 },
+  { io: { perform: answer, probe: async () => {} } },
+);
+await pool.start();
+await measure('pool.asyncInsertToTable', (i) => pool.asyncInsertToTable('events', row(i)), () => pool.flush());
+console.log(`  ${JSON.stringify(pool.stats().writer)}`);
+await pool.stop();

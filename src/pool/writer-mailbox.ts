@@ -6,7 +6,12 @@
  */
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 
-/** What the writer does when a new row would not fit: refuse it, or evict the oldest unsent. */
+/**
+ * What the writer does when a new row would not fit: refuse it, or evict the oldest unsent.
+ *
+ * @example
+ * definePool({ connectionStrings, asyncOverflow: 'drop_oldest' satisfies OverflowPolicy });
+ */
 export type OverflowPolicy = 'drop_newest' | 'drop_oldest';
 
 /**
@@ -38,17 +43,32 @@ export interface WriterUnit {
   evicted: boolean;
 }
 
-/** Rows (or entries) the unit still counts for in the mailbox. */
+/**
+ * Rows (or entries) the unit still counts for in the mailbox.
+ *
+ * @example
+ * const head = mailbox.head(); if (head) console.log(unitSize(head));
+ */
 export function unitSize(unit: WriterUnit): number {
   return unit.evicted ? 0 : unit.rows.length - unit.start;
 }
 
-/** The rows of a unit that onError receives. */
+/**
+ * The rows of a unit that onError receives (without those evicted before it was sent).
+ *
+ * @example
+ * onError(error, unitRows(unit));
+ */
 export function unitRows(unit: WriterUnit): Row[] {
   return unit.start === 0 ? unit.rows : unit.rows.slice(unit.start);
 }
 
-/** Limits and hooks of a mailbox. */
+/**
+ * Limits and hooks of a mailbox.
+ *
+ * @example
+ * new Mailbox({ capacity: 100_000, batchSize: 10_000, overflow: 'drop_newest', now: () => clock.now(), onDrop: report, onReady: wake });
+ */
 export interface MailboxOptions {
   readonly capacity: number;
   readonly batchSize: number;

@@ -5,17 +5,26 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { ClickHouseError, ColonnadeError, QueryParamError } from '../clickhouse/errors.js';
+import { QueryParamError } from '../clickhouse/errors.js';
 import { quoteIdentifier } from '../clickhouse/params.js';
 import { insertRequest } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
+import { backoffDelay, classifyFailure, isPoolGone, MailboxFullError, WriterStoppedError } from './writer-failures.js';
 import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
 import { writerMachine, type WriterPort } from './writer.machine.js';
 
 export type { OverflowPolicy } from './writer-mailbox.js';
+export { MailboxFullError, WriterStoppedError } from './writer-failures.js';
+export type { WriterErrorCode } from './writer-failures.js';
 
-/** The writer's share of the pool options (see the option table in the README). */
+/**
+ * The writer's share of the pool options (see the option table in the README).
+ *
+ * @example
+ * const options: WriterOptions = { mailbox: 100_000, batchSize: 10_000, flushInterval: 1000, overflow: 'drop_newest',
+ *   retries: 5, backoff: { initial: 100, max: 10_000 }, onError: (err, rows) => console.warn(err.message, rows.length) };
+ */
 export interface WriterOptions {
   /** Most rows (and SQL entries) held at once, including the batch being sent. */
   readonly mailbox: number;
@@ -32,7 +41,12 @@ export interface WriterOptions {
   readonly onError: (error: Error, rows: readonly Row[]) => void;
 }
 
-/** A snapshot of the writer's counters, in rows (a SQL request counts as one). */
+/**
+ * A snapshot of the writer's counters, in rows (a SQL request counts as one).
+ *
+ * @example
+ * const { queued, inFlight, dropped } = MyClickHouse.stats().writer;
+ */
 export interface WriterStats {
   /** Waiting in the mailbox, not yet being sent. */
   readonly queued: number;
@@ -47,7 +61,14 @@ export interface WriterStats {
   readonly retried: number;
 }
 
-/** What the pool calls on its writer. */
+/**
+ * What the pool calls on its writer.
+ *
+ * @example
+ * writer.enqueueRows('logs', [row], [encodeRow(row)]);
+ * writer.enqueueRequest(prepare({ type: 'query', sql: 'OPTIMIZE TABLE logs' }));
+ * await writer.flush();
+ */
 export interface Writer {
   /** The otp child spec of the writer actor; its `stop` drains within the shutdown time and reports what it could not write through onError. */
   readonly spec: ChildSpec;
@@ -60,7 +81,12 @@ export interface Writer {
   stats(): WriterStats;
 }
 
-/** What `createWriter` needs. `random` and `shutdown` have defaults (Math.random, 5000 ms). */
+/**
+ * What `createWriter` needs. `random` and `shutdown` have defaults (Math.random, 5000 ms).
+ *
+ * @example
+ * const deps: WriterDeps = { id: 'writer', options, clock: realClock, run: (request) => pool.run(request) };
+ */
 export interface WriterDeps {
   readonly id: string;
   readonly options: WriterOptions;
@@ -70,86 +96,6 @@ export interface WriterDeps {
   readonly random?: () => number;
   /** Milliseconds the supervisor gives `spec.stop`; the drain ends a little before. */
   readonly shutdown?: number;
-}
-
-/** Stable codes of the writer's own errors. */
-export type WriterErrorCode = 'WRITER_MAILBOX_FULL' | 'WRITER_STOPPED';
-
-/**
- * The mailbox was full; `count` rows were dropped by the overflow policy.
- *
- * @example
- * onError: (err, rows) => { if (err instanceof MailboxFullError) metrics.dropped += rows.length; }
- */
-export class MailboxFullError extends ColonnadeError {
-  declare readonly code: WriterErrorCode;
-  readonly count: number;
-  constructor(count: number, capacity: number, policy: OverflowPolicy) {
-    super('WRITER_MAILBOX_FULL', `async writer mailbox full (${capacity} rows): ${count} row(s) dropped (${policy})`);
-    this.count = count;
-  }
-}
-
-/**
- * The writer stopped before these rows were written: left over when the shutdown time ran
- * out (an insert in flight at that moment may still land), or enqueued after stop.
- *
- * @example
- * onError: (err, rows) => { if (err.code === 'WRITER_STOPPED') spool(rows); }
- */
-export class WriterStoppedError extends ColonnadeError {
-  declare readonly code: WriterErrorCode;
-  constructor(reason: string) {
-    super('WRITER_STOPPED', `async writer stopped: ${reason}`);
-  }
-}
-
-/**
- * Server codes meaning the request itself is wrong (bad data, SQL, types): sending the same
- * bytes again cannot succeed, so the batch is dead-lettered at once.
- */
-const REFUSED = new Set([
-  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 131, 321, 349,
-]);
-
-/** How a failed attempt is treated. */
-export type FailureKind = 'unavailable' | 'refused' | 'other';
-
-/**
- * Sorts a failure: `unavailable` (no server reached: retried while the mailbox holds it),
- * `refused` (bad data or SQL: dead-lettered at once), `other` (retried `retries` times).
- *
- * @example
- * classifyFailure(new TimeoutError(5000, true)); // 'unavailable'
- */
-export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof ClickHouseError) return REFUSED.has(error.serverCode) ? 'refused' : 'other';
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'TRANSPORT':
-    case 'TIMEOUT':
-    case 'POOL_NO_SERVER':
-    case 'POOL_TIMEOUT':
-    case 'POOL_NOT_STARTED':
-      return 'unavailable';
-    case 'QUERY_PARAM':
-    case 'CONFIG':
-      return 'refused';
-    default:
-      return 'other';
-  }
-}
-
-/**
- * Capped exponential backoff with "equal jitter": never below half the cap, so a pool that
- * fails fast while every server is down does not spin.
- *
- * @example
- * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 300
- */
-export function backoffDelay(attempt: number, backoff: WriterOptions['backoff'], random: () => number): number {
-  const cap = Math.min(backoff.max, backoff.initial * 2 ** Math.max(0, attempt - 1));
-  return Math.round(cap / 2 + (random() * cap) / 2);
 }
 
 /**
@@ -172,12 +118,6 @@ interface FlushWaiter {
 
 const noop = (): void => {};
 
-/**
- * The pool is down, not the servers: the supervisor is restarting the pool's broker and
- * stops the writer with it (rest_for_one). Draining then cannot succeed; the queue is kept
- * for the restarted writer instead of being dead-lettered.
- */
-const POOL_GONE = new Set<unknown>(['POOL_NOT_STARTED', 'POOL_STOPPED']);
 
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
@@ -318,7 +258,7 @@ class AsyncWriter implements Writer {
     }
     this.retried++;
     const delay = backoffDelay(unit.attempts, this.opts.backoff, this.random);
-    this.poolGone = POOL_GONE.has((error as { code?: unknown } | null)?.code);
+    this.poolGone = isPoolGone(error);
     if (!this.draining) return delay;
     if (this.poolGone) this.endDrain?.(true);
     return Math.min(delay, this.opts.backoff.initial);

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
-import { ClickHouseError, TransportError, TimeoutError, QueryParamError } from '../../src/clickhouse/errors.js';
+import { ClickHouseError, TransportError, TimeoutError } from '../../src/clickhouse/errors.js';
 import { encodeRow } from '../../src/clickhouse/encode.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
@@ -9,10 +9,7 @@ import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Clock } from '../../src/otp/types.js';
 import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
-import {
-  backoffDelay, classifyFailure, createWriter, MailboxFullError,
-  type Writer, type WriterOptions,
-} from '../../src/pool/writer.js';
+import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
 
 const test = suite('writer');
 
@@ -161,12 +158,6 @@ test('retry :: while no server is reachable a batch waits and is re-sent as the 
   assert.is(h.writer.stats().retried, 12);
 });
 
-test('retry :: backoff doubles from initial, caps at max, and keeps half of it at least', () => {
-  const b = { initial: 100, max: 1000 };
-  assert.equal([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b, () => 0)), [50, 100, 200, 400, 500, 500]);
-  assert.equal([1, 2, 5].map((n) => backoffDelay(n, b, () => 1)), [100, 200, 1000]);
-});
-
 test('retry :: the delay between attempts follows the backoff', async () => {
   const h = harness();
   h.respond = (_r, n) => (n <= 2 ? new NoServerAvailableError(1) : undefined);
@@ -233,16 +224,6 @@ test('dead letter :: a throwing onError hook does not stop the writer', async ()
   process.off('warning', onWarn);
   assert.is(h.writer.stats().written, 3);
   assert.ok(warned.some((m) => m.includes('hook bug')));
-});
-
-test('classify :: unreachable, refused and other', () => {
-  assert.is(classifyFailure(new NoServerAvailableError(2)), 'unavailable');
-  assert.is(classifyFailure(new TransportError('reset', true)), 'unavailable');
-  assert.is(classifyFailure(new TimeoutError(10, true)), 'unavailable');
-  assert.is(classifyFailure(new ClickHouseError({ serverCode: 53, serverMessage: 'Type mismatch' }, 500)), 'refused');
-  assert.is(classifyFailure(new QueryParamError('x', 'bad')), 'refused');
-  assert.is(classifyFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'other');
-  assert.is(classifyFailure(new Error('bug')), 'other');
 });
 
 test('overflow :: drop_newest refuses rows beyond the mailbox and reports them once', async () => {
