@@ -115,6 +115,18 @@ test('replication :: the very same block inserted twice is stored once', async (
   assert.is(await count(0), 4);
 });
 
+test('replication :: DDL ON CLUSTER colonnade reaches every server', async () => {
+  const other = `${table}_on_cluster`;
+  await sql(0, `CREATE TABLE ${other} ON CLUSTER ${CLUSTER_NAME} (x UInt8) ` +
+    `ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${other}', '{replica}') ORDER BY x`);
+  try {
+    for (const i of all()) assert.is(await sql(i, `EXISTS TABLE ${other}`), '1\n', `server ${i}`);
+  } finally {
+    await sql(1, `DROP TABLE IF EXISTS ${other} ON CLUSTER ${CLUSTER_NAME}`);
+  }
+  for (const i of all()) assert.is(await sql(i, `EXISTS TABLE ${other}`), '0\n', `server ${i}`);
+});
+
 test('replication :: /replicas_status answers Ok.', async () => {
   for (const i of all()) {
     const res = await fetch(`http://127.0.0.1:${port(i)}/replicas_status`, { signal: AbortSignal.timeout(5_000) });
