@@ -155,10 +155,10 @@ export class Broker<C extends BrokerConnection> {
     });
   }
 
-  /** A new (or restarted) connection: idle from the start. */
-  add(conn: C): void {
+  /** A new (or restarted) connection: idle from the start, or recovering until `ready`. */
+  add(conn: C, idle = true): void {
     this.#slots.set(conn.id, { conn, status: 'recovering', linger: undefined });
-    this.ready(conn.id);
+    if (idle) this.ready(conn.id);
   }
 
   /** The connection is idle again (its call ended, or a probe succeeded): serve or rest. */
@@ -181,13 +181,16 @@ export class Broker<C extends BrokerConnection> {
     }
   }
 
-  /** The connection cannot serve (failed, resetting): not lendable until `ready`. Overflow ones are dismissed. */
+  /**
+   * The connection cannot serve (failed, resetting, probing): not lendable until `ready`.
+   * An overflow one is kept while it recovers, since it may be the one probing its server
+   * back up; once ready it lingers and is dismissed like any idle overflow connection.
+   */
   unavailable(id: string): void {
     const slot = this.#slots.get(id);
     if (!slot) return;
     this.#leave(slot);
     slot.status = 'recovering';
-    if (slot.conn.overflow) this.#dismiss(slot);
   }
 
   /** The connection is gone (crashed or stopped); a restarted one comes back through `add`. */

@@ -18,6 +18,7 @@
  *
  *   busy ── an error that is no colonnade error (a bug) ──► the actor crashes; its
  *           supervisor restarts it with a fresh Client.
+ *   idle ── probe (its server is marked down) ──► probing
  *
  * I/O enters as invoked actors supplied with `provide`: `transport`, invoked once for the
  * actor's life, performs requests and resets the Client on command (a per-request
@@ -66,8 +67,11 @@ export type TransportReply =
   | { readonly type: 'transport.error'; readonly error: unknown }
   | { readonly type: 'transport.reset' };
 
-/** Events a connection accepts: a call from the pool, or its transport's replies. */
-export type ConnectionEvent = { readonly type: 'run'; readonly job: ConnectionJob } | TransportReply;
+/** Events a connection accepts: a call or a probe order from the pool, or its transport's replies. */
+export type ConnectionEvent =
+  | { readonly type: 'run'; readonly job: ConnectionJob }
+  | { readonly type: 'probe' }
+  | TransportReply;
 
 /** The I/O a transport wraps. */
 export interface TransportIO {
@@ -223,6 +227,8 @@ export const connectionMachine = setup({
             sendTo('transport', ({ event }) => ({ type: 'perform', request: event.job.request }) as TransportCommand),
           ],
         },
+        // The pool asks an idle connection of a server marked down to find out whether it is back.
+        probe: { target: 'probing' },
       },
     },
     busy: {

@@ -128,6 +128,11 @@ export class PooledConnection implements BrokerConnection {
     });
   }
 
+  /** Sends an idle connection to probe its server (marked down) instead of waiting to be lent. */
+  probe(): void {
+    this.#actor?.send({ type: 'probe' });
+  }
+
   /** The machine's state, `'stopped'` when no actor runs. */
   state(): ConnectionState | 'stopped' {
     const snapshot = this.#actor?.getSnapshot();

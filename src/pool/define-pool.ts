@@ -123,7 +123,13 @@ class Pool implements ClickHousePool {
     this.#queries = opts.servers.map(() => 0);
     this.#errors = opts.servers.map(() => 0);
     this.#events = {
-      ready: (conn) => this.#live?.broker.ready(conn.id),
+      ready: (conn) => {
+        const live = this.#live;
+        if (!live) return;
+        // Never lend a connection to a server marked down: let it find out whether the server is back.
+        if (live.health.isUp(conn.server)) live.broker.ready(conn.id);
+        else conn.probe();
+      },
       unavailable: (conn) => this.#live?.broker.unavailable(conn.id),
       failure: (conn, kind) => {
         this.#errors[conn.server]!++;
@@ -131,7 +137,11 @@ class Pool implements ClickHousePool {
       },
       probed: (conn) => this.#live?.health.probeSucceeded(conn.server),
       started: (conn) => {
-        if (!conn.overflow) this.#live?.broker.add(conn);
+        const live = this.#live;
+        if (!live || conn.overflow) return;
+        const up = live.health.isUp(conn.server);
+        live.broker.add(conn, up);
+        if (!up) conn.probe();
       },
       gone: (conn) => {
         this.#overflow.delete(conn.id);

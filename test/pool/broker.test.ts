@@ -173,6 +173,7 @@ function modelRun(seed: number, steps: number) {
   const servers = 1 + Math.floor(random() * 3);
   const { broker, clock, base } = setup({ servers, base: poolSize, maxOverflow, linger: 30 });
   const held = new Map<string, Conn>();
+  const recovering = new Set<string>();
   const pending = new Set<ReturnType<typeof take>>();
   const settled: Array<ReturnType<typeof take>> = [];
 
@@ -220,16 +221,22 @@ function modelRun(seed: number, steps: number) {
       const conn = [...held.values()][Math.floor(random() * held.size)]!;
       held.delete(conn.id);
       broker.unavailable(conn.id);
-      if (!conn.overflow) broker.ready(conn.id);
+      recovering.add(conn.id);
+    } else if (r < 0.9 && recovering.size > 0) {
+      op = 'probe succeeded';
+      const id = [...recovering][Math.floor(random() * recovering.size)]!;
+      recovering.delete(id);
+      broker.ready(id);
     } else {
       op = 'time';
       clock.advance(1 + Math.floor(random() * 20));
     }
     check(step, op);
   }
-  for (let round = 0; round < 100 && (held.size > 0 || pending.size > 0); round++) {
-    const back = [...held.keys()];
+  for (let round = 0; round < 100 && (held.size > 0 || pending.size > 0 || recovering.size > 0); round++) {
+    const back = [...held.keys(), ...recovering];
     held.clear();
+    recovering.clear();
     for (const id of back) broker.ready(id);
     check(steps + round, 'drain');
     clock.advance(50);

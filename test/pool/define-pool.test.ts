@@ -130,6 +130,27 @@ test('health :: all servers down fails fast with POOL_NO_SERVER; a probe brings 
   await app.stop();
 });
 
+test('health :: a server whose only connection was an overflow one still gets probed back up', async () => {
+  const { pool, app, clock, behaviour, probeOk, sent } = await started({ poolSize: 1, maxOverflow: 2, backoff: { initial: 100, max: 100 } });
+  let open!: () => void;
+  behaviour[0] = () => new Promise((resolve) => (open = () => resolve([{ x: 0 }])));
+  behaviour[1] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  probeOk[1] = false;
+  const first = pool.select('SELECT 1');
+  await flush();
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }], 'retried on server 2 through a second overflow connection');
+  assert.equal(sent.map((x) => x.server), [0, 1, 2]);
+  assert.not.ok(pool.stats().servers[1]!.up);
+  probeOk[1] = true;
+  behaviour[1] = async () => [{ x: 1 }];
+  clock.advance(100);
+  await flush();
+  assert.ok(pool.stats().servers[1]!.up, 'the overflow connection kept probing and brought server 1 back');
+  open();
+  await first;
+  await app.stop();
+});
+
 test('crash :: a bug in one connection crashes that actor only; its caller gets an error, others do not', async () => {
   const { pool, app, behaviour } = await started({ poolSize: 3 });
   let release!: () => void;
