@@ -54,7 +54,7 @@ interface Target {
 }
 
 /** A real pool over the three servers; its async calls go through the writer. */
-async function target(batchSize = 250, internals: PoolInternals = {}): Promise<Target> {
+async function target(batchSize = 250, internals: PoolInternals = {}, flushInterval = 100): Promise<Target> {
   const dead: Target['dead'] = [];
   const pool = definePool({
     connectionStrings: serverUrls(),
@@ -62,7 +62,7 @@ async function target(batchSize = 250, internals: PoolInternals = {}): Promise<T
     poolSize: 3,
     asyncMailbox: 100_000,
     asyncBatchSize: batchSize,
-    asyncFlushInterval: 100,
+    asyncFlushInterval: flushInterval,
     asyncRetries: 5,
     backoff: { initial: 50, max: 500 },
     onError: (error, rows) => dead.push({ code: (error as { code?: string }).code ?? error.message, rows: rows.length }),
@@ -182,6 +182,22 @@ test('dedup :: a batch that landed but whose answer was lost is sent again and s
     assert.equal(await counts(table), ['1000\t1000\t0\t999', '1000\t1000\t0\t999', '1000\t1000\t0\t999']);
   } finally {
     await t.stop();
+  }
+});
+
+test('stop :: app.stop() writes what is still queued before it returns', async () => {
+  const table = `writer_stop_${suffix}`;
+  await createTable(table);
+  const t = await target(10_000, {}, 60_000);
+  try {
+    await burst(t, table, 0, 500, 100);
+    await pause(200);
+    assert.is(t.stats().queued, 500, 'the rows wait in an open batch');
+    await t.stop();
+    assert.equal(t.dead, []);
+    assert.equal(await counts(table), ['500\t500\t0\t499', '500\t500\t0\t499', '500\t500\t0\t499']);
+  } finally {
+    await t.stop(); // idempotent
   }
 });
 
