@@ -118,7 +118,6 @@ interface FlushWaiter {
 
 const noop = (): void => {};
 
-
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
   private readonly opts: WriterOptions;
@@ -219,6 +218,7 @@ class AsyncWriter implements Writer {
     this.closed = false;
     this.draining = false;
     this.asleep = false;
+    this.poolGone = false;
     this.actor = createActor(writerMachine, { input: this.port, clock: this.clock, id: this.deps.id });
     return this.actor;
   }

@@ -345,6 +345,26 @@ test('stop :: when the pool itself is gone (a sibling restart) the queue is kept
   next.stop();
 });
 
+test('stop :: a restarted writer stopped for good still reports what it could not write', async () => {
+  const h = harness({}, 1000);
+  h.respond = () => new PoolNotStartedError('p');
+  push(h.writer, 't', 0, 3);
+  await settle();
+  await h.writer.spec.stop?.(h.actor); // the sibling restart: queue kept
+  h.actor.stop();
+  h.respond = () => new NoServerAvailableError(3);
+  const next = h.writer.spec.start() as AnyActorRef;
+  next.start();
+  const stopped = h.writer.spec.stop?.(next); // then the final stop, before anything was written
+  for (let i = 0; i < 10; i++) {
+    await settle();
+    h.clock.advance(200);
+  }
+  await stopped;
+  next.stop();
+  assert.equal(h.dead.map((d) => [(d.error as { code?: string }).code, d.rows]), [['WRITER_STOPPED', [row(0), row(1), row(2)]]]);
+});
+
 test('crash :: a restarted actor resumes the queue and does not re-send an attempt still running', async () => {
   const h = harness({ batchSize: 2 });
   const releases: (() => void)[] = [];
