@@ -160,7 +160,6 @@ interface ConnectionContext {
   job: ConnectionJob | undefined;
   /** Consecutive failed probes, the backoff exponent. */
   attempt: number;
-  served: number;
   failures: number;
   lastError: string | undefined;
 }
@@ -211,7 +210,6 @@ export const connectionMachine = setup({
     random: input.random ?? Math.random,
     job: undefined,
     attempt: 0,
-    served: 0,
     failures: 0,
     lastError: undefined,
   }),
@@ -237,7 +235,7 @@ export const connectionMachine = setup({
           target: 'idle',
           actions: [
             ({ context, event }) => context.job?.resolve(event.output),
-            assign({ job: undefined, served: ({ context }) => context.served + 1 }),
+            assign({ job: undefined }),
             emit({ type: 'ready' }),
           ],
         },
@@ -254,7 +252,7 @@ export const connectionMachine = setup({
             target: 'idle',
             actions: [
               ({ context, event }) => context.job?.reject(event.error),
-              assign({ job: undefined, served: ({ context }) => context.served + 1 }),
+              assign({ job: undefined }),
               emit({ type: 'ready' }),
             ],
           },

@@ -108,7 +108,7 @@ export class PooledConnection implements BrokerConnection {
 
   /** Sends `request`; the broker must have lent this connection. */
   async run(request: PreparedRequest): Promise<unknown> {
-    await this.#started;
+    if (!this.#actor) await this.#started;
     const actor = this.#actor;
     if (!actor || this.#job) throw new PoolError('POOL_CONNECTION_CRASHED', `connection ${this.id} is not ready to serve`);
     return new Promise((resolve, reject) => {
