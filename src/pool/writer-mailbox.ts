@@ -41,6 +41,8 @@ export interface WriterUnit {
   /** Failures that consume the retry budget (not "server unreachable"). */
   failures: number;
   evicted: boolean;
+  /** A summary: inspection tools serialize the actor's context, and rows and bodies stay out of it. */
+  toJSON(): { seq: number; table: string | undefined; rows: number; attempts: number };
 }
 
 /**
@@ -267,5 +269,8 @@ function newUnit(table: string | undefined, openedAt: number): WriterUnit {
     attempts: 0,
     failures: 0,
     evicted: false,
+    toJSON() {
+      return { seq: this.seq, table: this.table, rows: unitSize(this), attempts: this.attempts };
+    },
   };
 }

@@ -142,4 +142,10 @@ test('queue :: stays correct across internal compaction', () => {
   assert.is(b.size, 1000);
 });
 
+test('inspection :: a unit serializes as a summary, without rows or bodies', () => {
+  const { b, push } = box();
+  push('logs', 1, 2, 3);
+  assert.is(JSON.stringify({ unit: b.head() }), '{"unit":{"seq":1,"table":"logs","rows":3,"attempts":0}}');
+});
+
 test.run();

@@ -14,6 +14,7 @@ const settle = async (): Promise<void> => {
 const unit = (seq: number): WriterUnit => ({
   seq, table: 't', rows: [{ seq }], encoded: [], start: 0, openedAt: 0,
   request: undefined, pending: undefined, attempts: 0, failures: 0, evicted: false,
+  toJSON: () => ({ seq, table: 't', rows: 1, attempts: 0 }),
 });
 
 /** A port over a plain array; `outcomes` decides each send. */
