@@ -60,7 +60,10 @@ export interface ServerSlots {
 /** The broker's state as `stats()` shows it. */
 export interface BrokerStatus {
   readonly waiters: number;
+  /** Overflow connections alive (lent, lingering idle, or recovering). */
   readonly overflow: number;
+  /** Overflow connections lent to callers right now. */
+  readonly overflowInUse: number;
   readonly servers: readonly ServerSlots[];
 }
 
@@ -222,8 +225,12 @@ export class Broker<C extends BrokerConnection> {
   /** Derived counts for `stats()` and the model test. */
   status(): BrokerStatus {
     const servers = this.#idle.map(() => ({ idle: 0, lent: 0, recovering: 0 }));
-    for (const slot of this.#slots.values()) servers[slot.conn.server]![slot.status]++;
-    return { waiters: this.#waiters.size, overflow: this.#overflow, servers };
+    let overflowInUse = 0;
+    for (const slot of this.#slots.values()) {
+      servers[slot.conn.server]![slot.status]++;
+      if (slot.conn.overflow && slot.status === 'lent') overflowInUse++;
+    }
+    return { waiters: this.#waiters.size, overflow: this.#overflow, overflowInUse, servers };
   }
 
   #pick(servers: readonly number[]): number {

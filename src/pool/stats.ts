@@ -33,8 +33,10 @@ export interface PoolStats {
   readonly servers: readonly ServerStats[];
   /** Callers waiting for a connection. */
   readonly waiters: number;
-  /** Overflow connections alive (lent or lingering). */
+  /** Overflow connections alive (lent, lingering before dismissal, or recovering). */
   readonly overflow: number;
+  /** Overflow connections lent to callers right now. */
+  readonly overflowInUse: number;
   /** Idle connections over all servers. */
   readonly idle: number;
   /** Connections lent to callers over all servers. */
@@ -90,6 +92,7 @@ export function collectStats(src: StatsSources): PoolStats {
     servers,
     waiters: src.broker?.waiters ?? 0,
     overflow: src.broker?.overflow ?? 0,
+    overflowInUse: src.broker?.overflowInUse ?? 0,
     idle: slots.reduce((n, s) => n + s.idle, 0),
     inUse: slots.reduce((n, s) => n + s.lent, 0),
     writer: src.writer,

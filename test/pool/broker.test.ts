@@ -195,6 +195,7 @@ function modelRun(seed: number, steps: number) {
     assert.is(lent, held.size, `${where}: broker lent count equals what callers hold`);
     assert.ok(idle + lent <= poolSize + maxOverflow, `${where}: in use + idle within poolSize + maxOverflow`);
     assert.ok(status.overflow <= maxOverflow, `${where}: overflow within maxOverflow`);
+    assert.ok(status.overflowInUse <= Math.min(status.overflow, lent), `${where}: overflow in use is lent overflow`);
     assert.is(status.waiters, pending.size, `${where}: every waiter is either waiting or answered`);
     if (pending.size > 0) assert.is(idle, 0, `${where}: no idle connection while someone waits`);
   };

@@ -182,6 +182,7 @@ test('exhaustion :: excess callers get POOL_TIMEOUT; afterwards poolSize idle an
   await flush();
   assert.is(pool.stats().waiters, 7);
   assert.is(pool.stats().overflow, 1);
+  assert.is(pool.stats().overflowInUse, 1);
   clock.advance(100);
   for (const open of gates) open();
   const results = await Promise.all(calls);

@@ -20,7 +20,7 @@ test('stats :: per server health, connection states, in flight, counters; passwo
     started: true,
     servers,
     connections: [conn(0, 'idle'), conn(0, 'busy'), conn(1, 'backoff'), conn(1, 'stopped')],
-    broker: { waiters: 4, overflow: 1, servers: [{ idle: 1, lent: 1, recovering: 0 }, { idle: 0, lent: 0, recovering: 1 }] },
+    broker: { waiters: 4, overflow: 1, overflowInUse: 1, servers: [{ idle: 1, lent: 1, recovering: 0 }, { idle: 0, lent: 0, recovering: 1 }] },
     health,
     queries: [7, 3],
     errors: [0, 2],
@@ -35,6 +35,7 @@ test('stats :: per server health, connection states, in flight, counters; passwo
   assert.equal(stats.servers.map((s) => s.errors), [0, 2]);
   assert.is(stats.waiters, 4);
   assert.is(stats.overflow, 1);
+  assert.is(stats.overflowInUse, 1);
   assert.is(stats.idle, 1);
   assert.is(stats.inUse, 1);
   assert.is(stats.writer.queued, 3);
