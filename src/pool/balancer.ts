@@ -7,7 +7,12 @@
 /** How queries are spread over the servers. */
 export type BalanceStrategy = 'round_robin' | 'random' | 'in_order' | 'least_busy';
 
-/** The names `balance` accepts, for validation and docs. */
+/**
+ * The names `balance` accepts, for validation and docs.
+ *
+ * @example
+ * BALANCE_STRATEGIES.includes('least_busy'); // true
+ */
 export const BALANCE_STRATEGIES: readonly BalanceStrategy[] = ['round_robin', 'random', 'in_order', 'least_busy'];
 
 /** A server the balancer may pick: its index in `connectionStrings` and its calls in flight. */
