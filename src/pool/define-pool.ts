@@ -19,7 +19,7 @@ import { createBalancer } from './balancer.js';
 import { Broker } from './broker.js';
 import { brokerMachine } from './broker.machine.js';
 import { PooledConnection, type ConnectionEvents, type ConnectionIO } from './connection.js';
-import { PoolError, PoolNotStartedError } from './errors.js';
+import { NoServerAvailableError, PoolError, PoolNotStartedError } from './errors.js';
 import { Health } from './health.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { collectStats, type PoolStats } from './stats.js';
@@ -188,7 +188,7 @@ class Pool implements ClickHousePool {
   }
 
   async start(options: Pick<SupervisorOptions, 'inspect' | 'clock'> = {}): Promise<void> {
-    if (this.#app) return;
+    if (this.#app || this.#live) return;
     this.#app = await startSupervisor([this], { ...options, id: `${this.name}-root` });
   }
 
@@ -285,11 +285,15 @@ class Pool implements ClickHousePool {
    */
   async #execute(request: PreparedRequest): Promise<unknown> {
     const avoid = new Set<number>();
+    let last: unknown;
     for (let attempt = 0; ; attempt++) {
       const live = this.#live;
       if (!live) throw new PoolNotStartedError(this.name);
       const conn = await live.broker.lease({ timeout: this.#opts.poolTimeout, avoid }, request.options.signal).catch((error: unknown) => {
-        throw request.options.signal?.aborted && error === request.options.signal.reason ? new AbortError(error, false) : error;
+        if (request.options.signal?.aborted && error === request.options.signal.reason) throw new AbortError(error, false);
+        // A retry that finds every server down says so, with the failure that led there.
+        if (last !== undefined && error instanceof NoServerAvailableError) throw new NoServerAvailableError(this.#opts.servers.length, { cause: last });
+        throw error;
       });
       this.#queries[conn.server]!++;
       try {
@@ -297,6 +301,7 @@ class Pool implements ClickHousePool {
       } catch (error) {
         const retry = error instanceof TransportError && (request.readOnly || !error.requestSent) && attempt < this.#opts.readRetries;
         if (!retry) throw error;
+        last = error;
         avoid.add(conn.server);
       }
     }

@@ -119,6 +119,15 @@ test('health :: all servers down fails fast with POOL_NO_SERVER; a probe brings 
     probeOk[i] = false;
   }
   assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'TRANSPORT', 'three servers tried, the last error surfaces');
+  behaviour[0] = async () => [{ x: 0 }];
+  probeOk[0] = true;
+  clock.advance(100);
+  await flush();
+  behaviour[0] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  probeOk[0] = false;
+  const retried = (await pool.select('SELECT 1').catch((e) => e)) as { code: string; cause?: { code?: string } };
+  assert.is(retried.code, 'POOL_NO_SERVER', 'the retry found every server down');
+  assert.is(retried.cause?.code, 'TRANSPORT', 'and carries the failure that led there');
   assert.equal(pool.stats().servers.map((s) => s.up), [false, false, false]);
   assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NO_SERVER');
   behaviour[2] = async () => [{ x: 3 }];
