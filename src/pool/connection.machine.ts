@@ -24,7 +24,8 @@
  * actor's life, performs requests and resets the Client on command (a per-request
  * `fromPromise` would cost ~60 µs of actor set-up per query; see `transportLogic`), and
  * `probe` (`GET /ping`), invoked in `probing`. Delays run on the actor's clock. The machine
- * tells its owner what happened through emitted events: `ready` (lendable again),
+ * keeps no call in its context (inspection shows plain data) and tells its owner what
+ * happened through emitted events: `settled` (the answer to a `run`), `ready` (lendable again),
  * `unavailable` (cannot serve for now), `failure` (count against the server's health) and
  * `probed` (the server answered a ping).
  */
@@ -33,12 +34,6 @@ import { AbortError, ColonnadeError, TimeoutError, TransportError } from '../cli
 import type { PreparedRequest } from '../clickhouse/types.js';
 import type { FailureKind } from './health.js';
 
-/** One call handed to a connection; the machine settles it exactly once. */
-export interface ConnectionJob {
-  readonly request: PreparedRequest;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
 
 /** Backoff bounds in milliseconds. */
 export interface BackoffOptions {
@@ -69,7 +64,7 @@ export type TransportReply =
 
 /** Events a connection accepts: a call or a probe order from the pool, or its transport's replies. */
 export type ConnectionEvent =
-  | { readonly type: 'run'; readonly job: ConnectionJob }
+  | { readonly type: 'run'; readonly request: PreparedRequest }
   | { readonly type: 'probe' }
   | TransportReply;
 
@@ -100,8 +95,10 @@ export function transportLogic(io: TransportIO) {
   });
 }
 
-/** Events a connection emits to its owner. */
+/** Events a connection emits to its owner; `settled` answers each `run` exactly once. */
 export type ConnectionEmitted =
+  | { readonly type: 'settled'; readonly ok: true; readonly output: unknown }
+  | { readonly type: 'settled'; readonly ok: false; readonly error: unknown }
   | { readonly type: 'ready' }
   | { readonly type: 'unavailable' }
   | { readonly type: 'failure'; readonly kind: FailureKind }
@@ -157,7 +154,6 @@ interface ConnectionContext {
   readonly overflow: boolean;
   readonly backoff: BackoffOptions;
   readonly random: () => number;
-  job: ConnectionJob | undefined;
   /** Consecutive failed probes, the backoff exponent. */
   attempt: number;
   failures: number;
@@ -176,7 +172,8 @@ const describe = (error: unknown): string =>
  *            backoff: { initial: 100, max: 10_000 } },
  *   clock,
  * }).start();
- * actor.send({ type: 'run', job: { request, resolve, reject } });
+ * actor.on('settled', (e) => (e.ok ? resolve(e.output) : reject(e.error)));
+ * actor.send({ type: 'run', request });
  */
 export const connectionMachine = setup({
   types: {
@@ -208,7 +205,6 @@ export const connectionMachine = setup({
     overflow: input.overflow,
     backoff: input.backoff,
     random: input.random ?? Math.random,
-    job: undefined,
     attempt: 0,
     failures: 0,
     lastError: undefined,
@@ -220,10 +216,7 @@ export const connectionMachine = setup({
       on: {
         run: {
           target: 'busy',
-          actions: [
-            assign({ job: ({ event }) => event.job }),
-            sendTo('transport', ({ event }) => ({ type: 'perform', request: event.job.request }) as TransportCommand),
-          ],
+          actions: sendTo('transport', ({ event }) => ({ type: 'perform', request: event.request }) as TransportCommand),
         },
         // The pool asks an idle connection of a server marked down to find out whether it is back.
         probe: { target: 'probing' },
@@ -234,8 +227,7 @@ export const connectionMachine = setup({
         'transport.done': {
           target: 'idle',
           actions: [
-            ({ context, event }) => context.job?.resolve(event.output),
-            assign({ job: undefined }),
+            emit(({ event }) => ({ type: 'settled', ok: true, output: event.output }) as ConnectionEmitted),
             emit({ type: 'ready' }),
           ],
         },
@@ -251,8 +243,7 @@ export const connectionMachine = setup({
             guard: ({ event }) => classifyFailure(event.error) === 'server',
             target: 'idle',
             actions: [
-              ({ context, event }) => context.job?.reject(event.error),
-              assign({ job: undefined }),
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
               emit({ type: 'ready' }),
             ],
           },
@@ -260,17 +251,15 @@ export const connectionMachine = setup({
             guard: ({ event }) => classifyFailure(event.error) === 'aborted',
             target: 'resetting',
             actions: [
-              ({ context, event }) => context.job?.reject(event.error),
-              assign({ job: undefined }),
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
               emit({ type: 'unavailable' }),
             ],
           },
           {
             target: 'failed',
             actions: [
-              ({ context, event }) => context.job?.reject(event.error),
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
               assign({
-                job: undefined,
                 failures: ({ context }) => context.failures + 1,
                 lastError: ({ event }) => describe(event.error),
               }),

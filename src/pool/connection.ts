@@ -12,7 +12,7 @@ import { realClock } from '../otp/clock.js';
 import type { BrokerConnection } from './broker.js';
 import { ConnectionCrashedError, PoolError } from './errors.js';
 import type { FailureKind } from './health.js';
-import { connectionMachine, transportLogic, type BackoffOptions, type ConnectionJob, type ConnectionState } from './connection.machine.js';
+import { connectionMachine, transportLogic, type BackoffOptions, type ConnectionState } from './connection.machine.js';
 
 /** What a connection tells its pool. */
 export interface ConnectionEvents {
@@ -82,7 +82,7 @@ export class PooledConnection implements BrokerConnection {
   readonly #deps: ConnectionDeps;
   #client: Client | undefined;
   #actor: ActorRefFrom<typeof connectionMachine> | undefined;
-  #job: ConnectionJob | undefined;
+  #pending: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #started: Promise<void>;
   #markStarted!: () => void;
   #failStart!: (error: unknown) => void;
@@ -110,21 +110,10 @@ export class PooledConnection implements BrokerConnection {
   async run(request: PreparedRequest): Promise<unknown> {
     if (!this.#actor) await this.#started;
     const actor = this.#actor;
-    if (!actor || this.#job) throw new PoolError('POOL_CONNECTION_CRASHED', `connection ${this.id} is not ready to serve`);
+    if (!actor || this.#pending) throw new PoolError('POOL_CONNECTION_CRASHED', `connection ${this.id} is not ready to serve`);
     return new Promise((resolve, reject) => {
-      const job: ConnectionJob = {
-        request,
-        resolve: (value) => {
-          this.#job = undefined;
-          resolve(value);
-        },
-        reject: (error) => {
-          this.#job = undefined;
-          reject(error);
-        },
-      };
-      this.#job = job;
-      actor.send({ type: 'run', job });
+      this.#pending = { resolve, reject };
+      actor.send({ type: 'run', request });
     });
   }
 
@@ -187,6 +176,12 @@ export class PooledConnection implements BrokerConnection {
         backoff: this.#deps.backoff,
       },
     });
+    actor.on('settled', (e) => {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (e.ok) pending?.resolve(e.output);
+      else pending?.reject(e.error);
+    });
     actor.on('ready', () => events.ready(this));
     actor.on('unavailable', () => events.unavailable(this));
     actor.on('failure', (e) => events.failure(this, e.kind));
@@ -195,9 +190,9 @@ export class PooledConnection implements BrokerConnection {
       if (this.#actor !== actor) return;
       this.#actor = undefined;
       this.#started = this.#pendingStart();
-      const job = this.#job;
-      this.#job = undefined;
-      job?.reject(error === undefined ? new PoolError('POOL_STOPPED', `connection ${this.id} stopped`) : new ConnectionCrashedError(this.id, error));
+      const pending = this.#pending;
+      this.#pending = undefined;
+      pending?.reject(error === undefined ? new PoolError('POOL_STOPPED', `connection ${this.id} stopped`) : new ConnectionCrashedError(this.id, error));
       events.gone(this);
     };
     actor.subscribe({ error: (error) => ended(error), complete: () => ended() });
