@@ -127,8 +127,12 @@ class Pool implements ClickHousePool {
         const live = this.#live;
         if (!live) return;
         // Never lend a connection to a server marked down: let it find out whether the server is back.
-        if (live.health.isUp(conn.server)) live.broker.ready(conn.id);
-        else conn.probe();
+        if (live.health.isUp(conn.server)) {
+          live.broker.ready(conn.id);
+        } else {
+          live.broker.unavailable(conn.id);
+          conn.probe();
+        }
       },
       unavailable: (conn) => this.#live?.broker.unavailable(conn.id),
       failure: (conn, kind) => {

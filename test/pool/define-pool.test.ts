@@ -160,6 +160,26 @@ test('health :: a server whose only connection was an overflow one still gets pr
   await app.stop();
 });
 
+test('health :: a call that ends after its server was marked down leaves no slot lent; the connection probes', async () => {
+  const { pool, app, behaviour, probeOk } = await started({ poolSize: 6, balance: 'in_order' });
+  let open!: () => void;
+  let calls = 0;
+  behaviour[0] = () => (++calls === 1 ? new Promise((resolve) => (open = () => resolve([{ x: 0 }]))) : Promise.reject(new TransportError('connect ECONNREFUSED', false)));
+  probeOk[0] = false;
+  const first = pool.select('SELECT 1');
+  await flush();
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }], 'the refused call was retried on server 1');
+  assert.not.ok(pool.stats().servers[0]!.up);
+  open();
+  assert.equal(await first, [{ x: 0 }]);
+  await flush();
+  const s0 = pool.stats().servers[0]!;
+  assert.is(pool.stats().inUse, 0, 'nothing stays lent');
+  assert.is(s0.connections.idle, 0, 'no connection of the down server waits to be lent');
+  assert.is(s0.connections.probing + s0.connections.backoff, 2);
+  await app.stop();
+});
+
 test('crash :: a bug in one connection crashes that actor only; its caller gets an error, others do not', async () => {
   const { pool, app, behaviour } = await started({ poolSize: 3 });
   let release!: () => void;
