@@ -193,6 +193,8 @@ export class PooledConnection implements BrokerConnection {
       const pending = this.#pending;
       this.#pending = undefined;
       pending?.reject(error === undefined ? new PoolError('POOL_STOPPED', `connection ${this.id} stopped`) : new ConnectionCrashedError(this.id, error));
+      // A crashed actor's socket may hold half a response; a restart opens a new Client anyway.
+      if (error !== undefined) void this.#client?.destroy().catch(() => undefined);
       events.gone(this);
     };
     actor.subscribe({ error: (error) => ended(error), complete: () => ended() });

@@ -24,11 +24,19 @@ function make(perform: (req: PreparedRequest) => Promise<unknown>, probe: () => 
   };
   const conn = new PooledConnection({
     id: 'conn-7', server: 2, config, overflow: false, backoff: { initial: 10, max: 10 },
-    io: { perform: (_t, _s, req) => perform(req), probe: async () => probe() },
+    io: {
+      perform: (transport, _s, req) => {
+        lastTransport = transport;
+        return perform(req);
+      },
+      probe: async () => probe(),
+    },
     events,
   });
   return { conn, log };
 }
+
+let lastTransport: { destroyed: boolean } | undefined;
 
 const test = suite('connection');
 
@@ -77,6 +85,8 @@ test('crash :: the caller being served gets POOL_CONNECTION_CRASHED and the pool
   assert.instance(err.cause, RangeError);
   assert.equal(log, ['started', 'gone']);
   assert.is(conn.state(), 'stopped');
+  await flush();
+  assert.ok(lastTransport?.destroyed, "the crashed actor's Client was destroyed");
   await conn.close();
 });
 
