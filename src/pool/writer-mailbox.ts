@@ -138,7 +138,7 @@ export class Mailbox {
     this.opts.onReady();
   }
 
-  /** The first unit still to send, or undefined. */
+  /** The oldest unit still to send, or undefined. */
   head(): WriterUnit | undefined {
     while (this.first < this.units.length) {
       const unit = this.units[this.first] as WriterUnit;
@@ -148,13 +148,32 @@ export class Mailbox {
     return undefined;
   }
 
-  /** Removes the head unit once it is written or dead-lettered; returns its row count (0 when it is not the head). */
+  /**
+   * The next units to send together, oldest first: up to `limit` table batches, stopping
+   * at a SQL request; the request itself only once everything before it is done, alone.
+   */
+  wave(limit: number): WriterUnit[] {
+    const out: WriterUnit[] = [];
+    if (this.head() === undefined) return out;
+    for (let i = this.first; i < this.units.length && out.length < limit; i++) {
+      const unit = this.units[i] as WriterUnit;
+      if (unit.evicted) continue;
+      if (unit.table === undefined) {
+        if (out.length === 0) out.push(unit);
+        break;
+      }
+      out.push(unit);
+    }
+    return out;
+  }
+
+  /** Removes a unit once it is written or dead-lettered; returns its row count (0 when it was already gone). */
   complete(unit: WriterUnit): number {
-    if (this.head() !== unit) return 0;
+    if (unit.evicted || unit.seq === 0) return 0;
     const n = unitSize(unit);
     this.size -= n;
     unit.evicted = true;
-    this.removeHead();
+    this.head(); // drops finished units from the front
     return n;
   }
 

@@ -1,19 +1,19 @@
 /**
- * The async writer's actor: takes the head of the mailbox, sends it, and on failure waits
- * with backoff and sends the very same request again. The mailbox and every decision about
- * it live in the `WriterPort` the actor gets as input (owned by the `Writer` object), so a
- * restarted actor resumes exactly where the crashed one stopped. One request is in flight
- * at a time, which keeps SQL requests in enqueue order.
+ * The async writer's actor: takes a wave from the head of the mailbox (a few table batches,
+ * or one SQL request alone), sends it, and when some of it failed waits with backoff and
+ * sends those very same requests again. The mailbox and every decision about it live in
+ * the `WriterPort` the actor gets as input (owned by the `Writer` object), so a restarted
+ * actor resumes exactly where the crashed one stopped.
  *
  *                     ┌──────────── WAKE ─────────────┐
  *                     ▼                               │
- *   (start) ──► ┌──────────┐  no unit, open batch  ┌─────────┐
+ *   (start) ──► ┌──────────┐  no wave, open batch  ┌─────────┐
  *               │ checking │──────────────────────►│ waiting │── after dueIn ──► checking
  *               └──────────┘  nothing queued       └─────────┘
  *                │   ▲   └───────────────────────► ┌──────┐
- *       next unit│   │                             │ idle │── WAKE ──► checking
- *                ▼   │ written / dead-lettered     └──────┘
- *               ┌─────────┐  error, retry budget left  ┌─────────┐
+ *       next wave│   │ all written/dead-lettered   │ idle │── WAKE ──► checking
+ *                ▼   │                             └──────┘
+ *               ┌─────────┐  some to retry             ┌─────────┐
  *               │ sending │───────────────────────────►│ backoff │
  *               └─────────┘◄── after retryDelay, HURRY ─└─────────┘
  */
@@ -22,29 +22,30 @@ import type { WriterUnit } from './writer-mailbox.js';
 
 /**
  * Everything the writer actor does to the world, provided by `createWriter`. The actor
- * itself holds only the unit being sent and the delay before its retry.
+ * itself holds only the wave being sent and the delay before its retry.
  *
  * @example
- * const port: WriterPort = { next: () => box.head(), dueIn: () => box.dueIn(1000), sleep() {}, send: (u) => run(u), done: (u) => box.complete(u), failed: () => 100 };
+ * const port: WriterPort = {
+ *   next: () => box.wave(3), dueIn: () => box.dueIn(1000), sleep() {},
+ *   send: (wave) => Promise.allSettled(wave.map((u) => run(u.request!))), settle: () => undefined,
+ * };
  */
 export interface WriterPort {
-  /** The unit to send next (after sealing batches whose interval passed), or undefined. */
-  next(): WriterUnit | undefined;
+  /** The units to send together next (after sealing batches whose interval passed); empty when none is ready. */
+  next(): WriterUnit[];
   /** Milliseconds until an open batch is due, or undefined when none is open. */
   dueIn(): number | undefined;
   /** The actor waits for a WAKE event from now on. */
   sleep(): void;
-  /** Sends the unit's frozen request; resolves when written. */
-  send(unit: WriterUnit): Promise<void>;
-  /** The unit is written. */
-  done(unit: WriterUnit): void;
-  /** The attempt failed: ms to wait before retrying, or undefined when it was dead-lettered. */
-  failed(unit: WriterUnit, error: unknown): number | undefined;
+  /** Sends every unit of the wave at once; resolves with each outcome, never rejects. */
+  send(wave: readonly WriterUnit[]): Promise<readonly PromiseSettledResult<void>[]>;
+  /** Written units leave, refused ones are dead-lettered: ms to wait before retrying the rest, or undefined when none is left. */
+  settle(wave: readonly WriterUnit[], outcomes: readonly PromiseSettledResult<void>[]): number | undefined;
 }
 
 interface WriterContext {
   readonly port: WriterPort;
-  unit: WriterUnit | undefined;
+  wave: WriterUnit[];
   delay: number;
 }
 
@@ -63,26 +64,28 @@ export const writerMachine = setup({
     events: {} as { type: 'WAKE' } | { type: 'HURRY' },
   },
   actors: {
-    send: fromPromise<void, { port: WriterPort; unit: WriterUnit }>(({ input }) => input.port.send(input.unit)),
+    send: fromPromise<readonly PromiseSettledResult<void>[], { port: WriterPort; wave: readonly WriterUnit[] }>(
+      ({ input }) => input.port.send(input.wave),
+    ),
   },
   delays: {
     dueIn: ({ context }) => context.port.dueIn() ?? 0,
     retryDelay: ({ context }) => context.delay,
   },
   guards: {
-    hasUnit: ({ context }) => context.unit !== undefined,
+    hasWave: ({ context }) => context.wave.length > 0,
     hasOpenBatch: ({ context }) => context.port.dueIn() !== undefined,
     willRetry: ({ context }) => context.delay >= 0,
   },
 }).createMachine({
   id: 'writer',
-  context: ({ input }) => ({ port: input, unit: undefined, delay: -1 }),
+  context: ({ input }) => ({ port: input, wave: [], delay: -1 }),
   initial: 'checking',
   states: {
     checking: {
-      entry: assign({ unit: ({ context }) => context.port.next() }),
+      entry: assign({ wave: ({ context }) => context.port.next() }),
       always: [
-        { guard: 'hasUnit', target: 'sending' },
+        { guard: 'hasWave', target: 'sending' },
         { guard: 'hasOpenBatch', target: 'waiting' },
         { target: 'idle' },
       ],
@@ -97,27 +100,23 @@ export const writerMachine = setup({
       on: { WAKE: 'checking' },
     },
     sending: {
+      // No onError: `send` never rejects, so a rejection is a bug and crashes the actor
+      // (its supervisor restarts it; the queue is kept outside).
       invoke: {
         src: 'send',
-        input: ({ context }) => ({ port: context.port, unit: context.unit as WriterUnit }),
+        input: ({ context }) => ({ port: context.port, wave: context.wave }),
         onDone: {
-          target: 'checking',
-          actions: ({ context }) => context.port.done(context.unit as WriterUnit),
-        },
-        onError: {
-          target: 'failed',
-          actions: assign({
-            delay: ({ context, event }) => context.port.failed(context.unit as WriterUnit, event.error) ?? -1,
-          }),
+          target: 'settled',
+          actions: assign({ delay: ({ context, event }) => context.port.settle(context.wave, event.output) ?? -1 }),
         },
       },
     },
-    failed: {
+    settled: {
       always: [{ guard: 'willRetry', target: 'backoff' }, { target: 'checking' }],
     },
     backoff: {
-      after: { retryDelay: 'sending' },
-      on: { HURRY: 'sending' },
+      after: { retryDelay: 'checking' },
+      on: { HURRY: 'checking' },
     },
   },
 });

@@ -82,7 +82,7 @@ export interface Writer {
 }
 
 /**
- * What `createWriter` needs. `random` and `shutdown` have defaults (Math.random, 5000 ms).
+ * What `createWriter` needs. `random`, `shutdown` and `concurrency` have defaults.
  *
  * @example
  * const deps: WriterDeps = { id: 'writer', options, clock: realClock, run: (request) => pool.run(request) };
@@ -96,6 +96,8 @@ export interface WriterDeps {
   readonly random?: () => number;
   /** Milliseconds the supervisor gives `spec.stop`; the drain ends a little before. */
   readonly shutdown?: number;
+  /** Table batches sent at once (default 3; the pool passes its number of servers). SQL requests always go alone. */
+  readonly concurrency?: number;
 }
 
 /**
@@ -123,6 +125,9 @@ class AsyncWriter implements Writer {
   private readonly opts: WriterOptions;
   private clock: Clock;
   private readonly random: () => number;
+  private readonly concurrency: number;
+  /** Units attempted at least once and not yet written or dead-lettered. */
+  private readonly active = new Set<WriterUnit>();
   private readonly mailbox: Mailbox;
   private readonly quoted = new Map<string, string>();
   private readonly port: WriterPort;
@@ -144,6 +149,7 @@ class AsyncWriter implements Writer {
     this.opts = deps.options;
     this.clock = deps.clock;
     this.random = deps.random ?? Math.random;
+    this.concurrency = Math.max(1, deps.concurrency ?? 3);
     this.mailbox = new Mailbox({
       capacity: this.opts.mailbox,
       batchSize: this.opts.batchSize,
@@ -156,18 +162,27 @@ class AsyncWriter implements Writer {
       next: () => {
         if (this.draining) this.mailbox.sealAll();
         else this.mailbox.sealDue(this.opts.flushInterval);
-        return this.mailbox.head();
+        return this.mailbox.wave(this.concurrency);
       },
       dueIn: () => this.mailbox.dueIn(this.opts.flushInterval),
       sleep: () => {
         this.asleep = true;
       },
-      send: (unit) => unit.pending ?? this.attempt(unit),
-      done: (unit) => {
-        this.poolGone = false;
-        this.written += this.complete(unit);
+      send: (wave) => Promise.allSettled(wave.map((unit) => unit.pending ?? this.attempt(unit))),
+      settle: (wave, outcomes) => {
+        let delay: number | undefined;
+        wave.forEach((unit, i) => {
+          const outcome = outcomes[i] as PromiseSettledResult<void>;
+          if (outcome.status === 'fulfilled') {
+            this.poolGone = false;
+            this.written += this.complete(unit);
+            return;
+          }
+          const retryIn = this.failure(unit, outcome.reason);
+          if (retryIn !== undefined) delay = Math.max(delay ?? 0, retryIn);
+        });
+        return delay;
       },
-      failed: (unit, error) => this.failure(unit, error),
     };
     const shutdown = deps.shutdown ?? 5000;
     this.spec = {
@@ -200,8 +215,8 @@ class AsyncWriter implements Writer {
   }
 
   stats(): WriterStats {
-    const head = this.mailbox.head();
-    const inFlight = head !== undefined && head.attempts > 0 ? unitSize(head) : 0;
+    let inFlight = 0;
+    for (const unit of this.active) inFlight += unitSize(unit);
     return {
       queued: this.mailbox.size - inFlight,
       inFlight,
@@ -232,6 +247,7 @@ class AsyncWriter implements Writer {
   /** One attempt; its outcome is kept on the unit so a restarted actor waits for it instead of re-sending. */
   private attempt(unit: WriterUnit): Promise<void> {
     unit.attempts++;
+    this.active.add(unit);
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
       unit.request ??= insertRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.encoded.slice(unit.start));
@@ -272,8 +288,9 @@ class AsyncWriter implements Writer {
     this.report(error, rows);
   }
 
-  /** Removes the head unit; returns its row count (0 when it was already gone). */
+  /** Removes a written or dead-lettered unit; returns its row count (0 when it was already gone). */
   private complete(unit: WriterUnit): number {
+    this.active.delete(unit);
     const n = this.mailbox.complete(unit);
     if (n > 0) this.settleFlushes();
     return n;
@@ -341,6 +358,7 @@ class AsyncWriter implements Writer {
       this.draining = false;
       return;
     }
+    this.active.clear();
     for (const rows of this.mailbox.takeAll()) {
       this.failed += rows.length;
       this.report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);

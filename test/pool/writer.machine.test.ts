@@ -17,42 +17,48 @@ const unit = (seq: number): WriterUnit => ({
   toJSON: () => ({ seq, table: 't', rows: 1, attempts: 0 }),
 });
 
-/** A port over a plain array; `outcomes` decides each send. */
+/** A port over a plain array, two units per wave; `outcomes` decides each unit's send: ok, a retry delay, or dead. */
 function fakePort() {
   const queue: WriterUnit[] = [];
   const log: string[] = [];
   let due: number | undefined;
   const outcomes: (number | 'dead' | 'ok')[] = [];
   const port: WriterPort = {
-    next: () => queue[0],
+    next: () => queue.slice(0, 2),
     dueIn: () => due,
     sleep: () => { log.push('sleep'); },
-    send: async (u) => {
-      log.push(`send ${u.seq}`);
-      const o = outcomes.shift() ?? 'ok';
-      if (o !== 'ok') throw Object.assign(new Error('down'), { retryIn: o === 'dead' ? undefined : o });
+    send: (wave) => {
+      log.push(`send ${wave.map((u) => u.seq).join('+')}`);
+      return Promise.allSettled(wave.map(async () => {
+        const o = outcomes.shift() ?? 'ok';
+        if (o !== 'ok') throw Object.assign(new Error('down'), { retryIn: o === 'dead' ? undefined : o });
+      }));
     },
-    done: (u) => { log.push(`done ${u.seq}`); queue.shift(); },
-    failed: (u, e) => {
-      const retryIn = (e as { retryIn?: number }).retryIn;
-      log.push(`failed ${u.seq}`);
-      if (retryIn === undefined) queue.shift();
-      return retryIn;
+    settle: (wave, results) => {
+      let delay: number | undefined;
+      wave.forEach((u, i) => {
+        const r = results[i] as PromiseSettledResult<void>;
+        const retryIn = r.status === 'fulfilled' ? undefined : (r.reason as { retryIn?: number }).retryIn;
+        if (retryIn === undefined) queue.splice(queue.indexOf(u), 1);
+        else delay = Math.max(delay ?? 0, retryIn);
+        log.push(`${r.status === 'fulfilled' ? 'done' : retryIn === undefined ? 'dead' : 'retry'} ${u.seq}`);
+      });
+      return delay;
     },
   };
   return { port, queue, log, outcomes, setDue: (ms: number | undefined) => { due = ms; } };
 }
 
-test('states :: idle with nothing queued, sending on WAKE, idle again', async () => {
+test('states :: idle with nothing queued, a wave on WAKE, idle again', async () => {
   const clock = createTestClock();
   const f = fakePort();
   const actor = createActor(writerMachine, { input: f.port, clock }).start();
   assert.is(actor.getSnapshot().value, 'idle');
-  f.queue.push(unit(1), unit(2));
+  f.queue.push(unit(1), unit(2), unit(3));
   actor.send({ type: 'WAKE' });
   assert.is(actor.getSnapshot().value, 'sending');
   await settle();
-  assert.equal(f.log, ['sleep', 'send 1', 'done 1', 'send 2', 'done 2', 'sleep']);
+  assert.equal(f.log, ['sleep', 'send 1+2', 'done 1', 'done 2', 'send 3', 'done 3', 'sleep']);
   assert.is(actor.getSnapshot().value, 'idle');
 });
 
@@ -69,11 +75,11 @@ test('states :: waiting re-checks when the open batch is due', () => {
   assert.is(actor.getSnapshot().value, 'sending');
 });
 
-test('states :: a failure with a delay backs off, then sends the same unit again', async () => {
+test('states :: a wave with failures backs off for the longest delay, then sends again from the head', async () => {
   const clock = createTestClock();
   const f = fakePort();
-  f.outcomes.push(200, 400);
-  f.queue.push(unit(7));
+  f.outcomes.push(200, 'ok', 400);
+  f.queue.push(unit(7), unit(8));
   const actor = createActor(writerMachine, { input: f.port, clock }).start();
   await settle();
   assert.is(actor.getSnapshot().value, 'backoff');
@@ -83,17 +89,44 @@ test('states :: a failure with a delay backs off, then sends the same unit again
   await settle();
   clock.advance(400);
   await settle();
-  assert.equal(f.log, ['send 7', 'failed 7', 'send 7', 'failed 7', 'send 7', 'done 7', 'sleep']);
+  assert.equal(f.log, ['send 7+8', 'retry 7', 'done 8', 'send 7', 'retry 7', 'send 7', 'done 7', 'sleep']);
 });
 
-test('states :: a dead-lettered unit does not back off; the next is sent at once', async () => {
+test('states :: HURRY ends a backoff at once', async () => {
   const clock = createTestClock();
   const f = fakePort();
-  f.outcomes.push('dead');
-  f.queue.push(unit(1), unit(2));
+  f.outcomes.push(10_000);
+  f.queue.push(unit(1));
+  const actor = createActor(writerMachine, { input: f.port, clock }).start();
+  await settle();
+  assert.is(actor.getSnapshot().value, 'backoff');
+  actor.send({ type: 'HURRY' });
+  await settle();
+  assert.equal(f.log, ['send 1', 'retry 1', 'send 1', 'done 1', 'sleep']);
+});
+
+test('states :: a dead-lettered unit does not back off; the next wave is sent at once', async () => {
+  const clock = createTestClock();
+  const f = fakePort();
+  f.outcomes.push('dead', 'ok');
+  f.queue.push(unit(1), unit(2), unit(3));
   createActor(writerMachine, { input: f.port, clock }).start();
   await settle();
-  assert.equal(f.log, ['send 1', 'failed 1', 'send 2', 'done 2', 'sleep']);
+  assert.equal(f.log, ['send 1+2', 'dead 1', 'done 2', 'send 3', 'done 3', 'sleep']);
+});
+
+test('crash :: a port that rejects (a bug) crashes the actor instead of being ignored', async () => {
+  const clock = createTestClock();
+  const f = fakePort();
+  f.port.send = () => Promise.reject(new Error('bug'));
+  f.queue.push(unit(1));
+  const actor = createActor(writerMachine, { input: f.port, clock });
+  let crashed: unknown;
+  actor.subscribe({ error: (e) => { crashed = e; } });
+  actor.start();
+  await settle();
+  assert.is((crashed as Error | undefined)?.message, 'bug');
+  assert.is(actor.getSnapshot().status, 'error');
 });
 
 test.run();
