@@ -9,7 +9,7 @@ import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Clock } from '../../src/otp/types.js';
 import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
-import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
+import { batchRequest, createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
 
 const test = suite('writer');
 
@@ -448,6 +448,18 @@ test('crash :: the supervisor restarts a crashed writer actor and the queue surv
   assert.ok(app.whichChildren()[0]?.actor !== before, 'the actor was restarted');
   assert.equal(sent.map(ids), [[0, 1, 2, 3, 4]]);
   await app.stop();
+});
+
+test('request :: batchRequest equals prepare() for uniform rows, mixed column sets and undefined values', () => {
+  const cases: Row[][] = [
+    [{ id: 1, s: 'a' }, { id: 2, s: 'b' }],
+    [{ id: 1, s: undefined }, { id: 2 }],
+    [{ id: 1 }, { id: 2, s: 'x' }, { s: 'y', id: 3 }],
+    [{ 'odd`name': 1 }, { 'odd`name': 2 }],
+  ];
+  for (const rows of cases) {
+    assert.equal(batchRequest('`t`', rows, rows.map((r) => encodeRow(r))), prepare({ type: 'insert_to_table', table: 't', rows }));
+  }
 });
 
 test('request :: a batch is the request prepare() builds for its rows, column sets and all', async () => {
