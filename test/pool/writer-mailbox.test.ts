@@ -65,13 +65,30 @@ test('flush :: doneUpTo tracks units completed up to a sequence number', () => {
   assert.is(b.size, 0);
 });
 
-test('complete :: only the head can complete', () => {
+test('complete :: out of order, once each; the head moves past finished units', () => {
   const { b, push } = box();
-  push('a', 1, 2, 3, 4, 5, 6);
-  const [first] = [b.head()!];
-  b.complete(first);
-  assert.is(b.complete(first), 0);
+  push('a', 1, 2, 3, 4, 5, 6, 7, 8, 9);
+  const [first, second, third] = b.wave(3);
+  assert.is(b.complete(second!), 3);
+  assert.is(b.complete(second!), 0, 'a second completion counts nothing');
+  assert.is(b.head(), first);
+  assert.is(b.complete(first!), 3);
+  assert.is(b.head(), third, 'the finished second unit is skipped');
   assert.is(b.size, 3);
+});
+
+test('wave :: batches up to the limit, stopping at a request, which goes alone once at the head', () => {
+  const { b, push } = box({ batchSize: 1 });
+  push('a', 1);
+  push('b', 2);
+  b.pushRequest({ type: 'query', body: 'OPTIMIZE TABLE a', options: {}, readOnly: false });
+  push('a', 3);
+  assert.equal(b.wave(5).map((u) => unitRows(u)), [[{ id: 1 }], [{ id: 2 }]]);
+  assert.equal(b.wave(1).map((u) => unitRows(u)), [[{ id: 1 }]]);
+  for (const u of b.wave(5)) b.complete(u);
+  assert.equal(b.wave(5).map((u) => u.request?.body), ['OPTIMIZE TABLE a']);
+  b.complete(b.head()!);
+  assert.equal(b.wave(5).map((u) => unitRows(u)), [[{ id: 3 }]]);
 });
 
 test('overflow :: drop_newest keeps what fits and drops the tail of the call', () => {
