@@ -21,6 +21,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
+const running = new Set();
+
 function run(cmd, args, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
@@ -31,7 +33,11 @@ function run(cmd, args, env = {}) {
     let out = '';
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.stderr.on('data', (d) => { process.stderr.write(d); });
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, out }));
+    running.add(child);
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code: code ?? 1, signal, out });
+    });
   });
 }
 
@@ -52,9 +58,18 @@ let lease = null;
 let clusterEnv = {};
 // A cluster the developer left running is theirs, and overlapping runs share one: the
 // lease stops the cluster at the end only if a run started it and no other run holds it.
-const releaseOnSignal = (signal) => {
-  const done = () => process.exit(signal === 'SIGINT' ? 130 : 143);
-  (lease ? lease.release() : Promise.resolve()).then(done, done);
+// The test process may be hurting a server right now: let it end before the lease goes.
+let interrupted = null;
+const exitCode = (signal) => (signal === 'SIGINT' ? 130 : 143);
+const releaseOnSignal = async (signal) => {
+  interrupted = signal;
+  const children = [...running];
+  await Promise.all(children.map((child) => new Promise((done) => {
+    child.once('close', done);
+    child.kill(signal);
+  })));
+  await (lease ? lease.release() : Promise.resolve()).catch(() => undefined);
+  process.exit(exitCode(signal));
 };
 process.once('SIGINT', releaseOnSignal);
 process.once('SIGTERM', releaseOnSignal);
@@ -107,4 +122,5 @@ try {
 }
 
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+if (interrupted) process.exit(exitCode(interrupted));
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

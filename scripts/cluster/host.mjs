@@ -114,7 +114,9 @@ export async function waitFor(check, alive, what, logs) {
   const until = Date.now() + START_DEADLINE_MS;
   while (Date.now() < until) {
     if (await check()) return;
-    if (!alive()) throw new Error(`${what} did not come up: the process exited.\n${tails(logs)}`);
+    if (!alive()) {
+      throw Object.assign(new Error(`${what} did not come up: the process exited.\n${tails(logs)}`), { exited: true });
+    }
     await sleep(200);
   }
   throw new Error(`${what} did not come up within ${START_DEADLINE_MS / 1000} s.\n${tails(logs)}`);
@@ -161,13 +163,15 @@ export function tcpOpen(port) {
   });
 }
 
+// `ruok` says imok while ZooKeeper still loads its snapshot and drops client handshakes;
+// `srvr` names a mode only once it serves requests.
 export function zkOk(port) {
   return new Promise((done) => {
     let reply = '';
-    const sock = connect({ host: '127.0.0.1', port }, () => sock.end('ruok'));
+    const sock = connect({ host: '127.0.0.1', port }, () => sock.end('srvr'));
     sock.setTimeout(2_000);
     sock.on('data', (d) => { reply += d; });
-    sock.once('end', () => done(reply === 'imok'));
+    sock.once('end', () => done(/^Mode: (standalone|leader|follower)$/m.test(reply)));
     sock.once('timeout', () => { sock.destroy(); done(false); });
     sock.once('error', () => done(false));
   });
