@@ -8,9 +8,9 @@
 // inherits another's heap, JIT state or sockets; only one of them runs at a time. Cells are
 // interleaved and repeated in rounds with the order of the clients rotated; the table shows
 // each cell's median.
-// Run: npm run bench [-- --rounds=4 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici]
+// Run: npm run bench [-- --rounds=5 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici]
 // It starts the local cluster if it is not running, and then stops it again at the end.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { start, status, stop } from './cluster.mjs';
 import { runChild, startResident, type Resident } from './bench/child.js';
 import { CLIENTS, type ClientName } from './bench/clients.js';
@@ -31,7 +31,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rounds: 4, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], profile: [] };
+  const args: Args = { rounds: 5, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], profile: [] };
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3)`);
@@ -162,8 +162,13 @@ async function main(): Promise<void> {
   try {
     const version = (await sql(urls[0]!, 'SELECT version()')).trim();
     const cpu = cpus();
-    console.log(`machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}, ${process.platform}/${process.arch}`);
-    console.log(`ClickHouse ${version}, ${urls.length} servers on this machine (${urls.join(', ')})${startedHere ? ', started for this run' : ''}`);
+    const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+    const header = [
+      `machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}, ${process.platform}/${process.arch}`,
+      `ClickHouse ${version}, ${urls.length} servers on the same machine${startedHere ? ' (started for this run)' : ''}`,
+      `load average at the start: ${load()} (1/5/15 min; everything else running on the machine counts)`,
+    ];
+    console.log(header.join('\n'));
     console.log(`SELECT 1: ${args.rounds} rounds of ${args.cellMs} ms cells (each after ${args.cellWarmupMs} ms unmeasured at the same concurrency), ` +
       `clients interleaved, each in its own process warmed up for ${args.warmupMs} ms; every client at most ${args.perServer} sockets per server\n`);
 
@@ -171,12 +176,13 @@ async function main(): Promise<void> {
     console.log('\nrunning inserts ...');
     const inserted = await inserts(args, urls);
 
-    const lines: string[] = [];
+    const lines: string[] = [...header, `load average at the end: ${load()}`, ''];
     const w = [15, 5, 11, 8, 12, 8, 7, 7];
     lines.push(`SELECT 1 (median of ${args.rounds} rounds, ${args.cellMs / 1000} s each; spread = (max-min)/median of queries/s)`);
     lines.push(row(['client', 'conc', 'queries/s', 'vs raw', 'CPU µs/query', 'vs raw', 'spread', 'errors'], w));
     const misses: string[] = [];
-    for (const c of args.concurrencies) {
+    for (const [ci, c] of args.concurrencies.entries()) {
+      if (ci > 0) lines.push('');
       const base = summarize(selected.get('undici')!, c);
       for (const client of CLIENTS) {
         const s = summarize(selected.get(client)!, c);
@@ -190,6 +196,8 @@ async function main(): Promise<void> {
         }
       }
     }
+    lines.push("each query: raw undici POSTs 'SELECT 1' and reads the body as text; clickhouse-js query({ format: 'JSONEachRow' }).json();");
+    lines.push("colonnade pool.select('SELECT 1') (TabSeparatedWithNamesAndTypes, decoded to [{ 1: 1 }]). CPU = the client process's user+system time / queries");
     lines.push('');
     const wi = [42, 11, 8, 10, 12, 8];
     lines.push(`INSERT ${fmt(args.rows)} rows (id UInt64, event String, user_id UInt32, ts DateTime) into MergeTree, round robin over the servers`);
@@ -217,7 +225,8 @@ async function main(): Promise<void> {
     }
     lines.push('');
     lines.push('targets: colonnade >= 0.90x raw undici queries/s and <= 1.30x its CPU per query at every concurrency; async one-row calls >= 100,000 rows/s');
-    lines.push(misses.length === 0 ? 'result: every target met' : `result: ${misses.length} target(s) missed: ${misses.join('; ')}`);
+    lines.push(misses.length === 0 ? 'result: every target met' : `result: ${misses.length} target(s) missed:`);
+    for (const miss of misses) lines.push(`  - ${miss}`);
     console.log(`\n${lines.join('\n')}`);
     if (args.profile.length > 0) console.log(`\nCPU profiles in ${PROFILE_DIR}`);
   } finally {
