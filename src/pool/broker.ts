@@ -145,16 +145,18 @@ export class Broker<C extends BrokerConnection> {
   /** `checkout` as a promise; `signal` withdraws the request while it waits. */
   lease(request: CheckoutRequest, signal?: AbortSignal): Promise<C> {
     return new Promise((resolve, reject) => {
-      const cancel = this.checkout(request, (error, conn) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(conn!);
-      });
+      let cancel = noop;
       const onAbort = (): void => {
         cancel();
         reject(signal!.reason);
       };
+      if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      cancel = this.checkout(request, (error, conn) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve(conn!);
+      });
     });
   }
 

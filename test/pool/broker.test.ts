@@ -83,6 +83,30 @@ test('checkout :: a waiter that times out leaves the line with POOL_TIMEOUT', ()
   assert.equal(broker.status().servers[0], { idle: 1, lent: 0, recovering: 0 });
 });
 
+test('lease :: with a signal, an idle connection is lent at once; an aborted signal lends nothing', async () => {
+  const { broker } = setup({ base: 1 });
+  const ac = new AbortController();
+  const conn = await broker.lease({ timeout: 10 }, ac.signal);
+  assert.is(conn.id, 'c0');
+  broker.ready(conn.id);
+  ac.abort(new Error('gone'));
+  const err = await broker.lease({ timeout: 10 }, ac.signal).catch((e: Error) => e);
+  assert.is((err as Error).message, 'gone');
+  assert.equal(broker.status().servers[0], { idle: 1, lent: 0, recovering: 0 });
+});
+
+test('lease :: aborting while waiting withdraws the request', async () => {
+  const { broker, clock } = setup({ base: 1 });
+  take(broker);
+  const ac = new AbortController();
+  const waiting = broker.lease({ timeout: 50 }, ac.signal).catch((e: Error) => e.message);
+  assert.is(broker.status().waiters, 1);
+  ac.abort(new Error('bye'));
+  assert.is(await waiting, 'bye');
+  assert.is(broker.status().waiters, 0);
+  assert.is(clock.pending(), 0);
+});
+
 test('checkout :: a withdrawn request leaves no waiter and no timer', () => {
   const { broker, clock } = setup({ base: 1 });
   take(broker);
