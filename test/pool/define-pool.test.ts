@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { InspectionEvent } from 'xstate';
 import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
-import { createTestClock, startSupervisor } from '../../src/otp/index.js';
+import { createTestClock, startSupervisor, whereis } from '../../src/otp/index.js';
 import { definePool } from '../../src/pool/define-pool.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
@@ -63,6 +63,7 @@ test('lifecycle :: the name is registered, so two running pools need two names',
   const a = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
   const b = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
   await a.start();
+  assert.is(whereis('unit-same'), a, 'whereis(name) finds the pool');
   const err = await b.start().catch((e) => e);
   assert.ok(err, 'the second start fails');
   await a.stop();
