@@ -8,12 +8,13 @@
 // inherits another's heap, JIT state or sockets; only one of them runs at a time. Cells are
 // interleaved and repeated in rounds with the order of the clients rotated; the table shows
 // each cell's median.
-// Run: npm run bench [-- --rounds=5 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici]
+// Run: npm run bench [-- --rounds=5 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici
+//                       --clients=undici,colonnade,perform --concurrency=1,16,64 --inserts=no]
 // It starts the local cluster if it is not running, and then stops it again at the end.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { start, status, stop } from './cluster.mjs';
 import { runChild, startResident, type Resident } from './bench/child.js';
-import { CLIENTS, type ClientName } from './bench/clients.js';
+import { CLIENTS, EXTRA_CLIENTS, type ClientName } from './bench/clients.js';
 import {
   INSERT_MODES, type InsertMode, type InsertReport, type InsertTask, type SelectCell, type SelectReply, type SelectRequest, type SelectTask,
 } from './bench/tasks.js';
@@ -27,11 +28,13 @@ interface Args {
   batch: number;
   perServer: number;
   concurrencies: number[];
+  clients: ClientName[];
+  inserts: boolean;
   profile: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rounds: 5, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], profile: [] };
+  const args: Args = { rounds: 5, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [] };
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3)`);
@@ -50,7 +53,19 @@ function parseArgs(argv: readonly string[]): Args {
       case 'batch': args.batch = int(1, 1_000_000); break;
       case 'per-server': args.perServer = int(1, 256); break;
       case 'concurrency': args.concurrencies = value.split(',').map((v) => { const c = Number(v); if (!Number.isInteger(c) || c < 1 || c > 1024) throw new Error(`bench: bad --concurrency ${value}`); return c; }); break;
+      case 'inserts':
+        if (value !== 'yes' && value !== 'no') throw new Error(`bench: --inserts takes yes or no, got ${value}`);
+        args.inserts = value === 'yes';
+        break;
       case 'profile': args.profile = value.split(',').filter(Boolean); break;
+      case 'clients': {
+        const known: readonly string[] = [...CLIENTS, ...EXTRA_CLIENTS];
+        const names = value.split(',').filter(Boolean);
+        const bad = names.filter((n) => !known.includes(n));
+        if (bad.length > 0 || !names.includes('undici')) throw new Error(`bench: --clients takes undici and any of ${known.join(', ')}, got ${value}`);
+        args.clients = names as ClientName[];
+        break;
+      }
       default: throw new Error(`bench: unknown flag --${key}`);
     }
   }
@@ -58,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 const TABLE = 'colonnade_bench_events';
+const LABELS: Record<ClientName, string> = { undici: 'raw undici', 'clickhouse-js': 'clickhouse-js', colonnade: 'colonnade', perform: 'perform (no pool)' };
 const PROFILE_DIR = '/tmp/colonnade-bench-profiles';
 
 async function sql(url: string, body: string): Promise<string> {
@@ -87,11 +103,11 @@ function profileArgv(args: Args, name: string): string[] {
 }
 
 async function selects(args: Args, urls: readonly string[]): Promise<Map<ClientName, SelectCell[][]>> {
-  const byClient = new Map<ClientName, SelectCell[][]>(CLIENTS.map((c) => [c, []]));
+  const byClient = new Map<ClientName, SelectCell[][]>(args.clients.map((c) => [c, []]));
   const workers = new Map<ClientName, Resident<SelectRequest, SelectReply>>();
   const deadlineMs = Math.max(args.warmupMs, args.cellMs + args.cellWarmupMs) + 60_000;
   try {
-    for (const client of CLIENTS) {
+    for (const client of args.clients) {
       const task: SelectTask = {
         client, urls, perServer: args.perServer, warmupMs: args.warmupMs, warmupConcurrency: Math.max(...args.concurrencies),
         ...(args.profile.includes(client) ? { profileDir: PROFILE_DIR } : {}),
@@ -101,16 +117,16 @@ async function selects(args: Args, urls: readonly string[]): Promise<Map<ClientN
     // Cells interleave: within a round each concurrency runs every client back to back, in an
     // order that rotates, so a change in the machine's load falls on all three alike.
     for (let round = 0; round < args.rounds; round++) {
-      const cells = new Map<ClientName, SelectCell[]>(CLIENTS.map((c) => [c, []]));
+      const cells = new Map<ClientName, SelectCell[]>(args.clients.map((c) => [c, []]));
       for (const [ci, concurrency] of args.concurrencies.entries()) {
-        for (let k = 0; k < CLIENTS.length; k++) {
-          const client = CLIENTS[(k + round + ci) % CLIENTS.length]!;
+        for (let k = 0; k < args.clients.length; k++) {
+          const client = args.clients[(k + round + ci) % args.clients.length]!;
           const answer = await workers.get(client)!.ask({ type: 'cell', concurrency, ms: args.cellMs, warmupMs: args.cellWarmupMs });
           if (answer.type !== 'cell') throw new Error(`${client}: ${answer.type === 'failed' ? answer.error : answer.type}`);
           cells.get(client)!.push(answer.cell);
         }
       }
-      for (const client of CLIENTS) {
+      for (const client of args.clients) {
         const mine = cells.get(client)!;
         byClient.get(client)!.push(mine);
         console.log(`  round ${round + 1} ${client.padEnd(13)} ${mine.map((c) => `c=${c.concurrency}: ${fmt(c.qps)}/s ${c.cpuUs.toFixed(0)} µs${c.errors ? ` (${c.errors} errors: ${c.firstError})` : ''}`).join(' | ')}`);
@@ -173,21 +189,21 @@ async function main(): Promise<void> {
       `clients interleaved, each in its own process warmed up for ${args.warmupMs} ms; every client at most ${args.perServer} sockets per server\n`);
 
     const selected = await selects(args, urls);
-    console.log('\nrunning inserts ...');
-    const inserted = await inserts(args, urls);
+    if (args.inserts) console.log('\nrunning inserts ...');
+    const inserted = args.inserts ? await inserts(args, urls) : undefined;
 
     const lines: string[] = [...header, `load average at the end: ${load()}`, ''];
-    const w = [15, 5, 11, 8, 12, 8, 7, 7];
+    const w = [17, 5, 11, 8, 12, 8, 7, 7];
     lines.push(`SELECT 1 (median of ${args.rounds} rounds, ${args.cellMs / 1000} s each; spread = (max-min)/median of queries/s)`);
     lines.push(row(['client', 'conc', 'queries/s', 'vs raw', 'CPU µs/query', 'vs raw', 'spread', 'errors'], w));
     const misses: string[] = [];
     for (const [ci, c] of args.concurrencies.entries()) {
       if (ci > 0) lines.push('');
       const base = summarize(selected.get('undici')!, c);
-      for (const client of CLIENTS) {
+      for (const client of args.clients) {
         const s = summarize(selected.get(client)!, c);
         if (!s) { lines.push(row([client, c, 'failed', '', '', '', '', ''], w)); continue; }
-        lines.push(row([client === 'undici' ? 'raw undici' : client, c, fmt(s.qps), base ? ratio(s.qps, base.qps) : 'n/a',
+        lines.push(row([LABELS[client], c, fmt(s.qps), base ? ratio(s.qps, base.qps) : 'n/a',
           s.cpuUs.toFixed(1), base ? ratio(s.cpuUs, base.cpuUs) : 'n/a', `${(s.spread * 100).toFixed(0)}%`, s.errors], w));
         if (client === 'colonnade' && base) {
           if (s.qps < 0.9 * base.qps) misses.push(`throughput at c=${c}: ${ratio(s.qps, base.qps)} < 0.90x`);
@@ -199,31 +215,33 @@ async function main(): Promise<void> {
     lines.push("each query: raw undici POSTs 'SELECT 1' and reads the body as text; clickhouse-js query({ format: 'JSONEachRow' }).json();");
     lines.push("colonnade pool.select('SELECT 1') (TabSeparatedWithNamesAndTypes, decoded to [{ 1: 1 }]). CPU = the client process's user+system time / queries");
     lines.push('');
-    const wi = [42, 11, 8, 10, 12, 8];
-    lines.push(`INSERT ${fmt(args.rows)} rows (id UInt64, event String, user_id UInt32, ts DateTime) into MergeTree, round robin over the servers`);
-    lines.push(row(['path', 'rows/s', 'vs raw', 'CPU µs/row', 'rows stored', 'dropped'], wi));
-    const reference = inserted.get('undici-batches')?.result;
-    const baseRate = reference?.ok ? args.rows / reference.result.seconds : NaN;
-    const labels: Record<InsertMode, string> = {
-      'undici-batches': `raw undici, JSONEachRow, ${fmt(args.batch)} rows/POST`,
-      insertToTable: `insertToTable, ${fmt(args.batch)} rows/call`,
-      asyncInsertToTable: 'asyncInsertToTable, 1 row/call, to flush()',
-    };
-    for (const mode of INSERT_MODES) {
-      const entry = inserted.get(mode);
-      const r = entry?.result;
-      if (!entry || !r || !r.ok) { lines.push(row([labels[mode], 'failed', '', '', fmt(entry?.count ?? 0), ''], wi)); misses.push(`${mode} failed`); continue; }
-      const rate = args.rows / r.result.seconds;
-      lines.push(row([labels[mode], fmt(rate), ratio(rate, baseRate), r.result.cpuUsPerRow.toFixed(2), fmt(entry.count), fmt(r.result.dropped)], wi));
-      if (entry.count !== args.rows) misses.push(`${mode}: ${fmt(entry.count)} rows stored of ${fmt(args.rows)}`);
-      if (r.result.callSeconds !== undefined) {
-        const calls = args.rows / r.result.callSeconds;
-        lines.push(row(['  caller side: the calls returned at', `${fmt(calls)}/s`, '', '', '', ''], wi));
-        if (calls < 100_000) misses.push(`asyncInsertToTable calls: ${fmt(calls)}/s < 100,000/s`);
-        if (rate < 100_000) misses.push(`asyncInsertToTable rows written: ${fmt(rate)}/s < 100,000/s`);
+    if (inserted) {
+      const wi = [42, 11, 8, 10, 12, 8];
+      lines.push(`INSERT ${fmt(args.rows)} rows (id UInt64, event String, user_id UInt32, ts DateTime) into MergeTree, round robin over the servers`);
+      lines.push(row(['path', 'rows/s', 'vs raw', 'CPU µs/row', 'rows stored', 'dropped'], wi));
+      const reference = inserted.get('undici-batches')?.result;
+      const baseRate = reference?.ok ? args.rows / reference.result.seconds : NaN;
+      const labels: Record<InsertMode, string> = {
+        'undici-batches': `raw undici, JSONEachRow, ${fmt(args.batch)} rows/POST`,
+        insertToTable: `insertToTable, ${fmt(args.batch)} rows/call`,
+        asyncInsertToTable: 'asyncInsertToTable, 1 row/call, to flush()',
+      };
+      for (const mode of INSERT_MODES) {
+        const entry = inserted.get(mode);
+        const r = entry?.result;
+        if (!entry || !r || !r.ok) { lines.push(row([labels[mode], 'failed', '', '', fmt(entry?.count ?? 0), ''], wi)); misses.push(`${mode} failed`); continue; }
+        const rate = args.rows / r.result.seconds;
+        lines.push(row([labels[mode], fmt(rate), ratio(rate, baseRate), r.result.cpuUsPerRow.toFixed(2), fmt(entry.count), fmt(r.result.dropped)], wi));
+        if (entry.count !== args.rows) misses.push(`${mode}: ${fmt(entry.count)} rows stored of ${fmt(args.rows)}`);
+        if (r.result.callSeconds !== undefined) {
+          const calls = args.rows / r.result.callSeconds;
+          lines.push(row(['  caller side: the calls returned at', `${fmt(calls)}/s`, '', '', '', ''], wi));
+          if (calls < 100_000) misses.push(`asyncInsertToTable calls: ${fmt(calls)}/s < 100,000/s`);
+          if (rate < 100_000) misses.push(`asyncInsertToTable rows written: ${fmt(rate)}/s < 100,000/s`);
+        }
       }
+      lines.push('');
     }
-    lines.push('');
     lines.push('targets: colonnade >= 0.90x raw undici queries/s and <= 1.30x its CPU per query at every concurrency; async one-row calls >= 100,000 rows/s');
     lines.push(misses.length === 0 ? 'result: every target met' : `result: ${misses.length} target(s) missed:`);
     for (const miss of misses) lines.push(`  - ${miss}`);

@@ -2,7 +2,7 @@
 // (round robin per query) with the same cap on sockets per server.
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Pool } from 'undici';
-import { definePool } from '../../src/index.js';
+import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
 
 /** One client under test: a `SELECT 1`, and a way to let go of its sockets. */
 export interface BenchClient {
@@ -10,8 +10,11 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
+/** The clients of the comparison, in the table's order. */
 export const CLIENTS = ['undici', 'clickhouse-js', 'colonnade'] as const;
-export type ClientName = (typeof CLIENTS)[number];
+/** Diagnostic only (`--clients=`): colonnade's protocol layer (`perform`) on undici Pools, without the pool. */
+export const EXTRA_CLIENTS = ['perform'] as const;
+export type ClientName = (typeof CLIENTS)[number] | (typeof EXTRA_CLIENTS)[number];
 
 /** What every client is given: the servers and how many sockets each may hold per server. */
 export interface ClientSetup {
@@ -106,11 +109,30 @@ async function colonnadeClient({ urls, perServer }: ClientSetup): Promise<BenchC
   };
 }
 
+async function performClient({ urls, perServer }: ClientSetup): Promise<BenchClient> {
+  const servers = urls.map((url) => {
+    const server = parseConnectionString(url);
+    return { server, pool: new Pool(server.origin, { connections: perServer }) };
+  });
+  const pick = roundRobin(servers);
+  const defaults = { timeout: 5_000, int64: 'auto', settings: {} } as const;
+  return {
+    select() {
+      const s = pick();
+      return perform(s.pool, s.server, prepare({ type: 'select', sql: 'SELECT 1' }), defaults);
+    },
+    async close() {
+      await Promise.all(servers.map((s) => s.pool.close()));
+    },
+  };
+}
+
 /** Opens one of the clients. */
 export function openClient(name: ClientName, setup: ClientSetup): Promise<BenchClient> {
   switch (name) {
     case 'undici': return undiciClient(setup);
     case 'clickhouse-js': return clickhouseJsClient(setup);
     case 'colonnade': return colonnadeClient(setup);
+    case 'perform': return performClient(setup);
   }
 }

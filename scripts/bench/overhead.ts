@@ -4,12 +4,15 @@
 //    microtask (broker lease, connection machine, checkout/check-in, promise chain);
 //  - protocol: `perform(prepare(select))` through a fake undici dispatcher that answers
 //    `SELECT 1` at once (path and headers, the response handler, TSV decoding);
-//  - their parts: `prepare`, `queryPath`, `decodeTsv` alone.
+//  - their parts: `prepare`, `queryPath`, `decodeTsv` alone; the connection machine alone
+//    (`run` -> busy -> `transport.done` -> idle, answered at once), one machine per caller.
 // Run: node --import tsx scripts/bench/overhead.ts [calls=200000]
 import type { Dispatcher } from 'undici';
+import { createActor } from 'xstate';
 import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { queryPath } from '../../src/clickhouse/http.js';
+import { connectionMachine, transportLogic } from '../../src/pool/connection.machine.js';
 
 const calls = Number(process.argv[2] ?? 200_000);
 const CONCURRENCY = 16;
@@ -60,6 +63,21 @@ await measure('protocol: perform(prepare(SELECT 1)) via fake dispatcher', () => 
 await measure('  prepare({ type: select })', () => prepare({ type: 'select', sql: 'SELECT 1' }));
 await measure('  queryPath', () => queryPath(server, [{}, undefined]));
 await measure('  decodeTsv', () => decodeTsv(BODY, { int64: 'auto', serverTimeZone: 'UTC' }));
+
+// As PooledConnection drives it: send `run`, resolve on the emitted `settled`.
+const machines = Array.from({ length: CONCURRENCY }, (_, i) => {
+  const actor = createActor(connectionMachine.provide({
+    actors: { transport: transportLogic({ perform: () => Promise.resolve([{ 1: 1 }]), reset: () => Promise.resolve() }) },
+  }), { input: { id: `conn-${i}`, server: 0, label: 'http://127.0.0.1:9/default', overflow: false, backoff: { initial: 100, max: 1_000 } } });
+  let settle: ((value: unknown) => void) | undefined;
+  actor.on('settled', (e) => settle?.(e.ok ? e.output : e.error));
+  actor.start();
+  return { actor, run: (request: ReturnType<typeof prepare>) => new Promise((resolve) => { settle = resolve; actor.send({ type: 'run', request }); }) };
+});
+const request = prepare({ type: 'select', sql: 'SELECT 1' });
+let next = 0;
+await measure('  connection machine alone: run -> settled', () => machines[next++ % CONCURRENCY]!.run(request));
+for (const m of machines) m.actor.stop();
 
 const pool = definePool(
   { connectionStrings: ['http://127.0.0.1:9/default', 'http://127.0.0.1:9/default', 'http://127.0.0.1:9/default'], name: 'overhead', poolSize: 66, maxOverflow: 0 },
