@@ -2,7 +2,9 @@
  * `definePool`: Pillar's pool as a supervision tree. The pool is a `rest_for_one`
  * supervisor of a broker, a `one_for_one` supervisor of connection actors (poolSize of
  * them spread evenly over the servers, overflow ones added and dismissed by the broker),
- * and the async writer. Every call goes through `send`; the methods are thin wrappers.
+ * and the async writer. Every message goes through one dispatcher: `send` returns its
+ * promise; the methods are thin wrappers (the async ones call it directly, so bad input
+ * throws in the caller's stack instead of becoming a rejection nobody awaits).
  */
 import { createActor, type AnyActorRef } from 'xstate';
 import { AbortError, TransportError } from '../clickhouse/errors.js';
