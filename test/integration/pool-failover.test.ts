@@ -119,4 +119,22 @@ test('kill -STOP :: calls on the frozen server end by their timeout, traffic mov
   assert.ok(await untilUsed(2, 15_000), 'after kill -CONT the server is used again');
 });
 
+test('all down :: with every server killed calls fail fast with POOL_NO_SERVER; restarted, they are served', async () => {
+  for (let i = 0; i < 3; i++) await killServer(i);
+  const codes: string[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 10; i++) codes.push(await pool.select(WHO).then(() => 'ok', (e) => codeOf(e)));
+  const elapsed = Date.now() - t0;
+  assert.ok(codes.slice(1).every((c) => c === 'POOL_NO_SERVER'), codes.join());
+  assert.ok(elapsed < 1_000, `ten calls failed fast, not after poolTimeout (${elapsed} ms)`);
+  for (let i = 0; i < 3; i++) await startServer(i);
+  const deadline = Date.now() + 15_000;
+  let answer = '';
+  while (Date.now() < deadline && answer !== 'ok') {
+    answer = await pool.select(WHO).then(() => 'ok', (e) => codeOf(e));
+    if (answer !== 'ok') await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.is(answer, 'ok', 'served again once the servers are back');
+});
+
 test.run();
