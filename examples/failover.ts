@@ -77,5 +77,5 @@ try {
 
 const failed = [...errors.values()].reduce((a, b) => a + b, 0);
 console.log(`\n${ok} selects answered, ${failed} failed; queries per server: ${final.servers.map((s, i) => `s${i} ${s.queries}`).join(', ')}`);
-if (errors.size === 0) console.log('no select saw an error: the pool retried reads that died with server 1 on the other servers');
+if (errors.size === 0) console.log(`no select saw an error: reads that failed on server ${VICTIM} were retried on the others, and none went to it while it was down`);
 for (const [message, n] of errors) console.log(`  ${n} x ${message}`);
