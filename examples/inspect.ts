@@ -7,9 +7,9 @@
 // events nor anything it printed contain it. Ends by itself after about 8 s.
 // Run: npx tsx examples/inspect.ts   (COLONNADE_URLS as for the quickstart; `npm run demo` starts the cluster)
 import type { InspectionEvent } from 'xstate';
+import { PASSWORD } from '../scripts/cluster.mjs';
 import { definePool, startSupervisor } from '../src/index.js';
 
-const PASSWORD = 's3cret:p@ss';
 const RUN_MS = 8_000;
 
 const given = (process.env.COLONNADE_URLS ?? 'http://127.0.0.1:18123/default,http://127.0.0.1:18124/default,http://127.0.0.1:18125/default')
