@@ -8,11 +8,14 @@
 // inherits another's heap, JIT state or sockets; only one of them runs at a time. Cells are
 // interleaved and repeated in rounds with the order of the clients rotated; the table shows
 // each cell's median.
-// Run: npm run bench [-- --rounds=5 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici
+// Run: npm run bench [-- --rounds=7 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici
 //                       --clients=undici,colonnade,perform --concurrency=1,16,64 --inserts=no]
 // It starts the local cluster if it is not running, and then stops it again at the end.
+import { rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { start, status, stop } from './cluster.mjs';
+import { bundleColonnade } from './bench/bundle.js';
 import { runChild, startResident, type Resident } from './bench/child.js';
 import { CLIENTS, EXTRA_CLIENTS, type ClientName } from './bench/clients.js';
 import {
@@ -34,7 +37,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rounds: 5, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [] };
+  const args: Args = { rounds: 7, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [] };
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3)`);
@@ -102,14 +105,14 @@ function profileArgv(args: Args, name: string): string[] {
   return args.profile.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/${name}`] : [];
 }
 
-async function selects(args: Args, urls: readonly string[]): Promise<Map<ClientName, SelectCell[][]>> {
+async function selects(args: Args, urls: readonly string[], colonnade: string): Promise<Map<ClientName, SelectCell[][]>> {
   const byClient = new Map<ClientName, SelectCell[][]>(args.clients.map((c) => [c, []]));
   const workers = new Map<ClientName, Resident<SelectRequest, SelectReply>>();
   const deadlineMs = Math.max(args.warmupMs, args.cellMs + args.cellWarmupMs) + 60_000;
   try {
     for (const client of args.clients) {
       const task: SelectTask = {
-        client, urls, perServer: args.perServer, warmupMs: args.warmupMs, warmupConcurrency: Math.max(...args.concurrencies),
+        client, urls, colonnade, perServer: args.perServer, warmupMs: args.warmupMs, warmupConcurrency: Math.max(...args.concurrencies),
         ...(args.profile.includes(client) ? { profileDir: PROFILE_DIR } : {}),
       };
       workers.set(client, await startResident<SelectRequest, SelectReply>('./select-worker.ts', task, { deadlineMs }));
@@ -148,14 +151,14 @@ function summarize(rounds: readonly SelectCell[][], concurrency: number): Summar
   return { qps, cpuUs: median(cells.map((c) => c.cpuUs)), spread, errors: cells.reduce((n, c) => n + c.errors, 0) };
 }
 
-async function inserts(args: Args, urls: readonly string[]): Promise<Map<InsertMode, { result?: InsertReport; count: number }>> {
+async function inserts(args: Args, urls: readonly string[], colonnade: string): Promise<Map<InsertMode, { result?: InsertReport; count: number }>> {
   const out = new Map<InsertMode, { result?: InsertReport; count: number }>();
   for (const mode of INSERT_MODES) {
     for (const url of urls) {
       await sql(url, `DROP TABLE IF EXISTS ${TABLE}`);
       await sql(url, `CREATE TABLE ${TABLE} (id UInt64, event String, user_id UInt32, ts DateTime) ENGINE = MergeTree ORDER BY id`);
     }
-    const task: InsertTask = { mode, urls, table: TABLE, rows: args.rows, batch: args.batch, yieldEvery: 1_000 };
+    const task: InsertTask = { mode, colonnade, urls, table: TABLE, rows: args.rows, batch: args.batch, yieldEvery: 1_000 };
     const report = await runChild<InsertReport>('./insert-worker.ts', task, { deadlineMs: 600_000, execArgv: profileArgv(args, mode) });
     let count = 0;
     for (const url of urls) count += Number((await sql(url, `SELECT count() FROM ${TABLE}`)).trim());
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
   const startedHere = !before.running && !before.partial;
   const cluster = before.running ? before : await start();
   const urls = cluster.servers.map((s) => s.url);
+  const colonnade = await bundleColonnade();
   try {
     const version = (await sql(urls[0]!, 'SELECT version()')).trim();
     const cpu = cpus();
@@ -186,11 +190,12 @@ async function main(): Promise<void> {
     ];
     console.log(header.join('\n'));
     console.log(`SELECT 1: ${args.rounds} rounds of ${args.cellMs} ms cells (each after ${args.cellWarmupMs} ms unmeasured at the same concurrency), ` +
-      `clients interleaved, each in its own process warmed up for ${args.warmupMs} ms; every client at most ${args.perServer} sockets per server\n`);
+      `clients interleaved, each in its own process warmed up for ${args.warmupMs} ms; every client at most ${args.perServer} sockets per server; ` +
+      'colonnade bundled from src/ as build.mjs builds dist/\n');
 
-    const selected = await selects(args, urls);
+    const selected = await selects(args, urls, colonnade);
     if (args.inserts) console.log('\nrunning inserts ...');
-    const inserted = args.inserts ? await inserts(args, urls) : undefined;
+    const inserted = args.inserts ? await inserts(args, urls, colonnade) : undefined;
 
     const lines: string[] = [...header, `load average at the end: ${load()}`, ''];
     const w = [17, 5, 11, 8, 12, 8, 7, 7];
@@ -248,6 +253,7 @@ async function main(): Promise<void> {
     console.log(`\n${lines.join('\n')}`);
     if (args.profile.length > 0) console.log(`\nCPU profiles in ${PROFILE_DIR}`);
   } finally {
+    rmSync(fileURLToPath(colonnade), { force: true });
     if (startedHere) {
       await stop();
       console.log('(stopped the cluster this run started)');

@@ -2,7 +2,7 @@
 // (round robin per query) with the same cap on sockets per server.
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Pool } from 'undici';
-import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
+import type { Colonnade } from './bundle.js';
 
 /** One client under test: a `SELECT 1`, and a way to let go of its sockets. */
 export interface BenchClient {
@@ -20,6 +20,8 @@ export type ClientName = (typeof CLIENTS)[number] | (typeof EXTRA_CLIENTS)[numbe
 export interface ClientSetup {
   readonly urls: readonly string[];
   readonly perServer: number;
+  /** colonnade as it ships (see bundle.ts). */
+  readonly colonnade: Colonnade;
 }
 
 interface Target {
@@ -95,8 +97,8 @@ async function clickhouseJsClient({ urls, perServer }: ClientSetup): Promise<Ben
 
 let pools = 0;
 
-async function colonnadeClient({ urls, perServer }: ClientSetup): Promise<BenchClient> {
-  const pool = definePool({
+async function colonnadeClient({ urls, perServer, colonnade }: ClientSetup): Promise<BenchClient> {
+  const pool = colonnade.definePool({
     connectionStrings: urls,
     name: `bench-${++pools}`,
     poolSize: perServer * urls.length,
@@ -109,7 +111,8 @@ async function colonnadeClient({ urls, perServer }: ClientSetup): Promise<BenchC
   };
 }
 
-async function performClient({ urls, perServer }: ClientSetup): Promise<BenchClient> {
+async function performClient({ urls, perServer, colonnade }: ClientSetup): Promise<BenchClient> {
+  const { parseConnectionString, perform, prepare } = colonnade;
   const servers = urls.map((url) => {
     const server = parseConnectionString(url);
     return { server, pool: new Pool(server.origin, { connections: perServer }) };

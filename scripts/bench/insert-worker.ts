@@ -3,7 +3,8 @@
 // counts the rows after. Forked by scripts/bench.ts with the task as JSON in BENCH_TASK.
 import { setImmediate as tick } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { definePool, type Row } from '../../src/index.js';
+import type { Row } from '../../src/index.js';
+import { loadColonnade } from './bundle.js';
 import { headersOf, target } from './clients.js';
 import type { InsertReport, InsertResult, InsertTask } from './tasks.js';
 
@@ -47,6 +48,7 @@ async function viaUndici(task: InsertTask, done: Done): Promise<Outcome> {
 async function viaColonnade(task: InsertTask, done: Done): Promise<Outcome> {
   let deadLettered = 0;
   let firstDeadLetter: string | undefined;
+  const { definePool } = await loadColonnade(task.colonnade);
   const pool = definePool({
     connectionStrings: task.urls,
     name: 'bench-insert',

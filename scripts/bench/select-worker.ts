@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { loadColonnade } from './bundle.js';
 import { openClient, type BenchClient } from './clients.js';
 import type { SelectCell, SelectReply, SelectRequest, SelectTask } from './tasks.js';
 
@@ -60,7 +61,7 @@ async function main(task: SelectTask): Promise<void> {
   let client: BenchClient;
   let stopProfile: (() => Promise<void>) | undefined;
   try {
-    client = await openClient(task.client, { urls: task.urls, perServer: task.perServer });
+    client = await openClient(task.client, { urls: task.urls, perServer: task.perServer, colonnade: await loadColonnade(task.colonnade) });
     await cell(client, task.warmupConcurrency, task.warmupMs);
     if (task.profileDir !== undefined) stopProfile = await profile(task.profileDir, task.client);
   } catch (error) {

@@ -6,6 +6,8 @@ export interface SelectTask {
   readonly client: ClientName;
   readonly urls: readonly string[];
   readonly perServer: number;
+  /** File URL of colonnade's bundle (bundle.ts). */
+  readonly colonnade: string;
   /** Warm-up at start, at the highest concurrency. */
   readonly warmupMs: number;
   readonly warmupConcurrency: number;
@@ -40,6 +42,8 @@ export type InsertMode = (typeof INSERT_MODES)[number];
 
 export interface InsertTask {
   readonly mode: InsertMode;
+  /** File URL of colonnade's bundle (bundle.ts). */
+  readonly colonnade: string;
   readonly urls: readonly string[];
   readonly table: string;
   readonly rows: number;

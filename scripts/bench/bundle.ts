@@ -1,0 +1,34 @@
+// colonnade as it ships: src/index.ts bundled the way build.mjs builds dist/index.js (esbuild,
+// ESM, node20, runtime dependencies external), written to .bench/ (git-ignored) so the
+// benchmark neither runs tsx-transformed source (esbuild's keepNames helpers in hot paths)
+// nor touches the dist/ that tests may be reading.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** The public API, as the workers import it from the bundle. */
+export type Colonnade = typeof import('../../src/index.js');
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Builds the bundle; resolves with its file URL. */
+export async function bundleColonnade(): Promise<string> {
+  const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies?: Record<string, string> };
+  const outfile = `${root}.bench/colonnade-${process.pid}.js`;
+  await build({
+    entryPoints: [`${root}src/index.ts`],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: Object.keys(pkg.dependencies ?? {}),
+    outfile,
+    logLevel: 'warning',
+  });
+  return pathToFileURL(outfile).href;
+}
+
+/** Imports the bundle built by `bundleColonnade`. */
+export function loadColonnade(url: string): Promise<Colonnade> {
+  return import(url) as Promise<Colonnade>;
+}
