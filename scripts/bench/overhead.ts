@@ -7,6 +7,9 @@
 //  - their parts: `prepare`, `queryPath`, `decodeTsv` alone; the connection machine alone
 //    (`run` -> busy -> `transport.done` -> idle, answered at once), one machine per caller.
 // Run: node --import tsx scripts/bench/overhead.ts [calls=200000]
+// As shipped (tsx adds esbuild's keepNames helpers to hot paths; build.mjs does not):
+//   npx esbuild scripts/bench/overhead.ts --bundle --platform=node --format=esm --packages=external \
+//     --outfile=.bench/overhead.mjs && node .bench/overhead.mjs
 import type { Dispatcher } from 'undici';
 import { createActor } from 'xstate';
 import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
