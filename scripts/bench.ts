@@ -179,6 +179,11 @@ async function main(): Promise<void> {
   const cluster = before.running ? before : await start();
   const urls = cluster.servers.map((s) => s.url);
   const colonnade = await bundleColonnade();
+  // Interrupted, it still stops a cluster it started (the workers get the same SIGINT).
+  process.once('SIGINT', () => {
+    rmSync(fileURLToPath(colonnade), { force: true });
+    void (startedHere ? stop() : Promise.resolve()).finally(() => process.exit(130));
+  });
   try {
     const version = (await sql(urls[0]!, 'SELECT version()')).trim();
     const cpu = cpus();
