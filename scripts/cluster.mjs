@@ -255,7 +255,13 @@ function spawnZooKeeper(s) {
   ], s.zookeeper.out, s.zookeeper.home);
 }
 
+// After a kill -9 in the middle of an insert, 18.16 may refuse to start ("local set of
+// parts doesn't look like the set of parts in ZooKeeper"). The flag tells it to trust
+// ZooKeeper and detach what it does not know, as an operator would after a crash; the
+// server deletes the flag once it has used it.
 function spawnServer(srv) {
+  mkdirSync(join(srv.home, 'data', 'flags'), { recursive: true });
+  writeFileSync(join(srv.home, 'data', 'flags', 'force_restore_data'), '');
   markLogs([srv.out, srv.errLog, srv.log]);
   return spawnDetached(findClickHouse(), [`--config-file=${srv.config}`], srv.out, srv.home);
 }
