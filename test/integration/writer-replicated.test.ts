@@ -126,16 +126,16 @@ test('kill :: SIGKILL of one server in the middle of an insert: every row exactl
   const table = `writer_kill_${suffix}`;
   await createTable(table);
   const t = await target(4000);
+  let produced = 0;
+  let producing = true;
+  const filler = 'x'.repeat(300);
+  const producer = (async () => {
+    while (producing && produced < 200_000) {
+      for (let k = 0; k < 250; k++, produced++) t.asyncInsertToTable(table, { id: produced, note: `row ${produced}${filler}` });
+      await pause(25);
+    }
+  })();
   try {
-    let produced = 0;
-    let producing = true;
-    const filler = 'x'.repeat(300);
-    const producer = (async () => {
-      while (producing && produced < 200_000) {
-        for (let k = 0; k < 250; k++, produced++) t.asyncInsertToTable(table, { id: produced, note: `row ${produced}${filler}` });
-        await pause(25);
-      }
-    })();
     // An insert that completes just before the kill is not cut: try again, a bounded number of times.
     let kills = 0;
     for (let round = 0; round < 4 && t.stats().retried === 0; round++) {
@@ -153,6 +153,10 @@ test('kill :: SIGKILL of one server in the middle of an insert: every row exactl
     const expected = `${produced}\t${produced}\t0\t${produced - 1}`;
     assert.equal(await counts(table), [expected, expected, expected]);
   } finally {
+    // The producer must end before the pool does, or its next call throws POOL_NOT_STARTED
+    // outside any test.
+    producing = false;
+    await producer;
     await t.stop();
   }
 });
