@@ -68,6 +68,8 @@ async function main(task: SelectTask): Promise<void> {
     await reply({ type: 'failed', error: describe(error) });
     process.exit(1);
   }
+  // The parent went away (interrupted): nothing will ask for more.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (message: SelectRequest) => {
     const work = message.type === 'cell'
       ? cell(client, message.concurrency, message.warmupMs).then(() => cell(client, message.concurrency, message.ms))
