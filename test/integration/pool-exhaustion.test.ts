@@ -31,11 +31,12 @@ test('exhaustion :: poolSize 2 + maxOverflow 1, ten slow selects: seven POOL_TIM
     const timedOut = results.filter((r) => r.code === 'POOL_TIMEOUT');
     assert.is(results.filter((r) => r.ok).length, 3, 'poolSize + maxOverflow callers were served');
     assert.is(timedOut.length, 7, JSON.stringify(results));
-    for (const r of timedOut) assert.ok(r.ms >= 290 && r.ms < 900, `gave up after poolTimeout (${r.ms} ms)`);
+    for (const r of timedOut) assert.ok(r.ms >= 290 && r.ms < 2_000, `gave up after poolTimeout, not after a slow select (${r.ms} ms)`);
     const during = pool.stats();
     assert.is(during.waiters, 0, 'no waiter left behind');
     let stats = during;
-    for (let i = 0; i < 40 && (stats.overflow > 0 || stats.idle !== 2); i++) {
+    // The linger is 200 ms; on a loaded 2-core machine timers run late, so allow up to 10 s.
+    for (let i = 0; i < 200 && (stats.overflow > 0 || stats.idle !== 2); i++) {
       await new Promise((r) => setTimeout(r, 50));
       stats = pool.stats();
     }
