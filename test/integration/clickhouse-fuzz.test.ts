@@ -8,21 +8,12 @@ import { connect, type Connection } from '../../src/clickhouse/connection.js';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { renderQuery } from '../../src/clickhouse/params.js';
 import { serverUrls } from './cluster.js';
+import { seeded } from '../seeded.js';
 
 const SEED = 20261128;
 const COUNT = 10_000;
 const BATCH = 250;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ["'", '"', '`', '\\', '\\\\', "\\'", "''", '\0', '\n', '\r', '\t', '\b', '\f', '\x01', '\x1f', '\x7f', '{s}', '{x:String}',
   '--', '/*', '*/', ';', 'é', 'ß', '中文', '😀', '👍🏽', '\u2028', '\ufeff', '\u00a0', 'NULL', '\\N', '[', ']', '(', ')', ',', 'a', 'Z', ' ', '0'];
@@ -52,7 +43,7 @@ test.after(async () => {
 });
 
 test(`fuzz :: ${COUNT} random strings through SELECT {s} come back exactly`, async () => {
-  const next = rng(SEED);
+  const next = seeded(SEED);
   const strings: string[] = [];
   let refused = 0;
   while (strings.length < COUNT) {
@@ -83,7 +74,7 @@ test(`fuzz :: ${COUNT} random strings through SELECT {s} come back exactly`, asy
 });
 
 test('fuzz :: random strings inside (nested) arrays come back exactly', async () => {
-  const next = rng(SEED + 1);
+  const next = seeded(SEED + 1);
   const arrays: string[][][] = [];
   for (let i = 0; i < 2_000; i++) {
     arrays.push(Array.from({ length: 1 + Math.floor(next() * 3) }, () => Array.from({ length: Math.floor(next() * 4) }, () => randomString(next, false))));
@@ -100,7 +91,7 @@ test('fuzz :: random strings inside (nested) arrays come back exactly', async ()
 
 test('fuzz :: random strings through insertToTable come back exactly', async () => {
   await conn.query(`CREATE TABLE ${table} (id UInt32, s String, a Array(String)) ENGINE = MergeTree ORDER BY id`);
-  const next = rng(SEED + 2);
+  const next = seeded(SEED + 2);
   const rows = Array.from({ length: 3_000 }, (_, id) => ({ id, s: randomString(next, false), a: [randomString(next, false), randomString(next, false)] }));
   await conn.insertToTable(table, rows);
   const back = await conn.select(`SELECT id, s, a FROM ${table} ORDER BY id`);

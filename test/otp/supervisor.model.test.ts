@@ -11,22 +11,13 @@ import { startSupervisor, supervisor, supervisorOf } from '../../src/otp/supervi
 import type { ChildInfo, ChildSpec, RestartType, Strategy, Supervisor } from '../../src/otp/types.js';
 import { flush, workerMachine } from './helpers.js';
 import { Model, type MSup, type Node, type SupNode, type World } from './model.js';
+import { seeded } from '../seeded.js';
 
 const test = suite('supervisor.model');
 
 const SEQUENCES = 300;
 const STEPS = 30;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Harness extends World { clock: TestClock; actors: Map<string, AnyActorRef> }
 
@@ -97,7 +88,7 @@ const outcome = async (work: Promise<unknown>): Promise<string> => {
 interface Tally { steps: number; rootFailures: number }
 
 async function runSequence(seed: number, tally: Tally): Promise<void> {
-  const random = rng(seed);
+  const random = seeded(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const clock = createTestClock();
   const h: Harness = { clock, now: () => clock.now(), starts: new Map(), failNext: new Map(), actors: new Map() };

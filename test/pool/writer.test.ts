@@ -10,6 +10,7 @@ import { startSupervisor } from '../../src/otp/index.js';
 import type { Clock } from '../../src/otp/types.js';
 import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
 import { batchRequest, createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
+import { seeded } from '../seeded.js';
 
 const test = suite('writer');
 
@@ -472,21 +473,10 @@ test('request :: a batch is the request prepare() builds for its rows, column se
     'INSERT INTO `db`.`t` (`id`, `b`) FORMAT JSONEachRow\n{"id":2,"b":"x"}\n{"id":4,"b":"y"}\n');
 });
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('model :: random loads and faults; every row is stored once, dead-lettered or dropped, never lost', async () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
-    const rand = prng(seed);
+    const rand = seeded(seed);
     const overflow = seed % 2 === 0 ? 'drop_oldest' : 'drop_newest';
     const concurrency = seed % 3 === 0 ? 1 : 3;
     const h = harness({ mailbox: 40, batchSize: 1 + Math.floor(rand() * 8), overflow, retries: 3 }, 5000, concurrency);
