@@ -17,12 +17,17 @@ function area(url: string, fn: string): string {
   if (fn === '(program)') return 'program (native, untracked)';
   const m = /\/src\/(clickhouse|otp|pool)\//.exec(url);
   if (m) return `colonnade src/${m[1]}`;
+  if (OURS_BUNDLED.test(url)) return 'colonnade (the benchmark\'s bundle)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return `node ${url.slice(5).split('/')[0]}`;
   if (url === '') return 'native';
   return url.replace(/^file:\/\/\/work\/main\//, '');
 }
+
+// The benchmark runs colonnade bundled into .bench/ (see bundle.ts).
+const OURS_BUNDLED = /\/\.bench\/colonnade-\d+\.js$/;
+const ours = (url: string): boolean => /\/src\//.test(url) || OURS_BUNDLED.test(url);
 
 const [file, topArg] = process.argv.slice(2);
 if (!file) {
@@ -49,13 +54,13 @@ for (const [id, us] of selfUs) {
   const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
   const a = area(url, functionName);
   byArea.set(a, (byArea.get(a) ?? 0) + us);
-  const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+  const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src|\.bench)\//, '$1/')}:${lineNumber + 1}`;
   byFn.set(key, (byFn.get(key) ?? 0) + us);
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const f = byId.get(cur)!.callFrame;
-    if (!/\/src\//.test(f.url)) continue;
-    const k = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/src\//, 'src/')}:${f.lineNumber + 1}`;
+    if (!ours(f.url)) continue;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/src\//, 'src/').replace(/^.*\/\.bench\//, '.bench/')}:${f.lineNumber + 1}`;
     if (seen.has(k)) continue;
     seen.add(k);
     inclusive.set(k, (inclusive.get(k) ?? 0) + us);
