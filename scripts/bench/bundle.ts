@@ -11,7 +11,12 @@ export type Colonnade = typeof import('../../src/index.js');
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Builds the bundle; resolves with its file URL. */
+/**
+ * Builds the bundle; resolves with its file URL.
+ *
+ * @example
+ * const url = await bundleColonnade(); // 'file:///…/.bench/colonnade-1234.js'
+ */
 export async function bundleColonnade(): Promise<string> {
   const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies?: Record<string, string> };
   const outfile = `${root}.bench/colonnade-${process.pid}.js`;
@@ -28,7 +33,12 @@ export async function bundleColonnade(): Promise<string> {
   return pathToFileURL(outfile).href;
 }
 
-/** Imports the bundle built by `bundleColonnade`. */
+/**
+ * Imports the bundle built by `bundleColonnade`.
+ *
+ * @example
+ * const { definePool } = await loadColonnade(url);
+ */
 export function loadColonnade(url: string): Promise<Colonnade> {
   return import(url) as Promise<Colonnade>;
 }

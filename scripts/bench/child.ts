@@ -18,7 +18,12 @@ function spawnWorker(worker: string, task: unknown, options: ChildOptions): Chil
   });
 }
 
-/** Forks `worker` (a file beside this one) with `task` in BENCH_TASK and awaits its one report. */
+/**
+ * Forks `worker` (a file beside this one) with `task` in BENCH_TASK and awaits its one report.
+ *
+ * @example
+ * const report = await runChild<InsertReport>('./insert-worker.ts', task, { deadlineMs: 600_000 });
+ */
 export function runChild<R>(worker: string, task: unknown, options: ChildOptions): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     let report: R | undefined;
@@ -49,7 +54,14 @@ export interface Resident<Q, R> {
   close(request: Q): Promise<R>;
 }
 
-/** Forks a resident `worker`; resolves once it says it is ready (its first message). */
+/**
+ * Forks a resident `worker`; resolves once it says it is ready (its first message).
+ *
+ * @example
+ * const worker = await startResident<SelectRequest, SelectReply>('./select-worker.ts', task, { deadlineMs: 60_000 });
+ * const answer = await worker.ask({ type: 'cell', concurrency: 16, ms: 1_500, warmupMs: 300 });
+ * await worker.close({ type: 'close' });
+ */
 export function startResident<Q, R>(worker: string, task: unknown, options: ChildOptions): Promise<Resident<Q, R>> {
   const child = spawnWorker(worker, task, options);
   let pending: { resolve: (r: R) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;

@@ -31,7 +31,12 @@ interface Target {
   readonly password: string;
 }
 
-/** The parts of a connection string the baselines need (colonnade parses its own). */
+/**
+ * The parts of a connection string the baselines need (colonnade parses its own).
+ *
+ * @example
+ * target('http://colonnade:s3cret@127.0.0.1:18123/default').origin; // 'http://127.0.0.1:18123'
+ */
 export function target(url: string): Target {
   const u = new URL(url);
   return {
@@ -42,7 +47,12 @@ export function target(url: string): Target {
   };
 }
 
-/** colonnade's headers, so the baseline does the same HTTP exchange. */
+/**
+ * colonnade's headers, so the baseline does the same HTTP exchange.
+ *
+ * @example
+ * headersOf(target(url)); // { 'x-clickhouse-user': 'default', 'content-type': 'text/plain; charset=utf-8' }
+ */
 export function headersOf(t: Target): Record<string, string> {
   const headers: Record<string, string> = { 'x-clickhouse-user': t.username, 'content-type': 'text/plain; charset=utf-8' };
   if (t.password !== '') headers['x-clickhouse-key'] = t.password;
@@ -130,7 +140,14 @@ async function performClient({ urls, perServer, colonnade }: ClientSetup): Promi
   };
 }
 
-/** Opens one of the clients. */
+/**
+ * Opens one of the clients.
+ *
+ * @example
+ * const client = await openClient('undici', { urls, perServer: 22, colonnade });
+ * await client.select();
+ * await client.close();
+ */
 export function openClient(name: ClientName, setup: ClientSetup): Promise<BenchClient> {
   switch (name) {
     case 'undici': return undiciClient(setup);
