@@ -6,7 +6,7 @@
 //    `SELECT 1` at once (path and headers, the response handler, TSV decoding);
 //  - their parts: `prepare`, `queryPath`, `decodeTsv` alone; the connection machine alone
 //    (`run` -> busy -> `transport.done` -> idle, answered at once), one machine per caller.
-// Run: node --import tsx scripts/bench/overhead.ts [calls=200000]
+// Run: node --import tsx scripts/bench/overhead.ts [calls=200000] [concurrency=16]
 // As shipped (tsx adds esbuild's keepNames helpers to hot paths; build.mjs does not):
 //   npx esbuild scripts/bench/overhead.ts --bundle --platform=node --format=esm --packages=external \
 //     --outfile=.bench/overhead.mjs && node .bench/overhead.mjs
@@ -18,7 +18,7 @@ import { queryPath } from '../../src/clickhouse/http.js';
 import { connectionMachine, transportLogic } from '../../src/pool/connection.machine.js';
 
 const calls = Number(process.argv[2] ?? 200_000);
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.argv[3] ?? 16);
 const server = parseConnectionString('http://127.0.0.1:18123/default');
 const BODY = '1\nUInt8\n1\n';
 
@@ -62,6 +62,7 @@ const fake = {
 
 const defaults = { timeout: 5_000, int64: 'auto', settings: {} } as const;
 console.log(`${calls.toLocaleString('en')} calls each, ${CONCURRENCY} at a time, no network`);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) throw new Error('concurrency must be a positive integer');
 await measure('protocol: perform(prepare(SELECT 1)) via fake dispatcher', () => perform(fake, server, prepare({ type: 'select', sql: 'SELECT 1' }), defaults));
 await measure('  prepare({ type: select })', () => prepare({ type: 'select', sql: 'SELECT 1' }));
 await measure('  queryPath', () => queryPath(server, [{}, undefined]));
