@@ -17,7 +17,15 @@ export const realClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** A clock that moves only when told to. */
+/**
+ * A clock that moves only when told to.
+ *
+ * @example
+ * const clock: TestClock = createTestClock();
+ * const app = await startSupervisor(children, { clock });
+ * clock.advance(5_000); // fires every timer due within 5 s, in order
+ * clock.pending();      // timers still waiting
+ */
 export interface TestClock extends Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): number;

@@ -3,7 +3,14 @@
  * code, never on the words.
  */
 
-/** Codes of the runtime's errors. */
+/**
+ * Codes of the runtime's errors.
+ *
+ * @example
+ * try { await app.startChild(spec); } catch (e) {
+ *   if (e instanceof OtpError && e.code === 'OTP_DUPLICATE_CHILD') console.warn(`${e.childId} is already a child`);
+ * }
+ */
 export type OtpErrorCode =
   /** A child (or the whole tree) could not start; the message names the child. */
   | 'OTP_START_FAILED'

@@ -17,17 +17,36 @@ import { OtpError } from './errors.js';
 import { SupervisorCore, type SupervisorInput } from './supervisor.js';
 import type { ChildInput, ChildSpec, ExitReason, NestedSupervisorOptions, Strategy, Supervisor, SupervisorOptions } from './types.js';
 
-/** What the inspector sees of a supervisor: its children, never their input. */
+/**
+ * What the inspector sees of a supervisor: its children, never their input.
+ *
+ * @example
+ * const { strategy, children }: SupervisorContext = (app.actor.getSnapshot() as SupervisorSnapshot).context;
+ * children.filter((c) => !c.running).map((c) => c.id);
+ */
 export interface SupervisorContext {
   readonly id: string;
   readonly strategy: Strategy;
   readonly children: ReadonlyArray<{ readonly id: string; readonly type: 'worker' | 'supervisor'; readonly running: boolean }>;
 }
 
-/** A supervisor actor's snapshot. */
+/**
+ * A supervisor actor's snapshot.
+ *
+ * @example
+ * const snapshot = app.actor.getSnapshot() as SupervisorSnapshot;
+ * if (snapshot.status === 'error') console.error(snapshot.error); // the OTP_MAX_RESTARTS OtpError
+ */
 export type SupervisorSnapshot = Snapshot<ExitReason> & { readonly context: SupervisorContext };
 
-/** Events a supervisor actor takes from its own core. */
+/**
+ * Events a supervisor actor takes from its own core.
+ *
+ * @example
+ * await startSupervisor(children, { inspect: (ev) => {
+ *   if (ev.type === '@xstate.event' && ev.event.type === 'otp.exit') console.log((ev.event as SupervisorEvent & { type: 'otp.exit' }).reason);
+ * } });
+ */
 export type SupervisorEvent = { readonly type: 'otp.update' } | { readonly type: 'otp.exit'; readonly reason: ExitReason };
 
 const cores = new WeakMap<AnyActorRef, SupervisorCore>();

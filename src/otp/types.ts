@@ -5,26 +5,66 @@
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 
-/** OTP restart types: always, only after an abnormal exit, never. */
+/**
+ * OTP restart types: always, only after an abnormal exit, never.
+ *
+ * @example
+ * const restart: RestartType = 'transient'; // restarted after a crash, not after a normal exit
+ * const spec: ChildSpec = { id: 'job', start: (ctx) => createActor(job, { clock: ctx?.clock ?? realClock }), restart };
+ */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 
-/** Milliseconds to wait for a graceful stop, or OTP's `brutal_kill` / `infinity`. */
+/**
+ * Milliseconds to wait for a graceful stop, or OTP's `brutal_kill` / `infinity`.
+ *
+ * @example
+ * const shutdown: Shutdown = 10_000; // or 'brutal_kill', or 'infinity'
+ * const spec: ChildSpec = { id: 'flusher', start, shutdown };
+ */
 export type Shutdown = number | 'brutal_kill' | 'infinity';
 
-/** OTP restart strategies. */
+/**
+ * OTP restart strategies.
+ *
+ * @example
+ * const strategy: Strategy = 'rest_for_one'; // a crash of cache restarts cache, then api
+ * await startSupervisor([db, cache, api], { strategy });
+ */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 
-/** Time, injected so tests drive intensity windows and timeouts without sleeping. */
+/**
+ * Time, injected so tests drive intensity windows and timeouts without sleeping.
+ *
+ * @example
+ * const clock: Clock = process.env.SIMULATED ? createTestClock() : realClock;
+ * const app = await startSupervisor(children, { clock });
+ */
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-/** Why a child or supervisor ended. `'normal'` and `'shutdown'` are not crashes. */
+/**
+ * Why a child or supervisor ended. `'normal'` and `'shutdown'` are not crashes.
+ *
+ * @example
+ * const reason: ExitReason = await app.stopped;
+ * if (typeof reason === 'object') console.error('crashed:', reason.error);
+ */
 export type ExitReason = 'normal' | 'shutdown' | { readonly error: unknown };
 
-/** How one child is started and treated, as OTP's child spec. */
+/**
+ * How one child is started and treated, as OTP's child spec.
+ *
+ * @example
+ * const spec: ChildSpec = {
+ *   id: 'ticker',
+ *   start: (ctx) => createActor(tickerMachine, { clock: ctx?.clock ?? realClock }),
+ *   restart: 'transient',
+ *   shutdown: 2_000,
+ * };
+ */
 export interface ChildSpec {
   /** Unique within its supervisor. */
   readonly id: string;
@@ -59,15 +99,32 @@ export interface StartContext {
   readonly clock: Clock;
 }
 
-/** Anything that knows its own child spec, the Elixir convention (`MyClickHouse`). */
+/**
+ * Anything that knows its own child spec, the Elixir convention (`MyClickHouse`).
+ *
+ * @example
+ * const Ticker: ChildSpecSource = { childSpec: () => ({ id: 'ticker', start: (ctx) => createActor(ticker, { clock: ctx?.clock ?? realClock }) }) };
+ * await startSupervisor([Ticker]);
+ */
 export interface ChildSpecSource {
   childSpec(): ChildSpec;
 }
 
-/** What a supervisor's children list accepts. */
+/**
+ * What a supervisor's children list accepts.
+ *
+ * @example
+ * const children: ChildInput[] = [MyClickHouse, tickerSpec, supervisor({ id: 'jobs', children: [a, b] })];
+ */
 export type ChildInput = ChildSpec | ChildSpecSource;
 
-/** Options of `startSupervisor` and `supervisor`. */
+/**
+ * Options of `startSupervisor` and `supervisor`.
+ *
+ * @example
+ * const options: SupervisorOptions = { strategy: 'one_for_all', intensity: 5, period: 10_000, name: 'app' };
+ * const app = await startSupervisor(children, options);
+ */
 export interface SupervisorOptions {
   /** Default `'one_for_one'`. */
   readonly strategy?: Strategy;
@@ -100,7 +157,13 @@ export interface NestedSupervisorOptions extends Omit<SupervisorOptions, 'clock'
   readonly shutdown?: Shutdown;
 }
 
-/** A supervisor's lifecycle as its handle reports it. */
+/**
+ * A supervisor's lifecycle as its handle reports it.
+ *
+ * @example
+ * const status: SupervisorStatus = app.status;
+ * if (status === 'failed') console.error(await app.stopped);
+ */
 export type SupervisorStatus = 'running' | 'stopped' | 'failed';
 
 /**
@@ -136,7 +199,12 @@ export interface Supervisor {
   stop(): Promise<void>;
 }
 
-/** One row of `whichChildren()`. */
+/**
+ * One row of `whichChildren()`.
+ *
+ * @example
+ * const notRunning = app.whichChildren().filter((c: ChildInfo) => !c.running).map((c) => c.id);
+ */
 export interface ChildInfo {
   readonly id: string;
   readonly type: 'worker' | 'supervisor';
@@ -145,7 +213,12 @@ export interface ChildInfo {
   readonly actor: AnyActorRef | undefined;
 }
 
-/** OTP's `count_children`. */
+/**
+ * OTP's `count_children`.
+ *
+ * @example
+ * const { specs, active, supervisors, workers }: ChildCounts = app.countChildren();
+ */
 export interface ChildCounts {
   readonly specs: number;
   readonly active: number;

@@ -4,7 +4,13 @@
  * ask, these only say whom.
  */
 
-/** How queries are spread over the servers. */
+/**
+ * How queries are spread over the servers.
+ *
+ * @example
+ * const balance: BalanceStrategy = 'in_order'; // the first healthy server, the others take what spills over
+ * definePool({ connectionStrings, balance });
+ */
 export type BalanceStrategy = 'round_robin' | 'random' | 'in_order' | 'least_busy';
 
 /**

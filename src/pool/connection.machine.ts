@@ -104,7 +104,13 @@ export type ConnectionEmitted =
   | { readonly type: 'failure'; readonly kind: FailureKind }
   | { readonly type: 'probed' };
 
-/** The names of a connection's states. */
+/**
+ * The names of a connection's states.
+ *
+ * @example
+ * const recovering: ConnectionState[] = ['failed', 'backoff', 'probing'];
+ * for (const s of MyClickHouse.stats().servers) console.log(s.server, recovering.map((state) => s.connections[state]));
+ */
 export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'failed' | 'backoff' | 'probing';
 
 /**

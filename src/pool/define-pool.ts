@@ -27,23 +27,48 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { collectStats, type PoolStats } from './stats.js';
 import { createWriter, type Writer } from './writer.js';
 
-/** Fire-and-forget messages, handed to the writer. */
+/**
+ * Fire-and-forget messages, handed to the writer.
+ *
+ * @example
+ * const message: AsyncMessage = { type: 'async_insert_to_table', table: 'logs', rows: { event: 'view' } };
+ * await MyClickHouse.send(message); // resolves once queued
+ */
 export type AsyncMessage =
   | { readonly type: 'async_insert'; readonly sql: string; readonly params?: QueryParams }
   | { readonly type: 'async_insert_to_table'; readonly table: string; readonly rows: Row | readonly Row[] }
   | { readonly type: 'async_query'; readonly sql: string; readonly params?: QueryParams };
 
-/** Everything `send` accepts. */
+/**
+ * Everything `send` accepts.
+ *
+ * @example
+ * const message: PoolMessage = { type: 'select', sql: 'SELECT * FROM users WHERE id = {id}', params: { id: 1 }, options: { timeout: 30_000 } };
+ * await MyClickHouse.send(message);
+ */
 export type PoolMessage = Command | AsyncMessage;
 
-/** What each message resolves with; async ones resolve once queued. */
+/**
+ * What each message resolves with; async ones resolve once queued.
+ *
+ * @example
+ * const rows: PoolResults['select'] = await MyClickHouse.send({ type: 'select', sql: 'SELECT 1' });
+ */
 export interface PoolResults extends CommandResults {
   async_insert: void;
   async_insert_to_table: void;
   async_query: void;
 }
 
-/** A pool defined by `definePool`: a child spec source plus the query API. */
+/**
+ * A pool defined by `definePool`: a child spec source plus the query API.
+ *
+ * @example
+ * const Analytics: ClickHousePool = definePool({ connectionStrings: ['http://user:password@127.0.0.1:8123/db'], name: 'Analytics' });
+ * await Analytics.start();
+ * await Analytics.insertToTable('users', [{ id: 1, name: 'Ann' }]);
+ * await Analytics.stop();
+ */
 export interface ClickHousePool extends ChildSpecSource {
   readonly name: string;
   /** The pool's supervisor spec, for `startSupervisor([pool])`. */

@@ -4,7 +4,15 @@
  */
 import { ColonnadeError } from '../clickhouse/errors.js';
 
-/** Codes of the pool's own errors. */
+/**
+ * Codes of the pool's own errors.
+ *
+ * @example
+ * const retryable: PoolErrorCode[] = ['POOL_TIMEOUT', 'POOL_NO_SERVER'];
+ * try { await MyClickHouse.select('SELECT 1'); } catch (e) {
+ *   if (e instanceof PoolError && retryable.includes(e.code)) scheduleRetry(); else throw e;
+ * }
+ */
 export type PoolErrorCode =
   | 'POOL_TIMEOUT'
   | 'POOL_NO_SERVER'

@@ -8,13 +8,31 @@ import { parseConnectionString } from '../clickhouse/connection-string.js';
 import type { Int64Mode, Row, ServerConfig, Settings } from '../clickhouse/types.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from './balancer.js';
 
-/** What the writer does when its mailbox is full. */
+/**
+ * What the writer does when its mailbox is full.
+ *
+ * @example
+ * const asyncOverflow: AsyncOverflowPolicy = 'drop_oldest'; // each dropped row goes to onError
+ * definePool({ connectionStrings, asyncMailbox: 50_000, asyncOverflow });
+ */
 export type AsyncOverflowPolicy = 'drop_newest' | 'drop_oldest';
 
-/** The dead letter: rows the writer could not write, and why. */
+/**
+ * The dead letter: rows the writer could not write, and why.
+ *
+ * @example
+ * const onError: OnErrorHook = (error, rows) => console.warn(`${rows.length} rows not written: ${error.message}`);
+ * definePool({ connectionStrings, onError });
+ */
 export type OnErrorHook = (error: Error, rows: readonly Row[]) => void;
 
-/** Options of `definePool`; camelCase twins of Pillar's snake_case names. */
+/**
+ * Options of `definePool`; camelCase twins of Pillar's snake_case names.
+ *
+ * @example
+ * const options: PoolOptions = { connectionStrings: ['http://user:password@clickhouse-1:8123/db'], poolSize: 15, balance: 'least_busy' };
+ * export const MyClickHouse = definePool(options);
+ */
 export interface PoolOptions {
   /** One or more `http(s)://user:password@host:port/database`. Required. */
   readonly connectionStrings: readonly string[];

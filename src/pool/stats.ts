@@ -9,7 +9,13 @@ import type { ConnectionState } from './connection.machine.js';
 import type { Health } from './health.js';
 import type { WriterStats } from './writer.js';
 
-/** One server as `stats()` shows it. */
+/**
+ * One server as `stats()` shows it.
+ *
+ * @example
+ * const down: ServerStats[] = MyClickHouse.stats().servers.filter((s) => !s.up);
+ * for (const s of down) console.warn(`${s.server} is down (penalty ${s.penalty})`);
+ */
 export interface ServerStats {
   /** The connection string with the password replaced by `***`. */
   readonly server: string;
@@ -26,7 +32,12 @@ export interface ServerStats {
   readonly errors: number;
 }
 
-/** A snapshot of a pool. */
+/**
+ * A snapshot of a pool.
+ *
+ * @example
+ * const { waiters, idle, inUse, overflow, writer }: PoolStats = MyClickHouse.stats();
+ */
 export interface PoolStats {
   readonly name: string;
   readonly started: boolean;
