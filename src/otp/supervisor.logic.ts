@@ -118,7 +118,7 @@ const nestedKeys = ['strategy', 'intensity', 'period', 'id', 'name', 'children',
  *
  * @example
  * const app = await startSupervisor(
- *   [MyClickHouse, { id: 'ticker', start: ({ clock }) => createActor(ticker, { clock }) }],
+ *   [MyClickHouse, { id: 'ticker', start: (ctx) => createActor(ticker, { clock: ctx?.clock ?? realClock }) }],
  *   { strategy: 'one_for_one', intensity: 3, period: 5_000, inspect },
  * );
  * await app.stop();
