@@ -12,7 +12,7 @@ import type { InsertReport, InsertResult, InsertTask } from './tasks.js';
 const EPOCH = Date.UTC(2024, 0, 1);
 const row = (i: number): Row => ({ id: i, event: i % 7 === 0 ? 'click' : 'page_view', user_id: i % 1000, ts: new Date(EPOCH + i * 1000) });
 
-type Outcome = Omit<InsertResult, 'seconds' | 'cpuUsPerRow'>;
+type Outcome = Omit<InsertResult, 'seconds' | 'cpuUsPerRow' | 'heapMb'>;
 
 /** Marks the end of the measured work (before the clean-up that follows it). */
 type Done = () => void;
@@ -89,15 +89,22 @@ async function viaColonnade(task: InsertTask, done: Done): Promise<Outcome> {
 async function main(task: InsertTask): Promise<InsertResult> {
   let seconds = NaN;
   let cpuUs = NaN;
+  let heapMb = NaN;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const done: Done = () => {
     seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     cpuUs = cpu.user + cpu.system;
+    // What the client still holds once every row is written, its pool still running.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+    }
   };
   const partial = task.mode === 'undici-batches' ? await viaUndici(task, done) : await viaColonnade(task, done);
-  return { ...partial, seconds, cpuUsPerRow: cpuUs / task.rows };
+  return { ...partial, seconds, cpuUsPerRow: cpuUs / task.rows, heapMb };
 }
 
 const task = JSON.parse(process.env.BENCH_TASK ?? 'null') as InsertTask | null;

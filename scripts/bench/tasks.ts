@@ -60,6 +60,8 @@ export interface InsertResult {
   readonly dropped: number;
   readonly deadLettered: number;
   readonly requests?: number;
+  /** Live heap after a full GC once every row is written (the client still open). */
+  readonly heapMb: number;
 }
 
 export type InsertReport = { readonly ok: true; readonly result: InsertResult } | { readonly ok: false; readonly error: string };
