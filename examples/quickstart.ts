@@ -65,7 +65,8 @@ try {
     MyClickHouse.asyncInsertToTable('demo_logs', { event: 'page_view', user_id: 100 + (i % 3), timestamp: new Date() });
   }
   MyClickHouse.asyncQuery('INSERT INTO demo_events (user_id, event) SELECT id, {event} FROM demo_users WHERE age < {max_age}', { event: 'welcome', max_age: 21 });
-  console.log(`asyncInsert, 1,000 x asyncInsertToTable, asyncQuery: returned at once (${MyClickHouse.stats().writer.queued} queued in the writer)`);
+  const { queued, inFlight } = MyClickHouse.stats().writer;
+  console.log(`asyncInsert, 1,000 x asyncInsertToTable, asyncQuery: returned at once (${queued + inFlight} rows and statements in the writer)`);
   await MyClickHouse.flush();
   console.log('flush: everything queued so far is written');
 
