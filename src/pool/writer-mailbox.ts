@@ -90,6 +90,12 @@ export interface MailboxOptions {
  * const box = new Mailbox({ capacity: 10, batchSize: 2, overflow: 'drop_newest', now: Date.now, onDrop() {}, onReady() {} });
  * box.pushRows('logs', [{ a: 1 }], ['{"a":1}']);
  */
+/** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
+const GONE: WriterUnit = Object.freeze({
+  seq: 0, table: undefined, rows: [], encoded: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
+  attempts: 0, failures: 0, evicted: true, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
+}) as WriterUnit;
+
 export class Mailbox {
   size = 0;
   private readonly units: WriterUnit[] = [];
@@ -230,6 +236,9 @@ export class Mailbox {
   }
 
   private removeHead(): void {
+    // The slot must not keep the finished unit: its rows, lines and request would stay
+    // reachable until the next compaction (up to 1024 batches, gigabytes at 10,000 rows each).
+    this.units[this.first] = GONE;
     this.first++;
     // Compact now and then instead of shift(), which is O(n) on long queues.
     if (this.first > 1024 && this.first * 2 > this.units.length) {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Row } from '../../src/clickhouse/types.js';
@@ -163,6 +165,27 @@ test('inspection :: a unit serializes as a summary, without rows or bodies', () 
   const { b, push } = box();
   push('logs', 1, 2, 3);
   assert.is(JSON.stringify({ unit: b.head() }), '{"unit":{"seq":1,"table":"logs","rows":3,"attempts":0}}');
+});
+
+test('memory :: a written batch is let go: its rows are not kept by the mailbox', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const b = new Mailbox({ capacity: 1_000, batchSize: 10, overflow: 'drop_newest', now: () => 0, onDrop() {}, onReady() {} });
+  const refs: WeakRef<Row>[] = [];
+  (() => {
+    for (let i = 0; i < 50; i++) {
+      const row: Row = { id: i, payload: 'x'.repeat(100) };
+      refs.push(new WeakRef(row));
+      b.pushRows('t', [row], [JSON.stringify(row)]);
+    }
+    for (let unit = b.head(); unit !== undefined; unit = b.head()) b.complete(unit);
+  })();
+  assert.is(b.size, 0);
+  // WeakRefs hold their target until the current job ends.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  const alive = refs.filter((ref) => ref.deref() !== undefined).length;
+  assert.is(alive, 0, `${alive} of 50 written rows still reachable`);
 });
 
 test.run();
