@@ -20,16 +20,20 @@
  *           supervisor restarts it with a fresh Client.
  *   idle ── probe (its server is marked down) ──► probing
  *
- * I/O enters as invoked actors supplied with `provide`: `transport`, invoked once for the
- * actor's life, performs requests and resets the Client on command (a per-request
- * `fromPromise` would cost ~60 µs of actor set-up per query; see `transportLogic`), and
- * `probe` (`GET /ping`), invoked in `probing`. Delays run on the actor's clock. The machine
+ * I/O enters through `provide`: the `perform` action starts a request (the pool supplies
+ * `performAction`, which answers with `transport.done` / `transport.error`; the default relays
+ * to the transport actor), `transport`, invoked once for the actor's life, resets the Client
+ * on command (and performs requests for the default `perform`), and `probe` (`GET /ping`),
+ * invoked in `probing`. A query costs two macrosteps and one emit: a per-request
+ * `fromPromise` would cost ~60 µs of actor set-up, and relaying each request through the
+ * transport actor a third macrostep (~4 µs). Delays run on the actor's clock. The machine
  * keeps no call in its context (inspection shows plain data) and tells its owner what
- * happened through emitted events: `settled` (the answer to a `run`), `ready` (lendable again),
+ * happened through emitted events: `settled` (the answer to a `run`; `ready: true` when the
+ * connection is lendable again at once), `ready` (lendable again after recovering),
  * `unavailable` (cannot serve for now), `failure` (count against the server's health) and
  * `probed` (the server answered a ping).
  */
-import { assign, emit, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { assign, emit, fromCallback, fromPromise, sendTo, setup, type ActorRef, type Snapshot } from 'xstate';
 import { AbortError, ColonnadeError, TimeoutError, TransportError } from '../clickhouse/errors.js';
 import type { PreparedRequest } from '../clickhouse/types.js';
 import type { FailureKind } from './health.js';
@@ -95,10 +99,30 @@ export function transportLogic(io: TransportIO) {
   });
 }
 
-/** Events a connection emits to its owner; `settled` answers each `run` exactly once. */
+/**
+ * The `perform` action for a connection machine: starts `perform(request)` for a `run` and
+ * sends the machine `transport.done` / `transport.error` when it ends.
+ *
+ * @example
+ * connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport: transportLogic({ perform, reset }), probe } });
+ */
+export function performAction(perform: TransportIO['perform']) {
+  return ({ event, self }: { readonly event: ConnectionEvent; readonly self: ActorRef<Snapshot<unknown>, ConnectionEvent> }): void => {
+    if (event.type !== 'run') return;
+    perform(event.request).then(
+      (output) => self.send({ type: 'transport.done', output }),
+      (error: unknown) => self.send({ type: 'transport.error', error }),
+    );
+  };
+}
+
+/**
+ * Events a connection emits to its owner; `settled` answers each `run` exactly once, and
+ * `ready: true` on it stands for the `ready` that would follow (one emit per query, not two).
+ */
 export type ConnectionEmitted =
-  | { readonly type: 'settled'; readonly ok: true; readonly output: unknown }
-  | { readonly type: 'settled'; readonly ok: false; readonly error: unknown }
+  | { readonly type: 'settled'; readonly ok: true; readonly output: unknown; readonly ready: boolean }
+  | { readonly type: 'settled'; readonly ok: false; readonly error: unknown; readonly ready: boolean }
   | { readonly type: 'ready' }
   | { readonly type: 'unavailable' }
   | { readonly type: 'failure'; readonly kind: FailureKind }
@@ -179,6 +203,7 @@ const describe = (error: unknown): string =>
  *   clock,
  * }).start();
  * actor.on('settled', (e) => (e.ok ? resolve(e.output) : reject(e.error)));
+ * // With `provide({ actions: { perform: performAction(perform) } })` requests skip the transport actor.
  * actor.send({ type: 'run', request });
  */
 export const connectionMachine = setup({
@@ -198,6 +223,12 @@ export const connectionMachine = setup({
     probe: fromPromise<void, void>(async () => {
       throw new Error('connection machine: provide a probe actor');
     }),
+  },
+  actions: {
+    // Without a provided `perform`, requests go through the transport actor (a macrostep more).
+    perform: ({ event, self }) => {
+      if (event.type === 'run') self.getSnapshot().children.transport?.send({ type: 'perform', request: event.request });
+    },
   },
   delays: {
     backoff: ({ context }) => backoffDelay(context.attempt, context.backoff, context.random),
@@ -222,7 +253,7 @@ export const connectionMachine = setup({
       on: {
         run: {
           target: 'busy',
-          actions: sendTo('transport', ({ event }) => ({ type: 'perform', request: event.request }) as TransportCommand),
+          actions: 'perform',
         },
         // The pool asks an idle connection of a server marked down to find out whether it is back.
         probe: { target: 'probing' },
@@ -232,10 +263,7 @@ export const connectionMachine = setup({
       on: {
         'transport.done': {
           target: 'idle',
-          actions: [
-            emit(({ event }) => ({ type: 'settled', ok: true, output: event.output }) as ConnectionEmitted),
-            emit({ type: 'ready' }),
-          ],
+          actions: emit(({ event }) => ({ type: 'settled', ok: true, output: event.output, ready: true }) as ConnectionEmitted),
         },
         'transport.error': [
           {
@@ -248,23 +276,20 @@ export const connectionMachine = setup({
           {
             guard: ({ event }) => classifyFailure(event.error) === 'server',
             target: 'idle',
-            actions: [
-              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
-              emit({ type: 'ready' }),
-            ],
+            actions: emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: true }) as ConnectionEmitted),
           },
           {
             guard: ({ event }) => classifyFailure(event.error) === 'aborted',
             target: 'resetting',
             actions: [
-              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: false }) as ConnectionEmitted),
               emit({ type: 'unavailable' }),
             ],
           },
           {
             target: 'failed',
             actions: [
-              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error }) as ConnectionEmitted),
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: false }) as ConnectionEmitted),
               assign({
                 failures: ({ context }) => context.failures + 1,
                 lastError: ({ event }) => describe(event.error),

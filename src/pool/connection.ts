@@ -12,7 +12,7 @@ import { realClock } from '../otp/clock.js';
 import type { BrokerConnection } from './broker.js';
 import { ConnectionCrashedError, PoolError } from './errors.js';
 import type { FailureKind } from './health.js';
-import { connectionMachine, transportLogic, type BackoffOptions, type ConnectionState } from './connection.machine.js';
+import { connectionMachine, performAction, transportLogic, type BackoffOptions, type ConnectionState } from './connection.machine.js';
 
 /** What a connection tells its pool. */
 export interface ConnectionEvents {
@@ -153,10 +153,12 @@ export class PooledConnection implements BrokerConnection {
     void this.#client?.destroy().catch(() => undefined);
     this.#client = openClient(this.#deps.config);
     const { config, io, events } = this.#deps;
+    const perform = (request: PreparedRequest): Promise<unknown> => io.perform(this.#transport(), config, request);
     const logic = connectionMachine.provide({
+      actions: { perform: performAction(perform) },
       actors: {
         transport: transportLogic({
-          perform: (request) => io.perform(this.#transport(), config, request),
+          perform,
           reset: async () => {
             const old = this.#client;
             this.#client = openClient(config);
@@ -181,6 +183,7 @@ export class PooledConnection implements BrokerConnection {
       this.#pending = undefined;
       if (e.ok) pending?.resolve(e.output);
       else pending?.reject(e.error);
+      if (e.ready) events.ready(this);
     });
     actor.on('ready', () => events.ready(this));
     actor.on('unavailable', () => events.unavailable(this));

@@ -3,17 +3,19 @@ import * as assert from 'uvu/assert';
 import { createActor, fromPromise } from 'xstate';
 import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest } from '../../src/clickhouse/types.js';
-import { backoffDelay, classifyFailure, connectionMachine, transportLogic } from '../../src/pool/connection.machine.js';
+import { backoffDelay, classifyFailure, connectionMachine, performAction, transportLogic } from '../../src/pool/connection.machine.js';
 import { manualClock } from './fake-clock.js';
 
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number }) {
+// `relay`: no `perform` action provided, requests go through the transport actor.
+function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number; relay?: boolean }) {
   const clock = manualClock();
   const resets: number[] = [];
   const probes: number[] = [];
   const logic = connectionMachine.provide({
+    ...(opts.relay ? {} : { actions: { perform: performAction((request) => opts.perform(request)) } }),
     actors: {
       transport: transportLogic({
         perform: (request) => opts.perform(request),
@@ -33,7 +35,10 @@ function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; prob
   });
   const emitted: string[] = [];
   actor.on('*', (e) => {
-    if (e.type !== 'settled') emitted.push(e.type === 'failure' ? `failure:${e.kind}` : e.type);
+    // A `settled` with `ready: true` stands for a `ready` event (one emit per query).
+    if (e.type === 'settled') {
+      if (e.ready) emitted.push('ready');
+    } else emitted.push(e.type === 'failure' ? `failure:${e.kind}` : e.type);
   });
   actor.start();
   const run = () => {
@@ -58,6 +63,16 @@ test('run :: a successful call is settled with its output and the connection is 
   assert.is(c.state(), 'busy');
   await flush();
   assert.equal(out.value, [{ x: 1 }]);
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['ready']);
+});
+
+test('run :: without a provided perform action, requests go through the transport actor', async () => {
+  const c = start({ perform: async () => [{ x: 2 }], relay: true });
+  const out = c.run();
+  assert.is(c.state(), 'busy');
+  await flush();
+  assert.equal(out.value, [{ x: 2 }]);
   assert.is(c.state(), 'idle');
   assert.equal(c.emitted, ['ready']);
 });
