@@ -57,25 +57,20 @@ function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; prob
 
 const test = suite('connection.machine');
 
-test('run :: a successful call is settled with its output and the connection is ready again', async () => {
-  const c = start({ perform: async () => [{ x: 1 }] });
-  const out = c.run();
-  assert.is(c.state(), 'busy');
-  await flush();
-  assert.equal(out.value, [{ x: 1 }]);
-  assert.is(c.state(), 'idle');
-  assert.equal(c.emitted, ['ready']);
-});
-
-test('run :: without a provided perform action, requests go through the transport actor', async () => {
-  const c = start({ perform: async () => [{ x: 2 }], relay: true });
-  const out = c.run();
-  assert.is(c.state(), 'busy');
-  await flush();
-  assert.equal(out.value, [{ x: 2 }]);
-  assert.is(c.state(), 'idle');
-  assert.equal(c.emitted, ['ready']);
-});
+for (const [relay, name] of [
+  [false, 'run :: a successful call is settled with its output and the connection is ready again'],
+  [true, 'run :: without a provided perform action, requests go through the transport actor'],
+] as const) {
+  test(name, async () => {
+    const c = start({ perform: async () => [{ x: relay ? 2 : 1 }], relay });
+    const out = c.run();
+    assert.is(c.state(), 'busy');
+    await flush();
+    assert.equal(out.value, [{ x: relay ? 2 : 1 }]);
+    assert.is(c.state(), 'idle');
+    assert.equal(c.emitted, ['ready']);
+  });
+}
 
 test('run :: a server error settles the call without counting against the server', async () => {
   const c = start({ perform: async () => { throw new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500); } });
