@@ -148,13 +148,25 @@ export async function stopInstance(instance: Instance, spec: ResolvedSpec, clock
     const work = Promise.resolve().then(() => graceful(actor)).catch(() => undefined);
     await withDeadline(Promise.race([work, instance.exited]), spec.shutdown, clock);
   }
+  if (killInstance(instance)) await instance.exited;
+}
+
+/**
+ * Stops a child's actor at once, its end marked as the supervisor's doing. Returns false
+ * when the actor cannot be stopped from outside (one spawned inside a machine: its owner
+ * stops it).
+ *
+ * @example
+ * if (killInstance(instance)) await instance.exited;
+ */
+export function killInstance(instance: Instance): boolean {
+  instance.stopping = true;
   try {
-    actor.stop();
+    instance.actor.stop();
+    return true;
   } catch {
-    // An actor spawned inside a machine cannot be stopped from outside; its owner does it.
-    return;
+    return false;
   }
-  await instance.exited;
 }
 
 function isEnded(actor: AnyActorRef): boolean {

@@ -5,7 +5,7 @@
  * (`supervisor.logic.ts`), which is what its parent and the inspector see.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { attachHooks, startInstance, stopInstance, type Instance, type SupervisorHooks } from './child.js';
+import { attachHooks, killInstance, startInstance, stopInstance, type Instance, type SupervisorHooks } from './child.js';
 import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
 import { OtpError, describeCause } from './errors.js';
 import { register, unregister } from './registry.js';
@@ -193,10 +193,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
       const { instance } = record;
       record.instance = undefined;
       record.restarting = false;
-      if (instance !== undefined) {
-        instance.stopping = true;
-        stopActor(instance.actor);
-      }
+      if (instance !== undefined) killInstance(instance);
       if (record.spec.restart === 'temporary') this.remove(record);
     }
     this.finish('stopped', 'shutdown', false);
@@ -314,8 +311,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   private async launch(spec: ResolvedSpec): Promise<Instance> {
     const instance = await startInstance(spec, { clock: this.clock, inspect: this.inspect });
     if (!this.isLive() && this.phase !== 'starting') {
-      instance.stopping = true;
-      stopActor(instance.actor);
+      killInstance(instance);
       throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });
     }
     return instance;
@@ -383,13 +379,5 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   private publish(): void {
     if (this.isLive()) this.actor.send({ type: 'otp.update' });
-  }
-}
-
-function stopActor(actor: AnyActorRef): void {
-  try {
-    actor.stop();
-  } catch {
-    // An actor spawned inside a machine cannot be stopped from outside; its owner stops it.
   }
 }
