@@ -86,9 +86,10 @@ function topLevel(type: ColumnType, context: DecodeContext): Scalar {
   }
   if (type.name === 'LowCardinality') return topLevel(type.args[0] as ColumnType, context);
   if (type.name === 'Array' || type.name === 'Tuple') {
+    const read = composite(type, context);
     return (text) => {
       const cursor = { text, pos: 0 };
-      const value = composite(type, context)(cursor);
+      const value = read(cursor);
       if (cursor.pos !== text.length) throw new ProtocolError(`cannot read ${type.name} value ${JSON.stringify(text)}`, 200);
       return value;
     };
@@ -104,36 +105,28 @@ interface Cursor {
 }
 type Nested = (cursor: Cursor) => unknown;
 
-const compositeCache = new WeakMap<ColumnType, Nested>();
-
 /** Reads a value in ClickHouse's quoted text form, as inside `[...]` and `(...)`. */
 function composite(type: ColumnType, context: DecodeContext): Nested {
-  const cached = compositeCache.get(type);
-  if (cached) return cached;
-  let reader: Nested;
   if (type.name === 'Array') {
     const item = composite(type.args[0] as ColumnType, context);
-    reader = (c) => list(c, '[', ']', () => item(c));
-  } else if (type.name === 'Tuple') {
+    return (c) => list(c, '[', ']', () => item(c));
+  }
+  if (type.name === 'Tuple') {
     const items = type.args.map((a) => composite(a as ColumnType, context));
-    reader = (c) => {
+    return (c) => {
       let i = 0;
       return list(c, '(', ')', () => (items[i++] as Nested)(c));
     };
-  } else if (type.name === 'Nullable' || type.name === 'LowCardinality') {
-    reader = composite(type.args[0] as ColumnType, context);
-  } else {
-    const convert = type.name === 'Nothing' ? () => null : scalar(type, context);
-    reader = (c) => {
-      if (c.text.startsWith('NULL', c.pos)) {
-        c.pos += 4;
-        return null;
-      }
-      return convert(c.text[c.pos] === "'" ? quoted(c) : bare(c));
-    };
   }
-  compositeCache.set(type, reader);
-  return reader;
+  if (type.name === 'Nullable' || type.name === 'LowCardinality') return composite(type.args[0] as ColumnType, context);
+  const convert = type.name === 'Nothing' ? () => null : scalar(type, context);
+  return (c) => {
+    if (c.text.startsWith('NULL', c.pos)) {
+      c.pos += 4;
+      return null;
+    }
+    return convert(c.text[c.pos] === "'" ? quoted(c) : bare(c));
+  };
 }
 
 function list(c: Cursor, open: string, close: string, item: () => unknown): unknown[] {
