@@ -1,46 +1,35 @@
-// A manual clock for pool tests: time moves only when a test calls `advance`.
-import type { Clock } from '../../src/otp/types.js';
+// A manual clock for pool tests: otp's test clock, plus `runNext` (jump to the next timer).
+import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 
-export interface ManualClock extends Clock {
-  advance(ms: number): void;
-  pending(): number;
+export interface ManualClock extends TestClock {
   /** Moves time to the earliest pending timer and fires it; returns the ms advanced. */
   runNext(): number;
 }
 
 export function manualClock(start = 0): ManualClock {
-  let now = start;
-  let seq = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
+  const clock = createTestClock(start);
+  // Due times of the pending timers, which the otp clock keeps to itself.
+  const due = new Map<number, number>();
   return {
-    now: () => now,
+    ...clock,
     setTimeout(fn, ms) {
-      const id = ++seq;
-      timers.set(id, { at: now + Math.max(0, ms), fn });
+      const id = clock.setTimeout(() => {
+        due.delete(id);
+        fn();
+      }, ms);
+      due.set(id, clock.now() + Math.max(0, ms));
       return id;
     },
     clearTimeout(handle) {
-      timers.delete(handle as number);
+      due.delete(handle as number);
+      clock.clearTimeout(handle);
     },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        let next: [number, { at: number; fn: () => void }] | undefined;
-        for (const entry of timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-        if (!next) break;
-        timers.delete(next[0]);
-        now = next[1].at;
-        next[1].fn();
-      }
-      now = end;
-    },
-    pending: () => timers.size,
     runNext() {
       let at = Infinity;
-      for (const t of timers.values()) at = Math.min(at, t.at);
+      for (const t of due.values()) at = Math.min(at, t);
       if (at === Infinity) return 0;
-      const step = at - now;
-      this.advance(step);
+      const step = at - clock.now();
+      clock.advance(step);
       return step;
     },
   };
