@@ -32,38 +32,40 @@ function slowStopper(shutdown: Shutdown, takes: number, clock: TestClock) {
 
 const status = (actor: AnyActorRef) => (actor.getSnapshot() as { status: string }).status;
 
-test('shutdown :: graceful stop is awaited within shutdown ms, then the actor is stopped', async () => {
+/** Starts a slow stopper and begins stopping it; `done()` says whether the stop has finished. */
+async function stopping(shutdown: Shutdown, takes: number) {
   const clock = createTestClock();
-  const { spec, log } = slowStopper(1_000, 300, clock);
-  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
+  const { spec, log } = slowStopper(shutdown, takes, clock);
+  const resolved = resolveSpec(spec);
+  const instance = await startInstance(resolved, noInspect(clock));
   let done = false;
-  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
+  void stopInstance(instance, resolved, clock).then(() => { done = true; });
   await flush();
+  const advance = async (ms: number) => {
+    clock.advance(ms);
+    await flush();
+  };
+  return { clock, log, instance, done: () => done, advance };
+}
+
+test('shutdown :: graceful stop is awaited within shutdown ms, then the actor is stopped', async () => {
+  const { clock, log, instance, done, advance } = await stopping(1_000, 300);
   assert.equal(log, ['drain:active']);
-  clock.advance(299);
-  await flush();
-  assert.is(done, false);
-  clock.advance(1);
-  await flush();
+  await advance(299);
+  assert.is(done(), false);
+  await advance(1);
   assert.equal(log, ['drain:active', 'drained']);
-  assert.is(done, true);
+  assert.is(done(), true);
   assert.is(status(instance.actor), 'stopped');
   assert.is(clock.pending(), 0);
 });
 
 test('shutdown :: a graceful stop that outlasts shutdown ms is cut off at the deadline', async () => {
-  const clock = createTestClock();
-  const { spec, log } = slowStopper(500, 10_000, clock);
-  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
-  let done = false;
-  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
-  await flush();
-  clock.advance(499);
-  await flush();
-  assert.is(done, false);
-  clock.advance(1);
-  await flush();
-  assert.is(done, true);
+  const { log, instance, done, advance } = await stopping(500, 10_000);
+  await advance(499);
+  assert.is(done(), false);
+  await advance(1);
+  assert.is(done(), true);
   assert.equal(log, ['drain:active']);
   assert.is(status(instance.actor), 'stopped');
 });
@@ -78,18 +80,11 @@ test('shutdown :: brutal_kill stops the actor without the graceful step', async 
 });
 
 test('shutdown :: infinity waits for the graceful stop however long it takes', async () => {
-  const clock = createTestClock();
-  const { spec, log } = slowStopper('infinity', 3_600_000, clock);
-  const instance = await startInstance(resolveSpec(spec), noInspect(clock));
-  let done = false;
-  void stopInstance(instance, resolveSpec(spec), clock).then(() => { done = true; });
-  await flush();
-  clock.advance(3_599_999);
-  await flush();
-  assert.is(done, false);
-  clock.advance(1);
-  await flush();
-  assert.is(done, true);
+  const { log, done, advance } = await stopping('infinity', 3_600_000);
+  await advance(3_599_999);
+  assert.is(done(), false);
+  await advance(1);
+  assert.is(done(), true);
   assert.equal(log, ['drain:active', 'drained']);
 });
 
