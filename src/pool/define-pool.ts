@@ -18,7 +18,7 @@ import { register, unregister } from '../otp/registry.js';
 import { startSupervisor, supervisor, supervisorOf } from '../otp/index.js';
 import type { ChildSpec, ChildSpecSource, Clock, Supervisor, SupervisorOptions } from '../otp/types.js';
 import { createBalancer } from './balancer.js';
-import { Broker } from './broker.js';
+import { Broker, type CheckoutRequest } from './broker.js';
 import { brokerMachine } from './broker.machine.js';
 import { PooledConnection, type ConnectionEvents, type ConnectionIO } from './connection.js';
 import { NoServerAvailableError, PoolError, PoolNotStartedError } from './errors.js';
@@ -132,6 +132,8 @@ class Pool implements ClickHousePool {
   readonly #writer: Writer;
   readonly #queries: number[];
   readonly #errors: number[];
+  /** The checkout of a first attempt, the same for every call. */
+  readonly #lease: CheckoutRequest;
   #live: Live | undefined;
   #connections: Supervisor | undefined;
   #app: Supervisor | undefined;
@@ -141,6 +143,7 @@ class Pool implements ClickHousePool {
     this.#opts = opts;
     this.name = opts.name;
     this.#defaults = { timeout: opts.timeout, int64: opts.int64, settings: opts.settings };
+    this.#lease = { timeout: opts.poolTimeout };
     const defaults = this.#defaults;
     const probeTimeout = Math.min(opts.timeout, 2_000);
     this.#io = internals.io ?? {
@@ -315,17 +318,21 @@ class Pool implements ClickHousePool {
    * it is a read, or when the request provably never left (`requestSent === false`).
    */
   async #execute(request: PreparedRequest): Promise<unknown> {
-    const avoid = new Set<number>();
+    // Servers that failed this request: allocated only on the first retry.
+    let avoid: Set<number> | undefined;
     let last: unknown;
     for (let attempt = 0; ; attempt++) {
       const live = this.#live;
       if (!live) throw new PoolNotStartedError(this.name);
-      const conn = await live.broker.lease({ timeout: this.#opts.poolTimeout, avoid }, request.options.signal).catch((error: unknown) => {
+      let conn: PooledConnection;
+      try {
+        conn = await live.broker.lease(avoid ? { timeout: this.#opts.poolTimeout, avoid } : this.#lease, request.options.signal);
+      } catch (error) {
         if (request.options.signal?.aborted && error === request.options.signal.reason) throw new AbortError(error, false);
         // A retry that finds every server down says so, with the failure that led there.
         if (last !== undefined && error instanceof NoServerAvailableError) throw new NoServerAvailableError(this.#opts.servers.length, { cause: last });
         throw error;
-      });
+      }
       this.#queries[conn.server]!++;
       try {
         return await conn.run(request);
@@ -333,7 +340,7 @@ class Pool implements ClickHousePool {
         const retry = error instanceof TransportError && (request.readOnly || !error.requestSent) && attempt < this.#opts.readRetries;
         if (!retry) throw error;
         last = error;
-        avoid.add(conn.server);
+        (avoid ??= new Set()).add(conn.server);
       }
     }
   }
