@@ -221,12 +221,15 @@ const TAIL = /(?:^|\n)(Code: \d+[.,] [\s\S]*(?:e\.what\(\) = [\w:]+|\(version [^
  */
 export function findTrailingError(body: string): (ServerErrorInfo & { readonly offset: number }) | undefined {
   const floor = Math.max(0, body.length - 65_536);
-  for (let at = body.lastIndexOf('Code: '); at >= floor; at = body.lastIndexOf('Code: ', at - 1)) {
-    if (at > 0 && body.charCodeAt(at - 1) !== 10) continue;
-    const match = TAIL.exec(body.slice(at));
+  // Searched within the tail only: lastIndexOf over the whole body would read all of a
+  // large result that holds no error, on every select.
+  const tail = body.slice(floor);
+  for (let at = tail.lastIndexOf('Code: '); at >= 0; at = at === 0 ? -1 : tail.lastIndexOf('Code: ', at - 1)) {
+    const offset = floor + at;
+    if (offset > 0 && body.charCodeAt(offset - 1) !== 10) continue;
+    const match = TAIL.exec(tail.slice(at));
     const info = match?.[1] === undefined ? undefined : parseServerError(match[1]);
-    if (info) return { ...info, offset: at };
-    if (at === 0) break;
+    if (info) return { ...info, offset };
   }
   return undefined;
 }
