@@ -171,10 +171,8 @@ export class Broker<C extends BrokerConnection> {
     const slot = this.#slots.get(id);
     if (!slot || slot.status === 'idle') return;
     this.#leave(slot);
-    const first = this.#deps.health.isUp(slot.conn.server) ? this.#waiters.values().next().value : undefined;
+    const first = this.#deps.health.isUp(slot.conn.server) ? this.#takeWaiter() : undefined;
     if (first) {
-      this.#waiters.delete(first);
-      this.#deps.clock.clearTimeout(first.timer);
       this.#notify();
       first.callback(undefined, this.#lend(id));
       return;
@@ -280,9 +278,7 @@ export class Broker<C extends BrokerConnection> {
   #overflowForWaiters(): void {
     const up = this.#deps.health.upServers();
     while (!this.#stopped && up.length > 0 && this.#waiters.size > 0 && this.#overflow < this.#deps.maxOverflow) {
-      const first = this.#waiters.values().next().value!;
-      this.#waiters.delete(first);
-      this.#deps.clock.clearTimeout(first.timer);
+      const first = this.#takeWaiter()!;
       this.#notify();
       first.callback(undefined, this.#spawn(this.#pick(up)));
     }
@@ -291,10 +287,7 @@ export class Broker<C extends BrokerConnection> {
   #serverUp(server: number): void {
     const stack = this.#idle[server]!;
     while (this.#waiters.size > 0 && stack.length > 0) {
-      const first = this.#waiters.values().next().value!;
-      this.#waiters.delete(first);
-      this.#deps.clock.clearTimeout(first.timer);
-      first.callback(undefined, this.#lend(stack.pop()!));
+      this.#takeWaiter()!.callback(undefined, this.#lend(stack.pop()!));
     }
   }
 
@@ -302,6 +295,15 @@ export class Broker<C extends BrokerConnection> {
     if (this.#deps.health.upServers().length === 0) {
       this.#rejectWaiters(new NoServerAvailableError(this.#idle.length));
     }
+  }
+
+  /** The first waiter, out of the line with its timer cleared; undefined when none waits. */
+  #takeWaiter(): Waiter<C> | undefined {
+    const first = this.#waiters.values().next().value;
+    if (!first) return undefined;
+    this.#waiters.delete(first);
+    this.#deps.clock.clearTimeout(first.timer);
+    return first;
   }
 
   #rejectWaiters(error: Error): void {
