@@ -4,18 +4,26 @@ import * as assert from 'uvu/assert';
 import { createTestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { startSupervisor } from '../../src/otp/supervisor.logic.js';
-import type { Strategy, SupervisorOptions } from '../../src/otp/types.js';
+import type { SupervisorOptions } from '../../src/otp/types.js';
 import { flush, rows, worker, type Journal, type WorkerOptions } from './helpers.js';
 
 const test = suite('supervisor');
 
-async function tree(ids: string[], options: SupervisorOptions & { strategy?: Strategy } = {}, each: (id: string) => WorkerOptions = () => ({})) {
+async function tree(ids: string[], options: SupervisorOptions = {}, each: (id: string) => WorkerOptions = () => ({})) {
   const journal: Journal = [];
   const clock = createTestClock();
   const workers = Object.fromEntries(ids.map((id) => [id, worker(id, { journal, ...each(id) })]));
   const sup = await startSupervisor(ids.map((id) => workers[id]!.spec), { clock, ...options });
   journal.length = 0;
   return { sup, workers, journal, clock };
+}
+
+/** A tree of `ids` just after `victim` crashed and the supervisor handled the exit. */
+async function afterCrash(victim: string, ids: string[], options: SupervisorOptions = {}) {
+  const started = await tree(ids, options);
+  started.workers[victim]!.crash();
+  await flush();
+  return started;
 }
 
 const codeOf = async (work: Promise<unknown>): Promise<string> => {
@@ -28,9 +36,7 @@ const codeOf = async (work: Promise<unknown>): Promise<string> => {
 };
 
 test('one_for_one :: restarts only the crashed child', async () => {
-  const { sup, workers, journal } = await tree(['a', 'b', 'c']);
-  workers.b!.crash();
-  await flush();
+  const { sup, workers, journal } = await afterCrash('b', ['a', 'b', 'c']);
   assert.equal(journal, ['crash:b', 'start:b']);
   assert.equal([workers.a!.starts(), workers.b!.starts(), workers.c!.starts()], [1, 2, 1]);
   assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up']);
@@ -38,9 +44,7 @@ test('one_for_one :: restarts only the crashed child', async () => {
 });
 
 test('one_for_all :: restarts all in order after terminating the others in reverse', async () => {
-  const { sup, workers, journal } = await tree(['a', 'b', 'c', 'd'], { strategy: 'one_for_all' });
-  workers.b!.crash();
-  await flush();
+  const { sup, journal } = await afterCrash('b', ['a', 'b', 'c', 'd'], { strategy: 'one_for_all' });
   assert.equal(journal, ['crash:b', 'stop:d', 'stop:c', 'stop:a', 'start:a', 'start:b', 'start:c', 'start:d']);
   assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'c:up', 'd:up']);
   await sup.stop();
@@ -57,9 +61,7 @@ test('one_for_all :: a child stopped by terminateChild starts again with the oth
 });
 
 test('rest_for_one :: restarts the crashed child and those started after it, in order', async () => {
-  const { sup, workers, journal } = await tree(['a', 'b', 'c', 'd'], { strategy: 'rest_for_one' });
-  workers.b!.crash();
-  await flush();
+  const { sup, workers, journal } = await afterCrash('b', ['a', 'b', 'c', 'd'], { strategy: 'rest_for_one' });
   assert.equal(journal, ['crash:b', 'stop:d', 'stop:c', 'start:b', 'start:c', 'start:d']);
   assert.equal(workers.a!.starts(), 1);
   await sup.stop();
@@ -108,9 +110,7 @@ test('intensity :: a restart exactly period ms old still counts, as in OTP', asy
 });
 
 test('intensity :: intensity 0 means the first crash takes the supervisor down', async () => {
-  const { sup, workers } = await tree(['a', 'b'], { intensity: 0 });
-  workers.b!.crash();
-  await flush();
+  const { sup, workers } = await afterCrash('b', ['a', 'b'], { intensity: 0 });
   assert.is(sup.status, 'failed');
   assert.is(workers.b!.starts(), 1);
 });
