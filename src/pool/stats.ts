@@ -78,13 +78,13 @@ const STATES: readonly ConnectionState[] = ['idle', 'busy', 'resetting', 'failed
  * stats.servers[0].up; // true
  */
 export function collectStats(src: StatsSources): PoolStats {
+  const counts = src.servers.map(() => Object.fromEntries(STATES.map((s) => [s, 0])) as Record<ConnectionState, number>);
+  for (const conn of src.connections) {
+    const state = conn.state();
+    if (state !== 'stopped') counts[conn.server]![state]++;
+  }
   const servers = src.servers.map((config, i): ServerStats => {
-    const connections = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<ConnectionState, number>;
-    for (const conn of src.connections) {
-      if (conn.server !== i) continue;
-      const state = conn.state();
-      if (state !== 'stopped') connections[state]++;
-    }
+    const connections = counts[i]!;
     const health = src.health?.snapshot(i);
     return {
       server: config.redacted,
