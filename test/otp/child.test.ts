@@ -9,7 +9,7 @@ import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { startSupervisor } from '../../src/otp/supervisor.logic.js';
 import type { ChildSpec, Shutdown } from '../../src/otp/types.js';
-import { flush, workerMachine } from './helpers.js';
+import { flush, status, workerMachine } from './helpers.js';
 
 const test = suite('child');
 
@@ -29,8 +29,6 @@ function slowStopper(shutdown: Shutdown, takes: number, clock: TestClock) {
   };
   return { spec, log };
 }
-
-const status = (actor: AnyActorRef) => (actor.getSnapshot() as { status: string }).status;
 
 /** Starts a slow stopper and begins stopping it; `done()` says whether the stop has finished. */
 async function stopping(shutdown: Shutdown, takes: number) {

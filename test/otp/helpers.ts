@@ -86,3 +86,6 @@ export function worker(id: string, options: WorkerOptions = {}): Worker {
 export function rows(children: ReadonlyArray<{ id: string; running: boolean }>): string[] {
   return children.map((c) => `${c.id}:${c.running ? 'up' : 'down'}`);
 }
+
+/** The xstate status of an actor's snapshot: `'active'`, `'done'`, `'error'` or `'stopped'`. */
+export const status = (actor: AnyActorRef): string => (actor.getSnapshot() as { status: string }).status;

@@ -10,12 +10,10 @@ import { OtpError } from '../../src/otp/errors.js';
 import { whereis } from '../../src/otp/registry.js';
 import { startSupervisor, supervisor, supervisorOf } from '../../src/otp/supervisor.logic.js';
 import type { ChildSpec, Supervisor } from '../../src/otp/types.js';
-import { flush, rows, worker, type Journal } from './helpers.js';
+import { flush, rows, status, worker, type Journal } from './helpers.js';
 
 const test = suite('supervisor.logic');
 const here = dirname(fileURLToPath(import.meta.url));
-
-const status = (actor: AnyActorRef) => (actor.getSnapshot() as { status: string }).status;
 
 test('start :: children start in order; a failed start stops the started ones in reverse and rejects naming the child', async () => {
   const journal: Journal = [];
