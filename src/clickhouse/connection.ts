@@ -3,7 +3,7 @@ import { parseConnectionString } from './connection-string.js';
 import { ClosedError, ConfigError } from './errors.js';
 import { ping } from './http.js';
 import { perform } from './perform.js';
-import { checkSettings, prepare } from './prepare.js';
+import { checkInt64, checkSettings, prepare } from './prepare.js';
 import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, ServerConfig, Settings } from './types.js';
 
 /**
@@ -117,10 +117,7 @@ function checkConnectOptions(options: ConnectOptions): ConnectOptions {
   positive('timeout', false);
   positive('connections', true);
   positive('connectTimeout', false);
-  const { int64 } = options;
-  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
-    throw new ConfigError(`connect option int64: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
-  }
+  checkInt64(options.int64, 'connect option int64');
   if (options.settings !== undefined) checkSettings(options.settings, 'connect option settings');
   return options;
 }

@@ -152,10 +152,20 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   if (queryId !== undefined && (typeof queryId !== 'string' || queryId === '' || queryId.length > 256)) {
     throw new ConfigError('options.queryId: expected a non-empty string of at most 256 characters');
   }
-  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
-    throw new ConfigError(`options.int64: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
-  }
+  checkInt64(int64, 'options.int64');
   return options;
+}
+
+/**
+ * Validates an `int64` option (when given), naming where it came from in a `ConfigError`.
+ *
+ * @example
+ * checkInt64('bigint', 'options.int64');
+ */
+export function checkInt64(int64: unknown, where: string): void {
+  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
+    throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
+  }
 }
 
 /**
