@@ -7,6 +7,7 @@ import { ConfigError } from '../clickhouse/errors.js';
 import { parseConnectionString } from '../clickhouse/connection-string.js';
 import type { Int64Mode, Row, ServerConfig, Settings } from '../clickhouse/types.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from './balancer.js';
+import type { BackoffOptions } from './connection.machine.js';
 
 /**
  * What the writer does when its mailbox is full.
@@ -52,7 +53,7 @@ export interface PoolOptions {
   readonly balance?: BalanceStrategy;
   /** Retries of a read that failed on the network, each on another server. Default 2. */
   readonly readRetries?: number;
-  /** Reconnect backoff in milliseconds (exponential, full jitter). Default `{ initial: 100, max: 10_000 }`. */
+  /** Backoff in milliseconds of reconnects (exponential, full jitter) and of async-write retries (exponential, equal jitter). Default `{ initial: 100, max: 10_000 }`. */
   readonly backoff?: { readonly initial?: number; readonly max?: number };
   /** How 64-bit integers come back from `select`. Default `'auto'`. */
   readonly int64?: Int64Mode;
@@ -83,7 +84,7 @@ export interface ResolvedPoolOptions {
   readonly overflowLinger: number;
   readonly balance: BalanceStrategy;
   readonly readRetries: number;
-  readonly backoff: { readonly initial: number; readonly max: number };
+  readonly backoff: BackoffOptions;
   readonly int64: Int64Mode;
   readonly settings: Settings;
   readonly asyncMailbox: number;

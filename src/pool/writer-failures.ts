@@ -4,6 +4,7 @@
  * server is back (unavailable), or maybe (other, within a retry budget).
  */
 import { ClickHouseError, ColonnadeError } from '../clickhouse/errors.js';
+import type { BackoffOptions } from './connection.machine.js';
 import type { OverflowPolicy } from './writer-mailbox.js';
 
 /**
@@ -94,7 +95,7 @@ export function classifyFailure(error: unknown): FailureKind {
  * @example
  * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 300
  */
-export function backoffDelay(attempt: number, backoff: { readonly initial: number; readonly max: number }, random: () => number): number {
+export function backoffDelay(attempt: number, backoff: BackoffOptions, random: () => number): number {
   const cap = Math.min(backoff.max, backoff.initial * 2 ** Math.max(0, attempt - 1));
   return Math.round(cap / 2 + (random() * cap) / 2);
 }

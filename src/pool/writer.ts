@@ -10,6 +10,7 @@ import { quoteIdentifier } from '../clickhouse/params.js';
 import { insertHead, insertRequest, quoteColumn } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
+import type { BackoffOptions } from './connection.machine.js';
 import { backoffDelay, classifyFailure, isPoolGone, MailboxFullError, WriterStoppedError } from './writer-failures.js';
 import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
 import { writerMachine, type WriterPort } from './writer.machine.js';
@@ -36,7 +37,7 @@ export interface WriterOptions {
   /** Retries of one batch on errors other than "no server reachable" (those wait forever). */
   readonly retries: number;
   /** Delay before retry n is random in [c/2, c], c = min(max, initial * 2^(n-1)). */
-  readonly backoff: { readonly initial: number; readonly max: number };
+  readonly backoff: BackoffOptions;
   /** The dead letter: rows that were refused, ran out of retries, or were dropped. */
   readonly onError: (error: Error, rows: readonly Row[]) => void;
 }
