@@ -34,9 +34,10 @@ export async function perform<K extends PreparedRequest['type']>(
   const timeout = options.timeout ?? defaults.timeout;
   const started = Date.now();
   const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
+  const path = queryPath(server, [defaults.settings, options.settings], options.queryId);
   const post = (body: string): Promise<RawResponse> => send(transport, server, {
     method: 'POST',
-    path: queryPath(server, [defaults.settings, options.settings], options.queryId),
+    path,
     body,
     timeout: remaining(),
     ...(options.signal ? { signal: options.signal } : {}),
