@@ -79,10 +79,6 @@ export async function startInstance(
   const instance: Instance = { actor: ref, exited, stopping: false };
   const { inspect } = context;
   let lastSeen: unknown;
-  const observe = inspect === undefined ? undefined : (event: InspectionEvent) => {
-    if (event.type === '@xstate.snapshot' && event.actorRef === ref) lastSeen = event.snapshot;
-    inspect(event);
-  };
   ref.subscribe({
     error: (err: unknown) => {
       end({ error: err });
@@ -102,8 +98,11 @@ export async function startInstance(
     },
   });
 
-  if (inspect !== undefined && observe !== undefined) {
-    ref.system.inspect(observe);
+  if (inspect !== undefined) {
+    ref.system.inspect((event: InspectionEvent) => {
+      if (event.type === '@xstate.snapshot' && event.actorRef === ref) lastSeen = event.snapshot;
+      inspect(event);
+    });
     inspect({ type: '@xstate.actor', actorRef: ref, rootId: ref.sessionId });
   }
   hooks?.adopt(context);
