@@ -18,7 +18,6 @@ const test = suite('supervisor.model');
 const SEQUENCES = 300;
 const STEPS = 30;
 
-
 interface Harness extends World { clock: TestClock; actors: Map<string, AnyActorRef> }
 
 function randomTree(random: () => number): SupNode {
@@ -26,7 +25,7 @@ function randomTree(random: () => number): SupNode {
   const restartTypes: RestartType[] = ['permanent', 'permanent', 'transient', 'temporary'];
   const strategies: Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one'];
   const sup = (id: string, depth: number): SupNode => ({
-    kind: 'sup', id, restart: depth === 0 ? 'permanent' : pick(['permanent', 'permanent', 'transient', 'temporary'] as RestartType[]),
+    kind: 'sup', id, restart: depth === 0 ? 'permanent' : pick(restartTypes),
     strategy: pick(strategies), intensity: Math.floor(random() * 4), period: pick([1_000, 5_000]),
     children: Array.from({ length: 1 + Math.floor(random() * (depth === 0 ? 5 : 3)) }, (_, i): Node =>
       depth < 2 && random() < 0.25 ? sup(`s${i}`, depth + 1) : { kind: 'worker', id: `w${i}`, restart: pick(restartTypes) }),
