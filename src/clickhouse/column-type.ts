@@ -32,18 +32,6 @@ export function parseColumnType(text: string): ColumnType {
 }
 
 /**
- * The type under `Nullable(...)` and `LowCardinality(...)` wrappers.
- *
- * @example
- * unwrapType(parseColumnType('LowCardinality(Nullable(String))')).name; // 'String'
- */
-export function unwrapType(type: ColumnType): ColumnType {
-  let t = type;
-  while ((t.name === 'Nullable' || t.name === 'LowCardinality') && typeof t.args[0] === 'object') t = t.args[0];
-  return t;
-}
-
-/**
  * True when the type is a Decimal or holds one (in an Array, Tuple, Nullable, ...).
  *
  * @example

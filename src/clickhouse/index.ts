@@ -4,7 +4,7 @@ export * from './errors.js';
 export { parseConnectionString } from './connection-string.js';
 export { renderQuery, formatLiteral, quoteString, quoteIdentifier, isWellFormed } from './params.js';
 export { encodeRow, encodeRows } from './encode.js';
-export { type ColumnType, parseColumnType, unwrapType, containsDecimal } from './column-type.js';
+export { type ColumnType, parseColumnType, containsDecimal } from './column-type.js';
 export { type DecodeContext, decodeTsv, unescapeTsv } from './decode.js';
 export { dateTimeFromText } from './time-zone.js';
 export { prepare, insertRequest, insertHead, groupRows, quoteColumn, checkCallOptions, checkSettings, SELECT_FORMAT } from './prepare.js';

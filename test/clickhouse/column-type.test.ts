@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { containsDecimal, parseColumnType, unwrapType } from '../../src/clickhouse/column-type.js';
+import { containsDecimal, parseColumnType } from '../../src/clickhouse/column-type.js';
 import { ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('column-type');
@@ -37,8 +37,7 @@ test('parse :: garbage throws ProtocolError', () => {
   }
 });
 
-test('helpers :: unwrapType and containsDecimal', () => {
-  assert.is(unwrapType(parseColumnType('LowCardinality(Nullable(String))')).name, 'String');
+test('helpers :: containsDecimal', () => {
   assert.ok(containsDecimal(parseColumnType('Array(Nullable(Decimal(9, 2)))')));
   assert.not.ok(containsDecimal(parseColumnType('Array(String)')));
 });
