@@ -246,12 +246,14 @@ class Pool implements ClickHousePool {
     }
   }
 
+  // One message object per call; `prepare` reads an undefined field as absent, and a JS
+  // caller's `null` is dropped as before.
   select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]> {
-    return this.send({ type: 'select', sql, ...args(params, options) });
+    return this.send({ type: 'select', sql, params: params || undefined, options: options || undefined });
   }
 
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void> {
-    return this.send({ type: 'insert', sql, ...args(params, options) });
+    return this.send({ type: 'insert', sql, params: params || undefined, options: options || undefined });
   }
 
   insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void> {
@@ -259,7 +261,7 @@ class Pool implements ClickHousePool {
   }
 
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string> {
-    return this.send({ type: 'query', sql, ...args(params, options) });
+    return this.send({ type: 'query', sql, params: params || undefined, options: options || undefined });
   }
 
   asyncInsert(sql: string, params?: QueryParams): void {
@@ -422,8 +424,4 @@ class Pool implements ClickHousePool {
     actor.subscribe({ complete: end, error: end });
     return actor;
   }
-}
-
-function args(params: QueryParams | undefined, options: CallOptions | undefined): { params?: QueryParams; options?: CallOptions } {
-  return { ...(params ? { params } : {}), ...(options ? { options } : {}) };
 }
