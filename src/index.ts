@@ -14,7 +14,7 @@ export type {
 
 // --- actor runtime (src/otp) ---
 export {
-  startSupervisor, supervisor, supervisorOf, supervisorLogic,
+  startSupervisor, supervisor, supervisorOf,
   register, unregister, whereis, registered,
   realClock, createTestClock, OtpError,
 } from './otp/index.js';
