@@ -224,6 +224,13 @@ function modelRun(seed: number, steps: number) {
     if (pending.size > 0) assert.is(idle, 0, `${where}: no idle connection while someone waits`);
   };
 
+  // A random connection a caller holds, no longer held.
+  const giveBack = () => {
+    const conn = [...held.values()][Math.floor(random() * held.size)]!;
+    held.delete(conn.id);
+    return conn;
+  };
+
   for (let step = 0; step < steps; step++) {
     const r = random();
     let op: string;
@@ -232,19 +239,16 @@ function modelRun(seed: number, steps: number) {
       pending.add(take(broker, 1 + Math.floor(random() * 40)));
     } else if (r < 0.7 && held.size > 0) {
       op = 'checkin';
-      const conn = [...held.values()][Math.floor(random() * held.size)]!;
-      held.delete(conn.id);
+      const conn = giveBack();
       broker.ready(conn.id);
     } else if (r < 0.8 && held.size > 0) {
       op = 'crash';
-      const conn = [...held.values()][Math.floor(random() * held.size)]!;
-      held.delete(conn.id);
+      const conn = giveBack();
       broker.remove(conn.id);
       if (!conn.overflow) broker.add(conn);
     } else if (r < 0.85 && held.size > 0) {
       op = 'network failure';
-      const conn = [...held.values()][Math.floor(random() * held.size)]!;
-      held.delete(conn.id);
+      const conn = giveBack();
       broker.unavailable(conn.id);
       recovering.add(conn.id);
     } else if (r < 0.9 && recovering.size > 0) {
