@@ -1,7 +1,7 @@
 import { encodeRow } from './encode.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
-import type { CallOptions, Command, PreparedRequest, Row, Settings } from './types.js';
+import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
 
 /**
  * The format `select` asks for: text, so every digit survives, with the column types.
@@ -62,13 +62,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
 export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): PreparedRequest<'insert_to_table'> {
-  const lineOf = new Map<Row, string>();
-  if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
-  const groups = groupRows(rows).map(({ columns, rows: members }) => {
-    let body = insertHead(quotedTable, columns);
-    for (const row of members) body += `${lineOf.get(row) ?? encodeRow(row)}\n`;
-    return { columns, rows: members, body };
-  });
+  const groups = (lines && uniformGroup(quotedTable, rows, lines)) ?? mixedGroups(quotedTable, rows, lines);
   return {
     type: 'insert_to_table',
     body: groups.map((g) => g.body).join(''),
@@ -76,6 +70,43 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], lines?:
     readOnly: false,
     insert: { table: quotedTable, rows, groups },
   };
+}
+
+function mixedGroups(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] {
+  const lineOf = new Map<Row, string>();
+  if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
+  return groupRows(rows).map(({ columns, rows: members }) => {
+    let body = insertHead(quotedTable, columns);
+    for (const row of members) body += `${lineOf.get(row) ?? encodeRow(row)}\n`;
+    return { columns, rows: members, body };
+  });
+}
+
+// The common case of a batch whose rows all give the same columns (the async writer's
+// one-row calls): one group, the encoded lines joined as they are, no per-row signature.
+function uniformGroup(quotedTable: string, rows: readonly Row[], lines: readonly string[]): InsertGroup[] | undefined {
+  const first = rows[0];
+  if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
+  const keys = columnsOf(first);
+  if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
+  const columns = `(${keys.map(quoteColumn).join(', ')})`;
+  return [{ columns, rows, body: `${insertHead(quotedTable, columns)}${lines.join('\n')}\n` }];
+}
+
+function columnsOf(row: Row): string[] {
+  const keys: string[] = [];
+  for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
+  return keys;
+}
+
+function sameColumns(row: Row, keys: readonly string[]): boolean {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return false;
+  let i = 0;
+  for (const key in row) {
+    if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
+    if (key !== keys[i++]) return false;
+  }
+  return i === keys.length;
 }
 
 /**

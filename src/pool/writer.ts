@@ -7,7 +7,7 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { QueryParamError } from '../clickhouse/errors.js';
 import { quoteIdentifier } from '../clickhouse/params.js';
-import { insertHead, insertRequest, quoteColumn } from '../clickhouse/prepare.js';
+import { insertRequest } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
 import type { BackoffOptions } from './connection.machine.js';
@@ -99,37 +99,6 @@ export interface WriterDeps {
   readonly shutdown?: number;
   /** Table batches sent at once (default 3; the pool passes its number of servers). SQL requests always go alone. */
   readonly concurrency?: number;
-}
-
-/**
- * The insert for a sealed batch: what `insertRequest` (and so `prepare`) builds for these
- * rows and lines. Rows that all give the same columns, the usual case, take a path that
- * allocates nothing per row; mixed column sets go to `insertRequest`.
- *
- * @example
- * batchRequest('`logs`', [{ a: 1 }], ['{"a":1}']).body; // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\n'
- */
-export function batchRequest(quotedTable: string, rows: readonly Row[], lines: readonly string[]): PreparedRequest<'insert_to_table'> {
-  const keys = rows.length > 0 ? columnsOf(rows[0] as Row) : [];
-  if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return insertRequest(quotedTable, rows, lines);
-  const columns = `(${keys.map(quoteColumn).join(', ')})`;
-  const body = `${insertHead(quotedTable, columns)}${lines.join('\n')}\n`;
-  return { type: 'insert_to_table', body, options: {}, readOnly: false, insert: { table: quotedTable, rows, groups: [{ columns, rows, body }] } };
-}
-
-function columnsOf(row: Row): string[] {
-  const keys: string[] = [];
-  for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
-  return keys;
-}
-
-function sameColumns(row: Row, keys: readonly string[]): boolean {
-  let i = 0;
-  for (const key in row) {
-    if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
-    if (key !== keys[i++]) return false;
-  }
-  return i === keys.length;
 }
 
 /**
@@ -282,7 +251,7 @@ class AsyncWriter implements Writer {
     this.active.add(unit);
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
-      unit.request ??= batchRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
+      unit.request ??= insertRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
       await this.deps.run(unit.request);
     })().then(
       () => {

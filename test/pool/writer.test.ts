@@ -3,13 +3,13 @@ import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
 import { ClickHouseError, TransportError, TimeoutError } from '../../src/clickhouse/errors.js';
 import { encodeRow } from '../../src/clickhouse/encode.js';
-import { prepare } from '../../src/clickhouse/prepare.js';
+import { insertRequest, prepare } from '../../src/clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Clock } from '../../src/otp/types.js';
 import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
-import { batchRequest, createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
+import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
 import { seeded } from '../seeded.js';
 
 const test = suite('writer');
@@ -451,7 +451,7 @@ test('crash :: the supervisor restarts a crashed writer actor and the queue surv
   await app.stop();
 });
 
-test('request :: batchRequest equals prepare() for uniform rows, mixed column sets and undefined values', () => {
+test('request :: insertRequest with encoded lines equals prepare() for uniform rows, mixed column sets and undefined values', () => {
   const cases: Row[][] = [
     [{ id: 1, s: 'a' }, { id: 2, s: 'b' }],
     [{ id: 1, s: undefined }, { id: 2 }],
@@ -459,7 +459,7 @@ test('request :: batchRequest equals prepare() for uniform rows, mixed column se
     [{ 'odd`name': 1 }, { 'odd`name': 2 }],
   ];
   for (const rows of cases) {
-    assert.equal(batchRequest('`t`', rows, rows.map((r) => encodeRow(r))), prepare({ type: 'insert_to_table', table: 't', rows }));
+    assert.equal(insertRequest('`t`', rows, rows.map((r) => encodeRow(r))), prepare({ type: 'insert_to_table', table: 't', rows }));
   }
 });
 
