@@ -24,9 +24,11 @@
  * `performAction`, which answers with `transport.done` / `transport.error`; the default relays
  * to the transport actor), `transport`, invoked once for the actor's life, resets the Client
  * on command (and performs requests for the default `perform`), and `probe` (`GET /ping`),
- * invoked in `probing`. A query costs two macrosteps and one emit: a per-request
- * `fromPromise` would cost ~60 µs of actor set-up, and relaying each request through the
- * transport actor a third macrostep (~4 µs). Delays run on the actor's clock. The machine
+ * invoked in `probing`. A query is two events and one emit: a per-request `fromPromise`
+ * would cost ~60 µs of actor set-up, and relaying each request through the transport actor
+ * a third event. The pool runs the machine wrapped by `withHotPath` (connection.hot-path.ts),
+ * which answers the two events of a successful query from the machine's own earlier result
+ * instead of xstate's full step. Delays run on the actor's clock. The machine
  * keeps no call in its context (inspection shows plain data) and tells its owner what
  * happened through emitted events: `settled` (the answer to a `run`; `ready: true` when the
  * connection is lendable again at once), `ready` (lendable again after recovering),
@@ -177,6 +179,17 @@ export function backoffDelay(attempt: number, bounds: BackoffOptions, random: ()
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * The `settled` event that answers a `run` whose request succeeded (the machine's emit and
+ * the hot path in connection.hot-path.ts build it here, so they cannot drift apart).
+ *
+ * @example
+ * settledOk({ event: { type: 'transport.done', output: [{ 1: 1 }] } }); // { type: 'settled', ok: true, output: [{ 1: 1 }], ready: true }
+ */
+export function settledOk({ event }: { readonly event: Extract<ConnectionEvent, { type: 'transport.done' }> }): ConnectionEmitted {
+  return { type: 'settled', ok: true, output: event.output, ready: true };
+}
+
 interface ConnectionContext {
   readonly id: string;
   readonly server: number;
@@ -263,7 +276,7 @@ export const connectionMachine = setup({
       on: {
         'transport.done': {
           target: 'idle',
-          actions: emit(({ event }) => ({ type: 'settled', ok: true, output: event.output, ready: true }) as ConnectionEmitted),
+          actions: emit(settledOk),
         },
         'transport.error': [
           {

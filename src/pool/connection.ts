@@ -12,6 +12,7 @@ import { realClock } from '../otp/clock.js';
 import type { BrokerConnection } from './broker.js';
 import { ConnectionCrashedError, PoolError } from './errors.js';
 import type { FailureKind } from './health.js';
+import { withHotPath } from './connection.hot-path.js';
 import { connectionMachine, performAction, transportLogic, type BackoffOptions, type ConnectionState } from './connection.machine.js';
 
 /** What a connection tells its pool. */
@@ -154,7 +155,7 @@ export class PooledConnection implements BrokerConnection {
     this.#client = openClient(this.#deps.config);
     const { config, io, events } = this.#deps;
     const perform = (request: PreparedRequest): Promise<unknown> => io.perform(this.#transport(), config, request);
-    const logic = connectionMachine.provide({
+    const logic = withHotPath(connectionMachine.provide({
       actions: { perform: performAction(perform) },
       actors: {
         transport: transportLogic({
@@ -167,7 +168,7 @@ export class PooledConnection implements BrokerConnection {
         }),
         probe: fromPromise(() => io.probe(this.#transport(), config)),
       },
-    });
+    }));
     const actor = createActor(logic, {
       clock,
       input: {

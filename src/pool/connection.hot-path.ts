@@ -1,0 +1,88 @@
+/*
+ * The connection machine's two hot transitions without xstate's general algorithm.
+ *
+ * Every successful query is `idle --run--> busy --transport.done--> idle`. xstate resolves
+ * each of these with its full SCXML step (transition domains, exit and entry sets, eventless
+ * checks, a new snapshot object): ~3.5 µs each with warm caches and several times that at
+ * concurrency 1, where the caches are cold between queries. This wrapper keeps the machine
+ * as it is, and every other event goes through it untouched; for those two transitions, once
+ * the machine itself has taken them for the current context, it returns the snapshot the
+ * machine produced then (same value, context and children, so the same data) and runs the
+ * same actions: the provided `perform` on `run`, the `settled` emit on `transport.done`.
+ *
+ * The actor still receives every event and publishes every snapshot (`@xstate.event`,
+ * `@xstate.snapshot` in the inspector, `getSnapshot().value` is `busy` while a call runs);
+ * what an inspector does not get on the hot path is xstate's per-step detail
+ * (`@xstate.microstep`, `@xstate.action`). test/pool/connection.hot-path.test.ts drives the
+ * wrapped and the plain machine with the same seeded event sequences and requires the same
+ * states, contexts, emitted events and performed requests.
+ */
+import type { ActorScope } from 'xstate';
+import { settledOk, type ConnectionEmitted, type ConnectionEvent, type connectionMachine } from './connection.machine.js';
+
+type ConnectionLogic = typeof connectionMachine;
+type ConnectionSnapshot = ReturnType<ConnectionLogic['transition']>;
+type Scope = ActorScope<ConnectionSnapshot, ConnectionEvent, never, ConnectionEmitted>;
+type PerformImpl = (args: { context: unknown; event: ConnectionEvent; self: Scope['self']; system: unknown }, params: undefined) => void;
+
+/** The snapshots the machine produced for `idle` and `busy` with one context. */
+interface Pair {
+  readonly context: ConnectionSnapshot['context'];
+  idle: ConnectionSnapshot | undefined;
+  busy: ConnectionSnapshot | undefined;
+}
+
+/**
+ * Wraps a provided connection machine so that `run` in `idle` and `transport.done` in `busy`
+ * reuse the machine's own earlier result. Use one wrapper per actor.
+ *
+ * @example
+ * const logic = withHotPath(connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport, probe } }));
+ * const actor = createActor(logic, { input }).start();
+ */
+export function withHotPath(logic: ConnectionLogic): ConnectionLogic {
+  const perform = logic.implementations.actions['perform'] as PerformImpl | undefined;
+  let pair: Pair | undefined;
+
+  // Remembers an idle/busy snapshot that is active and has no pending internal events.
+  const remember = (snapshot: ConnectionSnapshot): void => {
+    if (snapshot.status !== 'active' || (snapshot.value !== 'idle' && snapshot.value !== 'busy')) return;
+    if (!pair || pair.context !== snapshot.context) pair = { context: snapshot.context, idle: undefined, busy: undefined };
+    const known = pair[snapshot.value];
+    if (!known || known.children !== snapshot.children) pair[snapshot.value] = snapshot;
+  };
+
+  // The cached target, when it has the same context and children as `from`.
+  const cached = (from: ConnectionSnapshot, to: 'idle' | 'busy'): ConnectionSnapshot | undefined => {
+    const target = pair && pair.context === from.context ? pair[to] : undefined;
+    return target && target.children === from.children ? target : undefined;
+  };
+
+  const slow = (snapshot: ConnectionSnapshot, event: ConnectionEvent, scope: Scope): ConnectionSnapshot => {
+    remember(snapshot);
+    const next = logic.transition(snapshot, event, scope as Parameters<ConnectionLogic['transition']>[2]);
+    remember(next);
+    return next;
+  };
+
+  const transition = (snapshot: ConnectionSnapshot, event: ConnectionEvent, scope: Scope): ConnectionSnapshot => {
+    if (snapshot.status !== 'active') return slow(snapshot, event, scope);
+    if (event.type === 'run' && snapshot.value === 'idle' && perform) {
+      const busy = cached(snapshot, 'busy');
+      if (!busy) return slow(snapshot, event, scope);
+      perform({ context: snapshot.context, event, self: scope.self, system: scope.system }, undefined);
+      return busy;
+    }
+    if (event.type === 'transport.done' && snapshot.value === 'busy') {
+      const idle = cached(snapshot, 'idle');
+      if (!idle) return slow(snapshot, event, scope);
+      const emitted = settledOk({ event });
+      scope.defer(() => scope.emit(emitted));
+      return idle;
+    }
+    return slow(snapshot, event, scope);
+  };
+
+  const wrapped: ConnectionLogic = Object.create(logic, { transition: { value: transition } });
+  return wrapped;
+}
