@@ -29,7 +29,7 @@ export function encodeRow(row: Row, decimalColumns?: ReadonlySet<string>): strin
     if (value === undefined) continue;
     let quotedKey = keyCache.get(key);
     if (quotedKey === undefined) {
-      if (!isWellFormed(key)) throw new QueryParamError(key, 'column name holds a lone UTF-16 surrogate');
+      checkColumnName(key);
       quotedKey = `${JSON.stringify(key)}:`;
       if (keyCache.size < 10_000) keyCache.set(key, quotedKey);
     }
@@ -38,6 +38,21 @@ export function encodeRow(row: Row, decimalColumns?: ReadonlySet<string>): strin
     out += encodeValue(value, key, decimalColumns?.has(key) === true, []);
   }
   return out + '}';
+}
+
+/**
+ * Refuses a column name that no insert can carry: empty, or holding a control character
+ * or a lone UTF-16 surrogate. Checked when a row is encoded, so a bad row is refused in
+ * the caller (even for async inserts) before anything is sent.
+ *
+ * @example
+ * checkColumnName('nest.a');   // fine
+ * checkColumnName('bad\nname'); // throws QueryParamError naming the column
+ */
+export function checkColumnName(name: string): void {
+  if (name === '' || /[\u0000-\u001f]/.test(name) || !isWellFormed(name)) {
+    throw new QueryParamError(name, 'column name is empty or holds a control character or a lone surrogate');
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
-import { encodeRow } from './encode.js';
+import { checkColumnName, encodeRow } from './encode.js';
 import { ConfigError, QueryParamError } from './errors.js';
-import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
+import { quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
 
 /**
@@ -156,9 +156,7 @@ export function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] 
  * quoteColumn('nest.a'); // '`nest.a`'
  */
 export function quoteColumn(name: string): string {
-  if (name === '' || /[\u0000-\u001f]/.test(name) || !isWellFormed(name)) {
-    throw new QueryParamError(name, 'column name is empty or holds a control character or a lone surrogate');
-  }
+  checkColumnName(name);
   return `\`${name.replace(/[\\`]/g, '\\$&')}\``;
 }
 

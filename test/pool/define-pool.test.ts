@@ -59,6 +59,22 @@ test('lifecycle :: calls before start and after stop reject with POOL_NOT_STARTE
   assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED');
 });
 
+test('async :: a bad column name throws in the caller and queues nothing; rows accepted before it are written', async () => {
+  const { pool, app, sent } = await started();
+  pool.asyncInsertToTable('events', { id: 1 });
+  for (const name of ['', 'bad\nname', 'tab\there', '\ud800']) {
+    assert.throws(
+      () => pool.asyncInsertToTable('events', [{ id: 2 }, { id: 3, [name]: 1 }]),
+      (e: unknown) => codeOf(e) === 'QUERY_PARAM' && (e as { param?: string }).param === name,
+      JSON.stringify(name),
+    );
+  }
+  await pool.flush();
+  assert.equal(sent.map((s) => s.body), ['INSERT INTO `events` (`id`) FORMAT JSONEachRow\n{"id":1}\n']);
+  assert.equal([pool.stats().writer.written, pool.stats().writer.failed, pool.stats().writer.dropped], [1, 0, 0]);
+  await app.stop();
+});
+
 test('lifecycle :: the name is registered, so two running pools need two names', async () => {
   const a = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
   const b = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
