@@ -31,16 +31,12 @@ export function decodeTsv(body: string, context: DecodeContext): Row[] {
   if (body === '') return [];
   const trailing = findTrailingError(body);
   if (trailing) throw new ClickHouseError(trailing, 200);
-  const namesEnd = body.indexOf('\n');
-  const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
-  if (typesEnd < 0) throw new ProtocolError('response has no column names and types', 200);
-  const names = body.slice(0, namesEnd).split('\t').map(unescapeTsv);
-  const types = body.slice(namesEnd + 1, typesEnd).split('\t').map((t) => parseColumnType(unescapeTsv(t)));
-  if (names.length !== types.length) throw new ProtocolError('response has as many column names as types', 200);
-  const fields = types.map((t) => topLevel(t, context));
+  const { header, rowsStart } = readHeader(body);
+  const fields = fieldsOf(header, context);
+  const { names } = header;
   const width = names.length;
   const rows: Row[] = [];
-  let start = typesEnd + 1;
+  let start = rowsStart;
   while (start < body.length) {
     let end = body.indexOf('\n', start);
     if (end < 0) end = body.length;
@@ -67,15 +63,60 @@ export function needsServerTimeZone(typeTexts: readonly string[]): boolean {
 }
 
 /**
- * The column types line of a `TabSeparatedWithNamesAndTypes` body, as type strings.
+ * True when decoding this `TabSeparatedWithNamesAndTypes` body needs the server's time
+ * zone (a `DateTime` column without a zone of its own); false for a body without a header.
  *
  * @example
- * headerTypes('x\nDateTime\n2020-01-01 00:00:00\n'); // ['DateTime']
+ * bodyNeedsServerTimeZone('x\nDateTime\n2020-01-01 00:00:00\n'); // true
  */
-export function headerTypes(body: string): string[] {
+export function bodyNeedsServerTimeZone(body: string): boolean {
+  if (body === '') return false;
+  return readHeader(body).header.needsTimeZone;
+}
+
+/** The names and types lines of a result, parsed once per distinct header text. */
+interface Header {
+  readonly names: readonly string[];
+  readonly types: readonly ColumnType[];
+  readonly needsTimeZone: boolean;
+  /** The field readers, per int64 mode and server time zone. */
+  readonly fields: Map<string, Scalar[]>;
+}
+
+// Results of the same query shape repeat their header: parsing it (names, types, readers)
+// once instead of per response matters for small results. Bounded in entries and in the
+// size of each header text kept.
+const headers = new Map<string, Header>();
+const HEADER_CACHE_ENTRIES = 256;
+const HEADER_CACHE_MAX_TEXT = 4_096;
+
+function readHeader(body: string): { header: Header; rowsStart: number } {
   const namesEnd = body.indexOf('\n');
   const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
-  return typesEnd < 0 ? [] : body.slice(namesEnd + 1, typesEnd).split('\t').map(unescapeTsv);
+  if (typesEnd < 0) throw new ProtocolError('response has no column names and types', 200);
+  const text = body.slice(0, typesEnd);
+  let header = headers.get(text);
+  if (header === undefined) {
+    const names = text.slice(0, namesEnd).split('\t').map(unescapeTsv);
+    const typeTexts = text.slice(namesEnd + 1).split('\t').map(unescapeTsv);
+    if (names.length !== typeTexts.length) throw new ProtocolError('response has as many column names as types', 200);
+    header = { names, types: typeTexts.map(parseColumnType), needsTimeZone: needsServerTimeZone(typeTexts), fields: new Map() };
+    if (text.length <= HEADER_CACHE_MAX_TEXT) {
+      if (headers.size >= HEADER_CACHE_ENTRIES) headers.clear();
+      headers.set(text, header);
+    }
+  }
+  return { header, rowsStart: typesEnd + 1 };
+}
+
+function fieldsOf(header: Header, context: DecodeContext): Scalar[] {
+  const key = `${context.int64} ${context.serverTimeZone}`;
+  let fields = header.fields.get(key);
+  if (fields === undefined) {
+    fields = header.types.map((t) => topLevel(t, context));
+    if (header.fields.size < 8) header.fields.set(key, fields);
+  }
+  return fields;
 }
 
 /** A field as it appears in a TSV line: escaped scalars, or the quoted text of composites. */

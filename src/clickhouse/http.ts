@@ -151,6 +151,26 @@ export async function ping(
  * queryPath(server, [{ max_threads: 2 }], 'q-1'); // '/?database=default&max_threads=2&query_id=q-1'
  */
 export function queryPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
+  if (queryId === undefined && layers.every(isEmpty)) {
+    // The common call adds nothing to the server's own path: build that once per server.
+    let path = serverPaths.get(server);
+    if (path === undefined) {
+      path = buildPath(server, []);
+      serverPaths.set(server, path);
+    }
+    return path;
+  }
+  return buildPath(server, layers, queryId);
+}
+
+const serverPaths = new WeakMap<ServerConfig, string>();
+
+function isEmpty(settings: Settings | undefined): boolean {
+  for (const _ in settings) return false;
+  return true;
+}
+
+function buildPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
   const merged: Record<string, string> = {};
   for (const layer of [server.settings, ...layers]) {
     if (!layer) continue;

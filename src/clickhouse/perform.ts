@@ -1,5 +1,5 @@
 import { containsDecimal, parseColumnType } from './column-type.js';
-import { decodeTsv, headerTypes, needsServerTimeZone, unescapeTsv } from './decode.js';
+import { bodyNeedsServerTimeZone, decodeTsv, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
 import {
   AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError, parseServerError,
@@ -68,7 +68,7 @@ export async function perform<K extends PreparedRequest['type']>(
   }
   const int64 = options.int64 ?? defaults.int64;
   let serverTimeZone = timeZones.get(server.origin) ?? 'UTC';
-  if (!timeZones.has(server.origin) && needsServerTimeZone(headerTypes(text))) {
+  if (!timeZones.has(server.origin) && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
   }
   return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeTsv, needsServerTimeZone, unescapeTsv } from '../../src/clickhouse/decode.js';
+import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, unescapeTsv } from '../../src/clickhouse/decode.js';
 import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('decode');
@@ -44,6 +44,9 @@ test('decode :: DateTime in the server zone and in the column zone', () => {
   const text = body(['a', 'b'], ['DateTime', "DateTime(\\'America/New_York\\')"], ['2020-07-01 12:00:00', '2020-07-01 08:00:00']);
   const [row] = decodeTsv(text, { ...ctx, serverTimeZone: 'Asia/Tokyo' });
   assert.equal(row, { a: new Date('2020-07-01T03:00:00Z'), b: new Date('2020-07-01T12:00:00Z') });
+  // The same header again (its parse is reused): each call's own server zone still counts.
+  assert.equal(decodeTsv(text, { ...ctx, serverTimeZone: 'UTC' })[0], { a: new Date('2020-07-01T12:00:00Z'), b: new Date('2020-07-01T12:00:00Z') });
+  assert.equal(decodeTsv(text, { ...ctx, serverTimeZone: 'Asia/Tokyo' })[0], row);
 });
 
 test('decode :: LowCardinality, Enum, Nullable and a string that reads NULL', () => {
@@ -80,6 +83,9 @@ test('unescape :: every escape ClickHouse writes', () => {
 test('needsServerTimeZone :: only for DateTime without a zone', () => {
   assert.ok(needsServerTimeZone(['Array(Nullable(DateTime))']));
   assert.not.ok(needsServerTimeZone(["DateTime('UTC')", 'Date', 'String']));
+  assert.ok(bodyNeedsServerTimeZone(body(['a', 'b'], ['UInt8', 'Nullable(DateTime)'], [])));
+  assert.not.ok(bodyNeedsServerTimeZone(body(['a'], ["DateTime(\\'UTC\\')"], [])));
+  assert.not.ok(bodyNeedsServerTimeZone(''));
 });
 
 test.run();

@@ -34,6 +34,15 @@ async function fakeServer(reply: Reply) {
 
 const test = suite('http');
 
+test('queryPath :: layers merge over the server\'s settings; with nothing added, the server\'s own path', () => {
+  const server = parseConnectionString('http://u:p@127.0.0.1:8123/my%20db?max_threads=3');
+  assert.is(queryPath(server, []), '/?database=my+db&max_threads=3');
+  assert.is(queryPath(server, [{}, undefined]), '/?database=my+db&max_threads=3');
+  assert.is(queryPath(server, [{ max_threads: 5 }, { log_queries: true }]), '/?database=my+db&max_threads=5&log_queries=1');
+  assert.is(queryPath(server, [{}], 'q 1'), '/?database=my+db&max_threads=3&query_id=q+1');
+  assert.is(queryPath(server, []), '/?database=my+db&max_threads=3');
+});
+
 test('send :: credentials travel in headers, database and settings in the query string', async () => {
   const fake = await fakeServer((_req, res) => res.end('ok'));
   const server = parseConnectionString(fake.url);
