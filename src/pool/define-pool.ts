@@ -12,11 +12,11 @@ import { encodeRow } from '../clickhouse/encode.js';
 import { ping } from '../clickhouse/http.js';
 import { perform } from '../clickhouse/perform.js';
 import { prepare } from '../clickhouse/prepare.js';
-import type { CallOptions, Command, CommandResults, PreparedRequest, QueryParams, RequestDefaults, Row } from '../clickhouse/types.js';
+import type { CallOptions, PreparedRequest, QueryParams, RequestDefaults, Row } from '../clickhouse/types.js';
 import { realClock } from '../otp/clock.js';
 import { register, unregister } from '../otp/registry.js';
 import { startSupervisor, supervisor, supervisorOf } from '../otp/index.js';
-import type { ChildSpec, ChildSpecSource, Clock, Supervisor, SupervisorOptions } from '../otp/types.js';
+import type { ChildSpec, Clock, Supervisor, SupervisorOptions } from '../otp/types.js';
 import { createBalancer } from './balancer.js';
 import { Broker, type CheckoutRequest } from './broker.js';
 import { brokerMachine } from './broker.machine.js';
@@ -25,79 +25,8 @@ import { NoServerAvailableError, PoolError, PoolNotStartedError } from './errors
 import { Health } from './health.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { collectStats, type PoolStats } from './stats.js';
+import type { ClickHousePool, PoolInternals, PoolMessage, PoolResults } from './pool-api.js';
 import { createWriter, type Writer } from './writer.js';
-
-/**
- * Fire-and-forget messages, handed to the writer.
- *
- * @example
- * const message: AsyncMessage = { type: 'async_insert_to_table', table: 'logs', rows: { event: 'view' } };
- * await MyClickHouse.send(message); // resolves once queued
- */
-export type AsyncMessage =
-  | { readonly type: 'async_insert'; readonly sql: string; readonly params?: QueryParams }
-  | { readonly type: 'async_insert_to_table'; readonly table: string; readonly rows: Row | readonly Row[] }
-  | { readonly type: 'async_query'; readonly sql: string; readonly params?: QueryParams };
-
-/**
- * Everything `send` accepts.
- *
- * @example
- * const message: PoolMessage = { type: 'select', sql: 'SELECT * FROM users WHERE id = {id}', params: { id: 1 }, options: { timeout: 30_000 } };
- * await MyClickHouse.send(message);
- */
-export type PoolMessage = Command | AsyncMessage;
-
-/**
- * What each message resolves with; async ones resolve once queued.
- *
- * @example
- * const rows: PoolResults['select'] = await MyClickHouse.send({ type: 'select', sql: 'SELECT 1' });
- */
-export interface PoolResults extends CommandResults {
-  async_insert: void;
-  async_insert_to_table: void;
-  async_query: void;
-}
-
-/**
- * A pool defined by `definePool`: a child spec source plus the query API.
- *
- * @example
- * const Analytics: ClickHousePool = definePool({ connectionStrings: ['http://user:password@127.0.0.1:8123/db'], name: 'Analytics' });
- * await Analytics.start();
- * await Analytics.insertToTable('users', [{ id: 1, name: 'Ann' }]);
- * await Analytics.stop();
- */
-export interface ClickHousePool extends ChildSpecSource {
-  readonly name: string;
-  /** The pool's supervisor spec, for `startSupervisor([pool])`. */
-  childSpec(): ChildSpec;
-  /** Starts the pool under its own root supervisor (instead of `startSupervisor([pool])`). */
-  start(options?: Pick<SupervisorOptions, 'inspect' | 'clock'>): Promise<void>;
-  /** Stops a pool started with `start()`, draining the writer. Idempotent. */
-  stop(): Promise<void>;
-  /** The one entry point: every method below is `send` with a message. */
-  send<M extends PoolMessage>(message: M): Promise<PoolResults[M['type']]>;
-  select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]>;
-  insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
-  insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void>;
-  query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string>;
-  /** Queues an insert statement; returns at once, throws here on bad input. */
-  asyncInsert(sql: string, params?: QueryParams): void;
-  /** Queues rows, batched per table; returns at once, throws here on bad input. */
-  asyncInsertToTable(table: string, rows: Row | readonly Row[]): void;
-  /** Queues any statement; returns at once. */
-  asyncQuery(sql: string, params?: QueryParams): void;
-  /** Resolves when everything queued so far is written (or dead-lettered). */
-  flush(): Promise<void>;
-  stats(): PoolStats;
-}
-
-/** Test seam: how connections reach servers (default: the protocol layer's perform and ping). */
-export interface PoolInternals {
-  readonly io?: ConnectionIO;
-}
 
 interface Live {
   readonly broker: Broker<PooledConnection>;

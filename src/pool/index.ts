@@ -1,6 +1,6 @@
 // The pool layer's barrel: what src/index.ts re-exports.
 export { definePool } from './define-pool.js';
-export type { ClickHousePool, PoolMessage, AsyncMessage, PoolResults, PoolInternals } from './define-pool.js';
+export type { ClickHousePool, PoolMessage, AsyncMessage, PoolResults, PoolInternals } from './pool-api.js';
 export type { PoolOptions, AsyncOverflowPolicy, OnErrorHook } from './options.js';
 export type { PoolStats, ServerStats } from './stats.js';
 export type { BalanceStrategy } from './balancer.js';

@@ -5,7 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Supervisor } from '../../src/otp/types.js';
-import { definePool, type ClickHousePool } from '../../src/pool/define-pool.js';
+import { definePool } from '../../src/pool/define-pool.js';
+import type { ClickHousePool } from '../../src/pool/pool-api.js';
 import * as cluster from '../../scripts/cluster.mjs';
 import { freezeServer, killServer, resumeServer, serverUrls, startServer } from './cluster.js';
 

@@ -9,7 +9,8 @@ import type { Supervisor } from '../../src/otp/types.js';
 import { TransportError } from '../../src/clickhouse/errors.js';
 import { ping } from '../../src/clickhouse/http.js';
 import { perform } from '../../src/clickhouse/perform.js';
-import { definePool, type PoolInternals } from '../../src/pool/define-pool.js';
+import { definePool } from '../../src/pool/define-pool.js';
+import type { PoolInternals } from '../../src/pool/pool-api.js';
 import type { WriterStats } from '../../src/pool/writer.js';
 import { clusterInfo, killServer, serverUrls, startServer, stopServer } from './cluster.js';
 
