@@ -5,7 +5,8 @@
 //  - protocol: `perform(prepare(select))` through a fake undici dispatcher that answers
 //    `SELECT 1` at once (path and headers, the response handler, TSV decoding);
 //  - their parts: `prepare`, `queryPath`, `decodeTsv` alone; the connection machine alone
-//    (`run` -> busy -> `transport.done` -> idle, answered at once), one machine per caller.
+//    (`run` -> busy -> `transport.done` -> idle, answered at once), one machine per caller,
+//    through xstate's full step and through the hot path (connection.hot-path.ts).
 // Run: node --import tsx scripts/bench/overhead.ts [calls=200000] [concurrency=16]
 // As shipped (tsx adds esbuild's keepNames helpers to hot paths; build.mjs does not):
 //   npx esbuild scripts/bench/overhead.ts --bundle --platform=node --format=esm --packages=external \
@@ -15,7 +16,8 @@ import { createActor } from 'xstate';
 import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { queryPath } from '../../src/clickhouse/http.js';
-import { connectionMachine, transportLogic } from '../../src/pool/connection.machine.js';
+import { withHotPath } from '../../src/pool/connection.hot-path.js';
+import { connectionMachine, performAction, transportLogic } from '../../src/pool/connection.machine.js';
 
 const calls = Number(process.argv[2] ?? 200_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
@@ -35,7 +37,7 @@ async function measure(label: string, call: () => Promise<unknown> | unknown): P
   await run(calls);
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
-  console.log(`${label.padEnd(52)} ${((cpu.user + cpu.system) / calls).toFixed(2).padStart(7)} µs CPU/call  ${(wall * 1000 / calls).toFixed(2).padStart(7)} µs wall/call`);
+  console.log(`${label.padEnd(62)} ${((cpu.user + cpu.system) / calls).toFixed(2).padStart(7)} µs CPU/call  ${(wall * 1000 / calls).toFixed(2).padStart(7)} µs wall/call`);
 }
 
 // Answers every request with `SELECT 1`'s TabSeparatedWithNamesAndTypes body, as undici
@@ -68,20 +70,28 @@ await measure('  prepare({ type: select })', () => prepare({ type: 'select', sql
 await measure('  queryPath', () => queryPath(server, [{}, undefined]));
 await measure('  decodeTsv', () => decodeTsv(BODY, { int64: 'auto', serverTimeZone: 'UTC' }));
 
-// As PooledConnection drives it: send `run`, resolve on the emitted `settled`.
-const machines = Array.from({ length: CONCURRENCY }, (_, i) => {
-  const actor = createActor(connectionMachine.provide({
-    actors: { transport: transportLogic({ perform: () => Promise.resolve([{ 1: 1 }]), reset: () => Promise.resolve() }) },
-  }), { input: { id: `conn-${i}`, server: 0, label: 'http://127.0.0.1:9/default', overflow: false, backoff: { initial: 100, max: 1_000 } } });
-  let settle: ((value: unknown) => void) | undefined;
-  actor.on('settled', (e) => settle?.(e.ok ? e.output : e.error));
-  actor.start();
-  return { actor, run: (request: ReturnType<typeof prepare>) => new Promise((resolve) => { settle = resolve; actor.send({ type: 'run', request }); }) };
-});
+// As PooledConnection drives it: send `run`, resolve on the emitted `settled`; once with
+// xstate's full step for every event, once wrapped by the hot path the pool uses.
 const request = prepare({ type: 'select', sql: 'SELECT 1' });
-let next = 0;
-await measure('  connection machine alone: run -> settled', () => machines[next++ % CONCURRENCY]!.run(request));
-for (const m of machines) m.actor.stop();
+for (const hot of [false, true]) {
+  const machines = Array.from({ length: CONCURRENCY }, (_, i) => {
+    const output = Promise.resolve([{ 1: 1 }]);
+    const logic = connectionMachine.provide({
+      actions: { perform: performAction(() => output) },
+      actors: { transport: transportLogic({ perform: () => output, reset: () => Promise.resolve() }) },
+    });
+    const actor = createActor(hot ? withHotPath(logic) : logic, {
+      input: { id: `conn-${i}`, server: 0, label: 'http://127.0.0.1:9/default', overflow: false, backoff: { initial: 100, max: 1_000 } },
+    });
+    let settle: ((value: unknown) => void) | undefined;
+    actor.on('settled', (e) => settle?.(e.ok ? e.output : e.error));
+    actor.start();
+    return { actor, run: (r: typeof request) => new Promise((resolve) => { settle = resolve; actor.send({ type: 'run', request: r }); }) };
+  });
+  let next = 0;
+  await measure(`  connection machine alone${hot ? ', hot path' : ', xstate step'}: run -> settled`, () => machines[next++ % CONCURRENCY]!.run(request));
+  for (const m of machines) m.actor.stop();
+}
 
 const pool = definePool(
   { connectionStrings: ['http://127.0.0.1:9/default', 'http://127.0.0.1:9/default', 'http://127.0.0.1:9/default'], name: 'overhead', poolSize: 66, maxOverflow: 0 },
