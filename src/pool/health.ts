@@ -24,8 +24,6 @@ export interface ServerHealth {
   readonly up: boolean;
   /** Current (decayed) penalty. */
   readonly penalty: number;
-  /** Failures counted since the pool started. */
-  readonly failures: number;
 }
 
 /** What the broker is told when a server changes side. */
@@ -44,7 +42,7 @@ export class Health {
   readonly #clock: Pick<Clock, 'now'>;
   readonly #halfLife: number;
   readonly #downAt: number;
-  readonly #servers: Array<{ up: boolean; penalty: number; at: number; failures: number }>;
+  readonly #servers: Array<{ up: boolean; penalty: number; at: number }>;
   readonly #listeners = new Set<HealthListener>();
   #up: number[];
 
@@ -52,7 +50,7 @@ export class Health {
     this.#clock = clock;
     this.#halfLife = options.halfLife ?? 10_000;
     this.#downAt = options.downAt ?? 1.5;
-    this.#servers = Array.from({ length: count }, () => ({ up: true, penalty: 0, at: 0, failures: 0 }));
+    this.#servers = Array.from({ length: count }, () => ({ up: true, penalty: 0, at: 0 }));
     this.#up = this.#servers.map((_, i) => i);
   }
 
@@ -71,7 +69,6 @@ export class Health {
     const now = this.#clock.now();
     s.penalty = this.#decayed(s.penalty, s.at, now) + (kind === 'hard' ? this.#downAt : 1);
     s.at = now;
-    s.failures++;
     if (s.up && s.penalty >= this.#downAt) this.#set(server, false);
   }
 
@@ -91,7 +88,7 @@ export class Health {
 
   snapshot(server: number): ServerHealth {
     const s = this.#servers[server]!;
-    return { up: s.up, penalty: this.#decayed(s.penalty, s.at, this.#clock.now()), failures: s.failures };
+    return { up: s.up, penalty: this.#decayed(s.penalty, s.at, this.#clock.now()) };
   }
 
   #decayed(penalty: number, at: number, now: number): number {
