@@ -19,7 +19,7 @@ export {
   realClock, createTestClock, OtpError,
 } from './otp/index.js';
 export type {
-  ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
+  ChildActor, ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
   OtpErrorCode, RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorContext, SupervisorEvent,
   SupervisorOptions, SupervisorSnapshot, SupervisorStatus, TestClock,
 } from './otp/index.js';

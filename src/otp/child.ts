@@ -6,7 +6,7 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { OtpError, describeCause } from './errors.js';
 import type { ResolvedSpec } from './child-spec.js';
-import type { Clock, ExitReason, Shutdown } from './types.js';
+import type { ChildActor, Clock, ExitReason, Shutdown } from './types.js';
 
 /** How a supervisor actor (a nested supervisor) is reached from its actor ref. */
 export interface SupervisorHooks {
@@ -27,7 +27,7 @@ export interface Instance {
   stopping: boolean;
 }
 
-const hooksOf = new WeakMap<AnyActorRef, SupervisorHooks>();
+const hooksOf = new WeakMap<ChildActor, SupervisorHooks>();
 
 /**
  * Marks an actor as a supervisor's, so its parent adopts it and stops it gracefully.
@@ -35,15 +35,19 @@ const hooksOf = new WeakMap<AnyActorRef, SupervisorHooks>();
  * @example
  * attachHooks(actor, core);
  */
-export function attachHooks(actor: AnyActorRef, hooks: SupervisorHooks): void {
+export function attachHooks(actor: ChildActor, hooks: SupervisorHooks): void {
   hooksOf.set(actor, hooks);
 }
 
+// The one place a child's actor, typed for users as `ChildActor`, becomes xstate's full
+// `AnyActorRef` again: the runtime also needs its `system` to forward inspection events.
+// A plain object that merely looks like a `ChildActor` is refused here, at start.
 const isActor = (value: unknown): value is AnyActorRef =>
   value !== null && typeof value === 'object' &&
   typeof (value as AnyActorRef).start === 'function' &&
   typeof (value as AnyActorRef).subscribe === 'function' &&
-  typeof (value as AnyActorRef).getSnapshot === 'function';
+  typeof (value as AnyActorRef).getSnapshot === 'function' &&
+  typeof (value as AnyActorRef).system?.inspect === 'function';
 
 /**
  * Starts one child: calls `spec.start`, watches the actor with an error observer (so a

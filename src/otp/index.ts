@@ -7,6 +7,6 @@ export type { TestClock } from './clock.js';
 export { OtpError } from './errors.js';
 export type { OtpErrorCode } from './errors.js';
 export type {
-  ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
+  ChildActor, ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
   RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorOptions, SupervisorStatus,
 } from './types.js';

@@ -10,12 +10,12 @@
  *                     ├── 'otp.exit' { error } (intensity exceeded, start failed) ─▶ error
  *                     └── 'xstate.stop' (parent's brutal kill): children killed ──▶ stopped
  */
-import { createActor, type ActorLogic, type AnyActorRef, type InspectionEvent, type Snapshot } from 'xstate';
+import { createActor, type ActorLogic, type InspectionEvent, type Snapshot } from 'xstate';
 import { resolveChildren, resolveFlags } from './child-spec.js';
 import { realClock } from './clock.js';
 import { OtpError } from './errors.js';
 import { SupervisorCore, type SupervisorInput } from './supervisor.js';
-import type { ChildInput, ChildSpec, ExitReason, NestedSupervisorOptions, Strategy, Supervisor, SupervisorOptions } from './types.js';
+import type { ChildActor, ChildInput, ChildSpec, ExitReason, NestedSupervisorOptions, Strategy, Supervisor, SupervisorOptions } from './types.js';
 
 /**
  * What the inspector sees of a supervisor: its children, never their input.
@@ -49,7 +49,7 @@ export type SupervisorSnapshot = Snapshot<ExitReason> & { readonly context: Supe
  */
 export type SupervisorEvent = { readonly type: 'otp.update' } | { readonly type: 'otp.exit'; readonly reason: ExitReason };
 
-const cores = new WeakMap<AnyActorRef, SupervisorCore>();
+const cores = new WeakMap<ChildActor, SupervisorCore>();
 
 const contextOf = (core: SupervisorCore, strategy: Strategy): SupervisorContext => ({
   id: core.id,
@@ -103,7 +103,7 @@ export const supervisorLogic: ActorLogic<SupervisorSnapshot, SupervisorEvent, Su
  * const pool = app.whichChildren().find((c) => c.id === 'MyClickHouse');
  * const connections = supervisorOf(pool!.actor!);
  */
-export function supervisorOf(actor: AnyActorRef): Supervisor | undefined {
+export function supervisorOf(actor: ChildActor): Supervisor | undefined {
   return cores.get(actor);
 }
 

@@ -4,12 +4,12 @@
  * restart intensity, and ordered start/stop. It runs inside a supervisor actor
  * (`supervisor.logic.ts`), which is what its parent and the inspector see.
  */
-import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import { attachHooks, killInstance, startInstance, stopInstance, type Instance, type SupervisorHooks } from './child.js';
 import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
 import { OtpError, describeCause } from './errors.js';
 import { register, unregister } from './registry.js';
-import type { ChildCounts, ChildInfo, ChildInput, Clock, ExitReason, Supervisor, SupervisorStatus } from './types.js';
+import type { ChildActor, ChildCounts, ChildInfo, ChildInput, Clock, ExitReason, Supervisor, SupervisorStatus } from './types.js';
 
 /** What a supervisor actor is created with. */
 export interface SupervisorInput {
@@ -45,7 +45,7 @@ type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
  */
 export class SupervisorCore implements Supervisor, SupervisorHooks {
   readonly id: string;
-  readonly actor: AnyActorRef;
+  readonly actor: ChildActor;
   readonly stopped: Promise<ExitReason>;
   readonly ready: Promise<void>;
   private readonly flags: ResolvedFlags;
@@ -62,7 +62,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   private resolveReady!: () => void;
   private rejectReady!: (error: unknown) => void;
 
-  constructor(input: SupervisorInput, actor: AnyActorRef) {
+  constructor(input: SupervisorInput, actor: ChildActor) {
     this.id = input.id;
     this.actor = actor;
     this.flags = input.flags;
@@ -94,7 +94,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     };
   }
 
-  startChild(input: ChildInput): Promise<AnyActorRef> {
+  startChild(input: ChildInput): Promise<ChildActor> {
     let spec: ResolvedSpec;
     try {
       spec = resolveSpec(input);
@@ -119,7 +119,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     });
   }
 
-  restartChild(id: string): Promise<AnyActorRef> {
+  restartChild(id: string): Promise<ChildActor> {
     return this.call(async () => {
       const record = this.get(id);
       this.refuseUnlessIdle(record, 'restart');

@@ -3,7 +3,7 @@
  * This file is the contract between `src/otp/` and `src/pool/`: change it only together
  * with both.
  */
-import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { EventObject, InspectionEvent, Observer, Subscription } from 'xstate';
 
 /**
  * OTP restart types: always, only after an abnormal exit, never.
@@ -55,6 +55,34 @@ export interface Clock {
 export type ExitReason = 'normal' | 'shutdown' | { readonly error: unknown };
 
 /**
+ * A running child as the runtime and its users see it: any actor made by xstate's
+ * `createActor(...)` (a machine, `fromPromise`, `fromCallback`, a supervisor's own actor)
+ * fits without a cast. Snapshots are `unknown`; narrow them where the logic is known.
+ *
+ * @example
+ * const app = await startSupervisor([{ id: 'ticker', start: (ctx) => createActor(ticker, { clock: ctx?.clock ?? realClock }) }]);
+ * const actor: ChildActor | undefined = app.whichChildren()[0]?.actor;
+ * actor?.send({ type: 'TICK', by: 2 });
+ * if (actor) console.log((actor.getSnapshot() as SnapshotFrom<typeof ticker>).value);
+ */
+export interface ChildActor {
+  /** The actor's id (its system id's last part; what the inspector shows). */
+  readonly id: string;
+  /** Unique per life: a restarted child has a new one. */
+  readonly sessionId: string;
+  // Methods, not function-valued properties: an actor whose `send` takes only its own
+  // events must still fit here, and method parameters are compared bivariantly. The
+  // second member lets an event literal carry a payload (`EventObject` alone has no room
+  // for one and would reject `{ type: 'PUSH', value }` as an excess property).
+  send(event: EventObject | { readonly type: string; readonly [key: string]: unknown }): void;
+  getSnapshot(): unknown;
+  subscribe(observer: Observer<unknown>): Subscription;
+  subscribe(next: (snapshot: unknown) => void, error?: (error: unknown) => void, complete?: () => void): Subscription;
+  start(): void;
+  stop(): void;
+}
+
+/**
  * How one child is started and treated, as OTP's child spec.
  *
  * @example
@@ -73,7 +101,7 @@ export interface ChildSpec {
    * carries the tree's clock: pass it to `createActor(logic, { clock })` so the actor's
    * delayed transitions run on the same (possibly simulated) time as the supervisor.
    */
-  readonly start: (context?: StartContext) => AnyActorRef | Promise<AnyActorRef>;
+  readonly start: (context?: StartContext) => ChildActor | Promise<ChildActor>;
   /** Default `'permanent'`. */
   readonly restart?: RestartType;
   /** Default 5000 for workers, `'infinity'` for supervisors. */
@@ -85,7 +113,7 @@ export interface ChildSpec {
    * awaited within `shutdown`; afterwards the actor is stopped. A worker that needs to
    * drain (the pool's writer) does it here.
    */
-  readonly stop?: (actor: AnyActorRef) => Promise<void>;
+  readonly stop?: (actor: ChildActor) => Promise<void>;
 }
 
 /**
@@ -183,16 +211,16 @@ export interface Supervisor {
   /** Resolves (never rejects) with the reason once the supervisor has ended. */
   readonly stopped: Promise<ExitReason>;
   /** The supervisor's own xstate actor (what its parent supervises). */
-  readonly actor: AnyActorRef;
+  readonly actor: ChildActor;
   /** Children in start order. */
   whichChildren(): ChildInfo[];
   countChildren(): ChildCounts;
   /** Adds a child at the end and starts it; refuses a taken id (`OTP_DUPLICATE_CHILD`). */
-  startChild(input: ChildInput): Promise<AnyActorRef>;
+  startChild(input: ChildInput): Promise<ChildActor>;
   /** Stops a child within its shutdown; its spec stays unless it is temporary. */
   terminateChild(id: string): Promise<void>;
   /** Starts a terminated child again, in its place. */
-  restartChild(id: string): Promise<AnyActorRef>;
+  restartChild(id: string): Promise<ChildActor>;
   /** Forgets the spec of a terminated child. */
   deleteChild(id: string): Promise<void>;
   /** Stops every child in reverse start order, then the supervisor. Idempotent. */
@@ -210,7 +238,7 @@ export interface ChildInfo {
   readonly type: 'worker' | 'supervisor';
   readonly running: boolean;
   /** The running actor, when there is one. */
-  readonly actor: AnyActorRef | undefined;
+  readonly actor: ChildActor | undefined;
 }
 
 /**

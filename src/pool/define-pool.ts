@@ -16,7 +16,7 @@ import type { CallOptions, PreparedRequest, QueryParams, RequestDefaults, Row } 
 import { realClock } from '../otp/clock.js';
 import { register, unregister } from '../otp/registry.js';
 import { startSupervisor, supervisor, supervisorOf } from '../otp/index.js';
-import type { ChildSpec, Clock, Supervisor, SupervisorOptions } from '../otp/types.js';
+import type { ChildActor, ChildSpec, Clock, Supervisor, SupervisorOptions } from '../otp/types.js';
 import { createBalancer } from './balancer.js';
 import { Broker, type CheckoutRequest } from './broker.js';
 import { brokerMachine } from './broker.machine.js';
@@ -329,7 +329,7 @@ class Pool implements ClickHousePool {
     return conn;
   }
 
-  async #watchConnections(spec: ChildSpec, context: Parameters<ChildSpec['start']>[0]): Promise<AnyActorRef> {
+  async #watchConnections(spec: ChildSpec, context: Parameters<ChildSpec['start']>[0]): Promise<ChildActor> {
     const actor = await spec.start(context);
     const handle = supervisorOf(actor);
     this.#connections = handle;
@@ -340,9 +340,9 @@ class Pool implements ClickHousePool {
     return actor;
   }
 
-  async #watchPool(spec: ChildSpec, context: Parameters<ChildSpec['start']>[0]): Promise<AnyActorRef> {
+  async #watchPool(spec: ChildSpec, context: Parameters<ChildSpec['start']>[0]): Promise<ChildActor> {
     register(this.name, this);
-    let actor: AnyActorRef;
+    let actor: ChildActor;
     try {
       actor = await spec.start(context);
     } catch (error) {

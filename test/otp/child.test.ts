@@ -2,13 +2,13 @@
 // times are kept, on the simulated clock.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createActor, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, setup } from 'xstate';
 import { resolveSpec } from '../../src/otp/child-spec.js';
 import { startInstance, stopInstance } from '../../src/otp/child.js';
 import { createTestClock, type TestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { startSupervisor } from '../../src/otp/supervisor.logic.js';
-import type { ChildSpec, Shutdown } from '../../src/otp/types.js';
+import type { ChildActor, ChildSpec, Shutdown } from '../../src/otp/types.js';
 import { flush, status, workerMachine } from './helpers.js';
 
 const test = suite('child');
@@ -22,7 +22,7 @@ function slowStopper(shutdown: Shutdown, takes: number, clock: TestClock) {
     id: 'writer',
     shutdown,
     start: () => createActor(workerMachine),
-    stop: (actor: AnyActorRef) => new Promise<void>((resolve) => {
+    stop: (actor: ChildActor) => new Promise<void>((resolve) => {
       log.push(`drain:${(actor.getSnapshot() as { status: string }).status}`);
       clock.setTimeout(() => { log.push('drained'); resolve(); }, takes);
     }),
@@ -119,6 +119,21 @@ test('start :: an actor that errors while starting is a failed start', async () 
     assert.unreachable('should have failed');
   } catch (error) {
     assert.is((error as OtpError).code, 'OTP_START_FAILED');
+  }
+});
+
+test('start :: an object that only looks like an actor (no xstate system) is a failed start', async () => {
+  const lookalike: ChildActor = {
+    id: 'fake', sessionId: 'x:0',
+    send: () => undefined, getSnapshot: () => ({ status: 'active' }), subscribe: () => ({ unsubscribe: () => undefined }),
+    start: () => undefined, stop: () => undefined,
+  };
+  try {
+    await startInstance(resolveSpec({ id: 'fake', start: () => lookalike }), noInspect(createTestClock()));
+    assert.unreachable('should have failed');
+  } catch (error) {
+    assert.is((error as OtpError).code, 'OTP_START_FAILED');
+    assert.is((error as OtpError).childId, 'fake');
   }
 });
 

@@ -1,7 +1,7 @@
 // Shared fixtures of the runtime's tests: a worker that crashes or exits when told, spec
 // factories that count starts, and a flush that lets every pending continuation run.
-import { createActor, setup, type AnyActorRef } from 'xstate';
-import type { ChildSpec, RestartType, Shutdown } from '../../src/otp/types.js';
+import { createActor, setup } from 'xstate';
+import type { ChildActor, ChildSpec, RestartType, Shutdown } from '../../src/otp/types.js';
 
 /** A worker: `CRASH` throws inside a transition (the actor errors), `EXIT` reaches a final state. */
 export const workerMachine = setup({
@@ -38,7 +38,7 @@ export interface Worker {
   spec: ChildSpec;
   starts: () => number;
   /** The actor of the latest successful start. */
-  actor: () => AnyActorRef;
+  actor: () => ChildActor;
   crash: () => void;
   exit: () => void;
 }
@@ -48,7 +48,7 @@ export interface Worker {
  */
 export function worker(id: string, options: WorkerOptions = {}): Worker {
   let starts = 0;
-  let latest: AnyActorRef | undefined;
+  let latest: ChildActor | undefined;
   const spec: ChildSpec = {
     id,
     ...(options.restart === undefined ? {} : { restart: options.restart }),
@@ -88,4 +88,4 @@ export function rows(children: ReadonlyArray<{ id: string; running: boolean }>):
 }
 
 /** The xstate status of an actor's snapshot: `'active'`, `'done'`, `'error'` or `'stopped'`. */
-export const status = (actor: AnyActorRef): string => (actor.getSnapshot() as { status: string }).status;
+export const status = (actor: ChildActor): string => (actor.getSnapshot() as { status: string }).status;

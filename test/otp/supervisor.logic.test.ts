@@ -4,12 +4,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { createTestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { whereis } from '../../src/otp/registry.js';
 import { startSupervisor, supervisor, supervisorOf } from '../../src/otp/supervisor.logic.js';
-import type { ChildSpec, Supervisor } from '../../src/otp/types.js';
+import type { ChildActor, ChildSpec, Supervisor } from '../../src/otp/types.js';
 import { flush, rows, status, worker, type Journal } from './helpers.js';
 
 const test = suite('supervisor.logic');
@@ -162,14 +162,14 @@ test('supervisorOf :: gives the handle for a supervisor actor and undefined for 
 
 test('crash storm :: a child crashing on every start escalates through two levels exactly as OTP, nothing left running', async () => {
   const clock = createTestClock();
-  const actors: AnyActorRef[] = [];
+  const actors: ChildActor[] = [];
   const mids: Supervisor[] = [];
   let stormStarts = 0;
-  const track = (actor: AnyActorRef) => { actors.push(actor); return actor; };
+  const track = (actor: ChildActor) => { actors.push(actor); return actor; };
   const storm: ChildSpec = { id: 'storm', start: () => { stormStarts += 1; return track(createActor(fromPromise(async () => { throw new Error('crash'); }))); } };
   const steady = worker('steady');
   const root = await startSupervisor([
-    { ...steady.spec, start: (ctx) => track(steady.spec.start(ctx) as AnyActorRef), shutdown: 1_000, stop: async () => undefined },
+    { ...steady.spec, start: (ctx) => track(steady.spec.start(ctx) as ChildActor), shutdown: 1_000, stop: async () => undefined },
     supervisor({ id: 'mid', children: [storm] }),
   ], { clock });
   mids.push(supervisorOf(root.whichChildren()[1]!.actor!)!);
@@ -236,7 +236,7 @@ test('inspect :: the root observer receives the events of every actor in the tre
   const second = w.actor();
   const announced = events.filter((e) => e.type === '@xstate.actor').map((e) => e.actorRef);
   for (const actor of [root.actor, mid, first, second]) assert.ok(announced.includes(actor), 'every actor is announced');
-  const snapshotsOf = (actor: AnyActorRef) => events.filter((e) => e.type === '@xstate.snapshot' && e.actorRef === actor);
+  const snapshotsOf = (actor: ChildActor) => events.filter((e) => e.type === '@xstate.snapshot' && e.actorRef === actor);
   assert.ok(snapshotsOf(first).some((e) => (e as { snapshot: { status: string } }).snapshot.status === 'error'), 'the crash is seen');
   const midContext = snapshotsOf(mid).map((e) => (e as unknown as { snapshot: { context: unknown } }).snapshot.context).at(-1);
   assert.equal(midContext, { id: 'mid', strategy: 'one_for_one', children: [{ id: 'w', type: 'worker', running: true }] });
