@@ -310,6 +310,9 @@ class Pool implements ClickHousePool {
     const live: Live = { broker, health };
     const end = (): void => {
       broker.stop();
+      // On shutdown the writer has drained before the broker stops; otherwise it is about to
+      // be restarted with the broker and must keep its queue.
+      this.#writer.poolDown();
       if (this.#live === live) this.#live = undefined;
     };
     actor.subscribe({ complete: end, error: end });
@@ -335,6 +338,8 @@ class Pool implements ClickHousePool {
     this.#connections = handle;
     const end = (): void => {
       if (this.#connections === handle) this.#connections = undefined;
+      // As for the broker: only a crash ends the connections before the writer has drained.
+      this.#writer.poolDown();
     };
     actor.subscribe({ complete: end, error: end });
     return actor;

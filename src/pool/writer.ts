@@ -80,6 +80,12 @@ export interface Writer {
   /** Resolves when everything enqueued before the call is written (or dead-lettered). */
   flush(): Promise<void>;
   stats(): WriterStats;
+  /**
+   * The pool's broker or connections are gone (a sibling crashed, so the writer is about to
+   * be restarted, not shut down): a drain could only wait, so it keeps the queue for the
+   * next writer actor instead of dead-lettering it.
+   */
+  poolDown(): void;
 }
 
 /**
@@ -138,6 +144,8 @@ class AsyncWriter implements Writer {
   private draining = false;
   /** Set while the pool itself is down (its broker crashed or stopped): a drain cannot make progress. */
   private poolGone = false;
+  /** Set by `poolDown()` until the next start: unlike `poolGone`, no later failure clears it. */
+  private siblingDown = false;
   private endDrain: ((keep: boolean) => void) | undefined;
   private flushes: FlushWaiter[] = [];
   private drops: Row[] = [];
@@ -228,6 +236,11 @@ class AsyncWriter implements Writer {
     };
   }
 
+  poolDown(): void {
+    this.siblingDown = true;
+    this.endDrain?.(true);
+  }
+
   /** The tree's clock, when the supervisor gives one, drives batches, retries and the drain. */
   private start(clock: Clock | undefined): AnyActorRef {
     if (clock !== undefined) this.clock = clock;
@@ -235,6 +248,7 @@ class AsyncWriter implements Writer {
     this.draining = false;
     this.asleep = false;
     this.poolGone = false;
+    this.siblingDown = false;
     this.actor = createActor(writerMachine, { input: this.port, clock: this.clock, id: this.deps.id });
     return this.actor;
   }
@@ -277,7 +291,7 @@ class AsyncWriter implements Writer {
     const delay = backoffDelay(unit.attempts, this.opts.backoff, this.random);
     this.poolGone = isPoolGone(error);
     if (!this.draining) return delay;
-    if (this.poolGone) this.endDrain?.(true);
+    if (this.poolGone || this.siblingDown) this.endDrain?.(true);
     return Math.min(delay, this.opts.backoff.initial);
   }
 
@@ -336,7 +350,7 @@ class AsyncWriter implements Writer {
    * When the pool itself is gone (a sibling restart), it ends at once and keeps the queue.
    */
   private async drain(budget: number): Promise<void> {
-    let keep = this.poolGone;
+    let keep = this.poolGone || this.siblingDown;
     this.closed = true;
     this.draining = !keep;
     this.mailbox.sealAll();

@@ -220,6 +220,35 @@ test('crash :: a bug in one connection crashes that actor only; its caller gets 
   await app.stop();
 });
 
+test('crash :: when the connections supervisor itself gives up, the pool restarts it and no queued async row is lost', async () => {
+  const dead: unknown[] = [];
+  // No overflow: nothing else notices that the connections are gone.
+  const { pool, app, clock, behaviour, sent } = await started({ poolSize: 3, maxOverflow: 0, asyncFlushInterval: 1_000, onError: (e) => dead.push(e) });
+  pool.asyncInsertToTable('events', [{ id: 1 }, { id: 2 }]);
+  const bug = async (): Promise<never> => {
+    throw new TypeError("Cannot read properties of undefined (reading 'x')");
+  };
+  for (let i = 0; i < 3; i++) behaviour[i] = bug;
+  // Four crashes within the period exceed the connections supervisor's intensity (3).
+  for (let i = 0; i < 4; i++) {
+    assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_CONNECTION_CRASHED');
+    await flush();
+  }
+  for (let i = 0; i < 3; i++) behaviour[i] = async () => undefined;
+  // Give any drain its whole shutdown time: a drain that could not write would dead-letter here.
+  for (let i = 0; i < 20; i++) {
+    clock.advance(500);
+    await flush();
+  }
+  await pool.flush();
+  assert.is(app.status, 'running');
+  assert.equal(dead, []);
+  assert.equal([...new Set(sent.filter((s) => s.body.startsWith('INSERT')).map((s) => s.body))], ['INSERT INTO `events` (`id`) FORMAT JSONEachRow\n{"id":1}\n{"id":2}\n']);
+  assert.is(pool.stats().writer.written, 2);
+  assert.is(pool.stats().idle, 3);
+  await app.stop();
+});
+
 test('exhaustion :: excess callers get POOL_TIMEOUT; afterwards poolSize idle and no overflow', async () => {
   const { pool, app, clock, behaviour } = await started({ poolSize: 2, maxOverflow: 1, poolTimeout: 100, overflowLinger: 50 });
   const gates: Array<() => void> = [];

@@ -353,6 +353,25 @@ test('stop :: when the pool itself is gone (a sibling restart) the queue is kept
   next.stop();
 });
 
+test('stop :: after poolDown() (a sibling crashed) the drain keeps the queue, whatever the last attempt failed with', async () => {
+  const h = harness();
+  h.respond = () => new TransportError('connect ECONNREFUSED', false);
+  push(h.writer, 't', 0, 3);
+  await settle();
+  h.writer.poolDown();
+  h.clock.advance(1000); // a retry fails after poolDown() with an error that says nothing about the pool
+  await settle();
+  const stopped = h.writer.spec.stop?.(h.actor);
+  for (let i = 0; i < 10; i++) {
+    await settle();
+    h.clock.advance(1000); // more than the shutdown time: a drain that waited would dead-letter
+  }
+  await stopped;
+  h.actor.stop();
+  assert.is(h.dead.length, 0);
+  assert.is(h.writer.stats().queued + h.writer.stats().inFlight, 3);
+});
+
 test('stop :: a restarted writer stopped for good still reports what it could not write', async () => {
   const h = harness({}, 1000);
   h.respond = () => new PoolNotStartedError('p');
