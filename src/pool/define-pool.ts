@@ -300,7 +300,11 @@ class Pool implements ClickHousePool {
         health,
         balancer: createBalancer(this.#opts.balance),
         spawnOverflow: (server) => this.#spawnOverflow(server),
-        dismiss: (conn) => void this.#connections?.terminateChild(conn.id).catch(() => undefined),
+        dismiss: (conn) => {
+          // Out of stats() at once, like out of the broker: its actor may take a moment to end.
+          this.#overflow.delete(conn.id);
+          void this.#connections?.terminateChild(conn.id).catch(() => undefined);
+        },
         onMode: (mode) => {
           if (mode !== 'stopped') actor.send({ type: mode });
         },

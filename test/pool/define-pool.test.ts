@@ -264,7 +264,11 @@ test('exhaustion :: excess callers get POOL_TIMEOUT; afterwards poolSize idle an
   assert.is(results.filter((r) => r === 'ok').length, 3);
   assert.is(results.filter((r) => r === 'POOL_TIMEOUT').length, 7);
   clock.advance(50);
+  // The linger ran out: the overflow connection leaves stats() at once, though its actor is still ending.
+  const idleActors = (st: ReturnType<typeof pool.stats>) => st.servers.reduce((n, s) => n + s.connections.idle, 0);
+  assert.equal([pool.stats().overflow, pool.stats().idle, idleActors(pool.stats())], [0, 2, 2]);
   await flush();
+  assert.is(idleActors(pool.stats()), 2);
   const stats = pool.stats();
   assert.is(stats.overflow, 0);
   assert.is(stats.idle, 2);
