@@ -57,18 +57,18 @@ const REFUSED = new Set([
  * within the `retries` budget.
  *
  * @example
- * const kind: FailureKind = classifyFailure(error);
+ * const kind: WriteFailureKind = classifyWriteFailure(error);
  */
-export type FailureKind = 'unavailable' | 'refused' | 'other';
+export type WriteFailureKind = 'unavailable' | 'refused' | 'other';
 
 /**
  * Sorts a failure: `unavailable` (no server reached: retried while the mailbox holds it),
  * `refused` (bad data or SQL: dead-lettered at once), `other` (retried `retries` times).
  *
  * @example
- * classifyFailure(new TimeoutError(5000, true)); // 'unavailable'
+ * classifyWriteFailure(new TimeoutError(5000, true)); // 'unavailable'
  */
-export function classifyFailure(error: unknown): FailureKind {
+export function classifyWriteFailure(error: unknown): WriteFailureKind {
   if (error instanceof ClickHouseError) return REFUSED.has(error.serverCode) ? 'refused' : 'other';
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
@@ -93,9 +93,9 @@ export function classifyFailure(error: unknown): FailureKind {
  * fails fast while every server is down does not spin.
  *
  * @example
- * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 300
+ * retryDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 300
  */
-export function backoffDelay(attempt: number, backoff: BackoffOptions, random: () => number): number {
+export function retryDelay(attempt: number, backoff: BackoffOptions, random: () => number): number {
   const cap = Math.min(backoff.max, backoff.initial * 2 ** Math.max(0, attempt - 1));
   return Math.round(cap / 2 + (random() * cap) / 2);
 }

@@ -11,7 +11,7 @@ import { insertRequest } from '../clickhouse/prepare.js';
 import type { PreparedRequest, Row } from '../clickhouse/types.js';
 import type { ChildSpec, Clock } from '../otp/types.js';
 import type { BackoffOptions } from './connection.machine.js';
-import { backoffDelay, classifyFailure, isPoolGone, MailboxFullError, WriterStoppedError } from './writer-failures.js';
+import { retryDelay, classifyWriteFailure, isPoolGone, MailboxFullError, WriterStoppedError } from './writer-failures.js';
 import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
 import { writerMachine, type WriterPort } from './writer.machine.js';
 
@@ -282,13 +282,13 @@ class AsyncWriter implements Writer {
   }
 
   private failure(unit: WriterUnit, error: unknown): number | undefined {
-    const kind = classifyFailure(error);
+    const kind = classifyWriteFailure(error);
     if (kind === 'refused' || (kind === 'other' && ++unit.failures > this.opts.retries)) {
       this.deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }
     this.retried++;
-    const delay = backoffDelay(unit.attempts, this.opts.backoff, this.random);
+    const delay = retryDelay(unit.attempts, this.opts.backoff, this.random);
     this.poolGone = isPoolGone(error);
     if (!this.draining) return delay;
     if (this.poolGone || this.siblingDown) this.endDrain?.(true);

@@ -2,31 +2,31 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ClickHouseError, ClosedError, ColonnadeError, ProtocolError, QueryParamError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import { NoServerAvailableError, PoolNotStartedError, PoolStoppedError, PoolTimeoutError } from '../../src/pool/errors.js';
-import { backoffDelay, classifyFailure, isPoolGone, MailboxFullError, WriterStoppedError } from '../../src/pool/writer-failures.js';
+import { retryDelay, classifyWriteFailure, isPoolGone, MailboxFullError, WriterStoppedError } from '../../src/pool/writer-failures.js';
 
 const test = suite('writer-failures');
 
 test('backoff :: doubles from initial, caps at max, and keeps half of it at least', () => {
   const b = { initial: 100, max: 1000 };
-  assert.equal([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b, () => 0)), [50, 100, 200, 400, 500, 500]);
-  assert.equal([1, 2, 5].map((n) => backoffDelay(n, b, () => 1)), [100, 200, 1000]);
+  assert.equal([1, 2, 3, 4, 5, 9].map((n) => retryDelay(n, b, () => 0)), [50, 100, 200, 400, 500, 500]);
+  assert.equal([1, 2, 5].map((n) => retryDelay(n, b, () => 1)), [100, 200, 1000]);
 });
 
 test('classify :: unreachable, refused and other', () => {
-  assert.is(classifyFailure(new NoServerAvailableError(2)), 'unavailable');
-  assert.is(classifyFailure(new TransportError('reset', true)), 'unavailable');
-  assert.is(classifyFailure(new TimeoutError(10, true)), 'unavailable');
-  assert.is(classifyFailure(new ClickHouseError({ serverCode: 53, serverMessage: 'Type mismatch' }, 500)), 'refused');
-  assert.is(classifyFailure(new QueryParamError('x', 'bad')), 'refused');
-  assert.is(classifyFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'other');
-  assert.is(classifyFailure(new Error('bug')), 'other');
+  assert.is(classifyWriteFailure(new NoServerAvailableError(2)), 'unavailable');
+  assert.is(classifyWriteFailure(new TransportError('reset', true)), 'unavailable');
+  assert.is(classifyWriteFailure(new TimeoutError(10, true)), 'unavailable');
+  assert.is(classifyWriteFailure(new ClickHouseError({ serverCode: 53, serverMessage: 'Type mismatch' }, 500)), 'refused');
+  assert.is(classifyWriteFailure(new QueryParamError('x', 'bad')), 'refused');
+  assert.is(classifyWriteFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'other');
+  assert.is(classifyWriteFailure(new Error('bug')), 'other');
 });
 
 test('classify :: pool-side waits do not spend the retry budget', () => {
-  assert.is(classifyFailure(new PoolTimeoutError(5000)), 'unavailable');
-  assert.is(classifyFailure(new PoolStoppedError('p')), 'unavailable');
-  assert.is(classifyFailure(new ClosedError()), 'unavailable');
-  assert.is(classifyFailure(new ProtocolError('HTML from a proxy', 502)), 'other');
+  assert.is(classifyWriteFailure(new PoolTimeoutError(5000)), 'unavailable');
+  assert.is(classifyWriteFailure(new PoolStoppedError('p')), 'unavailable');
+  assert.is(classifyWriteFailure(new ClosedError()), 'unavailable');
+  assert.is(classifyWriteFailure(new ProtocolError('HTML from a proxy', 502)), 'other');
 });
 
 test('pool gone :: only the pool being down counts, not the servers', () => {
