@@ -45,7 +45,7 @@ export async function perform<K extends PreparedRequest['type']>(
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
-    const groups = insert.groups ?? [{ columns: undefined, rows: insert.rows ?? [], body: request.body }];
+    const { groups } = insert;
     let decimals: ReadonlySet<string> = new Set();
     if (groups.some((g) => mayHoldDecimalText(g.rows))) {
       decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);

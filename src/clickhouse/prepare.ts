@@ -68,7 +68,7 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], lines?:
     body: groups.map((g) => g.body).join(''),
     options: {},
     readOnly: false,
-    insert: { table: quotedTable, rows, groups },
+    insert: { table: quotedTable, groups },
   };
 }
 
@@ -110,14 +110,14 @@ function sameColumns(row: Row, keys: readonly string[]): boolean {
 }
 
 /**
- * The statement line of an `insert_to_table` body for an already quoted table name and,
- * optionally, column list.
+ * The statement line of an `insert_to_table` body for an already quoted table name and
+ * column list.
  *
  * @example
  * insertHead('`users`', '(`id`)'); // 'INSERT INTO `users` (`id`) FORMAT JSONEachRow\n'
  */
-export function insertHead(quotedTable: string, columns?: string): string {
-  return columns === undefined ? `INSERT INTO ${quotedTable} FORMAT JSONEachRow\n` : `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
+export function insertHead(quotedTable: string, columns: string): string {
+  return `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
 }
 
 /**

@@ -124,18 +124,16 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   /** True when sending it twice cannot change data (select, and query text that reads). */
   readonly readOnly: boolean;
   /**
-   * For `insert_to_table`: the quoted table and the rows, kept so they can be encoded again
-   * once the table's Decimal columns are known (18.16 reads a Decimal only unquoted).
-   * `groups` (what `prepare` and `insertRequest` build) splits the rows by the set of
-   * columns they give; each group is one `INSERT INTO t (columns) FORMAT JSONEachRow`
-   * statement, sent in order, since naming the columns is what makes 18.16 apply `DEFAULT`
-   * expressions to the others, and `body` is the groups' statements one after another.
-   * Without `groups`, `body` is one statement for all of `rows`.
+   * For `insert_to_table`: the quoted table and the rows split by the set of columns they
+   * give. Each group is one `INSERT INTO t (columns) FORMAT JSONEachRow` statement, sent in
+   * order, since naming the columns is what makes 18.16 apply `DEFAULT` expressions to the
+   * others; `body` is the groups' statements one after another. The rows are kept so they
+   * can be encoded again once the table's Decimal columns are known (18.16 reads a Decimal
+   * only unquoted).
    */
   readonly insert?: {
     readonly table: string;
-    readonly rows?: readonly Row[];
-    readonly groups?: readonly InsertGroup[];
+    readonly groups: readonly InsertGroup[];
   };
 }
 

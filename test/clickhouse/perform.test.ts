@@ -108,14 +108,6 @@ test('insert_to_table :: one request per column set, in order', async () => {
   });
 });
 
-test('insert_to_table :: a request carrying rows without groups (one statement) still gets Decimal re-encoding', async () => {
-  await withServer((body, res) => res.end(body.startsWith('DESCRIBE') ? 'price\tDecimal(9, 2)\t\t\n' : ''), async (client, server, bodies) => {
-    const request = { type: 'insert_to_table', body: 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":"1.50"}\n', options: {}, readOnly: false, insert: { table: '`p2`', rows: [{ price: '1.50' }] } } as const;
-    await perform(client, server, request, defaults);
-    assert.is(bodies[1], 'INSERT INTO `p2` FORMAT JSONEachRow\n{"price":1.50}\n');
-  });
-});
-
 test('insert_to_table :: when a later group cannot be sent, the error still says the request was sent', async () => {
   // A dispatcher that delivers the first group and finds the server gone for the second.
   let calls = 0;
