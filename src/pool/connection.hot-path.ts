@@ -34,7 +34,8 @@ interface Pair {
 
 /**
  * Wraps a provided connection machine so that `run` in `idle` and `transport.done` in `busy`
- * reuse the machine's own earlier result. Use one wrapper per actor.
+ * reuse the machine's own earlier result. Use one wrapper per actor (the pair of snapshots
+ * it keeps holds that actor's children).
  *
  * @example
  * const logic = withHotPath(connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport, probe } }));
@@ -44,7 +45,8 @@ export function withHotPath(logic: ConnectionLogic): ConnectionLogic {
   const perform = logic.implementations.actions['perform'] as PerformImpl | undefined;
   let pair: Pair | undefined;
 
-  // Remembers an idle/busy snapshot that is active and has no pending internal events.
+  // Remembers an active idle or busy snapshot the machine produced; a new context (any
+  // `assign`, i.e. a failure or a probe) starts a new pair.
   const remember = (snapshot: ConnectionSnapshot): void => {
     if (snapshot.status !== 'active' || (snapshot.value !== 'idle' && snapshot.value !== 'busy')) return;
     if (!pair || pair.context !== snapshot.context) pair = { context: snapshot.context, idle: undefined, busy: undefined };
