@@ -1,36 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client } from 'undici';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { AbortError, ProtocolError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import { ping, queryPath, send } from '../../src/clickhouse/http.js';
-
-interface Seen { url: string; headers: IncomingMessage['headers']; body: string }
-type Reply = (req: Seen, res: ServerResponse) => void;
-
-async function fakeServer(reply: Reply) {
-  const seen: Seen[] = [];
-  const sockets = new Set<unknown>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      const s = { url: req.url ?? '', headers: req.headers, body };
-      seen.push(s);
-      reply(s, res);
-    });
-  });
-  server.on('connection', (socket) => sockets.add(socket));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    seen, sockets,
-    url: `http://colonnade:s3cret%3Ap%40ss@127.0.0.1:${port}/analytics?max_threads=3`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+import { withFakeServer } from './fake-http.js';
 
 const test = suite('http');
 
@@ -44,10 +17,7 @@ test('queryPath :: layers merge over the server\'s settings; with nothing added,
 });
 
 test('send :: credentials travel in headers, database and settings in the query string', async () => {
-  const fake = await fakeServer((_req, res) => res.end('ok'));
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  await withFakeServer((_req, res) => res.end('ok'), async (client, server, fake) => {
     const res = await send(client, server, { method: 'POST', path: queryPath(server, [{ max_threads: 5, log_queries: true }], 'q-1'), body: 'SELECT 1', timeout: 2_000 });
     assert.is(res.status, 200);
     assert.is(res.body, 'ok');
@@ -58,20 +28,14 @@ test('send :: credentials travel in headers, database and settings in the query 
     assert.is(req?.url, '/?database=analytics&max_threads=5&log_queries=1&query_id=q-1');
     assert.not.ok(req?.url.includes('s3cret'));
     assert.is(req?.body, 'SELECT 1');
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('send :: a timed-out request destroys its socket; the next one on the same Client gets its own answer', async () => {
-  const fake = await fakeServer((req, res) => {
+  await withFakeServer((req, res) => {
     if (req.body === 'slow') setTimeout(() => res.end('slow answer'), 300);
     else res.end(`answer to ${req.body}`);
-  });
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  }, async (client, server, fake) => {
     const err = await send(client, server, { method: 'POST', path: '/', body: 'slow', timeout: 50 }).catch((e: unknown) => e);
     assert.instance(err, TimeoutError);
     assert.is((err as TimeoutError).code, 'TIMEOUT');
@@ -79,17 +43,11 @@ test('send :: a timed-out request destroys its socket; the next one on the same 
     const next = await send(client, server, { method: 'POST', path: '/', body: 'fast', timeout: 2_000 });
     assert.is(next.body, 'answer to fast');
     assert.is(fake.sockets.size, 2, 'the second request needed a new socket');
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('send :: an abort signal cancels; an already aborted one sends nothing', async () => {
-  const fake = await fakeServer((_req, res) => setTimeout(() => res.end('late'), 300));
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  await withFakeServer((_req, res) => setTimeout(() => res.end('late'), 300), async (client, server, fake) => {
     const ac = new AbortController();
     const pending = send(client, server, { method: 'POST', path: '/', body: 'x', timeout: 2_000, signal: ac.signal });
     setTimeout(() => ac.abort(new Error('user gave up')), 30);
@@ -102,57 +60,37 @@ test('send :: an abort signal cancels; an already aborted one sends nothing', as
     assert.instance(again, AbortError);
     assert.is((again as AbortError).requestSent, false);
     assert.is(fake.seen.length, before);
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('send :: connection refused is a TransportError with requestSent false', async () => {
-  const fake = await fakeServer((_req, res) => res.end());
-  const server = parseConnectionString(fake.url);
-  await fake.close();
-  const client = new Client(server.origin);
-  try {
+  await withFakeServer((_req, res) => res.end(), async (client, server, fake) => {
+    await fake.close(); // nobody listens on the port any more
     const err = await send(client, server, { method: 'POST', path: '/', body: 'x', timeout: 2_000 }).catch((e: unknown) => e);
     assert.instance(err, TransportError);
     assert.is((err as TransportError).code, 'TRANSPORT');
     assert.is((err as TransportError).requestSent, false);
     assert.match((err as Error).message, /ECONNREFUSED/);
     assert.not.ok((err as Error).message.includes('s3cret'));
-  } finally {
-    await client.close();
-  }
+  });
 });
 
 test('send :: a server that dies after reading the request gives requestSent true', async () => {
-  const fake = await fakeServer((_req, res) => res.socket?.destroy());
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  await withFakeServer((_req, res) => res.socket?.destroy(), async (client, server, fake) => {
     const err = await send(client, server, { method: 'POST', path: '/', body: 'INSERT', timeout: 2_000 }).catch((e: unknown) => e);
     assert.instance(err, TransportError);
     assert.is((err as TransportError).requestSent, true);
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('ping :: Ok. passes, anything else is a ProtocolError', async () => {
   let answer = 'Ok.\n';
-  const fake = await fakeServer((req, res) => { assert.is(req.url, '/ping'); res.end(answer); });
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  await withFakeServer((req, res) => { assert.is(req.url, '/ping'); res.end(answer); }, async (client, server, fake) => {
     await ping(client, server, { timeout: 1_000 });
     answer = 'nope';
     const err = await ping(client, server, { timeout: 1_000 }).catch((e: unknown) => e);
     assert.instance(err, ProtocolError);
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test.run();

@@ -1,34 +1,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client } from 'undici';
-import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import type { ServerResponse } from 'node:http';
+import type { Client } from 'undici';
 import { ClickHouseError, ProtocolError, TransportError } from '../../src/clickhouse/errors.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
+import { withFakeServer } from './fake-http.js';
 
 const test = suite('perform');
 type Reply = (body: string, res: ServerResponse) => void;
 const defaults = { timeout: 2_000, int64: 'auto' } as const;
 
-async function withServer(reply: Reply, fn: (client: Client, server: ServerConfig, bodies: string[]) => Promise<void>) {
+// Records the bodies the fake server got, for the tests below.
+function withServer(reply: Reply, fn: (client: Client, server: ServerConfig, bodies: string[]) => Promise<void>): Promise<void> {
   const bodies: string[] = [];
-  const http = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => { bodies.push(body); reply(body, res); });
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const server = parseConnectionString(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`);
-  const client = new Client(server.origin);
-  try {
-    await fn(client, server, bodies);
-  } finally {
-    await client.close();
-    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
-  }
+  return withFakeServer((req, res) => {
+    bodies.push(req.body);
+    reply(req.body, res);
+  }, (client, server) => fn(client, server, bodies), (port) => `http://127.0.0.1:${port}/default`);
 }
 
 const run = <C extends Command>(client: Client, server: ServerConfig, cmd: C) => perform(client, server, prepare(cmd), defaults);
