@@ -142,10 +142,11 @@ class AsyncWriter implements Writer {
   private asleep = false;
   private closed = false;
   private draining = false;
-  /** Set while the pool itself is down (its broker crashed or stopped): a drain cannot make progress. */
+  /**
+   * The pool's broker or connections are gone (told by `poolDown()`, or seen in a failure),
+   * so this writer is about to be restarted: a drain cannot make progress. Until the next start.
+   */
   private poolGone = false;
-  /** Set by `poolDown()` until the next start: unlike `poolGone`, no later failure clears it. */
-  private siblingDown = false;
   private endDrain: ((keep: boolean) => void) | undefined;
   private flushes: FlushWaiter[] = [];
   private drops: Row[] = [];
@@ -183,7 +184,6 @@ class AsyncWriter implements Writer {
         wave.forEach((unit, i) => {
           const outcome = outcomes[i] as PromiseSettledResult<void>;
           if (outcome.status === 'fulfilled') {
-            this.poolGone = false;
             this.written += this.complete(unit);
             return;
           }
@@ -237,7 +237,7 @@ class AsyncWriter implements Writer {
   }
 
   poolDown(): void {
-    this.siblingDown = true;
+    this.poolGone = true;
     this.endDrain?.(true);
   }
 
@@ -248,7 +248,6 @@ class AsyncWriter implements Writer {
     this.draining = false;
     this.asleep = false;
     this.poolGone = false;
-    this.siblingDown = false;
     this.actor = createActor(writerMachine, { input: this.port, clock: this.clock, id: this.deps.id });
     return this.actor;
   }
@@ -289,9 +288,9 @@ class AsyncWriter implements Writer {
     }
     this.retried++;
     const delay = retryDelay(unit.attempts, this.opts.backoff, this.random);
-    this.poolGone = isPoolGone(error);
+    if (isPoolGone(error)) this.poolGone = true;
     if (!this.draining) return delay;
-    if (this.poolGone || this.siblingDown) this.endDrain?.(true);
+    if (this.poolGone) this.endDrain?.(true);
     return Math.min(delay, this.opts.backoff.initial);
   }
 
@@ -350,7 +349,7 @@ class AsyncWriter implements Writer {
    * When the pool itself is gone (a sibling restart), it ends at once and keeps the queue.
    */
   private async drain(budget: number): Promise<void> {
-    let keep = this.poolGone || this.siblingDown;
+    let keep = this.poolGone;
     this.closed = true;
     this.draining = !keep;
     this.mailbox.sealAll();
