@@ -222,6 +222,13 @@ export class Broker<C extends BrokerConnection> {
     return this.#slots.get(id)?.status;
   }
 
+  /** The overflow connections it holds (lent, lingering idle, or recovering), for `stats()`. */
+  overflowConnections(): C[] {
+    const out: C[] = [];
+    for (const slot of this.#slots.values()) if (slot.conn.overflow) out.push(slot.conn);
+    return out;
+  }
+
   /** Derived counts for `stats()` and the model test. */
   status(): BrokerStatus {
     const servers = this.#idle.map(() => ({ idle: 0, lent: 0, recovering: 0 }));

@@ -57,7 +57,6 @@ class Pool implements ClickHousePool {
   readonly #io: ConnectionIO;
   readonly #events: ConnectionEvents;
   readonly #base: PooledConnection[];
-  readonly #overflow = new Map<string, PooledConnection>();
   readonly #writer: Writer;
   readonly #queries: number[];
   readonly #errors: number[];
@@ -106,10 +105,7 @@ class Pool implements ClickHousePool {
         live.broker.add(conn, up);
         if (!up) conn.probe();
       },
-      gone: (conn) => {
-        this.#overflow.delete(conn.id);
-        this.#live?.broker.remove(conn.id);
-      },
+      gone: (conn) => this.#live?.broker.remove(conn.id),
     };
     this.#base = Array.from({ length: opts.poolSize }, (_, i) => this.#connection(`conn-${i}`, i % opts.servers.length, false));
     this.#writer = createWriter({
@@ -215,7 +211,8 @@ class Pool implements ClickHousePool {
       name: this.name,
       started: this.#live !== undefined,
       servers: this.#opts.servers,
-      connections: [...this.#base, ...this.#overflow.values()],
+      // Overflow connections as the broker holds them: a dismissed one is gone at once.
+      connections: [...this.#base, ...(this.#live?.broker.overflowConnections() ?? [])],
       broker: this.#live?.broker.status(),
       health: this.#live?.health,
       queries: this.#queries,
@@ -300,11 +297,7 @@ class Pool implements ClickHousePool {
         health,
         balancer: createBalancer(this.#opts.balance),
         spawnOverflow: (server) => this.#spawnOverflow(server),
-        dismiss: (conn) => {
-          // Out of stats() at once, like out of the broker: its actor may take a moment to end.
-          this.#overflow.delete(conn.id);
-          void this.#connections?.terminateChild(conn.id).catch(() => undefined);
-        },
+        dismiss: (conn) => void this.#connections?.terminateChild(conn.id).catch(() => undefined),
         onMode: (mode) => {
           if (mode !== 'stopped') actor.send({ type: mode });
         },
@@ -326,7 +319,6 @@ class Pool implements ClickHousePool {
 
   #spawnOverflow(server: number): PooledConnection {
     const conn = this.#connection(`overflow-${++this.#overflowSeq}`, server, true);
-    this.#overflow.set(conn.id, conn);
     const connections = this.#connections;
     const started = connections ? connections.startChild(conn.spec()) : Promise.reject(new PoolNotStartedError(this.name));
     started.catch((error: unknown) => {

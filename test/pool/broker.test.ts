@@ -124,9 +124,11 @@ test('overflow :: dismissed after lingering idle, kept when reused in time', () 
   clock.advance(60);
   assert.is(take(broker).conn!.id, o.id, 'reused within the linger');
   broker.ready(o.id);
+  assert.equal(broker.overflowConnections().map((c) => c.id), [o.id]);
   clock.advance(100);
   assert.equal(dismissed, [o.id]);
   assert.is(broker.status().overflow, 0);
+  assert.equal(broker.overflowConnections(), [], 'a dismissed connection is no longer held');
 });
 
 test('balance :: checkouts rotate over servers with idle connections', () => {
