@@ -7,7 +7,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import type { AnyActorRef } from 'xstate';
 import { realClock } from '../src/otp/clock.js';
 import { definePool } from '../src/pool/define-pool.js';
-import { createWriter } from '../src/pool/writer.js';
+import { createWriter } from '../src/pool/writer/writer.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const row = (i: number) => ({ id: i, event: 'page_view', user_id: i % 1000, ts: 1_700_000_000 + i });

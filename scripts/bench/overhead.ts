@@ -16,8 +16,8 @@ import { createActor } from 'xstate';
 import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { queryPath } from '../../src/clickhouse/http.js';
-import { withHotPath } from '../../src/pool/connection.hot-path.js';
-import { connectionMachine, performAction, transportLogic } from '../../src/pool/connection.machine.js';
+import { withHotPath } from '../../src/pool/connection/hot-path.js';
+import { connectionMachine, performAction, transportLogic } from '../../src/pool/connection/connection.machine.js';
 
 const calls = Number(process.argv[2] ?? 200_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);

@@ -1,7 +1,7 @@
+import { isSettingName } from './checks.js';
 import { ConfigError } from './errors.js';
 import type { ServerConfig, Settings } from './types.js';
 
-const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Keys the HTTP interface reads itself: letting a connection string set them would move
 // credentials into the URL or fight the request the client builds.
 const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
@@ -21,7 +21,7 @@ export function parseConnectionString(url: string): ServerConfig {
   if (typeof url !== 'string' || url.trim() === '') {
     throw new ConfigError('connection string: expected a non-empty string like http://user:password@host:8123/database');
   }
-  const shown = redactLoose(url);
+  const shown = redactUrl(url);
   const fail = (reason: string): never => {
     throw new ConfigError(`connection string ${shown}: ${reason}`);
   };
@@ -46,7 +46,7 @@ export function parseConnectionString(url: string): ServerConfig {
 
   const settings: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) {
-    if (!SETTING_NAME.test(key)) return fail(`setting name ${JSON.stringify(key)} is not an identifier`);
+    if (!isSettingName(key)) return fail(`setting name ${JSON.stringify(key)} is not an identifier`);
     if (RESERVED.has(key)) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
     if (key in settings) return fail(`setting ${key} is given twice`);
     settings[key] = value;
@@ -80,9 +80,13 @@ function decode(text: string, what: string, fail: (reason: string) => never): st
 
 /**
  * Hides whatever could be a password in a string that may not even parse: everything of
- * the user-info part after the first `:` up to the last `@` before the path.
+ * the user-info part after the first `:` up to the last `@`. The one redaction of text
+ * that a user gave as a connection string.
+ *
+ * @example
+ * redactUrl('http://ann:s3cret@127.0.0.1:8123/db'); // 'http://ann:***@127.0.0.1:8123/db'
  */
-function redactLoose(url: string): string {
+export function redactUrl(url: string): string {
   const scheme = url.indexOf('://');
   const start = scheme < 0 ? 0 : scheme + 3;
   const at = url.lastIndexOf('@');

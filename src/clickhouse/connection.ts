@@ -1,9 +1,10 @@
-import { Pool } from 'undici';
 import { parseConnectionString } from './connection-string.js';
 import { ClosedError, ConfigError } from './errors.js';
 import { ping } from './http.js';
 import { perform } from './perform.js';
-import { checkInt64, checkSettings, prepare } from './prepare.js';
+import { checkInt64, checkSettings } from './checks.js';
+import { prepare } from './prepare.js';
+import { openTransport } from './transport.js';
 import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, ServerConfig, Settings } from './types.js';
 
 /**
@@ -66,13 +67,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
   const server = parseConnectionString(url);
   const opts = checkConnectOptions(options);
   const defaults = { timeout: opts.timeout ?? 5_000, int64: opts.int64 ?? 'auto', settings: opts.settings ?? {} } as const;
-  const transport = new Pool(server.origin, {
-    connections: opts.connections ?? 10,
-    connectTimeout: opts.connectTimeout ?? 2_000,
-    // The server drops idle sockets after 10 s; let ours go first so reuse never races it.
-    keepAliveTimeout: 4_000,
-    keepAliveMaxTimeout: 4_000,
-  });
+  const transport = openTransport(server, { connections: opts.connections ?? 10, connectTimeout: opts.connectTimeout ?? 2_000 });
   let closing: Promise<void> | undefined;
 
   const run = async <C extends Command>(command: C): Promise<CommandResults[C['type']]> => {

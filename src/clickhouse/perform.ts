@@ -74,13 +74,8 @@ export async function perform<K extends PreparedRequest['type']>(
   return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];
 }
 
-/**
- * The server's time zone (`SELECT timezone()`), asked once per server origin and cached.
- *
- * @example
- * await timeZoneOf(client, server, () => 5_000); // 'Etc/UTC'
- */
-export async function timeZoneOf(
+/** The server's time zone (`SELECT timezone()`), asked once per server origin and cached. */
+async function timeZoneOf(
   transport: Transport,
   server: ServerConfig,
   timeout: () => number,

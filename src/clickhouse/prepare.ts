@@ -1,18 +1,13 @@
 import { checkColumnName, encodeRow } from './encode.js';
+import { checkInt64, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
 
-/**
- * The format `select` asks for: text, so every digit survives, with the column types.
- *
- * @example
- * prepare({ type: 'select', sql: 'SELECT 1' }).body.endsWith(SELECT_FORMAT); // true
- */
-export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
+// The format `select` asks for: text, so every digit survives, with the column types.
+const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
 const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64']);
-const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 
@@ -127,7 +122,7 @@ export function insertHead(quotedTable: string, columns: string): string {
  * @example
  * groupRows([{ a: 1 }, { a: 2, b: undefined }, { a: 3, b: 4 }]).map((g) => g.columns); // ['(`a`)', '(`a`, `b`)']
  */
-export function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
+function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
   const groups = new Map<string, { columns: string; rows: Row[] }>();
   for (const row of rows) {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -155,7 +150,7 @@ export function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] 
  * @example
  * quoteColumn('nest.a'); // '`nest.a`'
  */
-export function quoteColumn(name: string): string {
+function quoteColumn(name: string): string {
   checkColumnName(name);
   return `\`${name.replace(/[\\`]/g, '\\$&')}\``;
 }
@@ -183,36 +178,6 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   }
   checkInt64(int64, 'options.int64');
   return options;
-}
-
-/**
- * Validates an `int64` option (when given), naming where it came from in a `ConfigError`.
- *
- * @example
- * checkInt64('bigint', 'options.int64');
- */
-export function checkInt64(int64: unknown, where: string): void {
-  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
-    throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
-  }
-}
-
-/**
- * Validates ClickHouse settings: identifier names, string/number/boolean values.
- *
- * @example
- * checkSettings({ max_threads: 2 }, 'settings');
- */
-export function checkSettings(settings: Settings, where: string): Settings {
-  if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
-  for (const [name, value] of Object.entries(settings)) {
-    if (!SETTING_NAME.test(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
-    const kind = typeof value;
-    if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
-      throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);
-    }
-  }
-  return settings;
 }
 
 function checkSql(sql: unknown): string {

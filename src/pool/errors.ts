@@ -2,7 +2,7 @@
  * Errors raised by the pool itself (not by a server or the network). Each has a stable
  * `code`; tests and callers branch on the code, never on the words.
  */
-import { ColonnadeError } from '../clickhouse/errors.js';
+import { ColonnadeError } from '../clickhouse/index.js';
 
 /**
  * Codes of the pool's own errors.

@@ -3,29 +3,15 @@
  * `ConfigError` that names each key and what was expected. Connection strings are parsed
  * here, so a bad one fails before anything starts; messages show them redacted.
  */
-import { ConfigError } from '../clickhouse/errors.js';
-import { parseConnectionString } from '../clickhouse/connection-string.js';
-import type { Int64Mode, Row, ServerConfig, Settings } from '../clickhouse/types.js';
-import { BALANCE_STRATEGIES, type BalanceStrategy } from './balancer.js';
-import type { BackoffOptions } from './connection.machine.js';
+import {
+  checkInt64, checkSettings, ConfigError, parseConnectionString, redactUrl, type Int64Mode, type ServerConfig, type Settings,
+} from '../clickhouse/index.js';
+import type { BackoffOptions } from './backoff.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from './broker/balancer.js';
+import type { AsyncOverflowPolicy } from './writer/mailbox.js';
+import type { OnErrorHook } from './writer/writer.js';
 
-/**
- * What the writer does when its mailbox is full.
- *
- * @example
- * const asyncOverflow: AsyncOverflowPolicy = 'drop_oldest'; // each dropped row goes to onError
- * definePool({ connectionStrings, asyncMailbox: 50_000, asyncOverflow });
- */
-export type AsyncOverflowPolicy = 'drop_newest' | 'drop_oldest';
-
-/**
- * The dead letter: rows the writer could not write, and why.
- *
- * @example
- * const onError: OnErrorHook = (error, rows) => console.warn(`${rows.length} rows not written: ${error.message}`);
- * definePool({ connectionStrings, onError });
- */
-export type OnErrorHook = (error: Error, rows: readonly Row[]) => void;
+export type { AsyncOverflowPolicy, OnErrorHook };
 
 /**
  * Options of `definePool`; camelCase twins of Pillar's snake_case names.
@@ -146,6 +132,18 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     }
     return v;
   };
+  // A value checked by the protocol layer's own check (one rule, one home); its message is the problem.
+  const checked = <T>(key: string, fallback: T, check: (v: unknown) => void): T => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    try {
+      check(v);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return fallback;
+    }
+    return (typeof v === 'object' ? { ...v } : v) as T;
+  };
   const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
     const v = raw[key];
     if (v === undefined) return fallback;
@@ -168,7 +166,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const overflowLinger = int('overflowLinger', 1000, 0);
   const balance = oneOf('balance', BALANCE_STRATEGIES, 'round_robin');
   const readRetries = int('readRetries', 2, 0, 100);
-  const int64 = oneOf<Int64Mode>('int64', ['auto', 'bigint', 'string'], 'auto');
+  const int64 = checked<Int64Mode>('int64', 'auto', (v) => checkInt64(v, 'int64'));
   const asyncMailbox = int('asyncMailbox', 100_000, 1);
   const asyncBatchSize = int('asyncBatchSize', 10_000, 1);
   const asyncFlushInterval = int('asyncFlushInterval', 1000, 1);
@@ -199,19 +197,10 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     }
   }
 
-  let settings: Settings = {};
-  if (raw.settings !== undefined) {
-    const s = raw.settings as Record<string, unknown>;
-    if (s === null || typeof s !== 'object' || Array.isArray(s)) {
-      problems.push(`settings: expected an object of ClickHouse settings, got ${show(s)}`);
-    } else {
-      for (const [key, v] of Object.entries(s)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push(`settings.${key}: expected a setting name (letters, digits, _)`);
-        else if (!['string', 'number', 'boolean'].includes(typeof v)) problems.push(`settings.${key}: expected a string, number or boolean, got ${show(v)}`);
-      }
-      settings = { ...(s as Settings) };
-    }
-  }
+  const settings = checked<Settings>('settings', {}, (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`settings: expected an object of ClickHouse settings, got ${show(v)}`);
+    checkSettings(v as Settings, 'settings');
+  });
 
   let onError: OnErrorHook = (error, rows) => {
     const code = (error as { code?: string }).code ?? error.name;
@@ -233,7 +222,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 
 function show(value: unknown): string {
   if (typeof value === 'string') {
-    const safe = value.replace(/\/\/([^:/@]*):[^@/]*@/g, '//$1:***@');
+    const safe = redactUrl(value);
     return JSON.stringify(safe.length > 60 ? `${safe.slice(0, 60)}…` : safe);
   }
   if (typeof value === 'function') return 'a function';

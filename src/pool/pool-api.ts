@@ -2,9 +2,8 @@
  * The pool's public shape: the messages `send` accepts, what each resolves with, and the
  * `ClickHousePool` interface that `definePool` returns (built in define-pool.ts).
  */
-import type { CallOptions, Command, CommandResults, QueryParams, Row } from '../clickhouse/types.js';
-import type { ChildSpec, ChildSpecSource, SupervisorOptions } from '../otp/types.js';
-import type { ConnectionIO } from './connection.js';
+import type { CallOptions, Command, CommandResults, QueryParams, Row } from '../clickhouse/index.js';
+import type { ChildSpec, ChildSpecSource, SupervisorOptions } from '../otp/index.js';
 import type { PoolStats } from './stats.js';
 
 /**
@@ -72,9 +71,4 @@ export interface ClickHousePool extends ChildSpecSource {
   /** Resolves when everything queued so far is written (or dead-lettered). */
   flush(): Promise<void>;
   stats(): PoolStats;
-}
-
-/** Test seam: how connections reach servers (default: the protocol layer's perform and ping). */
-export interface PoolInternals {
-  readonly io?: ConnectionIO;
 }

@@ -2,12 +2,12 @@
  * `stats()`: a snapshot derived from the pool's parts (broker slots, server health,
  * connection states, writer counters); nothing here is stored beside the state it shows.
  */
-import type { ServerConfig } from '../clickhouse/types.js';
-import type { BrokerStatus } from './broker.js';
-import type { PooledConnection } from './connection.js';
-import type { ConnectionState } from './connection.machine.js';
-import type { Health } from './health.js';
-import type { WriterStats } from './writer.js';
+import type { ServerConfig } from '../clickhouse/index.js';
+import type { BrokerStatus } from './broker/broker.js';
+import type { Health } from './broker/health.js';
+import type { ConnectionState } from './connection/connection.machine.js';
+import type { PooledConnection } from './connection/pooled-connection.js';
+import type { WriterStats } from './writer/writer.js';
 
 /**
  * One server as `stats()` shows it.

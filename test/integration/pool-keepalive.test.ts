@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
 import { startSupervisor } from '../../src/otp/index.js';
-import { openClient } from '../../src/pool/connection.js';
+import { openClient } from '../../src/pool/connection/pooled-connection.js';
 import { definePool } from '../../src/pool/define-pool.js';
 import { clusterInfo, serverUrls } from './cluster.js';
 

@@ -11,7 +11,7 @@ import { ping } from '../../src/clickhouse/http.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { definePool } from '../../src/pool/define-pool.js';
 import type { PoolInternals } from '../../src/pool/pool-api.js';
-import type { WriterStats } from '../../src/pool/writer.js';
+import type { WriterStats } from '../../src/pool/writer/writer.js';
 import { clusterInfo, killServer, serverUrls, startServer, stopServer } from './cluster.js';
 
 const test = suite('writer-replicated');

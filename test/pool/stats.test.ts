@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import type { PooledConnection } from '../../src/pool/connection.js';
-import { Health } from '../../src/pool/health.js';
+import type { PooledConnection } from '../../src/pool/connection/pooled-connection.js';
+import { Health } from '../../src/pool/broker/health.js';
 import { collectStats } from '../../src/pool/stats.js';
-import type { WriterStats } from '../../src/pool/writer.js';
+import type { WriterStats } from '../../src/pool/writer/writer.js';
 
 const servers = ['http://u:secret@h1:8123/db', 'http://u:secret@h2:8123/db'].map(parseConnectionString);
 const conn = (server: number, state: string) => ({ server, state: () => state }) as unknown as PooledConnection;

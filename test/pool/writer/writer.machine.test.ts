@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
-import { createTestClock } from '../../src/otp/clock.js';
-import type { WriterUnit } from '../../src/pool/writer-mailbox.js';
-import { writerMachine, type WriterPort } from '../../src/pool/writer.machine.js';
+import { createTestClock } from '../../../src/otp/clock.js';
+import type { WriterUnit } from '../../../src/pool/writer/mailbox.js';
+import { writerMachine, type WriterPort } from '../../../src/pool/writer/writer.machine.js';
 
 const test = suite('writer.machine');
 

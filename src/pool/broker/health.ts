@@ -3,21 +3,13 @@
  * server whose penalty reaches the threshold is marked down and skipped by the balancer,
  * and only a successful `/ping` probe marks it up again.
  */
-import type { Clock } from '../otp/types.js';
+import type { Clock } from '../../otp/index.js';
+import type { FailureKind } from '../failures.js';
 
-/** Tuning of the penalty; defaults suit servers on a LAN. */
-export interface HealthOptions {
-  /** Milliseconds for a penalty to halve. Default 10 000. */
-  readonly halfLife?: number;
-  /**
-   * Penalty at which a server is marked down. Default 1.5: a soft failure adds 1, so two
-   * within one half-life mark it down; a hard one adds this much and marks it down alone.
-   */
-  readonly downAt?: number;
-}
-
-/** How bad a failure was: `hard` (the server refused the connection) marks down at once. */
-export type FailureKind = 'hard' | 'soft';
+// A penalty halves every HALF_LIFE ms; a server is marked down at DOWN_AT: a soft failure
+// adds 1, so two within one half-life mark it down; a hard one adds DOWN_AT at once.
+const HALF_LIFE_MS = 10_000;
+const DOWN_AT = 1.5;
 
 /** One server's health as `stats()` shows it. */
 export interface ServerHealth {
@@ -40,16 +32,12 @@ export type HealthListener = (server: number, up: boolean) => void;
  */
 export class Health {
   readonly #clock: Pick<Clock, 'now'>;
-  readonly #halfLife: number;
-  readonly #downAt: number;
   readonly #servers: Array<{ up: boolean; penalty: number; at: number }>;
   readonly #listeners = new Set<HealthListener>();
   #up: number[];
 
-  constructor(count: number, clock: Pick<Clock, 'now'>, options: HealthOptions = {}) {
+  constructor(count: number, clock: Pick<Clock, 'now'>) {
     this.#clock = clock;
-    this.#halfLife = options.halfLife ?? 10_000;
-    this.#downAt = options.downAt ?? 1.5;
     this.#servers = Array.from({ length: count }, () => ({ up: true, penalty: 0, at: 0 }));
     this.#up = this.#servers.map((_, i) => i);
   }
@@ -67,9 +55,9 @@ export class Health {
   fail(server: number, kind: FailureKind): void {
     const s = this.#servers[server]!;
     const now = this.#clock.now();
-    s.penalty = this.#decayed(s.penalty, s.at, now) + (kind === 'hard' ? this.#downAt : 1);
+    s.penalty = this.#decayed(s.penalty, s.at, now) + (kind === 'hard' ? DOWN_AT : 1);
     s.at = now;
-    if (s.up && s.penalty >= this.#downAt) this.#set(server, false);
+    if (s.up && s.penalty >= DOWN_AT) this.#set(server, false);
   }
 
   /** A `/ping` answered: the server is up and its penalty forgiven. */
@@ -92,7 +80,7 @@ export class Health {
   }
 
   #decayed(penalty: number, at: number, now: number): number {
-    return penalty === 0 ? 0 : penalty * 2 ** (-(now - at) / this.#halfLife);
+    return penalty === 0 ? 0 : penalty * 2 ** (-(now - at) / HALF_LIFE_MS);
   }
 
   #set(server: number, up: boolean): void {

@@ -2,28 +2,37 @@
  * The broker lends connections to callers, poolboy's rules adapted to several servers:
  * FIFO waiters; idle connections reused LIFO (per server, the server chosen by the
  * balancer among healthy servers that have one idle); an overflow connection only when
- * nothing suitable is idle and fewer than `maxOverflow` exist; a connection that comes back
- * serves the first waiter before it rests; an overflow connection idle for `overflowLinger`
- * is dismissed; a waiter that times out leaves the line. It holds no I/O: connections are
- * opaque handles and time comes from the injected clock.
+ * nothing suitable is idle and fewer than `maxOverflow` exist. Every return goes through
+ * one `checkin`, which alone decides: serve the first waiter, rest (an overflow connection
+ * lingers, then is dismissed), or probe a server marked down. No I/O: connections are
+ * handles, time comes from the injected clock.
  */
-import type { Clock } from '../otp/types.js';
+import type { Clock } from '../../otp/index.js';
+import { NoServerAvailableError, PoolStoppedError, PoolTimeoutError } from '../errors.js';
 import type { Balancer, Candidate } from './balancer.js';
 import type { Health } from './health.js';
-import { NoServerAvailableError, PoolStoppedError, PoolTimeoutError } from './errors.js';
 
-/** What the broker needs to know of a connection. */
+/** What the broker needs of a connection. */
 export interface BrokerConnection {
   readonly id: string;
   readonly server: number;
   readonly overflow: boolean;
+  /** Told to find out whether its server (marked down) is back; it checks in when it knows. */
+  probe(): void;
 }
+
+/**
+ * How a connection comes back: able to serve at once, or not (failed, resetting, probing).
+ *
+ * @example
+ * broker.checkin(conn, 'ready');
+ */
+export type CheckinOutcome = 'ready' | 'unavailable';
 
 /** The broker's mode, derived from its state: what an inspector shows. */
 export type BrokerMode = 'serving' | 'waiting' | 'no_server' | 'stopped';
 
-/** Where a connection stands from the broker's point of view. */
-export type SlotStatus = 'idle' | 'lent' | 'recovering';
+type SlotStatus = 'idle' | 'lent' | 'recovering';
 
 /** The broker's collaborators and limits. */
 export interface BrokerDeps<C extends BrokerConnection> {
@@ -83,9 +92,9 @@ interface Waiter<C> {
  *
  * @example
  * const broker = new Broker({ name: 'p', maxOverflow: 1, overflowLinger: 1000, clock, health, balancer, spawnOverflow, dismiss });
- * broker.add(conn);                             // a new connection is idle
+ * broker.add(conn);                             // a new connection: idle, or probing its server
  * const lent = await broker.lease({ timeout: 5000 });
- * broker.ready(lent.id);                        // back, serves a waiter or rests
+ * broker.checkin(lent, 'ready');                // back: serves a waiter, rests, or probes
  */
 export class Broker<C extends BrokerConnection> {
   readonly #deps: BrokerDeps<C>;
@@ -160,40 +169,40 @@ export class Broker<C extends BrokerConnection> {
     });
   }
 
-  /** A new (or restarted) connection: idle from the start, or recovering until `ready`. */
-  add(conn: C, idle = true): void {
+  /** A new (or restarted) connection joins, as if it had just come back ready. */
+  add(conn: C): void {
     this.#slots.set(conn.id, { conn, status: 'recovering', linger: undefined });
-    if (idle) this.ready(conn.id);
-  }
-
-  /** The connection is idle again (its call ended, or a probe succeeded): serve or rest. */
-  ready(id: string): void {
-    const slot = this.#slots.get(id);
-    if (!slot || slot.status === 'idle') return;
-    this.#leave(slot);
-    const first = this.#deps.health.isUp(slot.conn.server) ? this.#takeWaiter() : undefined;
-    if (first) {
-      this.#notify();
-      first.callback(undefined, this.#lend(id));
-      return;
-    }
-    slot.status = 'idle';
-    this.#idle[slot.conn.server]!.push(id);
-    if (slot.conn.overflow) {
-      slot.linger = this.#deps.clock.setTimeout(() => this.#dismiss(slot), this.#deps.overflowLinger);
-    }
+    this.checkin(conn, 'ready');
   }
 
   /**
-   * The connection cannot serve (failed, resetting, probing): not lendable until `ready`.
-   * An overflow one is kept while it recovers, since it may be the one probing its server
-   * back up; once ready it lingers and is dismissed like any idle overflow connection.
+   * poolboy's `handle_checkin`: a connection comes back. Ready and its server up: it serves
+   * the first waiter, or rests (an overflow one lingers, then is dismissed). Ready but its
+   * server is marked down: it probes the server instead, and checks in again after. Not
+   * ready: it is not lendable until it checks in ready (an overflow one is kept meanwhile,
+   * since it may be the one probing its server back up).
    */
-  unavailable(id: string): void {
-    const slot = this.#slots.get(id);
-    if (!slot) return;
+  checkin(conn: C, outcome: CheckinOutcome): void {
+    const slot = this.#slots.get(conn.id);
+    if (!slot || (slot.status === 'idle' && outcome === 'ready')) return;
     this.#leave(slot);
     slot.status = 'recovering';
+    if (outcome === 'unavailable') return;
+    if (!this.#deps.health.isUp(conn.server)) {
+      conn.probe();
+      return;
+    }
+    const first = this.#takeWaiter();
+    if (first) {
+      this.#notify();
+      first.callback(undefined, this.#lend(conn.id));
+      return;
+    }
+    slot.status = 'idle';
+    this.#idle[conn.server]!.push(conn.id);
+    if (conn.overflow) {
+      slot.linger = this.#deps.clock.setTimeout(() => this.#dismiss(slot), this.#deps.overflowLinger);
+    }
   }
 
   /** The connection is gone (crashed or stopped); a restarted one comes back through `add`. */
@@ -215,11 +224,6 @@ export class Broker<C extends BrokerConnection> {
     this.#rejectWaiters(new PoolStoppedError(this.#deps.name));
     for (const slot of this.#slots.values()) this.#deps.clock.clearTimeout(slot.linger);
     this.#notify();
-  }
-
-  /** Status of one connection, if the broker knows it. */
-  slot(id: string): SlotStatus | undefined {
-    return this.#slots.get(id)?.status;
   }
 
   /** The overflow connections it holds (lent, lingering idle, or recovering), for `stats()`. */

@@ -20,32 +20,19 @@
  *           supervisor restarts it with a fresh Client.
  *   idle ── probe (its server is marked down) ──► probing
  *
- * I/O enters through `provide`: the `perform` action starts a request (the pool supplies
- * `performAction`, which answers with `transport.done` / `transport.error`; the default relays
- * to the transport actor), `transport`, invoked once for the actor's life, resets the Client
- * on command (and performs requests for the default `perform`), and `probe` (`GET /ping`),
- * invoked in `probing`. A query is two events and one emit: a per-request `fromPromise`
- * would cost ~60 µs of actor set-up, and relaying each request through the transport actor
- * a third event. The pool runs the machine wrapped by `withHotPath` (connection.hot-path.ts),
- * which answers the two events of a successful query from the machine's own earlier result
- * instead of xstate's full step. Delays run on the actor's clock. The machine
- * keeps no call in its context (inspection shows plain data) and tells its owner what
- * happened through emitted events: `settled` (the answer to a `run`; `ready: true` when the
- * connection is lendable again at once), `ready` (lendable again after recovering),
- * `unavailable` (cannot serve for now), `failure` (count against the server's health) and
- * `probed` (the server answered a ping).
+ * No I/O inside: the `perform` action (supplied through `provide`, see `performAction`)
+ * starts a request and answers with `transport.done` / `transport.error`; the invoked
+ * `transport` actor replaces the Client on `reset`; `probe` (`GET /ping`) is invoked in
+ * `probing`. A per-request `fromPromise` would cost an actor set-up per query, hence an
+ * action. The machine keeps no call in its context (inspection shows plain data) and tells
+ * its owner what happened through emitted events: `settled` (the answer to a `run`;
+ * `ready: true` when the connection is lendable again at once), `ready` (lendable after
+ * recovering), `unavailable`, `failure` (count against the server) and `probed`.
  */
 import { assign, emit, fromCallback, fromPromise, sendTo, setup, type ActorRef, type Snapshot } from 'xstate';
-import { AbortError, ColonnadeError, TimeoutError, TransportError } from '../clickhouse/errors.js';
-import type { PreparedRequest } from '../clickhouse/types.js';
-import type { FailureKind } from './health.js';
-
-
-/** Backoff bounds in milliseconds. */
-export interface BackoffOptions {
-  readonly initial: number;
-  readonly max: number;
-}
+import type { PreparedRequest } from '../../clickhouse/index.js';
+import { fullJitter, type BackoffOptions } from '../backoff.js';
+import { classifyFailure, failureKind, type FailureKind } from '../failures.js';
 
 /** What a connection machine starts with. Nothing here may hold a password. */
 export interface ConnectionInput {
@@ -59,10 +46,7 @@ export interface ConnectionInput {
   readonly random?: () => number;
 }
 
-/** Commands the machine gives its transport. */
-export type TransportCommand = { readonly type: 'perform'; readonly request: PreparedRequest } | { readonly type: 'reset' };
-
-/** What the transport answers. */
+/** What the transport answers when it has replaced the Client. */
 export type TransportReply =
   | { readonly type: 'transport.done'; readonly output: unknown }
   | { readonly type: 'transport.error'; readonly error: unknown }
@@ -74,41 +58,30 @@ export type ConnectionEvent =
   | { readonly type: 'probe' }
   | TransportReply;
 
-/** The I/O a transport wraps. */
-export interface TransportIO {
-  /** Sends one request over the current Client. */
-  perform(request: PreparedRequest): Promise<unknown>;
-  /** Destroys the current Client and opens a new one. */
-  reset(): Promise<void>;
-}
-
 /**
- * The `transport` actor for a connection machine: performs a request or resets the Client
- * when told, and answers with `transport.done` / `transport.error` / `transport.reset`.
+ * The `transport` actor of a connection machine: on `{ type: 'reset' }` it replaces the
+ * Client (`reset()`), then answers `transport.reset`.
  *
  * @example
- * connectionMachine.provide({ actors: { transport: transportLogic({ perform, reset }), probe } });
+ * connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport: transportLogic(reset), probe } });
  */
-export function transportLogic(io: TransportIO) {
-  return fromCallback<TransportCommand>(({ sendBack, receive }) => {
-    receive((command) => {
-      const work = command.type === 'perform' ? io.perform(command.request) : io.reset().then(() => undefined);
-      work.then(
-        (output) => sendBack(command.type === 'perform' ? { type: 'transport.done', output } : { type: 'transport.reset' }),
-        (error: unknown) => sendBack(command.type === 'perform' ? { type: 'transport.error', error } : { type: 'transport.reset' }),
-      );
+export function transportLogic(reset: () => Promise<void>) {
+  return fromCallback<{ readonly type: 'reset' }>(({ sendBack, receive }) => {
+    receive(() => {
+      const done = (): void => sendBack({ type: 'transport.reset' });
+      reset().then(done, done);
     });
   });
 }
 
 /**
- * The `perform` action for a connection machine: starts `perform(request)` for a `run` and
+ * The `perform` action of a connection machine: starts `perform(request)` for a `run` and
  * sends the machine `transport.done` / `transport.error` when it ends.
  *
  * @example
- * connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport: transportLogic({ perform, reset }), probe } });
+ * connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport: transportLogic(reset), probe } });
  */
-export function performAction(perform: TransportIO['perform']) {
+export function performAction(perform: (request: PreparedRequest) => Promise<unknown>) {
   return ({ event, self }: { readonly event: ConnectionEvent; readonly self: ActorRef<Snapshot<unknown>, ConnectionEvent> }): void => {
     if (event.type !== 'run') return;
     perform(event.request).then(
@@ -140,46 +113,6 @@ export type ConnectionEmitted =
 export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'failed' | 'backoff' | 'probing';
 
 /**
- * How a failed call counts: the server answered, the caller gave up, the network failed,
- * or something that is no colonnade error at all was thrown (a bug: the actor crashes).
- */
-export type FailureClass = 'server' | 'aborted' | 'network' | 'bug';
-
-/**
- * Sorts an error from `perform`: only network failures and timeouts count against a server.
- *
- * @example
- * classifyFailure(new TimeoutError(100, true)); // 'network'
- */
-export function classifyFailure(error: unknown): FailureClass {
-  if (error instanceof AbortError) return 'aborted';
-  if (error instanceof TransportError || error instanceof TimeoutError) return 'network';
-  return error instanceof ColonnadeError ? 'server' : 'bug';
-}
-
-/**
- * `hard` when the server provably never got the request (refused): down at once.
- *
- * @example
- * failureKind(new TransportError('ECONNREFUSED', false)); // 'hard'
- */
-export function failureKind(error: unknown): FailureKind {
-  return error instanceof TransportError && !error.requestSent ? 'hard' : 'soft';
-}
-
-/**
- * Exponential backoff with full jitter, capped: a uniform pick in
- * `[0, min(max, initial * 2^attempt)]`.
- *
- * @example
- * backoffDelay(3, { initial: 100, max: 10_000 }, () => 0.5); // 400
- */
-export function backoffDelay(attempt: number, bounds: BackoffOptions, random: () => number): number {
-  const ceiling = Math.min(bounds.max, bounds.initial * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}
-
-/**
  * The `settled` event that answers a `run` whose request succeeded (the machine's emit and
  * the hot path in connection.hot-path.ts build it here, so they cannot drift apart).
  *
@@ -207,16 +140,16 @@ const describe = (error: unknown): string =>
   error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
 
 /**
- * The connection machine. Provide `transport` and `probe` before running it.
+ * The connection machine. Provide `perform`, `transport` and `probe` before running it.
  *
  * @example
- * const actor = createActor(connectionMachine.provide({ actors: { transport: transportLogic({ perform, reset }), probe } }), {
+ * const logic = connectionMachine.provide({ actions: { perform: performAction(perform) }, actors: { transport: transportLogic(reset), probe } });
+ * const actor = createActor(logic, {
  *   input: { id: 'conn-0', server: 0, label: 'http://default:***@127.0.0.1:8123/default', overflow: false,
  *            backoff: { initial: 100, max: 10_000 } },
  *   clock,
  * }).start();
  * actor.on('settled', (e) => (e.ok ? resolve(e.output) : reject(e.error)));
- * // With `provide({ actions: { perform: performAction(perform) } })` requests skip the transport actor.
  * actor.send({ type: 'run', request });
  */
 export const connectionMachine = setup({
@@ -227,24 +160,20 @@ export const connectionMachine = setup({
     emitted: {} as ConnectionEmitted,
   },
   actors: {
-    transport: transportLogic({
-      perform: async () => {
-        throw new Error('connection machine: provide a transport actor');
-      },
-      reset: async () => undefined,
+    transport: transportLogic(async () => {
+      throw new Error('connection machine: provide a transport actor');
     }),
     probe: fromPromise<void, void>(async () => {
       throw new Error('connection machine: provide a probe actor');
     }),
   },
   actions: {
-    // Without a provided `perform`, requests go through the transport actor (a macrostep more).
-    perform: ({ event, self }) => {
-      if (event.type === 'run') self.getSnapshot().children.transport?.send({ type: 'perform', request: event.request });
+    perform: () => {
+      throw new Error('connection machine: provide a perform action (performAction)');
     },
   },
   delays: {
-    backoff: ({ context }) => backoffDelay(context.attempt, context.backoff, context.random),
+    backoff: ({ context }) => fullJitter(context.attempt, context.backoff, context.random),
   },
 }).createMachine({
   id: 'connection',
@@ -287,7 +216,8 @@ export const connectionMachine = setup({
             },
           },
           {
-            guard: ({ event }) => classifyFailure(event.error) === 'server',
+            // The server answered (or the request was refused before it left): the connection is fine.
+            guard: ({ event }) => !['network', 'aborted'].includes(classifyFailure(event.error)),
             target: 'idle',
             actions: emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: true }) as ConnectionEmitted),
           },
@@ -315,11 +245,11 @@ export const connectionMachine = setup({
       },
     },
     resetting: {
-      entry: sendTo('transport', { type: 'reset' } as TransportCommand),
+      entry: sendTo('transport', { type: 'reset' } as const),
       on: { 'transport.reset': { target: 'idle', actions: emit({ type: 'ready' }) } },
     },
     failed: {
-      entry: sendTo('transport', { type: 'reset' } as TransportCommand),
+      entry: sendTo('transport', { type: 'reset' } as const),
       on: { 'transport.reset': { target: 'backoff' } },
     },
     backoff: {

@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise } from 'xstate';
-import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
-import type { PreparedRequest } from '../../src/clickhouse/types.js';
-import { backoffDelay, classifyFailure, connectionMachine, performAction, transportLogic } from '../../src/pool/connection.machine.js';
-import { manualClock } from './fake-clock.js';
+import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../../src/clickhouse/errors.js';
+import type { PreparedRequest } from '../../../src/clickhouse/types.js';
+import { backoffDelay, classifyFailure, connectionMachine, performAction, transportLogic } from '../../../src/pool/connection/connection.machine.js';
+import { manualClock } from '../fake-clock.js';
 
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
 const flush = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createBalancer, inOrder, leastBusy, pickRandom, roundRobin, type Candidate } from '../../src/pool/balancer.js';
+import { createBalancer, inOrder, leastBusy, pickRandom, roundRobin, type Candidate } from '../../../src/pool/broker/balancer.js';
 
 const test = suite('balancer');
 const three: Candidate[] = [0, 1, 2].map((server) => ({ server, inFlight: 0 }));

@@ -5,19 +5,22 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { QueryParamError } from '../clickhouse/errors.js';
-import { quoteIdentifier } from '../clickhouse/params.js';
-import { insertRequest } from '../clickhouse/prepare.js';
-import type { PreparedRequest, Row } from '../clickhouse/types.js';
-import type { ChildSpec, Clock } from '../otp/types.js';
-import type { BackoffOptions } from './connection.machine.js';
-import { retryDelay, classifyWriteFailure, isPoolGone, MailboxFullError, WriterStoppedError } from './writer-failures.js';
-import { Mailbox, unitRows, unitSize, type OverflowPolicy, type WriterUnit } from './writer-mailbox.js';
-import { writerMachine, type WriterPort } from './writer.machine.js';
+import { insertRequest, QueryParamError, quoteIdentifier, type PreparedRequest, type Row } from '../../clickhouse/index.js';
+import type { ChildSpec, Clock } from '../../otp/index.js';
+import { equalJitter, type BackoffOptions } from '../backoff.js';
+import { classifyFailure, isPoolGone } from '../failures.js';
+import { MailboxFullError, WriterStoppedError } from './errors.js';
+import { Mailbox, unitRows, unitSize, type AsyncOverflowPolicy, type WriterUnit } from './mailbox.js';
+import { writerMachine, type WriterIO } from './writer.machine.js';
 
-export type { OverflowPolicy } from './writer-mailbox.js';
-export { MailboxFullError, WriterStoppedError } from './writer-failures.js';
-export type { WriterErrorCode } from './writer-failures.js';
+/**
+ * The dead letter: rows the writer could not write, and why.
+ *
+ * @example
+ * const onError: OnErrorHook = (error, rows) => console.warn(`${rows.length} rows not written: ${error.message}`);
+ * definePool({ connectionStrings, onError });
+ */
+export type OnErrorHook = (error: Error, rows: readonly Row[]) => void;
 
 /**
  * The writer's share of the pool options (see the option table in the README).
@@ -33,13 +36,13 @@ export interface WriterOptions {
   readonly batchSize: number;
   /** Milliseconds: a non-empty batch is sent at the latest this long after its first row. */
   readonly flushInterval: number;
-  readonly overflow: OverflowPolicy;
+  readonly overflow: AsyncOverflowPolicy;
   /** Retries of one batch on errors other than "no server reachable" (those wait forever). */
   readonly retries: number;
   /** Delay before retry n is random in [c/2, c], c = min(max, initial * 2^(n-1)). */
   readonly backoff: BackoffOptions;
   /** The dead letter: rows that were refused, ran out of retries, or were dropped. */
-  readonly onError: (error: Error, rows: readonly Row[]) => void;
+  readonly onError: OnErrorHook;
 }
 
 /**
@@ -103,7 +106,7 @@ export interface WriterDeps {
   readonly random?: () => number;
   /** Milliseconds the supervisor gives `spec.stop`; the drain ends a little before. */
   readonly shutdown?: number;
-  /** Table batches sent at once (default 3; the pool passes its number of servers). SQL requests always go alone. */
+  /** Table batches sent at once (default 3). SQL requests always go alone. */
   readonly concurrency?: number;
 }
 
@@ -129,65 +132,68 @@ const noop = (): void => {};
 
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
-  private readonly opts: WriterOptions;
-  private clock: Clock;
-  private readonly random: () => number;
-  private readonly concurrency: number;
+  readonly #opts: WriterOptions;
+  #clock: Clock;
+  readonly #random: () => number;
+  readonly #concurrency: number;
   /** Units attempted at least once and not yet written or dead-lettered. */
-  private readonly active = new Set<WriterUnit>();
-  private readonly mailbox: Mailbox;
-  private readonly quoted = new Map<string, string>();
-  private readonly port: WriterPort;
-  private actor: AnyActorRef | undefined;
-  private asleep = false;
-  private closed = false;
-  private draining = false;
+  readonly #active = new Set<WriterUnit>();
+  readonly #mailbox: Mailbox;
+  readonly #quoted = new Map<string, string>();
+  readonly #io: WriterIO;
+  #actor: AnyActorRef | undefined;
+  #asleep = false;
+  #closed = false;
+  #draining = false;
   /**
    * The pool's broker or connections are gone (told by `poolDown()`, or seen in a failure),
    * so this writer is about to be restarted: a drain cannot make progress. Until the next start.
    */
-  private poolGone = false;
-  private endDrain: ((keep: boolean) => void) | undefined;
-  private flushes: FlushWaiter[] = [];
-  private drops: Row[] = [];
-  private written = 0;
-  private dropped = 0;
-  private failed = 0;
-  private retried = 0;
+  #poolGone = false;
+  #endDrain: ((keep: boolean) => void) | undefined;
+  #flushes: FlushWaiter[] = [];
+  #drops: Row[] = [];
+  #written = 0;
+  #dropped = 0;
+  #failed = 0;
+  #retried = 0;
 
-  constructor(private readonly deps: WriterDeps) {
-    this.opts = deps.options;
-    this.clock = deps.clock;
-    this.random = deps.random ?? Math.random;
-    this.concurrency = Math.max(1, deps.concurrency ?? 3);
-    this.mailbox = new Mailbox({
-      capacity: this.opts.mailbox,
-      batchSize: this.opts.batchSize,
-      overflow: this.opts.overflow,
-      now: () => this.clock.now(),
-      onDrop: (rows) => this.drop(rows),
-      onReady: () => this.wake(),
+  readonly #deps: WriterDeps;
+
+  constructor(deps: WriterDeps) {
+    this.#deps = deps;
+    this.#opts = deps.options;
+    this.#clock = deps.clock;
+    this.#random = deps.random ?? Math.random;
+    this.#concurrency = Math.max(1, deps.concurrency ?? 3);
+    this.#mailbox = new Mailbox({
+      capacity: this.#opts.mailbox,
+      batchSize: this.#opts.batchSize,
+      overflow: this.#opts.overflow,
+      now: () => this.#clock.now(),
+      onDrop: (rows) => this.#drop(rows),
+      onReady: () => this.#wake(),
     });
-    this.port = {
+    this.#io = {
       next: () => {
-        if (this.draining) this.mailbox.sealAll();
-        else this.mailbox.sealDue(this.opts.flushInterval);
-        return this.mailbox.wave(this.concurrency);
+        if (this.#draining) this.#mailbox.sealAll();
+        else this.#mailbox.sealDue(this.#opts.flushInterval);
+        return this.#mailbox.wave(this.#concurrency);
       },
-      dueIn: () => this.mailbox.dueIn(this.opts.flushInterval),
+      dueIn: () => this.#mailbox.dueIn(this.#opts.flushInterval),
       sleep: () => {
-        this.asleep = true;
+        this.#asleep = true;
       },
-      send: (wave) => Promise.allSettled(wave.map((unit) => unit.pending ?? this.attempt(unit))),
+      send: (wave) => Promise.allSettled(wave.map((unit) => unit.pending ?? this.#attempt(unit))),
       settle: (wave, outcomes) => {
         let delay: number | undefined;
         wave.forEach((unit, i) => {
           const outcome = outcomes[i] as PromiseSettledResult<void>;
           if (outcome.status === 'fulfilled') {
-            this.written += this.complete(unit);
+            this.#written += this.#complete(unit);
             return;
           }
-          const retryIn = this.failure(unit, outcome.reason);
+          const retryIn = this.#failure(unit, outcome.reason);
           if (retryIn !== undefined) delay = Math.max(delay ?? 0, retryIn);
         });
         return delay;
@@ -198,74 +204,74 @@ class AsyncWriter implements Writer {
       id: deps.id,
       restart: 'permanent',
       shutdown,
-      start: (context) => this.start(context?.clock),
-      stop: () => this.drain(shutdown - Math.min(250, shutdown / 10)),
+      start: (context) => this.#start(context?.clock),
+      stop: () => this.#drain(shutdown - Math.min(250, shutdown / 10)),
     };
   }
 
   enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
-    if (!this.quoted.has(table)) this.quoted.set(table, quoteIdentifier(table));
+    if (!this.#quoted.has(table)) this.#quoted.set(table, quoteIdentifier(table));
     for (const line of encoded) if (line === '{}') throw new QueryParamError('row', 'a row gives no column with a value');
-    if (this.closed) return this.refuse(rows);
-    this.mailbox.pushRows(table, rows, encoded);
+    if (this.#closed) return this.#refuse(rows);
+    this.#mailbox.pushRows(table, rows, encoded);
   }
 
   enqueueRequest(request: PreparedRequest): void {
-    if (this.closed) return this.refuse([{ type: request.type, body: request.body }]);
-    this.mailbox.pushRequest(request);
+    if (this.#closed) return this.#refuse([{ type: request.type, body: request.body }]);
+    this.#mailbox.pushRequest(request);
   }
 
   flush(): Promise<void> {
-    this.mailbox.sealAll();
-    const seq = this.mailbox.lastSeq();
-    if (this.mailbox.doneUpTo(seq)) return Promise.resolve();
-    this.wake();
-    return new Promise((resolve) => this.flushes.push({ seq, resolve }));
+    this.#mailbox.sealAll();
+    const seq = this.#mailbox.lastSeq();
+    if (this.#mailbox.doneUpTo(seq)) return Promise.resolve();
+    this.#wake();
+    return new Promise((resolve) => this.#flushes.push({ seq, resolve }));
   }
 
   stats(): WriterStats {
     let inFlight = 0;
-    for (const unit of this.active) inFlight += unitSize(unit);
+    for (const unit of this.#active) inFlight += unitSize(unit);
     return {
-      queued: this.mailbox.size - inFlight,
+      queued: this.#mailbox.size - inFlight,
       inFlight,
-      written: this.written,
-      dropped: this.dropped,
-      failed: this.failed,
-      retried: this.retried,
+      written: this.#written,
+      dropped: this.#dropped,
+      failed: this.#failed,
+      retried: this.#retried,
     };
   }
 
   poolDown(): void {
-    this.poolGone = true;
-    this.endDrain?.(true);
+    this.#poolGone = true;
+    this.#endDrain?.(true);
   }
 
   /** The tree's clock, when the supervisor gives one, drives batches, retries and the drain. */
-  private start(clock: Clock | undefined): AnyActorRef {
-    if (clock !== undefined) this.clock = clock;
-    this.closed = false;
-    this.draining = false;
-    this.asleep = false;
-    this.poolGone = false;
-    this.actor = createActor(writerMachine, { input: this.port, clock: this.clock, id: this.deps.id });
-    return this.actor;
+  #start(clock: Clock | undefined): AnyActorRef {
+    if (clock !== undefined) this.#clock = clock;
+    this.#closed = false;
+    this.#draining = false;
+    this.#asleep = false;
+    this.#poolGone = false;
+    this.#actor = createActor(writerMachine, { input: this.#io, clock: this.#clock, id: this.#deps.id });
+    return this.#actor;
   }
 
-  private wake(): void {
-    if (!this.asleep || this.actor === undefined) return;
-    this.asleep = false;
-    this.actor.send({ type: 'WAKE' });
+  #wake(): void {
+    if (!this.#asleep || this.#actor === undefined) return;
+    this.#asleep = false;
+    this.#actor.send({ type: 'wake' });
   }
 
   /** One attempt; its outcome is kept on the unit so a restarted actor waits for it instead of re-sending. */
-  private attempt(unit: WriterUnit): Promise<void> {
+  #attempt(unit: WriterUnit): Promise<void> {
     unit.attempts++;
-    this.active.add(unit);
+    this.#active.add(unit);
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
-      unit.request ??= insertRequest(this.quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
-      await this.deps.run(unit.request);
+      unit.request ??= insertRequest(this.#quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
+      await this.#deps.run(unit.request);
     })().then(
       () => {
         unit.pending = undefined;
@@ -280,64 +286,67 @@ class AsyncWriter implements Writer {
     return outcome;
   }
 
-  private failure(unit: WriterUnit, error: unknown): number | undefined {
-    const kind = classifyWriteFailure(error);
-    if (kind === 'refused' || (kind === 'other' && ++unit.failures > this.opts.retries)) {
-      this.deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
+  // Sending the same bytes again: pointless when the request was refused; without limit
+  // while no server could be reached; within the retry budget otherwise.
+  #failure(unit: WriterUnit, error: unknown): number | undefined {
+    const kind = classifyFailure(error);
+    const unreachable = kind === 'network' || kind === 'unavailable';
+    if (kind === 'refused' || (!unreachable && ++unit.failures > this.#opts.retries)) {
+      this.#deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }
-    this.retried++;
-    const delay = retryDelay(unit.attempts, this.opts.backoff, this.random);
-    if (isPoolGone(error)) this.poolGone = true;
-    if (!this.draining) return delay;
-    if (this.poolGone) this.endDrain?.(true);
-    return Math.min(delay, this.opts.backoff.initial);
+    this.#retried++;
+    const delay = equalJitter(unit.attempts - 1, this.#opts.backoff, this.#random);
+    if (isPoolGone(error)) this.#poolGone = true;
+    if (!this.#draining) return delay;
+    if (this.#poolGone) this.#endDrain?.(true);
+    return Math.min(delay, this.#opts.backoff.initial);
   }
 
-  private deadLetter(unit: WriterUnit, error: Error): void {
+  #deadLetter(unit: WriterUnit, error: Error): void {
     const rows = unitRows(unit);
-    const n = this.complete(unit);
+    const n = this.#complete(unit);
     if (n === 0) return;
-    this.failed += n;
-    this.report(error, rows);
+    this.#failed += n;
+    this.#report(error, rows);
   }
 
   /** Removes a written or dead-lettered unit; returns its row count (0 when it was already gone). */
-  private complete(unit: WriterUnit): number {
-    this.active.delete(unit);
-    const n = this.mailbox.complete(unit);
-    if (n > 0) this.settleFlushes();
+  #complete(unit: WriterUnit): number {
+    this.#active.delete(unit);
+    const n = this.#mailbox.complete(unit);
+    if (n > 0) this.#settleFlushes();
     return n;
   }
 
-  private settleFlushes(): void {
-    while (this.flushes.length > 0 && this.mailbox.doneUpTo((this.flushes[0] as FlushWaiter).seq)) {
-      (this.flushes.shift() as FlushWaiter).resolve();
+  #settleFlushes(): void {
+    while (this.#flushes.length > 0 && this.#mailbox.doneUpTo((this.#flushes[0] as FlushWaiter).seq)) {
+      (this.#flushes.shift() as FlushWaiter).resolve();
     }
   }
 
-  private refuse(rows: readonly Row[]): void {
-    this.dropped += rows.length;
-    this.report(new WriterStoppedError('rows enqueued after stop were not accepted'), rows);
+  #refuse(rows: readonly Row[]): void {
+    this.#dropped += rows.length;
+    this.#report(new WriterStoppedError('rows enqueued after stop were not accepted'), rows);
   }
 
   /** Dropped rows are reported once per tick, so a full mailbox costs one error object, not one per row. */
-  private drop(rows: readonly Row[]): void {
-    this.dropped += rows.length;
-    if (this.drops.length === 0) {
+  #drop(rows: readonly Row[]): void {
+    this.#dropped += rows.length;
+    if (this.#drops.length === 0) {
       queueMicrotask(() => {
-        const batch = this.drops;
-        this.drops = [];
-        this.report(new MailboxFullError(batch.length, this.opts.mailbox, this.opts.overflow), batch);
+        const batch = this.#drops;
+        this.#drops = [];
+        this.#report(new MailboxFullError(batch.length, this.#opts.mailbox, this.#opts.overflow), batch);
       });
     }
-    for (const row of rows) this.drops.push(row);
-    this.settleFlushes();
+    for (const row of rows) this.#drops.push(row);
+    this.#settleFlushes();
   }
 
-  private report(error: Error, rows: readonly Row[]): void {
+  #report(error: Error, rows: readonly Row[]): void {
     try {
-      this.opts.onError(error, rows);
+      this.#opts.onError(error, rows);
     } catch (hookError) {
       // A throwing hook must not crash the writer and with it the queue behind this batch.
       process.emitWarning(`colonnade: the async writer's onError hook threw: ${String(hookError)}`);
@@ -348,35 +357,35 @@ class AsyncWriter implements Writer {
    * `spec.stop`: writes what it can until `budget` ms have passed, dead-letters the rest.
    * When the pool itself is gone (a sibling restart), it ends at once and keeps the queue.
    */
-  private async drain(budget: number): Promise<void> {
-    let keep = this.poolGone;
-    this.closed = true;
-    this.draining = !keep;
-    this.mailbox.sealAll();
-    const everything = this.mailbox.lastSeq();
-    if (!keep && !this.mailbox.doneUpTo(everything)) {
-      this.wake();
-      this.actor?.send({ type: 'HURRY' });
+  async #drain(budget: number): Promise<void> {
+    let keep = this.#poolGone;
+    this.#closed = true;
+    this.#draining = !keep;
+    this.#mailbox.sealAll();
+    const everything = this.#mailbox.lastSeq();
+    if (!keep && !this.#mailbox.doneUpTo(everything)) {
+      this.#wake();
+      this.#actor?.send({ type: 'hurry' });
       let timer: unknown;
       keep = await new Promise<boolean>((resolve) => {
-        this.endDrain = resolve;
-        this.flushes.push({ seq: everything, resolve: () => resolve(false) });
-        timer = this.clock.setTimeout(() => resolve(false), Math.max(0, budget));
+        this.#endDrain = resolve;
+        this.#flushes.push({ seq: everything, resolve: () => resolve(false) });
+        timer = this.#clock.setTimeout(() => resolve(false), Math.max(0, budget));
       });
-      this.clock.clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
     }
-    this.endDrain = undefined;
-    this.actor = undefined;
+    this.#endDrain = undefined;
+    this.#actor = undefined;
     if (keep) {
-      this.closed = false;
-      this.draining = false;
+      this.#closed = false;
+      this.#draining = false;
       return;
     }
-    this.active.clear();
-    for (const rows of this.mailbox.takeAll()) {
-      this.failed += rows.length;
-      this.report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);
+    this.#active.clear();
+    for (const rows of this.#mailbox.takeAll()) {
+      this.#failed += rows.length;
+      this.#report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);
     }
-    for (const waiter of this.flushes.splice(0)) waiter.resolve();
+    for (const waiter of this.#flushes.splice(0)) waiter.resolve();
   }
 }

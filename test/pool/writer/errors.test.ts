@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ClickHouseError, ClosedError, ColonnadeError, ProtocolError, QueryParamError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
-import { NoServerAvailableError, PoolNotStartedError, PoolStoppedError, PoolTimeoutError } from '../../src/pool/errors.js';
-import { retryDelay, classifyWriteFailure, isPoolGone, MailboxFullError, WriterStoppedError } from '../../src/pool/writer-failures.js';
+import { ClickHouseError, ClosedError, ColonnadeError, ProtocolError, QueryParamError, TimeoutError, TransportError } from '../../../src/clickhouse/errors.js';
+import { NoServerAvailableError, PoolNotStartedError, PoolStoppedError, PoolTimeoutError } from '../../../src/pool/errors.js';
+import { retryDelay, classifyWriteFailure, isPoolGone, MailboxFullError, WriterStoppedError } from '../../../src/pool/writer/errors.js';
 
 const test = suite('writer-failures');
 

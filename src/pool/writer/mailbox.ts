@@ -4,15 +4,16 @@
  * `Writer` object, outside the writer actor, so a restarted actor resumes the same queue.
  * Pure data structure: no timers, no I/O; time enters as `now`.
  */
-import type { PreparedRequest, Row } from '../clickhouse/types.js';
+import type { PreparedRequest, Row } from '../../clickhouse/index.js';
 
 /**
- * What the writer does when a new row would not fit: refuse it, or evict the oldest unsent.
+ * What the writer does when its mailbox is full: refuse the new row, or evict the oldest
+ * unsent one (each dropped row goes to onError).
  *
  * @example
- * definePool({ connectionStrings, asyncOverflow: 'drop_oldest' satisfies OverflowPolicy });
+ * definePool({ connectionStrings, asyncMailbox: 50_000, asyncOverflow: 'drop_oldest' satisfies AsyncOverflowPolicy });
  */
-export type OverflowPolicy = 'drop_newest' | 'drop_oldest';
+export type AsyncOverflowPolicy = 'drop_newest' | 'drop_oldest';
 
 /**
  * One unit of work: the rows of one table batch (sent as one insert), or one request.
@@ -74,7 +75,7 @@ export function unitRows(unit: WriterUnit): Row[] {
 export interface MailboxOptions {
   readonly capacity: number;
   readonly batchSize: number;
-  readonly overflow: OverflowPolicy;
+  readonly overflow: AsyncOverflowPolicy;
   readonly now: () => number;
   /** Rows that did not fit (or were evicted); called synchronously, so keep it cheap. */
   readonly onDrop: (rows: readonly Row[]) => void;
@@ -98,58 +99,62 @@ const GONE: WriterUnit = Object.freeze({
 
 export class Mailbox {
   size = 0;
-  private readonly units: WriterUnit[] = [];
-  private first = 0;
-  private readonly open = new Map<string, WriterUnit>();
-  private nextSeq = 1;
+  readonly #units: WriterUnit[] = [];
+  #first = 0;
+  readonly #open = new Map<string, WriterUnit>();
+  #nextSeq = 1;
   /** Index before which every unit is evicted or frozen: where eviction resumes. */
-  private scan = 0;
+  #scan = 0;
 
-  constructor(private readonly opts: MailboxOptions) {}
+  readonly #opts: MailboxOptions;
+
+  constructor(opts: MailboxOptions) {
+    this.#opts = opts;
+  }
 
   /** Adds rows of one table to its open batch, sealing batches that reach `batchSize`. */
   pushRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
     let n = rows.length;
-    if (this.size + n > this.opts.capacity) n = this.makeRoom(rows);
+    if (this.size + n > this.#opts.capacity) n = this.#makeRoom(rows);
     if (n === 0) return;
-    let batch = this.open.get(table);
-    let ready = batch === undefined && this.open.size === 0;
+    let batch = this.#open.get(table);
+    let ready = batch === undefined && this.#open.size === 0;
     for (let i = 0; i < n; i++) {
       if (batch === undefined) {
-        batch = newUnit(table, this.opts.now());
-        this.open.set(table, batch);
+        batch = newUnit(table, this.#opts.now());
+        this.#open.set(table, batch);
       }
       batch.rows.push(rows[i] as Row);
       batch.encoded.push(encoded[i] as string);
-      if (batch.rows.length - batch.start >= this.opts.batchSize) {
-        this.seal(batch);
+      if (batch.rows.length - batch.start >= this.#opts.batchSize) {
+        this.#seal(batch);
         batch = undefined;
         ready = true;
       }
     }
     this.size += n;
-    if (ready) this.opts.onReady();
+    if (ready) this.#opts.onReady();
   }
 
   /** Queues one SQL request behind every row enqueued before it (open batches are sealed). */
   pushRequest(request: PreparedRequest): void {
     const row: Row = { type: request.type, body: request.body };
-    if (this.size + 1 > this.opts.capacity && this.makeRoom([row]) === 0) return;
+    if (this.size + 1 > this.#opts.capacity && this.#makeRoom([row]) === 0) return;
     this.sealAll();
-    const unit = newUnit(undefined, this.opts.now());
+    const unit = newUnit(undefined, this.#opts.now());
     unit.rows.push(row);
     unit.request = request;
-    this.append(unit);
+    this.#append(unit);
     this.size += 1;
-    this.opts.onReady();
+    this.#opts.onReady();
   }
 
   /** The oldest unit still to send, or undefined. */
   head(): WriterUnit | undefined {
-    while (this.first < this.units.length) {
-      const unit = this.units[this.first] as WriterUnit;
+    while (this.#first < this.#units.length) {
+      const unit = this.#units[this.#first] as WriterUnit;
       if (!unit.evicted) return unit;
-      this.removeHead();
+      this.#removeHead();
     }
     return undefined;
   }
@@ -161,8 +166,8 @@ export class Mailbox {
   wave(limit: number): WriterUnit[] {
     const out: WriterUnit[] = [];
     if (this.head() === undefined) return out;
-    for (let i = this.first; i < this.units.length && out.length < limit; i++) {
-      const unit = this.units[i] as WriterUnit;
+    for (let i = this.#first; i < this.#units.length && out.length < limit; i++) {
+      const unit = this.#units[i] as WriterUnit;
       if (unit.evicted) continue;
       if (unit.table === undefined) {
         if (out.length === 0) out.push(unit);
@@ -185,27 +190,27 @@ export class Mailbox {
 
   /** Seals every open batch whose interval has passed. */
   sealDue(interval: number): void {
-    const now = this.opts.now();
-    for (const batch of this.open.values()) {
+    const now = this.#opts.now();
+    for (const batch of this.#open.values()) {
       if (batch.openedAt + interval > now) break; // opened in time order
-      this.seal(batch);
+      this.#seal(batch);
     }
   }
 
   /** Seals every open batch now (flush, drain, or a request acting as a barrier). */
   sealAll(): void {
-    for (const batch of this.open.values()) this.seal(batch);
+    for (const batch of this.#open.values()) this.#seal(batch);
   }
 
   /** Milliseconds until the oldest open batch is due, or undefined when none is open. */
   dueIn(interval: number): number | undefined {
-    for (const batch of this.open.values()) return Math.max(0, batch.openedAt + interval - this.opts.now());
+    for (const batch of this.#open.values()) return Math.max(0, batch.openedAt + interval - this.#opts.now());
     return undefined;
   }
 
   /** Sequence number of the last sealed unit: flush() waits until the head is past it. */
   lastSeq(): number {
-    return this.nextSeq - 1;
+    return this.#nextSeq - 1;
   }
 
   /** True when nothing sealed at or before `seq` is still queued. */
@@ -225,44 +230,44 @@ export class Mailbox {
     return left;
   }
 
-  private seal(batch: WriterUnit): void {
-    this.open.delete(batch.table as string);
-    if (unitSize(batch) > 0) this.append(batch);
+  #seal(batch: WriterUnit): void {
+    this.#open.delete(batch.table as string);
+    if (unitSize(batch) > 0) this.#append(batch);
   }
 
-  private append(unit: WriterUnit): void {
-    unit.seq = this.nextSeq++;
-    this.units.push(unit);
+  #append(unit: WriterUnit): void {
+    unit.seq = this.#nextSeq++;
+    this.#units.push(unit);
   }
 
-  private removeHead(): void {
+  #removeHead(): void {
     // The slot must not keep the finished unit: its rows, lines and request would stay
     // reachable until the next compaction (up to 1024 batches, gigabytes at 10,000 rows each).
-    this.units[this.first] = GONE;
-    this.first++;
+    this.#units[this.#first] = GONE;
+    this.#first++;
     // Compact now and then instead of shift(), which is O(n) on long queues.
-    if (this.first > 1024 && this.first * 2 > this.units.length) {
-      this.units.splice(0, this.first);
-      this.scan = Math.max(0, this.scan - this.first);
-      this.first = 0;
+    if (this.#first > 1024 && this.#first * 2 > this.#units.length) {
+      this.#units.splice(0, this.#first);
+      this.#scan = Math.max(0, this.#scan - this.#first);
+      this.#first = 0;
     }
   }
 
   /** Applies the overflow policy; returns how many of the incoming rows fit. */
-  private makeRoom(incoming: readonly Row[]): number {
-    const { capacity, overflow } = this.opts;
+  #makeRoom(incoming: readonly Row[]): number {
+    const { capacity, overflow } = this.#opts;
     const need = this.size + incoming.length - capacity;
     if (overflow === 'drop_oldest') {
-      const evicted = this.evict(need);
-      if (evicted.length > 0) this.opts.onDrop(evicted);
+      const evicted = this.#evict(need);
+      if (evicted.length > 0) this.#opts.onDrop(evicted);
     }
     const fit = Math.max(0, Math.min(incoming.length, capacity - this.size));
-    if (fit < incoming.length) this.opts.onDrop(fit === 0 ? incoming : incoming.slice(fit));
+    if (fit < incoming.length) this.#opts.onDrop(fit === 0 ? incoming : incoming.slice(fit));
     return fit;
   }
 
   /** Evicts up to `n` of the oldest rows never sent (a unit once attempted is frozen). */
-  private evict(n: number): Row[] {
+  #evict(n: number): Row[] {
     const out: Row[] = [];
     const take = (unit: WriterUnit): void => {
       if (unit.attempts > 0 || unit.pending !== undefined || unit.evicted) return;
@@ -272,13 +277,13 @@ export class Mailbox {
       this.size -= k;
       if (unitSize(unit) === 0) unit.evicted = true;
     };
-    let i = Math.max(this.first, this.scan);
-    for (; i < this.units.length && out.length < n; i++) take(this.units[i] as WriterUnit);
-    this.scan = i > 0 && unitSize(this.units[i - 1] as WriterUnit) > 0 ? i - 1 : i;
-    for (const batch of this.open.values()) {
+    let i = Math.max(this.#first, this.#scan);
+    for (; i < this.#units.length && out.length < n; i++) take(this.#units[i] as WriterUnit);
+    this.#scan = i > 0 && unitSize(this.#units[i - 1] as WriterUnit) > 0 ? i - 1 : i;
+    for (const batch of this.#open.values()) {
       if (out.length >= n) break;
       take(batch);
-      if (batch.evicted) this.open.delete(batch.table as string);
+      if (batch.evicted) this.#open.delete(batch.table as string);
     }
     return out;
   }

@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromCallback, fromPromise } from 'xstate';
-import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
-import type { PreparedRequest } from '../../src/clickhouse/types.js';
-import { createTestClock } from '../../src/otp/clock.js';
-import { withHotPath } from '../../src/pool/connection.hot-path.js';
-import { connectionMachine, type ConnectionEvent, type TransportCommand } from '../../src/pool/connection.machine.js';
-import { seeded } from '../seeded.js';
+import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../../src/clickhouse/errors.js';
+import type { PreparedRequest } from '../../../src/clickhouse/types.js';
+import { createTestClock } from '../../../src/otp/clock.js';
+import { withHotPath } from '../../../src/pool/connection/hot-path.js';
+import { connectionMachine, type ConnectionEvent, type TransportCommand } from '../../../src/pool/connection/connection.machine.js';
+import { seeded } from '../../seeded.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const request = (n: number): PreparedRequest => ({ type: 'select', body: `SELECT ${n}`, options: {}, readOnly: true });

@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Broker, type BrokerConnection } from '../../src/pool/broker.js';
-import { createBalancer } from '../../src/pool/balancer.js';
-import { Health } from '../../src/pool/health.js';
-import { manualClock, seeded, type ManualClock } from './fake-clock.js';
+import { Broker, type BrokerConnection } from '../../../src/pool/broker/broker.js';
+import { createBalancer } from '../../../src/pool/broker/balancer.js';
+import { Health } from '../../../src/pool/broker/health.js';
+import { manualClock, seeded, type ManualClock } from '../fake-clock.js';
 
 interface Conn extends BrokerConnection {}
 

@@ -1,21 +1,12 @@
 /*
- * The connection machine's two hot transitions without xstate's general algorithm.
- *
- * Every successful query is `idle --run--> busy --transport.done--> idle`. xstate resolves
- * each of these with its full SCXML step (transition domains, exit and entry sets, eventless
- * checks, a new snapshot object): ~3.5 µs each with warm caches and several times that at
- * concurrency 1, where the caches are cold between queries. This wrapper keeps the machine
- * as it is, and every other event goes through it untouched; for those two transitions, once
- * the machine itself has taken them for the current context, it returns the snapshot the
- * machine produced then (same value, context and children, so the same data) and runs the
- * same actions: the provided `perform` on `run`, the `settled` emit on `transport.done`.
- *
- * The actor still receives every event and publishes every snapshot (`@xstate.event`,
- * `@xstate.snapshot` in the inspector, `getSnapshot().value` is `busy` while a call runs);
- * what an inspector does not get on the hot path is xstate's per-step detail
- * (`@xstate.microstep`, `@xstate.action`). test/pool/connection.hot-path.test.ts drives the
- * wrapped and the plain machine with the same seeded event sequences and requires the same
- * states, contexts, emitted events and performed requests.
+ * The connection machine's two hot transitions without xstate's general step: for
+ * `idle --run--> busy` and `busy --transport.done--> idle`, once the machine itself has
+ * taken them for the current context, the wrapper returns the snapshot the machine made
+ * then and runs the same actions (`perform`, the `settled` emit). Every other event goes
+ * through the machine untouched. The inspector still sees every event and snapshot, not
+ * xstate's per-step detail (`@xstate.microstep`, `@xstate.action`). Why: the general step
+ * was most of the pool's overhead per query (README, benchmarks);
+ * test/pool/connection/hot-path.test.ts checks it against the plain machine.
  */
 import type { ActorScope } from 'xstate';
 import { settledOk, type ConnectionEmitted, type ConnectionEvent, type connectionMachine } from './connection.machine.js';

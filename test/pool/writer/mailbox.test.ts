@@ -2,8 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Row } from '../../src/clickhouse/types.js';
-import { Mailbox, unitRows, unitSize, type MailboxOptions } from '../../src/pool/writer-mailbox.js';
+import type { Row } from '../../../src/clickhouse/types.js';
+import { Mailbox, unitRows, unitSize, type MailboxOptions } from '../../../src/pool/writer/mailbox.js';
 
 const test = suite('writer-mailbox');
 

@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import { TransportError } from '../../src/clickhouse/errors.js';
-import type { PreparedRequest } from '../../src/clickhouse/types.js';
-import { createTestClock } from '../../src/otp/index.js';
-import { PooledConnection, type ConnectionEvents } from '../../src/pool/connection.js';
+import { parseConnectionString } from '../../../src/clickhouse/connection-string.js';
+import { TransportError } from '../../../src/clickhouse/errors.js';
+import type { PreparedRequest } from '../../../src/clickhouse/types.js';
+import { createTestClock } from '../../../src/otp/index.js';
+import { PooledConnection, type ConnectionEvents } from '../../../src/pool/connection/pooled-connection.js';
 
 const config = parseConnectionString('http://bob:pa55word@127.0.0.1:9/db');
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };

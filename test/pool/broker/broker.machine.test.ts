@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
-import { brokerMachine } from '../../src/pool/broker.machine.js';
+import { brokerMachine } from '../../../src/pool/broker/broker.machine.js';
 
 const test = suite('broker.machine');
 

@@ -1,39 +1,43 @@
 /**
  * A pooled connection as the broker and the supervisor see it: one handle that outlives
- * restarts, owning the current undici `Client` and the current connection actor. The
- * handle turns the machine's emitted events into calls on the pool, and a crash of the
+ * restarts, owning the current Client and the current connection actor. It turns what the
+ * machine emits into calls on its owner (check-in, health reports), and a crash of the
  * actor into an error for the caller it was serving.
  */
 import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
-import { Client } from 'undici';
-import type { PreparedRequest, ServerConfig } from '../clickhouse/types.js';
-import type { ChildSpec, Clock, StartContext } from '../otp/types.js';
-import { realClock } from '../otp/clock.js';
-import type { BrokerConnection } from './broker.js';
-import { ConnectionCrashedError, PoolError } from './errors.js';
-import type { FailureKind } from './health.js';
-import { withHotPath } from './connection.hot-path.js';
-import { connectionMachine, performAction, transportLogic, type BackoffOptions, type ConnectionState } from './connection.machine.js';
+import type { PreparedRequest, ServerConfig, Transport } from '../../clickhouse/index.js';
+import { realClock, type ChildSpec, type Clock, type StartContext } from '../../otp/index.js';
+import type { BackoffOptions } from '../backoff.js';
+import type { BrokerConnection, CheckinOutcome } from '../broker/broker.js';
+import { ConnectionCrashedError, PoolError } from '../errors.js';
+import type { FailureKind } from '../failures.js';
+import { connectionMachine, performAction, transportLogic, type ConnectionState } from './connection.machine.js';
+import { withHotPath } from './hot-path.js';
+import type { ConnectionIO } from './io.js';
 
-/** What a connection tells its pool. */
-export interface ConnectionEvents {
-  ready(conn: PooledConnection): void;
-  unavailable(conn: PooledConnection): void;
-  failure(conn: PooledConnection, kind: FailureKind): void;
-  probed(conn: PooledConnection): void;
-  /** A new actor is running (first start or restart): the connection is idle. */
-  started(conn: PooledConnection): void;
+/**
+ * Who a connection reports to (the pool routes each call to its current broker and health).
+ *
+ * @example
+ * const owner: ConnectionOwner = { checkin: (c, o) => broker.checkin(c, o), health: (c, r) => count(c, r), joined: (c) => broker.add(c), left: (c) => broker.remove(c.id) };
+ */
+export interface ConnectionOwner {
+  /** The connection is back from a call or a recovery: lendable at once, or not. */
+  checkin(conn: PooledConnection, outcome: CheckinOutcome): void;
+  /** A failure to count against its server, or a probe that found the server answering. */
+  health(conn: PooledConnection, report: FailureKind | 'probed'): void;
+  /** A new actor runs (first start or restart). */
+  joined(conn: PooledConnection): void;
   /** The actor ended (crash, dismissal, shutdown). */
-  gone(conn: PooledConnection): void;
+  left(conn: PooledConnection): void;
 }
 
-/** How a connection reaches its server; injected so tests can fake the network. */
-export interface ConnectionIO {
-  readonly perform: (transport: Client, server: ServerConfig, request: PreparedRequest) => Promise<unknown>;
-  readonly probe: (transport: Client, server: ServerConfig) => Promise<void>;
-}
-
-/** Everything a connection is made of. */
+/**
+ * Everything a connection is made of.
+ *
+ * @example
+ * const deps: ConnectionDeps = { id: 'conn-0', server: 0, config, overflow: false, backoff: { initial: 100, max: 10_000 }, io, owner };
+ */
 export interface ConnectionDeps {
   readonly id: string;
   readonly server: number;
@@ -41,30 +45,7 @@ export interface ConnectionDeps {
   readonly overflow: boolean;
   readonly backoff: BackoffOptions;
   readonly io: ConnectionIO;
-  readonly events: ConnectionEvents;
-}
-
-// The server closes idle sockets after its `Keep-Alive: timeout=` (10 s on 18.16); undici
-// honours the hint minus this threshold, so ours are retired ~2 s before the server's.
-const KEEP_ALIVE_THRESHOLD_MS = 2_000;
-// Used when a server sends no hint at all: short enough for any common server default.
-const KEEP_ALIVE_DEFAULT_MS = 4_000;
-
-/**
- * Opens the undici `Client` of one pooled connection: one socket, no pipelining, idle
- * sockets retired before the server's keep-alive timeout.
- *
- * @example
- * const client = openClient(parseConnectionString('http://127.0.0.1:8123/default'));
- */
-export function openClient(config: ServerConfig): Client {
-  return new Client(config.origin, {
-    pipelining: 1,
-    connectTimeout: 2_000,
-    keepAliveTimeout: KEEP_ALIVE_DEFAULT_MS,
-    keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
-    keepAliveMaxTimeout: 600_000,
-  });
+  readonly owner: ConnectionOwner;
 }
 
 /**
@@ -72,7 +53,7 @@ export function openClient(config: ServerConfig): Client {
  * through it once the broker has lent it.
  *
  * @example
- * const conn = new PooledConnection({ id: 'conn-0', server: 0, config, overflow: false, backoff, io, events });
+ * const conn = new PooledConnection({ id: 'conn-0', server: 0, config, overflow: false, backoff, io: defaultIO(defaults), owner });
  * await supervisor.startChild(conn.spec('permanent'));
  * const rows = await conn.run(prepare({ type: 'select', sql: 'SELECT 1' }));
  */
@@ -81,7 +62,7 @@ export class PooledConnection implements BrokerConnection {
   readonly server: number;
   readonly overflow: boolean;
   readonly #deps: ConnectionDeps;
-  #client: Client | undefined;
+  #client: Transport | undefined;
   #actor: ActorRefFrom<typeof connectionMachine> | undefined;
   #pending: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #started: Promise<void>;
@@ -118,7 +99,7 @@ export class PooledConnection implements BrokerConnection {
     });
   }
 
-  /** Sends an idle connection to probe its server (marked down) instead of waiting to be lent. */
+  /** Sends a connection whose server is marked down to probe it instead of waiting to be lent. */
   probe(): void {
     this.#actor?.send({ type: 'probe' });
   }
@@ -133,7 +114,7 @@ export class PooledConnection implements BrokerConnection {
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    if (client && !client.closed) await client.close().catch(() => client.destroy());
+    await client?.close().catch(() => client.destroy().catch(() => undefined));
   }
 
   /** Aborts a start that never happened (the supervisor refused the child). */
@@ -151,45 +132,36 @@ export class PooledConnection implements BrokerConnection {
   }
 
   #start(clock: Clock): ActorRefFrom<typeof connectionMachine> {
+    const { config, io, owner } = this.#deps;
     void this.#client?.destroy().catch(() => undefined);
-    this.#client = openClient(this.#deps.config);
-    const { config, io, events } = this.#deps;
+    this.#client = io.open(config);
     const perform = (request: PreparedRequest): Promise<unknown> => io.perform(this.#transport(), config, request);
     const logic = withHotPath(connectionMachine.provide({
       actions: { perform: performAction(perform) },
       actors: {
-        transport: transportLogic({
-          perform,
-          reset: async () => {
-            const old = this.#client;
-            this.#client = openClient(config);
-            await old?.destroy().catch(() => undefined);
-          },
+        transport: transportLogic(async () => {
+          const old = this.#client;
+          this.#client = io.open(config);
+          await old?.destroy().catch(() => undefined);
         }),
         probe: fromPromise(() => io.probe(this.#transport(), config)),
       },
     }));
     const actor = createActor(logic, {
       clock,
-      input: {
-        id: this.id,
-        server: this.server,
-        label: config.redacted,
-        overflow: this.overflow,
-        backoff: this.#deps.backoff,
-      },
+      input: { id: this.id, server: this.server, label: config.redacted, overflow: this.overflow, backoff: this.#deps.backoff },
     });
     actor.on('settled', (e) => {
       const pending = this.#pending;
       this.#pending = undefined;
       if (e.ok) pending?.resolve(e.output);
       else pending?.reject(e.error);
-      if (e.ready) events.ready(this);
+      if (e.ready) owner.checkin(this, 'ready');
     });
-    actor.on('ready', () => events.ready(this));
-    actor.on('unavailable', () => events.unavailable(this));
-    actor.on('failure', (e) => events.failure(this, e.kind));
-    actor.on('probed', () => events.probed(this));
+    actor.on('ready', () => owner.checkin(this, 'ready'));
+    actor.on('unavailable', () => owner.checkin(this, 'unavailable'));
+    actor.on('failure', (e) => owner.health(this, e.kind));
+    actor.on('probed', () => owner.health(this, 'probed'));
     const ended = (error?: unknown): void => {
       if (this.#actor !== actor) return;
       this.#actor = undefined;
@@ -199,17 +171,17 @@ export class PooledConnection implements BrokerConnection {
       pending?.reject(error === undefined ? new PoolError('POOL_STOPPED', `connection ${this.id} stopped`) : new ConnectionCrashedError(this.id, error));
       // A crashed actor's socket may hold half a response; a restart opens a new Client anyway.
       if (error !== undefined) void this.#client?.destroy().catch(() => undefined);
-      events.gone(this);
+      owner.left(this);
     };
     actor.subscribe({ error: (error) => ended(error), complete: () => ended() });
     this.#actor = actor;
     this.#markStarted();
-    events.started(this);
+    owner.joined(this);
     return actor;
   }
 
-  #transport(): Client {
-    if (!this.#client) this.#client = openClient(this.#deps.config);
+  #transport(): Transport {
+    this.#client ??= this.#deps.io.open(this.#deps.config);
     return this.#client;
   }
 }

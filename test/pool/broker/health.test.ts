@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Health } from '../../src/pool/health.js';
-import { manualClock } from './fake-clock.js';
+import { Health } from '../../../src/pool/broker/health.js';
+import { manualClock } from '../fake-clock.js';
 
 const test = suite('health');
 

@@ -1,16 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
-import { ClickHouseError, TransportError, TimeoutError } from '../../src/clickhouse/errors.js';
-import { encodeRow } from '../../src/clickhouse/encode.js';
-import { insertRequest, prepare } from '../../src/clickhouse/prepare.js';
-import type { PreparedRequest, Row } from '../../src/clickhouse/types.js';
-import { createTestClock, type TestClock } from '../../src/otp/clock.js';
-import { startSupervisor } from '../../src/otp/index.js';
-import type { Clock } from '../../src/otp/types.js';
-import { NoServerAvailableError, PoolNotStartedError } from '../../src/pool/errors.js';
-import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../src/pool/writer.js';
-import { seeded } from '../seeded.js';
+import { ClickHouseError, TransportError, TimeoutError } from '../../../src/clickhouse/errors.js';
+import { encodeRow } from '../../../src/clickhouse/encode.js';
+import { insertRequest, prepare } from '../../../src/clickhouse/prepare.js';
+import type { PreparedRequest, Row } from '../../../src/clickhouse/types.js';
+import { createTestClock, type TestClock } from '../../../src/otp/clock.js';
+import { startSupervisor } from '../../../src/otp/index.js';
+import type { Clock } from '../../../src/otp/types.js';
+import { NoServerAvailableError, PoolNotStartedError } from '../../../src/pool/errors.js';
+import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../../src/pool/writer/writer.js';
+import { seeded } from '../../seeded.js';
 
 const test = suite('writer');
 

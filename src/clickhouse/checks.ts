@@ -1,0 +1,48 @@
+/**
+ * The checks of values a user gives in more than one place (connection strings, pool and
+ * connect options, per-call options): one home each, so the places cannot drift apart.
+ */
+import { ConfigError } from './errors.js';
+import type { Settings } from './types.js';
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * True when `name` can be a ClickHouse setting (an identifier).
+ *
+ * @example
+ * isSettingName('max_threads'); // true
+ */
+export function isSettingName(name: string): boolean {
+  return SETTING_NAME.test(name);
+}
+
+/**
+ * Validates an `int64` option (when given), naming where it came from in a `ConfigError`.
+ *
+ * @example
+ * checkInt64('bigint', 'options.int64');
+ */
+export function checkInt64(int64: unknown, where: string): void {
+  if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
+    throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
+  }
+}
+
+/**
+ * Validates ClickHouse settings: identifier names, string/number/boolean values.
+ *
+ * @example
+ * checkSettings({ max_threads: 2 }, 'settings');
+ */
+export function checkSettings(settings: Settings, where: string): Settings {
+  if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
+  for (const [name, value] of Object.entries(settings)) {
+    if (!isSettingName(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
+    const kind = typeof value;
+    if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
+      throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);
+    }
+  }
+  return settings;
+}

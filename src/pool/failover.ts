@@ -1,0 +1,62 @@
+/**
+ * One call through the pool: check a connection out, run the prepared request on it, and
+ * when the network failed, try again on another server if that cannot write twice (a read,
+ * or a request that provably never left). The connection checks itself back in.
+ */
+import { AbortError, TransportError, type PreparedRequest } from '../clickhouse/index.js';
+import type { Broker, CheckoutRequest } from './broker/broker.js';
+import type { PooledConnection } from './connection/pooled-connection.js';
+import { NoServerAvailableError, PoolNotStartedError } from './errors.js';
+
+/**
+ * What a call needs of its pool.
+ *
+ * @example
+ * const deps: FailoverDeps = { name: 'p', servers: 3, lease: { timeout: 5_000 }, readRetries: 2, broker: () => live?.broker, queries: [0, 0, 0] };
+ */
+export interface FailoverDeps {
+  readonly name: string;
+  readonly servers: number;
+  /** The checkout of a first attempt: `{ timeout: poolTimeout }`, built once per pool. */
+  readonly lease: CheckoutRequest;
+  readonly readRetries: number;
+  /** The running broker, undefined while the pool is not started (or restarting it). */
+  readonly broker: () => Broker<PooledConnection> | undefined;
+  /** Requests sent per server, counted here for `stats()`. */
+  readonly queries: number[];
+}
+
+/**
+ * Runs `request`, failing over as described above; rejects with the call's own error, or
+ * `NoServerAvailableError` (caused by the last failure) when a retry finds every server down.
+ *
+ * @example
+ * const rows = await runWithFailover(prepare({ type: 'select', sql: 'SELECT 1' }), deps);
+ */
+export async function runWithFailover(request: PreparedRequest, deps: FailoverDeps): Promise<unknown> {
+  const { signal } = request.options;
+  // Servers that failed this request: allocated only on the first retry.
+  let avoid: Set<number> | undefined;
+  let last: unknown;
+  for (let attempt = 0; ; attempt++) {
+    const broker = deps.broker();
+    if (!broker) throw new PoolNotStartedError(deps.name);
+    let conn: PooledConnection;
+    try {
+      conn = await broker.lease(avoid ? { timeout: deps.lease.timeout, avoid } : deps.lease, signal);
+    } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw new AbortError(error, false);
+      if (last !== undefined && error instanceof NoServerAvailableError) throw new NoServerAvailableError(deps.servers, { cause: last });
+      throw error;
+    }
+    deps.queries[conn.server]!++;
+    try {
+      return await conn.run(request);
+    } catch (error) {
+      const retry = error instanceof TransportError && (request.readOnly || !error.requestSent) && attempt < deps.readRetries;
+      if (!retry) throw error;
+      last = error;
+      (avoid ??= new Set()).add(conn.server);
+    }
+  }
+}

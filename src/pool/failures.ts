@@ -1,0 +1,95 @@
+/**
+ * One classifier for every failure the pool meets, typed against the error-code unions, so
+ * a new code cannot be added without deciding here what it means. The connection machine
+ * and the async writer each read the class their own way (see `connection.machine.ts` and
+ * `writer/writer.ts`).
+ */
+import { ColonnadeError, TransportError, type ClickHouseError, type ErrorCode } from '../clickhouse/index.js';
+import type { PoolErrorCode } from './errors.js';
+import type { WriterErrorCode } from './writer/errors.js';
+
+/**
+ * What a failure says about the request and the server:
+ * - `network`: the server did not answer in time or the connection broke (counts against its health);
+ * - `unavailable`: the pool could not reach any server for it (nothing was sent);
+ * - `refused`: the request itself is wrong (bad input, or the server rejected its SQL or data);
+ *   sending the same bytes again cannot succeed;
+ * - `server`: the server answered with another error (may pass on a retry);
+ * - `aborted`: the caller gave up;
+ * - `bug`: something that is no colonnade error was thrown.
+ *
+ * @example
+ * const kind: FailureClass = classifyFailure(error);
+ */
+export type FailureClass = 'network' | 'unavailable' | 'refused' | 'server' | 'aborted' | 'bug';
+
+/** How bad a network failure was: `hard` (the server refused the connection) marks it down at once. */
+export type FailureKind = 'hard' | 'soft';
+
+/**
+ * Server codes meaning the request itself is wrong (bad data, SQL, types): sending the same
+ * bytes again cannot succeed.
+ */
+const REFUSED_SERVER_CODES = new Set([
+  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 131, 321, 349,
+]);
+
+/**
+ * Sorts any error thrown while serving a call.
+ *
+ * @example
+ * classifyFailure(new TimeoutError(100, true)); // 'network'
+ * classifyFailure(new NoServerAvailableError(3)); // 'unavailable'
+ */
+export function classifyFailure(error: unknown): FailureClass {
+  if (!(error instanceof ColonnadeError)) return 'bug';
+  const code = error.code as ErrorCode | PoolErrorCode | WriterErrorCode;
+  switch (code) {
+    case 'TRANSPORT':
+    case 'TIMEOUT':
+      return 'network';
+    case 'ABORTED':
+      return 'aborted';
+    case 'CLICKHOUSE':
+      return REFUSED_SERVER_CODES.has((error as ClickHouseError).serverCode) ? 'refused' : 'server';
+    case 'QUERY_PARAM':
+    case 'CONFIG':
+      return 'refused';
+    case 'POOL_NO_SERVER':
+    case 'POOL_TIMEOUT':
+    case 'POOL_NOT_STARTED':
+    case 'POOL_STOPPED':
+    case 'CLOSED':
+      return 'unavailable';
+    case 'PROTOCOL':
+    case 'POOL_SUPERVISED':
+    case 'POOL_CONNECTION_CRASHED':
+    case 'WRITER_MAILBOX_FULL':
+    case 'WRITER_STOPPED':
+      return 'server';
+    default:
+      return code satisfies never;
+  }
+}
+
+/**
+ * `hard` when the server provably never got the request (refused): down at once.
+ *
+ * @example
+ * failureKind(new TransportError('ECONNREFUSED', false)); // 'hard'
+ */
+export function failureKind(error: unknown): FailureKind {
+  return error instanceof TransportError && !error.requestSent ? 'hard' : 'soft';
+}
+
+/**
+ * True when the pool itself is down, not the servers: its broker crashed or stopped, so the
+ * supervisor is restarting it (rest_for_one) and the writer with it.
+ *
+ * @example
+ * isPoolGone(new PoolNotStartedError('MyClickHouse')); // true
+ */
+export function isPoolGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'POOL_NOT_STARTED' || code === 'POOL_STOPPED';
+}
