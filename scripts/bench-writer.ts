@@ -6,7 +6,8 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import type { AnyActorRef } from 'xstate';
 import { realClock } from '../src/otp/clock.js';
-import { definePool } from '../src/pool/define-pool.js';
+import { openTransport } from '../src/clickhouse/index.js';
+import { definePoolWith } from '../src/pool/define-pool.js';
 import { createWriter } from '../src/pool/writer/writer.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
@@ -52,9 +53,9 @@ await writer.spec.stop?.(actor);
 actor.stop();
 console.log(`  ${JSON.stringify(writer.stats())}`);
 
-const pool = definePool(
+const pool = definePoolWith(
   { connectionStrings: ['http://127.0.0.1:9/default'], name: 'bench-pool', poolSize: 2 },
-  { io: { perform: answer, probe: async () => {} } },
+  { open: (server) => openTransport(server), perform: answer, probe: async () => {} },
 );
 await pool.start();
 await measure('pool.asyncInsertToTable', (i) => pool.asyncInsertToTable('events', row(i)), () => pool.flush());

@@ -13,7 +13,8 @@
 //     --outfile=.bench/overhead.mjs && node .bench/overhead.mjs
 import type { Dispatcher } from 'undici';
 import { createActor } from 'xstate';
-import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
+import { openTransport, parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
+import { definePoolWith } from '../../src/pool/define-pool.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { queryPath } from '../../src/clickhouse/http.js';
 import { withHotPath } from '../../src/pool/connection/hot-path.js';
@@ -78,7 +79,7 @@ for (const hot of [false, true]) {
     const output = Promise.resolve([{ 1: 1 }]);
     const logic = connectionMachine.provide({
       actions: { perform: performAction(() => output) },
-      actors: { transport: transportLogic({ perform: () => output, reset: () => Promise.resolve() }) },
+      actors: { transport: transportLogic(() => Promise.resolve()) },
     });
     const actor = createActor(hot ? withHotPath(logic) : logic, {
       input: { id: `conn-${i}`, server: 0, label: 'http://127.0.0.1:9/default', overflow: false, backoff: { initial: 100, max: 1_000 } },
@@ -93,9 +94,9 @@ for (const hot of [false, true]) {
   for (const m of machines) m.actor.stop();
 }
 
-const pool = definePool(
+const pool = definePoolWith(
   { connectionStrings: ['http://127.0.0.1:9/default', 'http://127.0.0.1:9/default', 'http://127.0.0.1:9/default'], name: 'overhead', poolSize: 66, maxOverflow: 0 },
-  { io: { perform: () => Promise.resolve([{ 1: 1 }]), probe: () => Promise.resolve() } },
+  { open: (s) => openTransport(s), perform: () => Promise.resolve([{ 1: 1 }]), probe: () => Promise.resolve() },
 );
 await pool.start();
 await measure('pool machinery: pool.select with I/O answered at once', () => pool.select('SELECT 1'));

@@ -2,24 +2,23 @@
 // served gets POOL_CONNECTION_CRASHED, its supervisor restarts it, every other call carries on.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { perform, ping } from '../../src/clickhouse/index.js';
+import { perform } from '../../src/clickhouse/index.js';
+import { defaultIO } from '../../src/pool/connection/io.js';
 import { startSupervisor } from '../../src/otp/index.js';
-import { definePool } from '../../src/pool/define-pool.js';
+import { definePoolWith } from '../../src/pool/define-pool.js';
 import { serverUrls } from './cluster.js';
 
 const test = suite('pool-crash');
 
 test('crash :: one connection crashes and restarts; concurrent calls are undisturbed', async () => {
   const defaults = { timeout: 5_000, int64: 'auto' } as const;
-  const pool = definePool(
+  const pool = definePoolWith(
     { connectionStrings: serverUrls({ user: 'colonnade' }), name: `it-crash-${process.pid}`, poolSize: 6 },
     {
-      io: {
-        // The seam stands for a bug in our code: a TypeError thrown while serving one query.
-        perform: (transport, server, request) =>
-          request.body.includes('crash_me') ? Promise.reject(new TypeError('undefined is not a function')) : perform(transport, server, request, defaults),
-        probe: (transport, server) => ping(transport, server, { timeout: 1_000 }),
-      },
+      ...defaultIO(defaults),
+      // The seam stands for a bug in our code: a TypeError thrown while serving one query.
+      perform: (transport, server, request) =>
+        request.body.includes('crash_me') ? Promise.reject(new TypeError('undefined is not a function')) : perform(transport, server, request, defaults),
     },
   );
   const app = await startSupervisor([pool]);

@@ -3,9 +3,8 @@
 // `Keep-Alive: timeout=` hint, so a burst after a long idle period sees no error.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
+import { openTransport, parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
 import { startSupervisor } from '../../src/otp/index.js';
-import { openClient } from '../../src/pool/connection/pooled-connection.js';
 import { definePool } from '../../src/pool/define-pool.js';
 import { clusterInfo, serverUrls } from './cluster.js';
 
@@ -19,7 +18,7 @@ test('keep-alive :: the server announces its idle timeout', async () => {
 
 test('keep-alive :: a pooled Client retires idle sockets 2 s before the server does', async () => {
   const server = parseConnectionString(serverUrls()[0]!);
-  const client = openClient(server);
+  const client = openTransport(server);
   try {
     await perform(client, server, prepare({ type: 'select', sql: 'SELECT 1' }), { timeout: 5_000, int64: 'auto' });
     // undici keeps the value it derived from the response's Keep-Alive hint under this symbol.

@@ -7,10 +7,9 @@ import type { Row } from '../../src/clickhouse/types.js';
 import { startSupervisor } from '../../src/otp/index.js';
 import type { Supervisor } from '../../src/otp/types.js';
 import { TransportError } from '../../src/clickhouse/errors.js';
-import { ping } from '../../src/clickhouse/http.js';
 import { perform } from '../../src/clickhouse/perform.js';
-import { definePool } from '../../src/pool/define-pool.js';
-import type { PoolInternals } from '../../src/pool/pool-api.js';
+import { defaultIO, type ConnectionIO } from '../../src/pool/connection/io.js';
+import { definePoolWith } from '../../src/pool/define-pool.js';
 import type { WriterStats } from '../../src/pool/writer/writer.js';
 import { clusterInfo, killServer, serverUrls, startServer, stopServer } from './cluster.js';
 
@@ -55,9 +54,9 @@ interface Target {
 }
 
 /** A real pool over the three servers; its async calls go through the writer. */
-async function target(batchSize = 250, internals: PoolInternals = {}, flushInterval = 100): Promise<Target> {
+async function target(batchSize = 250, io: Partial<ConnectionIO> = {}, flushInterval = 100): Promise<Target> {
   const dead: Target['dead'] = [];
-  const pool = definePool({
+  const pool = definePoolWith({
     connectionStrings: serverUrls(),
     name: `writer-it-${Math.random().toString(36).slice(2, 8)}`,
     poolSize: 3,
@@ -67,7 +66,7 @@ async function target(batchSize = 250, internals: PoolInternals = {}, flushInter
     asyncRetries: 5,
     backoff: { initial: 50, max: 500 },
     onError: (error, rows) => dead.push({ code: (error as { code?: string }).code ?? error.message, rows: rows.length }),
-  }, internals);
+  }, { ...defaultIO({ timeout: 5_000, int64: 'auto' }), ...io });
   const app: Supervisor = await startSupervisor([pool]);
   return {
     asyncInsertToTable: (table, row) => pool.asyncInsertToTable(table, row),
@@ -167,16 +166,13 @@ test('dedup :: a batch that landed but whose answer was lost is sent again and s
   await createTable(table);
   const answered = new Set<string>();
   const t = await target(100, {
-    io: {
-      perform: async (transport, server, request) => {
-        await perform(transport, server, request, { timeout: 5_000, int64: 'auto' });
-        // The first answer to each insert is "lost", as when a server dies right after writing.
-        if (request.type === 'insert_to_table' && !answered.has(request.body)) {
-          answered.add(request.body);
-          throw new TransportError('socket closed before the response', true);
-        }
-      },
-      probe: (transport, server) => ping(transport, server, { timeout: 2_000 }),
+    perform: async (transport, server, request) => {
+      await perform(transport, server, request, { timeout: 5_000, int64: 'auto' });
+      // The first answer to each insert is "lost", as when a server dies right after writing.
+      if (request.type === 'insert_to_table' && !answered.has(request.body)) {
+        answered.add(request.body);
+        throw new TransportError('socket closed before the response', true);
+      }
     },
   });
   try {

@@ -7,7 +7,8 @@ import type { InspectionEvent } from 'xstate';
 import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
 import { createTestClock, startSupervisor, whereis } from '../../src/otp/index.js';
-import { definePool } from '../../src/pool/define-pool.js';
+import { openTransport } from '../../src/clickhouse/transport.js';
+import { definePoolWith } from '../../src/pool/define-pool.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
 const PASSWORD = 'hunter2:secret';
@@ -25,6 +26,7 @@ function fakeServers() {
   const probeOk = [true, true, true];
   const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
   const io = {
+    open: (server: ServerConfig) => openTransport(server),
     perform: (_t: unknown, server: ServerConfig, request: PreparedRequest) => {
       sent.push({ server: index(server), body: request.body });
       return behaviour[index(server)]!(request);
@@ -40,7 +42,7 @@ let seq = 0;
 async function started(options: Partial<PoolOptions> = {}, inspect?: (e: InspectionEvent) => void) {
   const fake = fakeServers();
   const clock = createTestClock();
-  const pool = definePool({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, ...options }, { io: fake.io });
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, ...options }, fake.io);
   const app = await startSupervisor([pool], { clock, ...(inspect ? { inspect } : {}) });
   return { ...fake, pool, app, clock };
 }
@@ -49,7 +51,7 @@ const test = suite('define-pool');
 
 test('lifecycle :: calls before start and after stop reject with POOL_NOT_STARTED', async () => {
   const fake = fakeServers();
-  const pool = definePool({ connectionStrings: urls, name: 'unit-life' }, { io: fake.io });
+  const pool = definePoolWith({ connectionStrings: urls, name: 'unit-life' }, fake.io);
   assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED');
   assert.throws(() => pool.asyncInsertToTable('t', { a: 1 }), (e: unknown) => codeOf(e) === 'POOL_NOT_STARTED');
   await pool.start();
@@ -76,12 +78,15 @@ test('async :: a bad column name throws in the caller and queues nothing; rows a
 });
 
 test('lifecycle :: the name is registered, so two running pools need two names', async () => {
-  const a = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
-  const b = definePool({ connectionStrings: urls, name: 'unit-same' }, { io: fakeServers().io });
+  const a = definePoolWith({ connectionStrings: urls, name: 'unit-same' }, fakeServers().io);
+  const b = definePoolWith({ connectionStrings: urls, name: 'unit-same' }, fakeServers().io);
   await a.start();
   assert.is(whereis('unit-same'), a, 'whereis(name) finds the pool');
-  const err = await b.start().catch((e) => e);
-  assert.ok(err, 'the second start fails');
+  const err = await b.start().then(() => undefined, (e: unknown) => e);
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) chain.push(e);
+  assert.ok(chain.some((e) => codeOf(e) === 'OTP_NAME_TAKEN'), `the second start fails because the name is taken: ${String(err)}`);
+  assert.match(String((chain.find((e) => codeOf(e) === 'OTP_NAME_TAKEN') as Error).message), 'unit-same');
   await a.stop();
   await b.start();
   await b.stop();

@@ -5,7 +5,17 @@ import { createBalancer } from '../../../src/pool/broker/balancer.js';
 import { Health } from '../../../src/pool/broker/health.js';
 import { manualClock, seeded, type ManualClock } from '../fake-clock.js';
 
-interface Conn extends BrokerConnection {}
+interface Conn extends BrokerConnection {
+  probes: number;
+}
+
+const conns = new Map<string, Conn>();
+function conn(id: string, server: number, overflow: boolean): Conn {
+  const c: Conn = { id, server, overflow, probes: 0, probe() { c.probes++; } };
+  conns.set(id, c);
+  return c;
+}
+const byId = (id: string): Conn => conns.get(id)!;
 
 function setup(opts: { servers?: number; base?: number; maxOverflow?: number; linger?: number } = {}) {
   const clock = manualClock();
@@ -22,13 +32,13 @@ function setup(opts: { servers?: number; base?: number; maxOverflow?: number; li
       clock,
       health,
       balancer: createBalancer('round_robin'),
-      spawnOverflow: (server) => ({ id: `o${next++}`, server, overflow: true }),
+      spawnOverflow: (server) => conn(`o${next++}`, server, true),
       dismiss: (conn) => dismissed.push(conn.id),
       onMode: (mode) => modes.push(mode),
     },
     servers,
   );
-  const base: Conn[] = Array.from({ length: opts.base ?? 1 }, (_, i) => ({ id: `c${i}`, server: i % servers, overflow: false }));
+  const base: Conn[] = Array.from({ length: opts.base ?? 1 }, (_, i) => conn(`c${i}`, i % servers, false));
   for (const c of base) broker.add(c);
   return { clock, health, broker, base, dismissed, modes };
 }
@@ -45,8 +55,8 @@ test('checkout :: idle connections are reused LIFO', () => {
   const { broker } = setup({ base: 2 });
   const a = take(broker);
   const b = take(broker);
-  broker.ready(a.conn!.id);
-  broker.ready(b.conn!.id);
+  broker.checkin(a.conn!, 'ready');
+  broker.checkin(b.conn!, 'ready');
   assert.is(take(broker).conn!.id, b.conn!.id);
 });
 
@@ -56,10 +66,10 @@ test('checkout :: waiters are served FIFO on check-in', () => {
   const w1 = take(broker);
   const w2 = take(broker);
   assert.is(broker.status().waiters, 2);
-  broker.ready(held.conn!.id);
+  broker.checkin(held.conn!, 'ready');
   assert.is(w1.conn?.id, 'c0');
   assert.is(w2.conn, undefined);
-  broker.ready('c0');
+  broker.checkin(byId('c0'), 'ready');
   assert.is(w2.conn?.id, 'c0');
 });
 
@@ -79,7 +89,7 @@ test('checkout :: a waiter that times out leaves the line with POOL_TIMEOUT', ()
   clock.advance(50);
   assert.is((w.error as { code?: string }).code, 'POOL_TIMEOUT');
   assert.is(broker.status().waiters, 0);
-  broker.ready(held.conn!.id);
+  broker.checkin(held.conn!, 'ready');
   assert.equal(broker.status().servers[0], { idle: 1, lent: 0, recovering: 0 });
 });
 
@@ -88,7 +98,7 @@ test('lease :: with a signal, an idle connection is lent at once; an aborted sig
   const ac = new AbortController();
   const conn = await broker.lease({ timeout: 10 }, ac.signal);
   assert.is(conn.id, 'c0');
-  broker.ready(conn.id);
+  broker.checkin(conn, 'ready');
   ac.abort(new Error('gone'));
   const err = await broker.lease({ timeout: 10 }, ac.signal).catch((e: Error) => e);
   assert.is((err as Error).message, 'gone');
@@ -120,10 +130,10 @@ test('overflow :: dismissed after lingering idle, kept when reused in time', () 
   const { broker, clock, dismissed } = setup({ base: 1, maxOverflow: 1, linger: 100 });
   take(broker);
   const o = take(broker).conn!;
-  broker.ready(o.id);
+  broker.checkin(o, 'ready');
   clock.advance(60);
   assert.is(take(broker).conn!.id, o.id, 'reused within the linger');
-  broker.ready(o.id);
+  broker.checkin(o, 'ready');
   assert.equal(broker.overflowConnections().map((c) => c.id), [o.id]);
   clock.advance(100);
   assert.equal(dismissed, [o.id]);
@@ -190,6 +200,30 @@ test('mode :: derived from waiters and health, reported on change only', () => {
   assert.is(broker.mode, 'stopped');
 });
 
+test('checkin :: a connection back ready to a server marked down probes it instead of being lent', () => {
+  const { broker, health, base } = setup({ servers: 2, base: 2 });
+  const lent = take(broker).conn!;
+  health.fail(lent.server, 'hard');
+  broker.checkin(lent, 'ready');
+  assert.is(lent.probes, 1, 'told to probe');
+  assert.is(broker.status().servers[lent.server]!.recovering, 1, 'not lendable meanwhile');
+  const other = take(broker).conn!;
+  assert.is.not(other.server, lent.server, 'the next checkout goes to the server that is up');
+  health.probeSucceeded(lent.server);
+  broker.checkin(lent, 'ready');
+  assert.is(broker.status().servers[lent.server]!.idle, 1, 'idle again once the probe answered');
+  assert.is(base.length, 2);
+});
+
+test('checkin :: a new connection to a server marked down probes at once', () => {
+  const { broker, health } = setup({ servers: 2, base: 0 });
+  health.fail(1, 'hard');
+  const c = conn('late', 1, false);
+  broker.add(c);
+  assert.is(c.probes, 1);
+  assert.is(broker.status().servers[1]!.recovering, 1);
+});
+
 // Model-based randomized test, after poolboy_eqc: random checkouts, check-ins, timeouts,
 // crashes of busy connections and failures, checked against invariants after every step.
 function modelRun(seed: number, steps: number) {
@@ -242,7 +276,7 @@ function modelRun(seed: number, steps: number) {
     } else if (r < 0.7 && held.size > 0) {
       op = 'checkin';
       const conn = giveBack();
-      broker.ready(conn.id);
+      broker.checkin(conn, 'ready');
     } else if (r < 0.8 && held.size > 0) {
       op = 'crash';
       const conn = giveBack();
@@ -251,13 +285,13 @@ function modelRun(seed: number, steps: number) {
     } else if (r < 0.85 && held.size > 0) {
       op = 'network failure';
       const conn = giveBack();
-      broker.unavailable(conn.id);
+      broker.checkin(conn, 'unavailable');
       recovering.add(conn.id);
     } else if (r < 0.9 && recovering.size > 0) {
       op = 'probe succeeded';
       const id = [...recovering][Math.floor(random() * recovering.size)]!;
       recovering.delete(id);
-      broker.ready(id);
+      broker.checkin(byId(id), 'ready');
     } else {
       op = 'time';
       clock.advance(1 + Math.floor(random() * 20));
@@ -268,12 +302,14 @@ function modelRun(seed: number, steps: number) {
     const back = [...held.keys(), ...recovering];
     held.clear();
     recovering.clear();
-    for (const id of back) broker.ready(id);
+    for (const id of back) broker.checkin(byId(id), 'ready');
     check(steps + round, 'drain');
     clock.advance(50);
     check(steps + round, 'drain');
   }
   clock.advance(1000);
+  check(steps + 100, 'end');
+  assert.is(pending.size, 0, `seed ${seed}: no waiter left pending`);
   for (const t of settled) assert.ok(t.conn || t.error, `seed ${seed}: every waiter answered`);
   const status = broker.status();
   assert.is(status.overflow, 0, `seed ${seed}: overflow dismissed after linger`);

@@ -2,26 +2,23 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise } from 'xstate';
 import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../../../src/clickhouse/errors.js';
+import { fullJitter } from '../../../src/pool/backoff.js';
 import type { PreparedRequest } from '../../../src/clickhouse/types.js';
-import { backoffDelay, classifyFailure, connectionMachine, performAction, transportLogic } from '../../../src/pool/connection/connection.machine.js';
+import { connectionMachine, performAction, transportLogic } from '../../../src/pool/connection/connection.machine.js';
 import { manualClock } from '../fake-clock.js';
 
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-// `relay`: no `perform` action provided, requests go through the transport actor.
-function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number; relay?: boolean }) {
+function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number }) {
   const clock = manualClock();
   const resets: number[] = [];
   const probes: number[] = [];
   const logic = connectionMachine.provide({
-    ...(opts.relay ? {} : { actions: { perform: performAction((request) => opts.perform(request)) } }),
+    actions: { perform: performAction((request) => opts.perform(request)) },
     actors: {
-      transport: transportLogic({
-        perform: (request) => opts.perform(request),
-        reset: async () => {
-          resets.push(clock.now());
-        },
+      transport: transportLogic(async () => {
+        resets.push(clock.now());
       }),
       probe: fromPromise(async () => {
         probes.push(clock.now());
@@ -57,20 +54,26 @@ function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; prob
 
 const test = suite('connection.machine');
 
-for (const [relay, name] of [
-  [false, 'run :: a successful call is settled with its output and the connection is ready again'],
-  [true, 'run :: without a provided perform action, requests go through the transport actor'],
-] as const) {
-  test(name, async () => {
-    const c = start({ perform: async () => [{ x: relay ? 2 : 1 }], relay });
-    const out = c.run();
-    assert.is(c.state(), 'busy');
-    await flush();
-    assert.equal(out.value, [{ x: relay ? 2 : 1 }]);
-    assert.is(c.state(), 'idle');
-    assert.equal(c.emitted, ['ready']);
+test('run :: a successful call is settled with its output and the connection is ready again', async () => {
+  const c = start({ perform: async () => [{ x: 1 }] });
+  const out = c.run();
+  assert.is(c.state(), 'busy');
+  await flush();
+  assert.equal(out.value, [{ x: 1 }]);
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['ready']);
+});
+
+test('run :: without a provided perform action the machine refuses to run (no hidden default I/O)', () => {
+  const actor = createActor(connectionMachine.provide({ actors: { transport: transportLogic(async () => undefined), probe: fromPromise<void, void>(async () => undefined) } }), {
+    input: { id: 'conn-0', server: 0, label: 'x', overflow: false, backoff: { initial: 100, max: 1000 } },
   });
-}
+  const errors: unknown[] = [];
+  actor.subscribe({ error: (e) => errors.push(e) });
+  actor.start();
+  actor.send({ type: 'run', request });
+  assert.match(String(errors[0]), 'provide a perform action');
+});
 
 test('run :: a server error settles the call without counting against the server', async () => {
   const c = start({ perform: async () => { throw new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500); } });
@@ -119,7 +122,7 @@ test('failure :: failed probes back off exponentially with full jitter, capped',
   c.clock.runNext();
   await flush();
   assert.is(c.state(), 'idle');
-  assert.is(backoffDelay(0, { initial: 100, max: 1000 }, () => 0.999), 99, 'the exponent was reset');
+  assert.is(fullJitter(0, { initial: 100, max: 1000 }, () => 0.999), 99, 'the exponent was reset');
 });
 
 test('abort :: a caller that gave up leaves a fresh Client, not a half-read socket', async () => {
@@ -154,14 +157,6 @@ test('crash :: a non-colonnade error from perform is a bug that crashes the acto
   await flush();
   assert.is(c.actor.getSnapshot().status, 'error');
   assert.instance(errors[0], TypeError);
-});
-
-test('classify :: only network failures and timeouts count against a server', () => {
-  assert.is(classifyFailure(new TransportError('reset', true)), 'network');
-  assert.is(classifyFailure(new TimeoutError(1, true)), 'network');
-  assert.is(classifyFailure(new AbortError('x', true)), 'aborted');
-  assert.is(classifyFailure(new ClickHouseError({ serverCode: 62, serverMessage: 'syntax' }, 500)), 'server');
-  assert.is(classifyFailure(new TypeError('x is undefined')), 'bug');
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { AbortError, ClickHouseError, TimeoutError, TransportError } from '../..
 import type { PreparedRequest } from '../../../src/clickhouse/types.js';
 import { createTestClock } from '../../../src/otp/clock.js';
 import { withHotPath } from '../../../src/pool/connection/hot-path.js';
-import { connectionMachine, type ConnectionEvent, type TransportCommand } from '../../../src/pool/connection/connection.machine.js';
+import { connectionMachine, type ConnectionEvent } from '../../../src/pool/connection/connection.machine.js';
 import { seeded } from '../../seeded.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -35,7 +35,7 @@ function harness(hot: boolean, seed: number) {
       },
     },
     actors: {
-      transport: fromCallback<TransportCommand>(({ receive }) => receive((command) => log.push(`transport ${command.type}`))),
+      transport: fromCallback<{ readonly type: 'reset' }>(({ receive }) => receive((command) => log.push(`transport ${command.type}`))),
       probe: fromPromise<void, void>(() => new Promise<void>((resolve, reject) => probes.push({ resolve, reject }))),
     },
   });

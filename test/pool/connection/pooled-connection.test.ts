@@ -4,7 +4,8 @@ import { parseConnectionString } from '../../../src/clickhouse/connection-string
 import { TransportError } from '../../../src/clickhouse/errors.js';
 import type { PreparedRequest } from '../../../src/clickhouse/types.js';
 import { createTestClock } from '../../../src/otp/index.js';
-import { PooledConnection, type ConnectionEvents } from '../../../src/pool/connection/pooled-connection.js';
+import { openTransport } from '../../../src/clickhouse/transport.js';
+import { PooledConnection, type ConnectionOwner } from '../../../src/pool/connection/pooled-connection.js';
 
 const config = parseConnectionString('http://bob:pa55word@127.0.0.1:9/db');
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
@@ -14,29 +15,28 @@ const flush = async () => {
 
 function make(perform: (req: PreparedRequest) => Promise<unknown>, probe: () => Promise<void> = async () => undefined) {
   const log: string[] = [];
-  const events: ConnectionEvents = {
-    ready: () => log.push('ready'),
-    unavailable: () => log.push('unavailable'),
-    failure: (_c, kind) => log.push(`failure:${kind}`),
-    probed: () => log.push('probed'),
-    started: () => log.push('started'),
-    gone: () => log.push('gone'),
+  const owner: ConnectionOwner = {
+    checkin: (_c, outcome) => log.push(outcome),
+    health: (_c, report) => log.push(report === 'probed' ? 'probed' : `failure:${report}`),
+    joined: () => log.push('started'),
+    left: () => log.push('gone'),
   };
   const conn = new PooledConnection({
     id: 'conn-7', server: 2, config, overflow: false, backoff: { initial: 10, max: 10 },
     io: {
+      open: (server) => openTransport(server),
       perform: (transport, _s, req) => {
-        lastTransport = transport;
+        lastTransport = transport as { readonly destroyed?: boolean };
         return perform(req);
       },
       probe: async () => probe(),
     },
-    events,
+    owner,
   });
   return { conn, log };
 }
 
-let lastTransport: { destroyed: boolean } | undefined;
+let lastTransport: { readonly destroyed?: boolean } | undefined;
 
 const test = suite('connection');
 
@@ -93,8 +93,8 @@ test('crash :: the caller being served gets POOL_CONNECTION_CRASHED and the pool
 test('overflow :: an overflow connection is a temporary child', () => {
   const conn = new PooledConnection({
     id: 'overflow-1', server: 0, config, overflow: true, backoff: { initial: 1, max: 1 },
-    io: { perform: async () => undefined, probe: async () => undefined },
-    events: { ready() {}, unavailable() {}, failure() {}, probed() {}, started() {}, gone() {} },
+    io: { open: (server) => openTransport(server), perform: async () => undefined, probe: async () => undefined },
+    owner: { checkin() {}, health() {}, joined() {}, left() {} },
   });
   assert.is(conn.spec().restart, 'temporary');
 });

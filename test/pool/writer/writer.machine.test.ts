@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
 import { createTestClock } from '../../../src/otp/clock.js';
 import type { WriterUnit } from '../../../src/pool/writer/mailbox.js';
-import { writerMachine, type WriterPort } from '../../../src/pool/writer/writer.machine.js';
+import { writerMachine, type WriterIO } from '../../../src/pool/writer/writer.machine.js';
 
 const test = suite('writer.machine');
 
@@ -17,13 +17,13 @@ const unit = (seq: number): WriterUnit => ({
   toJSON: () => ({ seq, table: 't', rows: 1, attempts: 0 }),
 });
 
-/** A port over a plain array, two units per wave; `outcomes` decides each unit's send: ok, a retry delay, or dead. */
-function fakePort() {
+/** An I/O over a plain array, two units per wave; `outcomes` decides each unit's send: ok, a retry delay, or dead. */
+function fakeIO() {
   const queue: WriterUnit[] = [];
   const log: string[] = [];
   let due: number | undefined;
   const outcomes: (number | 'dead' | 'ok')[] = [];
-  const port: WriterPort = {
+  const io: WriterIO = {
     next: () => queue.slice(0, 2),
     dueIn: () => due,
     sleep: () => { log.push('sleep'); },
@@ -46,16 +46,16 @@ function fakePort() {
       return delay;
     },
   };
-  return { port, queue, log, outcomes, setDue: (ms: number | undefined) => { due = ms; } };
+  return { io, queue, log, outcomes, setDue: (ms: number | undefined) => { due = ms; } };
 }
 
 test('states :: idle with nothing queued, a wave on WAKE, idle again', async () => {
   const clock = createTestClock();
-  const f = fakePort();
-  const actor = createActor(writerMachine, { input: f.port, clock }).start();
+  const f = fakeIO();
+  const actor = createActor(writerMachine, { input: f.io, clock }).start();
   assert.is(actor.getSnapshot().value, 'idle');
   f.queue.push(unit(1), unit(2), unit(3));
-  actor.send({ type: 'WAKE' });
+  actor.send({ type: 'wake' });
   assert.is(actor.getSnapshot().value, 'sending');
   await settle();
   assert.equal(f.log, ['sleep', 'send 1+2', 'done 1', 'done 2', 'send 3', 'done 3', 'sleep']);
@@ -64,9 +64,9 @@ test('states :: idle with nothing queued, a wave on WAKE, idle again', async () 
 
 test('states :: waiting re-checks when the open batch is due', () => {
   const clock = createTestClock();
-  const f = fakePort();
+  const f = fakeIO();
   f.setDue(500);
-  const actor = createActor(writerMachine, { input: f.port, clock }).start();
+  const actor = createActor(writerMachine, { input: f.io, clock }).start();
   assert.is(actor.getSnapshot().value, 'waiting');
   f.queue.push(unit(1));
   clock.advance(499);
@@ -77,10 +77,10 @@ test('states :: waiting re-checks when the open batch is due', () => {
 
 test('states :: a wave with failures backs off for the longest delay, then sends again from the head', async () => {
   const clock = createTestClock();
-  const f = fakePort();
+  const f = fakeIO();
   f.outcomes.push(200, 'ok', 400);
   f.queue.push(unit(7), unit(8));
-  const actor = createActor(writerMachine, { input: f.port, clock }).start();
+  const actor = createActor(writerMachine, { input: f.io, clock }).start();
   await settle();
   assert.is(actor.getSnapshot().value, 'backoff');
   clock.advance(199);
@@ -94,33 +94,33 @@ test('states :: a wave with failures backs off for the longest delay, then sends
 
 test('states :: HURRY ends a backoff at once', async () => {
   const clock = createTestClock();
-  const f = fakePort();
+  const f = fakeIO();
   f.outcomes.push(10_000);
   f.queue.push(unit(1));
-  const actor = createActor(writerMachine, { input: f.port, clock }).start();
+  const actor = createActor(writerMachine, { input: f.io, clock }).start();
   await settle();
   assert.is(actor.getSnapshot().value, 'backoff');
-  actor.send({ type: 'HURRY' });
+  actor.send({ type: 'hurry' });
   await settle();
   assert.equal(f.log, ['send 1', 'retry 1', 'send 1', 'done 1', 'sleep']);
 });
 
 test('states :: a dead-lettered unit does not back off; the next wave is sent at once', async () => {
   const clock = createTestClock();
-  const f = fakePort();
+  const f = fakeIO();
   f.outcomes.push('dead', 'ok');
   f.queue.push(unit(1), unit(2), unit(3));
-  createActor(writerMachine, { input: f.port, clock }).start();
+  createActor(writerMachine, { input: f.io, clock }).start();
   await settle();
   assert.equal(f.log, ['send 1+2', 'dead 1', 'done 2', 'send 3', 'done 3', 'sleep']);
 });
 
-test('crash :: a port that rejects (a bug) crashes the actor instead of being ignored', async () => {
+test('crash :: an I/O that rejects (a bug) crashes the actor instead of being ignored', async () => {
   const clock = createTestClock();
-  const f = fakePort();
-  f.port.send = () => Promise.reject(new Error('bug'));
+  const f = fakeIO();
+  f.io.send = () => Promise.reject(new Error('bug'));
   f.queue.push(unit(1));
-  const actor = createActor(writerMachine, { input: f.port, clock });
+  const actor = createActor(writerMachine, { input: f.io, clock });
   let crashed: unknown;
   actor.subscribe({ error: (e) => { crashed = e; } });
   actor.start();

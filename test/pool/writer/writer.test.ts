@@ -9,7 +9,8 @@ import { createTestClock, type TestClock } from '../../../src/otp/clock.js';
 import { startSupervisor } from '../../../src/otp/index.js';
 import type { Clock } from '../../../src/otp/types.js';
 import { NoServerAvailableError, PoolNotStartedError } from '../../../src/pool/errors.js';
-import { createWriter, MailboxFullError, type Writer, type WriterOptions } from '../../../src/pool/writer/writer.js';
+import { MailboxFullError } from '../../../src/pool/writer/errors.js';
+import { createWriter, type Writer, type WriterOptions } from '../../../src/pool/writer/writer.js';
 import { seeded } from '../../seeded.js';
 
 const test = suite('writer');
