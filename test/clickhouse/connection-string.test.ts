@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { visibleText } from '../secrets.js';
 import { inspect } from 'node:util';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { ConfigError } from '../../src/clickhouse/errors.js';
@@ -39,6 +40,7 @@ test('parse :: the password is invisible to inspect and JSON', () => {
   const s = parseConnectionString(`http://colonnade:${encodeURIComponent(SECRET)}@h/db`);
   assert.not.ok(inspect(s, { depth: 5 }).includes('s3cret'));
   assert.not.ok(JSON.stringify(s).includes('s3cret'));
+  assert.is(visibleText(s).includes('s3cret'), true, 'showHidden does reveal it: the field is hidden from printing, not unreachable');
   assert.is(s.password, SECRET);
 });
 

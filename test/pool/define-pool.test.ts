@@ -3,6 +3,7 @@
 // same behaviours in test/integration/pool-*.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertNoSecret } from '../secrets.js';
 import type { InspectionEvent } from 'xstate';
 import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
@@ -327,20 +328,12 @@ test('inspect :: broker, every connection and the writer show their state change
   assert.ok(states.has('broker'), 'the broker is in the stream');
   const machineOf = (e: InspectionEvent) => (e.actorRef.getSnapshot() as { machine?: { id?: string } } | undefined)?.machine?.id;
   assert.ok(events.some((e) => e.type === '@xstate.snapshot' && machineOf(e) === 'writer'), 'the writer is in the stream');
-  const seen = new WeakSet<object>();
-  const text = JSON.stringify(events, (_k, v) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'function') return `[fn ${v.name}]`;
-    if (v && typeof v === 'object') {
-      if (seen.has(v)) return '[seen]';
-      seen.add(v);
-    }
-    return v;
-  });
-  assert.ok(text.length > 1000, 'the stream was serialised');
-  assert.not.match(text, PASSWORD);
-  assert.not.match(text, encodeURIComponent(PASSWORD));
-  assert.not.match(text, 'hunter2');
+  assert.ok(events.length > 10, 'the stream was recorded');
+  // What an inspector shows and serializes: each event's snapshot and event, hidden fields included.
+  for (const e of events) {
+    const shown = { type: e.type, snapshot: (e as { snapshot?: unknown }).snapshot, event: (e as { event?: unknown }).event };
+    assertNoSecret(shown, [PASSWORD, encodeURIComponent(PASSWORD), 'hunter2'], `inspection event ${e.type}`);
+  }
 });
 
 test.run();

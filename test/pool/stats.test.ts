@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertNoSecret } from '../secrets.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import type { PooledConnection } from '../../src/pool/connection/pooled-connection.js';
 import { Health } from '../../src/pool/broker/health.js';
@@ -39,7 +40,7 @@ test('stats :: per server health, connection states, in flight, counters; passwo
   assert.is(stats.idle, 1);
   assert.is(stats.inUse, 1);
   assert.is(stats.writer.queued, 3);
-  assert.not.match(JSON.stringify(stats), 'secret');
+  assertNoSecret(stats, ['secret'], 'stats()');
 });
 
 test('stats :: a pool not started shows every server down and nothing in use', () => {
