@@ -48,49 +48,49 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   readonly actor: ChildActor;
   readonly stopped: Promise<ExitReason>;
   readonly ready: Promise<void>;
-  private readonly flags: ResolvedFlags;
-  private readonly name: string | undefined;
-  private clock: Clock;
-  private inspect: ((event: InspectionEvent) => void) | undefined;
-  private children: ChildRecord[];
-  private restarts: number[] = [];
-  private readonly queue: Message[] = [];
-  private draining = false;
-  private phase: Phase = 'idle';
-  private stopping: Promise<void> | undefined;
-  private resolveStopped!: (reason: ExitReason) => void;
-  private resolveReady!: () => void;
-  private rejectReady!: (error: unknown) => void;
+  readonly #flags: ResolvedFlags;
+  readonly #name: string | undefined;
+  #clock: Clock;
+  #inspect: ((event: InspectionEvent) => void) | undefined;
+  #children: ChildRecord[];
+  #restarts: number[] = [];
+  readonly #queue: Message[] = [];
+  #draining = false;
+  #phase: Phase = 'idle';
+  #stopping: Promise<void> | undefined;
+  #resolveStopped!: (reason: ExitReason) => void;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: unknown) => void;
 
   constructor(input: SupervisorInput, actor: ChildActor) {
     this.id = input.id;
     this.actor = actor;
-    this.flags = input.flags;
-    this.name = input.name;
-    this.clock = input.clock;
-    this.inspect = input.inspect;
-    this.children = input.specs.map((spec) => ({ spec, instance: undefined, restarting: false }));
-    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
-    this.ready = new Promise((resolve, reject) => { this.resolveReady = resolve; this.rejectReady = reject; });
+    this.#flags = input.flags;
+    this.#name = input.name;
+    this.#clock = input.clock;
+    this.#inspect = input.inspect;
+    this.#children = input.specs.map((spec) => ({ spec, instance: undefined, restarting: false }));
+    this.stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
+    this.ready = new Promise((resolve, reject) => { this.#resolveReady = resolve; this.#rejectReady = reject; });
     this.ready.catch(() => undefined);
     attachHooks(actor, this);
   }
 
   get status(): SupervisorStatus {
-    return this.phase === 'failed' ? 'failed' : this.phase === 'stopped' ? 'stopped' : 'running';
+    return this.#phase === 'failed' ? 'failed' : this.#phase === 'stopped' ? 'stopped' : 'running';
   }
 
   whichChildren(): ChildInfo[] {
-    return this.children.map(({ spec, instance }) => ({ id: spec.id, type: spec.type, running: instance !== undefined, actor: instance?.actor }));
+    return this.#children.map(({ spec, instance }) => ({ id: spec.id, type: spec.type, running: instance !== undefined, actor: instance?.actor }));
   }
 
   countChildren(): ChildCounts {
-    const supervisors = this.children.filter((c) => c.spec.type === 'supervisor').length;
+    const supervisors = this.#children.filter((c) => c.spec.type === 'supervisor').length;
     return {
-      specs: this.children.length,
-      active: this.children.filter((c) => c.instance !== undefined).length,
+      specs: this.#children.length,
+      active: this.#children.filter((c) => c.instance !== undefined).length,
       supervisors,
-      workers: this.children.length - supervisors,
+      workers: this.#children.length - supervisors,
     };
   }
 
@@ -101,39 +101,39 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.call(async () => {
-      if (this.find(spec.id) !== undefined) throw new OtpError('OTP_DUPLICATE_CHILD', `supervisor '${this.id}' already has a child '${spec.id}'`, { childId: spec.id });
+    return this.#call(async () => {
+      if (this.#find(spec.id) !== undefined) throw new OtpError('OTP_DUPLICATE_CHILD', `supervisor '${this.id}' already has a child '${spec.id}'`, { childId: spec.id });
       const record: ChildRecord = { spec, instance: undefined, restarting: false };
-      const instance = await this.launch(spec);
-      this.children.push(record);
-      this.attach(record, instance);
+      const instance = await this.#launch(spec);
+      this.#children.push(record);
+      this.#attach(record, instance);
       return instance.actor;
     });
   }
 
   terminateChild(id: string): Promise<void> {
-    return this.call(async () => {
-      const record = this.get(id);
+    return this.#call(async () => {
+      const record = this.#get(id);
       record.restarting = false;
-      await this.terminate(record);
+      await this.#terminate(record);
     });
   }
 
   restartChild(id: string): Promise<ChildActor> {
-    return this.call(async () => {
-      const record = this.get(id);
-      this.refuseUnlessIdle(record, 'restart');
-      const instance = await this.launch(record.spec);
-      this.attach(record, instance);
+    return this.#call(async () => {
+      const record = this.#get(id);
+      this.#refuseUnlessIdle(record, 'restart');
+      const instance = await this.#launch(record.spec);
+      this.#attach(record, instance);
       return instance.actor;
     });
   }
 
   deleteChild(id: string): Promise<void> {
-    return this.call(async () => {
-      const record = this.get(id);
-      this.refuseUnlessIdle(record, 'delete');
-      this.remove(record);
+    return this.#call(async () => {
+      const record = this.#get(id);
+      this.#refuseUnlessIdle(record, 'delete');
+      this.#remove(record);
     });
   }
 
@@ -143,99 +143,99 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   /** Stops with `reason`; `'shutdown'` is what a parent uses, `'normal'` what `stop()` uses. */
   shutdown(reason: 'normal' | 'shutdown'): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'failed') return Promise.resolve();
-    this.stopping ??= new Promise<void>((done) => this.enqueue({ kind: 'stop', reason, done }));
-    return this.stopping;
+    if (this.#phase === 'stopped' || this.#phase === 'failed') return Promise.resolve();
+    this.#stopping ??= new Promise<void>((done) => this.#enqueue({ kind: 'stop', reason, done }));
+    return this.#stopping;
   }
 
   adopt(context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined }): void {
-    if (this.phase !== 'idle') return;
-    this.clock = context.clock;
-    this.inspect = context.inspect;
+    if (this.#phase !== 'idle') return;
+    this.#clock = context.clock;
+    this.#inspect = context.inspect;
   }
 
   /** Starts the children in order, as OTP's `init/1`; called when the actor starts. */
   async init(): Promise<void> {
-    if (this.phase !== 'idle') return;
-    this.phase = 'starting';
+    if (this.#phase !== 'idle') return;
+    this.#phase = 'starting';
     try {
-      if (this.name !== undefined) register(this.name, this);
-      for (const record of this.children) {
+      if (this.#name !== undefined) register(this.#name, this);
+      for (const record of this.#children) {
         let instance: Instance;
         try {
-          instance = await this.launch(record.spec);
+          instance = await this.#launch(record.spec);
         } catch (error) {
           const own = error instanceof OtpError && error.code === 'OTP_START_FAILED' && error.childId === record.spec.id;
           const cause = own ? error.cause : error;
           throw new OtpError('OTP_START_FAILED', `supervisor '${this.id}' could not start child '${record.spec.id}': ${describeCause(cause)}`, { cause, childId: record.spec.id });
         }
-        this.attach(record, instance);
+        this.#attach(record, instance);
       }
     } catch (error) {
-      if (this.phase !== 'starting') return this.rejectReady(error);
-      this.phase = 'stopping';
-      await this.terminateAll();
-      this.finish('failed', { error });
-      this.rejectReady(error);
-      void this.drain();
+      if (this.#phase !== 'starting') return this.#rejectReady(error);
+      this.#phase = 'stopping';
+      await this.#terminateAll();
+      this.#finish('failed', { error });
+      this.#rejectReady(error);
+      void this.#drain();
       return;
     }
-    this.phase = 'running';
-    this.resolveReady();
-    this.publish();
-    void this.drain();
+    this.#phase = 'running';
+    this.#resolveReady();
+    this.#publish();
+    void this.#drain();
   }
 
   /** The actor was stopped from outside (a brutal kill): children die with it, at once. */
   kill(): void {
-    if (this.phase === 'stopped' || this.phase === 'failed') return;
-    for (const record of [...this.children].reverse()) {
+    if (this.#phase === 'stopped' || this.#phase === 'failed') return;
+    for (const record of [...this.#children].reverse()) {
       const { instance } = record;
       record.instance = undefined;
       record.restarting = false;
       if (instance !== undefined) killInstance(instance);
-      if (record.spec.restart === 'temporary') this.remove(record);
+      if (record.spec.restart === 'temporary') this.#remove(record);
     }
-    this.finish('stopped', 'shutdown', false);
-    this.rejectReady(new OtpError('OTP_KILLED', `supervisor '${this.id}' was stopped brutally`));
+    this.#finish('stopped', 'shutdown', false);
+    this.#rejectReady(new OtpError('OTP_KILLED', `supervisor '${this.id}' was stopped brutally`));
   }
 
   // --- the mailbox ---
 
-  private call<T>(work: () => Promise<T>): Promise<T> {
+  #call<T>(work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.enqueue({ kind: 'call', run: () => work().then(resolve, reject), refuse: reject });
+      this.#enqueue({ kind: 'call', run: () => work().then(resolve, reject), refuse: reject });
     });
   }
 
-  private enqueue(message: Message): void {
-    this.queue.push(message);
-    void this.drain();
+  #enqueue(message: Message): void {
+    this.#queue.push(message);
+    void this.#drain();
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining || this.phase === 'idle' || this.phase === 'starting') return;
-    this.draining = true;
+  async #drain(): Promise<void> {
+    if (this.#draining || this.#phase === 'idle' || this.#phase === 'starting') return;
+    this.#draining = true;
     try {
-      for (let message = this.queue.shift(); message !== undefined; message = this.queue.shift()) {
+      for (let message = this.#queue.shift(); message !== undefined; message = this.#queue.shift()) {
         try {
-          await this.handle(message);
+          await this.#handle(message);
         } catch (error) {
           // A bug in the runtime, not in a child: the supervisor crashes as OTP's would.
-          if (this.isLive()) {
-            this.phase = 'stopping';
-            await this.terminateAll();
-            this.finish('failed', { error });
+          if (this.#isLive()) {
+            this.#phase = 'stopping';
+            await this.#terminateAll();
+            this.#finish('failed', { error });
           }
         }
       }
     } finally {
-      this.draining = false;
+      this.#draining = false;
     }
   }
 
-  private async handle(message: Message): Promise<void> {
-    if (!this.isLive()) {
+  async #handle(message: Message): Promise<void> {
+    if (!this.#isLive()) {
       if (message.kind === 'call') message.refuse(new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' is ${this.status}`));
       if (message.kind === 'stop') message.done();
       return;
@@ -244,21 +244,21 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
       case 'call':
         return message.run();
       case 'stop':
-        this.phase = 'stopping';
-        await this.terminateAll();
-        this.finish('stopped', message.reason);
+        this.#phase = 'stopping';
+        await this.#terminateAll();
+        this.#finish('stopped', message.reason);
         return message.done();
       case 'retry':
-        if (this.children.includes(message.record) && message.record.restarting) await this.restart(message.record, message.reason);
+        if (this.#children.includes(message.record) && message.record.restarting) await this.#restart(message.record, message.reason);
         return;
       case 'exit': {
         const { record, instance, reason } = message;
-        if (record.instance !== instance || !this.children.includes(record)) return;
+        if (record.instance !== instance || !this.#children.includes(record)) return;
         record.instance = undefined;
         const crashed = typeof reason === 'object';
-        if (record.spec.restart === 'temporary') this.remove(record);
-        else if (record.spec.restart === 'permanent' || crashed) return this.restart(record, reason);
-        this.publish();
+        if (record.spec.restart === 'temporary') this.#remove(record);
+        else if (record.spec.restart === 'permanent' || crashed) return this.#restart(record, reason);
+        this.#publish();
         return;
       }
     }
@@ -266,99 +266,99 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   // --- restarts (OTP's restart/2 and restart/3) ---
 
-  private async restart(record: ChildRecord, reason: ExitReason): Promise<void> {
-    if (!this.addRestart()) {
-      this.phase = 'stopping';
-      await this.terminateAll();
+  async #restart(record: ChildRecord, reason: ExitReason): Promise<void> {
+    if (!this.#addRestart()) {
+      this.#phase = 'stopping';
+      await this.#terminateAll();
       const cause = typeof reason === 'object' ? reason.error : undefined;
       const error = new OtpError(
         'OTP_MAX_RESTARTS',
-        `supervisor '${this.id}' exceeded ${this.flags.intensity} restart(s) in ${this.flags.period} ms; last: child '${record.spec.id}' ${typeof reason === 'object' ? `crashed: ${describeCause(reason.error)}` : `exited (${reason})`}`,
+        `supervisor '${this.id}' exceeded ${this.#flags.intensity} restart(s) in ${this.#flags.period} ms; last: child '${record.spec.id}' ${typeof reason === 'object' ? `crashed: ${describeCause(reason.error)}` : `exited (${reason})`}`,
         { cause, childId: record.spec.id },
       );
-      this.finish('failed', { error });
+      this.#finish('failed', { error });
       return;
     }
-    const at = this.children.indexOf(record);
-    const group = this.flags.strategy === 'one_for_one' ? [record] : this.flags.strategy === 'one_for_all' ? [...this.children] : this.children.slice(at);
+    const at = this.#children.indexOf(record);
+    const group = this.#flags.strategy === 'one_for_one' ? [record] : this.#flags.strategy === 'one_for_all' ? [...this.#children] : this.#children.slice(at);
     for (const member of [...group].reverse()) {
       member.restarting = false;
-      if (member !== record) await this.terminate(member);
+      if (member !== record) await this.#terminate(member);
     }
     for (const member of group) {
-      if (!this.children.includes(member) || member.instance !== undefined) continue;
+      if (!this.#children.includes(member) || member.instance !== undefined) continue;
       try {
-        this.attach(member, await this.launch(member.spec));
+        this.#attach(member, await this.#launch(member.spec));
       } catch (error) {
-        if (!this.isLive()) return;
+        if (!this.#isLive()) return;
         // OTP's try_again: the retry waits its turn in the mailbox and counts as a restart.
         member.restarting = true;
-        this.enqueue({ kind: 'retry', record: member, reason: { error } });
+        this.#enqueue({ kind: 'retry', record: member, reason: { error } });
         break;
       }
     }
-    this.publish();
+    this.#publish();
   }
 
-  private addRestart(): boolean {
-    const now = this.clock.now();
-    this.restarts = [now, ...this.restarts.filter((t) => t >= now - this.flags.period)];
-    return this.restarts.length <= this.flags.intensity;
+  #addRestart(): boolean {
+    const now = this.#clock.now();
+    this.#restarts = [now, ...this.#restarts.filter((t) => t >= now - this.#flags.period)];
+    return this.#restarts.length <= this.#flags.intensity;
   }
 
   // --- children ---
 
-  private async launch(spec: ResolvedSpec): Promise<Instance> {
-    const instance = await startInstance(spec, { clock: this.clock, inspect: this.inspect });
-    if (!this.isLive() && this.phase !== 'starting') {
+  async #launch(spec: ResolvedSpec): Promise<Instance> {
+    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect });
+    if (!this.#isLive() && this.#phase !== 'starting') {
       killInstance(instance);
       throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });
     }
     return instance;
   }
 
-  private attach(record: ChildRecord, instance: Instance): void {
+  #attach(record: ChildRecord, instance: Instance): void {
     record.instance = instance;
     record.restarting = false;
     void instance.exited.then((reason) => {
-      if (!instance.stopping) this.enqueue({ kind: 'exit', record, instance, reason });
+      if (!instance.stopping) this.#enqueue({ kind: 'exit', record, instance, reason });
     });
-    this.publish();
+    this.#publish();
   }
 
   /** OTP's do_terminate plus del_child: stopped, and forgotten when temporary. */
-  private async terminate(record: ChildRecord): Promise<void> {
+  async #terminate(record: ChildRecord): Promise<void> {
     const { instance } = record;
     if (instance !== undefined) {
-      await stopInstance(instance, record.spec, this.clock);
+      await stopInstance(instance, record.spec, this.#clock);
       if (record.instance === instance) record.instance = undefined;
     }
-    if (record.spec.restart === 'temporary') this.remove(record);
-    this.publish();
+    if (record.spec.restart === 'temporary') this.#remove(record);
+    this.#publish();
   }
 
-  private async terminateAll(): Promise<void> {
-    for (const record of [...this.children].reverse()) {
+  async #terminateAll(): Promise<void> {
+    for (const record of [...this.#children].reverse()) {
       record.restarting = false;
-      await this.terminate(record);
+      await this.#terminate(record);
     }
   }
 
-  private remove(record: ChildRecord): void {
-    this.children = this.children.filter((c) => c !== record);
+  #remove(record: ChildRecord): void {
+    this.#children = this.#children.filter((c) => c !== record);
   }
 
-  private find(id: string): ChildRecord | undefined {
-    return this.children.find((c) => c.spec.id === id);
+  #find(id: string): ChildRecord | undefined {
+    return this.#children.find((c) => c.spec.id === id);
   }
 
-  private get(id: string): ChildRecord {
-    const record = this.find(id);
+  #get(id: string): ChildRecord {
+    const record = this.#find(id);
     if (record === undefined) throw new OtpError('OTP_NO_CHILD', `supervisor '${this.id}' has no child '${id}'`, { childId: id });
     return record;
   }
 
-  private refuseUnlessIdle(record: ChildRecord, what: string): void {
+  #refuseUnlessIdle(record: ChildRecord, what: string): void {
     const id = record.spec.id;
     if (record.restarting) throw new OtpError('OTP_CHILD_RESTARTING', `cannot ${what} child '${id}': the supervisor is restarting it`, { childId: id });
     if (record.instance !== undefined) throw new OtpError('OTP_CHILD_RUNNING', `cannot ${what} child '${id}': it is running`, { childId: id });
@@ -366,18 +366,18 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   // --- lifecycle ---
 
-  private isLive(): boolean {
-    return this.phase === 'running' || this.phase === 'stopping';
+  #isLive(): boolean {
+    return this.#phase === 'running' || this.#phase === 'stopping';
   }
 
-  private finish(phase: 'stopped' | 'failed', reason: ExitReason, tellActor = true): void {
-    this.phase = phase;
-    if (this.name !== undefined) unregister(this.name, this);
-    this.resolveStopped(reason);
+  #finish(phase: 'stopped' | 'failed', reason: ExitReason, tellActor = true): void {
+    this.#phase = phase;
+    if (this.#name !== undefined) unregister(this.#name, this);
+    this.#resolveStopped(reason);
     if (tellActor) this.actor.send({ type: 'otp.exit', reason });
   }
 
-  private publish(): void {
-    if (this.isLive()) this.actor.send({ type: 'otp.update' });
+  #publish(): void {
+    if (this.#isLive()) this.actor.send({ type: 'otp.update' });
   }
 }
