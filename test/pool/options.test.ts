@@ -76,4 +76,22 @@ test('validation :: writer options and the onError hook', () => {
   assert.match(err.message, 'asyncOverflow');
 });
 
+test('validation :: settings and int64 follow the same rules as connect() and per-call options', async () => {
+  const { connect } = await import('../../src/clickhouse/connection.js');
+  for (const [settings, key] of [[{ max_threads: NaN }, 'max_threads'], [{ 'bad name': 1 }, 'bad name'], [{ x: { y: 1 } }, 'x']] as const) {
+    const err = problem({ connectionStrings: [url], settings });
+    assert.match(err.message, `settings.${key}`);
+    let refused: unknown;
+    try {
+      connect(url, { settings: settings as never });
+    } catch (error) {
+      refused = error;
+    }
+    assert.instance(refused, ConfigError, `connect() refuses ${key} too`);
+  }
+  assert.match(problem({ connectionStrings: [url], settings: [1] }).message, 'settings: expected an object');
+  assert.match(problem({ connectionStrings: [url], int64: 'number' }).message, "int64: expected 'auto', 'bigint' or 'string'");
+  assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { max_threads: 2, readonly: true } }).settings, { max_threads: 2, readonly: true });
+});
+
 test.run();
