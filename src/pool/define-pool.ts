@@ -50,6 +50,7 @@ class Pool implements ClickHousePool {
   readonly #failover: FailoverDeps;
   readonly #errors: number[];
   #app: Supervisor | undefined;
+  #starting: Promise<void> | undefined;
 
   constructor(opts: ResolvedPoolOptions, io: ConnectionIO) {
     this.#opts = opts;
@@ -81,12 +82,24 @@ class Pool implements ClickHousePool {
     return this.#tree.childSpec();
   }
 
-  async start(options: Pick<SupervisorOptions, 'inspect' | 'clock'> = {}): Promise<void> {
-    if (this.#app || this.#tree.live) return;
-    this.#app = await startSupervisor([this], { ...options, id: `${this.name}-root` });
+  // Concurrent calls share one start; a pool already running (here or under a supervisor) is left as it is.
+  start(options: Pick<SupervisorOptions, 'inspect' | 'clock'> = {}): Promise<void> {
+    if (this.#app || this.#tree.live) return Promise.resolve();
+    this.#starting ??= startSupervisor([this], { ...options, id: `${this.name}-root` }).then(
+      (app) => {
+        this.#app = app;
+        this.#starting = undefined;
+      },
+      (error: unknown) => {
+        this.#starting = undefined;
+        throw error;
+      },
+    );
+    return this.#starting;
   }
 
   async stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
     const app = this.#app;
     if (!app) {
       if (this.#tree.live) {

@@ -23,7 +23,7 @@ export type { AsyncOverflowPolicy, OnErrorHook };
 export interface PoolOptions {
   /** One or more `http(s)://user:password@host:port/database`. Required. */
   readonly connectionStrings: readonly string[];
-  /** Registered name; two running pools need two names. Default `'colonnade'`. */
+  /** Registered name (`whereis(name)` finds the pool); two running pools need two names. Default: none, the pool is not registered and is called `colonnade-<n>`. */
   readonly name?: string;
   /** Connections, spread evenly over the servers. Default 10. */
   readonly poolSize?: number;
@@ -63,6 +63,8 @@ export interface PoolOptions {
 export interface ResolvedPoolOptions {
   readonly servers: readonly ServerConfig[];
   readonly name: string;
+  /** Whether `name` was given, and so is registered while the pool runs. */
+  readonly registered: boolean;
   readonly poolSize: number;
   readonly poolTimeout: number;
   readonly timeout: number;
@@ -86,6 +88,9 @@ const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
   'readRetries', 'backoff', 'int64', 'settings', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
   'asyncOverflow', 'asyncRetries', 'onError',
 ]);
+
+// Unnamed pools get a name of their own, so two of them run side by side (and under one supervisor).
+let unnamed = 0;
 
 const camel = (snake: string): string => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -154,7 +159,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     return v as T;
   };
 
-  let name = 'colonnade';
+  let name = `colonnade-${++unnamed}`;
   if (raw.name !== undefined) {
     if (typeof raw.name !== 'string' || raw.name.trim() === '') problems.push(`name: expected a non-empty string, got ${show(raw.name)}`);
     else name = raw.name;
@@ -215,7 +220,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     throw new ConfigError(`definePool(${typeof raw.name === 'string' ? `'${raw.name}'` : ''}): ${problems.join('; ')}`);
   }
   return {
-    servers, name, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,
+    servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,
     int64, settings, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
   };
 }

@@ -170,6 +170,7 @@ export class PoolTree {
 
   async #watchPool(spec: ChildSpec, context: Parameters<ChildSpec['start']>[0]): Promise<ChildActor> {
     const { opts, registrant } = this.#deps;
+    if (!opts.registered) return spec.start(context);
     register(opts.name, registrant);
     let actor: ChildActor;
     try {

@@ -20,7 +20,10 @@ function problem(options: unknown): ConfigError {
 
 test('defaults :: Pillar-compatible defaults', () => {
   const o = resolvePoolOptions({ connectionStrings: [url, 'http://127.0.0.1:8124/db'] });
-  assert.is(o.name, 'colonnade');
+  assert.match(o.name, /^colonnade-\d+$/);
+  assert.is(o.registered, false, 'an unnamed pool is not registered');
+  assert.is.not(resolvePoolOptions({ connectionStrings: [url] }).name, o.name, 'each unnamed pool has a name of its own');
+  assert.is(resolvePoolOptions({ connectionStrings: [url], name: 'Analytics' }).registered, true);
   assert.is(o.poolSize, 10);
   assert.is(o.poolTimeout, 5000);
   assert.is(o.timeout, 5000);
