@@ -37,6 +37,9 @@ export interface ClusterStatus {
 export const CLUSTER_NAME: 'colonnade';
 /** Password of the `colonnade` user (the `default` user has none). */
 export const PASSWORD: 's3cret:p@ss';
+/** A user whose password is not Latin-1 (it can only travel as UTF-8, in HTTP Basic). */
+export const UNICODE_USER: 'unicode';
+export const UNICODE_PASSWORD: 'пароль-ü';
 
 /** Folder, base port, size and state file, from the env (or the folder's state.json). */
 export function settings(layout?: { base: number; size: number }): { dir: string; base: number; size: number; stateFile: string };

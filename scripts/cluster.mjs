@@ -9,14 +9,14 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLUSTER_NAME, PASSWORD, writeConfigs } from './cluster/config.mjs';
+import { CLUSTER_NAME, PASSWORD, UNICODE_PASSWORD, UNICODE_USER, writeConfigs } from './cluster/config.mjs';
 import {
   ZK_CLASSPATH, START_DEADLINE_MS, withLock, markLogs, spawnDetached, terminate, resumePid, procState,
   isAlive, isOurs, waitState, waitGone, waitFor, waitPortsClosed, assertPortsFree, zkOk,
   findClickHouse, findJava, ensureInstalled,
 } from './cluster/host.mjs';
 
-export { CLUSTER_NAME, PASSWORD };
+export { CLUSTER_NAME, PASSWORD, UNICODE_PASSWORD, UNICODE_USER };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 
 export const CLUSTER_NAME = 'colonnade';
 export const PASSWORD = 's3cret:p@ss';
+// A user whose password is not Latin-1: it can only travel as UTF-8 (HTTP Basic).
+export const UNICODE_USER = 'unicode';
+export const UNICODE_PASSWORD = 'пароль-ü';
 
 export function writeConfigs(s) {
   const z = s.zookeeper;
@@ -105,6 +108,10 @@ const USERS_XML = `<?xml version="1.0"?>
       <password>${PASSWORD}</password>
       ${USER_BODY}
     </colonnade>
+    <${UNICODE_USER}>
+      <password>${UNICODE_PASSWORD}</password>
+      ${USER_BODY}
+    </${UNICODE_USER}>
   </users>
   <quotas>
     <default>

@@ -2,8 +2,8 @@ import { isSettingName } from './checks.js';
 import { ConfigError } from './errors.js';
 import type { ServerConfig, Settings } from './types.js';
 
-// Keys the HTTP interface reads itself: letting a connection string set them would move
-// credentials into the URL or fight the request the client builds.
+// Keys the HTTP interface reads itself (in any letter case): letting a connection string set
+// them would move credentials into the URL or fight the request the client builds.
 const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
 
 /**
@@ -47,9 +47,12 @@ export function parseConnectionString(url: string): ServerConfig {
   const settings: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) {
     if (!isSettingName(key)) return fail(`setting name ${JSON.stringify(key)} is not an identifier`);
-    if (RESERVED.has(key)) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
+    if (RESERVED.has(key.toLowerCase())) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
     if (key in settings) return fail(`setting ${key} is given twice`);
     settings[key] = value;
+  }
+  if (username.includes(':') && !/^[\x20-\x7e]*$/.test(`${username}${password}`)) {
+    return fail('a user name with ":" cannot be sent with a password that is not printable ASCII (HTTP Basic splits at ":")');
   }
   const origin = `${protocol}://${parsed.hostname}:${port}`;
   const user = username === '' ? '' : `${encodeURIComponent(username)}${password === '' ? '' : ':***'}@`;
@@ -63,7 +66,7 @@ export function parseConnectionString(url: string): ServerConfig {
     database,
     settings: Object.freeze(settings) as Settings,
     origin,
-    redacted: `${protocol}://${user}${parsed.hostname}:${port}/${encodeURIComponent(database)}${query === '' ? '' : `?${query}`}`,
+    redacted: `${protocol}://${user}${parsed.hostname}:${port}/${encodeURIComponent(database)}${query === '' ? '' : `?${query}`.replace(SECRET_PARAM, '$1$2=***')}`,
   };
   // Not enumerable, so console.log, util.inspect and JSON.stringify of a config never show it.
   Object.defineProperty(config, 'password', { value: password, enumerable: false });
@@ -90,9 +93,16 @@ export function redactUrl(url: string): string {
   const scheme = url.indexOf('://');
   const start = scheme < 0 ? 0 : scheme + 3;
   const at = url.lastIndexOf('@');
-  if (at < start) return url.length > 200 ? `${url.slice(0, 200)}...` : url;
-  const userinfo = url.slice(start, at);
-  const colon = userinfo.indexOf(':');
-  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-  return `${url.slice(0, start)}${user}:***${url.slice(at)}`;
+  let shown = url;
+  if (at >= start) {
+    const userinfo = url.slice(start, at);
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    shown = `${url.slice(0, start)}${user}:***${url.slice(at)}`;
+  }
+  // A secret given as a query-string key (`?password=`, `?PassWord=`, `?api_key=` ...).
+  shown = shown.replace(SECRET_PARAM, '$1$2=***');
+  return shown.length > 200 ? `${shown.slice(0, 200)}...` : shown;
 }
+
+const SECRET_PARAM = /([?&])([^=&#]*(?:pass|key|secret|token)[^=&#]*)=([^&#]*)/gi;

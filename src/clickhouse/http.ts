@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { AbortError, ColonnadeError, ProtocolError, TimeoutError, TransportError } from './errors.js';
+import { AbortError, ColonnadeError, ConfigError, ProtocolError, TimeoutError, TransportError } from './errors.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
 /**
@@ -105,15 +105,12 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         settle(toTransportError(err, sent, server));
       },
     };
-    const requestHeaders: Record<string, string> = { 'x-clickhouse-user': server.username };
-    if (server.password !== '') requestHeaders['x-clickhouse-key'] = server.password;
-    if (options.body !== undefined) requestHeaders['content-type'] = 'text/plain; charset=utf-8';
     try {
       transport.dispatch({
         origin: server.origin,
         path: options.path,
         method: options.method,
-        headers: requestHeaders,
+        headers: headersOf(server, options.body !== undefined),
         body: options.body === undefined ? null : Buffer.from(options.body, 'utf8'),
         // Our own timer governs; undici's must not fire first on a long query.
         headersTimeout: timeout + 60_000,
@@ -181,8 +178,35 @@ function buildPath(server: ServerConfig, layers: readonly (Settings | undefined)
   return `/?${params.toString()}`;
 }
 
+// Credentials that are printable ASCII travel in ClickHouse's own headers; others (a password
+// like `пароль`) cannot be a header value at all, so they go as HTTP Basic over their UTF-8
+// bytes, which ClickHouse reads as well. Built once per server.
+const headerCache = new WeakMap<ServerConfig, { readonly bare: Record<string, string>; readonly text: Record<string, string> }>();
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+function headersOf(server: ServerConfig, hasBody: boolean): Record<string, string> {
+  let cached = headerCache.get(server);
+  if (cached === undefined) {
+    const bare: Record<string, string> = {};
+    if (PRINTABLE_ASCII.test(server.username) && PRINTABLE_ASCII.test(server.password)) {
+      bare['x-clickhouse-user'] = server.username;
+      if (server.password !== '') bare['x-clickhouse-key'] = server.password;
+    } else {
+      bare.authorization = `Basic ${Buffer.from(`${server.username}:${server.password}`, 'utf8').toString('base64')}`;
+    }
+    cached = { bare, text: { ...bare, 'content-type': 'text/plain; charset=utf-8' } };
+    headerCache.set(server, cached);
+  }
+  return hasBody ? cached.text : cached.bare;
+}
+
 function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {
   if (err instanceof ColonnadeError) return err;
+  // undici refused to build the request: our fault, not the server's (and its words may
+  // quote a header, so they are not repeated).
+  if ((err as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG') {
+    return new ConfigError(`${server.redacted}: the request could not be built (undici: invalid argument)`);
+  }
   const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
   const message = err instanceof Error ? err.message : String(err);
   const requestSent = sent && !NOT_SENT.has(code);

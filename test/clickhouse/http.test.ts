@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import { AbortError, ProtocolError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
+import { AbortError, ConfigError, ProtocolError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import { ping, queryPath, send } from '../../src/clickhouse/http.js';
 import { withFakeServer } from './fake-http.js';
 
@@ -29,6 +29,30 @@ test('send :: credentials travel in headers, database and settings in the query 
     assert.not.ok(req?.url.includes('s3cret'));
     assert.is(req?.body, 'SELECT 1');
   });
+});
+
+test('send :: credentials that are not printable ASCII go as HTTP Basic over their UTF-8 bytes', async () => {
+  await withFakeServer((_req, res) => res.end('ok'), async (_client, _server, fake) => {
+    const server = parseConnectionString(`http://${encodeURIComponent('юзер')}:${encodeURIComponent('пароль-ü')}@${new URL(fake.url).host}/db`);
+    const { Client } = await import('undici');
+    const client = new Client(server.origin);
+    try {
+      await send(client, server, { method: 'POST', path: '/', body: 'SELECT 1', timeout: 2_000 });
+    } finally {
+      await client.close();
+    }
+    const req = fake.seen.at(-1)!;
+    assert.is(req.headers['x-clickhouse-key'], undefined);
+    assert.is(Buffer.from(String(req.headers.authorization).replace(/^Basic /, ''), 'base64').toString('utf8'), 'юзер:пароль-ü');
+  });
+});
+
+test("send :: a request undici refuses to build is a ConfigError (the caller's fault, not the server's), without the words undici used", async () => {
+  const server = parseConnectionString('http://u:p@127.0.0.1:9/db');
+  const refusing = { dispatch() { throw Object.assign(new Error('invalid x-clickhouse-key header p'), { code: 'UND_ERR_INVALID_ARG' }); } };
+  const err = await send(refusing as never, server, { method: 'POST', path: '/', body: 'x', timeout: 1_000 }).catch((e: unknown) => e);
+  assert.instance(err, ConfigError);
+  assert.not.match((err as Error).message, 'header p');
 });
 
 test('send :: a timed-out request destroys its socket; the next one on the same Client gets its own answer', async () => {

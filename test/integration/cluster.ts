@@ -9,6 +9,8 @@ export type { ClusterInfo, ClusterServer };
 
 /** Password of the `colonnade` user on every local server. */
 export const PASSWORD: string = cluster.PASSWORD;
+/** Password of the `unicode` user: not Latin-1. */
+export const UNICODE_PASSWORD: string = cluster.UNICODE_PASSWORD;
 /** Name of the cluster in each server's `remote_servers`. */
 export const CLUSTER_NAME: string = cluster.CLUSTER_NAME;
 
@@ -37,10 +39,11 @@ export function clusterInfo(): ClusterInfo {
  * serverUrls({ user: 'colonnade' });
  * // ['http://colonnade:s3cret%3Ap%40ss@127.0.0.1:18123/default', ...]
  */
-export function serverUrls(opts: { user?: 'default' | 'colonnade' } = {}): string[] {
+export function serverUrls(opts: { user?: 'default' | 'colonnade' | 'unicode' } = {}): string[] {
   const user = opts.user ?? 'default';
+  const password = user === 'unicode' ? UNICODE_PASSWORD : PASSWORD;
   return clusterInfo().servers.map((s) => {
-    const auth = user === 'default' ? '' : `${user}:${encodeURIComponent(PASSWORD)}@`;
+    const auth = user === 'default' ? '' : `${user}:${encodeURIComponent(password)}@`;
     return `http://${auth}127.0.0.1:${s.httpPort}/default`;
   });
 }
