@@ -112,7 +112,7 @@ function sameColumns(row: Row, keys: readonly string[]): boolean {
  * insertHead('`users`', '(`id`)'); // 'INSERT INTO `users` (`id`) FORMAT JSONEachRow\n'
  */
 export function insertHead(quotedTable: string, columns: string): string {
-  return `INSERT INTO ${quotedTable} ${columns} FORMAT JSONEachRow\n`;
+  return `INSERT INTO ${quotedTable}${columns === '' ? '' : ` ${columns}`} FORMAT JSONEachRow\n`;
 }
 
 /**
@@ -134,9 +134,9 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
     }
     let group = groups.get(signature);
     if (!group) {
+      // A row that gives no column (`{}`) is a row of the server's defaults, as in Pillar.
       const names = signature === '' ? [] : signature.slice(0, -1).split('\u0000');
-      if (names.length === 0) throw new QueryParamError('row', 'a row gives no column with a value');
-      group = { columns: `(${names.map(quoteColumn).join(', ')})`, rows: [] };
+      group = { columns: names.length === 0 ? '' : `(${names.map(quoteColumn).join(', ')})`, rows: [] };
       groups.set(signature, group);
     }
     group.rows.push(row);

@@ -5,7 +5,7 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { insertRequest, QueryParamError, quoteIdentifier, type PreparedRequest, type Row } from '../../clickhouse/index.js';
+import { insertRequest, quoteIdentifier, type PreparedRequest, type Row } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter, type BackoffOptions } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
@@ -76,7 +76,7 @@ export interface WriterStats {
 export interface Writer {
   /** The otp child spec of the writer actor; its `stop` drains within the shutdown time and reports what it could not write through onError. */
   readonly spec: ChildSpec;
-  /** Rows already validated and encoded with `encodeRow()` (one JSONEachRow line each), batched per table. */
+  /** Rows already validated and encoded with `encodeRow()` (one JSONEachRow line each), batched per table; copied at the call. */
   enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void;
   /** A prepared `insert`/`query` (asyncInsert / asyncQuery), sent alone, in order. */
   enqueueRequest(request: PreparedRequest): void;
@@ -211,9 +211,11 @@ class AsyncWriter implements Writer {
 
   enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
     if (!this.#quoted.has(table)) this.#quoted.set(table, quoteIdentifier(table));
-    for (const line of encoded) if (line === '{}') throw new QueryParamError('row', 'a row gives no column with a value');
-    if (this.#closed) return this.#refuse(rows);
-    this.#mailbox.pushRows(table, rows, encoded);
+    // The rows as they were at the call: a caller may change or reuse its objects at once,
+    // and every attempt must send the same columns and bytes.
+    const captured = rows.map((row) => ({ ...row }));
+    if (this.#closed) return this.#refuse(captured);
+    this.#mailbox.pushRows(table, captured, encoded);
   }
 
   enqueueRequest(request: PreparedRequest): void {

@@ -115,10 +115,28 @@ test('batching :: a multi-row call larger than batchSize is split', async () => 
   assert.equal(h.sent.map(ids), [[0, 1, 2], [3, 4]]);
 });
 
-test('batching :: a row with no column is refused in the caller', () => {
+test('batching :: a row with no column is queued as a row of defaults', async () => {
   const h = harness();
-  assert.throws(() => h.writer.enqueueRows('t', [{ a: undefined }], [encodeRow({ a: undefined })]), (e: Error & { code?: string }) => e.code === 'QUERY_PARAM');
-  assert.is(h.writer.stats().queued, 0);
+  h.writer.enqueueRows('t', [{ a: undefined }], [encodeRow({ a: undefined })]);
+  assert.is(h.writer.stats().queued, 1);
+  await h.writer.flush();
+  assert.equal(h.sent.map((r) => r.body), ['INSERT INTO `t` FORMAT JSONEachRow\n{}\n']);
+});
+
+test('capture :: a row object changed after the call is sent as it was at the call', async () => {
+  const h = harness();
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < 3; i++) {
+    row.id = i;
+    if (i === 1) row.note = 'x';
+    else delete row.note;
+    h.writer.enqueueRows('t', [row], [encodeRow(row)]);
+  }
+  row.id = 99;
+  await h.writer.flush();
+  assert.equal(h.sent.map((r) => r.body), [
+    'INSERT INTO `t` (`id`) FORMAT JSONEachRow\n{"id":0}\n{"id":2}\nINSERT INTO `t` (`id`, `note`) FORMAT JSONEachRow\n{"id":1,"note":"x"}\n',
+  ]);
 });
 
 test('batching :: a bad table name throws in the caller and queues nothing', () => {
