@@ -13,7 +13,8 @@
 //     --outfile=.bench/overhead.mjs && node .bench/overhead.mjs
 import type { Dispatcher } from 'undici';
 import { createActor } from 'xstate';
-import { definePool, parseConnectionString, perform, prepare } from '../../src/index.js';
+import { definePool } from '../../src/index.js';
+import { parseConnectionString, perform, prepare } from '../../src/protocol.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { queryPath } from '../../src/clickhouse/http.js';
 import { withHotPath } from '../../src/pool/connection.hot-path.js';
