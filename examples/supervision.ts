@@ -2,7 +2,7 @@
 // (taking its rest_for_one sibling with it), until the tree is stopped after 4 s.
 // Run: node --import tsx examples/supervision.ts
 import { assign, createActor, setup } from 'xstate';
-import { realClock, startSupervisor, supervisor, supervisorOf, type StartContext, type Supervisor } from '../src/index.js';
+import { realClock, startSupervisor, supervisor, supervisorOf, type StartContext, type Supervisor } from '../src/otp.js';
 
 const flaky = setup({ actions: { crash: () => { throw new Error('flaky worker gave up'); } } }).createMachine({
   id: 'flaky',

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// The one test command (`npm test`): typecheck, build, start the local ClickHouse
+// The one test command (`npm test`): typecheck, build, check the package (attw, publint), start the local ClickHouse
 // cluster, run every uvu suite under test/ (unit and integration), stop the cluster
 // if this run started it, and end with one line `N passed, N failed[, N skipped]`.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,9 +49,20 @@ async function check(name, cmd, args) {
   return code === 0;
 }
 
+// The script a dev dependency declares as its command `name` (publint's `exports` hides its package.json).
+function bin(pkg, name) {
+  const dir = join(root, 'node_modules', pkg);
+  const { bin: bins } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return join(dir, typeof bins === 'string' ? bins : bins[name]);
+}
+
 const tsc = require.resolve('typescript/bin/tsc');
 await check('typecheck (tsc --noEmit)', process.execPath, [tsc, '--noEmit']);
-await check('build (node build.mjs)', process.execPath, ['build.mjs']);
+if (await check('build (node build.mjs)', process.execPath, ['build.mjs'])) {
+  // Both pack the package locally (npm pack) and read nothing from the network.
+  await check('types of every entry (attw --pack .)', process.execPath, [bin('@arethetypeswrong/cli', 'attw'), '--pack', '.']);
+  await check('package.json (publint --strict)', process.execPath, [bin('publint', 'publint'), '--strict']);
+}
 
 const cluster = await import('./cluster.mjs');
 let lease = null;

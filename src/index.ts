@@ -1,35 +1,24 @@
-// The public API: explicit named exports only, no logic.
+// The public API: what an application writes with. Explicit named exports only, no logic.
+// The protocol layer and the actor runtime have their own entries (src/protocol.ts →
+// `colonnade/protocol`, src/otp.ts → `colonnade/otp`).
 
-// --- protocol layer (src/clickhouse) ---
+export { definePool } from './pool/index.js';
+export { startSupervisor, supervisor } from './otp/index.js';
+export { connect } from './clickhouse/index.js';
+
 export {
-  connect, parseConnectionString, renderQuery, formatLiteral, quoteString, quoteIdentifier, encodeRow, encodeRows,
-  parseColumnType, decodeTsv, prepare, perform, ping,
   ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
-  ProtocolError, ClosedError, parseServerError,
+  ProtocolError, ClosedError,
 } from './clickhouse/index.js';
-export type {
-  Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,
-  RequestDefaults, Row, ServerConfig, Settings, Transport, ColumnType, ErrorCode, ServerErrorInfo,
-} from './clickhouse/index.js';
-
-// --- actor runtime (src/otp) ---
 export {
-  startSupervisor, supervisor, supervisorOf,
-  register, unregister, whereis, registered,
-  realClock, createTestClock, OtpError,
-} from './otp/index.js';
-export type {
-  ChildActor, ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
-  OtpErrorCode, RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorContext, SupervisorEvent,
-  SupervisorOptions, SupervisorSnapshot, SupervisorStatus, TestClock,
-} from './otp/index.js';
-
-// --- pool (src/pool) ---
-export {
-  definePool, PoolError, PoolTimeoutError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError,
+  PoolError, PoolTimeoutError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError,
   ConnectionCrashedError, MailboxFullError, WriterStoppedError,
 } from './pool/index.js';
+export { OtpError } from './otp/index.js';
+
 export type {
-  ClickHousePool, PoolMessage, AsyncMessage, PoolResults, PoolOptions, AsyncOverflowPolicy, OnErrorHook, PoolStats,
-  ServerStats, BalanceStrategy, ConnectionState, PoolErrorCode, WriterStats, WriterErrorCode,
+  PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats,
 } from './pool/index.js';
+export type {
+  Connection, ConnectOptions, CallOptions, QueryParams, Row, Settings,
+} from './clickhouse/index.js';
