@@ -18,7 +18,7 @@ let app: Supervisor;
 const codeOf = (e: unknown) => (e as { code?: string }).code ?? String(e);
 
 /** Runs selects with `concurrency` workers until `count` are done or `ms` passed. */
-async function load(opts: { count: number; ms: number; concurrency: number; onEach?: (done: number) => Promise<void> | void }) {
+async function load(opts: { count: number; ms: number; concurrency: number; onEach?: (done: number, results: readonly { ok: boolean; replica?: string }[]) => Promise<void> | void }) {
   const deadline = Date.now() + opts.ms;
   const results: Array<{ ok: boolean; code?: string; replica?: string; ms: number }> = [];
   let started = 0;
@@ -32,7 +32,7 @@ async function load(opts: { count: number; ms: number; concurrency: number; onEa
       } catch (e) {
         results.push({ ok: false, code: codeOf(e), ms: Date.now() - t0 });
       }
-      await opts.onEach?.(results.length);
+      await opts.onEach?.(results.length, results);
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
@@ -50,7 +50,7 @@ async function untilUsed(server: number, ms: number): Promise<boolean> {
   for (let round = 0; round < 2_000 && Date.now() < deadline; round++) {
     const s = pool.stats().servers[server]!;
     if (s.up && s.queries > before) return true;
-    await load({ count: 6, ms: deadline - Date.now(), concurrency: 2 });
+    await load({ count: 6, ms: Math.max(1, deadline - Date.now()), concurrency: 2 });
     await pause(20);
   }
   const s = pool.stats().servers[server]!;
@@ -86,11 +86,11 @@ test('kill -9 :: no select fails, the dead server gets no more queries, restarte
     count: 300,
     ms: 30_000,
     concurrency: 4,
-    onEach: async (done) => {
+    onEach: async (done, sofar) => {
       if (!killed && done >= 60) {
         killed = true;
         await killServer(1);
-        deadFrom = results.length; // every answer recorded from here on came after its death
+        deadFrom = sofar.length; // every answer recorded from here on came after its death
       }
       const s1 = pool.stats().servers[1]!;
       if (killed && !s1.up && queriesWhenDown < 0) queriesWhenDown = s1.queries;
