@@ -37,7 +37,7 @@ test('examples :: the seed module works as written', async () => {
 
   const MyClickHouse = definePool({
     connectionStrings: [a!, b!, c!],
-    name: 'MyClickHouse',
+    name: `MyClickHouse-${process.pid}-${Date.now().toString(36)}`, // unique: a failure here must not hold a name later suites use
     poolSize: 15,            // default 10
     poolTimeout: 5_000,      // ms to wait for a connection, default 5000
     timeout: 5_000,          // default query timeout in ms, default 5000
@@ -45,19 +45,25 @@ test('examples :: the seed module works as written', async () => {
   });
 
   const app = await startSupervisor([MyClickHouse]);
-  await MyClickHouse.insertToTable('users', { id: 456, name: 'John Doe' });
-  await MyClickHouse.insertToTable('users', [{ id: 1, name: 'Young', age: 18 }, { id: 2, name: 'Old', age: 60 }]);
-  for (let i = 0; i < servers().length; i++) await sql(i, `SYSTEM SYNC REPLICA ${db}.users`);
-  const users = await MyClickHouse.select('SELECT * FROM users WHERE age > {min_age} ORDER BY id', { min_age: 21 });
-  assert.equal(users, [{ id: 2, name: 'Old', age: 60 }, { id: 456, name: 'John Doe', age: 30 }]);
-  await MyClickHouse.insert('INSERT INTO events (user_id, event) VALUES ({user_id}, {event})', { user_id: 123, event: 'login' });
-  await MyClickHouse.query('CREATE TABLE scratch (x UInt8) ENGINE = Memory');
-  const sql2 = 'INSERT INTO events (user_id, event) VALUES ({user_id}, {event})';
-  MyClickHouse.asyncInsert(sql2, { user_id: 124, event: 'logout' });
-  MyClickHouse.asyncInsertToTable('logs', { event: 'page_view', user_id: 123, timestamp: new Date() });
-  const sent = await MyClickHouse.send({ type: 'select', sql: 'SELECT count() AS n FROM users WHERE age > {min_age}', params: { min_age: 21 }, options: { timeout: 30_000 } });
-  assert.equal(sent, [{ n: 2 }]);
-  await app.stop();                                              // graceful: drains the writer
+  let stopped = false;
+  try {
+    await MyClickHouse.insertToTable('users', { id: 456, name: 'John Doe' });
+    await MyClickHouse.insertToTable('users', [{ id: 1, name: 'Young', age: 18 }, { id: 2, name: 'Old', age: 60 }]);
+    for (let i = 0; i < servers().length; i++) await sql(i, `SYSTEM SYNC REPLICA ${db}.users`);
+    const users = await MyClickHouse.select('SELECT * FROM users WHERE age > {min_age} ORDER BY id', { min_age: 21 });
+    assert.equal(users, [{ id: 2, name: 'Old', age: 60 }, { id: 456, name: 'John Doe', age: 30 }]);
+    await MyClickHouse.insert('INSERT INTO events (user_id, event) VALUES ({user_id}, {event})', { user_id: 123, event: 'login' });
+    await MyClickHouse.query('CREATE TABLE scratch (x UInt8) ENGINE = Memory');
+    const sql2 = 'INSERT INTO events (user_id, event) VALUES ({user_id}, {event})';
+    MyClickHouse.asyncInsert(sql2, { user_id: 124, event: 'logout' });
+    MyClickHouse.asyncInsertToTable('logs', { event: 'page_view', user_id: 123, timestamp: new Date() });
+    const sent = await MyClickHouse.send({ type: 'select', sql: 'SELECT count() AS n FROM users WHERE age > {min_age}', params: { min_age: 21 }, options: { timeout: 30_000 } });
+    assert.equal(sent, [{ n: 2 }]);
+    await app.stop();                                              // graceful: drains the writer
+    stopped = true;
+  } finally {
+    if (!stopped) await app.stop();
+  }
 
   for (let i = 0; i < servers().length; i++) {
     await sql(i, `SYSTEM SYNC REPLICA ${db}.events`);

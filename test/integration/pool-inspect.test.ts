@@ -4,9 +4,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { InspectionEvent } from 'xstate';
-import { startSupervisor } from '../../src/otp/index.js';
-import { definePool } from '../../src/pool/define-pool.js';
+import { definePool, startSupervisor } from '../../src/index.js';
 import { PASSWORD, serverUrls } from './cluster.js';
+import { assertNoPassword } from './helpers.js';
 
 const test = suite('pool-inspect');
 
@@ -63,6 +63,13 @@ test('inspect :: broker, connections and writer show their states; no event carr
   assert.not.match(text, PASSWORD);
   assert.not.match(text, encodeURIComponent(PASSWORD));
   assert.match(text, 'colonnade:***@', 'servers appear redacted');
+  // JSON skips non-enumerable fields (a ServerConfig's password, an Error's message): what
+  // each event carries (its event, snapshot, and any error along a cause chain) is also
+  // inspected with hidden fields.
+  for (const e of events) {
+    const carried = { type: e.type, event: (e as { event?: unknown }).event, snapshot: (e as { snapshot?: unknown }).snapshot };
+    assertNoPassword(carried, `an inspection event ${e.type}`);
+  }
 });
 
 test.run();
