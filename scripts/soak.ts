@@ -26,7 +26,11 @@ const random = seeded(seed);
 const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const codeOf = (e: unknown) => (e as { code?: string }).code ?? (e instanceof Error ? e.name : String(e));
+// A server error is told apart by ClickHouse's own number: `CLICKHOUSE 242` (table is read-only), ...
+const codeOf = (e: unknown) => {
+  const { code, serverCode } = e as { code?: string; serverCode?: number };
+  return code === undefined ? (e instanceof Error ? e.name : String(e)) : serverCode === undefined ? code : `${code} ${serverCode}`;
+};
 const log = (line: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${line}\n`);
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;

@@ -171,7 +171,7 @@ export function printReport(r: ReportInput): boolean {
     add(`replica ${rep.index}: stored although reported to onError`, landedAfterReport);
     if (unknown > 0) check(`replica ${rep.index}: ids the soak never made`, unknown, `replica ${rep.index} holds unknown ids`);
   }
-  check('replicas counted', 3 - r.replicas.length, 'replicas that could not be counted');
+  check('replicas that could not be counted', 3 - r.replicas.length, 'replicas that could not be counted');
 
   add('selects ok', ledger.selects.ok);
   add('selects failed (by code)', `${total(ledger.selects.failed, 'calls')} (${tally(ledger.selects.failed, 'calls')})`);
