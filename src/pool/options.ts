@@ -217,7 +217,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   }
 
   if (problems.length > 0) {
-    throw new ConfigError(`definePool(${typeof raw.name === 'string' ? `'${raw.name}'` : ''}): ${problems.join('; ')}`);
+    throw new ConfigError(`definePool(${typeof raw.name === 'string' ? show(raw.name) : ''}): ${problems.join('; ')}`);
   }
   return {
     servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,

@@ -63,7 +63,7 @@ test('send :: each message type does what its method does', async () => {
     assert.equal(pool.stats().writer.written, 3);
 
     // Bad input of an async message is the caller's rejection, not a dead letter.
-    const bad = await pool.send({ type: 'async_insert_to_table', table, rows: {} }).then(() => 'queued', (e: { code?: string }) => e.code);
+    const bad = await pool.send({ type: 'async_insert_to_table', table, rows: { ['bad\ncolumn']: 1 } }).then(() => 'queued', (e: { code?: string }) => e.code);
     assert.is(bad, 'QUERY_PARAM');
     const sqlError = await pool.send({ type: 'select', sql: 'SELECT * FROM no_such_table_for_send' }).then(() => 'ok', (e: { code?: string }) => e.code);
     assert.is(sqlError, 'CLICKHOUSE');
