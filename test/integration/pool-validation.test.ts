@@ -109,7 +109,7 @@ test('defaults :: an unnamed pool is colonnade-<n>, 10 connections spread over t
   const app = await startSupervisor([pool]);
   try {
     const s = pool.stats();
-    assert.is(s.name, 'colonnade');
+    assert.is(s.name, pool.name);
     assert.equal(s.servers.map((x) => x.connections.idle), [4, 3, 3], 'poolSize 10, connection i on server i mod 3');
     const who = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
     const seen: string[] = [];
