@@ -2,13 +2,14 @@
 // refusals, credentials, timeouts, aborts, socket reuse, settings and query ids.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { visibleText } from '../secrets.js';
 import { Client } from 'undici';
 import {
   connect, parseConnectionString, perform, prepare, type Connection,
   AbortError, ClickHouseError, ColonnadeError, TimeoutError, TransportError,
 } from '../../src/protocol.js';
 import { PASSWORD, clusterInfo, serverUrls } from './cluster.js';
-import { assertNoPassword, everything } from './helpers.js';
+import { assertNoPassword } from './helpers.js';
 
 const test = suite('clickhouse-connection');
 const table = `ch_conn_${process.pid}_${Date.now()}`;
@@ -62,7 +63,7 @@ test('credentials :: a wrong password is refused and neither password shows', as
   try {
     const err = await failure(bad.select('SELECT 1'));
     assert.is((err as ClickHouseError).serverCode, 193);
-    assert.not.ok(everything(err).includes('not-the-pass'), 'the wrong password shows nowhere in the error or its causes');
+    assert.not.ok(visibleText(err).includes('not-the-pass'), 'the wrong password shows nowhere in the error or its causes');
   } finally {
     await bad.close();
   }

@@ -1,7 +1,7 @@
 // Shared by the integration suites: waits for conditions bounded by deadlines (the machine
 // is shared and slow at times, so no test relies on a fixed timing window), plain SQL on one
 // server of the cluster (not through our client), and the password-leak check.
-import { inspect } from 'node:util';
+import { assertNoSecret } from '../secrets.js';
 import * as assert from 'uvu/assert';
 import { clusterInfo, PASSWORD } from './cluster.js';
 
@@ -32,26 +32,10 @@ export async function sql(i: number, text: string, timeoutMs = 60_000): Promise<
 /** Every server of the local cluster, by index. */
 export const allServers = (): number[] => clusterInfo().servers.map((_, i) => i);
 
-/**
- * Everything a user could see of `value`: its string form, stack, `inspect` with hidden
- * (non-enumerable) fields such as an Error's message or ServerConfig.password, and the
- * message and stack of every error along its `.cause` chain.
- */
-export function everything(value: unknown): string {
-  const parts = [String(value), inspect(value, { depth: 10, showHidden: true, maxArrayLength: 10_000, maxStringLength: Infinity })];
-  const seen = new Set<unknown>();
-  for (let e: unknown = value; e !== null && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    if (e instanceof Error) parts.push(e.message, e.stack ?? '');
-  }
-  return parts.join('\n');
-}
-
 /** The password of the cluster's `colonnade` user in each form it could leak in. */
 export const PASSWORD_FORMS: readonly string[] = [PASSWORD, encodeURIComponent(PASSWORD), PASSWORD.split(':')[0] as string];
 
-/** Fails when any form of the password shows anywhere in `value` (see `everything`). */
+/** Fails when any form of the password shows anywhere in `value` (see `visibleText` in test/secrets.ts). */
 export function assertNoPassword(value: unknown, what: string): void {
-  const text = everything(value);
-  for (const form of PASSWORD_FORMS) assert.not.ok(text.includes(form), `password (${form}) leaked in ${what}: ${text.slice(0, 2_000)}`);
+  assertNoSecret(value, PASSWORD_FORMS, what);
 }
