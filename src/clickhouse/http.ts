@@ -148,19 +148,21 @@ export async function ping(
  * queryPath(server, [{ max_threads: 2 }], 'q-1'); // '/?database=default&max_threads=2&query_id=q-1'
  */
 export function queryPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
-  if (queryId === undefined && layers.every(isEmpty)) {
-    // The common call adds nothing to the server's own path: build that once per server.
+  if (layers.every(isEmpty)) {
+    // The common call adds nothing to the server's own path but its query id: build that once per server.
     let path = serverPaths.get(server);
     if (path === undefined) {
       path = buildPath(server, []);
       serverPaths.set(server, path);
     }
-    return path;
+    if (queryId === undefined) return path;
+    return PLAIN_ID.test(queryId) ? `${path}&query_id=${queryId}` : `${path}&${new URLSearchParams({ query_id: queryId }).toString()}`;
   }
   return buildPath(server, layers, queryId);
 }
 
 const serverPaths = new WeakMap<ServerConfig, string>();
+const PLAIN_ID = /^[\w.-]+$/;
 
 function isEmpty(settings: Settings | undefined): boolean {
   for (const _ in settings) return false;

@@ -6,6 +6,7 @@ import {
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
+import { killQuery, newQueryId } from './query-control.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
@@ -34,13 +35,19 @@ export async function perform<K extends PreparedRequest['type']>(
   const timeout = options.timeout ?? defaults.timeout;
   const started = Date.now();
   const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
-  const path = queryPath(server, [defaults.settings, options.settings], options.queryId);
+  // Every request has a query id, so that one the caller gave up on can be stopped.
+  const queryId = options.queryId ?? newQueryId();
+  const path = queryPath(server, [defaults.settings, options.settings], queryId);
   const post = (body: string): Promise<RawResponse> => send(transport, server, {
     method: 'POST',
     path,
     body,
     timeout: remaining(),
     ...(options.signal ? { signal: options.signal } : {}),
+  }).catch((err: unknown) => {
+    // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
+    if ((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) void killQuery(server, queryId);
+    throw err;
   });
 
   const { insert } = request;

@@ -10,7 +10,9 @@ import type { WriterErrorCode } from './writer/errors.js';
 
 /**
  * What a failure says about the request and the server:
- * - `network`: the server did not answer in time or the connection broke (counts against its health);
+ * - `network`: the connection broke, or could not be made (counts against its health);
+ * - `timeout`: the call's own time ran out; the caller's error, not the server's: the
+ *   connection checks with `/ping` whether its server still answers before it counts;
  * - `unavailable`: the pool could not reach any server for it (nothing was sent);
  * - `refused`: the request itself is wrong (bad input, or the server rejected its SQL or data);
  *   sending the same bytes again cannot succeed;
@@ -21,7 +23,7 @@ import type { WriterErrorCode } from './writer/errors.js';
  * @example
  * const kind: FailureClass = classifyFailure(error);
  */
-export type FailureClass = 'network' | 'unavailable' | 'refused' | 'server' | 'aborted' | 'bug';
+export type FailureClass = 'network' | 'timeout' | 'unavailable' | 'refused' | 'server' | 'aborted' | 'bug';
 
 /** How bad a network failure was: `hard` (the server refused the connection) marks it down at once. */
 export type FailureKind = 'hard' | 'soft';
@@ -38,7 +40,7 @@ const REFUSED_SERVER_CODES = new Set([
  * Sorts any error thrown while serving a call.
  *
  * @example
- * classifyFailure(new TimeoutError(100, true)); // 'network'
+ * classifyFailure(new TimeoutError(100, true)); // 'timeout'
  * classifyFailure(new NoServerAvailableError(3)); // 'unavailable'
  */
 export function classifyFailure(error: unknown): FailureClass {
@@ -46,8 +48,9 @@ export function classifyFailure(error: unknown): FailureClass {
   const code = error.code as ErrorCode | PoolErrorCode | WriterErrorCode;
   switch (code) {
     case 'TRANSPORT':
-    case 'TIMEOUT':
       return 'network';
+    case 'TIMEOUT':
+      return 'timeout';
     case 'ABORTED':
       return 'aborted';
     case 'CLICKHOUSE':

@@ -68,7 +68,7 @@ export interface StatsSources {
   readonly writer: WriterStats;
 }
 
-const STATES: readonly ConnectionState[] = ['idle', 'busy', 'resetting', 'failed', 'backoff', 'probing'];
+const STATES: readonly ConnectionState[] = ['idle', 'busy', 'resetting', 'verifying', 'checking', 'failed', 'backoff', 'probing'];
 
 /**
  * Builds the snapshot.

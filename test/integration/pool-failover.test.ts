@@ -7,7 +7,7 @@ import { definePool, startSupervisor, type ClickHousePool } from '../../src/inde
 import type { Supervisor } from '../../src/otp.js';
 import * as cluster from '../../scripts/cluster.mjs';
 import { freezeServer, killServer, resumeServer, serverUrls, startServer } from './cluster.js';
-import { pause } from './helpers.js';
+import { pause, until } from './helpers.js';
 
 const test = suite('pool-failover');
 const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
@@ -118,7 +118,9 @@ test('kill -STOP :: calls on the frozen server end by their timeout, traffic mov
   try {
     first = await load({ count: 60, ms: 20_000, concurrency: 3 });
     later = await load({ count: 60, ms: 20_000, concurrency: 3 });
-    downWhileFrozen = !pool.stats().servers[2]!.up;
+    // A timeout alone blames no server: the connections that timed out ask /ping, and
+    // it is the unanswered pings (bounded by the timeout) that mark the server down.
+    downWhileFrozen = await until('the frozen server is marked down', () => !pool.stats().servers[2]!.up, 4 * TIMEOUT + 5_000).then(() => true, () => false);
   } finally {
     await resumeServer(2);
   }

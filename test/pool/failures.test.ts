@@ -11,7 +11,7 @@ const test = suite('failures');
 
 test('classify :: network failures and timeouts are the only ones that say the server may be unwell', () => {
   assert.is(classifyFailure(new TransportError('reset', true)), 'network');
-  assert.is(classifyFailure(new TimeoutError(1, true)), 'network');
+  assert.is(classifyFailure(new TimeoutError(1, true)), 'timeout');
   assert.is(classifyFailure(new AbortError('x', true)), 'aborted');
   assert.is(classifyFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'server');
   assert.is(classifyFailure(new ProtocolError('HTML from a proxy', 502)), 'server');

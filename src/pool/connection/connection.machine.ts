@@ -8,7 +8,7 @@
  *     ▲  ▲ ▲         │       │                          │ resetting │ ─────┤ (new Client)
  *     │  │ └─────────┼───────┼──────────────────────────└───────────┘      │
  *     │  └───────────┼───────┼─────────────────────────────────────────────┘
- *     │              │       │ network failure / timeout
+ *     │              │       │ network failure
  *     │              │       ▼
  *     │              │   ┌────────┐  (new Client)  ┌─────────┐ after jittered delay ┌─────────┐
  *     │              │   │ failed │ ─────────────► │ backoff │ ───────────────────► │ probing │
@@ -18,6 +18,8 @@
  *
  *   busy ── an error that is no colonnade error (a bug) ──► the actor crashes; its
  *           supervisor restarts it with a fresh Client.
+ *   busy ── the call's timeout ──► verifying (new Client) ──► checking (/ping): answered →
+ *           idle, nothing counted against the server; not answered → backoff, one failure.
  *   idle ── probe (its server is marked down) ──► probing
  *
  * No I/O inside: the `perform` action (supplied through `provide`, see `performAction`)
@@ -110,7 +112,7 @@ export type ConnectionEmitted =
  * const recovering: ConnectionState[] = ['failed', 'backoff', 'probing'];
  * for (const s of MyClickHouse.stats().servers) console.log(s.server, recovering.map((state) => s.connections[state]));
  */
-export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'failed' | 'backoff' | 'probing';
+export type ConnectionState = 'idle' | 'busy' | 'resetting' | 'verifying' | 'checking' | 'failed' | 'backoff' | 'probing';
 
 /**
  * The `settled` event that answers a `run` whose request succeeded (the machine's emit and
@@ -217,9 +219,19 @@ export const connectionMachine = setup({
           },
           {
             // The server answered (or the request was refused before it left): the connection is fine.
-            guard: ({ event }) => !['network', 'aborted'].includes(classifyFailure(event.error)),
+            guard: ({ event }) => !['network', 'timeout', 'aborted'].includes(classifyFailure(event.error)),
             target: 'idle',
             actions: emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: true }) as ConnectionEmitted),
+          },
+          {
+            // The call's own time ran out: the caller's error. Whether the server is to blame
+            // is for /ping to say, on a new Client (the timed-out one's socket is gone).
+            guard: ({ event }) => classifyFailure(event.error) === 'timeout',
+            target: 'verifying',
+            actions: [
+              emit(({ event }) => ({ type: 'settled', ok: false, error: event.error, ready: false }) as ConnectionEmitted),
+              emit({ type: 'unavailable' }),
+            ],
           },
           {
             guard: ({ event }) => classifyFailure(event.error) === 'aborted',
@@ -247,6 +259,27 @@ export const connectionMachine = setup({
     resetting: {
       entry: sendTo('transport', { type: 'reset' } as const),
       on: { 'transport.reset': { target: 'idle', actions: emit({ type: 'ready' }) } },
+    },
+    verifying: {
+      entry: sendTo('transport', { type: 'reset' } as const),
+      on: { 'transport.reset': { target: 'checking' } },
+    },
+    checking: {
+      invoke: {
+        src: 'probe',
+        // The server answers: the slow query was the caller's; nothing counts against it.
+        onDone: { target: 'idle', actions: emit({ type: 'ready' }) },
+        onError: {
+          target: 'backoff',
+          actions: [
+            assign({
+              failures: ({ context }) => context.failures + 1,
+              lastError: ({ event }) => describe(event.error),
+            }),
+            emit(({ event }) => ({ type: 'failure', kind: failureKind(event.error) })),
+          ],
+        },
+      },
     },
     failed: {
       entry: sendTo('transport', { type: 'reset' } as const),

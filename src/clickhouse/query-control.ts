@@ -1,0 +1,148 @@
+/**
+ * Control of a query already sent, by its `query_id`, over a short-lived connection of its
+ * own: stop it (`KILL QUERY`), or find out what became of it (`system.processes`,
+ * `system.query_log`). ClickHouse keeps running a query whose client went away, and a
+ * write whose answer was lost may or may not have been stored: these are how a client
+ * finds out instead of guessing.
+ */
+import { randomUUID } from 'node:crypto';
+import { ClickHouseError, ProtocolError, parseServerError } from './errors.js';
+import { queryPath, send, type RawResponse } from './http.js';
+import { openTransport } from './transport.js';
+import type { ServerConfig, Settings } from './types.js';
+
+const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
+let counter = 0;
+
+/**
+ * A `query_id` unique to this process and call: every request colonnade sends carries one,
+ * so a timed-out or aborted query can be stopped and a write's outcome looked up.
+ *
+ * @example
+ * newQueryId(); // 'colonnade-1a2b3c4d-17'
+ */
+export function newQueryId(): string {
+  return `${PREFIX}-${++counter}`;
+}
+
+const kills = new Set<Promise<void>>();
+
+/**
+ * Asks `server` to stop the query `queryId` (`KILL QUERY ... ASYNC`), on a connection of its
+ * own that is closed afterwards; best effort, bounded by `timeout`, never rejects. The pool
+ * calls it when a caller's timeout or abort gives up on a query the server is still running.
+ *
+ * @example
+ * await killQuery(server, 'report-1', { timeout: 1_000 });
+ */
+export function killQuery(server: ServerConfig, queryId: string, options: { timeout?: number } = {}): Promise<void> {
+  const kill = control(server, `KILL QUERY WHERE query_id = ${quote(queryId)} ASYNC FORMAT TabSeparated`, options.timeout ?? 2_000)
+    .then(() => undefined, () => undefined);
+  kills.add(kill);
+  void kill.finally(() => kills.delete(kill));
+  return kill;
+}
+
+/**
+ * Resolves when every `killQuery` started before the call has ended (each is bounded by its
+ * timeout), so a stopping pool leaves no socket behind.
+ *
+ * @example
+ * await killsSettled();
+ */
+export async function killsSettled(): Promise<void> {
+  await Promise.all([...kills]);
+}
+
+/**
+ * What became of a query, as its server tells it:
+ * - `finished`: it ran to its end (a write is stored);
+ * - `failed`: it ended with an error, or was killed (a single-block write is not stored);
+ * - `absent`: the server has no trace of it (it never started a query with this id).
+ *
+ * @example
+ * const outcome: QueryOutcome = await queryOutcome(server, 'colonnade-1a2b3c4d-17');
+ */
+export type QueryOutcome = 'finished' | 'failed' | 'absent';
+
+/**
+ * Settings that make a query findable by `queryOutcome` afterwards: it is written to
+ * `system.query_log`.
+ *
+ * @example
+ * prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { settings: TRACEABLE, queryId: newQueryId() } });
+ */
+export const TRACEABLE: Settings = Object.freeze({ log_queries: 1 });
+
+/**
+ * Finds out what became of the query `queryId` sent to `server` with `TRACEABLE` settings:
+ * while it still runs it waits up to `wait` ms for it, then kills it (`SYNC`); then it
+ * flushes the server's logs and reads `system.query_log`. Rejects (a `TransportError`,
+ * `TimeoutError` or `ClickHouseError`) when the server cannot tell: then the outcome is
+ * unknown. Each request is bounded by `timeout`; a connection of its own, closed after.
+ *
+ * @example
+ * const outcome = await queryOutcome(server, queryId, { timeout: 2_000, wait: 1_000 });
+ * if (outcome === 'finished') console.log('stored');
+ */
+export async function queryOutcome(
+  server: ServerConfig,
+  queryId: string,
+  options: { timeout?: number; wait?: number } = {},
+): Promise<QueryOutcome> {
+  const timeout = options.timeout ?? 2_000;
+  const id = quote(queryId);
+  const transport = openTransport(server, { connections: 1 });
+  const ask = async (sql: string): Promise<string> => checked(await send(transport, server, {
+    method: 'POST', path: queryPath(server, []), body: sql, timeout,
+  }));
+  try {
+    const until = Date.now() + (options.wait ?? 0);
+    for (let polls = 0; ; polls++) {
+      const running = await ask(`SELECT count() FROM system.processes WHERE query_id = ${id} FORMAT TabSeparated`);
+      if (running.trim() === '0') break;
+      if (Date.now() >= until || polls >= 50) {
+        await ask(`KILL QUERY WHERE query_id = ${id} SYNC FORMAT TabSeparated`);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await ask('SYSTEM FLUSH LOGS');
+    let types: string;
+    try {
+      // type: 1 started, 2 finished, 3 failed before it started, 4 failed while running.
+      types = await ask(`SELECT groupUniqArray(toUInt8(type)) FROM system.query_log WHERE query_id = ${id} FORMAT TabSeparated`);
+    } catch (error) {
+      // The log table is created by the first logged query: none yet, no trace of this one.
+      if (error instanceof ClickHouseError && error.serverCode === 60) return 'absent';
+      throw error;
+    }
+    if (/\b[34]\b/.test(types)) return 'failed';
+    if (/\b2\b/.test(types)) return 'finished';
+    // Started, never ended, no longer running: only a server restart does that; it wrote nothing it confirmed.
+    return /\b1\b/.test(types) ? 'failed' : 'absent';
+  } finally {
+    await transport.close().catch(() => transport.destroy().catch(() => undefined));
+  }
+}
+
+async function control(server: ServerConfig, sql: string, timeout: number): Promise<string> {
+  const transport = openTransport(server, { connections: 1 });
+  try {
+    return checked(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout }));
+  } finally {
+    await transport.close().catch(() => transport.destroy().catch(() => undefined));
+  }
+}
+
+function checked(res: RawResponse): string {
+  const code = res.headers['x-clickhouse-exception-code'];
+  if (res.status === 200 && code === undefined) return res.body;
+  const info = parseServerError(res.body, code);
+  if (info) throw new ClickHouseError(info, res.status);
+  throw new ProtocolError(`HTTP ${res.status} with a body that is no ClickHouse error`, res.status);
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
