@@ -12,6 +12,7 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import type { ClickHousePool, PoolMessage, PoolResults } from './pool-api.js';
 import { PoolTree } from './pool-tree.js';
 import { collectStats, type PoolStats } from './stats.js';
+import { poolWriteOutcomes } from './write-outcomes.js';
 import { createWriter, type Writer } from './writer/writer.js';
 
 /**
@@ -63,9 +64,10 @@ class Pool implements ClickHousePool {
         mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval,
         overflow: opts.asyncOverflow, retries: opts.asyncRetries, backoff: opts.backoff, onError: opts.onError,
       },
-      run: async (request) => {
-        await runWithFailover(request, this.#failover);
+      run: async (request, trace) => {
+        await runWithFailover(request, this.#failover, trace);
       },
+      outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
     });
     this.#tree = new PoolTree({ opts, io, writer: this.#writer, errors: this.#errors, registrant: this });
     this.#failover = {

@@ -29,11 +29,13 @@ export interface FailoverDeps {
 /**
  * Runs `request`, failing over as described above; rejects with the call's own error, or
  * `NoServerAvailableError` (caused by the last failure) when a retry finds every server down.
+ * `trace.server` is set to the server of each attempt (the async writer asks it later what
+ * became of a send whose answer was lost).
  *
  * @example
  * const rows = await runWithFailover(prepare({ type: 'select', sql: 'SELECT 1' }), deps);
  */
-export async function runWithFailover(request: PreparedRequest, deps: FailoverDeps): Promise<unknown> {
+export async function runWithFailover(request: PreparedRequest, deps: FailoverDeps, trace?: { server: number }): Promise<unknown> {
   const { signal } = request.options;
   // Servers that failed this request: allocated only on the first retry.
   let avoid: Set<number> | undefined;
@@ -50,6 +52,7 @@ export async function runWithFailover(request: PreparedRequest, deps: FailoverDe
       throw error;
     }
     deps.queries[conn.server]!++;
+    if (trace) trace.server = conn.server;
     try {
       return await conn.run(request);
     } catch (error) {

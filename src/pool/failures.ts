@@ -69,6 +69,7 @@ export function classifyFailure(error: unknown): FailureClass {
     case 'POOL_CONNECTION_CRASHED':
     case 'WRITER_MAILBOX_FULL':
     case 'WRITER_STOPPED':
+    case 'WRITE_OUTCOME_UNKNOWN':
       return 'server';
     default:
       return code satisfies never;

@@ -10,6 +10,7 @@ import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.j
 import { createTestClock, startSupervisor, whereis } from '../../src/otp/index.js';
 import { openTransport } from '../../src/clickhouse/transport.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
+import type { QueryOutcome } from '../../src/clickhouse/query-control.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
 const PASSWORD = 'hunter2:secret';
@@ -35,6 +36,8 @@ function fakeServers() {
     probe: async (_t: unknown, server: ServerConfig) => {
       if (!probeOk[index(server)]) throw new TransportError('connect ECONNREFUSED', false);
     },
+    // A fake server never runs a call its connection crashed on.
+    outcome: async (): Promise<QueryOutcome> => 'absent',
   };
   return { sent, behaviour, probeOk, io };
 }

@@ -3,7 +3,9 @@
  * request with the pool's defaults, and probes its server. Tests replace it (see
  * `definePoolWith` in define-pool.ts).
  */
-import { openTransport, perform, ping, type PreparedRequest, type RequestDefaults, type ServerConfig, type Transport } from '../../clickhouse/index.js';
+import {
+  openTransport, perform, ping, queryOutcome, type PreparedRequest, type QueryOutcome, type RequestDefaults, type ServerConfig, type Transport,
+} from '../../clickhouse/index.js';
 
 /**
  * How a connection reaches its server.
@@ -18,6 +20,8 @@ export interface ConnectionIO {
   readonly perform: (transport: Transport, server: ServerConfig, request: PreparedRequest) => Promise<unknown>;
   /** `GET /ping`. */
   readonly probe: (transport: Transport, server: ServerConfig) => Promise<void>;
+  /** What became of a send whose answer was lost, asked by its query id (see `queryOutcome`); absent: it cannot be known. */
+  readonly outcome?: (server: ServerConfig, queryId: string) => Promise<QueryOutcome>;
 }
 
 /**
@@ -33,5 +37,6 @@ export function defaultIO(defaults: RequestDefaults): ConnectionIO {
     open: (server) => openTransport(server, { connections: 1 }),
     perform: (transport, server, request) => perform(transport, server, request, defaults),
     probe: (transport, server) => ping(transport, server, { timeout: probeTimeout }),
+    outcome: (server, queryId) => queryOutcome(server, queryId, { timeout: Math.min(defaults.timeout, 5_000), wait: 1_000 }),
   };
 }

@@ -5,65 +5,17 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { insertRequest, quoteIdentifier, type PreparedRequest, type Row } from '../../clickhouse/index.js';
+import { insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
-import { equalJitter, type BackoffOptions } from '../backoff.js';
+import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
-import { MailboxFullError, WriterStoppedError } from './errors.js';
-import { Mailbox, unitRows, unitSize, type AsyncOverflowPolicy, type WriterUnit } from './mailbox.js';
+import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
+import { Mailbox, unitRows, unitSize, type WriterUnit } from './mailbox.js';
+import { mayHaveLanded, settleUnknown, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
+import type { WriterOptions, WriterStats } from './writer-options.js';
 
-/**
- * The dead letter: rows the writer could not write, and why.
- *
- * @example
- * const onError: OnErrorHook = (error, rows) => console.warn(`${rows.length} rows not written: ${error.message}`);
- * definePool({ connectionStrings, onError });
- */
-export type OnErrorHook = (error: Error, rows: readonly Row[]) => void;
-
-/**
- * The writer's share of the pool options (see the option table in the README).
- *
- * @example
- * const options: WriterOptions = { mailbox: 100_000, batchSize: 10_000, flushInterval: 1000, overflow: 'drop_newest',
- *   retries: 5, backoff: { initial: 100, max: 10_000 }, onError: (err, rows) => console.warn(err.message, rows.length) };
- */
-export interface WriterOptions {
-  /** Most rows (and SQL entries) held at once, including the batch being sent. */
-  readonly mailbox: number;
-  /** Rows per insert for one table; a batch is sent when it reaches this many rows. */
-  readonly batchSize: number;
-  /** Milliseconds: a non-empty batch is sent at the latest this long after its first row. */
-  readonly flushInterval: number;
-  readonly overflow: AsyncOverflowPolicy;
-  /** Retries of one batch on errors other than "no server reachable" (those wait forever). */
-  readonly retries: number;
-  /** Delay before retry n is random in [c/2, c], c = min(max, initial * 2^(n-1)). */
-  readonly backoff: BackoffOptions;
-  /** The dead letter: rows that were refused, ran out of retries, or were dropped. */
-  readonly onError: OnErrorHook;
-}
-
-/**
- * A snapshot of the writer's counters, in rows (a SQL request counts as one).
- *
- * @example
- * const { queued, inFlight, dropped } = MyClickHouse.stats().writer;
- */
-export interface WriterStats {
-  /** Waiting in the mailbox, not yet being sent. */
-  readonly queued: number;
-  /** In the batch being sent or waiting to be retried. */
-  readonly inFlight: number;
-  readonly written: number;
-  /** Refused by the overflow policy, or enqueued after the writer stopped. */
-  readonly dropped: number;
-  /** Dead-lettered: refused by the server, out of retries, or left over at shutdown. */
-  readonly failed: number;
-  /** Failed attempts that were (or will be) sent again, in requests, not rows. */
-  readonly retried: number;
-}
+export type { OnErrorHook, WriterOptions, WriterStats } from './writer-options.js';
 
 /**
  * What the pool calls on its writer.
@@ -101,8 +53,10 @@ export interface WriterDeps {
   readonly id: string;
   readonly options: WriterOptions;
   readonly clock: Clock;
-  /** Sends one prepared request through the pool; rejects as the broker does. */
-  readonly run: (request: PreparedRequest) => Promise<void>;
+  /** Sends one prepared request through the pool, noting in `trace` the server it went to; rejects as the broker does. */
+  readonly run: (request: PreparedRequest, trace: SendTrace) => Promise<void>;
+  /** How to find out what became of a send whose answer was lost; without it, such a send is reported as unknown. */
+  readonly outcomes?: WriteOutcomes;
   readonly random?: () => number;
   /** Milliseconds the supervisor gives `spec.stop`; the drain ends a little before. */
   readonly shutdown?: number;
@@ -273,7 +227,16 @@ class AsyncWriter implements Writer {
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
       unit.request ??= insertRequest(this.#quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
-      await this.#deps.run(unit.request);
+      const { request, queryId } = traced(unit.request);
+      const trace: SendTrace = { server: -1 };
+      try {
+        await this.#deps.run(request, trace);
+      } catch (error) {
+        // An answer lost after the request left: find out before anything is sent again.
+        if (!mayHaveLanded(error, trace)) throw error;
+        const verdict = await settleUnknown({ error, server: trace.server, queryId, table: unit.table, outcomes: this.#deps.outcomes });
+        if (verdict === 'repeat') throw error;
+      }
     })().then(
       () => {
         unit.pending = undefined;
@@ -288,12 +251,13 @@ class AsyncWriter implements Writer {
     return outcome;
   }
 
-  // Sending the same bytes again: pointless when the request was refused; without limit
-  // while no server could be reached; within the retry budget otherwise.
+  // Sending the same bytes again: never when the request was refused or its outcome is
+  // unknown; without limit while nothing reached a server; otherwise while the unit has been
+  // sent at most 1 + retries times in all.
   #failure(unit: WriterUnit, error: unknown): number | undefined {
     const kind = classifyFailure(error);
-    const unreachable = kind === 'network' || kind === 'unavailable';
-    if (kind === 'refused' || (!unreachable && ++unit.failures > this.#opts.retries)) {
+    const unsent = kind === 'unavailable' || ((kind === 'network' || kind === 'timeout') && !(error as TransportError).requestSent);
+    if (kind === 'refused' || error instanceof WriteOutcomeUnknownError || (!unsent && ++unit.failures > this.#opts.retries)) {
       this.#deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }

@@ -101,16 +101,38 @@ test('failure :: a refused connection goes failed, backs off, probes and comes b
   assert.equal(c.emitted, ['unavailable', 'failure:hard', 'probed', 'ready']);
 });
 
+test('timeout :: a call that times out is the caller\'s error; an answered /ping puts the connection back, nothing counted', async () => {
+  const c = start({ perform: async () => { throw new TimeoutError(10, true); } });
+  const out = c.run();
+  await flush();
+  assert.is((out.error as { code: string }).code, 'TIMEOUT');
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['unavailable', 'ready'], 'no failure, no probed: the server keeps its health');
+  assert.equal(c.resets, [0], 'the timed-out Client was replaced');
+  assert.is(c.probes.length, 1, 'one /ping decided');
+});
+
+test('timeout :: when /ping is not answered either, the server is blamed and the connection backs off', async () => {
+  const c = start({
+    perform: async () => { throw new TimeoutError(10, true); },
+    probe: async () => { throw new TimeoutError(10, true); },
+  });
+  c.run();
+  await flush();
+  assert.is(c.state(), 'backoff');
+  assert.equal(c.emitted, ['unavailable', 'failure:soft']);
+});
+
 test('failure :: failed probes back off exponentially with full jitter, capped', async () => {
   let fail = true;
   const c = start({
-    perform: async () => { throw new TimeoutError(10, true); },
+    perform: async () => { throw new TransportError('socket hang up', true); },
     probe: async () => { if (fail) throw new TransportError('connect ECONNREFUSED', false); },
     random: () => 0.999,
   });
   c.run();
   await flush();
-  assert.ok(c.emitted.includes('failure:soft'), 'a timeout is a soft failure');
+  assert.ok(c.emitted.includes('failure:soft'), 'a broken connection is a soft failure');
   const gaps: number[] = [];
   for (let i = 0; i < 6; i++) {
     gaps.push(c.clock.runNext());

@@ -147,7 +147,7 @@ test('hot :: a failure in between changes the context, and the machine takes the
   };
   await cycle(0);
   await hot.apply({ kind: 'send', event: { type: 'run', request: request(1) } });
-  await hot.apply({ kind: 'send', event: { type: 'transport.error', error: new TimeoutError(100, true) } });
+  await hot.apply({ kind: 'send', event: { type: 'transport.error', error: new TransportError('socket hang up', true) } });
   await hot.apply({ kind: 'send', event: { type: 'transport.reset' } });
   await hot.apply({ kind: 'tick', ms: 1_000 });
   await hot.apply({ kind: 'probe-ok' });
