@@ -37,6 +37,7 @@ export function defaultIO(defaults: RequestDefaults): ConnectionIO {
     open: (server) => openTransport(server, { connections: 1 }),
     perform: (transport, server, request) => perform(transport, server, request, defaults),
     probe: (transport, server) => ping(transport, server, { timeout: probeTimeout }),
-    outcome: (server, queryId) => queryOutcome(server, queryId, { timeout: Math.min(defaults.timeout, 5_000), wait: 1_000 }),
+    // Background questions, each bounded: twice the call timeout, between 2 and 10 s.
+    outcome: (server, queryId) => queryOutcome(server, queryId, { timeout: Math.min(Math.max(2 * defaults.timeout, 2_000), 10_000), wait: 1_000 }),
   };
 }

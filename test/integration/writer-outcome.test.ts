@@ -1,0 +1,160 @@
+// A write whose outcome is unknown is never silently repeated (issue 11, item 1), on the
+// real cluster: an insert whose answer always comes after its timeout, a server frozen while
+// it holds an insert (plain MergeTree: reported as unknown; ReplicatedMergeTree: repeated
+// elsewhere and deduplicated), and a statement whose answer is lost.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { definePool, startSupervisor, type Row } from '../../src/index.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { freezeServer, resumeServer, serverUrls } from './cluster.js';
+import { allServers, sql, until } from './helpers.js';
+
+const test = suite('writer-outcome');
+const suffix = `${Date.now().toString(36)}_${process.pid}`;
+const tables: string[] = [];
+
+async function plainTable(name: string): Promise<void> {
+  tables.push(name);
+  await sql(0, `CREATE TABLE ${name} (id UInt32) ENGINE = MergeTree ORDER BY id`);
+}
+
+async function replicatedTable(name: string): Promise<void> {
+  tables.push(name);
+  for (const i of allServers()) {
+    await sql(i, `CREATE TABLE ${name} (id UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${name}', '{replica}') ORDER BY id`);
+  }
+}
+
+/** How many times server `i` started an INSERT into `table` (query_log, QueryStart). */
+async function sends(i: number, table: string): Promise<number> {
+  await sql(i, 'SYSTEM FLUSH LOGS');
+  return Number(await sql(i, `SELECT count() FROM system.query_log WHERE type = 1 AND query LIKE 'INSERT INTO \`${table}\`%'`));
+}
+
+const counts = async (i: number, table: string): Promise<string> =>
+  (await sql(i, `SELECT count(), uniqExact(id) FROM ${table} FORMAT TSV`)).trim();
+
+interface Dead {
+  code: string;
+  rows: readonly Row[];
+  message: string;
+}
+
+test.after(async () => {
+  for (const t of tables) for (const i of allServers()) await sql(i, `DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+});
+
+test('unknown :: an insert whose answer always comes after its timeout is stored once, sent once, and reported as written', async () => {
+  const table = `it_outcome_late_${suffix}`;
+  await plainTable(table);
+  // The server stores at once; its answers (every one, also to the questions after) come 1.2 s late.
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 1_200, firstByteOnly: true } });
+  const dead: Dead[] = [];
+  const pool = definePool({
+    connectionStrings: [proxy.url()], name: `it-outcome-late-${process.pid}`, poolSize: 2, timeout: 800, asyncRetries: 2,
+    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+  });
+  const app = await startSupervisor([pool]);
+  try {
+    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
+    const t0 = Date.now();
+    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    assert.ok(Date.now() - t0 < 30_000);
+    assert.equal(dead, [], 'nothing reported: the server said it finished');
+    assert.is(pool.stats().writer.written, 20);
+    // Before: re-sent on every timeout, without limit, each copy stored.
+    assert.is(await counts(0, table), '20\t20', 'every row stored once');
+    assert.is(await sends(0, table), 1, 'sent once');
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
+test('unknown :: a server frozen while it holds an insert into a plain MergeTree: rows reported as WRITE_OUTCOME_UNKNOWN, never sent again', async () => {
+  const table = `it_outcome_frozen_${suffix}`;
+  await plainTable(table);
+  const dead: Dead[] = [];
+  const pool = definePool({
+    connectionStrings: serverUrls().slice(0, 1), name: `it-outcome-frozen-${process.pid}`, poolSize: 2, timeout: 500, asyncRetries: 2,
+    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+  });
+  const app = await startSupervisor([pool]);
+  let frozen = false;
+  try {
+    await pool.select('SELECT 1');
+    await freezeServer(0);
+    frozen = true;
+    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
+    // Before: timed out, re-sent without limit while frozen; flush() waited for the resume.
+    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    assert.equal(dead.map((d) => [d.code, d.rows.length]), [['WRITE_OUTCOME_UNKNOWN', 20]]);
+    assert.match(dead[0]!.message, /could not say whether it was stored/);
+    await resumeServer(0);
+    frozen = false;
+    // The held insert may land now; it is the only copy there will ever be.
+    await until('the server answers again', async () => (await sql(0, 'SELECT 1').catch(() => '')).trim() === '1', 15_000, 100);
+    const [count, unique] = (await counts(0, table)).split('\t').map(Number);
+    assert.ok(count === unique && (count === 0 || count === 20), `stored at most once: ${count} rows, ${unique} distinct`);
+    assert.is(await sends(0, table), 1, 'sent once');
+  } finally {
+    if (frozen) await resumeServer(0);
+    await app.stop();
+  }
+});
+
+test('unknown :: frozen with an insert into a ReplicatedMergeTree: repeated on another replica, stored exactly once', async () => {
+  const table = `it_outcome_repl_${suffix}`;
+  await replicatedTable(table);
+  const dead: Dead[] = [];
+  const pool = definePool({
+    connectionStrings: serverUrls().slice(0, 2), name: `it-outcome-repl-${process.pid}`, poolSize: 2, timeout: 500, asyncRetries: 4,
+    balance: 'in_order', backoff: { initial: 100, max: 500 },
+    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+  });
+  const app = await startSupervisor([pool]);
+  let frozen = false;
+  try {
+    await pool.select('SELECT 1');
+    await freezeServer(0);
+    frozen = true;
+    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
+    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 45 s')), 45_000))]);
+    assert.equal(dead, [], 'nothing reported: the table drops a repeated block');
+    assert.is(pool.stats().writer.written, 20);
+    await resumeServer(0);
+    frozen = false;
+    await until('server 0 answers again', async () => (await sql(0, 'SELECT 1').catch(() => '')).trim() === '1', 15_000, 100);
+    for (const i of [0, 1]) {
+      await sql(i, `SYSTEM SYNC REPLICA ${table}`);
+      assert.is(await counts(i, table), '20\t20', `replica ${i}: every row once, the held copy deduplicated`);
+    }
+  } finally {
+    if (frozen) await resumeServer(0);
+    await app.stop();
+  }
+});
+
+test('unknown :: an asyncQuery statement whose answer is lost is looked up, not repeated', async () => {
+  const table = `it_outcome_stmt_${suffix}`;
+  await plainTable(table);
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 1_200, firstByteOnly: true } });
+  const dead: Dead[] = [];
+  const pool = definePool({
+    connectionStrings: [proxy.url()], name: `it-outcome-stmt-${process.pid}`, poolSize: 1, timeout: 800, asyncRetries: 3,
+    onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+  });
+  const app = await startSupervisor([pool]);
+  try {
+    pool.asyncQuery(`INSERT INTO \`${table}\` SELECT number FROM system.numbers LIMIT 5`);
+    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    assert.equal(dead, []);
+    assert.is(await counts(0, table), '5\t5', 'run once');
+    assert.is(await sends(0, table), 1);
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
+test.run();
