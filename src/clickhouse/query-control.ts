@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ClickHouseError, ProtocolError, parseServerError } from './errors.js';
 import { queryPath, send, type RawResponse } from './http.js';
 import { openTransport } from './transport.js';
-import type { ServerConfig, Settings } from './types.js';
+import type { ServerConfig, Settings, Transport } from './types.js';
 
 const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
 let counter = 0;
@@ -25,33 +25,59 @@ export function newQueryId(): string {
   return `${PREFIX}-${++counter}`;
 }
 
-const kills = new Set<Promise<void>>();
+/** Control connections open now, with their server and a promise of their end. */
+const controls = new Map<Transport, { readonly origin: string; readonly done: Promise<void> }>();
+
+/** Runs `use` over a connection of its own to `server`, closed (and forgotten) afterwards. */
+async function withControl<T>(server: ServerConfig, use: (transport: Transport) => Promise<T>): Promise<T> {
+  const transport = openTransport(server, { connections: 1 });
+  let release!: () => void;
+  controls.set(transport, { origin: server.origin, done: new Promise<void>((resolve) => (release = resolve)) });
+  try {
+    return await use(transport);
+  } finally {
+    await transport.close().catch(() => transport.destroy().catch(() => undefined));
+    controls.delete(transport);
+    release();
+  }
+}
 
 /**
  * Asks `server` to stop the query `queryId` (`KILL QUERY ... ASYNC`), on a connection of its
- * own that is closed afterwards; best effort, bounded by `timeout`, never rejects. The pool
- * calls it when a caller's timeout or abort gives up on a query the server is still running.
+ * own that is closed afterwards; best effort, bounded by `timeout` (default 1 s), never
+ * rejects. The pool calls it when a caller's timeout or abort gives up on a query the
+ * server is still running.
  *
  * @example
  * await killQuery(server, 'report-1', { timeout: 1_000 });
  */
 export function killQuery(server: ServerConfig, queryId: string, options: { timeout?: number } = {}): Promise<void> {
-  const kill = control(server, `KILL QUERY WHERE query_id = ${quote(queryId)} ASYNC FORMAT TabSeparated`, options.timeout ?? 2_000)
-    .then(() => undefined, () => undefined);
-  kills.add(kill);
-  void kill.finally(() => kills.delete(kill));
-  return kill;
+  const sql = `KILL QUERY WHERE query_id = ${quote(queryId)} ASYNC FORMAT TabSeparated`;
+  return withControl(server, async (transport) => {
+    checked(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: options.timeout ?? 1_000 }));
+  }).catch(() => undefined);
 }
 
 /**
- * Resolves when every `killQuery` started before the call has ended (each is bounded by its
- * timeout), so a stopping pool leaves no socket behind.
+ * Ends the control connections (`killQuery`, `queryOutcome`) to any of `servers`: waits up
+ * to `grace` ms for them to finish, then destroys what is left (a question cut short this
+ * way rejects). A stopping pool calls it last, so that it leaves no socket behind.
  *
  * @example
- * await killsSettled();
+ * await endControls(pool.servers, 1_000);
  */
-export async function killsSettled(): Promise<void> {
-  await Promise.all([...kills]);
+export async function endControls(servers: readonly ServerConfig[], grace: number): Promise<void> {
+  const origins = new Set(servers.map((s) => s.origin));
+  const mine = [...controls].filter(([, c]) => origins.has(c.origin));
+  if (mine.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(mine.map(([, c]) => c.done)), new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)))]);
+  clearTimeout(timer);
+  await Promise.all(mine.map(async ([transport, c]) => {
+    if (!controls.has(transport)) return;
+    await transport.destroy().catch(() => undefined);
+    await c.done;
+  }));
 }
 
 /**
@@ -92,11 +118,10 @@ export async function queryOutcome(
 ): Promise<QueryOutcome> {
   const timeout = options.timeout ?? 2_000;
   const id = quote(queryId);
-  const transport = openTransport(server, { connections: 1 });
-  const ask = async (sql: string): Promise<string> => checked(await send(transport, server, {
-    method: 'POST', path: queryPath(server, []), body: sql, timeout,
-  }));
-  try {
+  return withControl(server, async (transport) => {
+    const ask = async (sql: string): Promise<string> => checked(await send(transport, server, {
+      method: 'POST', path: queryPath(server, []), body: sql, timeout,
+    }));
     const until = Date.now() + (options.wait ?? 0);
     for (let polls = 0; ; polls++) {
       const running = await ask(`SELECT count() FROM system.processes WHERE query_id = ${id} FORMAT TabSeparated`);
@@ -121,18 +146,7 @@ export async function queryOutcome(
     if (/\b2\b/.test(types)) return 'finished';
     // Started, never ended, no longer running: only a server restart does that; it wrote nothing it confirmed.
     return /\b1\b/.test(types) ? 'failed' : 'absent';
-  } finally {
-    await transport.close().catch(() => transport.destroy().catch(() => undefined));
-  }
-}
-
-async function control(server: ServerConfig, sql: string, timeout: number): Promise<string> {
-  const transport = openTransport(server, { connections: 1 });
-  try {
-    return checked(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout }));
-  } finally {
-    await transport.close().catch(() => transport.destroy().catch(() => undefined));
-  }
+  });
 }
 
 function checked(res: RawResponse): string {

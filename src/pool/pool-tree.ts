@@ -6,6 +6,7 @@
  * each report to the broker and health of the moment.
  */
 import { createActor, type AnyActorRef } from 'xstate';
+import { endControls } from '../clickhouse/index.js';
 import {
   realClock, register, supervisor, supervisorOf, unregister, type ChildActor, type ChildSpec, type Clock, type Supervisor,
 } from '../otp/index.js';
@@ -98,7 +99,14 @@ export class PoolTree {
       id: opts.name,
       strategy: 'rest_for_one',
       children: [
-        { id: 'broker', shutdown: 1_000, start: (context) => this.#startBroker(context?.clock ?? realClock) },
+        {
+          id: 'broker',
+          shutdown: 2_000,
+          start: (context) => this.#startBroker(context?.clock ?? realClock),
+          // Stopped last: the KILLs and outcome questions sent meanwhile end (or are cut) here,
+          // so a stopped pool leaves no socket behind.
+          stop: () => endControls(opts.servers, 1_000),
+        },
         { ...connections, start: (context) => this.#watchConnections(connections, context) },
         writer.spec,
       ],

@@ -83,6 +83,8 @@ interface FlushWaiter {
 }
 
 const noop = (): void => {};
+/** How long a queue kept for a restart waits for it before it is reported as not written. */
+const ORPHAN_GRACE_MS = 2_000;
 
 class AsyncWriter implements Writer {
   readonly spec: ChildSpec;
@@ -105,6 +107,8 @@ class AsyncWriter implements Writer {
    */
   #poolGone = false;
   #endDrain: ((keep: boolean) => void) | undefined;
+  /** The timer that reports a kept queue when no restart follows. */
+  #orphaned: unknown;
   #flushes: FlushWaiter[] = [];
   #drops: Row[] = [];
   #written = 0;
@@ -205,6 +209,7 @@ class AsyncWriter implements Writer {
 
   /** The tree's clock, when the supervisor gives one, drives batches, retries and the drain. */
   #start(clock: Clock | undefined): AnyActorRef {
+    this.#clock.clearTimeout(this.#orphaned);
     if (clock !== undefined) this.#clock = clock;
     this.#closed = false;
     this.#draining = false;
@@ -345,12 +350,22 @@ class AsyncWriter implements Writer {
     if (keep) {
       this.#closed = false;
       this.#draining = false;
+      // Kept for the restart that should follow; if none comes (the pool's supervisor gave
+      // up), nothing would ever write or report these rows, nor settle a flush().
+      this.#orphaned = this.#clock.setTimeout(() => {
+        if (this.#actor === undefined) this.#abandon('the pool stopped for good (its supervisor gave up) before these rows were written');
+      }, ORPHAN_GRACE_MS);
       return;
     }
+    this.#abandon('the shutdown time ran out before these rows were written');
+  }
+
+  /** Reports everything still held as not written and settles every flush(). */
+  #abandon(reason: string): void {
     this.#active.clear();
     for (const rows of this.#mailbox.takeAll()) {
       this.#failed += rows.length;
-      this.#report(new WriterStoppedError('the shutdown time ran out before these rows were written'), rows);
+      this.#report(new WriterStoppedError(reason), rows);
     }
     for (const waiter of this.#flushes.splice(0)) waiter.resolve();
   }

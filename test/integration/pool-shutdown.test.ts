@@ -1,0 +1,99 @@
+// Shutdown and a pool that is gone (issue 11, item 8): after stop() resolves the process
+// holds no socket to any server, also while calls time out during the stop and reconnect
+// backoffs fire; when the pool's supervisor gives up, queued async rows are reported and
+// flush() settles.
+import { Socket } from 'node:net';
+import { suite } from 'uvu';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import * as assert from 'uvu/assert';
+import { definePool, startSupervisor, type Row } from '../../src/index.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { clusterInfo, serverUrls } from './cluster.js';
+import { pause, until } from './helpers.js';
+
+const test = suite('pool-shutdown');
+
+/** Open sockets of this process to any of `ports` on loopback. */
+function socketsTo(ports: readonly number[]): number {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h) => h instanceof Socket && !h.destroyed && ports.includes(h.remotePort ?? -1)).length;
+}
+
+const refuse = (proxy: { setMode(mode: 'reset-connect'): void }): void => proxy.setMode('reset-connect');
+
+const SLOW = 'SELECT sleepEachRow(0.5) AS s FROM numbers(20) SETTINGS max_block_size = 1, max_execution_time = 15';
+
+test('stop :: no socket left to any server, with calls timing out and reconnects backing off during the stop', async () => {
+  // Server 0 behind a proxy whose answers come 600 ms late (so the KILL of a timed-out call
+  // is still out when stop() begins); server 1 behind one that refuses every connection (so
+  // its connections back off 30-60 ms and probe again, over and over).
+  const late = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 600, firstByteOnly: true } });
+  const refusing = await startFaultProxy({ target: serverUrls()[1] as string, mode: { mode: 'reset-connect' } });
+  const ports = [late.port, refusing.port, ...clusterInfo().servers.map((s) => s.httpPort)];
+  const pool = definePool({
+    connectionStrings: [late.url(), refusing.url()], name: `it-shutdown-${process.pid}`, poolSize: 4, maxOverflow: 2,
+    timeout: 400, backoff: { initial: 30, max: 60 }, onError: () => undefined,
+  });
+  const app = await startSupervisor([pool]);
+  try {
+    const calls = Array.from({ length: 4 }, () => pool.select(SLOW).then(() => 'answered', (e: { code?: string }) => e.code ?? String(e)));
+    for (let i = 0; i < 20; i++) pool.asyncInsertToTable('system.one_does_not_exist', { dummy: i });
+    // The first timeout fires a KILL through the late proxy: stop while it is out.
+    await Promise.race(calls);
+    assert.ok(socketsTo(ports) > 0, 'the pool holds sockets while it runs');
+    await app.stop();
+    assert.is(socketsTo(ports), 0, 'no socket right after stop() resolved');
+    assert.ok((await Promise.all(calls)).every((c) => c !== 'answered'));
+    // Timers that would fire after the stop (backoffs, linger, kills) open nothing.
+    for (let i = 0; i < 10; i++) {
+      await pause(50);
+      assert.is(socketsTo(ports), 0, `no socket ${50 * (i + 1)} ms after stop()`);
+    }
+  } finally {
+    await app.stop();
+    await late.close();
+    await refusing.close();
+  }
+});
+
+test('gone :: when the pool\'s supervisor gives up, queued async rows go to onError and flush() settles', async () => {
+  const dead: { code: string; rows: readonly Row[] }[] = [];
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string });
+  const pool = definePool({
+    connectionStrings: [proxy.url()], name: `it-gone-${process.pid}`, poolSize: 1, maxOverflow: 0, backoff: { initial: 50, max: 100 },
+    asyncFlushInterval: 600_000, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows }),
+  });
+  const brokers: AnyActorRef[] = [];
+  const isBroker = (e: InspectionEvent) => (e.actorRef.getSnapshot() as { machine?: { id?: string } } | undefined)?.machine?.id === 'broker';
+  // Intensity 0 at the root: once the pool's own supervisor gives up, nobody restarts it.
+  const app = await startSupervisor([pool], {
+    intensity: 0,
+    inspect: (e) => { if (e.type === '@xstate.actor' && isBroker(e)) brokers.push(e.actorRef as AnyActorRef); },
+  });
+  try {
+    assert.equal(await pool.select('SELECT 1 AS x'), [{ x: 1 }]);
+    // The server becomes unreachable: the writer waits and retries, the rows stay queued.
+    refuse(proxy);
+    await pool.select('SELECT 1').catch(() => undefined);
+    await until('the server is marked down', () => !pool.stats().servers[0]!.up, 10_000);
+    for (let id = 0; id < 10; id++) pool.asyncInsertToTable('t_never_written', { id });
+    const flushed = pool.flush().then(() => 'settled');
+    await until('the writer met the unreachable server', () => pool.stats().writer.retried > 0, 10_000);
+    // Each broker stopped from outside is a crash; the pool's supervisor restarts it (rest_for_one)
+    // until it exceeds its intensity (3 in 5 s) and gives up.
+    for (let crash = 0; crash < 6 && pool.stats().started; crash++) {
+      brokers[brokers.length - 1]!.stop();
+      await until('the broker was restarted, or the pool is gone', () => brokers.length === crash + 2 || !pool.stats().started, 5_000);
+    }
+    await until('the pool is gone', () => !pool.stats().started, 5_000);
+    // Before: the rows stayed queued in a writer nobody would restart, and flush() never settled.
+    const outcome = await Promise.race([flushed, pause(10_000).then(() => 'pending after 10 s')]);
+    assert.is(outcome, 'settled');
+    assert.equal(dead.map((d) => [d.code, d.rows.length]), [['WRITER_STOPPED', 10]]);
+  } finally {
+    await app.stop().catch(() => undefined);
+    await proxy.close();
+  }
+});
+
+test.run();
