@@ -63,6 +63,8 @@ export class PooledConnection implements BrokerConnection {
   readonly overflow: boolean;
   readonly #deps: ConnectionDeps;
   #client: Transport | undefined;
+  /** Set by `close()`, cleared by the next start. */
+  #closed = false;
   #actor: ActorRefFrom<typeof connectionMachine> | undefined;
   #pending: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #started: Promise<void>;
@@ -110,8 +112,9 @@ export class PooledConnection implements BrokerConnection {
     return snapshot && snapshot.status === 'active' ? (snapshot.value as ConnectionState) : 'stopped';
   }
 
-  /** Closes the socket gracefully (in-flight request first). Idempotent. */
+  /** Closes the socket gracefully (in-flight request first); until the next start, nothing opens another. Idempotent. */
   async close(): Promise<void> {
+    this.#closed = true;
     const client = this.#client;
     this.#client = undefined;
     await client?.close().catch(() => client.destroy().catch(() => undefined));
@@ -134,6 +137,7 @@ export class PooledConnection implements BrokerConnection {
   #start(clock: Clock): ActorRefFrom<typeof connectionMachine> {
     const { config, io, owner } = this.#deps;
     void this.#client?.destroy().catch(() => undefined);
+    this.#closed = false;
     this.#client = io.open(config);
     const perform = (request: PreparedRequest): Promise<unknown> => io.perform(this.#transport(), config, request);
     const logic = withHotPath(connectionMachine.provide({
@@ -141,7 +145,7 @@ export class PooledConnection implements BrokerConnection {
       actors: {
         transport: transportLogic(async () => {
           const old = this.#client;
-          this.#client = io.open(config);
+          this.#client = this.#closed ? undefined : io.open(config);
           await old?.destroy().catch(() => undefined);
         }),
         probe: fromPromise(() => io.probe(this.#transport(), config)),
@@ -181,6 +185,8 @@ export class PooledConnection implements BrokerConnection {
   }
 
   #transport(): Transport {
+    // A probe or call that starts while the connection is being stopped must not open a socket that nobody closes.
+    if (this.#closed) throw new PoolError('POOL_STOPPED', `connection ${this.id} is stopping`);
     this.#client ??= this.#deps.io.open(this.#deps.config);
     return this.#client;
   }
