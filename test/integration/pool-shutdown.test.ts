@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type Row } from '../../src/index.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { serverUrls } from './cluster.js';
-import { pause, until } from './helpers.js';
+import { pause, sql, until } from './helpers.js';
 
 const test = suite('pool-shutdown');
 
@@ -95,6 +95,39 @@ test('gone :: when the pool\'s supervisor gives up, queued async rows go to onEr
   } finally {
     await app.stop().catch(() => undefined);
     await proxy.close();
+  }
+});
+
+test('crash :: a broker crash while a batch is in flight into a plain MergeTree does not store it twice unreported', async () => {
+  const table = `it_crash_inflight_${process.pid}_${Date.now().toString(36)}`;
+  await sql(0, `CREATE TABLE ${table} (id UInt32) ENGINE = MergeTree ORDER BY id`);
+  // Answers come 800 ms late, so the batch is in flight when the broker is crashed.
+  const late = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 800, firstByteOnly: true } });
+  const dead: { code: string; rows: readonly Row[] }[] = [];
+  const pool = definePool({
+    connectionStrings: [late.url()], name: `it-crash-inflight-${process.pid}`, poolSize: 1, maxOverflow: 0, timeout: 10_000,
+    asyncFlushInterval: 600_000, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows }),
+  });
+  const brokers: AnyActorRef[] = [];
+  const isBroker = (e: InspectionEvent) => (e.actorRef.getSnapshot() as { machine?: { id?: string } } | undefined)?.machine?.id === 'broker';
+  const app = await startSupervisor([pool], { inspect: (e) => { if (e.type === '@xstate.actor' && isBroker(e)) brokers.push(e.actorRef as AnyActorRef); } });
+  try {
+    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
+    const flushed = pool.flush();
+    await until('the batch is in flight', () => pool.stats().servers[0]!.inFlight === 1, 5_000, 5);
+    // A crash of the broker restarts the connections and the writer (rest_for_one) under the send.
+    brokers[0]!.stop();
+    await Promise.race([flushed, pause(30_000).then(() => assert.unreachable('flush() did not settle in 30 s'))]);
+    const [count, unique] = (await sql(0, `SELECT count(), uniqExact(id) FROM ${table} FORMAT TSV`)).trim().split('\t').map(Number);
+    const reported = dead.reduce((n, d) => n + d.rows.length, 0);
+    // Before: the send's POOL_STOPPED counted as "nothing sent", the batch went again, 40 rows stored.
+    assert.is(count, unique, `no row stored twice (${count} rows, ${unique} distinct)`);
+    assert.ok(count === 20 || reported === 20, `stored once, or reported (${count} stored, ${reported} reported)`);
+    assert.ok(dead.every((d) => d.code === 'WRITE_OUTCOME_UNKNOWN'), JSON.stringify(dead.map((d) => d.code)));
+  } finally {
+    await app.stop();
+    await late.close();
+    await sql(0, `DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 });
 

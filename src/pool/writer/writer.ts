@@ -146,6 +146,7 @@ class AsyncWriter implements Writer {
       settle: (wave, outcomes) => {
         let delay: number | undefined;
         wave.forEach((unit, i) => {
+          unit.pending = undefined;
           const outcome = outcomes[i] as PromiseSettledResult<void>;
           if (outcome.status === 'fulfilled') {
             this.#written += this.#complete(unit);
@@ -242,16 +243,10 @@ class AsyncWriter implements Writer {
         const verdict = await settleUnknown({ error, server: trace.server, queryId, table: unit.table, outcomes: this.#deps.outcomes });
         if (verdict === 'repeat') throw error;
       }
-    })().then(
-      () => {
-        unit.pending = undefined;
-      },
-      (error: unknown) => {
-        unit.pending = undefined;
-        throw error;
-      },
-    );
-    outcome.catch(noop); // the actor that awaited it may have crashed meanwhile
+    })();
+    // Kept until an actor settles it: an attempt that ends while no writer actor runs (one
+    // was stopped under it, the next not yet started) is settled by the next, not sent again.
+    outcome.catch(noop);
     unit.pending = outcome;
     return outcome;
   }
