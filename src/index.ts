@@ -8,7 +8,7 @@ export { connect } from './clickhouse/index.js';
 
 export {
   ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
-  ProtocolError, ClosedError,
+  ProtocolError, ClosedError, ResultTooLargeError,
 } from './clickhouse/index.js';
 export {
   PoolError, PoolTimeoutError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError,

@@ -6,6 +6,7 @@ import {
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
+import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
@@ -17,7 +18,8 @@ const decimalColumns = new Map<string, { readonly until: number; readonly column
  * `Pool` to `server.origin`) and returns what the command resolves with: decoded rows for
  * `select`, the response text for `query`, nothing for inserts. Rejects with
  * `ClickHouseError` (the server refused, also when the refusal arrives inside a streamed
- * 200 body), `TransportError`, `TimeoutError` or an `ABORTED` error.
+ * 200 body), `TransportError`, `TimeoutError`, `ResultTooLargeError` (a response past
+ * `maxResultBytes`) or an `ABORTED` error.
  *
  * @example
  * const client = new Client(server.origin);
@@ -35,11 +37,13 @@ export async function perform<K extends PreparedRequest['type']>(
   const started = Date.now();
   const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
   const path = queryPath(server, [defaults.settings, options.settings], options.queryId);
+  const maxBytes = options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const post = (body: string): Promise<RawResponse> => send(transport, server, {
     method: 'POST',
     path,
     body,
     timeout: remaining(),
+    maxBytes,
     ...(options.signal ? { signal: options.signal } : {}),
   });
 
