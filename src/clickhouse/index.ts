@@ -1,6 +1,7 @@
 // The protocol layer's barrel: what src/pool and src/index.ts import.
 export * from './types.js';
 export * from './errors.js';
+export { type CacheLimits, BoundedCache, ownCopy } from './bounded-cache.js';
 export { parseConnectionString, redactUrl } from './connection-string.js';
 export { renderQuery, formatLiteral, quoteString, quoteIdentifier, isWellFormed } from './params.js';
 export { encodeRow, encodeRows } from './encode.js';

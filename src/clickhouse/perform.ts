@@ -1,3 +1,4 @@
+import { BoundedCache } from './bounded-cache.js';
 import { containsDecimal, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsv, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
@@ -10,8 +11,11 @@ import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
-const timeZones = new Map<string, string>();
-const decimalColumns = new Map<string, { readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>();
+// Per server origin, and per origin, database and table: bounded like every cache here.
+const timeZones = new BoundedCache<string>({ maxEntries: 1_024, maxKeyLength: 2_048, maxChars: 256 * 1024 });
+const decimalColumns = new BoundedCache<{ readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>(
+  { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
+);
 
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
@@ -71,8 +75,9 @@ export async function perform<K extends PreparedRequest['type']>(
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
   const int64 = options.int64 ?? defaults.int64;
-  let serverTimeZone = timeZones.get(server.origin) ?? 'UTC';
-  if (!timeZones.has(server.origin) && bodyNeedsServerTimeZone(text)) {
+  const knownZone = timeZones.get(server.origin);
+  let serverTimeZone = knownZone ?? 'UTC';
+  if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
   }
   return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];
