@@ -8,7 +8,7 @@ export { connect } from './clickhouse/index.js';
 
 export {
   ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
-  ProtocolError, ClosedError, ResultTooLargeError,
+  ProtocolError, ClosedError,
 } from './clickhouse/index.js';
 export {
   PoolError, PoolTimeoutError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError,
