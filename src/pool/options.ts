@@ -4,7 +4,8 @@
  * here, so a bad one fails before anything starts; messages show them redacted.
  */
 import {
-  checkInt64, checkMaxResultBytes, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl, type Int64Mode, type ServerConfig, type Settings,
+  checkInt64, checkMaxResultBytes, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
+  type Int64Mode, type ServerConfig, type Settings,
 } from '../clickhouse/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from './broker/balancer.js';
