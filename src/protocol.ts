@@ -8,7 +8,7 @@ export {
 } from './clickhouse/index.js';
 export {
   ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
-  ProtocolError, ClosedError,
+  ProtocolError, ClosedError, ResultTooLargeError,
 } from './clickhouse/index.js';
 export type {
   Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,

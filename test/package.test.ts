@@ -41,7 +41,7 @@ const SURFACE = {
       'connect', 'parseConnectionString', 'renderQuery', 'formatLiteral', 'quoteString', 'quoteIdentifier', 'encodeRow',
       'encodeRows', 'parseColumnType', 'decodeTsv', 'prepare', 'perform', 'ping', 'parseServerError',
       'ColonnadeError', 'ClickHouseError', 'TransportError', 'TimeoutError', 'AbortError', 'ConfigError',
-      'QueryParamError', 'ProtocolError', 'ClosedError',
+      'QueryParamError', 'ProtocolError', 'ClosedError', 'ResultTooLargeError',
     ],
     types: [
       'Connection', 'ConnectOptions', 'CallOptions', 'Command', 'CommandResults', 'Int64Mode', 'PreparedRequest',

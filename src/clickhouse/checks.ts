@@ -2,7 +2,7 @@
  * The checks of values a user gives in more than one place (connection strings, pool and
  * connect options, per-call options): one home each, so the places cannot drift apart.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError, MAX_RESULT_BYTES } from './errors.js';
 import type { Settings } from './types.js';
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -26,6 +26,28 @@ export function isSettingName(name: string): boolean {
 export function checkInt64(int64: unknown, where: string): void {
   if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
     throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
+  }
+}
+
+/**
+ * The `maxResultBytes` of a pool or connection that does not set one: 256 MiB, half the
+ * longest string, so a result and the rows decoded from it fit a default Node heap.
+ *
+ * @example
+ * connect(url, { maxResultBytes: DEFAULT_MAX_RESULT_BYTES * 2 });
+ */
+export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Validates a `maxResultBytes` option (when given): an integer from 1 to `MAX_RESULT_BYTES`.
+ *
+ * @example
+ * checkMaxResultBytes(10_000_000, 'options.maxResultBytes');
+ */
+export function checkMaxResultBytes(value: unknown, where: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_RESULT_BYTES) {
+    throw new ConfigError(`${where}: expected an integer from 1 to ${MAX_RESULT_BYTES} (the longest string), got ${String(value)}`);
   }
 }
 

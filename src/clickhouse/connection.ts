@@ -2,7 +2,7 @@ import { parseConnectionString } from './connection-string.js';
 import { ClosedError, ConfigError } from './errors.js';
 import { ping } from './http.js';
 import { perform } from './perform.js';
-import { checkInt64, checkSettings } from './checks.js';
+import { checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
 import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, ServerConfig, Settings } from './types.js';
@@ -24,6 +24,8 @@ export interface ConnectOptions {
   readonly connections?: number;
   /** Milliseconds to wait for a TCP connection (default 2000). */
   readonly connectTimeout?: number;
+  /** Most bytes of a response; a larger one fails with `RESULT_TOO_LARGE` (default 256 MiB). */
+  readonly maxResultBytes?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-const CONNECT_KEYS = new Set(['timeout', 'int64', 'settings', 'connections', 'connectTimeout']);
+const CONNECT_KEYS = new Set(['timeout', 'int64', 'settings', 'connections', 'connectTimeout', 'maxResultBytes']);
 
 /**
  * Opens a direct connection (no pool, no supervision) to the server a connection string
@@ -66,7 +68,10 @@ const CONNECT_KEYS = new Set(['timeout', 'int64', 'settings', 'connections', 'co
 export function connect(url: string, options: ConnectOptions = {}): Connection {
   const server = parseConnectionString(url);
   const opts = checkConnectOptions(options);
-  const defaults = { timeout: opts.timeout ?? 5_000, int64: opts.int64 ?? 'auto', settings: opts.settings ?? {} } as const;
+  const defaults = {
+    timeout: opts.timeout ?? 5_000, int64: opts.int64 ?? 'auto', settings: opts.settings ?? {},
+    maxResultBytes: opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+  } as const;
   const transport = openTransport(server, { connections: opts.connections ?? 10, connectTimeout: opts.connectTimeout ?? 2_000 });
   let closing: Promise<void> | undefined;
 
@@ -113,6 +118,7 @@ function checkConnectOptions(options: ConnectOptions): ConnectOptions {
   positive('connections', true);
   positive('connectTimeout', false);
   checkInt64(options.int64, 'connect option int64');
+  checkMaxResultBytes(options.maxResultBytes, 'connect option maxResultBytes');
   if (options.settings !== undefined) checkSettings(options.settings, 'connect option settings');
   return options;
 }

@@ -1,3 +1,4 @@
+import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError } from './errors.js';
 import { dateTimeFromText } from './time-zone.js';
@@ -84,27 +85,25 @@ interface Header {
 }
 
 // Results of the same query shape repeat their header: parsing it (names, types, readers)
-// once instead of per response matters for small results. Bounded in entries and in the
-// size of each header text kept.
-const headers = new Map<string, Header>();
-const HEADER_CACHE_ENTRIES = 256;
-const HEADER_CACHE_MAX_TEXT = 4_096;
+// once instead of per response matters for small results. Bounded in entries, in the size
+// of each header text kept and in all of them together.
+const headers = new BoundedCache<Header>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
 
 function readHeader(body: string): { header: Header; rowsStart: number } {
   const namesEnd = body.indexOf('\n');
   const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
   if (typesEnd < 0) throw new ProtocolError('response has no column names and types', 200);
-  const text = body.slice(0, typesEnd);
+  let text = body.slice(0, typesEnd);
   let header = headers.get(text);
   if (header === undefined) {
+    // A kept header is parsed from a copy: a slice of the body would keep the whole body.
+    const kept = headers.accepts(text);
+    if (kept) text = ownCopy(text);
     const names = text.slice(0, namesEnd).split('\t').map(unescapeTsv);
     const typeTexts = text.slice(namesEnd + 1).split('\t').map(unescapeTsv);
     if (names.length !== typeTexts.length) throw new ProtocolError('response has as many column names as types', 200);
     header = { names, types: typeTexts.map(parseColumnType), needsTimeZone: needsServerTimeZone(typeTexts), fields: new Map() };
-    if (text.length <= HEADER_CACHE_MAX_TEXT) {
-      if (headers.size >= HEADER_CACHE_ENTRIES) headers.clear();
-      headers.set(text, header);
-    }
+    if (kept) headers.set(text, header);
   }
   return { header, rowsStart: typesEnd + 1 };
 }

@@ -1,9 +1,12 @@
+import { BoundedCache } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
 import { epochSeconds, isWellFormed, jsonText } from './params.js';
 import type { Row } from './types.js';
 
 const DECIMAL_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const keyCache = new Map<string, string>();
+// Column names as JSON keys (`"name":`), checked once; a name longer than any real one is
+// quoted each time instead of kept.
+const keyCache = new BoundedCache<string>({ maxEntries: 10_000, maxKeyLength: 256, maxChars: 512 * 1024 });
 
 /**
  * Encodes one row as a JSONEachRow line, without the trailing newline. Keys whose value is
@@ -31,7 +34,7 @@ export function encodeRow(row: Row, decimalColumns?: ReadonlySet<string>): strin
     if (quotedKey === undefined) {
       checkColumnName(key);
       quotedKey = `${JSON.stringify(key)}:`;
-      if (keyCache.size < 10_000) keyCache.set(key, quotedKey);
+      keyCache.set(key, quotedKey);
     }
     if (out.length > 1) out += ',';
     out += quotedKey;

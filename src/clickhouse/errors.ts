@@ -2,6 +2,7 @@
  * Error classes of the protocol layer. Every class has a stable `code` string: match on
  * `err.code` (or `instanceof`), never on the message words.
  */
+import { constants } from 'node:buffer';
 
 /**
  * The stable codes of the errors this layer throws.
@@ -17,7 +18,8 @@ export type ErrorCode =
   | 'CONFIG'
   | 'QUERY_PARAM'
   | 'PROTOCOL'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'RESULT_TOO_LARGE';
 
 /**
  * The base of every colonnade error.
@@ -172,6 +174,39 @@ export class ProtocolError extends ColonnadeError {
     this.status = status;
   }
 }
+
+/**
+ * The response was larger than the call's `maxResultBytes` (or than one JavaScript string
+ * can hold): reading stopped as soon as the limit was crossed and the socket was destroyed,
+ * which also ends the query on the server. Asking again, here or on another server, gets
+ * the same answer; select less (`LIMIT`, fewer columns, a `WHERE`) or allow more.
+ *
+ * @example
+ * await conn.select('SELECT * FROM events', {}, { maxResultBytes: 1e6 }).catch((e) => e.code === 'RESULT_TOO_LARGE');
+ */
+export class ResultTooLargeError extends ColonnadeError {
+  /** The limit that was crossed, in bytes. */
+  readonly limit: number;
+  /** How big the response was known to be when reading stopped: more than `limit`, in bytes. */
+  readonly received: number;
+
+  constructor(limit: number, received: number) {
+    super('RESULT_TOO_LARGE', `the result is larger than ${limit} bytes (maxResultBytes), at least ${received} bytes: `
+      + 'reading stopped and the query was abandoned. Select less (LIMIT, fewer columns, a WHERE) or raise maxResultBytes '
+      + `(at most ${MAX_RESULT_BYTES}, the longest string JavaScript can hold)`);
+    this.limit = limit;
+    this.received = received;
+  }
+}
+
+/**
+ * The most `maxResultBytes` can be: V8's longest string (about 512 MiB on Node 20), since a
+ * result is read into one string.
+ *
+ * @example
+ * connect(url, { maxResultBytes: MAX_RESULT_BYTES });
+ */
+export const MAX_RESULT_BYTES: number = constants.MAX_STRING_LENGTH;
 
 /**
  * The connection was closed before the call.

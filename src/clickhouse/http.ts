@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
-import { AbortError, ColonnadeError, ConfigError, ProtocolError, TimeoutError, TransportError } from './errors.js';
+import {
+  AbortError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
+} from './errors.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
 /**
@@ -15,6 +17,8 @@ export interface SendOptions {
   readonly body?: string;
   readonly timeout: number;
   readonly signal?: AbortSignal;
+  /** Most bytes of response body to read (default and ceiling: `MAX_RESULT_BYTES`). */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -44,7 +48,10 @@ interface LegacyHandler extends Dispatcher.DispatchHandler {
  * Sends one HTTP request through an undici dispatcher with the server's credentials in the
  * `X-ClickHouse-User`/`X-ClickHouse-Key` headers and reads the whole response. On timeout
  * or abort the request is cancelled through undici's abort hook, which destroys its socket,
- * so a half-read response is never left on a connection that gets reused.
+ * so a half-read response is never left on a connection that gets reused. A body that
+ * grows past `maxBytes` is cancelled the same way as soon as it does, with
+ * `ResultTooLargeError`: never buffered whole, and the server, whose next write fails,
+ * stops the query.
  *
  * @example
  * const res = await send(new Client(server.origin), server, { method: 'GET', path: '/ping', timeout: 1_000 });
@@ -52,6 +59,7 @@ interface LegacyHandler extends Dispatcher.DispatchHandler {
  */
 export function send(transport: Transport, server: ServerConfig, options: SendOptions): Promise<RawResponse> {
   const { signal, timeout } = options;
+  const maxBytes = Math.min(options.maxBytes ?? MAX_RESULT_BYTES, MAX_RESULT_BYTES);
   if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
   return new Promise<RawResponse>((resolve, reject) => {
     let settled = false;
@@ -60,6 +68,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
     let status = 0;
     const headers: Record<string, string> = {};
     const chunks: Buffer[] = [];
+    let received = 0;
 
     const settle = (err: Error | undefined, value?: RawResponse): void => {
       if (settled) return;
@@ -92,9 +101,20 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         for (let i = 0; i + 1 < raw.length; i += 2) {
           headers[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
         }
+        const length = Number(headers['content-length']);
+        if (length > maxBytes) {
+          cancel(new ResultTooLargeError(maxBytes, length));
+          return false;
+        }
         return true;
       },
       onData(chunk) {
+        received += chunk.length;
+        if (received > maxBytes) {
+          chunks.length = 0;
+          cancel(new ResultTooLargeError(maxBytes, received));
+          return false;
+        }
         chunks.push(chunk);
         return true;
       },

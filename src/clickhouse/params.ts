@@ -1,3 +1,4 @@
+import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
 import type { QueryParams } from './types.js';
 
@@ -10,8 +11,9 @@ interface Template {
   readonly names: readonly string[];
 }
 
-const TEMPLATE_CACHE_LIMIT = 512;
-const templates = new Map<string, Template>();
+// SQL texts parsed once; a long statement (a big IN list, a literal) is parsed each time
+// instead of kept, and all kept texts together stay under a few MiB.
+const templates = new BoundedCache<Template>({ maxEntries: 512, maxKeyLength: 16_384, maxChars: 2 * 1024 * 1024 });
 const IDENT_START = /[A-Za-z_]/;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
 
@@ -170,9 +172,13 @@ function describe(value: object): string {
   return typeof ctor?.name === 'string' && ctor.name !== '' ? `of class ${ctor.name}` : 'of an unknown kind';
 }
 
-function compile(sql: string): Template {
-  const cached = templates.get(sql);
+function compile(text: string): Template {
+  const cached = templates.get(text);
   if (cached) return cached;
+  // The parts are slices of the text: of a copy when kept, so they do not keep alive a
+  // larger string the caller's text may be a slice of.
+  const kept = templates.accepts(text);
+  const sql = kept ? ownCopy(text) : text;
   const parts: string[] = [];
   const names: string[] = [];
   let start = 0;
@@ -204,8 +210,7 @@ function compile(sql: string): Template {
   }
   parts.push(sql.slice(start));
   const template = { parts, names };
-  if (templates.size >= TEMPLATE_CACHE_LIMIT) templates.clear();
-  templates.set(sql, template);
+  if (kept) templates.set(sql, template);
   return template;
 }
 

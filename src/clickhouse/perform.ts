@@ -1,24 +1,30 @@
+import { BoundedCache } from './bounded-cache.js';
 import { containsDecimal, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsv, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError, parseServerError,
+  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findTrailingError, parseServerError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
 import { killQuery, newQueryId } from './query-control.js';
+import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
-const timeZones = new Map<string, string>();
-const decimalColumns = new Map<string, { readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>();
+// Per server origin, and per origin, database and table: bounded like every cache here.
+const timeZones = new BoundedCache<string>({ maxEntries: 1_024, maxKeyLength: 2_048, maxChars: 256 * 1024 });
+const decimalColumns = new BoundedCache<{ readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>(
+  { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
+);
 
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
  * `Pool` to `server.origin`) and returns what the command resolves with: decoded rows for
  * `select`, the response text for `query`, nothing for inserts. Rejects with
  * `ClickHouseError` (the server refused, also when the refusal arrives inside a streamed
- * 200 body), `TransportError`, `TimeoutError` or an `ABORTED` error.
+ * 200 body), `TransportError`, `TimeoutError`, `ResultTooLargeError` (a response past
+ * `maxResultBytes`) or an `ABORTED` error.
  *
  * @example
  * const client = new Client(server.origin);
@@ -38,15 +44,17 @@ export async function perform<K extends PreparedRequest['type']>(
   // Every request has a query id, so that one the caller gave up on can be stopped.
   const queryId = options.queryId ?? newQueryId();
   const path = queryPath(server, [defaults.settings, options.settings], queryId);
+  const maxBytes = options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const post = (body: string): Promise<RawResponse> => send(transport, server, {
     method: 'POST',
     path,
     body,
     timeout: remaining(),
+    maxBytes,
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch((err: unknown) => {
     // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
-    if ((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) void killQuery(server, queryId);
+    if (((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) || err instanceof ResultTooLargeError) void killQuery(server, queryId);
     throw err;
   });
 
@@ -74,8 +82,9 @@ export async function perform<K extends PreparedRequest['type']>(
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
   const int64 = options.int64 ?? defaults.int64;
-  let serverTimeZone = timeZones.get(server.origin) ?? 'UTC';
-  if (!timeZones.has(server.origin) && bodyNeedsServerTimeZone(text)) {
+  const knownZone = timeZones.get(server.origin);
+  let serverTimeZone = knownZone ?? 'UTC';
+  if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
   }
   return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];

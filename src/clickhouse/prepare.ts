@@ -1,5 +1,5 @@
 import { checkColumnName, encodeRow } from './encode.js';
-import { checkInt64, checkSettings } from './checks.js';
+import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
@@ -7,7 +7,7 @@ import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings 
 // The format `select` asks for: text, so every digit survives, with the column types.
 const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
-const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64']);
+const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes']);
 const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 
@@ -177,6 +177,7 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
     throw new ConfigError('options.queryId: expected a non-empty string of at most 256 characters');
   }
   checkInt64(int64, 'options.int64');
+  checkMaxResultBytes(options.maxResultBytes, 'options.maxResultBytes');
   return options;
 }
 

@@ -1,3 +1,4 @@
+import { BoundedCache } from './bounded-cache.js';
 import { ProtocolError } from './errors.js';
 
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'GMT0', 'Etc/GMT0']);
@@ -9,7 +10,8 @@ interface Zone {
   readonly format: Intl.DateTimeFormat;
   readonly offsets: Map<number, number>;
 }
-const zones = new Map<string, Zone>();
+// Names the servers report; each zone keeps at most CACHE_LIMIT offsets.
+const zones = new BoundedCache<Zone>({ maxEntries: 32, maxKeyLength: 256, maxChars: 8 * 1024 });
 
 /**
  * The instant a ClickHouse `DateTime` text (`YYYY-MM-DD hh:mm:ss`) names in a time zone.

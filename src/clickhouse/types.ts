@@ -39,6 +39,8 @@ export interface CallOptions {
   readonly queryId?: string;
   /** Overrides the connection's `int64` decoding for this `select`. */
   readonly int64?: Int64Mode;
+  /** Overrides the connection's `maxResultBytes` for this call. */
+  readonly maxResultBytes?: number;
 }
 
 /**
@@ -155,7 +157,7 @@ export interface InsertGroup {
  * Defaults a connection or pool applies to each call.
  *
  * @example
- * const defaults: RequestDefaults = { timeout: 5_000, int64: 'auto', settings: { max_threads: 4 } };
+ * const defaults: RequestDefaults = { timeout: 5_000, int64: 'auto', settings: { max_threads: 4 }, maxResultBytes: 64 * 1024 * 1024 };
  */
 export interface RequestDefaults {
   /** Milliseconds, used when a call gives no `timeout`. */
@@ -163,6 +165,11 @@ export interface RequestDefaults {
   readonly int64: Int64Mode;
   /** Settings sent with every call, under the call's own `settings`. */
   readonly settings?: Settings;
+  /**
+   * Most bytes of a response read before the call fails with `RESULT_TOO_LARGE` (default
+   * `DEFAULT_MAX_RESULT_BYTES`, at most `MAX_RESULT_BYTES`).
+   */
+  readonly maxResultBytes?: number;
 }
 
 /**

@@ -30,7 +30,7 @@ import { createWriter, type Writer } from './writer/writer.js';
  */
 export function definePool(options: PoolOptions): ClickHousePool {
   const opts = resolvePoolOptions(options);
-  return new Pool(opts, defaultIO({ timeout: opts.timeout, int64: opts.int64, settings: opts.settings }));
+  return new Pool(opts, defaultIO({ timeout: opts.timeout, int64: opts.int64, settings: opts.settings, maxResultBytes: opts.maxResultBytes }));
 }
 
 /**

@@ -14,8 +14,8 @@ import type { WriterErrorCode } from './writer/errors.js';
  * - `timeout`: the call's own time ran out; the caller's error, not the server's: the
  *   connection checks with `/ping` whether its server still answers before it counts;
  * - `unavailable`: the pool could not reach any server for it (nothing was sent);
- * - `refused`: the request itself is wrong (bad input, or the server rejected its SQL or data);
- *   sending the same bytes again cannot succeed;
+ * - `refused`: the request itself is wrong (bad input, the server rejected its SQL or data, or
+ *   its result is too large to hold); sending the same bytes again cannot succeed;
  * - `server`: the server answered with another error (may pass on a retry);
  * - `aborted`: the caller gave up;
  * - `bug`: something that is no colonnade error was thrown.
@@ -57,6 +57,9 @@ export function classifyFailure(error: unknown): FailureClass {
       return REFUSED_SERVER_CODES.has((error as ClickHouseError).serverCode) ? 'refused' : 'server';
     case 'QUERY_PARAM':
     case 'CONFIG':
+    // Every server would send the same too-large answer; the socket it came on was destroyed
+    // by the reader, and undici opens a new one for the next request.
+    case 'RESULT_TOO_LARGE':
       return 'refused';
     case 'POOL_NO_SERVER':
     case 'POOL_TIMEOUT':

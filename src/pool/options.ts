@@ -4,7 +4,8 @@
  * here, so a bad one fails before anything starts; messages show them redacted.
  */
 import {
-  checkInt64, checkSettings, ConfigError, parseConnectionString, redactUrl, type Int64Mode, type ServerConfig, type Settings,
+  checkInt64, checkMaxResultBytes, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
+  type Int64Mode, type ServerConfig, type Settings,
 } from '../clickhouse/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from './broker/balancer.js';
@@ -45,6 +46,8 @@ export interface PoolOptions {
   readonly int64?: Int64Mode;
   /** ClickHouse settings sent with every query. Default `{}`. */
   readonly settings?: Settings;
+  /** Most bytes of a response; a larger one fails with `RESULT_TOO_LARGE`, on no server's account. Default 256 MiB. */
+  readonly maxResultBytes?: number;
   /** Most rows the async writer holds. Default 100 000. */
   readonly asyncMailbox?: number;
   /** Rows per batch for `asyncInsertToTable`, per table. Default 10 000. */
@@ -75,6 +78,7 @@ export interface ResolvedPoolOptions {
   readonly backoff: BackoffOptions;
   readonly int64: Int64Mode;
   readonly settings: Settings;
+  readonly maxResultBytes: number;
   readonly asyncMailbox: number;
   readonly asyncBatchSize: number;
   readonly asyncFlushInterval: number;
@@ -85,7 +89,7 @@ export interface ResolvedPoolOptions {
 
 const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
   'connectionStrings', 'name', 'poolSize', 'poolTimeout', 'timeout', 'maxOverflow', 'overflowLinger', 'balance',
-  'readRetries', 'backoff', 'int64', 'settings', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
+  'readRetries', 'backoff', 'int64', 'settings', 'maxResultBytes', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
   'asyncOverflow', 'asyncRetries', 'onError',
 ]);
 
@@ -172,6 +176,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const balance = oneOf('balance', BALANCE_STRATEGIES, 'round_robin');
   const readRetries = int('readRetries', 2, 0, 100);
   const int64 = checked<Int64Mode>('int64', 'auto', (v) => checkInt64(v, 'int64'));
+  const maxResultBytes = checked<number>('maxResultBytes', DEFAULT_MAX_RESULT_BYTES, (v) => checkMaxResultBytes(v, 'maxResultBytes'));
   const asyncMailbox = int('asyncMailbox', 100_000, 1);
   const asyncBatchSize = int('asyncBatchSize', 10_000, 1);
   const asyncFlushInterval = int('asyncFlushInterval', 1000, 1);
@@ -221,7 +226,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   }
   return {
     servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,
-    int64, settings, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
+    int64, settings, maxResultBytes, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
   };
 }
 

@@ -13,6 +13,7 @@ test('connect :: validates options, naming the key', () => {
     [{ connections: 1.5 }, /connections/],
     [{ int64: 'big' }, /int64/],
     [{ settings: { 'a b': 1 } }, /settings\.a b/],
+    [{ maxResultBytes: -1 }, /maxResultBytes/],
     [{ poolSize: 3 }, /poolSize: unknown/],
   ];
   for (const [options, why] of bad) {

@@ -1,7 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
-import { AbortError, ConfigError, ProtocolError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
+import {
+  AbortError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
+} from '../../src/clickhouse/errors.js';
 import { ping, queryPath, send } from '../../src/clickhouse/http.js';
 import { withFakeServer } from './fake-http.js';
 
@@ -67,6 +69,46 @@ test('send :: a timed-out request destroys its socket; the next one on the same 
     const next = await send(client, server, { method: 'POST', path: '/', body: 'fast', timeout: 2_000 });
     assert.is(next.body, 'answer to fast');
     assert.is(fake.sockets.size, 2, 'the second request needed a new socket');
+  });
+});
+
+test('send :: a body past maxBytes stops the reading at once and destroys the socket; the next request gets its own answer', async () => {
+  let wrote = 0;
+  await withFakeServer((req, res) => {
+    if (req.body !== 'big') return res.end(`answer to ${req.body}`);
+    // Streams without end: only the reader's limit stops it (bounded by the write loop's count).
+    const chunk = 'x'.repeat(64 * 1024);
+    const more = (): void => {
+      while (wrote < 1_000 && !res.destroyed) {
+        wrote++;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+    };
+    res.on('error', () => {});
+    more();
+  }, async (client, server, fake) => {
+    const err = await send(client, server, { method: 'POST', path: '/', body: 'big', timeout: 10_000, maxBytes: 200_000 }).catch((e: unknown) => e);
+    assert.instance(err, ResultTooLargeError);
+    assert.is((err as ResultTooLargeError).code, 'RESULT_TOO_LARGE');
+    assert.is((err as ResultTooLargeError).limit, 200_000);
+    assert.ok((err as ResultTooLargeError).received > 200_000);
+    assert.ok(wrote < 1_000, `the server was stopped early (${wrote} chunks)`);
+    const next = await send(client, server, { method: 'POST', path: '/', body: 'fast', timeout: 2_000, maxBytes: 200_000 });
+    assert.is(next.body, 'answer to fast');
+    assert.is(fake.sockets.size, 2, 'the second request needed a new socket');
+  });
+});
+
+test('send :: a Content-Length past maxBytes fails before any body is read; maxBytes is capped at MAX_RESULT_BYTES', async () => {
+  await withFakeServer((_req, res) => res.end('y'.repeat(1_000)), async (client, server) => {
+    const err = await send(client, server, { method: 'POST', path: '/', body: 'q', timeout: 2_000, maxBytes: 999 }).catch((e: unknown) => e);
+    assert.instance(err, ResultTooLargeError);
+    assert.is((err as ResultTooLargeError).received, 1_000);
+    assert.match((err as Error).message, /LIMIT/);
+    const ok = await send(client, server, { method: 'POST', path: '/', body: 'q', timeout: 2_000, maxBytes: 1_000 });
+    assert.is(ok.body.length, 1_000, 'exactly the limit is fine');
+    const capped = await send(client, server, { method: 'POST', path: '/', body: 'q', timeout: 2_000, maxBytes: MAX_RESULT_BYTES * 4 });
+    assert.is(capped.body.length, 1_000);
   });
 });
 

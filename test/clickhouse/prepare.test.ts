@@ -74,6 +74,8 @@ test('options :: validated, naming the key', () => {
     [{ signal: {} }, /options\.signal/],
     [{ queryId: '' }, /options\.queryId/],
     [{ int64: 'number' }, /options\.int64/],
+    [{ maxResultBytes: 0 }, /options\.maxResultBytes/],
+    [{ maxResultBytes: 2 ** 40 }, /options\.maxResultBytes/],
     [{ retries: 3 }, /options\.retries: unknown/],
   ];
   for (const [options, why] of bad) {

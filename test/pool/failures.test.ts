@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AbortError, ClickHouseError, ClosedError, ConfigError, ProtocolError, QueryParamError, TimeoutError, TransportError,
+  AbortError, ClickHouseError, ClosedError, ConfigError, ProtocolError, QueryParamError, ResultTooLargeError, TimeoutError, TransportError,
 } from '../../src/clickhouse/errors.js';
 import { ConnectionCrashedError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError, PoolTimeoutError } from '../../src/pool/errors.js';
 import { classifyFailure, failureKind, isPoolGone } from '../../src/pool/failures.js';
@@ -24,6 +24,7 @@ test('classify :: a request that is wrong in itself is refused (the same bytes c
   assert.is(classifyFailure(new ClickHouseError({ serverCode: 62, serverMessage: 'syntax' }, 500)), 'refused');
   assert.is(classifyFailure(new QueryParamError('x', 'bad')), 'refused');
   assert.is(classifyFailure(new ConfigError('bad')), 'refused');
+  assert.is(classifyFailure(new ResultTooLargeError(100, 101)), 'refused', 'every server would send the same result');
 });
 
 test('classify :: the pool could not reach a server for it', () => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../../src/clickhouse/errors.js';
+import { ConfigError, MAX_RESULT_BYTES } from '../../src/clickhouse/errors.js';
 import { resolvePoolOptions, type PoolOptions } from '../../src/pool/options.js';
 
 const test = suite('options');
@@ -95,6 +95,14 @@ test('validation :: settings and int64 follow the same rules as connect() and pe
   assert.match(problem({ connectionStrings: [url], settings: [1] }).message, 'settings: expected an object');
   assert.match(problem({ connectionStrings: [url], int64: 'number' }).message, "int64: expected 'auto', 'bigint' or 'string'");
   assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { max_threads: 2, readonly: true } }).settings, { max_threads: 2, readonly: true });
+});
+
+test('validation :: maxResultBytes is an integer up to the longest string, 256 MiB by default', () => {
+  assert.is(resolvePoolOptions({ connectionStrings: [url] }).maxResultBytes, 256 * 1024 * 1024);
+  assert.is(resolvePoolOptions({ connectionStrings: [url], maxResultBytes: 1_000 }).maxResultBytes, 1_000);
+  for (const bad of [0, 1.5, MAX_RESULT_BYTES + 1, '1mb']) {
+    assert.match(problem({ connectionStrings: [url], maxResultBytes: bad as never }).message, `maxResultBytes: expected an integer from 1 to ${MAX_RESULT_BYTES}`);
+  }
 });
 
 test.run();

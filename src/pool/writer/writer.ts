@@ -5,7 +5,7 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
+import { BoundedCache, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
@@ -95,7 +95,7 @@ class AsyncWriter implements Writer {
   /** Units attempted at least once and not yet written or dead-lettered. */
   readonly #active = new Set<WriterUnit>();
   readonly #mailbox: Mailbox;
-  readonly #quoted = new Map<string, string>();
+  readonly #quoted = new BoundedCache<string>({ maxEntries: 1_024, maxKeyLength: 1_024, maxChars: 256 * 1024 });
   readonly #io: WriterIO;
   #actor: AnyActorRef | undefined;
   #asleep = false;
@@ -169,7 +169,7 @@ class AsyncWriter implements Writer {
   }
 
   enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
-    if (!this.#quoted.has(table)) this.#quoted.set(table, quoteIdentifier(table));
+    if (this.#quoted.get(table) === undefined) this.#quoted.set(table, quoteIdentifier(table));
     // The rows as they were at the call: a caller may change or reuse its objects at once,
     // and every attempt must send the same columns and bytes.
     const captured = rows.map((row) => ({ ...row }));
@@ -232,7 +232,7 @@ class AsyncWriter implements Writer {
     this.#active.add(unit);
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
-      unit.request ??= insertRequest(this.#quoted.get(unit.table as string) as string, unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
+      unit.request ??= insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
       const { request, queryId } = traced(unit.request);
       const trace: SendTrace = { server: -1 };
       try {
