@@ -1,8 +1,8 @@
 import { containsDecimal, parseColumnType } from './column-type.js';
-import { bodyNeedsServerTimeZone, decodeTsv, unescapeTsv } from './decode.js';
+import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError, parseServerError,
+  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findExceptionBlock, findTrailingError, parseServerError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
@@ -35,9 +35,11 @@ export async function perform<K extends PreparedRequest['type']>(
   const started = Date.now();
   const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
   const path = queryPath(server, [defaults.settings, options.settings], options.queryId);
-  const post = (body: string): Promise<RawResponse> => send(transport, server, {
+  const post = (body: string, confirm = false): Promise<RawResponse> => send(transport, server, {
     method: 'POST',
-    path,
+    // The server then holds the whole answer back until the query ends, so that a failure
+    // comes as a status: asked again when a body's end could be data or an exception.
+    path: confirm ? `${path}&wait_end_of_query=1` : path,
     body,
     timeout: remaining(),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -62,16 +64,24 @@ export async function perform<K extends PreparedRequest['type']>(
     return undefined as CommandResults[K];
   }
   const res = await post(request.body);
-  const text = checkResponse(res);
+  if (request.type === 'query' && request.readOnly) {
+    const text = checkStatus(res);
+    return (findTrailingError(text) === undefined ? text : checkStatus(await post(request.body, true))) as CommandResults[K];
+  }
   if (request.type !== 'select') {
+    const text = checkResponse(res);
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
+  let text = checkStatus(res);
+  const tail = tsvTail(text);
+  if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
+  else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
   const int64 = options.int64 ?? defaults.int64;
   let serverTimeZone = timeZones.get(server.origin) ?? 'UTC';
   if (!timeZones.has(server.origin) && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
   }
-  return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];
+  return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
 }
 
 /** The server's time zone (`SELECT timezone()`), asked once per server origin and cached. */
@@ -93,8 +103,12 @@ async function timeZoneOf(
   return zone;
 }
 
-/** Throws for a refusal (status, header or trailing exception); returns the body text. */
-function checkResponse(res: RawResponse): string {
+/**
+ * Throws for a refusal that no data can fake: an error status, the exception header, the
+ * exception block a modern server frames with the response's own random tag. Returns the
+ * body text, whose end may still hold an 18.16-style exception (see `checkResponse`).
+ */
+function checkStatus(res: RawResponse): string {
   if (res.status !== 200) {
     const info = parseServerError(res.body, res.headers['x-clickhouse-exception-code']);
     if (info) throw new ClickHouseError(info, res.status);
@@ -105,9 +119,21 @@ function checkResponse(res: RawResponse): string {
     const info = parseServerError(res.body.slice(Math.max(0, res.body.lastIndexOf('\nCode: ') + 1)), headerCode);
     if (info) throw new ClickHouseError(info, res.status);
   }
-  const trailing = findTrailingError(res.body);
-  if (trailing) throw new ClickHouseError(trailing, res.status);
+  const tag = res.headers['x-clickhouse-exception-tag'];
+  const block = tag === undefined ? undefined : findExceptionBlock(res.body, tag);
+  if (block) throw new ClickHouseError(block, res.status);
   return res.body;
+}
+
+/**
+ * `checkStatus`, and an exception in the server's plain form at the end of the body: for
+ * the answers to writes and to this module's own questions, which hold no such data.
+ */
+function checkResponse(res: RawResponse): string {
+  const text = checkStatus(res);
+  const trailing = findTrailingError(text);
+  if (trailing) throw new ClickHouseError(trailing, res.status);
+  return text;
 }
 
 /**
