@@ -1,6 +1,6 @@
-import { containsDecimal, parseColumnType } from './column-type.js';
+import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
-import { encodeRows } from './encode.js';
+import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
   AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findExceptionBlock, findTrailingError, parseServerError,
 } from './errors.js';
@@ -10,7 +10,7 @@ import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfi
 
 const SCHEMA_TTL_MS = 30_000;
 const timeZones = new Map<string, string>();
-const decimalColumns = new Map<string, { readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>();
+const schemas = new Map<string, { readonly until: number; readonly columns: Promise<ColumnEncodings> }>();
 
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
@@ -48,13 +48,13 @@ export async function perform<K extends PreparedRequest['type']>(
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
     const { groups } = insert;
-    let decimals: ReadonlySet<string> = new Set();
-    if (groups.some((g) => mayHoldDecimalText(g.rows))) {
-      decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);
+    let encodings: ColumnEncodings = NO_ENCODINGS;
+    if (groups.some((g) => mayNeedSchema(g.rows))) {
+      encodings = await columnEncodingsOf(transport, server, insert.table, remaining, options.signal);
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     for (const [i, group] of groups.entries()) {
-      const body = decimals.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, decimals)}` : group.body;
+      const body = encodings.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
         checkResponse(await post(body));
       } catch (err) {
@@ -147,40 +147,43 @@ function partlySent(err: unknown): unknown {
   return err;
 }
 
-/** Only a string (or array of them) can be a Decimal written as text. */
-function mayHoldDecimalText(rows: readonly Row[]): boolean {
+const NO_ENCODINGS: ColumnEncodings = new Map();
+
+/** Only a string (a Decimal as text), a Date (for a Date or DateTime64 column) or an array of them needs the table's types. */
+function mayNeedSchema(rows: readonly Row[]): boolean {
   for (const row of rows) {
     for (const key in row) {
       const v = row[key];
-      if (typeof v === 'string' || Array.isArray(v)) return true;
+      if (typeof v === 'string' || Array.isArray(v) || v instanceof Date) return true;
     }
   }
   return false;
 }
 
-function decimalColumnsOf(
+function columnEncodingsOf(
   transport: Transport,
   server: ServerConfig,
   quotedTable: string,
   timeout: () => number,
   signal?: AbortSignal,
-): Promise<ReadonlySet<string>> {
+): Promise<ColumnEncodings> {
   const key = `${server.origin}/${server.database}/${quotedTable}`;
   const now = Date.now();
-  const cached = decimalColumns.get(key);
+  const cached = schemas.get(key);
   if (cached && cached.until > now) return cached.columns;
   const columns = send(transport, server, {
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),
   }).then((res) => {
-    const set = new Set<string>();
+    const found = new Map<string, ColumnEncoding>();
     for (const line of checkResponse(res).split('\n')) {
       const [name, type] = line.split('\t');
-      if (name && type && containsDecimal(parseColumnType(unescapeTsv(type)))) set.add(unescapeTsv(name));
+      const kind = name && type ? columnEncoding(parseColumnType(unescapeTsv(type))) : undefined;
+      if (kind !== undefined) found.set(unescapeTsv(name as string), kind);
     }
-    return set;
+    return found;
   });
-  decimalColumns.set(key, { until: now + SCHEMA_TTL_MS, columns });
-  columns.catch(() => decimalColumns.delete(key));
+  schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
+  columns.catch(() => schemas.delete(key));
   return columns;
 }
