@@ -64,16 +64,19 @@ export async function perform<K extends PreparedRequest['type']>(
     return undefined as CommandResults[K];
   }
   const res = await post(request.body);
+  // A server that tags its exception blocks never appends an exception as plain text.
+  const plainTail = res.headers['x-clickhouse-exception-tag'] === undefined;
   if (request.type === 'query' && request.readOnly) {
     const text = checkStatus(res);
-    return (findTrailingError(text) === undefined ? text : checkStatus(await post(request.body, true))) as CommandResults[K];
+    if (!plainTail || findTrailingError(text) === undefined) return text as CommandResults[K];
+    return checkStatus(await post(request.body, true)) as CommandResults[K];
   }
   if (request.type !== 'select') {
     const text = checkResponse(res);
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
   let text = checkStatus(res);
-  const tail = tsvTail(text);
+  const tail = plainTail ? tsvTail(text) : undefined;
   if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
   else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
   const int64 = options.int64 ?? defaults.int64;

@@ -102,6 +102,18 @@ test('refusals :: a modern exception block framed by the X-ClickHouse-Exception-
   }, async (client, server) => {
     assert.match(await run(client, server, { type: 'query', sql: 'SELECT 1 FORMAT TSVRaw' }), /^__exception__/);
   });
+  // A server that tags its blocks never appends plain text: a last row in that form is data, not asked again.
+  const plain = 'Code: 60. DB::Exception: Table x does not exist. (UNKNOWN_TABLE) (version 25.11.1.1)';
+  const urls: string[] = [];
+  await withFakeServer((req, res) => {
+    urls.push(req.url);
+    res.setHeader('X-ClickHouse-Exception-Tag', tag);
+    res.end(req.body.endsWith('FORMAT TabSeparatedWithNamesAndTypes') ? `s\nString\n${plain}\n` : `${plain}\n`);
+  }, async (client, server) => {
+    assert.equal(await run(client, server, { type: 'select', sql: 'SELECT s FROM t' }), [{ s: plain }]);
+    assert.is(await run(client, server, { type: 'query', sql: 'SELECT s FROM t FORMAT TSV' }), `${plain}\n`);
+    assert.is(urls.filter((u) => u.includes('wait_end_of_query')).length, 0);
+  }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
 test('refusals :: a proxy page is a ProtocolError', async () => {
