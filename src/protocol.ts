@@ -13,4 +13,5 @@ export {
 export type {
   Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,
   RequestDefaults, Row, ServerConfig, Settings, Transport, ColumnType, DecodeContext, ErrorCode, ServerErrorInfo,
+  ColumnEncoding, ColumnEncodings,
 } from './clickhouse/index.js';

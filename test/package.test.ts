@@ -46,7 +46,7 @@ const SURFACE = {
     types: [
       'Connection', 'ConnectOptions', 'CallOptions', 'Command', 'CommandResults', 'Int64Mode', 'PreparedRequest',
       'QueryParams', 'RequestDefaults', 'Row', 'ServerConfig', 'Settings', 'Transport', 'ColumnType', 'DecodeContext',
-      'ErrorCode', 'ServerErrorInfo',
+      'ErrorCode', 'ServerErrorInfo', 'ColumnEncoding', 'ColumnEncodings',
     ],
   },
   'colonnade/otp': {

@@ -42,6 +42,39 @@ export function containsDecimal(type: ColumnType): boolean {
   return type.args.some((a) => typeof a === 'object' && containsDecimal(a));
 }
 
+/**
+ * How `insertToTable` writes a column's values when the JSON form alone would be read
+ * wrong: `'decimal'`, a string as a bare number (18.16 refuses a quoted Decimal); `'date'`
+ * and `'date32'`, a JS `Date` as its UTC day `YYYY-MM-DD` (the only text a Date column
+ * reads; epoch seconds would be stored as 1970-01-01); `'datetime64'`, a JS `Date` as epoch
+ * seconds with its milliseconds.
+ *
+ * @example
+ * const kind: ColumnEncoding = 'date';
+ */
+export type ColumnEncoding = 'decimal' | 'date' | 'date32' | 'datetime64';
+
+/**
+ * The `ColumnEncoding` a column of this type needs, looking through `Nullable`,
+ * `LowCardinality` and `Array`; `undefined` for types the default JSON form suits. A
+ * Decimal anywhere inside (a Tuple too) makes the column `'decimal'`.
+ *
+ * @example
+ * columnEncoding(parseColumnType('Array(Nullable(Date))')); // 'date'
+ * columnEncoding(parseColumnType("DateTime64(3, 'UTC')")); // 'datetime64'
+ * columnEncoding(parseColumnType('DateTime')); // undefined
+ */
+export function columnEncoding(type: ColumnType): ColumnEncoding | undefined {
+  if (containsDecimal(type)) return 'decimal';
+  switch (type.name) {
+    case 'Date': return 'date';
+    case 'Date32': return 'date32';
+    case 'DateTime64': return 'datetime64';
+    case 'Nullable': case 'LowCardinality': case 'Array': return columnEncoding(type.args[0] as ColumnType);
+  }
+  return undefined;
+}
+
 class TypeParser {
   pos = 0;
   constructor(private readonly text: string) {}

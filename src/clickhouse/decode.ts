@@ -1,6 +1,6 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
-import { ClickHouseError, ProtocolError, findTrailingError } from './errors.js';
+import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { dateTimeFromText } from './time-zone.js';
 import type { Int64Mode, Row } from './types.js';
 
@@ -22,19 +22,32 @@ type Scalar = (text: string) => unknown;
 /**
  * Decodes a `TabSeparatedWithNamesAndTypes` body into row objects, converting each value
  * by its column type (see the README's mapping table). An exception the server appended
- * after streaming some rows throws `ClickHouseError`.
+ * after streaming some rows throws `ClickHouseError`; text that only looks like one is data
+ * (see `tsvTail`: when the bytes alone cannot tell, they are taken as data here, and
+ * `perform` asks the server again instead).
  *
  * @example
  * decodeTsv('x\ts\nUInt64\tString\n1\ta\\tb\n', { int64: 'auto', serverTimeZone: 'UTC' });
  * // [{ x: 1, s: 'a\tb' }]
  */
 export function decodeTsv(body: string, context: DecodeContext): Row[] {
+  const tail = tsvTail(body);
+  if (tail !== undefined && tail !== 'ambiguous') throw new ClickHouseError(tail, 200);
+  return decodeTsvRows(body, context);
+}
+
+/**
+ * `decodeTsv` for a body already known to hold rows only (its end checked by `tsvTail`, or
+ * the server said so by status).
+ *
+ * @example
+ * decodeTsvRows('x\nUInt8\n1\n', { int64: 'auto', serverTimeZone: 'UTC' }); // [{ x: 1 }]
+ */
+export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   if (body === '') return [];
-  const trailing = findTrailingError(body);
-  if (trailing) throw new ClickHouseError(trailing, 200);
   const { header, rowsStart } = readHeader(body);
   const fields = fieldsOf(header, context);
-  const { names } = header;
+  const { names, protoAt } = header;
   const width = names.length;
   const rows: Row[] = [];
   let start = rowsStart;
@@ -46,11 +59,85 @@ export function decodeTsv(body: string, context: DecodeContext): Row[] {
       throw new ProtocolError(`row ${rows.length + 1} has ${cells.length} fields, expected ${width}`, 200);
     }
     const row: Row = {};
-    for (let i = 0; i < width; i++) row[names[i] as string] = (fields[i] as Scalar)(cells[i] as string);
+    if (protoAt < 0) for (let i = 0; i < width; i++) row[names[i] as string] = (fields[i] as Scalar)(cells[i] as string);
+    else for (let i = 0; i < width; i++) setField(row, names[i] as string, (fields[i] as Scalar)(cells[i] as string));
     rows.push(row);
     start = end + 1;
   }
   return rows;
+}
+
+// Assigning `__proto__` would set the row's prototype (or, for a string, do nothing): a
+// column of that name becomes an own property like any other.
+function setField(row: Row, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  else row[name] = value;
+}
+
+/**
+ * What ends a `TabSeparatedWithNamesAndTypes` body: `undefined` when it ends in rows; the
+ * server's exception when the end is in the server's exception form and no row could be
+ * (the header does not parse, a line has not one field per column, or a String cell holds
+ * what TSV always escapes: a quote, a carriage return, a lone backslash); `'ambiguous'` when
+ * the same bytes could be either. That takes text columns that hold the whole form, in
+ * practice a result of one String column whose last value reads like an exception with no
+ * quote in it (`system.query_log.exception`, say).
+ *
+ * @example
+ * tsvTail("s\nString\nCode: 60, e.displayText() = DB::Exception: Table x doesn\\'t exist., e.what() = DB::Exception\n"); // 'ambiguous'
+ * tsvTail("s\nString\nCode: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = DB::Exception\n"); // { serverCode: 60, ... }
+ */
+export function tsvTail(body: string): ServerErrorInfo | 'ambiguous' | undefined {
+  const found = findTrailingError(body);
+  if (found === undefined) return undefined;
+  let header: Header;
+  let rowsStart: number;
+  try {
+    ({ header, rowsStart } = readHeader(body));
+  } catch {
+    return found; // the exception took the header's place: nothing was streamed before it
+  }
+  return couldBeRows(body, Math.max(found.offset, rowsStart), header) ? 'ambiguous' : found;
+}
+
+function couldBeRows(body: string, from: number, header: Header): boolean {
+  const width = header.names.length;
+  const text = header.types.map(isEscapedText);
+  if (from < body.length && !text[0] && !isOtherText(header.types[0] as ColumnType)) return false;
+  for (let start = from; start < body.length;) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = body.length;
+    const cells = body.slice(start, end).split('\t');
+    if (cells.length !== width) return false;
+    for (let i = 0; i < width; i++) if (text[i] && !escapedAsTsv(cells[i] as string)) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+const unwrap = (type: ColumnType): ColumnType =>
+  type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : type;
+
+/** Types whose TSV field is an escaped string. */
+function isEscapedText(type: ColumnType): boolean {
+  const { name } = unwrap(type);
+  return name === 'String' || name === 'FixedString' || name === 'Enum8' || name === 'Enum16';
+}
+
+/** Types this decoder does not know, which may print as any text (AggregateFunction, JSON ...). */
+function isOtherText(type: ColumnType): boolean {
+  const { name } = unwrap(type);
+  return !/^(?:U?Int\d+|Float\d+|Decimal\d*|Date|Date32|DateTime|DateTime64|UUID|Array|Tuple|Map|Nothing|IPv4|IPv6|Bool)$/.test(name);
+}
+
+function escapedAsTsv(cell: string): boolean {
+  for (let i = 0; i < cell.length; i++) {
+    const ch = cell.charCodeAt(i);
+    if (ch === 92) {
+      if (++i >= cell.length) return false;
+    } else if (ch === 39 || ch === 13) return false;
+  }
+  return true;
 }
 
 /**
@@ -78,6 +165,8 @@ export function bodyNeedsServerTimeZone(body: string): boolean {
 /** The names and types lines of a result, parsed once per distinct header text. */
 interface Header {
   readonly names: readonly string[];
+  /** Where a column is named `__proto__`, or -1. */
+  readonly protoAt: number;
   readonly types: readonly ColumnType[];
   readonly needsTimeZone: boolean;
   /** The field readers, per int64 mode and server time zone. */
@@ -102,7 +191,7 @@ function readHeader(body: string): { header: Header; rowsStart: number } {
     const names = text.slice(0, namesEnd).split('\t').map(unescapeTsv);
     const typeTexts = text.slice(namesEnd + 1).split('\t').map(unescapeTsv);
     if (names.length !== typeTexts.length) throw new ProtocolError('response has as many column names as types', 200);
-    header = { names, types: typeTexts.map(parseColumnType), needsTimeZone: needsServerTimeZone(typeTexts), fields: new Map() };
+    header = { names, protoAt: names.indexOf('__proto__'), types: typeTexts.map(parseColumnType), needsTimeZone: needsServerTimeZone(typeTexts), fields: new Map() };
     if (kept) headers.set(text, header);
   }
   return { header, rowsStart: typesEnd + 1 };

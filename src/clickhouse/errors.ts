@@ -247,12 +247,15 @@ export function parseServerError(body: string, headerCode?: string): ServerError
 const TAIL = /(?:^|\n)(Code: \d+[.,] [\s\S]*(?:e\.what\(\) = [\w:]+|\(version [^\n]*\)\.?))\s*$/;
 
 /**
- * Finds an exception the server appended to a 200 response after it had started streaming
- * rows (the error text follows the last complete line).
+ * Finds text in the exact form of an exception the server appends to a 200 response after it
+ * has started streaming rows: from the start of a line to the end of the body,
+ * `Code: N, e.displayText() = ..., e.what() = ...` (18.16) or `Code: N. DB::Exception: ...
+ * (version ...)` (newer servers before the `__exception__` marker). Only the form is checked:
+ * a row of data can have it too, which is for the caller to rule out (see `tsvTail`).
  *
  * @example
  * findTrailingError('1\n2\nCode: 395, e.displayText() = DB::Exception: boom, e.what() = DB::Exception\n');
- * // { serverCode: 395, serverMessage: 'boom', ... }
+ * // { serverCode: 395, serverMessage: 'boom', offset: 4 }
  */
 export function findTrailingError(body: string): (ServerErrorInfo & { readonly offset: number }) | undefined {
   const floor = Math.max(0, body.length - 65_536);
@@ -267,4 +270,42 @@ export function findTrailingError(body: string): (ServerErrorInfo & { readonly o
     if (info) return { ...info, offset };
   }
   return undefined;
+}
+
+const MARKER = '__exception__\r\n';
+
+/**
+ * Finds the exception block a modern server (24.11 and later) writes when a query fails
+ * after the response started, and after which it breaks the HTTP stream on purpose:
+ * `\r\n__exception__\r\n<tag>\r\n<message>\n<length> <tag>\r\n__exception__\r\n`, where `<tag>`
+ * is the response's `X-ClickHouse-Exception-Tag` header (random, 16 characters; since
+ * 25.11), or without a tag header `__exception__\r\n<message>\n` (earlier releases). With a
+ * tag the block is unambiguous; without one the caller accepts it only from a stream the
+ * server broke, since a complete body in a raw format could end in these bytes as data.
+ *
+ * @example
+ * findExceptionBlock('0\n\r\n__exception__\r\nabcdefghijklmnop\r\nCode: 395. DB::Exception: boom. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 25.11.1.1)\n90 abcdefghijklmnop\r\n__exception__\r\n', 'abcdefghijklmnop');
+ * // { serverCode: 395, serverName: 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO', serverMessage: 'boom.', offset: 2 }
+ */
+export function findExceptionBlock(body: string, tag?: string): (ServerErrorInfo & { readonly offset: number }) | undefined {
+  if (tag !== undefined && tag !== '') {
+    const end = ` ${tag}\r\n${MARKER}`;
+    if (!body.endsWith(end)) return undefined;
+    const open = `${MARKER}${tag}\r\n`;
+    const start = body.lastIndexOf(open, body.length - end.length);
+    const lengthAt = body.lastIndexOf('\n', body.length - end.length - 1);
+    if (start < 0 || lengthAt < start + open.length) return undefined;
+    if (!/^\d+$/.test(body.slice(lengthAt + 1, body.length - end.length))) return undefined;
+    const info = parseServerError(body.slice(start + open.length, lengthAt + 1));
+    // The block opens with \r\n, which belongs to it and not to the rows before.
+    const offset = body.startsWith('\r\n', start - 2) ? start - 2 : start;
+    return info ? { ...info, offset } : undefined;
+  }
+  // The block is at most 16 KiB: a body without it is not searched further back.
+  const floor = Math.max(0, body.length - 16_384);
+  const at = body.slice(floor).lastIndexOf(MARKER);
+  if (at < 0) return undefined;
+  const from = floor + at;
+  const info = parseServerError(body.slice(from + MARKER.length));
+  return info ? { ...info, offset: from } : undefined;
 }

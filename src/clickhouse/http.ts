@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import {
-  AbortError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
+  AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
 } from './errors.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
@@ -122,7 +122,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         settle(undefined, { status, headers, body: Buffer.concat(chunks).toString('utf8') });
       },
       onError(err) {
-        settle(toTransportError(err, sent, server));
+        settle(brokenByServer(status, headers, chunks) ?? toTransportError(err, sent, server));
       },
     };
     try {
@@ -220,6 +220,23 @@ function headersOf(server: ServerConfig, hasBody: boolean): Record<string, strin
     headerCache.set(server, cached);
   }
   return hasBody ? cached.text : cached.bare;
+}
+
+/**
+ * A modern server that fails after the response started writes an exception block and then
+ * breaks the stream on purpose (no last chunk): that is the server's refusal, not a network
+ * failure.
+ */
+function brokenByServer(status: number, headers: Readonly<Record<string, string>>, chunks: readonly Buffer[]): ClickHouseError | undefined {
+  if (status === 0 || chunks.length === 0) return undefined;
+  // The block is at most 16 KiB: only the last chunks that hold that much are read.
+  let from = chunks.length;
+  for (let bytes = 0; from > 0 && bytes < 16_500; ) bytes += (chunks[--from] as Buffer).length;
+  const tail = Buffer.concat(chunks.slice(from)).toString('utf8');
+  const block = findExceptionBlock(tail, headers['x-clickhouse-exception-tag']);
+  if (block === undefined) return undefined;
+  const code = headers['x-clickhouse-exception-code'];
+  return new ClickHouseError(code !== undefined && /^\d+$/.test(code) ? { ...block, serverCode: Number(code) } : block, status);
 }
 
 function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {

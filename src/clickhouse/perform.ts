@@ -1,9 +1,9 @@
 import { BoundedCache } from './bounded-cache.js';
-import { containsDecimal, parseColumnType } from './column-type.js';
-import { bodyNeedsServerTimeZone, decodeTsv, unescapeTsv } from './decode.js';
-import { encodeRows } from './encode.js';
+import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-type.js';
+import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
+import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findTrailingError, parseServerError,
+  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock, findTrailingError, parseServerError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
@@ -14,7 +14,7 @@ import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfi
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, and per origin, database and table: bounded like every cache here.
 const timeZones = new BoundedCache<string>({ maxEntries: 1_024, maxKeyLength: 2_048, maxChars: 256 * 1024 });
-const decimalColumns = new BoundedCache<{ readonly until: number; readonly columns: Promise<ReadonlySet<string>> }>(
+const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<ColumnEncodings> }>(
   { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
 );
 
@@ -43,31 +43,37 @@ export async function perform<K extends PreparedRequest['type']>(
   const remaining = (): number => Math.max(1, timeout - (Date.now() - started));
   // Every request has a query id, so that one the caller gave up on can be stopped.
   const queryId = options.queryId ?? newQueryId();
-  const path = queryPath(server, [defaults.settings, options.settings], queryId);
   const maxBytes = options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
-  const post = (body: string): Promise<RawResponse> => send(transport, server, {
-    method: 'POST',
-    path,
-    body,
-    timeout: remaining(),
-    maxBytes,
-    ...(options.signal ? { signal: options.signal } : {}),
-  }).catch((err: unknown) => {
-    // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
-    if (((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) || err instanceof ResultTooLargeError) void killQuery(server, queryId);
-    throw err;
-  });
+  const post = (body: string, confirm = false): Promise<RawResponse> => {
+    // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
+    const id = confirm ? `${queryId}-confirm` : queryId;
+    const path = queryPath(server, [defaults.settings, options.settings], id);
+    return send(transport, server, {
+      method: 'POST',
+      // The server then holds the whole answer back until the query ends, so that a failure
+      // comes as a status: asked again when a body's end could be data or an exception.
+      path: confirm ? `${path}&wait_end_of_query=1` : path,
+      body,
+      timeout: remaining(),
+      maxBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((err: unknown) => {
+      // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
+      if (((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) || err instanceof ResultTooLargeError) void killQuery(server, id);
+      throw err;
+    });
+  };
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
     const { groups } = insert;
-    let decimals: ReadonlySet<string> = new Set();
-    if (groups.some((g) => mayHoldDecimalText(g.rows))) {
-      decimals = await decimalColumnsOf(transport, server, insert.table, remaining, options.signal);
+    let encodings: ColumnEncodings = NO_ENCODINGS;
+    if (groups.some((g) => mayNeedSchema(g.rows))) {
+      encodings = await columnEncodingsOf(transport, server, insert.table, remaining, options.signal);
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     for (const [i, group] of groups.entries()) {
-      const body = decimals.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, decimals)}` : group.body;
+      const body = encodings.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
         checkResponse(await post(body));
       } catch (err) {
@@ -77,17 +83,28 @@ export async function perform<K extends PreparedRequest['type']>(
     return undefined as CommandResults[K];
   }
   const res = await post(request.body);
-  const text = checkResponse(res);
+  // A server that tags its exception blocks never appends an exception as plain text.
+  const plainTail = res.headers['x-clickhouse-exception-tag'] === undefined;
+  if (request.type === 'query' && request.readOnly) {
+    const text = checkStatus(res);
+    if (!plainTail || findTrailingError(text) === undefined) return text as CommandResults[K];
+    return checkStatus(await post(request.body, true)) as CommandResults[K];
+  }
   if (request.type !== 'select') {
+    const text = checkResponse(res);
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
+  let text = checkStatus(res);
+  const tail = plainTail ? tsvTail(text) : undefined;
+  if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
+  else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
   const int64 = options.int64 ?? defaults.int64;
   const knownZone = timeZones.get(server.origin);
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
   }
-  return decodeTsv(text, { int64, serverTimeZone }) as CommandResults[K];
+  return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
 }
 
 /** The server's time zone (`SELECT timezone()`), asked once per server origin and cached. */
@@ -109,8 +126,12 @@ async function timeZoneOf(
   return zone;
 }
 
-/** Throws for a refusal (status, header or trailing exception); returns the body text. */
-function checkResponse(res: RawResponse): string {
+/**
+ * Throws for a refusal that no data can fake: an error status, the exception header, the
+ * exception block a modern server frames with the response's own random tag. Returns the
+ * body text, whose end may still hold an 18.16-style exception (see `checkResponse`).
+ */
+function checkStatus(res: RawResponse): string {
   if (res.status !== 200) {
     const info = parseServerError(res.body, res.headers['x-clickhouse-exception-code']);
     if (info) throw new ClickHouseError(info, res.status);
@@ -121,9 +142,21 @@ function checkResponse(res: RawResponse): string {
     const info = parseServerError(res.body.slice(Math.max(0, res.body.lastIndexOf('\nCode: ') + 1)), headerCode);
     if (info) throw new ClickHouseError(info, res.status);
   }
-  const trailing = findTrailingError(res.body);
-  if (trailing) throw new ClickHouseError(trailing, res.status);
+  const tag = res.headers['x-clickhouse-exception-tag'];
+  const block = tag === undefined ? undefined : findExceptionBlock(res.body, tag);
+  if (block) throw new ClickHouseError(block, res.status);
   return res.body;
+}
+
+/**
+ * `checkStatus`, and an exception in the server's plain form at the end of the body: for
+ * the answers to writes and to this module's own questions, which hold no such data.
+ */
+function checkResponse(res: RawResponse): string {
+  const text = checkStatus(res);
+  const trailing = findTrailingError(text);
+  if (trailing) throw new ClickHouseError(trailing, res.status);
+  return text;
 }
 
 /**
@@ -137,40 +170,45 @@ function partlySent(err: unknown): unknown {
   return err;
 }
 
-/** Only a string (or array of them) can be a Decimal written as text. */
-function mayHoldDecimalText(rows: readonly Row[]): boolean {
+const NO_ENCODINGS: ColumnEncodings = new Map();
+
+/** Only a string (a Decimal as text), a Date (for a Date or DateTime64 column) or an array of them needs the table's types. */
+function mayNeedSchema(rows: readonly Row[]): boolean {
   for (const row of rows) {
     for (const key in row) {
       const v = row[key];
-      if (typeof v === 'string' || Array.isArray(v)) return true;
+      if (typeof v === 'string' || Array.isArray(v) || v instanceof Date) return true;
     }
   }
   return false;
 }
 
-function decimalColumnsOf(
+function columnEncodingsOf(
   transport: Transport,
   server: ServerConfig,
   quotedTable: string,
   timeout: () => number,
   signal?: AbortSignal,
-): Promise<ReadonlySet<string>> {
+): Promise<ColumnEncodings> {
   const key = `${server.origin}/${server.database}/${quotedTable}`;
   const now = Date.now();
-  const cached = decimalColumns.get(key);
+  const cached = schemas.get(key);
   if (cached && cached.until > now) return cached.columns;
   const columns = send(transport, server, {
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),
   }).then((res) => {
-    const set = new Set<string>();
+    const found = new Map<string, ColumnEncoding>();
     for (const line of checkResponse(res).split('\n')) {
       const [name, type] = line.split('\t');
-      if (name && type && containsDecimal(parseColumnType(unescapeTsv(type)))) set.add(unescapeTsv(name));
+      const kind = name && type ? columnEncoding(parseColumnType(unescapeTsv(type))) : undefined;
+      if (kind !== undefined) found.set(unescapeTsv(name as string), kind);
     }
-    return set;
+    return found;
   });
-  decimalColumns.set(key, { until: now + SCHEMA_TTL_MS, columns });
-  columns.catch(() => decimalColumns.delete(key));
+  schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
+  columns.catch(() => {
+    if (schemas.get(key)?.columns === columns) schemas.delete(key);
+  });
   return columns;
 }

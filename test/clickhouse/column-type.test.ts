@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { containsDecimal, parseColumnType } from '../../src/clickhouse/column-type.js';
+import { columnEncoding, containsDecimal, parseColumnType } from '../../src/clickhouse/column-type.js';
 import { ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('column-type');
@@ -40,6 +40,21 @@ test('parse :: garbage throws ProtocolError', () => {
 test('helpers :: containsDecimal', () => {
   assert.ok(containsDecimal(parseColumnType('Array(Nullable(Decimal(9, 2)))')));
   assert.not.ok(containsDecimal(parseColumnType('Array(String)')));
+});
+
+test('helpers :: columnEncoding', () => {
+  const of = (t: string) => columnEncoding(parseColumnType(t));
+  assert.is(of('Date'), 'date');
+  assert.is(of('Array(Nullable(Date))'), 'date');
+  assert.is(of('LowCardinality(Nullable(Date32))'), 'date32');
+  assert.is(of("DateTime64(3, 'Asia/Tokyo')"), 'datetime64');
+  assert.is(of('Array(DateTime64(6))'), 'datetime64');
+  assert.is(of('Nullable(Decimal(9, 2))'), 'decimal');
+  assert.is(of('Tuple(Date, Decimal(9, 2))'), 'decimal');
+  assert.is(of('DateTime'), undefined);
+  assert.is(of("DateTime('UTC')"), undefined);
+  assert.is(of('String'), undefined);
+  assert.is(of('Tuple(Date, String)'), undefined);
 });
 
 test.run();

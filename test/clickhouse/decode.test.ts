@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, unescapeTsv } from '../../src/clickhouse/decode.js';
+import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, tsvTail, unescapeTsv } from '../../src/clickhouse/decode.js';
 import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('decode');
@@ -69,6 +69,45 @@ test('decode :: an exception appended to a streamed 200 body throws ClickHouseEr
     assert.is((err as ClickHouseError).serverCode, 395);
     assert.is((err as ClickHouseError).status, 200);
   }
+});
+
+// The exception 18.16 appends mid-stream, as the server writes it (not TSV-escaped).
+const RAW_395 = "Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = DB::Exception\n";
+const PLAIN_158 = 'Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded: 1001000 rows read (or to read), maximum: 1000000, e.what() = DB::Exception';
+
+test('tail :: what no row can be is the server\'s exception', () => {
+  // A raw quote, which TSV escapes.
+  assert.is((tsvTail(body(['s'], ['String'], ['1']) + RAW_395) as { serverCode: number }).serverCode, 395);
+  // Not one field per column.
+  assert.is((tsvTail(body(['a', 'b'], ['String', 'String'], ['x', 'y']) + `${PLAIN_158}\n`) as { serverCode: number }).serverCode, 158);
+  // A first column that cannot hold text.
+  assert.is((tsvTail(body(['n'], ['UInt64'], ['1']) + `${PLAIN_158}\n`) as { serverCode: number }).serverCode, 158);
+  // No header at all: the exception took its place.
+  assert.is((tsvTail(`${PLAIN_158}\n`) as { serverCode: number }).serverCode, 158);
+  // A carriage return or a lone backslash in a String cell.
+  assert.is((tsvTail(body(['s'], ['String']) + 'Code: 1, e.displayText() = DB::Exception: a\rb, e.what() = DB::Exception\n') as { serverCode: number }).serverCode, 1);
+  assert.is((tsvTail(body(['a', 'b'], ['String', 'String']) + 'Code: 1, e.displayText() = DB::Exception: a\\\tb, e.what() = DB::Exception\n') as { serverCode: number }).serverCode, 1);
+});
+
+test('tail :: rows that read like an exception are data, or ambiguous when the bytes cannot tell', () => {
+  assert.is(tsvTail(body(['s'], ['String'], ['1'])), undefined);
+  const escaped = "Code: 60, e.displayText() = DB::Exception: Table x doesn\\'t exist., e.what() = DB::Exception";
+  assert.is(tsvTail(body(['s'], ['String'], [escaped])), 'ambiguous');
+  assert.is(tsvTail(body(['s'], ['Nullable(String)'], [PLAIN_158])), 'ambiguous');
+  assert.is(tsvTail(body(['a', 'b'], ['String', 'LowCardinality(String)'], ['Code: 1, e.displayText() = x', 'y, e.what() = DB::Exception'])), 'ambiguous');
+  // decodeTsv alone cannot ask again: it takes what may be data as data.
+  assert.equal(decodeTsv(body(['s'], ['String'], [escaped], [PLAIN_158]), ctx), [{ s: escaped.replace('\\', '') }, { s: PLAIN_158 }]);
+});
+
+test('decode :: a column named __proto__ is an own property; the prototype stays Object.prototype', () => {
+  const rows = decodeTsv(body(['id', '__proto__', 'constructor', 'n'], ['UInt8', 'Nullable(String)', 'String', 'Array(UInt8)'], ['1', 'p', 'c', '[1]'], ['2', '\\N', '', '[]']), ctx);
+  assert.is(Object.getPrototypeOf(rows[0]), Object.prototype);
+  assert.is(Object.getPrototypeOf(rows[1]), Object.prototype);
+  assert.equal(Object.keys(rows[0] as object), ['id', '__proto__', 'constructor', 'n']);
+  assert.is(Object.getOwnPropertyDescriptor(rows[0], '__proto__')?.value, 'p');
+  assert.is(Object.getOwnPropertyDescriptor(rows[1], '__proto__')?.value, null);
+  assert.is(rows[0]?.constructor, 'c');
+  assert.equal(JSON.parse(JSON.stringify(rows)), JSON.parse('[{"id":1,"__proto__":"p","constructor":"c","n":[1]},{"id":2,"__proto__":null,"constructor":"","n":[]}]'));
 });
 
 test('decode :: a cut row throws ProtocolError', () => {

@@ -20,10 +20,32 @@ test('encodeRow :: undefined keys are left out', () => {
 });
 
 test('encodeRow :: decimal columns are written as bare numbers after a check', () => {
-  const cols = new Set(['d', 'ds']);
+  const cols = new Map([['d', 'decimal'], ['ds', 'decimal']] as const);
   assert.is(encodeRow({ d: '12345678901234567890.0123456789', ds: ['1.5', '-2'], s: '1.5' }, cols),
     '{"d":12345678901234567890.0123456789,"ds":[1.5,-2],"s":"1.5"}');
   assert.throws(() => encodeRow({ d: '1; DROP' }, cols), (e: unknown) => e instanceof QueryParamError && e.param === 'd');
+});
+
+test('encodeRow :: a Date for a Date or Date32 column is its UTC day, for a DateTime64 epoch seconds with milliseconds', () => {
+  const at = new Date('2020-02-29T23:30:00.045Z');
+  const kinds = new Map([['d', 'date'], ['d32', 'date32'], ['ds', 'date'], ['t64', 'datetime64'], ['dec', 'decimal']] as const);
+  assert.is(encodeRow({ d: at, d32: new Date('1900-01-01T00:00:00Z'), ds: [at, new Date(0)], t64: at, t: at, dec: '1.5' }, kinds),
+    '{"d":"2020-02-29","d32":"1900-01-01","ds":["2020-02-29","1970-01-01"],"t64":"1583019000.045","t":"1583019000","dec":1.5}');
+  // Still a day in UTC where the local clock already reads 1 March.
+  assert.is(encodeRow({ d: new Date('2020-03-01T00:30:00+02:00') }, kinds), '{"d":"2020-02-29"}');
+  assert.is(encodeRow({ t64: new Date(5) }, kinds), '{"t64":"0000000000.005"}');
+  assert.is(encodeRow({ d: '2020-02-29' }, kinds), '{"d":"2020-02-29"}');
+  assert.is(encodeRow({ d: new Date('2149-06-06T23:59:59Z'), d32: new Date('2299-12-31T23:59:59Z') }, kinds), '{"d":"2149-06-06","d32":"2299-12-31"}');
+  const refused: [Record<string, unknown>, string][] = [
+    [{ d: new Date('1969-12-31T23:59:59Z') }, 'd'],
+    [{ d: new Date('2149-06-07T00:00:00Z') }, 'd'],
+    [{ d32: new Date('1899-12-31T23:59:59Z') }, 'd32'],
+    [{ ds: [new Date(NaN)] }, 'ds[0]'],
+    [{ t64: new Date(-1) }, 't64'],
+  ];
+  for (const [row, param] of refused) {
+    assert.throws(() => encodeRow(row, kinds), (e: unknown) => e instanceof QueryParamError && e.param === param, param);
+  }
 });
 
 test('encodeRow :: refusals name the column', () => {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AbortError, ClickHouseError, ClosedError, ColonnadeError, ConfigError, ProtocolError, QueryParamError, TimeoutError,
-  TransportError, findTrailingError, parseServerError,
+  TransportError, findExceptionBlock, findTrailingError, parseServerError,
 } from '../../src/clickhouse/errors.js';
 
 const test = suite('errors');
@@ -47,6 +47,27 @@ test('trailing :: ordinary rows and mid-line mentions are not errors', () => {
   assert.is(findTrailingError('1\n2\n'), undefined);
   assert.is(findTrailingError('x\tCode: 1, e.displayText() = DB::Exception: no, e.what() = DB::Exception\n'), undefined);
   assert.is(findTrailingError('Code: 1, hello\n'), undefined);
+});
+
+test('block :: the tagged block of 25.11+, exact bytes; another tag or a cut block is no error', () => {
+  const tag = 'rumfyutuqkncbgau';
+  const message = 'Code: 395. DB::Exception: Value passed to \'throwIf\' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 25.11.1.1)\n';
+  const block = `\r\n__exception__\r\n${tag}\r\n${message}${Buffer.byteLength(message)} ${tag}\r\n__exception__\r\n`;
+  const found = findExceptionBlock(`0,0\n0,0\n${block}`, tag);
+  assert.equal(found, {
+    serverCode: 395, serverName: 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO', serverMessage: "Value passed to 'throwIf' function is non-zero.", offset: 8,
+  });
+  assert.is(findExceptionBlock(`0,0\n${block}`, 'aaaaaaaaaaaaaaaa'), undefined);
+  assert.is(findExceptionBlock(`0,0\n${block.slice(0, -2)}`, tag), undefined);
+  assert.is(findExceptionBlock('0,0\n', tag), undefined);
+});
+
+test('block :: the untagged block of earlier releases', () => {
+  const found = findExceptionBlock('1\n2\n__exception__\r\nCode: 159. DB::Exception: Timeout exceeded: elapsed 1.0 seconds, maximum: 1. (TIMEOUT_EXCEEDED) (version 24.12.1.1)\n');
+  assert.is(found?.serverCode, 159);
+  assert.is(found?.serverName, 'TIMEOUT_EXCEEDED');
+  assert.is(found?.offset, 4);
+  assert.is(findExceptionBlock('1\n2\n__exception__\r\nnot an exception\n'), undefined);
 });
 
 test('classes :: stable codes and fields', () => {

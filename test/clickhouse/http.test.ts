@@ -1,8 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'undici';
 import {
-  AbortError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
+  AbortError, ClickHouseError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
 } from '../../src/clickhouse/errors.js';
 import { ping, queryPath, send } from '../../src/clickhouse/http.js';
 import { withFakeServer } from './fake-http.js';
@@ -147,6 +150,59 @@ test('send :: a server that dies after reading the request gives requestSent tru
     assert.instance(err, TransportError);
     assert.is((err as TransportError).requestSent, true);
   });
+});
+
+// What a modern server sends when a query fails after rows went out, byte for byte: the rows
+// in one chunk, the exception block in the next, and then no last chunk (the server breaks
+// the stream on purpose) before it closes the socket.
+async function brokenStream(extraHeaders: string, chunks: readonly string[]): Promise<unknown> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('data', () => {
+      let out = `HTTP/1.1 200 OK\r\nContent-Type: text/tab-separated-values; charset=UTF-8\r\nTransfer-Encoding: chunked\r\n${extraHeaders}Connection: close\r\n\r\n`;
+      for (const chunk of chunks) out += `${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`;
+      socket.end(out);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const cfg = parseConnectionString(`http://127.0.0.1:${(server.address() as AddressInfo).port}/default`);
+  const client = new Client(cfg.origin);
+  try {
+    return await send(client, cfg, { method: 'POST', path: '/', body: 'SELECT 1', timeout: 2_000 }).catch((e: unknown) => e);
+  } finally {
+    await client.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+test('send :: a stream the server broke after its tagged exception block is a ClickHouseError, not a network failure', async () => {
+  const tag = 'dmrdfnujjqvszhav';
+  const message = "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero: while executing 'FUNCTION throwIf(equals(__table1.number, 2_UInt8) :: 1) -> throwIf(equals(__table1.number, 2_UInt8)) UInt8 : 0'. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 25.11.1.1)\n";
+  assert.is(Buffer.byteLength(message), 262); // the length the server wrote in the documented example
+  const err = await brokenStream(`X-ClickHouse-Exception-Tag: ${tag}\r\n`, [
+    'n\tboom\nUInt64\tUInt8\n0\t0\n1\t0\n',
+    `\r\n__exception__\r\n${tag}\r\n${message}262 ${tag}\r\n__exception__\r\n`,
+  ]);
+  assert.instance(err, ClickHouseError);
+  assert.is((err as ClickHouseError).serverCode, 395);
+  assert.is((err as ClickHouseError).serverName, 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO');
+  assert.is((err as ClickHouseError).status, 200);
+  assert.match((err as ClickHouseError).serverMessage, /^Value passed to 'throwIf' function is non-zero: while executing/);
+});
+
+test('send :: the untagged block of 24.x releases, in a broken stream, is a ClickHouseError', async () => {
+  const err = await brokenStream('', ['0\n1\n', '__exception__\r\nCode: 241. DB::Exception: Memory limit (for query) exceeded. (MEMORY_LIMIT_EXCEEDED) (version 24.12.1.1)\n']);
+  assert.instance(err, ClickHouseError);
+  assert.is((err as ClickHouseError).serverCode, 241);
+  assert.is((err as ClickHouseError).serverName, 'MEMORY_LIMIT_EXCEEDED');
+});
+
+test('send :: a stream broken without an exception block stays a TransportError', async () => {
+  const err = await brokenStream('X-ClickHouse-Exception-Tag: abcdefghijklmnop\r\n', ['0\n1\n', 'Code: 241. DB::Exception: in the data\n']);
+  assert.instance(err, TransportError);
+  assert.is((err as TransportError).requestSent, true);
 });
 
 test('ping :: Ok. passes, anything else is a ProtocolError', async () => {

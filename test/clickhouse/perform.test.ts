@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type { ServerResponse } from 'node:http';
 import type { Client } from 'undici';
 import { ClickHouseError, ProtocolError, TransportError } from '../../src/clickhouse/errors.js';
+import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
@@ -44,14 +45,75 @@ test('refusals :: the X-ClickHouse-Exception-Code header and the new body form',
   });
 });
 
-test('refusals :: an exception inside a 200 body, for query and select', async () => {
+test('refusals :: an exception inside a 200 body, for query, insert and select', async () => {
   const streamed = "1\n2\nCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = DB::Exception\n";
-  await withServer((_b, res) => res.end(streamed), async (client, server) => {
-    const err = await run(client, server, { type: 'query', sql: 'SELECT 1' }).catch((e: unknown) => e) as ClickHouseError;
+  const urls: string[] = [];
+  await withFakeServer((req, res) => {
+    urls.push(req.url);
+    // As 18.16 does: held back until the end, the failure comes as a status.
+    if (req.url.includes('wait_end_of_query=1')) {
+      res.statusCode = 500;
+      res.end(streamed.slice(4));
+    } else res.end(req.body.startsWith('SELECT 1\nFORMAT') ? `n\nUInt8\n${streamed}` : streamed);
+  }, async (client, server) => {
+    for (const cmd of [{ type: 'query', sql: 'SELECT 1' }, { type: 'insert', sql: 'INSERT INTO t SELECT 1' }, { type: 'select', sql: 'SELECT 1' }] as const) {
+      const err = await run(client, server, cmd).catch((e: unknown) => e) as ClickHouseError;
+      assert.instance(err, ClickHouseError, cmd.type);
+      assert.is(err.serverCode, 395);
+    }
+    // Only the query that reads, whose output format is unknown, was asked again to be sure.
+    assert.equal(urls.map((u) => u.includes('wait_end_of_query=1')), [false, true, false, false]);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('data :: a last row that may be data or an exception is asked again; the held-back answer decides', async () => {
+  const value = 'Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded, e.what() = DB::Exception';
+  const urls: string[] = [];
+  await withFakeServer((req, res) => {
+    urls.push(req.url);
+    res.end(req.body.endsWith('FORMAT TabSeparatedWithNamesAndTypes') ? `s\nString\n${value}\n` : `${value}\n`);
+  }, async (client, server) => {
+    assert.equal(await run(client, server, { type: 'select', sql: 'SELECT s FROM t' }), [{ s: value }]);
+    assert.is(await run(client, server, { type: 'query', sql: 'SELECT s FROM t FORMAT TSV' }), `${value}\n`);
+    assert.equal(urls.map((u) => u.includes('wait_end_of_query=1')), [false, true, false, true]);
+    // A row that no exception could be (a quote TSV escapes) needs no second request.
+    urls.length = 0;
+    const quoted = "Code: 60, e.displayText() = DB::Exception: Table x doesn\\'t exist., e.what() = DB::Exception";
+    assert.equal(decodeTsv(`s\nString\n${quoted}\n`, { int64: 'auto', serverTimeZone: 'UTC' }), [{ s: quoted.replace('\\', '') }]);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('refusals :: a modern exception block framed by the X-ClickHouse-Exception-Tag header', async () => {
+  const tag = 'dmrdfnujjqvszhav';
+  const message = "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 25.11.1.1)\n";
+  await withServer((_b, res) => {
+    res.setHeader('X-ClickHouse-Exception-Tag', tag);
+    res.end(`n\nUInt8\n0\n0\n\r\n__exception__\r\n${tag}\r\n${message}${Buffer.byteLength(message)} ${tag}\r\n__exception__\r\n`);
+  }, async (client, server) => {
+    const err = await run(client, server, { type: 'select', sql: 'SELECT 1' }).catch((e: unknown) => e) as ClickHouseError;
     assert.instance(err, ClickHouseError);
     assert.is(err.serverCode, 395);
-    assert.is(err.status, 200);
+    assert.is(err.serverName, 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO');
   });
+  // The same bytes under another tag are data: a random tag is what no row can guess.
+  await withServer((_b, res) => {
+    res.setHeader('X-ClickHouse-Exception-Tag', 'aaaaaaaaaaaaaaaa');
+    res.end(`__exception__\r\n${tag}\r\n${message}${Buffer.byteLength(message)} ${tag}\r\n__exception__\r\n`);
+  }, async (client, server) => {
+    assert.match(await run(client, server, { type: 'query', sql: 'SELECT 1 FORMAT TSVRaw' }), /^__exception__/);
+  });
+  // A server that tags its blocks never appends plain text: a last row in that form is data, not asked again.
+  const plain = 'Code: 60. DB::Exception: Table x does not exist. (UNKNOWN_TABLE) (version 25.11.1.1)';
+  const urls: string[] = [];
+  await withFakeServer((req, res) => {
+    urls.push(req.url);
+    res.setHeader('X-ClickHouse-Exception-Tag', tag);
+    res.end(req.body.endsWith('FORMAT TabSeparatedWithNamesAndTypes') ? `s\nString\n${plain}\n` : `${plain}\n`);
+  }, async (client, server) => {
+    assert.equal(await run(client, server, { type: 'select', sql: 'SELECT s FROM t' }), [{ s: plain }]);
+    assert.is(await run(client, server, { type: 'query', sql: 'SELECT s FROM t FORMAT TSV' }), `${plain}\n`);
+    assert.is(urls.filter((u) => u.includes('wait_end_of_query')).length, 0);
+  }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
 test('refusals :: a proxy page is a ProtocolError', async () => {
