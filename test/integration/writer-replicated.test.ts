@@ -161,18 +161,45 @@ test('kill :: SIGKILL of one server in the middle of an insert: every row exactl
   }
 });
 
-test('dedup :: a batch that landed but whose answer was lost is sent again and stored once', async () => {
-  const table = `writer_dedup_${suffix}`;
-  await createTable(table);
-  const answered = new Set<string>();
-  const t = await target(100, {
+/** A perform whose first answer to each insert is "lost", as when a server dies right after writing. */
+function losingFirstAnswers(answered: Set<string>): Partial<ConnectionIO> {
+  return {
     perform: async (transport, server, request) => {
-      await perform(transport, server, request, { timeout: 5_000, int64: 'auto' });
-      // The first answer to each insert is "lost", as when a server dies right after writing.
+      const result = await perform(transport, server, request, { timeout: 5_000, int64: 'auto' });
       if (request.type === 'insert_to_table' && !answered.has(request.body)) {
         answered.add(request.body);
         throw new TransportError('socket closed before the response', true);
       }
+      return result;
+    },
+  };
+}
+
+test('dedup :: a batch that landed but whose answer was lost is looked up by its query id, found stored, not sent again', async () => {
+  const table = `writer_lookup_${suffix}`;
+  await createTable(table);
+  const answered = new Set<string>();
+  const t = await target(100, losingFirstAnswers(answered));
+  try {
+    await burst(t, table, 0, 1000, 300);
+    await t.flush();
+    assert.ok(answered.size >= 10, `every batch lost its first answer (${answered.size})`);
+    assert.is(t.stats().retried, 0, 'nothing was sent twice: each server said it had finished');
+    assert.equal(t.dead, []);
+    assert.equal(await counts(table), ['1000\t1000\t0\t999', '1000\t1000\t0\t999', '1000\t1000\t0\t999']);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('dedup :: when the server cannot say, a batch whose answer was lost is sent again and stored once', async () => {
+  const table = `writer_dedup_${suffix}`;
+  await createTable(table);
+  const answered = new Set<string>();
+  const t = await target(100, {
+    ...losingFirstAnswers(answered),
+    outcome: async () => {
+      throw new TransportError('the server does not answer the question', true);
     },
   });
   try {
