@@ -77,6 +77,7 @@ const pool = definePool({
   name: 'soak',
   poolSize: 9,
   timeout: 3_000,
+  hedgeAfter: 1_000,
   poolTimeout: 5_000,
   backoff: { initial: 100, max: 1_000 },
   asyncBatchSize: 500,

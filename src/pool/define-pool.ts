@@ -7,7 +7,7 @@ import { encodeRow, prepare, type CallOptions, type QueryParams, type Row } from
 import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
 import { PoolError, PoolNotStartedError } from './errors.js';
-import { runWithFailover, type FailoverDeps } from './failover.js';
+import { failoverDeps, runWithFailover, type FailoverDeps } from './failover.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { ClickHousePool, PoolMessage, PoolResults } from './pool-api.js';
 import { PoolTree } from './pool-tree.js';
@@ -70,14 +70,7 @@ class Pool implements ClickHousePool {
       outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
     });
     this.#tree = new PoolTree({ opts, io, writer: this.#writer, errors: this.#errors, registrant: this });
-    this.#failover = {
-      name: opts.name,
-      servers: opts.servers.length,
-      lease: { timeout: opts.poolTimeout },
-      readRetries: opts.readRetries,
-      broker: () => this.#tree.live?.broker,
-      queries: opts.servers.map(() => 0),
-    };
+    this.#failover = failoverDeps(opts, () => this.#tree.live?.broker);
   }
 
   childSpec(): ChildSpec {

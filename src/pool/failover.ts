@@ -7,6 +7,8 @@ import { AbortError, TransportError, type PreparedRequest } from '../clickhouse/
 import type { Broker, CheckoutRequest } from './broker/broker.js';
 import type { PooledConnection } from './connection/pooled-connection.js';
 import { NoServerAvailableError, PoolNotStartedError } from './errors.js';
+import { runHedged, type HedgeDeps } from './hedge.js';
+import type { ResolvedPoolOptions } from './options.js';
 
 /**
  * What a call needs of its pool.
@@ -24,6 +26,8 @@ export interface FailoverDeps {
   readonly broker: () => Broker<PooledConnection> | undefined;
   /** Requests sent per server, counted here for `stats()`. */
   readonly queries: number[];
+  /** Hedged reads, when the pool sets `hedgeAfter`. */
+  readonly hedge?: HedgeDeps;
 }
 
 /**
@@ -54,7 +58,7 @@ export async function runWithFailover(request: PreparedRequest, deps: FailoverDe
     deps.queries[conn.server]!++;
     if (trace) trace.server = conn.server;
     try {
-      return await conn.run(request);
+      return await (deps.hedge && request.readOnly && deps.servers > 1 ? runHedged(request, conn, deps.hedge) : conn.run(request));
     } catch (error) {
       const retry = error instanceof TransportError && (request.readOnly || !error.requestSent) && attempt < deps.readRetries;
       if (!retry) throw error;
@@ -62,4 +66,24 @@ export async function runWithFailover(request: PreparedRequest, deps: FailoverDe
       (avoid ??= new Set()).add(conn.server);
     }
   }
+}
+
+/**
+ * The failover deps of a pool, built once at `definePool`.
+ *
+ * @example
+ * const deps = failoverDeps(opts, () => tree.live?.broker);
+ */
+export function failoverDeps(opts: ResolvedPoolOptions, broker: () => Broker<PooledConnection> | undefined): FailoverDeps {
+  const queries = opts.servers.map(() => 0);
+  const { hedgeAfter: after, timeout, poolTimeout } = opts;
+  return {
+    name: opts.name,
+    servers: opts.servers.length,
+    lease: { timeout: poolTimeout },
+    readRetries: opts.readRetries,
+    broker,
+    queries,
+    ...(after > 0 ? { hedge: { after, timeout, poolTimeout, broker, queries } } : {}),
+  };
 }

@@ -40,6 +40,11 @@ export interface PoolOptions {
   readonly balance?: BalanceStrategy;
   /** Retries of a read that failed on the network, each on another server. Default 2. */
   readonly readRetries?: number;
+  /**
+   * Milliseconds after which a read still unanswered is also sent to another healthy server;
+   * the first answer wins, the other attempt is cancelled and killed. Default 0: off.
+   */
+  readonly hedgeAfter?: number;
   /** Backoff in milliseconds of reconnects (exponential, full jitter) and of async-write retries (exponential, equal jitter). Default `{ initial: 100, max: 10_000 }`. */
   readonly backoff?: { readonly initial?: number; readonly max?: number };
   /** How 64-bit integers come back from `select`. Default `'auto'`. */
@@ -75,6 +80,7 @@ export interface ResolvedPoolOptions {
   readonly overflowLinger: number;
   readonly balance: BalanceStrategy;
   readonly readRetries: number;
+  readonly hedgeAfter: number;
   readonly backoff: BackoffOptions;
   readonly int64: Int64Mode;
   readonly settings: Settings;
@@ -89,7 +95,7 @@ export interface ResolvedPoolOptions {
 
 const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
   'connectionStrings', 'name', 'poolSize', 'poolTimeout', 'timeout', 'maxOverflow', 'overflowLinger', 'balance',
-  'readRetries', 'backoff', 'int64', 'settings', 'maxResultBytes', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
+  'readRetries', 'hedgeAfter', 'backoff', 'int64', 'settings', 'maxResultBytes', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
   'asyncOverflow', 'asyncRetries', 'onError',
 ]);
 
@@ -175,6 +181,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const overflowLinger = int('overflowLinger', 1000, 0);
   const balance = oneOf('balance', BALANCE_STRATEGIES, 'round_robin');
   const readRetries = int('readRetries', 2, 0, 100);
+  const hedgeAfter = int('hedgeAfter', 0, 0);
   const int64 = checked<Int64Mode>('int64', 'auto', (v) => checkInt64(v, 'int64'));
   const maxResultBytes = checked<number>('maxResultBytes', DEFAULT_MAX_RESULT_BYTES, (v) => checkMaxResultBytes(v, 'maxResultBytes'));
   const asyncMailbox = int('asyncMailbox', 100_000, 1);
@@ -225,7 +232,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     throw new ConfigError(`definePool(${typeof raw.name === 'string' ? show(raw.name) : ''}): ${problems.join('; ')}`);
   }
   return {
-    servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, backoff,
+    servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, hedgeAfter, backoff,
     int64, settings, maxResultBytes, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
   };
 }

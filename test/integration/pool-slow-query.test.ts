@@ -6,11 +6,13 @@ import * as assert from 'uvu/assert';
 import { definePool, startSupervisor } from '../../src/index.js';
 import { sql, until } from './helpers.js';
 import { serverUrls } from './cluster.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 
 const test = suite('pool-slow-query');
 
 // About 10 s on the server, in blocks of one row, so a KILL takes effect within 0.5 s;
 // max_execution_time ends it anyway should nothing stop it.
+const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
 const SLOW = 'SELECT sleepEachRow(0.5) AS s FROM numbers(20) SETTINGS max_block_size = 1, max_execution_time = 15';
 
 const running = async (server: number, queryId: string): Promise<boolean> =>
@@ -90,6 +92,40 @@ test('slow :: an aborted select is killed on its server, also with an id the poo
     ac.abort();
     assert.is(await call, 'ABORTED');
     await until('the server no longer runs the aborted query', async () => !(await running(0, queryId)), 1_500, 50);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('hedge :: with hedgeAfter, a read on a server that hangs is answered by another one, long before its timeout', async () => {
+  // Server 0 behind a black hole (accepts, never answers): a hung server, as under SIGSTOP.
+  const hole = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'blackhole' } });
+  const pool = definePool({
+    connectionStrings: [hole.url(), serverUrls()[1] as string], name: `it-hedge-${process.pid}`, poolSize: 2, maxOverflow: 2,
+    balance: 'in_order', timeout: 8_000, hedgeAfter: 300, readRetries: 0,
+  });
+  const app = await startSupervisor([pool]);
+  try {
+    const t0 = Date.now();
+    const rows = await pool.select(WHO);
+    const took = Date.now() - t0;
+    assert.equal(rows, [{ replica: 'r1' }], 'answered by the other server');
+    assert.ok(took < 4_000, `answered after the hedge delay, not the 8 s timeout (${took} ms)`);
+    assert.is(pool.stats().servers[1]!.queries >= 1, true);
+    // The hung attempt was cancelled: its connection does not stay busy until its timeout.
+    await until('no call in flight on the hung server', () => pool.stats().servers[0]!.inFlight === 0, 3_000);
+  } finally {
+    await app.stop();
+    await hole.close();
+  }
+});
+
+test('hedge :: a read that answers before hedgeAfter is sent once', async () => {
+  const pool = definePool({ connectionStrings: serverUrls(), name: `it-hedge-once-${process.pid}`, poolSize: 3, hedgeAfter: 2_000 });
+  const app = await startSupervisor([pool]);
+  try {
+    for (let i = 0; i < 6; i++) assert.equal(await pool.select('SELECT {i} AS i', { i }), [{ i }]);
+    assert.is(pool.stats().servers.reduce((n, s) => n + s.queries, 0), 6);
   } finally {
     await app.stop();
   }
