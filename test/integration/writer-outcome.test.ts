@@ -4,7 +4,7 @@
 // elsewhere and deduplicated), and a statement whose answer is lost.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { definePool, startSupervisor, type Row } from '../../src/index.js';
+import { definePool, startSupervisor, type ClickHousePool, type PoolOptions, type Row } from '../../src/index.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { freezeServer, resumeServer, serverUrls } from './cluster.js';
 import { allServers, sql, until } from './helpers.js';
@@ -40,6 +40,52 @@ interface Dead {
   message: string;
 }
 
+/** A started pool whose onError collects into `dead`. */
+async function started(options: Omit<PoolOptions, 'onError'>) {
+  const dead: Dead[] = [];
+  const pool = definePool({ ...options, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }) });
+  const app = await startSupervisor([pool]);
+  return { pool, app, dead };
+}
+
+/** Waits for `flush()`, failing the test when it does not settle within `ms`. */
+async function flushed(pool: { flush(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`flush() did not settle in ${ms / 1000} s`)), ms)));
+  try {
+    await Promise.race([pool.flush(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once server `i` answers plain SQL again (after a resume). */
+const answers = (i: number) => until(`server ${i} answers again`, async () => (await sql(i, 'SELECT 1').catch(() => '')).trim() === '1', 15_000, 100);
+
+/**
+ * Freezes server 0 (SIGSTOP), hands the writer 20 rows for `table` and waits for `flush()`
+ * to settle while it is frozen; returns the resume, which `finally` must call.
+ */
+async function insertWhileFrozen(pool: ClickHousePool, table: string, ms: number): Promise<() => Promise<void>> {
+  await pool.select('SELECT 1');
+  await freezeServer(0);
+  let frozen = true;
+  const resume = async (): Promise<void> => {
+    if (!frozen) return;
+    frozen = false;
+    await resumeServer(0);
+    await answers(0);
+  };
+  try {
+    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
+    await flushed(pool, ms);
+  } catch (error) {
+    await resume();
+    throw error;
+  }
+  return resume;
+}
+
 test.after(async () => {
   for (const t of tables) for (const i of allServers()) await sql(i, `DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
 });
@@ -49,16 +95,14 @@ test('unknown :: an insert whose answer always comes after its timeout is stored
   await plainTable(table);
   // The server stores at once; its answers (every one, also to the questions after) come 1.2 s late.
   const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 1_200, firstByteOnly: true } });
-  const dead: Dead[] = [];
-  const pool = definePool({
+  const { pool, app, dead } = await started({
     connectionStrings: [proxy.url()], name: `it-outcome-late-${process.pid}`, poolSize: 2, timeout: 800, asyncRetries: 2,
-    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+    asyncFlushInterval: 50,
   });
-  const app = await startSupervisor([pool]);
   try {
     for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
     const t0 = Date.now();
-    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    await flushed(pool, 30_000);
     assert.ok(Date.now() - t0 < 30_000);
     assert.equal(dead, [], 'nothing reported: the server said it finished');
     assert.is(pool.stats().writer.written, 20);
@@ -74,31 +118,23 @@ test('unknown :: an insert whose answer always comes after its timeout is stored
 test('unknown :: a server frozen while it holds an insert into a plain MergeTree: rows reported as WRITE_OUTCOME_UNKNOWN, never sent again', async () => {
   const table = `it_outcome_frozen_${suffix}`;
   await plainTable(table);
-  const dead: Dead[] = [];
-  const pool = definePool({
+  const { pool, app, dead } = await started({
     connectionStrings: serverUrls().slice(0, 1), name: `it-outcome-frozen-${process.pid}`, poolSize: 2, timeout: 500, asyncRetries: 2,
-    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+    asyncFlushInterval: 50,
   });
-  const app = await startSupervisor([pool]);
-  let frozen = false;
+  let resume = async (): Promise<void> => undefined;
   try {
-    await pool.select('SELECT 1');
-    await freezeServer(0);
-    frozen = true;
-    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
     // Before: timed out, re-sent without limit while frozen; flush() waited for the resume.
-    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    resume = await insertWhileFrozen(pool, table, 30_000);
     assert.equal(dead.map((d) => [d.code, d.rows.length]), [['WRITE_OUTCOME_UNKNOWN', 20]]);
     assert.match(dead[0]!.message, /could not say whether it was stored/);
-    await resumeServer(0);
-    frozen = false;
     // The held insert may land now; it is the only copy there will ever be.
-    await until('the server answers again', async () => (await sql(0, 'SELECT 1').catch(() => '')).trim() === '1', 15_000, 100);
+    await resume();
     const [count, unique] = (await counts(0, table)).split('\t').map(Number);
     assert.ok(count === unique && (count === 0 || count === 20), `stored at most once: ${count} rows, ${unique} distinct`);
     assert.is(await sends(0, table), 1, 'sent once');
   } finally {
-    if (frozen) await resumeServer(0);
+    await resume();
     await app.stop();
   }
 });
@@ -106,31 +142,23 @@ test('unknown :: a server frozen while it holds an insert into a plain MergeTree
 test('unknown :: frozen with an insert into a ReplicatedMergeTree: repeated on another replica, stored exactly once', async () => {
   const table = `it_outcome_repl_${suffix}`;
   await replicatedTable(table);
-  const dead: Dead[] = [];
-  const pool = definePool({
+  const { pool, app, dead } = await started({
     connectionStrings: serverUrls().slice(0, 2), name: `it-outcome-repl-${process.pid}`, poolSize: 2, timeout: 500, asyncRetries: 4,
     balance: 'in_order', backoff: { initial: 100, max: 500 },
-    asyncFlushInterval: 50, onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
+    asyncFlushInterval: 50,
   });
-  const app = await startSupervisor([pool]);
-  let frozen = false;
+  let resume = async (): Promise<void> => undefined;
   try {
-    await pool.select('SELECT 1');
-    await freezeServer(0);
-    frozen = true;
-    for (let id = 0; id < 20; id++) pool.asyncInsertToTable(table, { id });
-    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 45 s')), 45_000))]);
+    resume = await insertWhileFrozen(pool, table, 45_000);
     assert.equal(dead, [], 'nothing reported: the table drops a repeated block');
     assert.is(pool.stats().writer.written, 20);
-    await resumeServer(0);
-    frozen = false;
-    await until('server 0 answers again', async () => (await sql(0, 'SELECT 1').catch(() => '')).trim() === '1', 15_000, 100);
+    await resume();
     for (const i of [0, 1]) {
       await sql(i, `SYSTEM SYNC REPLICA ${table}`);
       assert.is(await counts(i, table), '20\t20', `replica ${i}: every row once, the held copy deduplicated`);
     }
   } finally {
-    if (frozen) await resumeServer(0);
+    await resume();
     await app.stop();
   }
 });
@@ -139,15 +167,12 @@ test('unknown :: an asyncQuery statement whose answer is lost is looked up, not 
   const table = `it_outcome_stmt_${suffix}`;
   await plainTable(table);
   const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 1_200, firstByteOnly: true } });
-  const dead: Dead[] = [];
-  const pool = definePool({
+  const { pool, app, dead } = await started({
     connectionStrings: [proxy.url()], name: `it-outcome-stmt-${process.pid}`, poolSize: 1, timeout: 800, asyncRetries: 3,
-    onError: (e, rows) => dead.push({ code: (e as { code?: string }).code ?? '', rows, message: e.message }),
   });
-  const app = await startSupervisor([pool]);
   try {
     pool.asyncQuery(`INSERT INTO \`${table}\` SELECT number FROM system.numbers LIMIT 5`);
-    await Promise.race([pool.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush() did not settle in 30 s')), 30_000))]);
+    await flushed(pool, 30_000);
     assert.equal(dead, []);
     assert.is(await counts(0, table), '5\t5', 'run once');
     assert.is(await sends(0, table), 1);
