@@ -75,4 +75,34 @@ test('defaults :: a row given as {} is stored as a row of defaults, sync and asy
   }
 });
 
+test('capture :: a Date and an array changed in place after the call are stored as they were at the call', async () => {
+  const dated = `${table}_dated`;
+  const c = admin();
+  await c.query(`CREATE TABLE ${dated} (id UInt32, day Date, tags Array(String)) ENGINE = MergeTree ORDER BY id`);
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), poolSize: 1, asyncFlushInterval: 60_000 });
+  await pool.start();
+  try {
+    const day = new Date(Date.UTC(2024, 1, 29));
+    const tags = ['a'];
+    for (let id = 0; id < 3; id++) {
+      pool.asyncInsertToTable(dated, { id, day, tags });
+      // The caller moves its Date and grows its array in place for the next row.
+      day.setUTCDate(day.getUTCDate() + 1);
+      tags.push(String.fromCharCode(98 + id));
+    }
+    await pool.flush();
+    assert.is(pool.stats().writer.failed, 0);
+    const rows = await c.select(`SELECT id, toString(day) AS day, tags FROM ${dated} ORDER BY id`);
+    assert.equal(rows, [
+      { id: 0, day: '2024-02-29', tags: ['a'] },
+      { id: 1, day: '2024-03-01', tags: ['a', 'b'] },
+      { id: 2, day: '2024-03-02', tags: ['a', 'b', 'c'] },
+    ]);
+  } finally {
+    await pool.stop();
+    await c.query(`DROP TABLE IF EXISTS ${dated}`);
+    await c.close();
+  }
+});
+
 test.run();

@@ -307,3 +307,34 @@ function newUnit(table: string | undefined, openedAt: number): WriterUnit {
     },
   };
 }
+
+/**
+ * A row as it is at the call, owned by the writer from then on: its own object, and its own
+ * copies of the values a caller could change in place (a `Date`, an array, a `Map`, a nested
+ * object), so every attempt (and every re-encoding for the table's column types) sends the
+ * same bytes, and onError reports the row as it was given.
+ *
+ * @example
+ * const kept = captureRow(row); row.ts.setTime(0); // kept.ts is unchanged
+ */
+export function captureRow(row: Row): Row {
+  const kept: Row = { ...row };
+  for (const key in kept) {
+    const value = kept[key];
+    if (typeof value !== 'object' || value === null) continue;
+    // defineProperty: a column named __proto__ stays an own property.
+    Object.defineProperty(kept, key, { value: copyValue(value), writable: true, enumerable: true, configurable: true });
+  }
+  return kept;
+}
+
+function copyValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(copyValue);
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [copyValue(k), copyValue(v)]));
+  if (ArrayBuffer.isView(value)) return value instanceof DataView ? value : (value as Uint8Array).slice();
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) Object.defineProperty(copy, k, { value: copyValue(v), writable: true, enumerable: true, configurable: true });
+  return copy;
+}

@@ -10,7 +10,7 @@ import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
-import { Mailbox, unitRows, unitSize, type WriterUnit } from './mailbox.js';
+import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
 import { mayHaveLanded, settleUnknown, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
 import type { WriterOptions, WriterStats } from './writer-options.js';
@@ -172,7 +172,7 @@ class AsyncWriter implements Writer {
     if (this.#quoted.get(table) === undefined) this.#quoted.set(table, quoteIdentifier(table));
     // The rows as they were at the call: a caller may change or reuse its objects at once,
     // and every attempt must send the same columns and bytes.
-    const captured = rows.map((row) => ({ ...row }));
+    const captured = rows.map(captureRow);
     if (this.#closed) return this.#refuse(captured);
     this.#mailbox.pushRows(table, captured, encoded);
   }
