@@ -84,7 +84,7 @@ export async function endControls(servers: readonly ServerConfig[], grace: numbe
  * What became of a query, as its server tells it:
  * - `finished`: it ran to its end (a write is stored);
  * - `failed`: it ended with an error, or was killed (a single-block write is not stored);
- * - `absent`: the server has no trace of it (it never started a query with this id).
+ * - `absent`: the server has no trace of it in its query log (it never started a query with this id).
  *
  * @example
  * const outcome: QueryOutcome = await queryOutcome(server, 'colonnade-1a2b3c4d-17');
@@ -138,8 +138,12 @@ export async function queryOutcome(
       // type: 1 started, 2 finished, 3 failed before it started, 4 failed while running.
       types = await ask(`SELECT groupUniqArray(toUInt8(type)) FROM system.query_log WHERE query_id = ${id} FORMAT TabSeparated`);
     } catch (error) {
-      // The log table is created by the first logged query: none yet, no trace of this one.
-      if (error instanceof ClickHouseError && error.serverCode === 60) return 'absent';
+      // No system.query_log after a flush: either no logged query ever ran there, or the
+      // server keeps no query log at all (a modern server without one configured). The two
+      // look alike, so the server cannot tell.
+      if (error instanceof ClickHouseError && error.serverCode === 60) {
+        throw new ClickHouseError({ serverCode: 60, serverMessage: `${server.redacted} keeps no system.query_log: the outcome of ${queryId} cannot be looked up` }, error.status);
+      }
       throw error;
     }
     if (/\b[34]\b/.test(types)) return 'failed';
