@@ -177,7 +177,7 @@ export function zkOk(port) {
   });
 }
 
-function which(name, extra = []) {
+export function which(name, extra = []) {
   const dirs = [...(process.env.PATH || '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', ...extra];
   return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null;
 }
