@@ -21,7 +21,7 @@ export const PASSWORD: string = modern.PASSWORD;
  */
 export function modernCluster(): { info: ModernInfo; why: null } | { info: null; why: string } {
   if (!process.env.COLONNADE_MODERN_DIR) {
-    return { info: null, why: 'COLONNADE_MODERN_DIR is not set (run `COLONNADE_ENGINE=modern npm test`, or start ' +
+    return { info: null, why: 'COLONNADE_MODERN_DIR is not set (run `COLONNADE_TEST_MODERN=1 npm test`, or start ' +
       '`npm run cluster start -- --engine modern` and set COLONNADE_MODERN_DIR to its folder)' };
   }
   const file = join(modern.settings().dir, 'state.json');
