@@ -124,7 +124,7 @@ async function startAll(s, engine) {
   mkdirSync(s.dir, { recursive: true });
   const down = s.servers.filter((srv) => !isOurs(state.servers[srv.index]?.pid, srv.config));
   // Check every port before spawning anything, so a clash does not leave half a cluster.
-  for (const srv of down) await assertPortsFree([srv.httpPort], `modern ClickHouse server ${srv.index}`);
+  for (const srv of down) await assertPortsFree([srv.httpPort], `modern ClickHouse server ${srv.index}`, 'COLONNADE_MODERN_PORT');
   await Promise.all(s.servers.map((srv) => {
     if (down.includes(srv)) return bootServer(s, state, srv, engine);
     resumePid(state.servers[srv.index].pid);
@@ -211,7 +211,7 @@ export async function startServer(i) {
     if (isOurs(pid, srv.config)) {
       resumePid(pid);
     } else {
-      await assertPortsFree([srv.httpPort], `modern ClickHouse server ${i}`);
+      await assertPortsFree([srv.httpPort], `modern ClickHouse server ${i}`, 'COLONNADE_MODERN_PORT');
       await bootServer(s, state, srv, engine);
     }
     await waitServer(srv, state.servers[i].pid);
