@@ -4,7 +4,8 @@
 // zookeeper 3.8). Plain ESM over node builtins so it runs before `npm ci`.
 // Module: start, acquire, stop, status, clean, killServer, freezeServer, resumeServer,
 // stopServer, startServer. CLI: `node scripts/cluster.mjs start|stop|status|clean|kill N|
-// freeze N|resume N|stop-server N|start-server N`.
+// freeze N|resume N|stop-server N|start-server N [--engine 18.16|modern]`; the modern engine
+// (standalone 26.x servers, no replication) lives in scripts/cluster/modern.mjs.
 // Configured by env: COLONNADE_CLUSTER_DIR, COLONNADE_CLUSTER_PORT, COLONNADE_CLUSTER_SIZE.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -391,8 +392,24 @@ async function main(argv) {
   }
 }
 
+// `--engine modern` (or COLONNADE_ENGINE=modern) hands the command to scripts/cluster/modern.mjs.
+function engineArg(argv) {
+  let engine = process.env.COLONNADE_ENGINE || '18.16';
+  const args = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--engine') engine = argv[++i];
+    else if (argv[i].startsWith('--engine=')) engine = argv[i].slice('--engine='.length);
+    else args.push(argv[i]);
+  }
+  if (engine !== 'modern' && engine !== '18.16') throw new Error(`--engine must be 18.16 or modern, got ${engine}`);
+  return { engine, args };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err) => {
+  Promise.resolve().then(() => {
+    const { engine, args } = engineArg(process.argv.slice(2));
+    return engine === 'modern' ? import('./cluster/modern.mjs').then((m) => m.main(args)) : main(args);
+  }).catch((err) => {
     console.error(`cluster: ${err.message}`);
     process.exitCode = 1;
   });

@@ -2,6 +2,8 @@
 // The one test command (`npm test`): typecheck, build, check the package (attw, publint), start the local ClickHouse
 // cluster, run every uvu suite under test/ (unit and integration), stop the cluster
 // if this run started it, and end with one line `N passed, N failed[, N skipped]`.
+// COLONNADE_TEST_MODERN=1 also starts the modern servers (scripts/cluster/modern.mjs) and
+// hands them to the tests as COLONNADE_MODERN_DIR; without it, suites that need them skip.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +68,7 @@ if (await check('build (node build.mjs)', process.execPath, ['build.mjs'])) {
 
 const cluster = await import('./cluster.mjs');
 let lease = null;
+let modernLease = null;
 let clusterEnv = {};
 // A cluster the developer left running is theirs, and overlapping runs share one: the
 // lease stops the cluster at the end only if a run started it and no other run holds it.
@@ -80,6 +83,7 @@ const releaseOnSignal = async (signal) => {
     child.kill(signal);
   })));
   await (lease ? lease.release() : Promise.resolve()).catch(() => undefined);
+  await (modernLease ? modernLease.release() : Promise.resolve()).catch(() => undefined);
   process.exit(exitCode(signal));
 };
 process.once('SIGINT', releaseOnSignal);
@@ -97,6 +101,21 @@ try {
 } catch (err) {
   failed++;
   console.error(`== cluster failed to start: ${err?.message ?? err}`);
+}
+if (process.env.COLONNADE_TEST_MODERN === '1' && clusterEnv.COLONNADE_CLUSTER_DIR) {
+  try {
+    console.log('\n== local modern ClickHouse servers');
+    const modern = await import('./cluster/modern.mjs');
+    modernLease = await modern.acquire();
+    const info = modernLease.cluster;
+    clusterEnv.COLONNADE_MODERN_DIR = info.dir;
+    clusterEnv.COLONNADE_MODERN_PORT = String(info.base);
+    clusterEnv.COLONNADE_MODERN_SIZE = String(info.size);
+    console.log(`modern servers up${modernLease.startedHere ? '' : ' (already running)'}: ${info.urls.join(' ')}`);
+  } catch (err) {
+    failed++;
+    console.error(`== modern servers failed to start: ${err?.message ?? err}`);
+  }
 }
 
 try {
@@ -130,6 +149,13 @@ try {
       return false;
     });
     console.log(stopped ? '\n== local cluster stopped' : '\n== local cluster left running');
+  }
+  if (modernLease) {
+    const stopped = await modernLease.release().catch((err) => {
+      console.error(`modern servers stop: ${err?.message ?? err}`);
+      return false;
+    });
+    console.log(stopped ? '== modern servers stopped' : '== modern servers left running');
   }
 }
 

@@ -144,11 +144,11 @@ export async function waitPortsClosed(ports) {
   }
 }
 
-export async function assertPortsFree(ports, who) {
+export async function assertPortsFree(ports, who, portVariable = 'COLONNADE_CLUSTER_PORT') {
   for (const port of ports) {
     if (await tcpOpen(port)) {
       throw new Error(`${who} cannot start: 127.0.0.1:${port} is already in use by a process this cluster ` +
-        `did not record; stop it or choose another COLONNADE_CLUSTER_PORT`);
+        `did not record; stop it or choose another ${portVariable}`);
     }
   }
 }
@@ -177,7 +177,7 @@ export function zkOk(port) {
   });
 }
 
-function which(name, extra = []) {
+export function which(name, extra = []) {
   const dirs = [...(process.env.PATH || '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', ...extra];
   return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null;
 }
