@@ -2,8 +2,9 @@
 // The one test command (`npm test`): typecheck, build, check the package (attw, publint), start the local ClickHouse
 // cluster, run every uvu suite under test/ (unit and integration), stop the cluster
 // if this run started it, and end with one line `N passed, N failed[, N skipped]`.
-// COLONNADE_TEST_MODERN=1 also starts the modern servers (scripts/cluster/modern.mjs) and
-// hands them to the tests as COLONNADE_MODERN_DIR; without it, suites that need them skip.
+// It also starts the modern servers (scripts/cluster/modern.mjs) and hands them to the tests
+// as COLONNADE_MODERN_DIR; COLONNADE_TEST_MODERN=0 leaves them out (suites that need them
+// then say by name that they skipped).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +103,7 @@ try {
   failed++;
   console.error(`== cluster failed to start: ${err?.message ?? err}`);
 }
-if (process.env.COLONNADE_TEST_MODERN === '1' && clusterEnv.COLONNADE_CLUSTER_DIR) {
+if (process.env.COLONNADE_TEST_MODERN !== '0' && clusterEnv.COLONNADE_CLUSTER_DIR) {
   try {
     console.log('\n== local modern ClickHouse servers');
     const modern = await import('./cluster/modern.mjs');
