@@ -7,14 +7,14 @@
 // freeze N|resume N|stop-server N|start-server N [--engine 18.16|modern]`; the modern engine
 // (standalone 26.x servers, no replication) lives in scripts/cluster/modern.mjs.
 // Configured by env: COLONNADE_CLUSTER_DIR, COLONNADE_CLUSTER_PORT, COLONNADE_CLUSTER_SIZE.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTER_NAME, PASSWORD, UNICODE_PASSWORD, UNICODE_USER, writeConfigs } from './cluster/config.mjs';
 import {
-  ZK_CLASSPATH, START_DEADLINE_MS, withLock, markLogs, spawnDetached, terminate, resumePid, procState,
-  isAlive, isOurs, waitState, waitGone, waitFor, waitPortsClosed, assertPortsFree, zkOk,
-  findClickHouse, findJava, ensureInstalled,
+  ZK_CLASSPATH, withLock, markLogs, spawnDetached, terminate, resumePid, isAlive, isOurs, waitFor,
+  waitPortsClosed, assertPortsFree, zkOk, findClickHouse, findJava, ensureInstalled, leaseCluster,
+  serverStatus, killRecorded, signalRecorded,
 } from './cluster/host.mjs';
 
 export { CLUSTER_NAME, PASSWORD, UNICODE_PASSWORD, UNICODE_USER };
@@ -85,33 +85,8 @@ async function startLocked(s) {
  * overlapping runs share one cluster and a cluster a developer started is left alone.
  */
 export async function acquire() {
-  const s = settings();
   ensureInstalled();
-  const leases = join(s.dir, 'leases');
-  const marker = join(s.dir, 'auto-stop');
-  const mine = join(leases, String(process.pid));
-  const started = await withLock(s, async () => {
-    const before = statusOf(s);
-    const cluster = await startLocked(s);
-    if (!before.running && !before.partial) writeFileSync(marker, `${process.pid}\n`);
-    mkdirSync(leases, { recursive: true });
-    writeFileSync(mine, '');
-    return { cluster, startedHere: !before.running && !before.partial };
-  });
-  let releasing = null;
-  const release = () => (releasing ??= withLock(s, releaseLocked));
-  const releaseLocked = async () => {
-    rmSync(mine, { force: true });
-    const others = existsSync(leases) ? readdirSync(leases).filter((f) => {
-      if (isAlive(Number(f))) return true;
-      rmSync(join(leases, f), { force: true });
-      return false;
-    }) : [];
-    if (others.length > 0 || !existsSync(marker)) return false;
-    await stopLocked(s);
-    return true;
-  };
-  return { ...started, release };
+  return leaseCluster(settings(), { statusOf, startLocked, stopLocked });
 }
 
 async function startAll(s) {
@@ -182,9 +157,7 @@ export async function status() {
 function statusOf(s) {
   const state = readState(s);
   const servers = s.servers.map((srv) => {
-    const pid = state.servers[srv.index]?.pid ?? null;
-    const alive = isOurs(pid, srv.config);
-    return { ...publicServer(srv), pid, alive, frozen: alive && procState(pid) === 'T' };
+    return serverStatus(publicServer(srv), state.servers[srv.index]?.pid ?? null, srv.config);
   });
   const zkPid = state.zookeeper?.pid ?? null;
   const zookeeper = { port: s.zookeeper.port, pid: zkPid, alive: isOurs(zkPid, s.zookeeper.config) };
@@ -195,26 +168,19 @@ function statusOf(s) {
 /** SIGKILL server i: it vanishes, connections are refused. */
 export async function killServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) return;
-  process.kill(pid, 'SIGKILL');
-  await waitGone(pid, 5_000);
-  await waitPortsClosed(serverPorts(srv));
+  await killRecorded(pid, srv.config, serverPorts(srv));
 }
 
 /** SIGSTOP server i: it hangs with its sockets open. */
 export async function freezeServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
-  process.kill(pid, 'SIGSTOP');
-  await waitState(pid, (st) => st === 'T', 'frozen');
+  await signalRecorded(pid, srv.config, 'freeze', `ClickHouse server ${i}`);
 }
 
 /** SIGCONT server i after freezeServer. */
 export async function resumeServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) throw new Error(`ClickHouse server ${i} is not running`);
-  process.kill(pid, 'SIGCONT');
-  await waitState(pid, (st) => st !== 'T', 'resumed');
+  await signalRecorded(pid, srv.config, 'resume', `ClickHouse server ${i}`);
 }
 
 /** Graceful stop of server i (SIGTERM, SIGKILL after a grace period). */

@@ -3,7 +3,7 @@
 // Knows nothing of the cluster's layout.
 import { spawn, execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join, delimiter } from 'node:path';
 
 export const ZK_JAR = '/usr/share/java/zookeeper.jar';
@@ -212,4 +212,58 @@ export function ensureInstalled() {
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A lease on a cluster for one process (a test run, the soak): starts it if needed, and on
+ * `release()` stops it only when this process started it and no other live lease holder
+ * remains. `statusOf`, `startLocked` and `stopLocked` are the engine's own, run under its lock.
+ */
+export async function leaseCluster(s, { statusOf, startLocked, stopLocked }) {
+  const leases = join(s.dir, 'leases');
+  const marker = join(s.dir, 'auto-stop');
+  const mine = join(leases, String(process.pid));
+  const started = await withLock(s, async () => {
+    const before = statusOf(s);
+    const cluster = await startLocked(s);
+    const startedHere = !before.running && !before.partial;
+    if (startedHere) writeFileSync(marker, `${process.pid}\n`);
+    mkdirSync(leases, { recursive: true });
+    writeFileSync(mine, '');
+    return { cluster, startedHere };
+  });
+  let releasing = null;
+  const release = () => (releasing ??= withLock(s, async () => {
+    rmSync(mine, { force: true });
+    const others = existsSync(leases) ? readdirSync(leases).filter((f) => {
+      if (isAlive(Number(f))) return true;
+      rmSync(join(leases, f), { force: true });
+      return false;
+    }) : [];
+    if (others.length > 0 || !existsSync(marker)) return false;
+    await stopLocked(s);
+    return true;
+  }));
+  return { ...started, release };
+}
+
+/** A recorded server as `status()` shows it: alive (and ours), frozen. */
+export function serverStatus(shown, pid, config) {
+  const alive = isOurs(pid, config);
+  return { ...shown, pid, alive, frozen: alive && procState(pid) === 'T' };
+}
+
+/** SIGKILL a recorded server of ours; waits until it and its ports are gone. */
+export async function killRecorded(pid, config, ports) {
+  if (!isOurs(pid, config)) return;
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid, 5_000);
+  await waitPortsClosed(ports);
+}
+
+/** SIGSTOP (`freeze`) or SIGCONT (`resume`) a recorded server of ours; `what` names it in the error. */
+export async function signalRecorded(pid, config, action, what) {
+  if (!isOurs(pid, config)) throw new Error(`${what} is not running`);
+  process.kill(pid, action === 'freeze' ? 'SIGSTOP' : 'SIGCONT');
+  await waitState(pid, action === 'freeze' ? (st) => st === 'T' : (st) => st !== 'T', action === 'freeze' ? 'frozen' : 'resumed');
 }

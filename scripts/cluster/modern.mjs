@@ -7,13 +7,13 @@
 // Configured by env: COLONNADE_MODERN_DIR, COLONNADE_MODERN_PORT, COLONNADE_MODERN_SIZE,
 // COLONNADE_CHDB_CACHE.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PASSWORD, UNICODE_PASSWORD, UNICODE_USER } from './config.mjs';
 import {
-  withLock, markLogs, spawnDetached, terminate, resumePid, procState, isAlive, isOurs,
-  waitState, waitGone, waitFor, waitPortsClosed, assertPortsFree,
+  withLock, markLogs, spawnDetached, terminate, resumePid, isAlive, isOurs, waitFor,
+  waitPortsClosed, assertPortsFree, leaseCluster, serverStatus, killRecorded, signalRecorded,
 } from './host.mjs';
 import { CHDB_PACKAGE, CHDB_VERSION, ensureEngine, serverArgs, writeServerConfig } from './chdb.mjs';
 
@@ -82,33 +82,8 @@ async function startLocked(s, engine) {
  * them only when a lease holder started them and no other live holder remains.
  */
 export async function acquire() {
-  const s = settings();
   const engine = await ensureEngine();
-  const leases = join(s.dir, 'leases');
-  const marker = join(s.dir, 'auto-stop');
-  const mine = join(leases, String(process.pid));
-  const started = await withLock(s, async () => {
-    const before = statusOf(s);
-    const cluster = await startLocked(s, engine);
-    const startedHere = !before.running && !before.partial;
-    if (startedHere) writeFileSync(marker, `${process.pid}\n`);
-    mkdirSync(leases, { recursive: true });
-    writeFileSync(mine, '');
-    return { cluster, startedHere };
-  });
-  let releasing = null;
-  const release = () => (releasing ??= withLock(s, async () => {
-    rmSync(mine, { force: true });
-    const others = existsSync(leases) ? readdirSync(leases).filter((f) => {
-      if (isAlive(Number(f))) return true;
-      rmSync(join(leases, f), { force: true });
-      return false;
-    }) : [];
-    if (others.length > 0 || !existsSync(marker)) return false;
-    await stopLocked(s);
-    return true;
-  }));
-  return { ...started, release };
+  return leaseCluster(settings(), { statusOf, startLocked: (s) => startLocked(s, engine), stopLocked });
 }
 
 async function startAll(s, engine) {
@@ -162,9 +137,7 @@ export async function status() {
 function statusOf(s) {
   const state = readState(s);
   const servers = s.servers.map((srv) => {
-    const pid = state.servers[srv.index]?.pid ?? null;
-    const alive = isOurs(pid, srv.config);
-    return { ...publicServer(srv), pid, alive, frozen: alive && procState(pid) === 'T' };
+    return serverStatus(publicServer(srv), state.servers[srv.index]?.pid ?? null, srv.config);
   });
   const up = servers.filter((p) => p.alive).length;
   return { engine: engineInfo(), dir: s.dir, running: up === servers.length, partial: up > 0 && up < servers.length, servers };
@@ -173,26 +146,19 @@ function statusOf(s) {
 /** SIGKILL server i: it vanishes, connections are refused. */
 export async function killServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) return;
-  process.kill(pid, 'SIGKILL');
-  await waitGone(pid, 5_000);
-  await waitPortsClosed([srv.httpPort]);
+  await killRecorded(pid, srv.config, [srv.httpPort]);
 }
 
 /** SIGSTOP server i: it hangs with its sockets open. */
 export async function freezeServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) throw new Error(`modern ClickHouse server ${i} is not running`);
-  process.kill(pid, 'SIGSTOP');
-  await waitState(pid, (st) => st === 'T', 'frozen');
+  await signalRecorded(pid, srv.config, 'freeze', `modern ClickHouse server ${i}`);
 }
 
 /** SIGCONT server i after freezeServer. */
 export async function resumeServer(i) {
   const { srv, pid } = recorded(i);
-  if (!isOurs(pid, srv.config)) throw new Error(`modern ClickHouse server ${i} is not running`);
-  process.kill(pid, 'SIGCONT');
-  await waitState(pid, (st) => st !== 'T', 'resumed');
+  await signalRecorded(pid, srv.config, 'resume', `modern ClickHouse server ${i}`);
 }
 
 /** Graceful stop of server i (SIGTERM, SIGKILL after a grace period). */

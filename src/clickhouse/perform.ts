@@ -3,10 +3,11 @@ import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-t
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock, findTrailingError, parseServerError,
+  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
+import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
@@ -124,39 +125,6 @@ async function timeZoneOf(
   if (zone === '') throw new ProtocolError(`${server.redacted}: SELECT timezone() answered nothing`, res.status);
   timeZones.set(server.origin, zone);
   return zone;
-}
-
-/**
- * Throws for a refusal that no data can fake: an error status, the exception header, the
- * exception block a modern server frames with the response's own random tag. Returns the
- * body text, whose end may still hold an 18.16-style exception (see `checkResponse`).
- */
-function checkStatus(res: RawResponse): string {
-  if (res.status !== 200) {
-    const info = parseServerError(res.body, res.headers['x-clickhouse-exception-code']);
-    if (info) throw new ClickHouseError(info, res.status);
-    throw new ProtocolError(`HTTP ${res.status} with a body that is no ClickHouse error: ${JSON.stringify(res.body.slice(0, 200))}`, res.status);
-  }
-  const headerCode = res.headers['x-clickhouse-exception-code'];
-  if (headerCode !== undefined) {
-    const info = parseServerError(res.body.slice(Math.max(0, res.body.lastIndexOf('\nCode: ') + 1)), headerCode);
-    if (info) throw new ClickHouseError(info, res.status);
-  }
-  const tag = res.headers['x-clickhouse-exception-tag'];
-  const block = tag === undefined ? undefined : findExceptionBlock(res.body, tag);
-  if (block) throw new ClickHouseError(block, res.status);
-  return res.body;
-}
-
-/**
- * `checkStatus`, and an exception in the server's plain form at the end of the body: for
- * the answers to writes and to this module's own questions, which hold no such data.
- */
-function checkResponse(res: RawResponse): string {
-  const text = checkStatus(res);
-  const trailing = findTrailingError(text);
-  if (trailing) throw new ClickHouseError(trailing, res.status);
-  return text;
 }
 
 /**

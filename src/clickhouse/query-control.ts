@@ -6,8 +6,9 @@
  * finds out instead of guessing.
  */
 import { randomUUID } from 'node:crypto';
-import { ClickHouseError, ProtocolError, parseServerError } from './errors.js';
-import { queryPath, send, type RawResponse } from './http.js';
+import { ClickHouseError } from './errors.js';
+import { queryPath, send } from './http.js';
+import { checkResponse } from './response.js';
 import { openTransport } from './transport.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
@@ -54,7 +55,7 @@ async function withControl<T>(server: ServerConfig, use: (transport: Transport) 
 export function killQuery(server: ServerConfig, queryId: string, options: { timeout?: number } = {}): Promise<void> {
   const sql = `KILL QUERY WHERE query_id = ${quote(queryId)} ASYNC FORMAT TabSeparated`;
   return withControl(server, async (transport) => {
-    checked(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: options.timeout ?? 1_000 }));
+    checkResponse(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: options.timeout ?? 1_000 }));
   }).catch(() => undefined);
 }
 
@@ -119,7 +120,7 @@ export async function queryOutcome(
   const timeout = options.timeout ?? 2_000;
   const id = quote(queryId);
   return withControl(server, async (transport) => {
-    const ask = async (sql: string): Promise<string> => checked(await send(transport, server, {
+    const ask = async (sql: string): Promise<string> => checkResponse(await send(transport, server, {
       method: 'POST', path: queryPath(server, []), body: sql, timeout,
     }));
     const until = Date.now() + (options.wait ?? 0);
@@ -153,13 +154,6 @@ export async function queryOutcome(
   });
 }
 
-function checked(res: RawResponse): string {
-  const code = res.headers['x-clickhouse-exception-code'];
-  if (res.status === 200 && code === undefined) return res.body;
-  const info = parseServerError(res.body, code);
-  if (info) throw new ClickHouseError(info, res.status);
-  throw new ProtocolError(`HTTP ${res.status} with a body that is no ClickHouse error`, res.status);
-}
 
 function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
