@@ -19,6 +19,8 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
   /** Most bytes of response body to read (default and ceiling: `MAX_RESULT_BYTES`). */
   readonly maxBytes?: number;
+  /** Called when the client gives up on a request it sent (timeout, abort, too large): the server may still be running it. */
+  readonly onAbandon?: () => void;
 }
 
 /**
@@ -82,6 +84,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
       if (settled) return;
       settle(err);
       cancelSocket?.(err);
+      if (sent) options.onAbandon?.();
     };
     const onAbort = (): void => cancel(new AbortError(signal?.reason, sent));
     const timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);

@@ -3,7 +3,7 @@ import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-t
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findTrailingError,
+  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
@@ -58,10 +58,8 @@ export async function perform<K extends PreparedRequest['type']>(
       timeout: remaining(),
       maxBytes,
       ...(options.signal ? { signal: options.signal } : {}),
-    }).catch((err: unknown) => {
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
-      if (((err instanceof TimeoutError || err instanceof AbortError) && err.requestSent) || err instanceof ResultTooLargeError) void killQuery(server, id);
-      throw err;
+      onAbandon: () => void killQuery(server, id),
     });
   };
 
