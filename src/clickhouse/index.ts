@@ -15,3 +15,4 @@ export { type SendOptions, type RawResponse, send, ping, queryPath } from './htt
 export { perform } from './perform.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
 export { type QueryOutcome, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome } from './query-control.js';
+export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

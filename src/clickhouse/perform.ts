@@ -9,12 +9,12 @@ import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
+import { knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
-// Per server origin, and per origin, database and table: bounded like every cache here.
-const timeZones = new BoundedCache<string>({ maxEntries: 1_024, maxKeyLength: 2_048, maxChars: 256 * 1024 });
+// Per server origin, database and table: bounded like every cache here.
 const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<ColumnEncodings> }>(
   { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
 );
@@ -98,31 +98,12 @@ export async function perform<K extends PreparedRequest['type']>(
   if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
   else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
   const int64 = options.int64 ?? defaults.int64;
-  const knownZone = timeZones.get(server.origin);
+  const knownZone = knownServerInfo(server)?.timeZone;
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
-    serverTimeZone = await timeZoneOf(transport, server, remaining, options.signal);
+    serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
-}
-
-/** The server's time zone (`SELECT timezone()`), asked once per server origin and cached. */
-async function timeZoneOf(
-  transport: Transport,
-  server: ServerConfig,
-  timeout: () => number,
-  signal?: AbortSignal,
-): Promise<string> {
-  const known = timeZones.get(server.origin);
-  if (known !== undefined) return known;
-  const res = await send(transport, server, {
-    method: 'POST', path: queryPath(server, []), body: 'SELECT timezone() FORMAT TabSeparated', timeout: timeout(),
-    ...(signal ? { signal } : {}),
-  });
-  const zone = checkResponse(res).trim();
-  if (zone === '') throw new ProtocolError(`${server.redacted}: SELECT timezone() answered nothing`, res.status);
-  timeZones.set(server.origin, zone);
-  return zone;
 }
 
 /**

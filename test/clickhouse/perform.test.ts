@@ -6,6 +6,7 @@ import { ClickHouseError, ProtocolError, TransportError } from '../../src/clickh
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
+import { knownServerInfo } from '../../src/clickhouse/server-info.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
 import { withFakeServer } from './fake-http.js';
 
@@ -124,16 +125,18 @@ test('refusals :: a proxy page is a ProtocolError', async () => {
   });
 });
 
-test('select :: asks the server time zone once for DateTime columns, then decodes in it', async () => {
+test('select :: asks the server version and time zone once for DateTime columns, then decodes in its zone', async () => {
   await withServer((body, res) => {
-    if (body.startsWith('SELECT timezone()')) res.end('Asia/Tokyo\n');
+    if (body.startsWith('SELECT version(), timezone()')) res.end('18.16.1\tAsia/Tokyo\n');
     else res.end('t\nDateTime\n2020-01-01 09:00:00\n');
   }, async (client, server, bodies) => {
     const first = await run(client, server, { type: 'select', sql: 'SELECT now() AS t' });
     const second = await run(client, server, { type: 'select', sql: 'SELECT now() AS t' });
     assert.equal(first, [{ t: new Date('2020-01-01T00:00:00Z') }]);
     assert.equal(second, first);
-    assert.is(bodies.filter((b) => b.startsWith('SELECT timezone()')).length, 1);
+    assert.is(bodies.filter((b) => b.startsWith('SELECT version(), timezone()')).length, 1);
+    assert.is(knownServerInfo(server)?.version, '18.16.1');
+    assert.is(knownServerInfo(server)?.features.typedParams, false);
   });
 });
 
