@@ -40,6 +40,7 @@ const writer = createWriter({
     mailbox: 100_000, batchSize: 10_000, flushInterval: 1000, overflow: 'drop_newest', retries: 3,
     backoff: { initial: 100, max: 10_000 },
     onError: (error, rows) => console.error(`dead letter: ${error.message} (${rows.length} rows)`),
+    serverAsyncInsert: false,
   },
   run: answer,
 });

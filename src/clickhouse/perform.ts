@@ -9,9 +9,9 @@ import { type RawResponse, queryPath, send } from './http.js';
 import { insertHead } from './prepare.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
-import { knownServerInfo, serverInfo } from './server-info.js';
+import { type ServerFeatures, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
-import type { CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Transport } from './types.js';
+import type { CallOptions, CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
@@ -45,10 +45,19 @@ export async function perform<K extends PreparedRequest['type']>(
   // Every request has a query id, so that one the caller gave up on can be stopped.
   const queryId = options.queryId ?? newQueryId();
   const maxBytes = options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
-  const post = (body: string, confirm = false): Promise<RawResponse> => {
+  // Settings that depend on what the server can do (its version, read once per server).
+  let versioned: Settings | undefined;
+  if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
+    const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
+    versioned = insertSettings(features, options);
+  }
+  const post = (body: string, confirm = false, group = 0): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
     const id = confirm ? `${queryId}-confirm` : queryId;
-    const path = queryPath(server, [defaults.settings, options.settings], id);
+    // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
+    const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
+    const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
+    const path = queryPath(server, [defaults.settings, layer, options.settings], id);
     return send(transport, server, {
       method: 'POST',
       // The server then holds the whole answer back until the query ends, so that a failure
@@ -74,7 +83,7 @@ export async function perform<K extends PreparedRequest['type']>(
     for (const [i, group] of groups.entries()) {
       const body = encodings.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
-        checkResponse(await post(body));
+        checkResponse(await post(body, false, i));
       } catch (err) {
         throw i === 0 ? err : partlySent(err);
       }
@@ -104,6 +113,23 @@ export async function perform<K extends PreparedRequest['type']>(
     serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
+}
+
+/** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */
+function insertSettings(features: ServerFeatures, options: CallOptions): Settings | undefined {
+  const out: Record<string, string | number> = {};
+  if (options.asyncInsert !== undefined && features.asyncInsert) {
+    if (options.asyncInsert) {
+      out['async_insert'] = 1;
+      out['wait_for_async_insert'] = 1;
+      // Server-side async inserts skip deduplication unless asked (the default is 0).
+      if (options.deduplicationToken !== undefined) out['async_insert_deduplicate'] = 1;
+    } else out['async_insert'] = 0;
+  }
+  if (options.deduplicationToken !== undefined && features.insertDeduplicationToken) {
+    out['insert_deduplication_token'] = options.deduplicationToken;
+  }
+  return out;
 }
 
 /**

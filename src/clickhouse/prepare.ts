@@ -1,13 +1,13 @@
 import { checkColumnName, encodeRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
-import { quoteIdentifier, renderQuery } from './params.js';
+import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
 
 // The format `select` asks for: text, so every digit survives, with the column types.
 const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
-const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes']);
+const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken']);
 const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 
@@ -178,6 +178,13 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   }
   checkInt64(int64, 'options.int64');
   checkMaxResultBytes(options.maxResultBytes, 'options.maxResultBytes');
+  if (options.asyncInsert !== undefined && typeof options.asyncInsert !== 'boolean') {
+    throw new ConfigError(`options.asyncInsert: expected a boolean, got ${String(options.asyncInsert)}`);
+  }
+  const token = options.deduplicationToken;
+  if (token !== undefined && (typeof token !== 'string' || token === '' || token.length > 256 || !isWellFormed(token))) {
+    throw new ConfigError('options.deduplicationToken: expected a non-empty string of at most 256 characters');
+  }
   return options;
 }
 

@@ -41,6 +41,19 @@ export interface CallOptions {
   readonly int64?: Int64Mode;
   /** Overrides the connection's `maxResultBytes` for this call. */
   readonly maxResultBytes?: number;
+  /**
+   * For inserts: `false` sends `async_insert=0` (the server writes the block before it
+   * answers), `true` sends `async_insert=1, wait_for_async_insert=1` (the server buffers
+   * it with others and answers once flushed). Sent only to servers that have async inserts
+   * (21.11+); others write synchronously anyway. Unset: the server's default (1 on 26.2+).
+   */
+  readonly asyncInsert?: boolean;
+  /**
+   * For inserts: sent as `insert_deduplication_token` to servers that accept it (22.2+), so
+   * that a block sent again with the same token is stored once on replicated tables and on
+   * MergeTree tables with a `non_replicated_deduplication_window`.
+   */
+  readonly deduplicationToken?: string;
 }
 
 /**

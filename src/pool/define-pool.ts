@@ -63,6 +63,7 @@ class Pool implements ClickHousePool {
       options: {
         mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval,
         overflow: opts.asyncOverflow, retries: opts.asyncRetries, backoff: opts.backoff, onError: opts.onError,
+        serverAsyncInsert: opts.serverAsyncInsert,
       },
       run: async (request, trace) => {
         await runWithFailover(request, this.#failover, trace);

@@ -65,6 +65,12 @@ export interface PoolOptions {
   readonly asyncRetries?: number;
   /** The dead letter. Default: one warning line on stderr. */
   readonly onError?: OnErrorHook;
+  /**
+   * The writer's batches ask servers that have them (21.11+) for server-side async inserts
+   * (`async_insert=1, wait_for_async_insert=1`). Default `false`: `async_insert=0`, the
+   * writer's own batch is written as sent (26.2+ servers buffer every insert otherwise).
+   */
+  readonly serverAsyncInsert?: boolean;
 }
 
 /** Options after validation and defaults. */
@@ -91,12 +97,13 @@ export interface ResolvedPoolOptions {
   readonly asyncOverflow: AsyncOverflowPolicy;
   readonly asyncRetries: number;
   readonly onError: OnErrorHook;
+  readonly serverAsyncInsert: boolean;
 }
 
 const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
   'connectionStrings', 'name', 'poolSize', 'poolTimeout', 'timeout', 'maxOverflow', 'overflowLinger', 'balance',
   'readRetries', 'hedgeAfter', 'backoff', 'int64', 'settings', 'maxResultBytes', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
-  'asyncOverflow', 'asyncRetries', 'onError',
+  'asyncOverflow', 'asyncRetries', 'onError', 'serverAsyncInsert',
 ]);
 
 // Unnamed pools get a name of their own, so two of them run side by side (and under one supervisor).
@@ -228,12 +235,18 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     else onError = raw.onError as OnErrorHook;
   }
 
+  let serverAsyncInsert = false;
+  if (raw.serverAsyncInsert !== undefined) {
+    if (typeof raw.serverAsyncInsert !== 'boolean') problems.push(`serverAsyncInsert: expected true or false, got ${show(raw.serverAsyncInsert)}`);
+    else serverAsyncInsert = raw.serverAsyncInsert;
+  }
+
   if (problems.length > 0) {
     throw new ConfigError(`definePool(${typeof raw.name === 'string' ? show(raw.name) : ''}): ${problems.join('; ')}`);
   }
   return {
     servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, hedgeAfter, backoff,
-    int64, settings, maxResultBytes, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError,
+    int64, settings, maxResultBytes, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError, serverAsyncInsert,
   };
 }
 

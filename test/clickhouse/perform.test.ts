@@ -190,4 +190,40 @@ test('query and insert :: raw text and nothing', async () => {
   });
 });
 
+for (const [version, expect] of [
+  ['26.7.2.1', { async: '0', token: 'tok' }],
+  ['18.16.1', { async: null, token: null }],
+] as const) {
+  test(`insert :: asyncInsert false and a deduplication token become settings on ${version} only where the server has them`, async () => {
+    const urls: string[] = [];
+    let asked = 0;
+    await withFakeServer((req, res) => {
+      const info = req.body.startsWith('SELECT version(), timezone()');
+      if (info) asked++;
+      else urls.push(req.url);
+      res.end(info ? `${version}\tUTC\n` : '');
+    }, async (client, server) => {
+      const options = { asyncInsert: false, deduplicationToken: 'tok' };
+      await run(client, server, { type: 'insert', sql: 'INSERT INTO t VALUES (1)', options });
+      await run(client, server, { type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { b: 2 }], options });
+      await run(client, server, { type: 'insert', sql: 'INSERT INTO t VALUES (2)' });
+      const inserts = urls.map((u) => new URL(u, 'http://x').searchParams);
+      assert.is(asked, 1, 'the version is asked once');
+      assert.is(inserts.length, 4);
+      assert.is(inserts[0]?.get('async_insert'), expect.async);
+      assert.is(inserts[0]?.get('insert_deduplication_token'), expect.token);
+      // Two key sets are two statements: each needs a token of its own.
+      assert.is(inserts[1]?.get('insert_deduplication_token'), expect.token);
+      assert.is(inserts[2]?.get('insert_deduplication_token'), expect.token && `${expect.token}.1`);
+      assert.is(inserts[3]?.get('async_insert'), null, 'a call that asks nothing gets nothing');
+      assert.is(inserts[3]?.get('insert_deduplication_token'), null);
+    }, (port) => `http://127.0.0.1:${port}/default`);
+  });
+}
+
+test('options :: asyncInsert and deduplicationToken are checked before anything is sent', () => {
+  assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { asyncInsert: 'yes' as unknown as boolean } }), /options\.asyncInsert: expected a boolean, got yes/);
+  assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { deduplicationToken: '' } }), /options\.deduplicationToken: expected a non-empty string/);
+});
+
 test.run();

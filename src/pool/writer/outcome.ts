@@ -40,6 +40,29 @@ export interface WriteOutcomes {
   deduplicates(table: string): Promise<boolean>;
 }
 
+const stamped = new WeakSet<PreparedRequest>();
+
+/**
+ * A batch as the writer sends it, every attempt the same: an insert carries a
+ * deduplication token of its own (kept across retries, so that a repeat of a stored block
+ * is dropped by the server, on servers that take tokens) and `asyncInsert: serverAsync`
+ * (the writer already batches: server-side async inserts only when the pool asks for them).
+ * What the caller set on a SQL insert is kept. Other requests are returned as they are.
+ *
+ * @example
+ * unit.request = forWriter(unit.request, false); // options: { asyncInsert: false, deduplicationToken: '…' }
+ */
+export function forWriter(request: PreparedRequest, serverAsync: boolean): PreparedRequest {
+  if (stamped.has(request) || (request.type !== 'insert' && request.type !== 'insert_to_table')) return request;
+  const { options } = request;
+  const out: PreparedRequest = {
+    ...request,
+    options: { ...options, asyncInsert: options.asyncInsert ?? serverAsync, deduplicationToken: options.deduplicationToken ?? newQueryId() },
+  };
+  stamped.add(out);
+  return out;
+}
+
 /**
  * The request of one attempt: its own `query_id` (after the caller's, when one was given)
  * and logged to `system.query_log`, so that its outcome can be looked up. Body unchanged.

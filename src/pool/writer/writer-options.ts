@@ -33,6 +33,8 @@ export interface WriterOptions {
   readonly backoff: BackoffOptions;
   /** The dead letter: rows that were refused, ran out of retries, or were dropped. */
   readonly onError: OnErrorHook;
+  /** Batches use the server's own async inserts (`async_insert=1, wait_for_async_insert=1`) instead of `async_insert=0`, where the server has them. */
+  readonly serverAsyncInsert: boolean;
 }
 
 /**

@@ -11,7 +11,7 @@ import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
 import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
-import { mayHaveLanded, settleUnknown, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
+import { forWriter, mayHaveLanded, settleUnknown, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
 import type { WriterOptions, WriterStats } from './writer-options.js';
 
@@ -232,7 +232,10 @@ class AsyncWriter implements Writer {
     this.#active.add(unit);
     const outcome = (async () => {
       // Built once, from the lines the callers encoded: every retry sends these very bytes.
-      unit.request ??= insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start));
+      unit.request = forWriter(
+        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start)),
+        this.#opts.serverAsyncInsert,
+      );
       const { request, queryId } = traced(unit.request);
       const trace: SendTrace = { server: -1 };
       try {

@@ -53,6 +53,7 @@ function harness(options: Partial<WriterOptions> = {}, shutdown = 5000, concurre
       retries: 2,
       backoff: { initial: 100, max: 1000 },
       onError: (error, rows) => dead.push({ error, rows }),
+      serverAsyncInsert: false,
       ...options,
     },
     get outcomes() {
@@ -191,6 +192,43 @@ test('retry :: while no server is reachable a batch waits and is re-sent as the 
   assert.equal(ids(first), [0, 1, 2]);
   assert.is(h.writer.stats().written, 15);
   assert.ok(h.writer.stats().retried >= 12);
+});
+
+test('retry :: every attempt of a batch carries the same deduplication token and async_insert off; each batch its own token', async () => {
+  const h = harness({ retries: 2 });
+  h.respond = (req, n) => (ids(req).includes(0) && n === 1 ? new TransportError('socket hang up', true) : undefined);
+  h.outcomes = { label: () => 's0', outcome: () => Promise.reject(new Error('cannot tell')), deduplicates: async () => true };
+  push(h.writer, 't', 0, 6);
+  const flushed = h.writer.flush();
+  for (let i = 0; i < 5; i++) {
+    h.clock.advance(1000);
+    await settle();
+  }
+  await flushed;
+  const first = h.sent.filter((r) => ids(r).includes(0));
+  assert.is(first.length, 2, 'the batch whose answer was lost went again (its table deduplicates)');
+  const tokens = first.map((r) => r.options.deduplicationToken);
+  assert.type(tokens[0], 'string');
+  assert.is(tokens[1], tokens[0]);
+  assert.ok(first.every((r) => r.options.asyncInsert === false));
+  const second = h.sent.find((r) => ids(r).includes(3));
+  assert.type(second?.options.deduplicationToken, 'string');
+  assert.is.not(second?.options.deduplicationToken, tokens[0]);
+});
+
+test('serverAsyncInsert :: batches ask for the server\'s own async inserts when the pool says so; a SQL insert keeps what its caller set', async () => {
+  const h = harness({ serverAsyncInsert: true });
+  push(h.writer, 't', 0, 3);
+  h.writer.enqueueRequest({ type: 'insert', body: 'INSERT INTO t VALUES (9)', options: { asyncInsert: false, deduplicationToken: 'mine' }, readOnly: false });
+  h.writer.enqueueRequest({ type: 'query', body: 'ALTER TABLE t DELETE WHERE 1', options: {}, readOnly: false });
+  const flushed = h.writer.flush();
+  h.clock.advance(1000);
+  await flushed;
+  assert.is(h.sent[0]?.options.asyncInsert, true);
+  assert.is(h.sent[1]?.options.asyncInsert, false);
+  assert.is(h.sent[1]?.options.deduplicationToken, 'mine');
+  assert.is(h.sent[2]?.options.asyncInsert, undefined, 'not an insert: nothing added');
+  assert.is(h.sent[2]?.options.deduplicationToken, undefined);
 });
 
 test('retry :: the delay between attempts follows the backoff', async () => {
@@ -556,7 +594,7 @@ test('crash :: the supervisor restarts a crashed writer actor and the queue surv
   const sent: PreparedRequest[] = [];
   const writer = createWriter({
     id: 'writer', clock: buggy, run: async (r) => { sent.push(r); },
-    options: { mailbox: 100, batchSize: 100, flushInterval: 1000, overflow: 'drop_newest', retries: 2, backoff: { initial: 100, max: 1000 }, onError: () => {} },
+    options: { mailbox: 100, batchSize: 100, flushInterval: 1000, overflow: 'drop_newest', retries: 2, backoff: { initial: 100, max: 1000 }, onError: () => {}, serverAsyncInsert: false },
   });
   const app = await startSupervisor([writer.spec], { clock: buggy });
   const before = app.whichChildren()[0]?.actor;
