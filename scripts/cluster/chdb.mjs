@@ -148,6 +148,12 @@ export function writeServerConfig(srv) {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
+  <!-- The writer looks up a send whose answer was lost in system.query_log. -->
+  <query_log>
+    <database>system</database>
+    <table>query_log</table>
+    <flush_interval_milliseconds>1000</flush_interval_milliseconds>
+  </query_log>
 </clickhouse>
 `);
   writeFileSync(srv.users, usersXml({ root: 'clickhouse', generator: 'scripts/cluster/modern.mjs' }));

@@ -27,7 +27,7 @@ export function settings(layout) {
   const dir = resolve(env.COLONNADE_MODERN_DIR || join(root, '.cluster-modern'));
   const saved = layout ?? readLayout(dir);
   const base = Number(layout?.base ?? (env.COLONNADE_MODERN_PORT || saved.base || 19123));
-  const size = Number(layout?.size ?? (env.COLONNADE_MODERN_SIZE || saved.size || 2));
+  const size = Number(layout?.size ?? (env.COLONNADE_MODERN_SIZE || saved.size || 3));
   if (!Number.isInteger(size) || size < 1 || size > 9) {
     throw new Error(`COLONNADE_MODERN_SIZE must be an integer in 1..9, got ${env.COLONNADE_MODERN_SIZE}`);
   }

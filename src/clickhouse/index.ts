@@ -14,5 +14,5 @@ export { type TransportOptions, openTransport } from './transport.js';
 export { type SendOptions, type RawResponse, send, ping, queryPath } from './http.js';
 export { perform } from './perform.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
-export { type QueryOutcome, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome } from './query-control.js';
+export { type QueryOutcome, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo } from './query-control.js';
 export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

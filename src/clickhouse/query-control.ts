@@ -10,6 +10,7 @@ import { ClickHouseError } from './errors.js';
 import { queryPath, send } from './http.js';
 import { checkResponse } from './response.js';
 import { openTransport } from './transport.js';
+import { type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
 const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
@@ -57,6 +58,21 @@ export function killQuery(server: ServerConfig, queryId: string, options: { time
   return withControl(server, async (transport) => {
     checkResponse(await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: options.timeout ?? 1_000 }));
   }).catch(() => undefined);
+}
+
+/**
+ * Reads `server`'s version, time zone and features (`serverInfo`) on a connection of its
+ * own, closed afterwards, unless they are known already; never rejects (an unreachable
+ * server resolves `undefined`, and is asked again next time). The pool calls it when it
+ * starts and whenever a server comes back up.
+ *
+ * @example
+ * const info = await learnServerInfo(server, { timeout: 2_000 }); // info?.version: '26.7.2.1'
+ */
+export function learnServerInfo(server: ServerConfig, options: { timeout: number }): Promise<ServerInfo | undefined> {
+  const known = knownServerInfo(server);
+  if (known !== undefined) return Promise.resolve(known);
+  return withControl(server, (transport) => serverInfo(transport, server, options)).catch(() => undefined);
 }
 
 /**

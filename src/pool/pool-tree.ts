@@ -140,7 +140,16 @@ export class PoolTree {
       opts.servers.length,
     );
     const live: Live = { broker, health };
+    // Each server's version, kept while it is up: read now, dropped when it goes down, read again when it is back.
+    const { info } = this.#deps.io;
+    const unwatch = info === undefined ? undefined : health.onChange((server, up) => {
+      const config = opts.servers[server]!;
+      if (up) void info.learn(config);
+      else info.forget(config);
+    });
+    if (info !== undefined) for (const config of opts.servers) void info.learn(config);
     const end = (): void => {
+      unwatch?.();
       broker.stop();
       // On shutdown the writer has drained before the broker stops; otherwise it is about to
       // be restarted with the broker and must keep its queue.

@@ -2,7 +2,7 @@
  * `stats()`: a snapshot derived from the pool's parts (broker slots, server health,
  * connection states, writer counters); nothing here is stored beside the state it shows.
  */
-import type { ServerConfig } from '../clickhouse/index.js';
+import { knownServerInfo, type ServerConfig } from '../clickhouse/index.js';
 import type { BrokerStatus } from './broker/broker.js';
 import type { Health } from './broker/health.js';
 import type { ConnectionState } from './connection/connection.machine.js';
@@ -20,6 +20,8 @@ export interface ServerStats {
   /** The connection string with the password replaced by `***`. */
   readonly server: string;
   readonly up: boolean;
+  /** The server's version (`SELECT version()`), read when the pool starts and each time the server comes back up; `undefined` until then. */
+  readonly version: string | undefined;
   /** Current decayed failure penalty (marked down at 1.5). */
   readonly penalty: number;
   /** Connections to this server by machine state. */
@@ -89,6 +91,7 @@ export function collectStats(src: StatsSources): PoolStats {
     return {
       server: config.redacted,
       up: health?.up ?? false,
+      version: knownServerInfo(config)?.version,
       penalty: health?.penalty ?? 0,
       connections,
       inFlight: src.broker?.servers[i]?.lent ?? 0,

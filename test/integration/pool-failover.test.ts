@@ -5,16 +5,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type ClickHousePool } from '../../src/index.js';
 import type { Supervisor } from '../../src/otp.js';
-import * as cluster from '../../scripts/cluster.mjs';
-import { freezeServer, killServer, resumeServer, serverUrls, startServer } from './cluster.js';
+import { engines, type Engine } from './engines.js';
 import { pause, until } from './helpers.js';
 
-const test = suite('pool-failover');
-const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
 const TIMEOUT = 1_500;
 const POOL_TIMEOUT = 5_000;
 let pool: ClickHousePool;
 let app: Supervisor;
+let WHO = '';
 
 const codeOf = (e: unknown) => (e as { code?: string }).code ?? String(e);
 
@@ -58,107 +56,128 @@ async function untilUsed(server: number, ms: number): Promise<boolean> {
   return s.up && s.queries > before;
 }
 
-test.before.each(async () => {
-  pool = definePool({
-    connectionStrings: serverUrls({ user: 'colonnade' }),
-    name: `it-failover-${process.pid}`,
-    poolSize: 6,
-    timeout: TIMEOUT,
-    poolTimeout: POOL_TIMEOUT,
-    backoff: { initial: 100, max: 1_000 },
+function failoverSuite(engine: Engine): void {
+  const test = suite(`pool-failover [${engine.name}]`);
+  test.before(() => {
+    WHO = engine.who;
   });
-  app = await startSupervisor([pool]);
-});
 
-test.after.each(async () => {
-  const st = await cluster.status();
-  for (const s of st.servers) {
-    if (s.frozen) await resumeServer(s.index);
-    if (!s.alive) await startServer(s.index);
-  }
-  await app.stop();
-});
-
-test('kill -9 :: no select fails, the dead server gets no more queries, restarted it gets them again', async () => {
-  let killed = false;
-  let deadFrom = -1;
-  let queriesWhenDown = -1;
-  const results = await load({
-    count: 300,
-    ms: 30_000,
-    concurrency: 4,
-    onEach: async (done, sofar) => {
-      if (!killed && done >= 60) {
-        killed = true;
-        await killServer(1);
-        deadFrom = sofar.length; // every answer recorded from here on came after its death
-      }
-      const s1 = pool.stats().servers[1]!;
-      if (killed && !s1.up && queriesWhenDown < 0) queriesWhenDown = s1.queries;
-    },
+  test.before.each(async () => {
+    pool = definePool({
+      connectionStrings: engine.urls({ user: 'colonnade' }),
+      name: `it-failover-${engine.name}-${process.pid}`,
+      poolSize: 6,
+      timeout: TIMEOUT,
+      poolTimeout: POOL_TIMEOUT,
+      backoff: { initial: 100, max: 1_000 },
+    });
+    app = await startSupervisor([pool]);
+    // Each server's version is read when the pool starts.
+    await until('every server\'s version is known', () => pool.stats().servers.every((s) => s.version !== undefined), 5_000);
   });
-  const failed = results.filter((r) => !r.ok);
-  assert.equal(failed, [], 'no select failed');
-  assert.ok(results.length >= 200, `a real load ran (${results.length} selects)`);
-  assert.ok(queriesWhenDown >= 0, 'server 1 was marked down');
-  assert.is(pool.stats().servers[1]!.queries, queriesWhenDown, 'no query went to the dead server once it was marked down');
-  assert.ok(deadFrom > 0 && deadFrom < results.length, `selects ran after the kill (${deadFrom} of ${results.length})`);
-  const afterKill = results.slice(deadFrom).map((r) => r.replica);
-  assert.not.ok(afterKill.includes('r1'), 'r1 answered nothing after the kill');
 
-  await startServer(1);
-  assert.ok(await untilUsed(1, 15_000), 'the restarted server is marked up and gets queries again');
-});
+  test.after.each(async () => {
+    await engine.restore();
+    await app.stop();
+  });
 
-test('kill -STOP :: calls on the frozen server end by their timeout, traffic moves, resumed it is used again', async () => {
-  await freezeServer(2);
-  let first: Awaited<ReturnType<typeof load>>;
-  let later: Awaited<ReturnType<typeof load>>;
-  let downWhileFrozen = false;
-  try {
-    first = await load({ count: 60, ms: 20_000, concurrency: 3 });
-    later = await load({ count: 60, ms: 20_000, concurrency: 3 });
-    // A timeout alone blames no server: the connections that timed out ask /ping, and
-    // it is the unanswered pings (bounded by the timeout) that mark the server down.
-    downWhileFrozen = await until('the frozen server is marked down', () => !pool.stats().servers[2]!.up, 4 * TIMEOUT + 5_000).then(() => true, () => false);
-  } finally {
-    await resumeServer(2);
-  }
-  const failed = first.filter((r) => !r.ok);
-  assert.ok(failed.length > 0, 'some calls were on the frozen server');
-  assert.ok(failed.length <= 4, `only the calls already on it failed (${failed.length})`);
-  for (const f of failed) {
-    assert.is(f.code, 'TIMEOUT');
-    // Not before its timeout; and it did end while the server was still frozen (the
-    // loads above return only once every call settled, and the resume comes after).
-    assert.ok(f.ms >= TIMEOUT - 50, `ended by its timeout, not earlier (${f.ms} ms)`);
-  }
-  assert.not.ok(first.some((r) => r.replica === 'r2'), 'the frozen server answered nothing');
-  assert.ok(later.every((r) => r.ok && r.replica !== 'r2'), `traffic moved: ${JSON.stringify(later.map((r) => r.replica ?? r.code))}`);
-  assert.ok(downWhileFrozen, 'the frozen server was marked down');
-  assert.ok(await untilUsed(2, 15_000), 'after kill -CONT the server is used again');
-});
+  test('kill -9 :: no select fails, the dead server gets no more queries, restarted it gets them again', async () => {
+    let killed = false;
+    let deadFrom = -1;
+    let queriesWhenDown = -1;
+    let versionWhenDown: string | undefined = 'unset';
+    const versionBefore = pool.stats().servers[1]!.version;
+    const results = await load({
+      count: 300,
+      ms: 30_000,
+      concurrency: 4,
+      onEach: async (done, sofar) => {
+        if (!killed && done >= 60) {
+          killed = true;
+          await engine.killServer(1);
+          deadFrom = sofar.length; // every answer recorded from here on came after its death
+        }
+        const s1 = pool.stats().servers[1]!;
+        if (killed && !s1.up && queriesWhenDown < 0) {
+          queriesWhenDown = s1.queries;
+          versionWhenDown = s1.version;
+        }
+      },
+    });
+    const failed = results.filter((r) => !r.ok);
+    assert.equal(failed, [], 'no select failed');
+    assert.ok(results.length >= 200, `a real load ran (${results.length} selects)`);
+    assert.ok(queriesWhenDown >= 0, 'server 1 was marked down');
+    assert.is(pool.stats().servers[1]!.queries, queriesWhenDown, 'no query went to the dead server once it was marked down');
+    assert.ok(deadFrom > 0 && deadFrom < results.length, `selects ran after the kill (${deadFrom} of ${results.length})`);
+    const afterKill = results.slice(deadFrom).map((r) => r.replica);
+    assert.not.ok(afterKill.includes('r1'), 'r1 answered nothing after the kill');
 
-test('all down :: with every server killed calls fail fast with POOL_NO_SERVER; restarted, they are served', async () => {
-  for (let i = 0; i < 3; i++) await killServer(i);
-  const codes: string[] = [];
-  const took: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = Date.now();
-    codes.push(await pool.select(WHO).then(() => 'ok', (e) => codeOf(e)));
-    took.push(Date.now() - t0);
-  }
-  assert.ok(codes.slice(1).every((c) => c === 'POOL_NO_SERVER'), codes.join());
-  // Fail-fast means no call waits out poolTimeout; half of it is a margin a loaded machine keeps.
-  for (const ms of took) assert.ok(ms < POOL_TIMEOUT / 2, `each call failed fast, not after poolTimeout (${took} ms)`);
-  for (let i = 0; i < 3; i++) await startServer(i);
-  const deadline = Date.now() + 15_000;
-  let answer = '';
-  while (Date.now() < deadline && answer !== 'ok') {
-    answer = await pool.select(WHO).then(() => 'ok', (e) => codeOf(e));
-    if (answer !== 'ok') await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.is(answer, 'ok', 'served again once the servers are back');
-});
+    await engine.startServer(1);
+    assert.ok(await untilUsed(1, 15_000), 'the restarted server is marked up and gets queries again');
+    // Its version is known while it is up, forgotten while it is down, and read again once it is back.
+    assert.match(String(versionBefore), engine.name === 'modern' ? /^2[56]\./ : /^18\.16\./);
+    assert.is(versionWhenDown, undefined, 'stats() shows no version for a server marked down');
+    await until('the restarted server\'s version is read again', () => pool.stats().servers[1]!.version === versionBefore, 5_000);
+  });
 
-test.run();
+  test('kill -STOP :: calls on the frozen server end by their timeout, traffic moves, resumed it is used again', async () => {
+    await engine.freezeServer(2);
+    let first: Awaited<ReturnType<typeof load>>;
+    let later: Awaited<ReturnType<typeof load>>;
+    let downWhileFrozen = false;
+    try {
+      first = await load({ count: 60, ms: 20_000, concurrency: 3 });
+      later = await load({ count: 60, ms: 20_000, concurrency: 3 });
+      // A timeout alone blames no server: the connections that timed out ask /ping, and
+      // it is the unanswered pings (bounded by the timeout) that mark the server down.
+      downWhileFrozen = await until('the frozen server is marked down', () => !pool.stats().servers[2]!.up, 4 * TIMEOUT + 5_000).then(() => true, () => false);
+    } finally {
+      await engine.resumeServer(2);
+    }
+    const failed = first.filter((r) => !r.ok);
+    assert.ok(failed.length > 0, 'some calls were on the frozen server');
+    assert.ok(failed.length <= 4, `only the calls already on it failed (${failed.length})`);
+    for (const f of failed) {
+      assert.is(f.code, 'TIMEOUT');
+      // Not before its timeout; and it did end while the server was still frozen (the
+      // loads above return only once every call settled, and the resume comes after).
+      assert.ok(f.ms >= TIMEOUT - 50, `ended by its timeout, not earlier (${f.ms} ms)`);
+    }
+    assert.not.ok(first.some((r) => r.replica === 'r2'), 'the frozen server answered nothing');
+    assert.ok(later.every((r) => r.ok && r.replica !== 'r2'), `traffic moved: ${JSON.stringify(later.map((r) => r.replica ?? r.code))}`);
+    assert.ok(downWhileFrozen, 'the frozen server was marked down');
+    assert.ok(await untilUsed(2, 15_000), 'after kill -CONT the server is used again');
+  });
+
+  test('all down :: with every server killed calls fail fast with POOL_NO_SERVER; restarted, they are served', async () => {
+    for (let i = 0; i < engine.size; i++) await engine.killServer(i);
+    const codes: string[] = [];
+    const took: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      codes.push(await pool.select(WHO).then(() => 'ok', (e) => codeOf(e)));
+      took.push(Date.now() - t0);
+    }
+    assert.ok(codes.slice(1).every((c) => c === 'POOL_NO_SERVER'), codes.join());
+    // Fail-fast means no call waits out poolTimeout; half of it is a margin a loaded machine keeps.
+    for (const ms of took) assert.ok(ms < POOL_TIMEOUT / 2, `each call failed fast, not after poolTimeout (${took} ms)`);
+    for (let i = 0; i < engine.size; i++) await engine.startServer(i);
+    const deadline = Date.now() + 15_000;
+    let answer = '';
+    while (Date.now() < deadline && answer !== 'ok') {
+      answer = await pool.select(WHO).then(() => 'ok', (e) => codeOf(e));
+      if (answer !== 'ok') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.is(answer, 'ok', 'served again once the servers are back');
+  });
+
+  test.run();
+}
+
+const { available, missing } = engines();
+for (const m of missing) console.log(`pool-failover [${m.name}] :: SKIPPED, did not run: ${m.why}`);
+for (const engine of available) {
+  if (engine.size < 3) console.log(`pool-failover [${engine.name}] :: SKIPPED, did not run: it needs 3 servers, this run has ${engine.size}`);
+  else failoverSuite(engine);
+}

@@ -4,7 +4,7 @@
  * `definePoolWith` in define-pool.ts).
  */
 import {
-  openTransport, perform, ping, queryOutcome, type PreparedRequest, type QueryOutcome, type RequestDefaults, type ServerConfig, type Transport,
+  forgetServerInfo, learnServerInfo, openTransport, perform, ping, queryOutcome, type PreparedRequest, type QueryOutcome, type RequestDefaults, type ServerConfig, type Transport,
 } from '../../clickhouse/index.js';
 
 /**
@@ -22,6 +22,8 @@ export interface ConnectionIO {
   readonly probe: (transport: Transport, server: ServerConfig) => Promise<void>;
   /** What became of a send whose answer was lost, asked by its query id (see `queryOutcome`); absent: it cannot be known. */
   readonly outcome?: (server: ServerConfig, queryId: string) => Promise<QueryOutcome>;
+  /** Reads the server's version (see `learnServerInfo`) when the pool starts and when the server comes back up; `forget` drops it when the server goes down. Absent: nothing is read. */
+  readonly info?: { readonly learn: (server: ServerConfig) => Promise<unknown>; readonly forget: (server: ServerConfig) => void };
 }
 
 /**
@@ -39,5 +41,6 @@ export function defaultIO(defaults: RequestDefaults): ConnectionIO {
     probe: (transport, server) => ping(transport, server, { timeout: probeTimeout }),
     // Background questions, each bounded: twice the call timeout, between 2 and 10 s.
     outcome: (server, queryId) => queryOutcome(server, queryId, { timeout: Math.min(Math.max(2 * defaults.timeout, 2_000), 10_000), wait: 1_000 }),
+    info: { learn: (server) => learnServerInfo(server, { timeout: probeTimeout }), forget: forgetServerInfo },
   };
 }
