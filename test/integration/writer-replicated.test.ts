@@ -1,5 +1,5 @@
-// The async writer against the real replicated cluster: rows keep coming while every server
-// is down, or while one is killed with SIGKILL mid-insert, and each row ends up exactly once
+// The async writer against the real replicated cluster: rows keep coming while one server
+// is killed with SIGKILL mid-insert, and each row ends up exactly once
 // on every replica (a retried batch is the same bytes, so ReplicatedMergeTree drops the copy).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
