@@ -18,6 +18,8 @@ export { OtpError } from './otp/index.js';
 
 export type {
   PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats,
+  PoolEvents, PoolEventEmitter, QueryEvent, ServerEvent, ConnectionEvent, CheckoutTimeoutEvent, WriterBatchEvent,
+  WriterLossEvent, SupervisorRestartEvent,
 } from './pool/index.js';
 export type {
   Connection, ConnectOptions, CallOptions, QueryParams, Row, Settings,

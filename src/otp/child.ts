@@ -6,16 +6,26 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { OtpError, describeCause } from './errors.js';
 import type { ResolvedSpec } from './child-spec.js';
-import type { ChildActor, Clock, ExitReason, Shutdown } from './types.js';
+import type { ChildActor, Clock, ExitReason, Shutdown, Supervisor, SupervisorNotice } from './types.js';
 
 /** How a supervisor actor (a nested supervisor) is reached from its actor ref. */
 export interface SupervisorHooks {
-  /** Hands the tree's clock and inspector to a nested supervisor before it starts. */
-  adopt(context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined }): void;
+  /** Hands the tree's clock, inspector, root and its parent to a nested supervisor before it starts. */
+  adopt(context: StartEnv): void;
   /** Settles when the nested supervisor has started all its children (or failed to). */
   readonly ready: Promise<void>;
   /** Its graceful stop: children in reverse order, then itself, with reason `'shutdown'`. */
   shutdown(reason: 'shutdown'): Promise<void>;
+  /** Tells its watchers of a restart or give-up below it, then passes it up to its own parent. */
+  notify(notice: SupervisorNotice): void;
+}
+
+/** What a supervisor hands to each child it starts. */
+export interface StartEnv {
+  readonly clock: Clock;
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  readonly supervisor?: SupervisorHooks & Supervisor;
+  readonly root?: Supervisor;
 }
 
 /** One life of a child: an actor started under watch. */
@@ -60,11 +70,12 @@ const isActor = (value: unknown): value is AnyActorRef =>
  */
 export async function startInstance(
   spec: ResolvedSpec,
-  context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined },
+  context: StartEnv,
 ): Promise<Instance> {
   let actor: unknown;
   try {
-    actor = await spec.start({ clock: context.clock });
+    const { clock, supervisor, root } = context;
+    actor = await spec.start(supervisor === undefined ? { clock } : { clock, supervisor, root: root ?? supervisor });
   } catch (cause) {
     throw startFailed(spec.id, cause);
   }

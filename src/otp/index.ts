@@ -8,5 +8,5 @@ export { OtpError } from './errors.js';
 export type { OtpErrorCode } from './errors.js';
 export type {
   ChildActor, ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
-  RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorOptions, SupervisorStatus,
+  RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorNotice, SupervisorOptions, SupervisorStatus,
 } from './types.js';

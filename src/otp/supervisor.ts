@@ -5,11 +5,11 @@
  * (`supervisor.logic.ts`), which is what its parent and the inspector see.
  */
 import type { InspectionEvent } from 'xstate';
-import { attachHooks, killInstance, startInstance, stopInstance, type Instance, type SupervisorHooks } from './child.js';
+import { attachHooks, killInstance, startInstance, stopInstance, type Instance, type StartEnv, type SupervisorHooks } from './child.js';
 import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
 import { OtpError, describeCause } from './errors.js';
 import { register, unregister } from './registry.js';
-import type { ChildActor, ChildCounts, ChildInfo, ChildInput, Clock, ExitReason, Supervisor, SupervisorStatus } from './types.js';
+import type { ChildActor, ChildCounts, ChildInfo, ChildInput, Clock, ExitReason, Supervisor, SupervisorNotice, SupervisorStatus } from './types.js';
 
 /** What a supervisor actor is created with. */
 export interface SupervisorInput {
@@ -26,6 +26,8 @@ interface ChildRecord {
   instance: Instance | undefined;
   /** A restart of it failed and a retry is queued (OTP's `{restarting, Pid}`). */
   restarting: boolean;
+  /** Restarts of it so far, for `whichChildren()`. */
+  restarts: number;
 }
 
 type Message =
@@ -54,6 +56,9 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   #inspect: ((event: InspectionEvent) => void) | undefined;
   #children: ChildRecord[];
   #restarts: number[] = [];
+  #parent: SupervisorHooks | undefined;
+  #root: Supervisor | undefined;
+  readonly #watchers = new Set<(notice: SupervisorNotice) => void>();
   readonly #queue: Message[] = [];
   #draining = false;
   #phase: Phase = 'idle';
@@ -69,7 +74,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     this.#name = input.name;
     this.#clock = input.clock;
     this.#inspect = input.inspect;
-    this.#children = input.specs.map((spec) => ({ spec, instance: undefined, restarting: false }));
+    this.#children = input.specs.map((spec) => ({ spec, instance: undefined, restarting: false, restarts: 0 }));
     this.stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
     this.ready = new Promise((resolve, reject) => { this.#resolveReady = resolve; this.#rejectReady = reject; });
     this.ready.catch(() => undefined);
@@ -81,7 +86,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   }
 
   whichChildren(): ChildInfo[] {
-    return this.#children.map(({ spec, instance }) => ({ id: spec.id, type: spec.type, running: instance !== undefined, actor: instance?.actor }));
+    return this.#children.map(({ spec, instance, restarts }) => ({ id: spec.id, type: spec.type, running: instance !== undefined, actor: instance?.actor, restarts }));
   }
 
   countChildren(): ChildCounts {
@@ -103,7 +108,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     }
     return this.#call(async () => {
       if (this.#find(spec.id) !== undefined) throw new OtpError('OTP_DUPLICATE_CHILD', `supervisor '${this.id}' already has a child '${spec.id}'`, { childId: spec.id });
-      const record: ChildRecord = { spec, instance: undefined, restarting: false };
+      const record: ChildRecord = { spec, instance: undefined, restarting: false, restarts: 0 };
       const instance = await this.#launch(spec);
       this.#children.push(record);
       this.#attach(record, instance);
@@ -148,10 +153,28 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     return this.#stopping;
   }
 
-  adopt(context: { clock: Clock; inspect: ((event: InspectionEvent) => void) | undefined }): void {
+  adopt(context: StartEnv): void {
     if (this.#phase !== 'idle') return;
     this.#clock = context.clock;
     this.#inspect = context.inspect;
+    this.#parent = context.supervisor;
+    this.#root = context.root;
+  }
+
+  watch(listener: (notice: SupervisorNotice) => void): () => void {
+    this.#watchers.add(listener);
+    return () => void this.#watchers.delete(listener);
+  }
+
+  notify(notice: SupervisorNotice): void {
+    for (const listener of this.#watchers) {
+      try {
+        listener(notice);
+      } catch {
+        // a watcher's problem, not the tree's
+      }
+    }
+    this.#parent?.notify(notice);
   }
 
   /** Starts the children in order, as OTP's `init/1`; called when the actor starts. */
@@ -268,6 +291,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   async #restart(record: ChildRecord, reason: ExitReason): Promise<void> {
     if (!this.#addRestart()) {
+      this.notify({ type: 'give_up', supervisor: this.id, child: record.spec.id, reason });
       this.#phase = 'stopping';
       await this.#terminateAll();
       const cause = typeof reason === 'object' ? reason.error : undefined;
@@ -279,6 +303,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
       this.#finish('failed', { error });
       return;
     }
+    this.notify({ type: 'restart', supervisor: this.id, child: record.spec.id, reason });
     const at = this.#children.indexOf(record);
     const group = this.#flags.strategy === 'one_for_one' ? [record] : this.#flags.strategy === 'one_for_all' ? [...this.#children] : this.#children.slice(at);
     for (const member of [...group].reverse()) {
@@ -287,6 +312,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     }
     for (const member of group) {
       if (!this.#children.includes(member) || member.instance !== undefined) continue;
+      member.restarts++;
       try {
         this.#attach(member, await this.#launch(member.spec));
       } catch (error) {
@@ -309,7 +335,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   // --- children ---
 
   async #launch(spec: ResolvedSpec): Promise<Instance> {
-    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect });
+    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect, supervisor: this, root: this.#root ?? this });
     if (!this.#isLive() && this.#phase !== 'starting') {
       killInstance(instance);
       throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });

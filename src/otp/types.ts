@@ -125,7 +125,24 @@ export interface ChildSpec {
 export interface StartContext {
   /** The clock of the whole tree (the root's). */
   readonly clock: Clock;
+  /** The supervisor starting this child. */
+  readonly supervisor?: Supervisor;
+  /** The root supervisor of the tree this child is started in (a child that watches the whole tree, such as the observer, walks it from here). */
+  readonly root?: Supervisor;
 }
+
+/**
+ * What a supervisor tells its watchers (and, bubbling up, its ancestors' watchers): a child
+ * is being restarted, or the supervisor gave up (restart intensity exceeded) and ends.
+ *
+ * @example
+ * const unwatch = app.watch((notice: SupervisorNotice) => {
+ *   if (notice.type === 'restart') console.warn(`${notice.supervisor}/${notice.child} restarted`);
+ * });
+ */
+export type SupervisorNotice =
+  | { readonly type: 'restart'; readonly supervisor: string; readonly child: string; readonly reason: ExitReason }
+  | { readonly type: 'give_up'; readonly supervisor: string; readonly child: string; readonly reason: ExitReason };
 
 /**
  * Anything that knows its own child spec, the Elixir convention (`MyClickHouse`).
@@ -225,6 +242,11 @@ export interface Supervisor {
   deleteChild(id: string): Promise<void>;
   /** Stops every child in reverse start order, then the supervisor. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Calls `listener` for each restart and give-up of this supervisor and of every supervisor
+   * below it; returns the unsubscribe. A throwing listener is ignored.
+   */
+  watch(listener: (notice: SupervisorNotice) => void): () => void;
 }
 
 /**
@@ -239,6 +261,8 @@ export interface ChildInfo {
   readonly running: boolean;
   /** The running actor, when there is one. */
   readonly actor: ChildActor | undefined;
+  /** How many times this supervisor has restarted it (since the supervisor itself started). */
+  readonly restarts: number;
 }
 
 /**

@@ -39,7 +39,7 @@ export interface FailoverDeps {
  * @example
  * const rows = await runWithFailover(prepare({ type: 'select', sql: 'SELECT 1' }), deps);
  */
-export async function runWithFailover(request: PreparedRequest, deps: FailoverDeps, trace?: { server: number }): Promise<unknown> {
+export async function runWithFailover(request: PreparedRequest, deps: FailoverDeps, trace?: { server: number; attempts?: number }): Promise<unknown> {
   const { signal } = request.options;
   // Servers that failed this request: allocated only on the first retry.
   let avoid: Set<number> | undefined;
@@ -56,7 +56,10 @@ export async function runWithFailover(request: PreparedRequest, deps: FailoverDe
       throw error;
     }
     deps.queries[conn.server]!++;
-    if (trace) trace.server = conn.server;
+    if (trace) {
+      trace.server = conn.server;
+      trace.attempts = attempt + 1;
+    }
     try {
       return await (deps.hedge && request.readOnly && deps.servers > 1 ? runHedged(request, conn, deps.hedge) : conn.run(request));
     } catch (error) {

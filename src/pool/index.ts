@@ -12,3 +12,7 @@ export type { PoolErrorCode } from './errors.js';
 export { MailboxFullError, WriterStoppedError } from './writer/errors.js';
 export type { WriterErrorCode } from './writer/errors.js';
 export type { WriterStats } from './writer/writer.js';
+export type {
+  PoolEvents, PoolEventEmitter, QueryEvent, ServerEvent, ConnectionEvent, CheckoutTimeoutEvent, WriterBatchEvent,
+  WriterLossEvent, SupervisorRestartEvent,
+} from './events.js';

@@ -4,6 +4,7 @@
  */
 import type { CallOptions, Command, CommandResults, QueryParams, Row } from '../clickhouse/index.js';
 import type { ChildSpec, ChildSpecSource, SupervisorOptions } from '../otp/index.js';
+import type { PoolEventEmitter } from './events.js';
 import type { PoolStats } from './stats.js';
 
 /**
@@ -50,6 +51,8 @@ export interface PoolResults extends CommandResults {
  */
 export interface ClickHousePool extends ChildSpecSource {
   readonly name: string;
+  /** Typed events (eventemitter3): `query`, `server:down`/`server:up`, `connection`, `checkout:timeout`, `writer:*`, `supervisor:*`; see `PoolEvents`. */
+  readonly events: PoolEventEmitter;
   /** The pool's supervisor spec, for `startSupervisor([pool])`. */
   childSpec(): ChildSpec;
   /** Starts the pool under its own root supervisor (instead of `startSupervisor([pool])`). */

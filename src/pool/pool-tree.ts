@@ -17,6 +17,7 @@ import { Health } from './broker/health.js';
 import type { ConnectionIO } from './connection/io.js';
 import { PooledConnection, type ConnectionOwner } from './connection/pooled-connection.js';
 import { PoolNotStartedError } from './errors.js';
+import type { PoolEventEmitter } from './events.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { Writer } from './writer/writer.js';
 
@@ -40,6 +41,8 @@ export interface PoolTreeDeps {
   readonly errors: number[];
   /** What the registry maps the pool's name to while it runs. */
   readonly registrant: unknown;
+  /** The pool's events, when it has them (server and connection events are emitted here). */
+  readonly events?: PoolEventEmitter;
 }
 
 /**
@@ -71,6 +74,11 @@ export class PoolTree {
         if (!conn.overflow) this.#live?.broker.add(conn);
       },
       left: (conn) => this.#live?.broker.remove(conn.id),
+      changed: (conn, state) => {
+        const { events } = deps;
+        if (events === undefined || events.listenerCount('connection') === 0) return;
+        events.emit('connection', { pool: deps.opts.name, id: conn.id, server: deps.opts.servers[conn.server]!.redacted, overflow: conn.overflow, state });
+      },
     };
     const { poolSize, servers } = deps.opts;
     this.#base = Array.from({ length: poolSize }, (_, i) => this.#connection(`conn-${i}`, i % servers.length, false));
@@ -142,10 +150,16 @@ export class PoolTree {
     const live: Live = { broker, health };
     // Each server's version, kept while it is up: read now, dropped when it goes down, read again when it is back.
     const { info } = this.#deps.io;
-    const unwatch = info === undefined ? undefined : health.onChange((server, up) => {
+    const { events } = this.#deps;
+    const unwatch = info === undefined && events === undefined ? undefined : health.onChange((server, up, why) => {
       const config = opts.servers[server]!;
-      if (up) void info.learn(config);
-      else info.forget(config);
+      if (info !== undefined) {
+        if (up) void info.learn(config);
+        else info.forget(config);
+      }
+      const name = up ? 'server:up' : 'server:down';
+      if (events === undefined || events.listenerCount(name) === 0) return;
+      events.emit(name, { pool: opts.name, server: config.redacted, reason: why === 'probed' ? 'probe answered' : why === 'hard' ? 'hard failure' : 'failures' });
     });
     if (info !== undefined) for (const config of opts.servers) void info.learn(config);
     const end = (): void => {

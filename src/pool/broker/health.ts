@@ -19,7 +19,7 @@ export interface ServerHealth {
 }
 
 /** What the broker is told when a server changes side. */
-export type HealthListener = (server: number, up: boolean) => void;
+export type HealthListener = (server: number, up: boolean, why: FailureKind | 'probed') => void;
 
 /**
  * The health of every server of a pool.
@@ -57,7 +57,7 @@ export class Health {
     const now = this.#clock.now();
     s.penalty = this.#decayed(s.penalty, s.at, now) + (kind === 'hard' ? DOWN_AT : 1);
     s.at = now;
-    if (s.up && s.penalty >= DOWN_AT) this.#set(server, false);
+    if (s.up && s.penalty >= DOWN_AT) this.#set(server, false, kind);
   }
 
   /** A `/ping` answered: the server is up and its penalty forgiven. */
@@ -65,7 +65,7 @@ export class Health {
     const s = this.#servers[server]!;
     s.penalty = 0;
     s.at = this.#clock.now();
-    if (!s.up) this.#set(server, true);
+    if (!s.up) this.#set(server, true, 'probed');
   }
 
   /** Calls `listener(server, up)` on every change of side; returns the unsubscribe. */
@@ -83,9 +83,9 @@ export class Health {
     return penalty === 0 ? 0 : penalty * 2 ** (-(now - at) / HALF_LIFE_MS);
   }
 
-  #set(server: number, up: boolean): void {
+  #set(server: number, up: boolean, why: FailureKind | 'probed'): void {
     this.#servers[server]!.up = up;
     this.#up = this.#servers.flatMap((s, i) => (s.up ? [i] : []));
-    for (const listener of this.#listeners) listener(server, up);
+    for (const listener of this.#listeners) listener(server, up, why);
   }
 }

@@ -30,6 +30,8 @@ export interface ConnectionOwner {
   joined(conn: PooledConnection): void;
   /** The actor ended (crash, dismissal, shutdown). */
   left(conn: PooledConnection): void;
+  /** Its machine entered another state (for the pool's `connection` event). */
+  changed?(conn: PooledConnection, state: ConnectionState | 'stopped'): void;
 }
 
 /**
@@ -176,8 +178,18 @@ export class PooledConnection implements BrokerConnection {
       // A crashed actor's socket may hold half a response; a restart opens a new Client anyway.
       if (error !== undefined) void this.#client?.destroy().catch(() => undefined);
       owner.left(this);
+      owner.changed?.(this, 'stopped');
     };
-    actor.subscribe({ error: (error) => ended(error), complete: () => ended() });
+    let last: unknown;
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.value === last) return;
+        last = snapshot.value;
+        owner.changed?.(this, snapshot.value);
+      },
+      error: (error) => ended(error),
+      complete: () => ended(),
+    });
     this.#actor = actor;
     this.#markStarted();
     owner.joined(this);

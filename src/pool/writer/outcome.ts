@@ -19,6 +19,10 @@ import { WriteOutcomeUnknownError } from './errors.js';
  */
 export interface SendTrace {
   server: number;
+  /** Attempts of `runWithFailover` (set by it). */
+  attempts?: number;
+  /** What is sent, for the pool's `writer:batch` event: the table (undefined for a statement), its rows, which send of the batch this is. */
+  readonly batch?: { readonly table: string | undefined; readonly rows: number; readonly attempt: number };
 }
 
 /**

@@ -237,7 +237,7 @@ class AsyncWriter implements Writer {
         this.#opts.serverAsyncInsert,
       );
       const { request, queryId } = traced(unit.request);
-      const trace: SendTrace = { server: -1 };
+      const trace: SendTrace = { server: -1, batch: { table: unit.table, rows: unitSize(unit), attempt: unit.attempts } };
       try {
         await this.#deps.run(request, trace);
       } catch (error) {
