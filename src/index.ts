@@ -4,6 +4,7 @@
 
 export { definePool } from './pool/index.js';
 export { startSupervisor, supervisor } from './otp/index.js';
+export { observer } from './observer/index.js';
 export { connect } from './clickhouse/index.js';
 
 export {
@@ -24,3 +25,4 @@ export type {
 export type {
   Connection, ConnectOptions, CallOptions, QueryParams, Row, Settings,
 } from './clickhouse/index.js';
+export type { Observer, ObserverOptions, ObserverState, ObservedPool, ObservedServer, TreeNode, RestartCount } from './observer/index.js';
