@@ -18,11 +18,8 @@ export {
 export { OtpError } from './otp/index.js';
 
 export type {
-  PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats,
-  PoolEvents, PoolEventEmitter, QueryEvent, ServerEvent, ConnectionEvent, CheckoutTimeoutEvent, WriterBatchEvent,
-  WriterLossEvent, SupervisorRestartEvent,
+  PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats, PoolEvents,
 } from './pool/index.js';
 export type {
   Connection, ConnectOptions, CallOptions, QueryParams, Row, Settings,
 } from './clickhouse/index.js';
-export type { Observer, ObserverOptions, ObserverState, ObservedPool, ObservedServer, TreeNode, RestartCount } from './observer/index.js';

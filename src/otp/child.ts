@@ -198,3 +198,19 @@ function withDeadline(work: Promise<unknown>, shutdown: Shutdown, clock: Clock):
     });
   });
 }
+
+/**
+ * Hands a supervisor's notice to each watcher; a watcher that throws does not stop the others.
+ *
+ * @example
+ * tell(watchers, { type: 'restart', supervisor: 'root', child: 'worker', reason: 'normal' });
+ */
+export function tell(watchers: Iterable<(notice: SupervisorNotice) => void>, notice: SupervisorNotice): void {
+  for (const watcher of watchers) {
+    try {
+      watcher(notice);
+    } catch {
+      // the watcher's problem, not the tree's
+    }
+  }
+}

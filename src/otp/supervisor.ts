@@ -5,7 +5,7 @@
  * (`supervisor.logic.ts`), which is what its parent and the inspector see.
  */
 import type { InspectionEvent } from 'xstate';
-import { attachHooks, killInstance, startInstance, stopInstance, type Instance, type StartEnv, type SupervisorHooks } from './child.js';
+import { attachHooks, killInstance, startInstance, stopInstance, tell, type Instance, type StartEnv, type SupervisorHooks } from './child.js';
 import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
 import { OtpError, describeCause } from './errors.js';
 import { register, unregister } from './registry.js';
@@ -26,7 +26,6 @@ interface ChildRecord {
   instance: Instance | undefined;
   /** A restart of it failed and a retry is queued (OTP's `{restarting, Pid}`). */
   restarting: boolean;
-  /** Restarts of it so far, for `whichChildren()`. */
   restarts: number;
 }
 
@@ -56,8 +55,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   #inspect: ((event: InspectionEvent) => void) | undefined;
   #children: ChildRecord[];
   #restarts: number[] = [];
-  #parent: SupervisorHooks | undefined;
-  #root: Supervisor | undefined;
+  #place: StartEnv | undefined; // a nested supervisor: its parent and the root (adopt)
   readonly #watchers = new Set<(notice: SupervisorNotice) => void>();
   readonly #queue: Message[] = [];
   #draining = false;
@@ -157,8 +155,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
     if (this.#phase !== 'idle') return;
     this.#clock = context.clock;
     this.#inspect = context.inspect;
-    this.#parent = context.supervisor;
-    this.#root = context.root;
+    this.#place = context;
   }
 
   watch(listener: (notice: SupervisorNotice) => void): () => void {
@@ -167,14 +164,8 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   }
 
   notify(notice: SupervisorNotice): void {
-    for (const listener of this.#watchers) {
-      try {
-        listener(notice);
-      } catch {
-        // a watcher's problem, not the tree's
-      }
-    }
-    this.#parent?.notify(notice);
+    tell(this.#watchers, notice);
+    this.#place?.supervisor?.notify(notice);
   }
 
   /** Starts the children in order, as OTP's `init/1`; called when the actor starts. */
@@ -335,7 +326,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   // --- children ---
 
   async #launch(spec: ResolvedSpec): Promise<Instance> {
-    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect, supervisor: this, root: this.#root ?? this });
+    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect, supervisor: this, root: this.#place?.root ?? this });
     if (!this.#isLive() && this.#phase !== 'starting') {
       killInstance(instance);
       throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });

@@ -3,18 +3,18 @@
  * prepared once (bad input throws before anything is sent), then run through the broker
  * with failover, or handed to the async writer. The tree of actors lives in pool-tree.ts.
  */
-import { encodeRow, prepare, type CallOptions, type PreparedRequest, type QueryParams, type Row } from '../clickhouse/index.js';
-import { realClock, startSupervisor, supervisorOf, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
+import { encodeRow, prepare, type CallOptions, type QueryParams, type Row } from '../clickhouse/index.js';
+import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
-import { PoolError, PoolNotStartedError, PoolTimeoutError } from './errors.js';
-import { createPoolEvents, errorCode, forwardNotices, markPoolActor, type PoolEventEmitter } from './events.js';
+import { observedBatch, observedCall, observedSpec, reportingLoss, type EmitContext } from './emit.js';
+import { PoolError, PoolNotStartedError } from './errors.js';
+import { createPoolEvents, type PoolEventEmitter } from './events.js';
 import { failoverDeps, runWithFailover, type FailoverDeps } from './failover.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { ClickHousePool, PoolMessage, PoolResults } from './pool-api.js';
 import { PoolTree } from './pool-tree.js';
 import { collectStats, type PoolStats } from './stats.js';
 import { poolWriteOutcomes } from './write-outcomes.js';
-import { MailboxFullError, WriterStoppedError } from './writer/errors.js';
 import { createWriter, type Writer } from './writer/writer.js';
 
 /**
@@ -48,6 +48,7 @@ export function definePoolWith(options: PoolOptions, io: ConnectionIO): ClickHou
 class Pool implements ClickHousePool {
   readonly name: string;
   readonly events: PoolEventEmitter = createPoolEvents();
+  readonly #emit: EmitContext;
   readonly #opts: ResolvedPoolOptions;
   readonly #writer: Writer;
   readonly #tree: PoolTree;
@@ -60,61 +61,25 @@ class Pool implements ClickHousePool {
     this.#opts = opts;
     this.name = opts.name;
     this.#errors = opts.servers.map(() => 0);
+    this.#emit = { pool: opts.name, events: this.events, servers: opts.servers };
     this.#writer = createWriter({
       id: 'writer',
       clock: realClock,
       options: {
         mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval,
         overflow: opts.asyncOverflow, retries: opts.asyncRetries, backoff: opts.backoff,
-        onError: (error, rows) => {
-          const name = error instanceof MailboxFullError || error instanceof WriterStoppedError ? 'writer:dropped' : 'writer:dead_letter';
-          if (this.events.listenerCount(name) > 0) this.events.emit(name, { pool: this.name, rows: rows.length, error: errorCode(error) });
-          opts.onError(error, rows);
-        },
+        onError: reportingLoss(this.#emit, opts.onError),
         serverAsyncInsert: opts.serverAsyncInsert,
       },
-      run: async (request, trace) => {
-        if (this.events.listenerCount('writer:batch') === 0) {
-          await runWithFailover(request, this.#failover, trace);
-          return;
-        }
-        const started = performance.now();
-        const emit = (error: unknown): void => {
-          const { batch } = trace;
-          this.events.emit('writer:batch', {
-            pool: this.name, table: batch?.table, rows: batch?.rows ?? 0, attempt: batch?.attempt ?? 1,
-            server: opts.servers[trace.server]?.redacted, durationMs: performance.now() - started,
-            outcome: error === undefined ? 'ok' : 'error', error: error === undefined ? undefined : errorCode(error),
-          });
-        };
-        try {
-          await runWithFailover(request, this.#failover, trace);
-        } catch (error) {
-          emit(error);
-          throw error;
-        }
-        emit(undefined);
-      },
+      run: (request, trace) => observedBatch(this.#emit, trace, () => runWithFailover(request, this.#failover, trace)),
       outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
     });
     this.#tree = new PoolTree({ opts, io, writer: this.#writer, errors: this.#errors, registrant: this, events: this.events });
     this.#failover = failoverDeps(opts, () => this.#tree.live?.broker);
   }
 
-  // The running pool supervisor is marked as this pool's (so an observer walking the tree
-  // finds it) and its notices, and those of the supervisors under it, become events.
   childSpec(): ChildSpec {
-    const spec = this.#tree.childSpec();
-    return {
-      ...spec,
-      start: async (context) => {
-        const actor = await spec.start(context);
-        markPoolActor(actor, this);
-        const sup = supervisorOf(actor);
-        if (sup !== undefined) forwardNotices(sup, this.events, this.name);
-        return actor;
-      },
-    };
+    return observedSpec(this.#tree.childSpec(), this);
   }
 
   // Concurrent calls share one start; a pool already running (here or under a supervisor) is left as it is.
@@ -224,35 +189,8 @@ class Pool implements ClickHousePool {
       default: {
         const request = prepare(message);
         if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);
-        return this.#observed(request);
+        return observedCall(this.#emit, request, (trace) => runWithFailover(request, this.#failover, trace), () => this.#tree.live?.broker.status().waiters ?? 0);
       }
     }
-  }
-
-  /** A call whose end is told as a `query` event (and its checkout timeout as `checkout:timeout`). */
-  async #observed(request: PreparedRequest): Promise<unknown> {
-    const trace = { server: -1, attempts: 0 };
-    const started = performance.now();
-    const emit = (result: unknown, error: unknown): void => {
-      const durationMs = performance.now() - started;
-      if (error instanceof PoolTimeoutError && this.events.listenerCount('checkout:timeout') > 0) {
-        this.events.emit('checkout:timeout', { pool: this.name, type: request.type, waitedMs: durationMs, waiters: this.#tree.live?.broker.status().waiters ?? 0 });
-      }
-      if (this.events.listenerCount('query') === 0) return;
-      this.events.emit('query', {
-        pool: this.name, type: request.type, server: this.#opts.servers[trace.server]?.redacted, durationMs,
-        rows: Array.isArray(result) ? result.length : undefined, outcome: error === undefined ? 'ok' : 'error',
-        error: error === undefined ? undefined : errorCode(error), retries: Math.max(0, trace.attempts - 1),
-      });
-    };
-    let result: unknown;
-    try {
-      result = await runWithFailover(request, this.#failover, trace);
-    } catch (error) {
-      emit(undefined, error);
-      throw error;
-    }
-    emit(result, undefined);
-    return result;
   }
 }
