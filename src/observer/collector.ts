@@ -6,7 +6,7 @@
  * `/metrics`; nothing of it holds a password (servers are their redacted URLs).
  */
 import { supervisorOf, type ChildActor, type Supervisor } from '../otp/index.js';
-import { poolOf, reasonText, type QueryEvent } from '../pool/events.js';
+import { poolOf, reasonText, type QueryEvent, type WriterBatchEvent } from '../pool/events.js';
 import type { ClickHousePool } from '../pool/pool-api.js';
 import type { PoolStats, ServerStats } from '../pool/stats.js';
 
@@ -199,11 +199,18 @@ export class Collector {
     if (this.#watched.has(pool)) return;
     const windows = new Map<string, ServerWindow>();
     const onQuery = (e: QueryEvent): void => this.#count(e, windows);
+    // The writer's sends are requests too (stats() counts them): shown with type 'writer'.
+    const onBatch = (e: WriterBatchEvent): void => this.#count({ ...e, type: 'writer' }, windows);
     pool.events.on('query', onQuery);
-    this.#watched.set(pool, { pool, windows, off: () => void pool.events.off('query', onQuery) });
+    pool.events.on('writer:batch', onBatch);
+    const off = (): void => {
+      pool.events.off('query', onQuery);
+      pool.events.off('writer:batch', onBatch);
+    };
+    this.#watched.set(pool, { pool, windows, off });
   }
 
-  #count(e: QueryEvent, windows: Map<string, ServerWindow>): void {
+  #count(e: Pick<QueryEvent, 'pool' | 'server' | 'durationMs' | 'outcome'> & { type: string }, windows: Map<string, ServerWindow>): void {
     const server = e.server ?? 'none';
     const key = `${e.pool}\u0000${server}\u0000${e.type}`;
     let counters = this.#queries.get(key);

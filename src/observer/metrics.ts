@@ -55,7 +55,7 @@ export function renderMetrics(state: ObserverState, queries: readonly QueryCount
   family('colonnade_server_up', 'gauge', 'Whether the pool counts the server as up (1) or down (0).', (add) => {
     for (const { pool, s } of servers) add({ pool, server: s.server }, s.up ? 1 : 0);
   });
-  family('colonnade_queries_total', 'counter', 'Calls through the pool that ended, by the server of their last attempt, type and outcome.', (add) => {
+  family('colonnade_queries_total', 'counter', 'Calls through the pool that ended (type writer: the async writer\'s sends), by the server of their last attempt, type and outcome.', (add) => {
     for (const q of queries) for (const [outcome, n] of q.outcomes) add({ pool: q.pool, server: q.server, type: q.type, outcome }, n);
   });
   family('colonnade_query_duration_seconds', 'histogram', 'Wall time of calls through the pool, checkout and retries included.', (add) => {

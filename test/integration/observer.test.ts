@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, observer, startSupervisor, type ClickHousePool, type PoolEvents } from '../../src/index.js';
@@ -25,7 +25,7 @@ const test = suite('observer [18.16]');
 let pool: ClickHousePool;
 let obs: Observer;
 let app: Supervisor;
-let browser: Browser | undefined;
+let browser: BrowserContext | undefined;
 let page: Page;
 let profile = '';
 const seen: Array<{ name: string; payload: unknown }> = [];
@@ -50,7 +50,17 @@ async function load(ms: number, count: number, workers = 3): Promise<void> {
 
 const serverRow = (i: number) => page.locator(`tr[data-server="${pool.stats().servers[i]!.server}"]`);
 
+// uvu drops an error thrown in a before hook without a word: it is printed here first.
 test.before(async () => {
+  try {
+    await setUp();
+  } catch (error) {
+    console.error('observer suite: setup failed:', error);
+    throw error;
+  }
+});
+
+async function setUp(): Promise<void> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   // Server 1 is reached as `colonnade`, whose password has ':' and '@'.
   const urls = serverUrls().map((url, i) => (i === 1 ? serverUrls({ user: 'colonnade' })[1]! : url));
@@ -61,15 +71,18 @@ test.before(async () => {
   app = await startSupervisor([pool, obs]);
   profile = mkdtempSync(join(tmpdir(), 'colonnade-chromium-'));
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
+  // A fresh profile each run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+      '--disable-component-update', '--disable-sync',
     ],
   });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-});
+  page = browser.pages()[0] ?? await browser.newPage();
+}
 
 test.after(async () => {
   for (const i of killed) await startServer(i).catch(() => undefined);
@@ -110,14 +123,15 @@ test('metrics :: strict Prometheus text whose counters agree with stats()', asyn
   const families = parsePrometheus((await get('metrics')).text);
   stats.servers.forEach((s) => {
     assert.is(valueOf(families, 'colonnade_server_up', { pool: 'Observed', server: s.server }), s.up ? 1 : 0);
-    // No call was retried or hedged here, so calls by last server are the requests stats() counted.
+    // No call was retried or hedged here, so calls (the writer's sends included) by last server are the requests stats() counted.
     assert.is(sumOf(families, 'colonnade_queries_total', { pool: 'Observed', server: s.server }), s.queries, s.server);
     assert.is(valueOf(families, 'colonnade_server_requests_total', { pool: 'Observed', server: s.server }), s.queries);
     assert.is(sumOf(families, 'colonnade_connections', { pool: 'Observed', server: s.server }), Object.values(s.connections).reduce((a, b) => a + b, 0));
   });
   const calls = sumOf(families, 'colonnade_queries_total', { pool: 'Observed' });
   assert.is(sumOf(families, 'colonnade_query_duration_seconds_count', { pool: 'Observed' }), calls);
-  assert.is(calls, seen.filter((e) => e.name === 'query').length);
+  assert.is(calls, seen.filter((e) => e.name === 'query' || e.name === 'writer:batch').length);
+  assert.ok(sumOf(families, 'colonnade_queries_total', { pool: 'Observed', type: 'writer', outcome: 'ok' }) >= 1, 'the writer\'s send is counted');
   assert.ok(stats.writer.written >= 2);
   assert.is(valueOf(families, 'colonnade_writer_rows_total', { pool: 'Observed', outcome: 'written' }), stats.writer.written);
   assert.is(valueOf(families, 'colonnade_writer_rows_total', { pool: 'Observed', outcome: 'dead_letter' }), stats.writer.failed);
