@@ -3,9 +3,10 @@ import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-t
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError,
+  AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
+import { paramRequest } from './param-layout.js';
 import { insertHead } from './prepare.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
@@ -51,19 +52,29 @@ export async function perform<K extends PreparedRequest['type']>(
     const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
     versioned = insertSettings(features, options);
   }
+  const { typedParams } = request;
+  if (typedParams !== undefined) {
+    const info = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
+    if (!info.features.typedParams) {
+      const name = Object.keys(typedParams)[0] as string;
+      throw new QueryParamError(name, `${server.redacted} runs ClickHouse ${info.version}, which has no server-side parameters `
+        + `({name:Type} placeholders need 19.11 or later); nothing was sent. Use {${name}} there (substituted by the client)`);
+    }
+  }
   const post = (body: string, confirm = false, group = 0): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
     const id = confirm ? `${queryId}-confirm` : queryId;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const path = queryPath(server, [defaults.settings, layer, options.settings], id);
+    const base = queryPath(server, [defaults.settings, layer, options.settings], id);
+    // The server then holds the whole answer back until the query ends, so that a failure
+    // comes as a status: asked again when a body's end could be data or an exception.
+    const path = confirm ? `${base}&wait_end_of_query=1` : base;
+    const sent = typedParams === undefined ? { path, body } : paramRequest(path, body, typedParams);
     return send(transport, server, {
       method: 'POST',
-      // The server then holds the whole answer back until the query ends, so that a failure
-      // comes as a status: asked again when a body's end could be data or an exception.
-      path: confirm ? `${path}&wait_end_of_query=1` : path,
-      body,
+      ...sent,
       timeout: remaining(),
       maxBytes,
       ...(options.signal ? { signal: options.signal } : {}),
