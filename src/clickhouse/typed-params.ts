@@ -92,6 +92,10 @@ function top(value: unknown, type: ColumnType, name: string): string {
       return top(value, inner(type), name);
     case 'Array': case 'Map': case 'Tuple':
       return nested(value, type, name);
+    case 'Variant': case 'Dynamic':
+      // 26.7 unescapes a top-level Variant or Dynamic text twice (the field, then its
+      // content): escaped twice, a tab or a backslash arrives as itself.
+      return escapeText(scalar(value, type, name, false), name);
   }
   if (GEO[type.name] !== undefined) return nested(value, typeOf(GEO[type.name] as string) as ColumnType, name);
   return scalar(value, type, name, false);
