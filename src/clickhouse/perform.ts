@@ -71,10 +71,12 @@ export async function perform<K extends PreparedRequest['type']>(
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
-    const sent = typedParams === undefined ? { path, body } : paramRequest(path, body, typedParams);
+    const typed = typedParams === undefined ? undefined : paramRequest(path, body, typedParams);
     return send(transport, server, {
       method: 'POST',
-      ...sent,
+      path: typed?.path ?? path,
+      body: typed?.body ?? body,
+      contentType: typed?.contentType,
       timeout: remaining(),
       maxBytes,
       ...(options.signal ? { signal: options.signal } : {}),
