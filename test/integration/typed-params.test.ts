@@ -120,6 +120,7 @@ const checks: Array<[string, (info: ModernInfo) => Promise<void>]> = [
     const rows = await conn.select("SELECT {n:UInt32} + {m} AS x, {s:String} AS s, '{m}' AS lit /* {m} {s:String} */", { n: 41, m: 1, s: SPECIAL });
     assert.equal(rows, [{ x: 42, s: SPECIAL, lit: '{m}' }]);
     assert.is(await conn.query('SELECT {n:UInt8} * 2 FORMAT TabSeparated', { n: 21 }), '42\n');
+    assert.equal(await conn.select('SELECT count() AS c FROM {db:Identifier}.{t:Identifier} WHERE dummy = {d}', { db: 'system', t: 'one', d: 0 }), [{ c: 1 }]);
   }],
 
   ['typed :: a value too long for the URL goes in a multipart body and comes back exactly', async (info) => {
