@@ -278,7 +278,9 @@ function typedEnd(sql: string, at: number): number {
   if (sql[i] !== ':') return -1;
   const typeStart = i + 1;
   let depth = 0;
-  for (i = typeStart; i < sql.length; i++) {
+  // A type is short: a lone `{x:` in a long text is not followed to its end.
+  const limit = Math.min(sql.length, typeStart + 4_096);
+  for (i = typeStart; i < limit; i++) {
     const ch = sql[i];
     if (ch === "'" || ch === '"' || ch === '`') i = skipQuoted(sql, i, ch) - 1;
     else if (ch === '(') depth++;
