@@ -49,8 +49,10 @@ export async function perform<K extends PreparedRequest['type']>(
   // Settings that depend on what the server can do (its version, read once per server).
   let versioned: Settings | undefined;
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
-    const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
-    versioned = insertSettings(features, options);
+    // Within the call's own time; a server whose version cannot be read by then gets the
+    // insert without these settings rather than no insert (the pool reads it in the background).
+    const info = knownServerInfo(server) ?? await within(serverInfo(transport, server, { timeout: remaining() }), remaining());
+    if (info !== undefined) versioned = insertSettings(info.features, options);
   }
   const { typedParams } = request;
   if (typedParams !== undefined) {
@@ -126,6 +128,15 @@ export async function perform<K extends PreparedRequest['type']>(
     serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
+}
+
+/** `promise`'s value, or `undefined` when it fails or takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch(() => undefined),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */
