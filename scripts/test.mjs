@@ -149,6 +149,7 @@ const NOT_ON_MODERN = {
   'cluster.test.ts': 'it tests the 18.16 cluster script itself (ZooKeeper, replicas)',
   'pool-failover.test.ts': 'it runs on each engine by itself (test/integration/engines.ts)',
   'writer-engines.test.ts': 'it runs on each engine by itself (test/integration/engines.ts)',
+  'typed-params.test.ts': 'it runs on each engine by itself (the refusal on 18.16, the round trips on the modern servers)',
   'modern-engine.test.ts': 'it is the modern servers\' own suite, run in the first pass',
 };
 
