@@ -121,7 +121,7 @@ function nested(value: unknown, type: ColumnType, name: string, seen: unknown[] 
       const entries = mapEntries(value, type, name);
       enter(value, seen, name);
       const items = entries.map(([k, v]) => {
-        const at = `${name}[${JSON.stringify(typeof k === 'bigint' ? String(k) : k) ?? String(k)}]`;
+        const at = `${name}[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
         return `${nested(k, keyType as ColumnType, at, seen)}:${nested(v, valueType as ColumnType, at, seen)}`;
       });
       seen.pop();
