@@ -68,7 +68,7 @@ class Pool implements ClickHousePool {
       options: {
         mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval,
         overflow: opts.asyncOverflow, retries: opts.asyncRetries, backoff: opts.backoff,
-        onError: reportingLoss(this.#emit, opts.onError),
+        onError: reportingLoss(this.#emit, opts.onError, () => this.#writer.stats().dropped),
         serverAsyncInsert: opts.serverAsyncInsert,
       },
       run: (request, trace) => observedBatch(this.#emit, trace, () => runWithFailover(request, this.#failover, trace)),

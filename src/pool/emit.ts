@@ -7,7 +7,6 @@ import { supervisorOf, type ChildSpec } from '../otp/index.js';
 import { PoolTimeoutError } from './errors.js';
 import { errorCode, forwardNotices, markPoolActor, type PoolEventEmitter } from './events.js';
 import type { ClickHousePool } from './pool-api.js';
-import { MailboxFullError, WriterStoppedError } from './writer/errors.js';
 import type { SendTrace } from './writer/outcome.js';
 
 /** What the wrappers need of their pool. */
@@ -87,13 +86,20 @@ export async function observedBatch(ctx: EmitContext, trace: SendTrace, run: () 
 
 /**
  * The writer's `onError`, telling lost rows as `writer:dropped` or `writer:dead_letter` first.
+ * Which one is read from the writer's own `dropped` count (a `WriterStoppedError` is either:
+ * rows refused after stop are dropped, rows left at shutdown dead-lettered), so the events
+ * agree with `stats().writer`.
  *
  * @example
- * onError: reportingLoss(ctx, opts.onError),
+ * onError: reportingLoss(ctx, opts.onError, () => writer.stats().dropped),
  */
-export function reportingLoss(ctx: EmitContext, onError: (error: Error, rows: readonly Row[]) => void): (error: Error, rows: readonly Row[]) => void {
+export function reportingLoss(ctx: EmitContext, onError: (error: Error, rows: readonly Row[]) => void, dropped: () => number): (error: Error, rows: readonly Row[]) => void {
+  let told = 0;
   return (error, rows) => {
-    const name = error instanceof MailboxFullError || error instanceof WriterStoppedError ? 'writer:dropped' : 'writer:dead_letter';
+    const now = dropped();
+    const isDrop = now - told >= rows.length;
+    if (isDrop) told += rows.length;
+    const name = isDrop ? 'writer:dropped' : 'writer:dead_letter';
     if (ctx.events.listenerCount(name) > 0) ctx.events.emit(name, { pool: ctx.pool, rows: rows.length, error: errorCode(error) });
     onError(error, rows);
   };

@@ -27,7 +27,7 @@ export interface QueryEvent {
   /** Rows returned, for a select that succeeded. */
   readonly rows: number | undefined;
   readonly outcome: 'ok' | 'error';
-  /** The error's stable code (`'TIMEOUT'`, `'POOL_TIMEOUT'`, `'CLICKHOUSE_ERROR'`, …) when it failed. */
+  /** The error's stable code (`'TIMEOUT'`, `'POOL_TIMEOUT'`, `'CLICKHOUSE'`, `'TRANSPORT'`, …) when it failed. */
   readonly error: string | undefined;
   /** Attempts after the first (read failover). */
   readonly retries: number;
@@ -108,7 +108,7 @@ export interface WriterBatchEvent {
 export interface WriterLossEvent {
   readonly pool: string;
   readonly rows: number;
-  /** The error's code (`'MAILBOX_FULL'`, `'WRITER_STOPPED'`, `'CLICKHOUSE_ERROR'`, …). */
+  /** The error's code (`'WRITER_MAILBOX_FULL'`, `'WRITER_STOPPED'`, `'CLICKHOUSE'`, `'WRITE_OUTCOME_UNKNOWN'`, …). */
   readonly error: string;
 }
 

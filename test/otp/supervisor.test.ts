@@ -3,8 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
-import { startSupervisor } from '../../src/otp/supervisor.logic.js';
-import type { SupervisorOptions } from '../../src/otp/types.js';
+import { startSupervisor, supervisor, supervisorOf } from '../../src/otp/supervisor.logic.js';
+import type { StartContext, SupervisorNotice, SupervisorOptions } from '../../src/otp/types.js';
 import { flush, rows, worker, type Journal, type WorkerOptions } from './helpers.js';
 
 const test = suite('supervisor');
@@ -271,6 +271,59 @@ test('exits :: a crash that arrives while the supervisor is busy is handled afte
   await flush();
   assert.equal(journal, ['crash:a', 'crash:b', 'start:a', 'start:b']);
   await sup.stop();
+});
+
+test('watch :: restarts below a supervisor reach its watchers and its ancestors\', and whichChildren counts them', async () => {
+  const clock = createTestClock();
+  const inner = worker('w');
+  const app = await startSupervisor([supervisor({ id: 'mid', children: [inner.spec] })], { clock });
+  const mid = supervisorOf(app.whichChildren()[0]!.actor!)!;
+  const atRoot: SupervisorNotice[] = [];
+  const atMid: SupervisorNotice[] = [];
+  app.watch((n) => void atRoot.push(n));
+  const unwatch = mid.watch((n) => void atMid.push(n));
+  mid.watch(() => { throw new Error('a broken watcher'); });
+  inner.crash();
+  await flush();
+  assert.equal(atRoot.map((n) => [n.type, n.supervisor, n.child]), [['restart', 'mid', 'w']]);
+  assert.equal(atMid.map((n) => n.type), ['restart']);
+  assert.ok(typeof atRoot[0]!.reason === 'object');
+  assert.is(mid.whichChildren()[0]!.restarts, 1);
+  assert.is(app.whichChildren()[0]!.restarts, 0);
+  unwatch();
+  inner.crash();
+  await flush();
+  assert.is(atMid.length, 1);
+  assert.is(atRoot.length, 2);
+  assert.is(mid.whichChildren()[0]!.restarts, 2);
+  await app.stop();
+});
+
+test('watch :: a supervisor past its intensity tells give_up before it ends', async () => {
+  const { sup, workers } = await tree(['a'], { intensity: 1 });
+  const seen: string[] = [];
+  sup.watch((n) => void seen.push(`${n.type}:${n.child}`));
+  workers.a!.crash();
+  await flush();
+  workers.a!.crash();
+  await flush();
+  assert.equal(seen, ['restart:a', 'give_up:a']);
+  assert.is(sup.status, 'failed');
+});
+
+test('start context :: a child is handed its supervisor and the root of its tree', async () => {
+  const contexts: StartContext[] = [];
+  const spy = (id: string) => {
+    const w = worker(id);
+    return { ...w.spec, start: (ctx?: StartContext) => { contexts.push(ctx!); return w.spec.start(ctx); } };
+  };
+  const app = await startSupervisor([spy('top'), supervisor({ id: 'mid', children: [spy('low')] })], { clock: createTestClock() });
+  const mid = supervisorOf(app.whichChildren()[1]!.actor!)!;
+  assert.is(contexts[0]!.supervisor, app);
+  assert.is(contexts[0]!.root, app);
+  assert.is(contexts[1]!.supervisor, mid);
+  assert.is(contexts[1]!.root, app);
+  await app.stop();
 });
 
 test.run();
