@@ -8,6 +8,6 @@ export {
 } from './otp/index.js';
 export type {
   ChildActor, ChildCounts, ChildInfo, ChildInput, ChildSpec, ChildSpecSource, Clock, ExitReason, NestedSupervisorOptions,
-  OtpErrorCode, RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorContext, SupervisorEvent,
+  OtpErrorCode, RestartType, Shutdown, StartContext, Strategy, Supervisor, SupervisorContext, SupervisorEvent, SupervisorNotice,
   SupervisorOptions, SupervisorSnapshot, SupervisorStatus, TestClock,
 } from './otp/index.js';

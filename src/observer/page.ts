@@ -14,7 +14,7 @@ ul.tree{list-style:none;padding-left:14px;margin:0}ul.tree>li{margin:1px 0}
 .state.running,.state.idle,.state.active,.state.up{background:#d8f3dc;color:#1b5e20}
 .state.busy{background:#dbe9ff;color:#0d47a1}
 .state.failed,.state.backoff,.state.probing,.state.down,.state.error,.state.stopped{background:#fde2e1;color:#9b1c1c}
-.restarts{font-size:11px;color:#9b1c1c;margin-left:6px}
+.restarts{font-size:11px;color:#9b1c1c;margin-left:6px}.restarts.muted{color:#9aa1ab}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eef0f3;white-space:nowrap}
 th{font-weight:600;color:#4a5260;font-size:12px}td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg{width:100%;height:140px;background:#fbfcfd;border:1px solid #eef0f3}

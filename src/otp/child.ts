@@ -200,17 +200,30 @@ function withDeadline(work: Promise<unknown>, shutdown: Shutdown, clock: Clock):
 }
 
 /**
- * Hands a supervisor's notice to each watcher; a watcher that throws does not stop the others.
+ * A supervisor's watchers: each notice goes to every one; a watcher that throws does not
+ * stop the others, nor the supervisor.
  *
  * @example
- * tell(watchers, { type: 'restart', supervisor: 'root', child: 'worker', reason: 'normal' });
+ * const watchers = new Watchers();
+ * const unwatch = watchers.add((n) => console.log(n.type, n.child));
+ * watchers.tell({ type: 'restart', supervisor: 'root', child: 'worker', reason: 'normal' });
  */
-export function tell(watchers: Iterable<(notice: SupervisorNotice) => void>, notice: SupervisorNotice): void {
-  for (const watcher of watchers) {
-    try {
-      watcher(notice);
-    } catch {
-      // the watcher's problem, not the tree's
+export class Watchers {
+  readonly #set = new Set<(notice: SupervisorNotice) => void>();
+
+  /** Adds `watcher`; returns the unsubscribe. */
+  add(watcher: (notice: SupervisorNotice) => void): () => void {
+    this.#set.add(watcher);
+    return () => void this.#set.delete(watcher);
+  }
+
+  tell(notice: SupervisorNotice): void {
+    for (const watcher of this.#set) {
+      try {
+        watcher(notice);
+      } catch {
+        // the watcher's problem, not the tree's
+      }
     }
   }
 }

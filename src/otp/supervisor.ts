@@ -5,7 +5,7 @@
  * (`supervisor.logic.ts`), which is what its parent and the inspector see.
  */
 import type { InspectionEvent } from 'xstate';
-import { attachHooks, killInstance, startInstance, stopInstance, tell, type Instance, type StartEnv, type SupervisorHooks } from './child.js';
+import { attachHooks, killInstance, startInstance, stopInstance, Watchers, type Instance, type StartEnv, type SupervisorHooks } from './child.js';
 import { resolveSpec, type ResolvedFlags, type ResolvedSpec } from './child-spec.js';
 import { OtpError, describeCause } from './errors.js';
 import { register, unregister } from './registry.js';
@@ -56,7 +56,7 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   #children: ChildRecord[];
   #restarts: number[] = [];
   #place: StartEnv | undefined; // a nested supervisor: its parent and the root (adopt)
-  readonly #watchers = new Set<(notice: SupervisorNotice) => void>();
+  readonly #watchers = new Watchers();
   readonly #queue: Message[] = [];
   #draining = false;
   #phase: Phase = 'idle';
@@ -159,12 +159,11 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
   }
 
   watch(listener: (notice: SupervisorNotice) => void): () => void {
-    this.#watchers.add(listener);
-    return () => void this.#watchers.delete(listener);
+    return this.#watchers.add(listener);
   }
 
   notify(notice: SupervisorNotice): void {
-    tell(this.#watchers, notice);
+    this.#watchers.tell(notice);
     this.#place?.supervisor?.notify(notice);
   }
 
