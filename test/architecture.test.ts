@@ -60,6 +60,17 @@ test('layers :: src/pool reaches the protocol and the runtime only through their
   }
 });
 
+test('layers :: src/observer reaches the runtime, the pool and the protocol only through their barrels; only the entry imports it', () => {
+  for (const file of all) {
+    for (const { spec, target } of importsOf(file)) {
+      if (target === undefined) continue;
+      const to = target.split('/')[0];
+      if (layer(file) === 'observer' && to !== 'observer') assert.is(target, `${to}/index.js`, `${relative(root, file)}: deep import ${spec}`);
+      if (layer(file) !== 'observer' && to === 'observer') assert.is(relative(src, file), 'index.ts', `${relative(root, file)} imports the observer`);
+    }
+  }
+});
+
 test('layers :: the entry files only re-export (no logic)', () => {
   for (const file of all.filter((f) => dirname(f) === src)) {
     const code = readFileSync(file, 'utf8')

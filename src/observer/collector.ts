@@ -6,9 +6,7 @@
  * `/metrics`; nothing of it holds a password (servers are their redacted URLs).
  */
 import { supervisorOf, type ChildActor, type Supervisor } from '../otp/index.js';
-import { poolOf, reasonText, type QueryEvent, type WriterBatchEvent } from '../pool/events.js';
-import type { ClickHousePool } from '../pool/pool-api.js';
-import type { PoolStats, ServerStats } from '../pool/stats.js';
+import { poolOf, reasonText, type ClickHousePool, type PoolStats, type QueryEvent, type ServerStats, type WriterBatchEvent } from '../pool/index.js';
 
 /** Upper bounds of the latency histogram, in seconds (Prometheus `le`). */
 export const BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

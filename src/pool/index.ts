@@ -12,6 +12,8 @@ export type { PoolErrorCode } from './errors.js';
 export { MailboxFullError, WriterStoppedError } from './writer/errors.js';
 export type { WriterErrorCode } from './writer/errors.js';
 export type { WriterStats } from './writer/writer.js';
+// For the observer (src/observer), which walks a tree and finds its pools; not re-exported by src/index.ts.
+export { poolOf, reasonText } from './events.js';
 export type {
   PoolEvents, PoolEventEmitter, QueryEvent, ServerEvent, ConnectionEvent, CheckoutTimeoutEvent, WriterBatchEvent,
   WriterLossEvent, SupervisorRestartEvent,
