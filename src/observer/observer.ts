@@ -97,21 +97,29 @@ export function observer(options: ObserverOptions = {}): Observer {
       const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
       const own = `http://${host}:${port}/`;
       url = own;
-      return createActor(observerMachine, {
+      let closed = false;
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        if (url === own) url = undefined;
+        collector.close();
+        server.closeAllConnections();
+        server.close();
+      };
+      const actor = createActor(observerMachine, {
         id: opts.id,
         input: {
           url: own,
           serve: (crash: (error: unknown) => void) => {
             server.on('error', crash);
-            return () => {
-              if (url === own) url = undefined;
-              collector.close();
-              server.closeAllConnections();
-              server.close();
-            };
+            return close;
           },
         },
-      }) as AnyActorRef;
+      });
+      // However the actor ends (stopped, or crashed: xstate does not stop an errored
+      // machine's invoked callback), the server is closed with it.
+      actor.subscribe({ error: close, complete: close });
+      return actor as AnyActorRef;
     },
   };
   return {

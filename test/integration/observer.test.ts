@@ -196,7 +196,9 @@ test('observer :: a crash restarts only the observer, on a new port when it had 
   assert.is(app.whichChildren().find((c) => c.id === 'Observed')!.actor!.sessionId, pooled, 'the pool was not restarted');
   assert.is(app.status, 'running');
   assert.is((await get('state.json')).status, 200);
-  assert.ok(before !== undefined);
+  assert.ok(before !== undefined && before !== obs.url, 'a new port');
+  const old = await fetch(`${before}state.json`, { signal: AbortSignal.timeout(5_000) }).then(() => 'answered', () => 'refused');
+  assert.is(old, 'refused', 'the crashed observer closed its server');
 });
 
 test('observer :: a bearer token is required when set', async () => {
