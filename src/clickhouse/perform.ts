@@ -6,12 +6,13 @@ import {
   AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
-import { insertHead } from './prepare.js';
+import { SELECT_FORMAT, insertHead } from './prepare.js';
+import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { type ServerFeatures, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
-import type { CallOptions, CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
+import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
@@ -51,13 +52,13 @@ export async function perform<K extends PreparedRequest['type']>(
     const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
     versioned = insertSettings(features, options);
   }
-  const post = (body: string, confirm = false, group = 0): Promise<RawResponse> => {
+  const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
     const id = confirm ? `${queryId}-confirm` : queryId;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const path = queryPath(server, [defaults.settings, layer, options.settings], id);
+    const path = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, layer, options.settings], id);
     return send(transport, server, {
       method: 'POST',
       // The server then holds the whole answer back until the query ends, so that a failure
@@ -69,6 +70,7 @@ export async function perform<K extends PreparedRequest['type']>(
       ...(options.signal ? { signal: options.signal } : {}),
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
       onAbandon: () => void killQuery(server, id),
+      ...(binary ? { binary } : {}),
     });
   };
 
@@ -90,6 +92,10 @@ export async function perform<K extends PreparedRequest['type']>(
     }
     return undefined as CommandResults[K];
   }
+  if (request.type === 'select') {
+    const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post);
+    if (rows !== undefined) return rows as CommandResults[K];
+  }
   const res = await post(request.body);
   // A server that tags its exception blocks never appends an exception as plain text.
   const plainTail = res.headers['x-clickhouse-exception-tag'] === undefined;
@@ -102,17 +108,65 @@ export async function perform<K extends PreparedRequest['type']>(
     const text = checkResponse(res);
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
+  const int64 = options.int64 ?? defaults.int64;
   let text = checkStatus(res);
   const tail = plainTail ? tsvTail(text) : undefined;
   if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
   else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
-  const int64 = options.int64 ?? defaults.int64;
   const knownZone = knownServerInfo(server)?.timeZone;
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
+}
+
+// What the binary select path needs of the server whatever the caller's settings: JSON
+// values as their text, and the header's types as names.
+const BINARY_SETTINGS: Settings = { output_format_binary_write_json_as_string: 1, output_format_binary_encode_types_in_binary_format: 0 };
+const TSV_FORMAT = `FORMAT ${SELECT_FORMAT}`;
+
+/**
+ * On a server with `RowBinaryWithNamesAndTypes` (by its version), a select asked in that
+ * format and decoded from its bytes; `undefined` when the server is older (or did not say
+ * its version) or a column has a type the binary decoder cannot read: the caller then
+ * asks for text.
+ */
+async function selectBinary(
+  transport: Transport,
+  server: ServerConfig,
+  body: string,
+  int64: Int64Mode,
+  remaining: () => number,
+  post: (body: string, confirm: boolean, group: number, binary: boolean) => Promise<RawResponse>,
+): Promise<Row[] | undefined> {
+  let info = knownServerInfo(server);
+  if (info === undefined) {
+    try {
+      info = await serverInfo(transport, server, { timeout: remaining() });
+    } catch (err) {
+      // A server that answers but not with a version (a proxy page...): text, as before.
+      if (err instanceof ProtocolError) return undefined;
+      throw err;
+    }
+  }
+  if (!info.features.rowBinaryWithNamesAndTypes || !body.endsWith(TSV_FORMAT)) return undefined;
+  const binaryBody = `${body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes`;
+  let res = await post(binaryBody, false, 0, true);
+  checkStatus(res);
+  // A server that does not tag its exception blocks appends a failure after the rows as
+  // plain text: when the end reads like one, the server is asked again to hold its answer
+  // until the query ends, so a failure comes as a status.
+  if (res.headers['x-clickhouse-exception-tag'] === undefined && findTrailingError(res.body) !== undefined) {
+    res = await post(binaryBody, true, 0, true);
+    checkStatus(res);
+  }
+  try {
+    return decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
+  } catch (err) {
+    if (err instanceof UnsupportedBinaryType) return undefined;
+    throw err;
+  }
 }
 
 /** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */

@@ -1,0 +1,606 @@
+/**
+ * Decoding of `RowBinaryWithNamesAndTypes` results (servers 22.1+): one reader per column,
+ * compiled once per header from the column types, reading each value from its bytes. The
+ * binary form says what the text forms leave ambiguous (a `NULL` inside a `Variant`, a
+ * `Dynamic` value's type, a `Map`'s keys) and needs no time-zone lookup for `DateTime`.
+ * The JS form of each type is the README's "Type mapping" table.
+ */
+import { BoundedCache } from './bounded-cache.js';
+import { type ColumnType, parseColumnType } from './column-type.js';
+import { ProtocolError } from './errors.js';
+import type { Int64Mode, Row } from './types.js';
+
+/**
+ * What binary decoding needs besides the body.
+ *
+ * @example
+ * decodeRowBinary(bytes, { int64: 'auto' } satisfies BinaryContext);
+ */
+export interface BinaryContext {
+  readonly int64: Int64Mode;
+}
+
+/**
+ * Thrown while compiling readers for a column type the binary decoder cannot read (an
+ * `AggregateFunction` state, say): the caller asks for the text form instead.
+ *
+ * @example
+ * try { decodeRowBinary(bytes, ctx); } catch (e) { if (e instanceof UnsupportedBinaryType) retryAsText(); }
+ */
+export class UnsupportedBinaryType extends ProtocolError {
+  constructor(readonly typeName: string) {
+    super(`cannot read a ${typeName} value in RowBinary`, 200);
+  }
+}
+
+/** A cursor over the body. */
+class Input {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new ProtocolError(`RowBinary body ends inside a value (at byte ${this.pos}, ${n} more needed)`, 200);
+  }
+
+  varint(): number {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      this.need(1);
+      const byte = this.buf[this.pos++] as number;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+      shift += 7;
+      if (shift > 49) throw new ProtocolError(`RowBinary length at byte ${this.pos} is too large`, 200);
+    }
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    const n = this.varint();
+    this.need(n);
+    const out = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++] as number;
+  }
+}
+
+type Reader = (input: Input) => unknown;
+
+/**
+ * Decodes a `RowBinaryWithNamesAndTypes` body into row objects (see the README's "Type
+ * mapping"). Throws `ProtocolError` when the bytes end inside a row or do not match the
+ * header, and `UnsupportedBinaryType` for a column type it cannot read.
+ *
+ * @example
+ * decodeRowBinary(Buffer.from([1, 1, 0x78, 5, 0x55, 0x49, 0x6e, 0x74, 0x38, 42]), { int64: 'auto' }); // [{ x: 42 }]
+ */
+export function decodeRowBinary(body: Buffer, context: BinaryContext): Row[] {
+  if (body.length === 0) return [];
+  const input = new Input(body);
+  const count = input.varint();
+  const names: string[] = [];
+  const typeTexts: string[] = [];
+  for (let i = 0; i < count; i++) names.push(input.string());
+  for (let i = 0; i < count; i++) typeTexts.push(input.string());
+  const readers = readersOf(typeTexts, context);
+  const proto = names.includes('__proto__');
+  const rows: Row[] = [];
+  while (input.pos < body.length) {
+    const row: Row = {};
+    for (let i = 0; i < count; i++) {
+      const value = (readers[i] as Reader)(input);
+      if (proto) setField(row, names[i] as string, value);
+      else row[names[i] as string] = value;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function setField(row: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  else row[name] = value;
+}
+
+// Readers per int64 mode and header types: a result of the same shape compiles once.
+const compiled = new BoundedCache<Reader[]>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
+
+function readersOf(typeTexts: readonly string[], context: BinaryContext): Reader[] {
+  const key = `${context.int64}\u0000${typeTexts.join('\u0000')}`;
+  let readers = compiled.get(key);
+  if (readers === undefined) {
+    readers = typeTexts.map((t) => readerOf(parseColumnType(t), context));
+    compiled.set(key, readers);
+  }
+  return readers;
+}
+
+/**
+ * The reader of one value of `type` in RowBinary. Throws `UnsupportedBinaryType` for a
+ * type it cannot read.
+ *
+ * @example
+ * const read = readerOf(parseColumnType('Nullable(UInt8)'), { int64: 'auto' });
+ */
+export function readerOf(type: ColumnType, context: BinaryContext): Reader {
+  const arg = (i: number): ColumnType => type.args[i] as ColumnType;
+  switch (type.name) {
+    case 'UInt8': return (r) => r.u8();
+    case 'Bool': return (r) => r.u8() !== 0;
+    case 'Int8': return fixed(1, (b, p) => b.readInt8(p));
+    case 'UInt16': return fixed(2, (b, p) => b.readUInt16LE(p));
+    case 'Int16': return fixed(2, (b, p) => b.readInt16LE(p));
+    case 'UInt32': return fixed(4, (b, p) => b.readUInt32LE(p));
+    case 'Int32': return fixed(4, (b, p) => b.readInt32LE(p));
+    case 'UInt64': return wide(8, false, context.int64);
+    case 'Int64': return wide(8, true, context.int64);
+    case 'UInt128': return wide(16, false, context.int64);
+    case 'Int128': return wide(16, true, context.int64);
+    case 'UInt256': return wide(32, false, context.int64);
+    case 'Int256': return wide(32, true, context.int64);
+    case 'Float32': return fixed(4, (b, p) => shortestFloat32(b.readFloatLE(p)));
+    case 'Float64': return fixed(8, (b, p) => b.readDoubleLE(p));
+    case 'BFloat16': return fixed(2, (b, p) => bfloat16(b.readUInt16LE(p)));
+    case 'String': return (r) => r.string();
+    case 'FixedString': {
+      const n = type.args[0] as number;
+      return (r) => stripNuls(r.bytes(n).toString('utf8'));
+    }
+    case 'UUID': return (r) => uuidText(r.bytes(16));
+    case 'IPv4': return fixed(4, (b, p) => ipv4Text(b.readUInt32LE(p)));
+    case 'IPv6': return (r) => ipv6Text(r.bytes(16));
+    case 'Date': return fixed(2, (b, p) => dayText(b.readUInt16LE(p)));
+    case 'Date32': return fixed(4, (b, p) => dayText(b.readInt32LE(p)));
+    case 'DateTime': return fixed(4, (b, p) => new Date(b.readUInt32LE(p) * 1000));
+    case 'DateTime64': {
+      const precision = type.args[0] as number;
+      if (precision <= 3) {
+        const scale = 10 ** (3 - precision);
+        return fixed(8, (b, p) => new Date(Number(b.readBigInt64LE(p)) * scale));
+      }
+      return fixed(8, (b, p) => preciseInstant(b.readBigInt64LE(p), precision));
+    }
+    case 'Time': return fixed(4, (b, p) => timeText(BigInt(b.readInt32LE(p)), 0));
+    case 'Time64': {
+      const precision = type.args[0] as number;
+      return fixed(8, (b, p) => timeText(b.readBigInt64LE(p), precision));
+    }
+    case 'Enum8': case 'Enum16': {
+      const names = new Map<number, string>();
+      type.args.forEach((name, i) => names.set(type.values?.[i] ?? i + 1, String(name)));
+      const read = type.name === 'Enum8' ? fixed(1, (b, p) => b.readInt8(p)) : fixed(2, (b, p) => b.readInt16LE(p));
+      return (r) => {
+        const value = read(r) as number;
+        const name = names.get(value);
+        if (name === undefined) throw new ProtocolError(`${type.name} value ${value} has no name in its type`, 200);
+        return name;
+      };
+    }
+    case 'Decimal': case 'Decimal32': case 'Decimal64': case 'Decimal128': case 'Decimal256': {
+      const [precision, scale] = type.name === 'Decimal' ? [type.args[0] as number, type.args[1] as number] : [decimalPrecision(type.name), type.args[0] as number];
+      const bytes = precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32;
+      return (r) => decimalText(signedInt(r.bytes(bytes)), scale);
+    }
+    case 'Nullable': {
+      const inner = readerOf(arg(0), context);
+      return (r) => (r.u8() !== 0 ? null : inner(r));
+    }
+    case 'LowCardinality': case 'SimpleAggregateFunction':
+      return readerOf(type.name === 'LowCardinality' ? arg(0) : arg(type.args.length - 1), context);
+    case 'Nothing': return (r) => { r.u8(); return null; };
+    case 'Array': {
+      const item = readerOf(arg(0), context);
+      return (r) => {
+        const n = r.varint();
+        const out: unknown[] = [];
+        for (let i = 0; i < n; i++) out.push(item(r));
+        return out;
+      };
+    }
+    case 'Nested': {
+      const tuple = readerOf({ name: 'Tuple', args: type.args }, context);
+      return (r) => {
+        const n = r.varint();
+        const out: unknown[] = [];
+        for (let i = 0; i < n; i++) out.push(tuple(r));
+        return out;
+      };
+    }
+    case 'Tuple': {
+      const items = type.args.map((a) => readerOf(a as ColumnType, context));
+      const fields = type.args.map((a) => (a as ColumnType).field);
+      if (fields.length > 0 && fields.every((f) => f !== undefined)) {
+        const keys = fields as string[];
+        return (r) => {
+          const out: Record<string, unknown> = {};
+          for (let i = 0; i < items.length; i++) setField(out, keys[i] as string, (items[i] as Reader)(r));
+          return out;
+        };
+      }
+      return (r) => items.map((item) => item(r));
+    }
+    case 'Map': {
+      const key = readerOf(arg(0), context);
+      const value = readerOf(arg(1), context);
+      return (r) => {
+        const n = r.varint();
+        const out = new Map<unknown, unknown>();
+        for (let i = 0; i < n; i++) {
+          const k = key(r);
+          out.set(k, value(r));
+        }
+        return out;
+      };
+    }
+    case 'Point': return readerOf(POINT, context);
+    case 'Ring': case 'LineString': return readerOf({ name: 'Array', args: [POINT] }, context);
+    case 'Polygon': case 'MultiLineString': return readerOf({ name: 'Array', args: [{ name: 'Array', args: [POINT] }] }, context);
+    case 'MultiPolygon': return readerOf({ name: 'Array', args: [{ name: 'Array', args: [{ name: 'Array', args: [POINT] }] }] }, context);
+    case 'Variant': {
+      const variants = type.args.map((a) => readerOf(a as ColumnType, context));
+      return (r) => {
+        const which = r.u8();
+        if (which === 255) return null;
+        const read = variants[which];
+        if (read === undefined) throw new ProtocolError(`Variant discriminator ${which} is out of range`, 200);
+        return read(r);
+      };
+    }
+    case 'Dynamic': return dynamicReader(context);
+    case 'JSON': case 'Object': {
+      // Asked as text (output_format_binary_write_json_as_string=1), parsed keeping every integer digit.
+      return (r) => parseJson(r.string(), context.int64);
+    }
+    case 'IntervalNanosecond': case 'IntervalMicrosecond': case 'IntervalMillisecond': case 'IntervalSecond':
+    case 'IntervalMinute': case 'IntervalHour': case 'IntervalDay': case 'IntervalWeek': case 'IntervalMonth':
+    case 'IntervalQuarter': case 'IntervalYear':
+      return wide(8, true, context.int64);
+  }
+  throw new UnsupportedBinaryType(type.name);
+}
+
+const POINT: ColumnType = { name: 'Tuple', args: [{ name: 'Float64', args: [] }, { name: 'Float64', args: [] }] };
+
+function fixed(size: number, read: (buf: Buffer, at: number) => unknown): Reader {
+  return (r) => {
+    r.need(size);
+    const at = r.pos;
+    r.pos += size;
+    return read(r.buf, at);
+  };
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
+  const raw: Reader = size === 8
+    ? fixed(8, signed ? (b, p) => b.readBigInt64LE(p) : (b, p) => b.readBigUInt64LE(p))
+    : (r) => (signed ? signedInt(r.bytes(size)) : unsignedInt(r.bytes(size)));
+  if (mode === 'bigint') return raw;
+  if (mode === 'string') return (r) => String(raw(r));
+  return (r) => {
+    const big = raw(r) as bigint;
+    return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+  };
+}
+
+function unsignedInt(bytes: Buffer): bigint {
+  let out = 0n;
+  for (let i = bytes.length - 8; i >= 0; i -= 8) out = (out << 64n) | bytes.readBigUInt64LE(i);
+  return out;
+}
+
+function signedInt(bytes: Buffer): bigint {
+  const value = unsignedInt(bytes);
+  const bits = BigInt(bytes.length * 8);
+  return (bytes[bytes.length - 1] as number) & 0x80 ? value - (1n << bits) : value;
+}
+
+function decimalPrecision(name: string): number {
+  return name === 'Decimal32' ? 9 : name === 'Decimal64' ? 18 : name === 'Decimal128' ? 38 : 76;
+}
+
+/**
+ * A Decimal's digits as the server prints them by default: every significant digit, no
+ * trailing zeros after the point.
+ *
+ * @example
+ * decimalText(-50n, 3); // '-0.05'
+ */
+export function decimalText(value: bigint, scale: number): string {
+  const negative = value < 0n;
+  let digits = (negative ? -value : value).toString();
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    const whole = digits.slice(0, digits.length - scale);
+    const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+    digits = fraction === '' ? whole : `${whole}.${fraction}`;
+  }
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+/** The shortest decimal that reads back as the same Float32, as the server prints it. */
+function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return value;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return Number(value.toPrecision(9));
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function bfloat16(bits: number): number {
+  u32[0] = bits << 16;
+  return f32[0] as number;
+}
+
+function stripNuls(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function uuidText(b: Buffer): string {
+  // Two UInt64, each little-endian: the text reads each half from its last byte to its first.
+  let hex = '';
+  for (let i = 7; i >= 0; i--) hex += HEX[b[i] as number];
+  for (let i = 15; i >= 8; i--) hex += HEX[b[i] as number];
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function ipv4Text(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+/**
+ * An IPv6 address (16 bytes, network order) as the server prints it: the longest run of
+ * two or more zero groups as `::`, an IPv4-mapped or -compatible address with its last 32
+ * bits dotted.
+ *
+ * @example
+ * ipv6Text(Buffer.from('00000000000000000000ffff01020304', 'hex')); // '::ffff:1.2.3.4'
+ */
+export function ipv6Text(b: Buffer): string {
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(b.readUInt16BE(i));
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+    return `${bestLen === 6 ? '::' : '::ffff:'}${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    out += (words[i] as number).toString(16);
+    if (i < 7) out += ':';
+  }
+  return out;
+}
+
+const DAY_MS = 86_400_000;
+
+function dayText(days: number): string {
+  return new Date(days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * A `DateTime64` of precision above 3 as an ISO 8601 UTC text with all its digits, e.g.
+ * `2020-01-01T00:00:00.123456789Z` (a JS `Date` would keep milliseconds only).
+ *
+ * @example
+ * preciseInstant(1_577_836_800_123_456n, 6); // '2020-01-01T00:00:00.123456Z'
+ */
+export function preciseInstant(ticks: bigint, precision: number): string {
+  const per = 10n ** BigInt(precision);
+  let seconds = ticks / per;
+  let fraction = ticks % per;
+  if (fraction < 0n) { fraction += per; seconds -= 1n; }
+  const whole = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  return `${whole}.${fraction.toString().padStart(precision, '0')}Z`;
+}
+
+/**
+ * A `Time` or `Time64` value as the server prints it: `[-]HH:MM:SS[.fff]`, hours past 24
+ * as they are (`100:00:00`).
+ *
+ * @example
+ * timeText(-5n, 0); // '-00:00:05'
+ */
+export function timeText(ticks: bigint, precision: number): string {
+  const negative = ticks < 0n;
+  let rest = negative ? -ticks : ticks;
+  const per = 10n ** BigInt(precision);
+  const fraction = rest % per;
+  rest /= per;
+  const two = (n: bigint): string => n.toString().padStart(2, '0');
+  const text = `${two(rest / 3600n)}:${two((rest / 60n) % 60n)}:${two(rest % 60n)}`;
+  return `${negative ? '-' : ''}${text}${precision > 0 ? `.${fraction.toString().padStart(precision, '0')}` : ''}`;
+}
+
+// Dynamic values carry their type in the binary type encoding: the reader of each type met is compiled once.
+function dynamicReader(context: BinaryContext): Reader {
+  const byType = new Map<string, Reader>();
+  return (r) => {
+    const start = r.pos;
+    const type = binaryType(r);
+    if (type.name === 'Nothing') return null;
+    const key = r.buf.toString('latin1', start, r.pos);
+    let read = byType.get(key);
+    if (read === undefined) {
+      read = readerOf(type, context);
+      if (byType.size < 256) byType.set(key, read);
+    }
+    return read(r);
+  };
+}
+
+const SIMPLE_TYPES: Record<number, string> = {
+  0x00: 'Nothing', 0x01: 'UInt8', 0x02: 'UInt16', 0x03: 'UInt32', 0x04: 'UInt64', 0x05: 'UInt128', 0x06: 'UInt256',
+  0x07: 'Int8', 0x08: 'Int16', 0x09: 'Int32', 0x0a: 'Int64', 0x0b: 'Int128', 0x0c: 'Int256', 0x0d: 'Float32',
+  0x0e: 'Float64', 0x0f: 'Date', 0x10: 'Date32', 0x11: 'DateTime', 0x15: 'String', 0x1d: 'UUID', 0x28: 'IPv4',
+  0x29: 'IPv6', 0x2d: 'Bool', 0x31: 'BFloat16', 0x32: 'Time',
+};
+const INTERVALS = ['Nanosecond', 'Microsecond', 'Millisecond', 'Second', 'Minute', 'Hour', 'Day', 'Week', 'Month', 'Quarter'];
+
+/**
+ * Reads a type in the server's binary type encoding (how a `Dynamic` value names its
+ * type) as a `ColumnType`.
+ *
+ * @example
+ * binaryType(input); // { name: 'Array', args: [{ name: 'UInt8', args: [] }] } for bytes 1E 01
+ */
+function binaryType(r: Input): ColumnType {
+  const code = r.u8();
+  const simple = SIMPLE_TYPES[code];
+  if (simple !== undefined) return { name: simple, args: [] };
+  const t = (name: string, args: ColumnType['args'] = []): ColumnType => ({ name, args });
+  const list = (): ColumnType[] => Array.from({ length: r.varint() }, () => binaryType(r));
+  const named = (): ColumnType[] => Array.from({ length: r.varint() }, () => {
+    const field = r.string();
+    return { ...binaryType(r), field };
+  });
+  switch (code) {
+    case 0x12: return t('DateTime', [r.string()]);
+    case 0x13: return t('DateTime64', [r.u8()]);
+    case 0x14: { const p = r.u8(); return t('DateTime64', [p, r.string()]); }
+    case 0x16: return t('FixedString', [r.varint()]);
+    case 0x17: case 0x18: {
+      const n = r.varint();
+      const names: string[] = [];
+      const values: number[] = [];
+      for (let i = 0; i < n; i++) {
+        names.push(r.string());
+        const b = r.bytes(code === 0x17 ? 1 : 2);
+        values.push(code === 0x17 ? b.readInt8(0) : b.readInt16LE(0));
+      }
+      return { name: code === 0x17 ? 'Enum8' : 'Enum16', args: names, values };
+    }
+    case 0x19: case 0x1a: case 0x1b: case 0x1c: { const p = r.u8(); return t('Decimal', [p, r.u8()]); }
+    case 0x1e: return t('Array', [binaryType(r)]);
+    case 0x1f: return t('Tuple', list());
+    case 0x20: return t('Tuple', named());
+    case 0x22: {
+      const kind = r.u8();
+      return t(`Interval${kind === 0x1a ? 'Year' : INTERVALS[kind] ?? 'Unknown'}`);
+    }
+    case 0x23: return t('Nullable', [binaryType(r)]);
+    case 0x26: return t('LowCardinality', [binaryType(r)]);
+    case 0x27: { const k = binaryType(r); return t('Map', [k, binaryType(r)]); }
+    case 0x2a: return t('Variant', list());
+    case 0x2b: r.u8(); return t('Dynamic');
+    case 0x2c: return t(r.string());
+    case 0x2f: return t('Nested', named());
+    case 0x30: {
+      // JSON(...) parameters: read past them; the value comes as text.
+      r.u8(); r.varint(); r.u8();
+      const typed = r.varint();
+      for (let i = 0; i < typed; i++) { r.string(); binaryType(r); }
+      for (let k = 0; k < 2; k++) { const n = r.varint(); for (let i = 0; i < n; i++) r.string(); }
+      return t('JSON');
+    }
+    case 0x34: return t('Time64', [r.u8()]);
+  }
+  throw new UnsupportedBinaryType(`type code 0x${code.toString(16)}`);
+}
+
+/**
+ * Parses JSON text as `JSON.parse` does, except that an integer outside the safe range
+ * keeps its digits: a bigint (int64 `'auto'`/`'bigint'`) or its text (`'string'`).
+ *
+ * @example
+ * parseJson('{"a":12345678901234567890}', 'auto'); // { a: 12345678901234567890n }
+ */
+export function parseJson(text: string, int64: Int64Mode): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  const p = { pos: 0 };
+  const fail = (): never => { throw new ProtocolError(`cannot parse JSON value at ${p.pos}: ${JSON.stringify(text.slice(0, 100))}`, 200); };
+  const space = (): void => { while (/\s/.test(text[p.pos] ?? '')) p.pos++; };
+  const value = (): unknown => {
+    space();
+    const ch = text[p.pos];
+    if (ch === '{') {
+      p.pos++;
+      const out: Record<string, unknown> = {};
+      space();
+      if (text[p.pos] === '}') { p.pos++; return out; }
+      for (;;) {
+        space();
+        const key = str();
+        space();
+        if (text[p.pos++] !== ':') fail();
+        setField(out, key, value());
+        space();
+        const next = text[p.pos++];
+        if (next === '}') return out;
+        if (next !== ',') fail();
+      }
+    }
+    if (ch === '[') {
+      p.pos++;
+      const out: unknown[] = [];
+      space();
+      if (text[p.pos] === ']') { p.pos++; return out; }
+      for (;;) {
+        out.push(value());
+        space();
+        const next = text[p.pos++];
+        if (next === ']') return out;
+        if (next !== ',') fail();
+      }
+    }
+    if (ch === '"') return str();
+    const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?|^true|^false|^null/.exec(text.slice(p.pos, p.pos + 400));
+    if (!m) return fail();
+    p.pos += m[0].length;
+    const token = m[0];
+    if (token === 'true') return true;
+    if (token === 'false') return false;
+    if (token === 'null') return null;
+    if (m[1] === undefined && m[2] === undefined && token.replace('-', '').length > 15) {
+      const big = BigInt(token);
+      if (big > MAX_SAFE || big < -MAX_SAFE) return int64 === 'string' ? token : big;
+    }
+    return Number(token);
+  };
+  const str = (): string => {
+    if (text[p.pos] !== '"') fail();
+    let end = p.pos + 1;
+    while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+    if (end >= text.length) fail();
+    const out = JSON.parse(text.slice(p.pos, end + 1)) as string;
+    p.pos = end + 1;
+    return out;
+  };
+  const out = value();
+  space();
+  if (p.pos !== text.length) fail();
+  return out;
+}
