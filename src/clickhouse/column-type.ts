@@ -77,6 +77,33 @@ export function columnEncoding(type: ColumnType): ColumnEncoding | undefined {
   return undefined;
 }
 
+const FLOAT64: ColumnType = { name: 'Float64', args: [] };
+const POINT: ColumnType = { name: 'Tuple', args: [FLOAT64, FLOAT64] };
+const arrayOf = (item: ColumnType): ColumnType => ({ name: 'Array', args: [item] });
+const GEO: Readonly<Record<string, ColumnType>> = {
+  Point: POINT,
+  Ring: arrayOf(POINT),
+  LineString: arrayOf(POINT),
+  Polygon: arrayOf(arrayOf(POINT)),
+  MultiLineString: arrayOf(arrayOf(POINT)),
+  MultiPolygon: arrayOf(arrayOf(arrayOf(POINT))),
+};
+
+/**
+ * The type a value of `type` is made of, for the types that are another under a name of
+ * their own: the geo types (`Point` is `Tuple(Float64, Float64)`, `Ring` an `Array` of
+ * them ...) and `Nested(a T, ...)`, an `Array(Tuple(a T, ...))`; any other type as it is.
+ *
+ * @example
+ * structuralType(parseColumnType('Ring')); // Array(Tuple(Float64, Float64))
+ */
+export function structuralType(type: ColumnType): ColumnType {
+  const geo = GEO[type.name];
+  if (geo !== undefined && type.args.length === 0) return geo;
+  if (type.name === 'Nested') return arrayOf({ name: 'Tuple', args: type.args });
+  return type;
+}
+
 // Types whose parameters are not types, numbers or quoted strings.
 const RAW_ARGS = new Set(['JSON', 'Object', 'Dynamic', 'AggregateFunction']);
 
@@ -89,7 +116,7 @@ class TypeParser {
   }
 
   space(): void {
-    while (this.pos < this.text.length && this.text[this.pos] === ' ') this.pos++;
+    while (this.pos < this.text.length && /\s/.test(this.text[this.pos] as string)) this.pos++;
   }
 
   ident(): string {

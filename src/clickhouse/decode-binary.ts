@@ -6,7 +6,7 @@
  * The JS form of each type is the README's "Type mapping" table.
  */
 import { BoundedCache } from './bounded-cache.js';
-import { type ColumnType, parseColumnType } from './column-type.js';
+import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import type { Int64Mode, Row } from './types.js';
 
@@ -209,15 +209,6 @@ export function readerOf(type: ColumnType, context: BinaryContext): Reader {
         return out;
       };
     }
-    case 'Nested': {
-      const tuple = readerOf({ name: 'Tuple', args: type.args }, context);
-      return (r) => {
-        const n = r.varint();
-        const out: unknown[] = [];
-        for (let i = 0; i < n; i++) out.push(tuple(r));
-        return out;
-      };
-    }
     case 'Tuple': {
       const items = type.args.map((a) => readerOf(a as ColumnType, context));
       const fields = type.args.map((a) => (a as ColumnType).field);
@@ -244,10 +235,8 @@ export function readerOf(type: ColumnType, context: BinaryContext): Reader {
         return out;
       };
     }
-    case 'Point': return readerOf(POINT, context);
-    case 'Ring': case 'LineString': return readerOf({ name: 'Array', args: [POINT] }, context);
-    case 'Polygon': case 'MultiLineString': return readerOf({ name: 'Array', args: [{ name: 'Array', args: [POINT] }] }, context);
-    case 'MultiPolygon': return readerOf({ name: 'Array', args: [{ name: 'Array', args: [{ name: 'Array', args: [POINT] }] }] }, context);
+    case 'Nested': case 'Point': case 'Ring': case 'LineString': case 'Polygon': case 'MultiLineString': case 'MultiPolygon':
+      return readerOf(structuralType(type), context);
     case 'Variant': {
       const variants = type.args.map((a) => readerOf(a as ColumnType, context));
       return (r) => {
@@ -270,8 +259,6 @@ export function readerOf(type: ColumnType, context: BinaryContext): Reader {
   }
   throw new UnsupportedBinaryType(type.name);
 }
-
-const POINT: ColumnType = { name: 'Tuple', args: [{ name: 'Float64', args: [] }, { name: 'Float64', args: [] }] };
 
 function fixed(size: number, read: (buf: Buffer, at: number) => unknown): Reader {
   return (r) => {

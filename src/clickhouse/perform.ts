@@ -1,12 +1,12 @@
 import { BoundedCache } from './bounded-cache.js';
-import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-type.js';
+import { type ColumnType, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
   AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
-import { SELECT_FORMAT, insertHead } from './prepare.js';
+import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
@@ -16,7 +16,7 @@ import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDe
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
-const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<ColumnEncodings> }>(
+const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema> }>(
   { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
 );
 
@@ -76,14 +76,21 @@ export async function perform<K extends PreparedRequest['type']>(
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
-    const { groups } = insert;
+    let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
+    let regrouped = false;
     if (groups.some((g) => mayNeedSchema(g.rows))) {
-      encodings = await columnEncodingsOf(transport, server, insert.table, remaining, options.signal);
+      const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+      encodings = schema.encodings;
+      // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
+      if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
+        groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => flattenNested(row, schema.nested)))).insert?.groups ?? groups;
+        regrouped = true;
+      }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     for (const [i, group] of groups.entries()) {
-      const body = encodings.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
+      const body = encodings.size > 0 || regrouped ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
         checkResponse(await post(body, false, i));
       } catch (err) {
@@ -199,24 +206,69 @@ function partlySent(err: unknown): unknown {
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
 
-/** Only a string (a Decimal as text), a Date (for a Date or DateTime64 column) or an array of them needs the table's types. */
+/**
+ * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose
+ * values need a form of their own, and the names `n` of flattened `Nested` columns (the
+ * table has `n.a`, `n.b` ... and no `n`).
+ */
+interface TableSchema {
+  readonly encodings: ColumnEncodings;
+  readonly nested: ReadonlySet<string>;
+}
+
+/** Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types. */
 function mayNeedSchema(rows: readonly Row[]): boolean {
   for (const row of rows) {
     for (const key in row) {
       const v = row[key];
-      if (typeof v === 'string' || Array.isArray(v) || v instanceof Date) return true;
+      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'object' && v !== null)) return true;
     }
   }
   return false;
 }
 
-function columnEncodingsOf(
+function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
+  for (const key in row) if (nested.has(key) && isObject(row[key])) return true;
+  return false;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
+  if (!nestedKey(row, nested)) return row;
+  const out: Row = {};
+  for (const key in row) {
+    if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
+    const value = row[key];
+    if (nested.has(key) && isObject(value)) {
+      for (const sub in value) if (Object.prototype.hasOwnProperty.call(value, sub)) out[`${key}.${sub}`] = value[sub];
+    } else out[key] = value;
+  }
+  return out;
+}
+
+// Column types whose values the default JSON form writes right.
+const PLAIN_TYPE = /^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|String|FixedString|UUID|IPv4|IPv6|Enum8|Enum16|DateTime|Time|Time64|Nothing|IntervalSecond)$/;
+
+function needsCare(type: ColumnType): boolean {
+  if (PLAIN_TYPE.test(type.name)) return false;
+  if (type.name === 'Array' || type.name === 'Nullable' || type.name === 'LowCardinality' || (type.name === 'Tuple' && type.args.every((a) => typeof a === 'object' && a.field === undefined))) {
+    return type.args.some((a) => typeof a === 'object' && needsCare(a));
+  }
+  return true;
+}
+
+function tableSchemaOf(
   transport: Transport,
   server: ServerConfig,
   quotedTable: string,
   timeout: () => number,
   signal?: AbortSignal,
-): Promise<ColumnEncodings> {
+): Promise<TableSchema> {
   const key = `${server.origin}/${server.database}/${quotedTable}`;
   const now = Date.now();
   const cached = schemas.get(key);
@@ -225,13 +277,22 @@ function columnEncodingsOf(
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),
   }).then((res) => {
-    const found = new Map<string, ColumnEncoding>();
+    const encodings = new Map<string, ColumnType>();
+    const names = new Set<string>();
     for (const line of checkResponse(res).split('\n')) {
-      const [name, type] = line.split('\t');
-      const kind = name && type ? columnEncoding(parseColumnType(unescapeTsv(type))) : undefined;
-      if (kind !== undefined) found.set(unescapeTsv(name as string), kind);
+      const [rawName, rawType] = line.split('\t');
+      if (!rawName || !rawType) continue;
+      const name = unescapeTsv(rawName);
+      const type = parseColumnType(unescapeTsv(rawType));
+      names.add(name);
+      if (needsCare(type)) encodings.set(name, type);
     }
-    return found;
+    const nested = new Set<string>();
+    for (const name of names) {
+      const dot = name.indexOf('.');
+      if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
+    }
+    return { encodings, nested };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {
