@@ -152,8 +152,8 @@ async function selectBinary(
     try {
       info = await serverInfo(transport, server, { timeout: remaining() });
     } catch (err) {
-      // A server that answers but not with a version (a proxy page...): text, as before.
-      if (err instanceof ProtocolError) return undefined;
+      // A server that answers but does not say its version (a proxy page, a refusal): text, as before.
+      if (err instanceof ProtocolError || err instanceof ClickHouseError) return undefined;
       throw err;
     }
   }
