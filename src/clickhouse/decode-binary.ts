@@ -194,6 +194,8 @@ export function readerOf(type: ColumnType, context: BinaryContext): Reader {
     case 'Decimal': case 'Decimal32': case 'Decimal64': case 'Decimal128': case 'Decimal256': {
       const [precision, scale] = type.name === 'Decimal' ? [type.args[0] as number, type.args[1] as number] : [decimalPrecision(type.name), type.args[0] as number];
       const bytes = precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32;
+      if (bytes === 4) return fixed(4, (b, p) => decimalText(BigInt(b.readInt32LE(p)), scale));
+      if (bytes === 8) return fixed(8, (b, p) => decimalText(b.readBigInt64LE(p), scale));
       return (r) => decimalText(signedInt(r.bytes(bytes)), scale);
     }
     case 'Nullable': {
@@ -286,6 +288,7 @@ function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
   };
 }
 
+// A 128- or 256-bit integer, little-endian.
 function unsignedInt(bytes: Buffer): bigint {
   let out = 0n;
   for (let i = bytes.length - 8; i >= 0; i -= 8) out = (out << 64n) | bytes.readBigUInt64LE(i);

@@ -129,6 +129,7 @@ function encodeValue(value: unknown, name: string, kind: ColumnEncoding | undefi
 const DAY_MS = 86_400_000;
 const DATE_RANGE = { date: [0, 65_535], date32: [-25_567, 120_529] } as const;
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): string {
   const ms = date.getTime();
@@ -143,8 +144,12 @@ function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): s
   }
   if (kind === 'datetime64') {
     if (ms < 0 || ms > DATETIME64_MAX_MS) throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1970 to 2299, which DateTime64 is written for`);
+    // Epoch seconds of more than ten digits are not read: past 2106 the UTC ISO text, which modern servers read.
+    if (ms >= EPOCH_TEXT_END_MS) return date.toISOString();
     return `${String(Math.floor(ms / 1000)).padStart(10, '0')}.${String(ms % 1000).padStart(3, '0')}`;
   }
+  // Past DateTime's range (2106) only a DateTime64 can hold it: written as for one, milliseconds kept.
+  if (ms >= EPOCH_TEXT_END_MS && ms <= DATETIME64_MAX_MS) return dateText(date, name, 'datetime64');
   // Ten digits: 18.16 reads a shorter text as `YYYY-MM-DD hh:mm:ss` when its fifth character is no digit.
   return String(epochSeconds(date, name)).padStart(10, '0');
 }
@@ -306,6 +311,7 @@ function preciseEpoch(text: string, name: string): string {
   const m = PRECISE_INSTANT.exec(text) as RegExpExecArray;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   if (Number.isNaN(ms) || ms < 0 || ms > DATETIME64_MAX_MS) throw new QueryParamError(name, `${text} is outside 1970 to 2299, which DateTime64 is written for`);
+  if (ms >= EPOCH_TEXT_END_MS) return text;
   const seconds = String(ms / 1000).padStart(10, '0');
   return m[7] === undefined ? seconds : `${seconds}.${m[7]}`;
 }

@@ -52,9 +52,11 @@ export async function perform<K extends PreparedRequest['type']>(
     const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
     versioned = insertSettings(features, options);
   }
+  let asked = 0;
   const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
-    // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
-    const id = confirm ? `${queryId}-confirm` : queryId;
+    // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
+    // and so is a select asked as text after its binary answer could not be read.
+    const id = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : queryId;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
