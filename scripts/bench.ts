@@ -9,12 +9,14 @@
 // interleaved and repeated in rounds with the order of the clients rotated; the table shows
 // each cell's median.
 // Run: npm run bench [-- --rounds=7 --cell-ms=1500 --rows=1000000 --per-server=22 --profile=colonnade,undici
-//                       --clients=undici,colonnade,perform --concurrency=1,16,64 --inserts=no]
+//                       --clients=undici,colonnade,perform --concurrency=1,16,64 --inserts=no --engine=modern]
 // It starts the local cluster if it is not running, and then stops it again at the end.
+// --engine=modern runs it against the standalone 26.x servers (scripts/cluster/modern.mjs) instead.
 import { rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { start, status, stop } from './cluster.mjs';
+import * as legacy from './cluster.mjs';
+import * as modern from './cluster/modern.mjs';
 import { bundleColonnade } from './bench/bundle.js';
 import { runChild, startResident, type Resident } from './bench/child.js';
 import { CLIENTS, EXTRA_CLIENTS, type ClientName } from './bench/clients.js';
@@ -34,10 +36,11 @@ interface Args {
   clients: ClientName[];
   inserts: boolean;
   profile: string[];
+  engine: '18.16' | 'modern';
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rounds: 7, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [] };
+  const args: Args = { rounds: 7, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [], engine: '18.16' };
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3)`);
@@ -69,6 +72,10 @@ function parseArgs(argv: readonly string[]): Args {
         args.clients = names as ClientName[];
         break;
       }
+      case 'engine':
+        if (value !== '18.16' && value !== 'modern') throw new Error(`bench: --engine takes 18.16 or modern, got ${value}`);
+        args.engine = value;
+        break;
       default: throw new Error(`bench: unknown flag --${key}`);
     }
   }
@@ -174,6 +181,7 @@ async function inserts(args: Args, urls: readonly string[], colonnade: string): 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const { start, status, stop } = args.engine === 'modern' ? modern : legacy;
   const before = await status();
   const startedHere = !before.running && !before.partial;
   const cluster = before.running ? before : await start();
@@ -190,7 +198,7 @@ async function main(): Promise<void> {
     const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
     const header = [
       `machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}, ${process.platform}/${process.arch}`,
-      `ClickHouse ${version}, ${urls.length} servers on the same machine${startedHere ? ' (started for this run)' : ''}`,
+      `ClickHouse ${version} (${args.engine === 'modern' ? 'standalone modern servers' : 'the 18.16 replicas'}), ${urls.length} servers on the same machine${startedHere ? ' (started for this run)' : ''}`,
       `load average at the start: ${load()} (1/5/15 min; everything else running on the machine counts)`,
     ];
     console.log(header.join('\n'));

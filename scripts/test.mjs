@@ -2,14 +2,16 @@
 // The one test command (`npm test`): typecheck, build, check the package (attw, publint), start the local ClickHouse
 // cluster, run every uvu suite under test/ (unit and integration), stop the cluster
 // if this run started it, and end with one line `N passed, N failed[, N skipped]`.
-// It also starts the modern servers (scripts/cluster/modern.mjs) and hands them to the tests
-// as COLONNADE_MODERN_DIR; COLONNADE_TEST_MODERN=0 leaves them out (suites that need them
-// then say by name that they skipped).
+// It also starts the modern servers (scripts/cluster/modern.mjs), hands them to the tests
+// as COLONNADE_MODERN_DIR, and runs the integration suites a second time against them
+// (COLONNADE_TEST_ENGINE=modern; NOT_ON_MODERN below says which do not, and why).
+// COLONNADE_TEST_MODERN=0 leaves them out (suites that need them then say by name that
+// they skipped).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -119,29 +121,52 @@ if (process.env.COLONNADE_TEST_MODERN !== '0' && clusterEnv.COLONNADE_CLUSTER_DI
   }
 }
 
+/** Runs the uvu suites matching `pattern` with `env`, adding their counts to the totals. */
+async function suites(pattern, env) {
+  const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
+  const { code, out } = await run(process.execPath, ['--import', 'tsx', uvu, 'test', pattern], env);
+  const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
+  const total = num('Total');
+  const ok = num('Passed');
+  const skip = num('Skipped');
+  if (Number.isNaN(total) || Number.isNaN(ok)) {
+    failed++;
+    console.error(`== uvu ended without a summary (exit ${code})`);
+  } else {
+    passed += ok;
+    skipped += Number.isNaN(skip) ? 0 : skip;
+    // uvu's Total counts the tests that ran; skipped ones are outside it.
+    failed += total - ok;
+    if (code !== 0 && total - ok === 0) {
+      failed++;
+      console.error(`== uvu exited ${code} although every counted test passed`);
+    }
+  }
+}
+
+// The integration suites that run a second time on the modern servers, and why the others do not.
+const NOT_ON_MODERN = {
+  'cluster.test.ts': 'it tests the 18.16 cluster script itself (ZooKeeper, replicas)',
+  'pool-failover.test.ts': 'it runs on each engine by itself (test/integration/engines.ts)',
+  'writer-engines.test.ts': 'it runs on each engine by itself (test/integration/engines.ts)',
+  'typed-params.test.ts': 'it runs on each engine by itself (the refusal on 18.16, the round trips on the modern servers)',
+  'modern-engine.test.ts': 'it is the modern servers\' own suite, run in the first pass',
+  'modern-types.test.ts': 'it is the modern servers\' own suite (types both ways), run in the first pass',
+};
+
 try {
   if (clusterEnv.COLONNADE_CLUSTER_DIR) {
-    console.log('\n== uvu suites (test/**/*.test.ts)');
-    const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
-    const pattern = filter ? `${filter}.*\\.test\\.ts$` : '\\.test\\.ts$';
-    const { code, out } = await run(process.execPath, ['--import', 'tsx', uvu, 'test', pattern], clusterEnv);
-    const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
-    const total = num('Total');
-    const ok = num('Passed');
-    const skip = num('Skipped');
-    if (Number.isNaN(total) || Number.isNaN(ok)) {
-      failed++;
-      console.error(`== uvu ended without a summary (exit ${code})`);
-    } else {
-      passed += ok;
-      skipped += Number.isNaN(skip) ? 0 : skip;
-      // uvu's Total counts the tests that ran; skipped ones are outside it.
-      failed += total - ok;
-      if (code !== 0 && total - ok === 0) {
-        failed++;
-        console.error(`== uvu exited ${code} although every counted test passed`);
-      }
-    }
+    console.log('\n== uvu suites (test/**/*.test.ts), integration on the 18.16 cluster');
+    await suites(filter ? `${filter}.*\\.test\\.ts$` : '\\.test\\.ts$', clusterEnv);
+  }
+  if (clusterEnv.COLONNADE_MODERN_DIR) {
+    console.log('\n== integration suites again, on the modern servers (COLONNADE_TEST_ENGINE=modern)');
+    for (const [file, why] of Object.entries(NOT_ON_MODERN)) console.log(`${file} :: not in this pass: ${why}`);
+    const others = Object.keys(NOT_ON_MODERN).map((f) => f.replace(/\./g, '\\.')).join('|');
+    const pattern = `integration/(?!${others})${filter ? `.*${filter}` : ''}.*\\.test\\.ts$`;
+    const matching = readdirSync(join(root, 'test', 'integration')).filter((f) => new RegExp(pattern).test(`test/integration/${f}`));
+    if (matching.length > 0) await suites(pattern, { ...clusterEnv, COLONNADE_TEST_ENGINE: 'modern' });
+    else console.log(`no integration suite matches ${filter}: nothing to run on the modern servers`);
   }
 } finally {
   if (lease) {

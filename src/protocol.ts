@@ -3,7 +3,7 @@
 // over an undici dispatcher, server error parsing. Explicit named exports only, no logic.
 
 export {
-  connect, parseConnectionString, renderQuery, formatLiteral, quoteString, quoteIdentifier, encodeRow, encodeRows,
+  connect, parseConnectionString, renderQuery, formatTypedParam, formatLiteral, quoteString, quoteIdentifier, encodeRow, encodeRows,
   parseColumnType, decodeTsv, prepare, perform, ping, parseServerError,
 } from './clickhouse/index.js';
 export {

@@ -38,7 +38,7 @@ const SURFACE = {
   'colonnade/protocol': {
     file: 'protocol',
     values: [
-      'connect', 'parseConnectionString', 'renderQuery', 'formatLiteral', 'quoteString', 'quoteIdentifier', 'encodeRow',
+      'connect', 'parseConnectionString', 'renderQuery', 'formatTypedParam', 'formatLiteral', 'quoteString', 'quoteIdentifier', 'encodeRow',
       'encodeRows', 'parseColumnType', 'decodeTsv', 'prepare', 'perform', 'ping', 'parseServerError',
       'ColonnadeError', 'ClickHouseError', 'TransportError', 'TimeoutError', 'AbortError', 'ConfigError',
       'QueryParamError', 'ProtocolError', 'ClosedError', 'ResultTooLargeError',

@@ -144,6 +144,8 @@ export function writeServerConfig(srv) {
   </logger>
   <listen_host>127.0.0.1</listen_host>
   <http_port>${srv.httpPort}</http_port>
+  <!-- As the 18.16 servers (26.x's default is 30 s), so the keep-alive tests wait the same. -->
+  <keep_alive_timeout>10</keep_alive_timeout>
   <path>${xml(h)}/data/</path>
   <tmp_path>${xml(h)}/tmp/</tmp_path>
   <user_files_path>${xml(h)}/user_files/</user_files_path>

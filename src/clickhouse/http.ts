@@ -15,6 +15,8 @@ export interface SendOptions {
   /** Path and query string, e.g. `/?database=default`. */
   readonly path: string;
   readonly body?: string;
+  /** The body's `Content-Type` (default `text/plain; charset=utf-8`), e.g. a multipart form's. */
+  readonly contentType?: string;
   readonly timeout: number;
   readonly signal?: AbortSignal;
   /** Most bytes of response body to read (default and ceiling: `MAX_RESULT_BYTES`). */
@@ -146,7 +148,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         origin: server.origin,
         path: options.path,
         method: options.method,
-        headers: headersOf(server, options.body !== undefined),
+        headers: options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType },
         body: options.body === undefined ? null : Buffer.from(options.body, 'utf8'),
         // Our own timer governs; undici's must not fire first on a long query.
         headersTimeout: timeout + 60_000,

@@ -9,6 +9,34 @@ import type { QueryParams } from './types.js';
 interface Template {
   readonly parts: readonly string[];
   readonly names: readonly string[];
+  /** The server-side placeholders `{name:Type}`, left in the text, in order of appearance. */
+  readonly typed: readonly TypedPlaceholder[];
+  /** For a kept text without placeholders: what `renderTemplate` returns, made once. */
+  readonly plain?: RenderedQuery;
+}
+
+/**
+ * One server-side placeholder `{name:Type}` of a SQL text: its name and its type as written.
+ *
+ * @example
+ * const p: TypedPlaceholder = { name: 'n', type: 'UInt32' };
+ */
+export interface TypedPlaceholder {
+  readonly name: string;
+  readonly type: string;
+}
+
+/**
+ * A SQL text with its `{name}` placeholders substituted, and the `{name:Type}` ones it
+ * still holds for the server (an empty list for most queries).
+ *
+ * @example
+ * const r: RenderedQuery = renderTemplate('SELECT {a}, {b:UInt8}', { a: 1, b: 2 });
+ * // { sql: 'SELECT 1, {b:UInt8}', typed: [{ name: 'b', type: 'UInt8' }] }
+ */
+export interface RenderedQuery {
+  readonly sql: string;
+  readonly typed: readonly TypedPlaceholder[];
 }
 
 // SQL texts parsed once; a long statement (a big IN list, a literal) is parsed each time
@@ -32,7 +60,25 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
  * // "SELECT * FROM users WHERE name = 'O\\'Brien\\\\' AND age > 21"
  */
 export function renderQuery(sql: string, params?: QueryParams): string {
+  return substitute(compile(sql), sql, params);
+}
+
+/**
+ * `renderQuery` that also returns the typed placeholders `{name:Type}` the text holds,
+ * from the same parse (each SQL text is parsed once and kept, see the template cache).
+ *
+ * @example
+ * renderTemplate("SELECT {s:String}, {n}", { s: 'x', n: 1 }); // { sql: 'SELECT {s:String}, 1', typed: [{ name: 's', type: 'String' }] }
+ */
+export function renderTemplate(sql: string, params?: QueryParams): RenderedQuery {
   const template = compile(sql);
+  if (template.names.length === 0 && template.typed.length === 0) return template.plain ?? { sql, typed: NONE };
+  return { sql: substitute(template, sql, params), typed: template.typed };
+}
+
+const NONE: readonly TypedPlaceholder[] = [];
+
+function substitute(template: Template, sql: string, params: QueryParams | undefined): string {
   if (template.names.length === 0) return sql;
   let out = template.parts[0] ?? '';
   for (let i = 0; i < template.names.length; i++) {
@@ -181,6 +227,7 @@ function compile(text: string): Template {
   const sql = kept ? ownCopy(text) : text;
   const parts: string[] = [];
   const names: string[] = [];
+  const typed: TypedPlaceholder[] = [];
   let start = 0;
   let i = 0;
   const n = sql.length;
@@ -202,16 +249,46 @@ function compile(text: string): Template {
         i += name.length + 2;
         start = i;
       } else {
-        i += 1;
+        const end = typedEnd(sql, i + 1 + name.length);
+        if (end > 0) {
+          typed.push({ name, type: sql.slice(sql.indexOf(':', i) + 1, end - 1).trim() });
+          i = end;
+        } else i += 1;
       }
     } else {
       i += 1;
     }
   }
   parts.push(sql.slice(start));
-  const template = { parts, names };
+  const template: Template = names.length === 0 && typed.length === 0 && kept
+    ? { parts, names, typed: NONE, plain: { sql, typed: NONE } }
+    : { parts, names, typed };
   if (kept) templates.set(sql, template);
   return template;
+}
+
+/**
+ * For `{name` ending at `at`: the index just past the `}` of a typed placeholder
+ * `{name:Type}` (spaces allowed around the colon; the type may hold parentheses and quoted
+ * text), or -1 when the text there is no typed placeholder.
+ */
+function typedEnd(sql: string, at: number): number {
+  let i = at;
+  while (sql[i] === ' ' || sql[i] === '\t' || sql[i] === '\n' || sql[i] === '\r') i++;
+  if (sql[i] !== ':') return -1;
+  const typeStart = i + 1;
+  let depth = 0;
+  // A type is short: a lone `{x:` in a long text is not followed to its end.
+  const limit = Math.min(sql.length, typeStart + 4_096);
+  for (i = typeStart; i < limit; i++) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"' || ch === '`') i = skipQuoted(sql, i, ch) - 1;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '}' && depth === 0) return sql.slice(typeStart, i).trim() === '' ? -1 : i + 1;
+    else if (ch === '{' || ch === ';' || depth < 0) return -1;
+  }
+  return -1;
 }
 
 /** Index just past the closing quote; backslash escapes and doubled quotes stay inside. */

@@ -3,9 +3,10 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, TimeoutError, TransportError, findTrailingError,
+  AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
+import { paramRequest } from './param-layout.js';
 import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
@@ -49,8 +50,19 @@ export async function perform<K extends PreparedRequest['type']>(
   // Settings that depend on what the server can do (its version, read once per server).
   let versioned: Settings | undefined;
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
-    const { features } = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
-    versioned = insertSettings(features, options);
+    // Within the call's own time; a server whose version cannot be read by then gets the
+    // insert without these settings rather than no insert (the pool reads it in the background).
+    const info = knownServerInfo(server) ?? await within(serverInfo(transport, server, { timeout: remaining() }), remaining());
+    if (info !== undefined) versioned = insertSettings(info.features, options);
+  }
+  const { typedParams } = request;
+  if (typedParams !== undefined) {
+    const info = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
+    if (!info.features.typedParams) {
+      const name = Object.keys(typedParams)[0] as string;
+      throw new QueryParamError(name, `${server.redacted} runs ClickHouse ${info.version}, which has no server-side parameters `
+        + `({name:Type} placeholders need 19.11 or later); nothing was sent. Use {${name}} there (substituted by the client)`);
+    }
   }
   let asked = 0;
   const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
@@ -60,13 +72,16 @@ export async function perform<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const path = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, layer, options.settings], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, layer, options.settings], id);
+    // The server then holds the whole answer back until the query ends, so that a failure
+    // comes as a status: asked again when a body's end could be data or an exception.
+    const path = confirm ? `${base}&wait_end_of_query=1` : base;
+    const typed = typedParams === undefined ? undefined : paramRequest(path, body, typedParams);
     return send(transport, server, {
       method: 'POST',
-      // The server then holds the whole answer back until the query ends, so that a failure
-      // comes as a status: asked again when a body's end could be data or an exception.
-      path: confirm ? `${path}&wait_end_of_query=1` : path,
-      body,
+      path: typed?.path ?? path,
+      body: typed?.body ?? body,
+      contentType: typed?.contentType,
       timeout: remaining(),
       maxBytes,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -176,6 +191,15 @@ async function selectBinary(
     if (err instanceof UnsupportedBinaryType) return undefined;
     throw err;
   }
+}
+
+/** `promise`'s value, or `undefined` when it fails or takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch(() => undefined),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */

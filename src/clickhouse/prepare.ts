@@ -1,8 +1,10 @@
 import { checkColumnName, encodeRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
-import { isWellFormed, quoteIdentifier, renderQuery } from './params.js';
-import type { CallOptions, Command, InsertGroup, PreparedRequest, Row, Settings } from './types.js';
+import { checkParamSizes } from './param-layout.js';
+import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
+import { typedParamValues } from './typed-params.js';
+import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, Settings } from './types.js';
 
 /**
  * The format `select` asks for: text, so every digit survives, with the column types
@@ -32,18 +34,21 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
   const options = checkCallOptions(command.options);
   switch (command.type) {
     case 'select': {
-      const sql = renderQuery(checkSql(command.sql), command.params).replace(/[\s;]+$/, '');
+      const rendered = renderTemplate(checkSql(command.sql), command.params);
+      const sql = rendered.sql.replace(/[\s;]+$/, '');
       if (TRAILING_FORMAT.test(sql)) {
         throw new QueryParamError('sql', 'select sets the output format itself; use query() for another FORMAT');
       }
-      return { type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true };
+      return withTyped({ type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true }, rendered, command.params);
     }
     case 'query': {
-      const sql = renderQuery(checkSql(command.sql), command.params);
-      return { type: command.type, body: sql, options, readOnly: READ_ONLY_START.test(sql) };
+      const rendered = renderTemplate(checkSql(command.sql), command.params);
+      return withTyped({ type: command.type, body: rendered.sql, options, readOnly: READ_ONLY_START.test(rendered.sql) }, rendered, command.params);
     }
-    case 'insert':
-      return { type: command.type, body: renderQuery(checkSql(command.sql), command.params), options, readOnly: false };
+    case 'insert': {
+      const rendered = renderTemplate(checkSql(command.sql), command.params);
+      return withTyped({ type: command.type, body: rendered.sql, options, readOnly: false }, rendered, command.params);
+    }
     case 'insert_to_table': {
       const rows: readonly Row[] = Array.isArray(command.rows) ? command.rows : [command.rows as Row];
       return { ...insertRequest(quoteIdentifier(command.table), rows), options };
@@ -51,6 +56,14 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
     default:
       throw new QueryParamError('type', `unknown command type ${JSON.stringify((command as { type?: unknown }).type)}`);
   }
+}
+
+// Most queries have no typed placeholder: they are returned as they are, with no other work.
+function withTyped<K extends 'select' | 'query' | 'insert'>(request: PreparedRequest<K>, rendered: RenderedQuery, params: QueryParams | undefined): PreparedRequest<K> {
+  if (rendered.typed.length === 0) return request;
+  const typedParams = typedParamValues(rendered.typed, params);
+  checkParamSizes(typedParams);
+  return { ...request, typedParams };
 }
 
 /**

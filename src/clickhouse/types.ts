@@ -139,6 +139,11 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   /** True when sending it twice cannot change data (select, and query text that reads). */
   readonly readOnly: boolean;
   /**
+   * The values of the SQL's server-side placeholders `{name:Type}`, by name, as the text
+   * ClickHouse reads a `param_<name>` in; absent when the SQL has none.
+   */
+  readonly typedParams?: Readonly<Record<string, string>>;
+  /**
    * For `insert_to_table`: the quoted table and the rows split by the set of columns they
    * give. Each group is one `INSERT INTO t (columns) FORMAT JSONEachRow` statement, sent in
    * order, since naming the columns is what makes 18.16 apply `DEFAULT` expressions to the

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
-import { formatLiteral, quoteIdentifier, quoteString, renderQuery } from '../../src/clickhouse/params.js';
+import { formatLiteral, quoteIdentifier, quoteString, renderQuery, renderTemplate } from '../../src/clickhouse/params.js';
 
 const test = suite('params');
 
@@ -91,6 +91,34 @@ test('render :: the nested element is named in the error', () => {
   } catch (err) {
     assert.is((err as QueryParamError).param, 'xs[1][1]');
   }
+});
+
+test('template :: typed placeholders are listed with their types, both forms in one query', () => {
+  const r = renderTemplate("SELECT {a}, {n:UInt32}, {d : DateTime64(3, 'Asia/Tokyo')}, {e:Enum8('}' = 1)}, {m:Map(String,\n Array(UInt8))}, {n:UInt32}", { a: 'x' });
+  assert.is(r.sql, "SELECT 'x', {n:UInt32}, {d : DateTime64(3, 'Asia/Tokyo')}, {e:Enum8('}' = 1)}, {m:Map(String,\n Array(UInt8))}, {n:UInt32}");
+  assert.equal(r.typed, [
+    { name: 'n', type: 'UInt32' }, { name: 'd', type: "DateTime64(3, 'Asia/Tokyo')" }, { name: 'e', type: "Enum8('}' = 1)" },
+    { name: 'm', type: 'Map(String,\n Array(UInt8))' }, { name: 'n', type: 'UInt32' },
+  ]);
+});
+
+test('template :: typed placeholders in string literals, quoted names and comments are not listed', () => {
+  const r = renderTemplate("SELECT '{x:UInt8}', `{x:UInt8}`, \"{x:UInt8}\" -- {x:UInt8}\n/* {x:UInt8} */, {y:String}");
+  assert.equal(r.typed, [{ name: 'y', type: 'String' }]);
+});
+
+test('template :: what is no typed placeholder is left to the server', () => {
+  for (const sql of ['SELECT {x:}', "SELECT {'a':1}", 'SELECT {x:UInt8', 'SELECT {x:Array(UInt8}', 'SELECT {x;y}', 'SELECT {}']) {
+    assert.equal(renderTemplate(sql).typed, [], sql);
+  }
+});
+
+test('template :: a text without placeholders gives the same answer object every time (nothing made per call)', () => {
+  const sql = `SELECT 1 AS hot_${Date.now()}`;
+  const a = renderTemplate(sql);
+  assert.is(a.sql, sql);
+  assert.equal(a.typed, []);
+  assert.is(renderTemplate(sql), a);
 });
 
 test('identifier :: quotes names and refuses dangerous ones', () => {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerResponse } from 'node:http';
 import type { Client } from 'undici';
-import { ClickHouseError, ProtocolError, TransportError } from '../../src/clickhouse/errors.js';
+import { ClickHouseError, ProtocolError, QueryParamError, TransportError } from '../../src/clickhouse/errors.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
@@ -227,6 +227,52 @@ for (const [version, expect] of [
 test('options :: asyncInsert and deduplicationToken are checked before anything is sent', () => {
   assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { asyncInsert: 'yes' as unknown as boolean } }), /options\.asyncInsert: expected a boolean, got yes/);
   assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { deduplicationToken: '' } }), /options\.deduplicationToken: expected a non-empty string/);
+});
+
+// A fake server of the given version that answers every query with one UInt8 column.
+function versioned(version: string) {
+  return (req: { url: string; body: string }, res: ServerResponse): void => {
+    if (req.body.startsWith('SELECT version(), timezone()')) res.end(`${version}\tUTC\n`);
+    else res.end('x\nUInt8\n1\n');
+  };
+}
+
+test('typed :: a server without typed parameters (18.16) is refused before the query is sent, naming the version and the parameter', async () => {
+  await withFakeServer(versioned('18.16.1'), async (client, server, fake) => {
+    const err = await run(client, server, { type: 'select', sql: 'SELECT {n:UInt32} AS x', params: { n: 1 } }).catch((e: unknown) => e);
+    assert.instance(err, QueryParamError);
+    assert.is((err as QueryParamError).param, 'n');
+    assert.match((err as Error).message, /runs ClickHouse 18\.16\.1, which has no server-side parameters/);
+    assert.not.match((err as Error).message, /s3cret/);
+    assert.equal(fake.seen.map((s) => s.body), ['SELECT version(), timezone() FORMAT TabSeparated'], 'only the version was asked');
+    assert.equal(await run(client, server, { type: 'select', sql: 'SELECT {n} AS x', params: { n: 1 } }), [{ x: 1 }], '{name} still works there');
+  });
+});
+
+test('typed :: small values travel in the URL, the query in the body; a query without them asks no version', async () => {
+  await withFakeServer(versioned('26.7.2.1'), async (client, server, fake) => {
+    await run(client, server, { type: 'select', sql: 'SELECT 1 AS x' });
+    assert.is(fake.seen.length, 1, 'no version lookup for a query without typed placeholders');
+    await run(client, server, { type: 'select', sql: 'SELECT {n:UInt32} AS x, {s:String}', params: { n: 41, s: 'a b\t' } });
+    const sent = fake.seen.at(-1)!;
+    assert.match(sent.url, /&param_n=41&param_s=a%20b%5Ct$/);
+    assert.is(sent.body, 'SELECT {n:UInt32} AS x, {s:String}\nFORMAT TabSeparatedWithNamesAndTypes');
+    assert.match(String(sent.headers['content-type']), /^text\/plain/);
+  });
+});
+
+test('typed :: a value too long for the URL goes in a multipart body with the query; credentials stay in headers', async () => {
+  await withFakeServer(versioned('26.7.2.1'), async (client, server, fake) => {
+    // ASCII (the fake server reads chunks as text), but three times longer percent-encoded.
+    const big = '  x'.repeat(20_000);
+    await run(client, server, { type: 'query', sql: 'SELECT {s:String}', params: { s: big } });
+    const sent = fake.seen.at(-1)!;
+    assert.not.match(sent.url, /param_|query=/);
+    assert.match(String(sent.headers['content-type']), /^multipart\/form-data; boundary=/);
+    assert.ok(sent.body.includes(`name="query"\r\n\r\nSELECT {s:String}\r\n`));
+    assert.ok(sent.body.includes(`name="param_s"\r\n\r\n${big}\r\n`));
+    assert.is(sent.headers['x-clickhouse-user'], 'colonnade');
+  });
 });
 
 test.run();

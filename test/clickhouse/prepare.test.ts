@@ -27,6 +27,26 @@ test('query :: readOnly only for reading statements', () => {
   assert.not.ok(prepare({ type: 'query', sql: 'INSERT INTO t SELECT 1' }).readOnly);
 });
 
+test('typed :: {name:Type} values are formatted for the server and {name} ones substituted, from one params object', () => {
+  const req = prepare({ type: 'select', sql: 'SELECT {n:UInt32} + {m} AS x, {s:Array(String)} AS s', params: { n: 41, m: 1, s: ['a\tb'] } });
+  assert.is(req.body, 'SELECT {n:UInt32} + 1 AS x, {s:Array(String)} AS s\nFORMAT TabSeparatedWithNamesAndTypes');
+  assert.equal({ ...req.typedParams }, { n: '41', s: "['a\\tb']" });
+  const insert = prepare({ type: 'insert', sql: 'INSERT INTO t SELECT {id:UInt64}', params: { id: 7n } });
+  assert.equal({ ...insert.typedParams }, { id: '7' });
+  assert.is(prepare({ type: 'query', sql: 'SELECT {x:Date}', params: { x: new Date(0) } }).typedParams?.['x'], '1970-01-01');
+});
+
+test('typed :: a query without typed placeholders carries no typedParams', () => {
+  assert.is('typedParams' in prepare({ type: 'select', sql: 'SELECT 1' }), false);
+  assert.is('typedParams' in prepare({ type: 'select', sql: 'SELECT {n}', params: { n: 1 } }), false);
+});
+
+test('typed :: bad values, missing values and values too long are refused by prepare, naming the parameter', () => {
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT {n:UInt8}', params: { n: 300 } }), (e: unknown) => e instanceof QueryParamError && e.param === 'n' && /outside UInt8/.test(e.message));
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT {n:UInt8}' }), (e: unknown) => e instanceof QueryParamError && e.param === 'n');
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT {s:String}', params: { s: 'x'.repeat(200_000) } }), (e: unknown) => e instanceof QueryParamError && e.param === 's' && /http_max_field_value_size/.test(e.message));
+});
+
 test('insert :: renders VALUES with params', () => {
   const req = prepare({ type: 'insert', sql: 'INSERT INTO events (user_id, event) VALUES ({user_id}, {event})', params: { user_id: 42, event: 'login' } });
   assert.is(req.body, "INSERT INTO events (user_id, event) VALUES (42, 'login')");

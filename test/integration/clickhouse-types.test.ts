@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Connection } from '../../src/clickhouse/connection.js';
-import { serverUrls } from './cluster.js';
+import { serverUrls, TEST_ENGINE } from './cluster.js';
 
 const test = suite('clickhouse-types');
 const table = `ch_types_${process.pid}_${Date.now()}`;
@@ -40,7 +40,9 @@ const rows = [
 
 test.before(async () => {
   conn = connect(serverUrls()[0] as string, { timeout: 10_000 });
-  await conn.query(`CREATE TABLE ${table} (${COLUMNS}) ENGINE = MergeTree ORDER BY id`, {}, { settings: { allow_experimental_low_cardinality_type: 1 } });
+  // 18.16 needs this switch for LowCardinality; 26.x no longer knows it.
+  const settings: Record<string, number> = TEST_ENGINE === 'modern' ? {} : { allow_experimental_low_cardinality_type: 1 };
+  await conn.query(`CREATE TABLE ${table} (${COLUMNS}) ENGINE = MergeTree ORDER BY id`, {}, { settings });
 });
 
 test.after(async () => {

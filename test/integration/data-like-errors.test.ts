@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ClickHouseError, connect, type Connection } from '../../src/index.js';
-import { serverUrls } from './cluster.js';
+import { serverUrls, TEST_ENGINE } from './cluster.js';
 
 const test = suite('data-like-errors');
 const table = `errlike_${Date.now().toString(36)}_${process.pid}`;
@@ -63,7 +63,9 @@ test('select :: system.query_log.exception of a failed query is data', async () 
     { pattern: `%${mark}%` },
   );
   assert.is(rows.length, 1);
-  assert.match(String(rows[0]?.exception), /^Code: 60, e\.displayText\(\) = DB::Exception: Table default\.no_such_table_\d+ doesn't exist\., e\.what\(\) = DB::Exception$/);
+  assert.match(String(rows[0]?.exception), TEST_ENGINE === 'modern'
+    ? /^Code: 60\. DB::Exception: Unknown table expression identifier 'no_such_table_\d+' .*\(UNKNOWN_TABLE\)/
+    : /^Code: 60, e\.displayText\(\) = DB::Exception: Table default\.no_such_table_\d+ doesn't exist\., e\.what\(\) = DB::Exception$/);
 });
 
 test('query :: text output whose last line reads like an exception is returned', async () => {

@@ -4,12 +4,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type ClickHousePool } from '../../src/index.js';
-import { killServer, serverUrls, startServer } from './cluster.js';
+import { clusterStatus, killServer, serverUrls, startServer, whoQuery } from './cluster.js';
 import { until } from './helpers.js';
-import * as cluster from '../../scripts/cluster.mjs';
 
 const test = suite('pool-balance');
-const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
+const WHO = whoQuery();
 const SLOW = 'SELECT sleep(3) AS s';
 let seq = 0;
 const name = () => `it-balance-${process.pid}-${++seq}`;
@@ -17,7 +16,7 @@ const who = async (pool: ClickHousePool): Promise<string> => String((await pool.
 const tally = (xs: readonly string[]) => ['r0', 'r1', 'r2'].map((r) => xs.filter((x) => x === r).length);
 
 test.after.each(async () => {
-  const st = await cluster.status();
+  const st = await clusterStatus();
   for (const s of st.servers) if (!s.alive) await startServer(s.index);
 });
 
@@ -43,7 +42,8 @@ test('balance :: concurrent load spreads over all servers too', async () => {
     const rows = await Promise.all(Array.from({ length: 60 }, () => pool.select(WHO)));
     const replicas = new Set(rows.map((r) => String(r[0]!.replica)));
     assert.is(replicas.size, 3);
-    for (const s of pool.stats().servers) assert.ok(s.queries >= 10, `${s.server}: ${s.queries} queries`);
+    // At least half its even share each (a server slower at the moment gets fewer: its connections stay busy longer).
+    for (const s of pool.stats().servers) assert.ok(s.queries >= 60 / 3 / 2, `${s.server}: ${s.queries} queries`);
   } finally {
     await app.stop();
   }

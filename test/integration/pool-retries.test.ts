@@ -5,10 +5,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type PoolOptions } from '../../src/index.js';
-import { serverUrls } from './cluster.js';
+import { serverUrls, whoQuery } from './cluster.js';
 
 const test = suite('pool-retries');
-const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
+const WHO = whoQuery();
 let seq = 0;
 
 async function withPool<T>(extra: Partial<PoolOptions>, fn: (pool: ReturnType<typeof definePool>) => Promise<T>): Promise<T> {

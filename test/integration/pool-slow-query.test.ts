@@ -5,14 +5,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor } from '../../src/index.js';
 import { sql, until } from './helpers.js';
-import { serverUrls } from './cluster.js';
+import { serverUrls, whoQuery } from './cluster.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 
 const test = suite('pool-slow-query');
 
 // About 10 s on the server, in blocks of one row, so a KILL takes effect within 0.5 s;
 // max_execution_time ends it anyway should nothing stop it.
-const WHO = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
+const WHO = whoQuery();
 const SLOW = 'SELECT sleepEachRow(0.5) AS s FROM numbers(20) SETTINGS max_block_size = 1, max_execution_time = 15';
 
 const running = async (server: number, queryId: string): Promise<boolean> =>

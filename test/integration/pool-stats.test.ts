@@ -3,10 +3,23 @@ import { suite } from 'uvu';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type PoolStats } from '../../src/index.js';
-import { serverUrls } from './cluster.js';
+import { serverUrls, TEST_ENGINE } from './cluster.js';
 import { until } from './helpers.js';
 
 const test = suite('pool-stats');
+
+test('stats :: each server\'s version, read when the pool starts, without a call being made', async () => {
+  const pool = definePool({ connectionStrings: serverUrls({ user: 'colonnade' }), name: `it-stats-version-${process.pid}`, poolSize: 3 });
+  const app = await startSupervisor([pool]);
+  try {
+    await until('every server\'s version is known', () => pool.stats().servers.every((s) => s.version !== undefined), 10_000);
+    const versions = pool.stats().servers.map((s) => s.version);
+    for (const v of versions) assert.match(String(v), TEST_ENGINE === 'modern' ? /^26\.7\./ : /^18\.16\./);
+    assert.is(pool.stats().servers.reduce((n, s) => n + s.queries, 0), 0, 'no call was made: the version is read on a connection of its own');
+  } finally {
+    await app.stop();
+  }
+});
 
 test('stats :: inFlight, busy connections, waiters and queries follow the calls as they run', async () => {
   const pool = definePool({

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, definePool, startSupervisor, type PoolOptions } from '../../src/index.js';
-import { PASSWORD, serverUrls } from './cluster.js';
+import { PASSWORD, serverUrls, whoQuery } from './cluster.js';
 import { assertNoPassword, until } from './helpers.js';
 
 const test = suite('pool-validation');
@@ -111,7 +111,7 @@ test('defaults :: an unnamed pool is colonnade-<n>, 10 connections spread over t
     const s = pool.stats();
     assert.is(s.name, pool.name);
     assert.equal(s.servers.map((x) => x.connections.idle), [4, 3, 3], 'poolSize 10, connection i on server i mod 3');
-    const who = "SELECT substitution AS replica FROM system.macros WHERE macro = 'replica'";
+    const who = whoQuery();
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) seen.push(String((await pool.select(who))[0]!.replica));
     assert.equal(seen, ['r0', 'r1', 'r2', 'r0', 'r1', 'r2'], 'round_robin');

@@ -4,9 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type PoolOptions, type Row } from '../../src/index.js';
-import { freezeServer, resumeServer, serverUrls } from './cluster.js';
+import { clusterStatus, freezeServer, resumeServer, serverUrls } from './cluster.js';
 import { allServers, assertNoPassword, sql, until } from './helpers.js';
-import * as cluster from '../../scripts/cluster.mjs';
 
 const test = suite('pool-writer');
 const table = `pool_writer_${process.pid}_${Date.now().toString(36)}`;
@@ -44,7 +43,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  const st = await cluster.status();
+  const st = await clusterStatus();
   for (const s of st.servers) if (s.frozen) await resumeServer(s.index);
   for (const i of allServers()) await sql(i, `DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
 });

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, startSupervisor, type ClickHousePool, type PoolOptions, type Row } from '../../src/index.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { freezeServer, resumeServer, serverUrls } from './cluster.js';
+import { freezeServer, resumeServer, serverUrls, needsReplication } from './cluster.js';
 import { allServers, sql, until } from './helpers.js';
 
 const test = suite('writer-outcome');
@@ -139,7 +139,7 @@ test('unknown :: a server frozen while it holds an insert into a plain MergeTree
   }
 });
 
-test('unknown :: frozen with an insert into a ReplicatedMergeTree: repeated on another replica, stored exactly once', async () => {
+needsReplication(test)('unknown :: frozen with an insert into a ReplicatedMergeTree: repeated on another replica, stored exactly once', async () => {
   const table = `it_outcome_repl_${suffix}`;
   await replicatedTable(table);
   const { pool, app, dead } = await started({

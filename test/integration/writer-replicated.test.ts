@@ -11,9 +11,10 @@ import { perform } from '../../src/clickhouse/perform.js';
 import { defaultIO, type ConnectionIO } from '../../src/pool/connection/io.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
 import type { WriterStats } from '../../src/pool/writer/writer.js';
-import { clusterInfo, killServer, serverUrls, startServer } from './cluster.js';
+import { clusterInfo, killServer, needsReplication, serverUrls, startServer } from './cluster.js';
 
 const test = suite('writer-replicated');
+const replicatedTest = needsReplication(test);
 const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
 const tables: string[] = [];
 const servers = () => clusterInfo().servers.map((_, i) => i);
@@ -101,7 +102,7 @@ async function killMidInsert(i: number, table: string, deadline: number): Promis
   return false;
 }
 
-test('kill :: SIGKILL of one server in the middle of an insert: every row exactly once on every replica', async () => {
+replicatedTest('kill :: SIGKILL of one server in the middle of an insert: every row exactly once on every replica', async () => {
   const table = `writer_kill_${suffix}`;
   await createTable(table);
   const t = await target(4000);
@@ -154,7 +155,7 @@ function losingFirstAnswers(answered: Set<string>): Partial<ConnectionIO> {
   };
 }
 
-test('dedup :: a batch that landed but whose answer was lost is looked up by its query id, found stored, not sent again', async () => {
+replicatedTest('dedup :: a batch that landed but whose answer was lost is looked up by its query id, found stored, not sent again', async () => {
   const table = `writer_lookup_${suffix}`;
   await createTable(table);
   const answered = new Set<string>();
@@ -171,7 +172,7 @@ test('dedup :: a batch that landed but whose answer was lost is looked up by its
   }
 });
 
-test('dedup :: when the server cannot say, a batch whose answer was lost is sent again and stored once', async () => {
+replicatedTest('dedup :: when the server cannot say, a batch whose answer was lost is sent again and stored once', async () => {
   const table = `writer_dedup_${suffix}`;
   await createTable(table);
   const answered = new Set<string>();
@@ -192,7 +193,7 @@ test('dedup :: when the server cannot say, a batch whose answer was lost is sent
   }
 });
 
-test('stop :: app.stop() writes what is still queued before it returns', async () => {
+replicatedTest('stop :: app.stop() writes what is still queued before it returns', async () => {
   const table = `writer_stop_${suffix}`;
   await createTable(table);
   const t = await target(10_000, {}, 60_000);

@@ -41,6 +41,7 @@ export function defaultIO(defaults: RequestDefaults): ConnectionIO {
     probe: (transport, server) => ping(transport, server, { timeout: probeTimeout }),
     // Background questions, each bounded: twice the call timeout, between 2 and 10 s.
     outcome: (server, queryId) => queryOutcome(server, queryId, { timeout: Math.min(Math.max(2 * defaults.timeout, 2_000), 10_000), wait: 1_000 }),
-    info: { learn: (server) => learnServerInfo(server, { timeout: probeTimeout }), forget: forgetServerInfo },
+    // In the background, not bounded by any call: a slow server's version is still worth knowing.
+    info: { learn: (server) => learnServerInfo(server, { timeout: 10_000 }), forget: forgetServerInfo },
   };
 }
