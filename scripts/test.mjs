@@ -151,6 +151,7 @@ const NOT_ON_MODERN = {
   'writer-engines.test.ts': 'it runs on each engine by itself (test/integration/engines.ts)',
   'typed-params.test.ts': 'it runs on each engine by itself (the refusal on 18.16, the round trips on the modern servers)',
   'modern-engine.test.ts': 'it is the modern servers\' own suite, run in the first pass',
+  'modern-types.test.ts': 'it is the modern servers\' own suite (types both ways), run in the first pass',
 };
 
 try {

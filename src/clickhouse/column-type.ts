@@ -13,6 +13,8 @@ export interface ColumnType {
   readonly args: readonly (ColumnType | string | number)[];
   /** For `Nested(a UInt8)` and named tuple elements: the element's name. */
   readonly field?: string;
+  /** For `Enum8`/`Enum16`: the value of each entry, in the order of `args`. */
+  readonly values?: readonly number[];
 }
 
 /**
@@ -75,6 +77,36 @@ export function columnEncoding(type: ColumnType): ColumnEncoding | undefined {
   return undefined;
 }
 
+const FLOAT64: ColumnType = { name: 'Float64', args: [] };
+const POINT: ColumnType = { name: 'Tuple', args: [FLOAT64, FLOAT64] };
+const arrayOf = (item: ColumnType): ColumnType => ({ name: 'Array', args: [item] });
+const GEO: Readonly<Record<string, ColumnType>> = {
+  Point: POINT,
+  Ring: arrayOf(POINT),
+  LineString: arrayOf(POINT),
+  Polygon: arrayOf(arrayOf(POINT)),
+  MultiLineString: arrayOf(arrayOf(POINT)),
+  MultiPolygon: arrayOf(arrayOf(arrayOf(POINT))),
+};
+
+/**
+ * The type a value of `type` is made of, for the types that are another under a name of
+ * their own: the geo types (`Point` is `Tuple(Float64, Float64)`, `Ring` an `Array` of
+ * them ...) and `Nested(a T, ...)`, an `Array(Tuple(a T, ...))`; any other type as it is.
+ *
+ * @example
+ * structuralType(parseColumnType('Ring')); // Array(Tuple(Float64, Float64))
+ */
+export function structuralType(type: ColumnType): ColumnType {
+  const geo = GEO[type.name];
+  if (geo !== undefined && type.args.length === 0) return geo;
+  if (type.name === 'Nested') return arrayOf({ name: 'Tuple', args: type.args });
+  return type;
+}
+
+// Types whose parameters are not types, numbers or quoted strings.
+const RAW_ARGS = new Set(['JSON', 'Object', 'Dynamic', 'AggregateFunction']);
+
 class TypeParser {
   pos = 0;
   constructor(private readonly text: string) {}
@@ -84,10 +116,23 @@ class TypeParser {
   }
 
   space(): void {
-    while (this.pos < this.text.length && this.text[this.pos] === ' ') this.pos++;
+    while (this.pos < this.text.length && /\s/.test(this.text[this.pos] as string)) this.pos++;
   }
 
   ident(): string {
+    if (this.text[this.pos] === '`') {
+      // A quoted element name: `a b`, with \` and `` inside.
+      let out = '';
+      this.pos++;
+      while (this.pos < this.text.length) {
+        const ch = this.text[this.pos++];
+        if (ch === '\\') out += this.text[this.pos++] ?? '';
+        else if (ch === '`' && this.text[this.pos] === '`') { out += '`'; this.pos++; }
+        else if (ch === '`') return out;
+        else out += ch;
+      }
+      this.fail('unterminated quoted name');
+    }
     const m = /^[A-Za-z0-9_]+/.exec(this.text.slice(this.pos, this.pos + 200));
     if (!m) this.fail('expected a name');
     this.pos += m[0].length;
@@ -99,28 +144,35 @@ class TypeParser {
     let name = this.ident();
     let field: string | undefined;
     // `name Type` inside Nested(...) or a named Tuple.
-    if (this.text[this.pos] === ' ' && /[A-Za-z]/.test(this.text[this.pos + 1] ?? '')) {
+    if (this.text[this.pos] === ' ' && /[A-Za-z`]/.test(this.text[this.pos + 1] ?? '')) {
       field = name;
       this.space();
       name = this.ident();
     }
     const args: (ColumnType | string | number)[] = [];
+    const values: number[] = [];
     this.space();
-    if (this.text[this.pos] === '(') {
+    if (this.text[this.pos] === '(' && RAW_ARGS.has(name)) {
+      // Parameters that are no types (JSON's `max_dynamic_paths=10, a UInt32, SKIP b`): kept as one text.
+      const from = this.pos;
+      this.skipBalanced();
+      args.push(this.text.slice(from + 1, this.pos - 1));
+    } else if (this.text[this.pos] === '(') {
       this.pos++;
       for (;;) {
         this.space();
-        args.push(this.arg());
+        args.push(this.arg(values));
         this.space();
         const ch = this.text[this.pos++];
         if (ch === ')') break;
         if (ch !== ',') this.fail('expected , or )');
       }
     }
-    return field === undefined ? { name, args } : { name, args, field };
+    const type: ColumnType = values.length > 0 && values.length === args.length ? { name, args, values } : { name, args };
+    return field === undefined ? type : { ...type, field };
   }
 
-  arg(): ColumnType | string | number {
+  arg(values: number[]): ColumnType | string | number {
     const ch = this.text[this.pos];
     if (ch === "'") {
       const text = this.quoted();
@@ -132,16 +184,29 @@ class TypeParser {
         const m = /^-?\d+/.exec(this.text.slice(this.pos, this.pos + 30));
         if (!m) this.fail('expected an enum value');
         this.pos += m[0].length;
+        values.push(Number(m[0]));
       }
       return text;
     }
     if (ch !== undefined && /[-0-9]/.test(ch)) {
-      const m = /^-?\d+/.exec(this.text.slice(this.pos, this.pos + 30));
+      const m = /^-?\d+(?:\.\d+)?/.exec(this.text.slice(this.pos, this.pos + 30));
       if (!m) this.fail('expected a number');
       this.pos += m[0].length;
       return Number(m[0]);
     }
     return this.type();
+  }
+
+  skipBalanced(): void {
+    let depth = 0;
+    while (this.pos < this.text.length) {
+      const ch = this.text[this.pos];
+      if (ch === "'") { this.quoted(); continue; }
+      this.pos++;
+      if (ch === '(') depth++;
+      else if (ch === ')' && --depth === 0) return;
+    }
+    this.fail('unbalanced parentheses');
   }
 
   quoted(): string {

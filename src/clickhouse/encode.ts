@@ -1,7 +1,7 @@
 import { BoundedCache } from './bounded-cache.js';
-import type { ColumnEncoding } from './column-type.js';
+import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
 import { QueryParamError } from './errors.js';
-import { epochSeconds, isWellFormed, jsonText } from './params.js';
+import { epochSeconds, isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
 const DECIMAL_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -16,7 +16,7 @@ const keyCache = new BoundedCache<string>({ maxEntries: 10_000, maxKeyLength: 25
  * @example
  * const encodings: ColumnEncodings = new Map([['price', 'decimal'], ['day', 'date']]);
  */
-export type ColumnEncodings = ReadonlyMap<string, ColumnEncoding>;
+export type ColumnEncodings = ReadonlyMap<string, ColumnEncoding | ColumnType>;
 
 /**
  * Encodes one row as a JSONEachRow line, without the trailing newline. Keys whose value is
@@ -50,7 +50,8 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
     }
     if (out.length > 1) out += ',';
     out += quotedKey;
-    out += encodeValue(value, key, encodings?.get(key), []);
+    const encoding = encodings?.get(key);
+    out += typeof encoding === 'object' ? encodeTyped(value, key, encoding, []) : encodeValue(value, key, encoding, []);
   }
   return out + '}';
 }
@@ -117,15 +118,18 @@ function encodeValue(value: unknown, name: string, kind: ColumnEncoding | undefi
     seen.pop();
     return `${out}]`;
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return JSON.stringify(jsonText(value, name));
-  throw new QueryParamError(name, 'unsupported value (use a string, number, bigint, boolean, null, Date, array or plain object)');
+  // A JS Map is a Map column's value: an object keyed by the keys' text.
+  if (value instanceof Map) return encodeTyped(value, name, UNTYPED_MAP, seen);
+  // A plain object is JSON text (for a String column); the table's types may say otherwise (see encodeTyped).
+  if (isPlainObject(value)) return JSON.stringify(jsonValue(value, name, seen));
+  throw new QueryParamError(name, 'unsupported value (use a string, number, bigint, boolean, null, Date, array, Map or plain object)');
 }
 
 // The days each type holds: Date 1970-01-01 to 2149-06-06, Date32 1900-01-01 to 2299-12-31.
 const DAY_MS = 86_400_000;
 const DATE_RANGE = { date: [0, 65_535], date32: [-25_567, 120_529] } as const;
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): string {
   const ms = date.getTime();
@@ -140,8 +144,174 @@ function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): s
   }
   if (kind === 'datetime64') {
     if (ms < 0 || ms > DATETIME64_MAX_MS) throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1970 to 2299, which DateTime64 is written for`);
+    // Epoch seconds of more than ten digits are not read: past 2106 the UTC ISO text, which modern servers read.
+    if (ms >= EPOCH_TEXT_END_MS) return date.toISOString();
     return `${String(Math.floor(ms / 1000)).padStart(10, '0')}.${String(ms % 1000).padStart(3, '0')}`;
   }
+  // Past DateTime's range (2106) only a DateTime64 can hold it: written as for one, milliseconds kept.
+  if (ms >= EPOCH_TEXT_END_MS && ms <= DATETIME64_MAX_MS) return dateText(date, name, 'datetime64');
   // Ten digits: 18.16 reads a shorter text as `YYYY-MM-DD hh:mm:ss` when its fifth character is no digit.
   return String(epochSeconds(date, name)).padStart(10, '0');
+}
+
+/**
+ * Encodes a value for a column of a known type (learnt with `DESCRIBE TABLE` on the
+ * modern path): `Map` from a JS `Map` or a plain object, named `Tuple` from an object or
+ * an array, `JSON` from an object (inline, not as text), `Bool` as `true`/`false`,
+ * `DateTime64` from a `Date` (milliseconds kept) or from the lossless ISO text that
+ * `select` gives for precision above 3, `Nested` (with `flatten_nested=0`) from an array
+ * of objects, and every nesting of `Array`/`Nullable`/`LowCardinality`. Other values as
+ * `encodeValue` writes them.
+ */
+function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: unknown[]): string {
+  const type = structuralType(declared);
+  if (value === null || value === undefined) return encodeValue(value, name, undefined, seen);
+  switch (type.name) {
+    case 'Nullable': case 'LowCardinality':
+      return encodeTyped(value, name, type.args[0] as ColumnType, seen);
+    case 'SimpleAggregateFunction':
+      return encodeTyped(value, name, type.args[type.args.length - 1] as ColumnType, seen);
+    case 'Decimal': case 'Decimal32': case 'Decimal64': case 'Decimal128': case 'Decimal256':
+      return encodeValue(value, name, 'decimal', seen);
+    case 'Date': return encodeValue(value, name, 'date', seen);
+    case 'Date32': return encodeValue(value, name, 'date32', seen);
+    case 'DateTime64':
+      if (typeof value === 'string' && PRECISE_INSTANT.test(value)) return `"${preciseEpoch(value, name)}"`;
+      return encodeValue(value, name, 'datetime64', seen);
+    case 'Bool': case 'Variant': case 'Dynamic':
+      if (typeof value === 'boolean') return value ? 'true' : 'false';
+      if (type.name !== 'Bool' && typeof value === 'object' && !(value instanceof Date)) return jsonValue(value, name, seen);
+      return encodeValue(value, name, undefined, seen);
+    case 'JSON': case 'Object':
+      return jsonValue(value, name, seen);
+    case 'Array': {
+      if (!Array.isArray(value)) break;
+      return within(value, name, seen, () => {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += encodeTyped(value[i], `${name}[${i}]`, type.args[0] as ColumnType, seen);
+        }
+        return `${out}]`;
+      });
+    }
+    case 'Tuple': {
+      const elements = type.args as readonly ColumnType[];
+      const fields = elements.map((e) => e.field);
+      const named = fields.length > 0 && fields.every((f) => f !== undefined);
+      if (Array.isArray(value)) {
+        if (value.length !== elements.length) throw new QueryParamError(name, `expected ${elements.length} tuple elements, got ${value.length}`);
+        return within(value, name, seen, () => {
+          const parts = value.map((v, i) => encodeTyped(v, `${name}.${fields[i] ?? i + 1}`, elements[i] as ColumnType, seen));
+          // A named tuple reads only an object in JSON: the elements get their names.
+          return named ? `{${parts.map((p, i) => `${JSON.stringify(fields[i])}:${p}`).join(',')}}` : `[${parts.join(',')}]`;
+        });
+      }
+      if (named && isPlainObject(value)) {
+        const record = value as Record<string, unknown>;
+        return within(value, name, seen, () => `{${elements.map((e, i) => {
+          const field = fields[i] as string;
+          return `${JSON.stringify(field)}:${encodeTyped(record[field] ?? null, `${name}.${field}`, e, seen)}`;
+        }).join(',')}}`);
+      }
+      break;
+    }
+    case 'Map': {
+      const [keyType, valueType] = type.args as readonly ColumnType[];
+      let entries: [unknown, unknown][];
+      if (value instanceof Map) entries = [...(value as Map<unknown, unknown>).entries()];
+      else if (isPlainObject(value)) entries = Object.entries(value as Record<string, unknown>);
+      else break;
+      return within(value, name, seen, () => `{${entries.map(([k, v]) => {
+        const key = mapKeyText(k, name, keyType as ColumnType);
+        return `${JSON.stringify(key)}:${encodeTyped(v, `${name}[${key}]`, valueType as ColumnType, seen)}`;
+      }).join(',')}}`);
+    }
+  }
+  return encodeValue(value, name, undefined, seen);
+}
+
+function within(value: unknown, name: string, seen: unknown[], write: () => string): string {
+  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  seen.push(value);
+  try {
+    return write();
+  } finally {
+    seen.pop();
+  }
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A Map key as the text of a JSON object key, which the server reads as the key type. */
+function mapKeyText(key: unknown, name: string, keyType: ColumnType): string {
+  switch (typeof key) {
+    case 'string':
+      if (!isWellFormed(key)) throw new QueryParamError(name, 'Map key holds a lone UTF-16 surrogate');
+      return key;
+    case 'number':
+      if (!Number.isFinite(key)) return Number.isNaN(key) ? 'nan' : key > 0 ? 'inf' : '-inf';
+      return String(key);
+    case 'bigint': return String(key);
+    case 'boolean': return key ? 'true' : 'false';
+  }
+  if (key instanceof Date) {
+    const inner = structuralType(keyType.name === 'LowCardinality' || keyType.name === 'Nullable' ? keyType.args[0] as ColumnType : keyType);
+    const kind = inner.name === 'Date' ? 'date' : inner.name === 'Date32' ? 'date32' : inner.name === 'DateTime64' ? 'datetime64' : undefined;
+    return dateText(key, name, kind);
+  }
+  throw new QueryParamError(name, `a Map key must be a string, number, bigint, boolean or Date, got ${key === null ? 'null' : typeof key}`);
+}
+
+const STRING: ColumnType = { name: 'String', args: [] };
+const UNTYPED_MAP: ColumnType = { name: 'Map', args: [{ name: 'String', args: [] }, { name: 'Dynamic', args: [] }] };
+
+/**
+ * JSON text as `JSON.stringify` writes it (keys whose value is `undefined` left out, a
+ * Date as its ISO text, a non-finite number as null), except that a bigint keeps its
+ * digits and a JS Map is an object: the value of a JSON column, or the text of an object
+ * for a String column.
+ */
+function jsonValue(value: unknown, name: string, seen: unknown[]): string {
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'string': case 'undefined': case 'function': case 'symbol':
+      return encodeValue(value, name, undefined, seen);
+    case 'bigint': return String(value);
+    case 'boolean': return value ? 'true' : 'false';
+  }
+  if (value === null) return 'null';
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new QueryParamError(name, 'Date is invalid');
+    return JSON.stringify(value.toISOString());
+  }
+  if (Array.isArray(value)) {
+    return within(value, name, seen, () => `[${value.map((v, i) => jsonValue(v, `${name}[${i}]`, seen)).join(',')}]`);
+  }
+  if (value instanceof Map || isPlainObject(value)) {
+    const entries: [unknown, unknown][] = value instanceof Map ? [...(value as Map<unknown, unknown>).entries()] : Object.entries(value as object);
+    return within(value, name, seen, () => `{${entries.filter(([, v]) => v !== undefined).map(([k, v]) => {
+      const key = mapKeyText(k, name, STRING);
+      return `${JSON.stringify(key)}:${jsonValue(v, `${name}.${key}`, seen)}`;
+    }).join(',')}}`);
+  }
+  return encodeValue(value, name, undefined, seen);
+}
+
+// The form `select` gives a DateTime64 of precision above 3: UTC, every digit.
+const PRECISE_INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z$/;
+
+/** `2020-01-01T00:00:00.123456789Z` as epoch seconds with all its fraction digits. */
+function preciseEpoch(text: string, name: string): string {
+  const m = PRECISE_INSTANT.exec(text) as RegExpExecArray;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(ms) || ms < 0 || ms > DATETIME64_MAX_MS) throw new QueryParamError(name, `${text} is outside 1970 to 2299, which DateTime64 is written for`);
+  if (ms >= EPOCH_TEXT_END_MS) return text;
+  const seconds = String(ms / 1000).padStart(10, '0');
+  return m[7] === undefined ? seconds : `${seconds}.${m[7]}`;
 }

@@ -23,6 +23,11 @@ export interface SendOptions {
   readonly maxBytes?: number;
   /** Called when the client gives up on a request it sent (timeout, abort, too large): the server may still be running it. */
   readonly onAbandon?: () => void;
+  /**
+   * The body is binary (`RowBinary...`): a 200 response keeps it whole in `bytes`, and its
+   * `body` text is only its last 16.5 KiB (where an exception block would be).
+   */
+  readonly binary?: boolean;
 }
 
 /**
@@ -35,7 +40,12 @@ export interface RawResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** For a `binary` request answered 200: the whole body. */
+  readonly bytes?: Buffer;
 }
+
+// How much of a binary body's end is kept as text: an exception block is at most 16 KiB.
+const BINARY_TAIL = 16_896;
 
 // Errors raised before a byte of the request could reach the server.
 const NOT_SENT = new Set([
@@ -124,7 +134,10 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         return true;
       },
       onComplete() {
-        settle(undefined, { status, headers, body: Buffer.concat(chunks).toString('utf8') });
+        const whole = Buffer.concat(chunks);
+        if (options.binary && status === 200) {
+          settle(undefined, { status, headers, body: whole.toString('utf8', Math.max(0, whole.length - BINARY_TAIL)), bytes: whole });
+        } else settle(undefined, { status, headers, body: whole.toString('utf8') });
       },
       onError(err) {
         settle(brokenByServer(status, headers, chunks) ?? toTransportError(err, sent, server));

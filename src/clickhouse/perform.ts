@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js';
-import { type ColumnEncoding, columnEncoding, parseColumnType } from './column-type.js';
+import { type ColumnType, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
 import {
@@ -7,16 +7,17 @@ import {
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { insertHead } from './prepare.js';
+import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
+import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { type ServerFeatures, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
-import type { CallOptions, CommandResults, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
+import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
-const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<ColumnEncodings> }>(
+const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema> }>(
   { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
 );
 
@@ -63,13 +64,15 @@ export async function perform<K extends PreparedRequest['type']>(
         + `({name:Type} placeholders need 19.11 or later); nothing was sent. Use {${name}} there (substituted by the client)`);
     }
   }
-  const post = (body: string, confirm = false, group = 0): Promise<RawResponse> => {
-    // A confirming run is a query of its own, with an id of its own (the first one's, suffixed).
-    const id = confirm ? `${queryId}-confirm` : queryId;
+  let asked = 0;
+  const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
+    // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
+    // and so is a select asked as text after its binary answer could not be read.
+    const id = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : queryId;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, [defaults.settings, layer, options.settings], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, layer, options.settings], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -84,19 +87,27 @@ export async function perform<K extends PreparedRequest['type']>(
       ...(options.signal ? { signal: options.signal } : {}),
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
       onAbandon: () => void killQuery(server, id),
+      ...(binary ? { binary } : {}),
     });
   };
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert) {
-    const { groups } = insert;
+    let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
+    let regrouped = false;
     if (groups.some((g) => mayNeedSchema(g.rows))) {
-      encodings = await columnEncodingsOf(transport, server, insert.table, remaining, options.signal);
+      const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+      encodings = schema.encodings;
+      // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
+      if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
+        groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => flattenNested(row, schema.nested)))).insert?.groups ?? groups;
+        regrouped = true;
+      }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     for (const [i, group] of groups.entries()) {
-      const body = encodings.size > 0 ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
+      const body = encodings.size > 0 || regrouped ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
         checkResponse(await post(body, false, i));
       } catch (err) {
@@ -104,6 +115,10 @@ export async function perform<K extends PreparedRequest['type']>(
       }
     }
     return undefined as CommandResults[K];
+  }
+  if (request.type === 'select') {
+    const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post);
+    if (rows !== undefined) return rows as CommandResults[K];
   }
   const res = await post(request.body);
   // A server that tags its exception blocks never appends an exception as plain text.
@@ -117,17 +132,65 @@ export async function perform<K extends PreparedRequest['type']>(
     const text = checkResponse(res);
     return (request.type === 'query' ? text : undefined) as CommandResults[K];
   }
+  const int64 = options.int64 ?? defaults.int64;
   let text = checkStatus(res);
   const tail = plainTail ? tsvTail(text) : undefined;
   if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
   else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
-  const int64 = options.int64 ?? defaults.int64;
   const knownZone = knownServerInfo(server)?.timeZone;
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
     serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
+}
+
+// What the binary select path needs of the server whatever the caller's settings: JSON
+// values as their text, and the header's types as names.
+const BINARY_SETTINGS: Settings = { output_format_binary_write_json_as_string: 1, output_format_binary_encode_types_in_binary_format: 0 };
+const TSV_FORMAT = `FORMAT ${SELECT_FORMAT}`;
+
+/**
+ * On a server with `RowBinaryWithNamesAndTypes` (by its version), a select asked in that
+ * format and decoded from its bytes; `undefined` when the server is older (or did not say
+ * its version) or a column has a type the binary decoder cannot read: the caller then
+ * asks for text.
+ */
+async function selectBinary(
+  transport: Transport,
+  server: ServerConfig,
+  body: string,
+  int64: Int64Mode,
+  remaining: () => number,
+  post: (body: string, confirm: boolean, group: number, binary: boolean) => Promise<RawResponse>,
+): Promise<Row[] | undefined> {
+  let info = knownServerInfo(server);
+  if (info === undefined) {
+    try {
+      info = await serverInfo(transport, server, { timeout: remaining() });
+    } catch (err) {
+      // A server that answers but does not say its version (a proxy page, a refusal): text, as before.
+      if (err instanceof ProtocolError || err instanceof ClickHouseError) return undefined;
+      throw err;
+    }
+  }
+  if (!info.features.rowBinaryWithNamesAndTypes || !body.endsWith(TSV_FORMAT)) return undefined;
+  const binaryBody = `${body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes`;
+  let res = await post(binaryBody, false, 0, true);
+  checkStatus(res);
+  // A server that does not tag its exception blocks appends a failure after the rows as
+  // plain text: when the end reads like one, the server is asked again to hold its answer
+  // until the query ends, so a failure comes as a status.
+  if (res.headers['x-clickhouse-exception-tag'] === undefined && findTrailingError(res.body) !== undefined) {
+    res = await post(binaryBody, true, 0, true);
+    checkStatus(res);
+  }
+  try {
+    return decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
+  } catch (err) {
+    if (err instanceof UnsupportedBinaryType) return undefined;
+    throw err;
+  }
 }
 
 /** `promise`'s value, or `undefined` when it fails or takes longer than `ms`. */
@@ -169,24 +232,69 @@ function partlySent(err: unknown): unknown {
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
 
-/** Only a string (a Decimal as text), a Date (for a Date or DateTime64 column) or an array of them needs the table's types. */
+/**
+ * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose
+ * values need a form of their own, and the names `n` of flattened `Nested` columns (the
+ * table has `n.a`, `n.b` ... and no `n`).
+ */
+interface TableSchema {
+  readonly encodings: ColumnEncodings;
+  readonly nested: ReadonlySet<string>;
+}
+
+/** Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types. */
 function mayNeedSchema(rows: readonly Row[]): boolean {
   for (const row of rows) {
     for (const key in row) {
       const v = row[key];
-      if (typeof v === 'string' || Array.isArray(v) || v instanceof Date) return true;
+      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'object' && v !== null)) return true;
     }
   }
   return false;
 }
 
-function columnEncodingsOf(
+function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
+  for (const key in row) if (nested.has(key) && isObject(row[key])) return true;
+  return false;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
+  if (!nestedKey(row, nested)) return row;
+  const out: Row = {};
+  for (const key in row) {
+    if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
+    const value = row[key];
+    if (nested.has(key) && isObject(value)) {
+      for (const sub in value) if (Object.prototype.hasOwnProperty.call(value, sub)) out[`${key}.${sub}`] = value[sub];
+    } else out[key] = value;
+  }
+  return out;
+}
+
+// Column types whose values the default JSON form writes right.
+const PLAIN_TYPE = /^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|String|FixedString|UUID|IPv4|IPv6|Enum8|Enum16|DateTime|Time|Time64|Nothing|IntervalSecond)$/;
+
+function needsCare(type: ColumnType): boolean {
+  if (PLAIN_TYPE.test(type.name)) return false;
+  if (type.name === 'Array' || type.name === 'Nullable' || type.name === 'LowCardinality' || (type.name === 'Tuple' && type.args.every((a) => typeof a === 'object' && a.field === undefined))) {
+    return type.args.some((a) => typeof a === 'object' && needsCare(a));
+  }
+  return true;
+}
+
+function tableSchemaOf(
   transport: Transport,
   server: ServerConfig,
   quotedTable: string,
   timeout: () => number,
   signal?: AbortSignal,
-): Promise<ColumnEncodings> {
+): Promise<TableSchema> {
   const key = `${server.origin}/${server.database}/${quotedTable}`;
   const now = Date.now();
   const cached = schemas.get(key);
@@ -195,13 +303,22 @@ function columnEncodingsOf(
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),
   }).then((res) => {
-    const found = new Map<string, ColumnEncoding>();
+    const encodings = new Map<string, ColumnType>();
+    const names = new Set<string>();
     for (const line of checkResponse(res).split('\n')) {
-      const [name, type] = line.split('\t');
-      const kind = name && type ? columnEncoding(parseColumnType(unescapeTsv(type))) : undefined;
-      if (kind !== undefined) found.set(unescapeTsv(name as string), kind);
+      const [rawName, rawType] = line.split('\t');
+      if (!rawName || !rawType) continue;
+      const name = unescapeTsv(rawName);
+      const type = parseColumnType(unescapeTsv(rawType));
+      names.add(name);
+      if (needsCare(type)) encodings.set(name, type);
     }
-    return found;
+    const nested = new Set<string>();
+    for (const name of names) {
+      const dot = name.indexOf('.');
+      if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
+    }
+    return { encodings, nested };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {

@@ -6,8 +6,14 @@ import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } fro
 import { typedParamValues } from './typed-params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, Settings } from './types.js';
 
-// The format `select` asks for: text, so every digit survives, with the column types.
-const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
+/**
+ * The format `select` asks for: text, so every digit survives, with the column types
+ * (`perform` asks a server that has it for `RowBinaryWithNamesAndTypes` instead).
+ *
+ * @example
+ * prepare({ type: 'select', sql: 'SELECT 1' }).body.endsWith(`FORMAT ${SELECT_FORMAT}`); // true
+ */
+export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
 const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken']);
 const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { columnEncoding, containsDecimal, parseColumnType } from '../../src/clickhouse/column-type.js';
+import { columnEncoding, containsDecimal, parseColumnType, structuralType } from '../../src/clickhouse/column-type.js';
 import { ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('column-type');
@@ -21,8 +21,31 @@ test('parse :: nested types as the server prints them', () => {
   });
 });
 
-test('parse :: enum entries keep their names, escaped quotes included', () => {
-  assert.equal(parseColumnType("Enum8('a' = 1, 'it\\'s' = -2)"), { name: 'Enum8', args: ['a', "it's"] });
+test('parse :: enum entries keep their names, escaped quotes included, and their values', () => {
+  assert.equal(parseColumnType("Enum8('a' = 1, 'it\\'s' = -2)"), { name: 'Enum8', args: ['a', "it's"], values: [1, -2] });
+});
+
+test('parse :: the forms of modern servers: quoted element names, DESCRIBE line breaks, JSON and Dynamic parameters', () => {
+  assert.equal(parseColumnType('Tuple(`a b` UInt8, c String)'), {
+    name: 'Tuple', args: [{ name: 'UInt8', args: [], field: 'a b' }, { name: 'String', args: [], field: 'c' }],
+  });
+  assert.equal(parseColumnType('Tuple(\n    a UInt8,\n    b Map(String, Nullable(Int64)))'), {
+    name: 'Tuple', args: [
+      { name: 'UInt8', args: [], field: 'a' },
+      { name: 'Map', args: [{ name: 'String', args: [] }, { name: 'Nullable', args: [{ name: 'Int64', args: [] }] }], field: 'b' },
+    ],
+  });
+  assert.equal(parseColumnType("JSON(max_dynamic_paths=10, a UInt32, SKIP REGEXP 'x(')"), { name: 'JSON', args: ["max_dynamic_paths=10, a UInt32, SKIP REGEXP 'x('"] });
+  assert.equal(parseColumnType('Dynamic(max_types=5)'), { name: 'Dynamic', args: ['max_types=5'] });
+  assert.equal(parseColumnType('SimpleAggregateFunction(quantile(0.5), Float64)').args[1], { name: 'Float64', args: [] });
+});
+
+test('helpers :: structuralType', () => {
+  const point = { name: 'Tuple', args: [{ name: 'Float64', args: [] }, { name: 'Float64', args: [] }] };
+  assert.equal(structuralType(parseColumnType('Point')), point);
+  assert.equal(structuralType(parseColumnType('Polygon')), { name: 'Array', args: [{ name: 'Array', args: [point] }] });
+  assert.equal(structuralType(parseColumnType('Nested(a UInt8)')), { name: 'Array', args: [{ name: 'Tuple', args: [{ name: 'UInt8', args: [], field: 'a' }] }] });
+  assert.equal(structuralType(parseColumnType('String')), { name: 'String', args: [] });
 });
 
 test('parse :: Nested elements carry their field names', () => {

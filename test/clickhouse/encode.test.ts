@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeRow, encodeRows } from '../../src/clickhouse/encode.js';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
+import { parseColumnType } from '../../src/clickhouse/column-type.js';
 
 const test = suite('encode');
 
@@ -64,6 +65,28 @@ test('encodeRow :: refusals name the column', () => {
   loop.push(loop);
   assert.throws(() => encodeRow({ loop }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
   assert.throws(() => encodeRow([] as unknown as Record<string, unknown>), (e: unknown) => e instanceof QueryParamError);
+});
+
+test('encodeRow :: by column type (modern tables): Map, named Tuple, JSON, Bool, Variant, DateTime64 text, Nested objects', () => {
+  const t = (text: string) => parseColumnType(text);
+  const types = new Map([
+    ['m', t('Map(UInt8, Array(Decimal(9, 2)))')], ['md', t('Map(Date, String)')], ['nt', t('Tuple(a UInt8, b Nullable(String))')],
+    ['j', t('JSON')], ['b', t('Nullable(Bool)')], ['v', t('Variant(Bool, String)')], ['t9', t('DateTime64(9)')], ['n', t('Nested(x UInt8, y Date)')],
+  ]);
+  assert.is(encodeRow({ m: new Map([[1, ['1.50']]]), md: new Map([[new Date('2020-02-29T12:00:00Z'), 'x']]) }, types),
+    '{"m":{"1":[1.50]},"md":{"2020-02-29":"x"}}');
+  assert.is(encodeRow({ m: { 2: [] }, nt: [1, null] }, types), '{"m":{"2":[]},"nt":{"a":1,"b":null}}');
+  assert.is(encodeRow({ nt: { b: 'x', a: 2 } }, types), '{"nt":{"a":2,"b":"x"}}');
+  assert.is(encodeRow({ j: { a: { big: 12345678901234567890n }, at: new Date(0), skip: undefined } }, types),
+    '{"j":{"a":{"big":12345678901234567890},"at":"1970-01-01T00:00:00.000Z"}}');
+  assert.is(encodeRow({ b: true, v: false }, types), '{"b":true,"v":false}');
+  assert.is(encodeRow({ t9: '2020-01-01T00:00:00.123456789Z' }, types), '{"t9":"1577836800.123456789"}');
+  assert.is(encodeRow({ t9: '2299-12-31T23:59:59.5Z' }, types), '{"t9":"2299-12-31T23:59:59.5Z"}');
+  assert.is(encodeRow({ n: [{ x: 1, y: new Date('2020-01-02T00:00:00Z') }] }, types), '{"n":[{"x":1,"y":"2020-01-02"}]}');
+  assert.throws(() => encodeRow({ nt: [1] }, types), (e: unknown) => e instanceof QueryParamError && e.param === 'nt');
+  assert.throws(() => encodeRow({ m: new Map([[{}, 1]]) }, types), (e: unknown) => e instanceof QueryParamError && e.param === 'm');
+  // Without types: a JS Map is an object keyed by its keys' text, a plain object JSON text (bigint digits kept).
+  assert.is(encodeRow({ m: new Map([[1n, true]]), o: { n: 1n } }), '{"m":{"1":true},"o":"{\\"n\\":1}"}');
 });
 
 test('encodeRows :: one line per row, each ending in a newline', () => {

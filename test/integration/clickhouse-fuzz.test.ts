@@ -10,7 +10,8 @@ import { connect, type Connection } from '../../src/clickhouse/connection.js';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { renderQuery } from '../../src/clickhouse/params.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
-import { serverUrls } from './cluster.js';
+import { knownServerInfo } from '../../src/clickhouse/server-info.js';
+import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { modernCluster, modernUrls } from './modern.js';
 import { seeded } from '../seeded.js';
 
@@ -44,6 +45,13 @@ test.before(async () => {
 test.after(async () => {
   await conn.query(`DROP TABLE IF EXISTS ${table}`);
   await conn.close();
+});
+
+// `npm test` runs this suite on each engine: 18.16 answers in TabSeparated, a modern server
+// in RowBinaryWithNamesAndTypes (the binary decoder), which is what this pass must go through.
+test(`fuzz :: the select format is the one of the engine (${TEST_ENGINE})`, async () => {
+  await conn.select('SELECT 1 AS x');
+  assert.is(knownServerInfo(conn.server)?.features.rowBinaryWithNamesAndTypes, TEST_ENGINE === 'modern');
 });
 
 /** The seeded strings; those with a lone surrogate must be refused by `refuse`, naming the param. */
