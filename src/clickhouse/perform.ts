@@ -11,7 +11,7 @@ import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
-import { type ServerFeatures, knownServerInfo, serverInfo } from './server-info.js';
+import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
@@ -52,12 +52,12 @@ export async function perform<K extends PreparedRequest['type']>(
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
     // Within the call's own time; a server whose version cannot be read by then gets the
     // insert without these settings rather than no insert (the pool reads it in the background).
-    const info = knownServerInfo(server) ?? await within(serverInfo(transport, server, { timeout: remaining() }), remaining());
+    const info = knownServerInfo(server) ?? await within(infoOf(transport, server, remaining(), options.signal), remaining());
     if (info !== undefined) versioned = insertSettings(info.features, options);
   }
   const { typedParams } = request;
   if (typedParams !== undefined) {
-    const info = knownServerInfo(server) ?? await serverInfo(transport, server, { timeout: remaining() });
+    const info = knownServerInfo(server) ?? await infoOf(transport, server, remaining(), options.signal);
     if (!info.features.typedParams) {
       const name = Object.keys(typedParams)[0] as string;
       throw new QueryParamError(name, `${server.redacted} runs ClickHouse ${info.version}, which has no server-side parameters `
@@ -117,7 +117,7 @@ export async function perform<K extends PreparedRequest['type']>(
     return undefined as CommandResults[K];
   }
   if (request.type === 'select') {
-    const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post);
+    const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post, options.signal);
     if (rows !== undefined) return rows as CommandResults[K];
   }
   const res = await post(request.body);
@@ -140,7 +140,7 @@ export async function perform<K extends PreparedRequest['type']>(
   const knownZone = knownServerInfo(server)?.timeZone;
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
-    serverTimeZone = (await serverInfo(transport, server, { timeout: remaining() })).timeZone;
+    serverTimeZone = (await infoOf(transport, server, remaining(), options.signal)).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
 }
@@ -163,11 +163,12 @@ async function selectBinary(
   int64: Int64Mode,
   remaining: () => number,
   post: (body: string, confirm: boolean, group: number, binary: boolean) => Promise<RawResponse>,
+  signal: AbortSignal | undefined,
 ): Promise<Row[] | undefined> {
   let info = knownServerInfo(server);
   if (info === undefined) {
     try {
-      info = await serverInfo(transport, server, { timeout: remaining() });
+      info = await infoOf(transport, server, remaining(), signal);
     } catch (err) {
       // A server that answers but does not say its version (a proxy page, a refusal): text, as before.
       if (err instanceof ProtocolError || err instanceof ClickHouseError) return undefined;
@@ -191,6 +192,40 @@ async function selectBinary(
     if (err instanceof UnsupportedBinaryType) return undefined;
     throw err;
   }
+}
+
+/**
+ * The server's `ServerInfo` (asked once per server, see `serverInfo`), given up on when the
+ * call's signal fires or its time is up: the question may be shared with other calls and
+ * goes on, but this call ends at once (a hedged read's losing attempt must not wait out a
+ * hung server), and as a call whose own request was never sent.
+ */
+function infoOf(transport: Transport, server: ServerConfig, timeout: number, signal: AbortSignal | undefined): Promise<ServerInfo> {
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  return new Promise<ServerInfo>((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => finish(new AbortError(signal?.reason, false));
+    // Bounded by this call's time even when the question was asked earlier with a longer one.
+    const timer = setTimeout(() => finish(new TimeoutError(timeout, false)), timeout);
+    function finish(error: unknown, info?: ServerInfo): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (info !== undefined) resolve(info);
+      else reject(error);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(unsent(error)));
+  });
+}
+
+/** A failure of the version question is the call's, before its own request was sent. */
+function unsent(err: unknown): unknown {
+  if (err instanceof TransportError && err.requestSent) return new TransportError(err.message, false, { cause: err.cause });
+  if (err instanceof TimeoutError && err.requestSent) return new TimeoutError(err.timeout, false);
+  if (err instanceof AbortError && err.requestSent) return new AbortError(err.cause, false);
+  return err;
 }
 
 /** `promise`'s value, or `undefined` when it fails or takes longer than `ms`. */

@@ -38,6 +38,9 @@ test('stop :: no socket left to any server, with calls timing out and reconnects
   });
   const app = await startSupervisor([pool]);
   try {
+    // The pool reads each server's version when it starts; a select waits for it (it picks
+    // the result format by it), so let the late server's be known: the selects are then sent.
+    await until('the late server\'s version is known', () => pool.stats().servers[0]!.version !== undefined, 5_000);
     const calls = Array.from({ length: 4 }, () => pool.select(SLOW).then(() => 'answered', (e: { code?: string }) => e.code ?? String(e)));
     for (let i = 0; i < 20; i++) pool.asyncInsertToTable('system.one_does_not_exist', { dummy: i });
     // The first timeout fires a KILL through the late proxy: stop while it is out.
