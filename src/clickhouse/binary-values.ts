@@ -9,11 +9,11 @@ import type { Int64Mode } from './types.js';
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
- * A Decimal's digits as the server prints them by default: every significant digit, no
- * trailing zeros after the point.
+ * A Decimal's text: every digit, padded to the column's scale (as 18.16 prints it, so
+ * both engines give the same text).
  *
  * @example
- * decimalText(-50n, 3); // '-0.05'
+ * decimalText(-50n, 3); // '-0.050'
  */
 export function decimalText(value: bigint, scale: number): string {
   const negative = value < 0n;
@@ -21,10 +21,10 @@ export function decimalText(value: bigint, scale: number): string {
   if (scale > 0) {
     digits = digits.padStart(scale + 1, '0');
     const whole = digits.slice(0, digits.length - scale);
-    const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
-    digits = fraction === '' ? whole : `${whole}.${fraction}`;
+    // Padded to the column's scale, as 18.16 prints it: the same text from either engine.
+    digits = `${whole}.${digits.slice(digits.length - scale)}`;
   }
-  return negative && digits !== '0' ? `-${digits}` : digits;
+  return negative && /[1-9]/.test(digits) ? `-${digits}` : digits;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -46,7 +46,7 @@ test('int64 modes :: auto, bigint, string', () => {
 test('decimals and DateTime64 :: every digit', () => {
   const b = body([['d', 'Decimal(9, 2)'], ['e', 'Decimal(38, 5)'], ['t3', "DateTime64(3, 'UTC')"], ['t9', 'DateTime64(9)']],
     [...le(-5n, 4), ...le(150000n, 16), ...le(1577836800123n, 8), ...le(1577836800123456789n, 8)]);
-  assert.equal(decodeRowBinary(b, ctx), [{ d: '-0.05', e: '1.5', t3: new Date('2020-01-01T00:00:00.123Z'), t9: '2020-01-01T00:00:00.123456789Z' }]);
+  assert.equal(decodeRowBinary(b, ctx), [{ d: '-0.05', e: '1.50000', t3: new Date('2020-01-01T00:00:00.123Z'), t9: '2020-01-01T00:00:00.123456789Z' }]);
 });
 
 test('composites :: Nullable, Array, named and unnamed Tuple, Map with typed keys, Enum, geo', () => {
@@ -86,8 +86,9 @@ test('text forms :: as the server prints them', () => {
   assert.is(v6('00010000000000010000000000000001'), '1:0:0:1::1');
   assert.is(v6('00010000000100000001000000010000'), '1:0:1:0:1:0:1:0');
   assert.is(v6('fe800000000000000001000000000000'), 'fe80::1:0:0:0');
-  assert.is(decimalText(0n, 3), '0');
-  assert.is(decimalText(-1230n, 3), '-1.23');
+  assert.is(decimalText(0n, 3), '0.000');
+  assert.is(decimalText(-1230n, 3), '-1.230');
+  assert.is(decimalText(-5n, 0), '-5');
   assert.is(timeText(-5n, 0), '-00:00:05');
   assert.is(timeText(360000123n, 3), '100:00:00.123');
   assert.is(preciseInstant(-1n, 6), '1969-12-31T23:59:59.999999Z');
