@@ -65,6 +65,8 @@ test('stats :: a broken connection counts as an error and adds a penalty below t
   const pool = definePool({ connectionStrings: [proxy.url()], name: `it-stats-p-${process.pid}`, poolSize: 1, readRetries: 0 });
   const app = await startSupervisor([pool]);
   try {
+    // The select itself must meet the fault, not the version question a new pool asks first.
+    await until('the server\'s version is known', () => pool.stats().servers[0]!.version !== undefined, 5_000);
     proxy.setMode('reset-after-request');
     const code = await pool.select('SELECT 1 AS x').then(() => 'ok', (e: { code?: string; message?: string }) => e.code ?? e.message);
     proxy.setMode('pass');
