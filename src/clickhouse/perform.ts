@@ -68,7 +68,9 @@ export async function perform<K extends PreparedRequest['type']>(
   const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
-    const id = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : queryId;
+    // Each statement of a multi-group insert too: 26.x may still list the previous one as
+    // running just after it answered (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING).
+    const id = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : group > 0 ? `${queryId}-${group}` : queryId;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
