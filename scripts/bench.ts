@@ -231,7 +231,7 @@ async function main(): Promise<void> {
       }
     }
     lines.push("each query: raw undici POSTs 'SELECT 1' and reads the body as text; clickhouse-js query({ format: 'JSONEachRow' }).json();");
-    lines.push("colonnade pool.select('SELECT 1') (TabSeparatedWithNamesAndTypes, decoded to [{ 1: 1 }]). CPU = the client process's user+system time / queries");
+    lines.push(`colonnade pool.select('SELECT 1') (${args.engine === 'modern' ? 'RowBinaryWithNamesAndTypes' : 'TabSeparatedWithNamesAndTypes'}, decoded to [{ 1: 1 }]). CPU = the client process's user+system time / queries`);
     lines.push('');
     if (inserted) {
       const wi = [42, 11, 8, 10, 12, 8, 9];
