@@ -2,7 +2,7 @@
  * The checks of values a user gives in more than one place (connection strings, pool and
  * connect options, per-call options): one home each, so the places cannot drift apart.
  */
-import { ConfigError, MAX_RESULT_BYTES } from './errors.js';
+import { ConfigError, MAX_RESULT_BYTES, QueryParamError } from './errors.js';
 import type { Settings } from './types.js';
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -67,4 +67,35 @@ export function checkSettings(settings: Settings, where: string): Settings {
     }
   }
   return settings;
+}
+
+/**
+ * True for an object literal (or `Object.create(null)`): what a row, a Map column's value
+ * or a named Tuple may be given as; a class instance, an array or a Date is not one.
+ *
+ * @example
+ * isPlainObject({ a: 1 }); // true
+ * isPlainObject(new Date()); // false
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Writes a composite value (array, Map, Tuple, object) with `write`, refusing one that
+ * contains itself: `seen` holds the composites being written around it.
+ *
+ * @example
+ * descend(list, 'xs', [], () => `[${list.map(String).join(',')}]`);
+ */
+export function descend<T>(value: unknown, name: string, seen: unknown[], write: () => T): T {
+  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  seen.push(value);
+  try {
+    return write();
+  } finally {
+    seen.pop();
+  }
 }

@@ -1,6 +1,7 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
+import { stripNuls } from './binary-values.js';
 import { dateTimeFromText } from './time-zone.js';
 import type { Int64Mode, Row } from './types.js';
 
@@ -343,12 +344,6 @@ function wideInt(mode: Int64Mode): Scalar {
     const big = BigInt(text);
     return big <= 9007199254740991n && big >= -9007199254740991n ? Number(big) : big;
   };
-}
-
-function stripNuls(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
-  return end === text.length ? text : text.slice(0, end);
 }
 
 const UNESCAPES: Record<string, string> = {

@@ -1,7 +1,8 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
+import { descend, isPlainObject } from './checks.js';
 import { QueryParamError } from './errors.js';
-import { epochSeconds, isWellFormed } from './params.js';
+import { epochSeconds, isWellFormed, utcDay } from './params.js';
 import type { Row } from './types.js';
 
 const DECIMAL_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -125,23 +126,13 @@ function encodeValue(value: unknown, name: string, kind: ColumnEncoding | undefi
   throw new QueryParamError(name, 'unsupported value (use a string, number, bigint, boolean, null, Date, array, Map or plain object)');
 }
 
-// The days each type holds: Date 1970-01-01 to 2149-06-06, Date32 1900-01-01 to 2299-12-31.
-const DAY_MS = 86_400_000;
-const DATE_RANGE = { date: [0, 65_535], date32: [-25_567, 120_529] } as const;
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): string {
   const ms = date.getTime();
   if (Number.isNaN(ms)) throw new QueryParamError(name, 'Date is invalid');
-  if (kind === 'date' || kind === 'date32') {
-    const day = Math.floor(ms / DAY_MS);
-    const [lo, hi] = DATE_RANGE[kind];
-    if (day < lo || day > hi) {
-      throw new QueryParamError(name, `Date ${date.toISOString()} is outside ${kind === 'date' ? "Date's range (1970-01-01 to 2149-06-06)" : "Date32's range (1900-01-01 to 2299-12-31)"}`);
-    }
-    return date.toISOString().slice(0, 10);
-  }
+  if (kind === 'date' || kind === 'date32') return utcDay(date, kind === 'date' ? 'Date' : 'Date32', name);
   if (kind === 'datetime64') {
     if (ms < 0 || ms > DATETIME64_MAX_MS) throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1970 to 2299, which DateTime64 is written for`);
     // Epoch seconds of more than ten digits are not read: past 2106 the UTC ISO text, which modern servers read.
@@ -186,7 +177,7 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       return jsonValue(value, name, seen);
     case 'Array': {
       if (!Array.isArray(value)) break;
-      return within(value, name, seen, () => {
+      return descend(value, name, seen, () => {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ',';
@@ -201,7 +192,7 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       const named = fields.length > 0 && fields.every((f) => f !== undefined);
       if (Array.isArray(value)) {
         if (value.length !== elements.length) throw new QueryParamError(name, `expected ${elements.length} tuple elements, got ${value.length}`);
-        return within(value, name, seen, () => {
+        return descend(value, name, seen, () => {
           const parts = value.map((v, i) => encodeTyped(v, `${name}.${fields[i] ?? i + 1}`, elements[i] as ColumnType, seen));
           // A named tuple reads only an object in JSON: the elements get their names.
           return named ? `{${parts.map((p, i) => `${JSON.stringify(fields[i])}:${p}`).join(',')}}` : `[${parts.join(',')}]`;
@@ -209,7 +200,7 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       }
       if (named && isPlainObject(value)) {
         const record = value as Record<string, unknown>;
-        return within(value, name, seen, () => `{${elements.map((e, i) => {
+        return descend(value, name, seen, () => `{${elements.map((e, i) => {
           const field = fields[i] as string;
           return `${JSON.stringify(field)}:${encodeTyped(record[field] ?? null, `${name}.${field}`, e, seen)}`;
         }).join(',')}}`);
@@ -222,29 +213,13 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       if (value instanceof Map) entries = [...(value as Map<unknown, unknown>).entries()];
       else if (isPlainObject(value)) entries = Object.entries(value as Record<string, unknown>);
       else break;
-      return within(value, name, seen, () => `{${entries.map(([k, v]) => {
+      return descend(value, name, seen, () => `{${entries.map(([k, v]) => {
         const key = mapKeyText(k, name, keyType as ColumnType);
         return `${JSON.stringify(key)}:${encodeTyped(v, `${name}[${key}]`, valueType as ColumnType, seen)}`;
       }).join(',')}}`);
     }
   }
   return encodeValue(value, name, undefined, seen);
-}
-
-function within(value: unknown, name: string, seen: unknown[], write: () => string): string {
-  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
-  seen.push(value);
-  try {
-    return write();
-  } finally {
-    seen.pop();
-  }
-}
-
-function isPlainObject(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A Map key as the text of a JSON object key, which the server reads as the key type. */
@@ -291,11 +266,11 @@ function jsonValue(value: unknown, name: string, seen: unknown[]): string {
     return JSON.stringify(value.toISOString());
   }
   if (Array.isArray(value)) {
-    return within(value, name, seen, () => `[${value.map((v, i) => jsonValue(v, `${name}[${i}]`, seen)).join(',')}]`);
+    return descend(value, name, seen, () => `[${value.map((v, i) => jsonValue(v, `${name}[${i}]`, seen)).join(',')}]`);
   }
   if (value instanceof Map || isPlainObject(value)) {
     const entries: [unknown, unknown][] = value instanceof Map ? [...(value as Map<unknown, unknown>).entries()] : Object.entries(value as object);
-    return within(value, name, seen, () => `{${entries.filter(([, v]) => v !== undefined).map(([k, v]) => {
+    return descend(value, name, seen, () => `{${entries.filter(([, v]) => v !== undefined).map(([k, v]) => {
       const key = mapKeyText(k, name, STRING);
       return `${JSON.stringify(key)}:${jsonValue(v, `${name}.${key}`, seen)}`;
     }).join(',')}}`);

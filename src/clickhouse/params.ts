@@ -198,6 +198,26 @@ export function epochSeconds(date: Date, name: string): number {
   return seconds;
 }
 
+// The days each type holds: Date 1970-01-01 to 2149-06-06, Date32 1900-01-01 to 2299-12-31.
+const DAY_MS = 86_400_000;
+const DAY_RANGE = { Date: [0, 65_535, '1970-01-01', '2149-06-06'], Date32: [-25_567, 120_529, '1900-01-01', '2299-12-31'] } as const;
+
+/**
+ * The UTC day of a JS Date as a `Date` or `Date32` value reads it (`YYYY-MM-DD`), refusing
+ * a day outside the type's range.
+ *
+ * @example
+ * utcDay(new Date('2020-02-29T23:30:00Z'), 'Date', 'day'); // '2020-02-29'
+ */
+export function utcDay(date: Date, type: 'Date' | 'Date32', name: string): string {
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw new QueryParamError(name, 'Date is invalid');
+  const [lo, hi, from, to] = DAY_RANGE[type];
+  const day = Math.floor(ms / DAY_MS);
+  if (day < lo || day > hi) throw new QueryParamError(name, `Date ${date.toISOString()} is outside ${type}'s range (${from} to ${to})`);
+  return date.toISOString().slice(0, 10);
+}
+
 /**
  * JSON text of a plain object, refusing what JSON.stringify would mangle or choke on.
  *

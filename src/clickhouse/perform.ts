@@ -12,7 +12,7 @@ import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
-import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+import { DEFAULT_MAX_RESULT_BYTES, isPlainObject } from './checks.js';
 import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
@@ -52,7 +52,7 @@ export async function perform<K extends PreparedRequest['type']>(
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
     // Within the call's own time; a server whose version cannot be read by then gets the
     // insert without these settings rather than no insert (the pool reads it in the background).
-    const info = knownServerInfo(server) ?? await within(infoOf(transport, server, remaining(), options.signal), remaining());
+    const info = knownServerInfo(server) ?? await infoOf(transport, server, remaining(), options.signal).catch(() => undefined);
     if (info !== undefined) versioned = insertSettings(info.features, options);
   }
   const { typedParams } = request;
@@ -230,15 +230,6 @@ function unsent(err: unknown): unknown {
   return err;
 }
 
-/** `promise`'s value, or `undefined` when it fails or takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.catch(() => undefined),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */
 function insertSettings(features: ServerFeatures, options: CallOptions): Settings | undefined {
   const out: Record<string, string | number> = {};
@@ -291,14 +282,8 @@ function mayNeedSchema(rows: readonly Row[]): boolean {
 }
 
 function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
-  for (const key in row) if (nested.has(key) && isObject(row[key])) return true;
+  for (const key in row) if (nested.has(key) && isPlainObject(row[key])) return true;
   return false;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
@@ -307,7 +292,7 @@ function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
   for (const key in row) {
     if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
     const value = row[key];
-    if (nested.has(key) && isObject(value)) {
+    if (nested.has(key) && isPlainObject(value)) {
       for (const sub in value) if (Object.prototype.hasOwnProperty.call(value, sub)) out[`${key}.${sub}`] = value[sub];
     } else out[key] = value;
   }

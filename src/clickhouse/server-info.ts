@@ -75,8 +75,15 @@ export function featuresOf(version: string): ServerFeatures {
 const known = new BoundedCache<ServerInfo>({ maxEntries: 1_024, maxKeyLength: 2_048, maxChars: 256 * 1024 });
 const asking = new Map<string, Promise<ServerInfo>>();
 
+// Every select asks what is known of its server: the key is built once per parsed config.
+const keys = new WeakMap<ServerConfig, string>();
 function keyOf(server: ServerConfig): string {
-  return `${server.origin} ${server.username}`;
+  let key = keys.get(server);
+  if (key === undefined) {
+    key = `${server.origin} ${server.username}`;
+    keys.set(server, key);
+  }
+  return key;
 }
 
 /**

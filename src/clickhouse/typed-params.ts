@@ -4,8 +4,9 @@
  * TabSeparated (`deserializeTextEscaped`). The placeholder's type says what to write.
  */
 import { type ColumnType, parseColumnType } from './column-type.js';
+import { descend, isPlainObject } from './checks.js';
 import { QueryParamError } from './errors.js';
-import { epochSeconds, isWellFormed, jsonText, quoteString, type TypedPlaceholder } from './params.js';
+import { epochSeconds, isWellFormed, jsonText, quoteString, utcDay, type TypedPlaceholder } from './params.js';
 import type { QueryParams } from './types.js';
 
 /**
@@ -111,29 +112,20 @@ function nested(value: unknown, type: ColumnType, name: string, seen: unknown[] 
       return nested(value, inner(type), name, seen);
     case 'Array': {
       if (!Array.isArray(value)) throw new QueryParamError(name, `expected an array for ${typeText(type)}, got ${kind(value)}`);
-      enter(value, seen, name);
-      const items = value.map((item, i) => nested(item, inner(type), `${name}[${i}]`, seen));
-      seen.pop();
-      return `[${items.join(',')}]`;
+      return descend(value, name, seen, () => `[${value.map((item, i) => nested(item, inner(type), `${name}[${i}]`, seen)).join(',')}]`);
     }
     case 'Map': {
       const [keyType, valueType] = type.args as ColumnType[];
       const entries = mapEntries(value, type, name);
-      enter(value, seen, name);
-      const items = entries.map(([k, v]) => {
+      return descend(value, name, seen, () => `{${entries.map(([k, v]) => {
         const at = `${name}[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
         return `${nested(k, keyType as ColumnType, at, seen)}:${nested(v, valueType as ColumnType, at, seen)}`;
-      });
-      seen.pop();
-      return `{${items.join(',')}}`;
+      }).join(',')}}`);
     }
     case 'Tuple': {
       const elements = type.args.filter((a): a is ColumnType => typeof a === 'object');
       const values = tupleValues(value, type, elements, name);
-      enter(value, seen, name);
-      const items = elements.map((el, i) => nested(values[i], el, el.field === undefined ? `${name}[${i}]` : `${name}.${el.field}`, seen));
-      seen.pop();
-      return `(${items.join(',')})`;
+      return descend(value, name, seen, () => `(${elements.map((el, i) => nested(values[i], el, el.field === undefined ? `${name}[${i}]` : `${name}.${el.field}`, seen)).join(',')})`);
     }
   }
   if (GEO[type.name] !== undefined) return nested(value, typeOf(GEO[type.name] as string) as ColumnType, name, seen);
@@ -157,7 +149,7 @@ function scalar(value: unknown, type: ColumnType, name: string, quoted: boolean)
   }
   if (t === 'Date' || t === 'Date32') {
     if (typeof value === 'string') return text(value);
-    if (value instanceof Date) return text(utcDay(value, name, t));
+    if (value instanceof Date) return text(utcDay(value, t, name));
     throw new QueryParamError(name, `expected a Date or 'YYYY-MM-DD' text for ${t}, got ${kind(value)}`);
   }
   if (t === 'DateTime') {
@@ -269,15 +261,6 @@ function epochMillisText(date: Date, name: string): string {
 const DATETIME64_MIN_MS = Date.UTC(1900, 0, 1);
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 
-function utcDay(date: Date, name: string, type: string): string {
-  const ms = date.getTime();
-  if (Number.isNaN(ms)) throw new QueryParamError(name, 'Date is invalid');
-  const [from, to] = type === 'Date' ? ['1970-01-01', '2149-06-06'] : ['1900-01-01', '2299-12-31'];
-  const day = date.toISOString().slice(0, 10);
-  if (date.getUTCFullYear() < 1900 || day < from || day > to) throw new QueryParamError(name, `Date ${date.toISOString()} is outside ${type}'s range (${from} to ${to})`);
-  return day;
-}
-
 function mapEntries(value: unknown, type: ColumnType, name: string): [unknown, unknown][] {
   if (value instanceof Map) return [...value.entries()];
   if (isPlainObject(value)) return Object.entries(value);
@@ -301,19 +284,8 @@ function tupleValues(value: unknown, type: ColumnType, elements: readonly Column
   throw new QueryParamError(name, `expected an array${named ? ' or a plain object' : ''} for ${typeText(type)}, got ${kind(value)}`);
 }
 
-function enter(value: unknown, seen: unknown[], name: string): void {
-  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
-  seen.push(value);
-}
-
 function inner(type: ColumnType): ColumnType {
   return type.args[0] as ColumnType;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function kind(value: unknown): string {

@@ -44,8 +44,6 @@ export interface WriteOutcomes {
   deduplicates(table: string): Promise<boolean>;
 }
 
-const stamped = new WeakSet<PreparedRequest>();
-
 /**
  * A batch as the writer sends it, every attempt the same: an insert carries a
  * deduplication token of its own (kept across retries, so that a repeat of a stored block
@@ -57,14 +55,13 @@ const stamped = new WeakSet<PreparedRequest>();
  * unit.request = forWriter(unit.request, false); // options: { asyncInsert: false, deduplicationToken: '…' }
  */
 export function forWriter(request: PreparedRequest, serverAsync: boolean): PreparedRequest {
-  if (stamped.has(request) || (request.type !== 'insert' && request.type !== 'insert_to_table')) return request;
   const { options } = request;
-  const out: PreparedRequest = {
+  // Stamped already (a retry), or both chosen by the caller: as it is.
+  if ((request.type !== 'insert' && request.type !== 'insert_to_table') || (options.asyncInsert !== undefined && options.deduplicationToken !== undefined)) return request;
+  return {
     ...request,
     options: { ...options, asyncInsert: options.asyncInsert ?? serverAsync, deduplicationToken: options.deduplicationToken ?? newQueryId() },
   };
-  stamped.add(out);
-  return out;
 }
 
 /**
