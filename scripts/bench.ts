@@ -41,9 +41,11 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { rounds: 7, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [], engine: '18.16' };
-  for (const arg of argv) {
+  // `--engine modern` as well as `--engine=modern`.
+  const joined = argv.flatMap((arg, i) => (/^--[a-z-]+$/.test(arg) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? [`${arg}=${argv[i + 1]}`] : i > 0 && /^--[a-z-]+$/.test(argv[i - 1]!) && !arg.startsWith('--') ? [] : [arg]));
+  for (const arg of joined) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3)`);
+    if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3 or --rounds 3)`);
     const [, key, value] = m as unknown as [string, string, string];
     const n = Number(value);
     const int = (lo: number, hi: number): number => {
