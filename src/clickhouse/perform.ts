@@ -50,9 +50,11 @@ export async function perform<K extends PreparedRequest['type']>(
   // Settings that depend on what the server can do (its version, read once per server).
   let versioned: Settings | undefined;
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
-    // Within the call's own time; a server whose version cannot be read by then gets the
-    // insert without these settings rather than no insert (the pool reads it in the background).
-    const info = knownServerInfo(server) ?? await infoOf(transport, server, remaining(), options.signal).catch(() => undefined);
+    // Within half of the call's own time, so that the insert keeps the other half: a server
+    // whose version cannot be read by then gets the insert without these settings rather than
+    // an insert sent as its time runs out (the pool reads the version in the background).
+    const wait = Math.max(1, Math.floor(remaining() / 2));
+    const info = knownServerInfo(server) ?? await infoOf(transport, server, wait, options.signal).catch(() => undefined);
     if (info !== undefined) versioned = insertSettings(info.features, options);
   }
   const { typedParams } = request;

@@ -244,6 +244,28 @@ for (const [version, expect] of [
   });
 }
 
+test('insert :: a server slow to say its version gets the insert at half the call\'s time, without the versioned settings', async () => {
+  const sent: { at: number; url: string }[] = [];
+  const t0 = Date.now();
+  await withFakeServer((req, res) => {
+    // The version question is answered only after the call's whole time (600 ms).
+    if (req.body.startsWith('SELECT version(), timezone()')) setTimeout(() => res.end('26.7.2.1\tUTC\n'), 900);
+    else {
+      sent.push({ at: Date.now() - t0, url: req.url });
+      res.end('');
+    }
+  }, async (client, server) => {
+    const options = { asyncInsert: false, deduplicationToken: 'tok', timeout: 600 };
+    await run(client, server, { type: 'insert', sql: 'INSERT INTO t VALUES (1)', options });
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  assert.is(sent.length, 1, 'the insert was sent');
+  // Before: it waited for the version until its own time ran out, and was sent with none left.
+  assert.ok(sent[0]!.at >= 250 && sent[0]!.at < 500, `sent after ${sent[0]!.at} ms of 600`);
+  const params = new URL(sent[0]!.url, 'http://x').searchParams;
+  assert.is(params.get('async_insert'), null);
+  assert.is(params.get('insert_deduplication_token'), null);
+});
+
 test('options :: asyncInsert and deduplicationToken are checked before anything is sent', () => {
   assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { asyncInsert: 'yes' as unknown as boolean } }), /options\.asyncInsert: expected a boolean, got yes/);
   assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { deduplicationToken: '' } }), /options\.deduplicationToken: expected a non-empty string/);
