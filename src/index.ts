@@ -21,5 +21,5 @@ export type {
   PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats, PoolEvents,
 } from './pool/index.js';
 export type {
-  Connection, ConnectOptions, CallOptions, QueryParams, Row, Settings,
+  Connection, ConnectOptions, CallOptions, QueryParams, Row, RowStream, Settings,
 } from './clickhouse/index.js';

@@ -5,7 +5,8 @@ import { perform } from './perform.js';
 import { checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
-import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, ServerConfig, Settings } from './types.js';
+import { createRowStream } from './stream.js';
+import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, RowStream, ServerConfig, Settings } from './types.js';
 
 /**
  * Options of `connect`.
@@ -39,6 +40,11 @@ export interface Connection {
   readonly server: ServerConfig;
   /** Runs a query and returns its rows, decoded by column type. */
   select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]>;
+  /**
+   * Runs a query and hands its rows over as they arrive, decoded as `select` decodes them
+   * (see `RowStream`); the request starts at the loop's first step. Bad input throws here.
+   */
+  stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream;
   /** Runs an `INSERT ... VALUES` (or any statement whose answer is not needed). */
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
   /** Inserts one row or many as JSONEachRow; `undefined` values take the column default. */
@@ -75,13 +81,23 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
   const transport = openTransport(server, { connections: opts.connections ?? 10, connectTimeout: opts.connectTimeout ?? 2_000 });
   let closing: Promise<void> | undefined;
 
+  const stream = (command: Command & { type: 'stream' }): RowStream => {
+    if (closing) throw new ClosedError();
+    const request = prepare(command);
+    return createRowStream(async (sink) => {
+      if (closing) throw new ClosedError();
+      await perform(transport, server, { ...request, sink }, defaults);
+    });
+  };
   const run = async <C extends Command>(command: C): Promise<CommandResults[C['type']]> => {
     if (closing) throw new ClosedError();
+    if (command.type === 'stream') return stream(command as Command & { type: 'stream' }) as CommandResults[C['type']];
     return perform(transport, server, prepare(command), defaults);
   };
   return {
     server,
     select: (sql, params, callOptions) => run({ type: 'select', sql, ...opt(params, callOptions) }),
+    stream: (sql, params, callOptions) => stream({ type: 'stream', sql, ...opt(params, callOptions) }),
     insert: (sql, params, callOptions) => run({ type: 'insert', sql, ...opt(params, callOptions) }),
     insertToTable: (table, rows, callOptions) =>
       run({ type: 'insert_to_table', table, rows, ...(callOptions ? { options: callOptions } : {}) }),

@@ -36,13 +36,20 @@ export class UnsupportedBinaryType extends ProtocolError {
   }
 }
 
+/** The bytes end inside a value: an error for a whole body, "wait for more" for a stream. */
+class Incomplete extends ProtocolError {
+  constructor(at: number, readonly needed: number) {
+    super(`RowBinary body ends inside a value (at byte ${at}, ${needed - at} more needed)`, 200);
+  }
+}
+
 /** A cursor over the body. */
 class Input {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
   need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new ProtocolError(`RowBinary body ends inside a value (at byte ${this.pos}, ${n} more needed)`, 200);
+    if (this.pos + n > this.buf.length) throw new Incomplete(this.pos, this.pos + n);
   }
 
   varint(): number {
@@ -110,6 +117,80 @@ export function decodeRowBinary(body: Buffer, context: BinaryContext): Row[] {
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * Decodes a `RowBinaryWithNamesAndTypes` body as it arrives: `push` each chunk and get the
+ * rows it completed (a row split between chunks comes with the chunk that ends it), `end`
+ * at the end of the body. The readers are compiled once, from the header.
+ *
+ * @example
+ * const decoder = new RowBinaryStream({ int64: 'auto' });
+ * for (const chunk of chunks) handle(decoder.push(chunk));
+ * decoder.end();
+ */
+export class RowBinaryStream {
+  #rest: Buffer = Buffer.alloc(0);
+  // Bytes the row in `#rest` needs at least before it is worth reading again.
+  #needed = 0;
+  #names: string[] | undefined;
+  #readers: Reader[] = [];
+  #proto = false;
+
+  constructor(readonly context: BinaryContext) {}
+
+  /** The column names and types, once the header has arrived. */
+  get columns(): readonly string[] | undefined {
+    return this.#names;
+  }
+
+  push(chunk: Buffer): Row[] {
+    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
+    this.#rest = buf;
+    if (buf.length < this.#needed) return [];
+    const input = new Input(buf);
+    const rows: Row[] = [];
+    let start = 0;
+    try {
+      if (this.#names === undefined) this.#header(input);
+      start = input.pos;
+      const names = this.#names as string[];
+      const readers = this.#readers;
+      const count = names.length;
+      while (input.pos < buf.length) {
+        const row: Row = {};
+        for (let i = 0; i < count; i++) {
+          const value = (readers[i] as Reader)(input);
+          if (this.#proto) setField(row, names[i] as string, value);
+          else row[names[i] as string] = value;
+        }
+        rows.push(row);
+        start = input.pos;
+      }
+    } catch (err) {
+      if (!(err instanceof Incomplete)) throw err;
+      this.#needed = err.needed - start;
+    }
+    this.#rest = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
+    if (this.#rest.length === 0) this.#needed = 0;
+    return rows;
+  }
+
+  /** Throws when the body ended inside a row. */
+  end(): void {
+    if (this.#rest.length > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#rest.length} bytes left over)`, 200);
+  }
+
+  #header(input: Input): void {
+    const count = input.varint();
+    const names: string[] = [];
+    const typeTexts: string[] = [];
+    for (let i = 0; i < count; i++) names.push(input.string());
+    for (let i = 0; i < count; i++) typeTexts.push(input.string());
+    this.#readers = readersOf(typeTexts, this.context);
+    this.#proto = names.includes('__proto__');
+    this.#names = names;
+  }
 }
 
 function setField(row: Record<string, unknown>, name: string, value: unknown): void {

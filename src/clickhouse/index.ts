@@ -13,8 +13,9 @@ export { formatTypedParam, typedParamValues, escapeText } from './typed-params.j
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
 export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 export { type TransportOptions, openTransport } from './transport.js';
-export { type SendOptions, type RawResponse, send, ping, queryPath } from './http.js';
+export { type SendOptions, type RawResponse, type BodyStream, send, openStream, ping, queryPath } from './http.js';
 export { perform } from './perform.js';
+export { type StreamContext, createRowStream, performStream } from './stream.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
 export { type QueryOutcome, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo } from './query-control.js';
 export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

@@ -11,6 +11,7 @@ import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
+import { type StreamContext, performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES, isPlainObject } from './checks.js';
 import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
@@ -40,6 +41,13 @@ export async function perform<K extends PreparedRequest['type']>(
   request: PreparedRequest<K>,
   defaults: RequestDefaults,
 ): Promise<CommandResults[K]> {
+  if (request.type === 'stream') {
+    const context: StreamContext = {
+      info: (timeout, signal) => knownServerInfo(server) ? Promise.resolve(knownServerInfo(server) as ServerInfo) : infoOf(transport, server, timeout, signal),
+      binarySettings: BINARY_SETTINGS,
+    };
+    return performStream(transport, server, request as PreparedRequest<'stream'>, defaults, context) as Promise<CommandResults[K]>;
+  }
   const { options } = request;
   const timeout = options.timeout ?? defaults.timeout;
   const started = Date.now();

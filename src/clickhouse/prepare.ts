@@ -33,11 +33,11 @@ const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 export function prepare<C extends Command>(command: C): PreparedRequest<C['type']> {
   const options = checkCallOptions(command.options);
   switch (command.type) {
-    case 'select': {
+    case 'select': case 'stream': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);
       const sql = rendered.sql.replace(/[\s;]+$/, '');
       if (TRAILING_FORMAT.test(sql)) {
-        throw new QueryParamError('sql', 'select sets the output format itself; use query() for another FORMAT');
+        throw new QueryParamError('sql', `${command.type} sets the output format itself; use query() for another FORMAT`);
       }
       return withTyped({ type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true }, rendered, command.params);
     }
@@ -59,7 +59,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
 }
 
 // Most queries have no typed placeholder: they are returned as they are, with no other work.
-function withTyped<K extends 'select' | 'query' | 'insert'>(request: PreparedRequest<K>, rendered: RenderedQuery, params: QueryParams | undefined): PreparedRequest<K> {
+function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: PreparedRequest<K>, rendered: RenderedQuery, params: QueryParams | undefined): PreparedRequest<K> {
   if (rendered.typed.length === 0) return request;
   const typedParams = typedParamValues(rendered.typed, params);
   checkParamSizes(typedParams);

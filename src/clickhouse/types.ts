@@ -101,6 +101,7 @@ export interface ServerConfig {
  */
 export type Command =
   | { readonly type: 'select'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
+  | { readonly type: 'stream'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
   | { readonly type: 'query'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
   | { readonly type: 'insert'; readonly sql: string; readonly params?: QueryParams; readonly options?: CallOptions }
   | {
@@ -118,6 +119,7 @@ export type Command =
  */
 export interface CommandResults {
   select: Row[];
+  stream: RowStream;
   query: string;
   insert: void;
   insert_to_table: void;
@@ -155,6 +157,40 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
     readonly table: string;
     readonly groups: readonly InsertGroup[];
   };
+  /** For `stream`: where the rows go as they are decoded (attached by the caller, not by `prepare`). */
+  readonly sink?: RowSink;
+}
+
+/**
+ * The rows of a `stream` call, read with `for await`. Rows are decoded exactly as `select`
+ * decodes them and arrive as the server sends them; at most about a megabyte of response
+ * and a few thousand decoded rows wait unread, past that the server is paused. Leaving the
+ * loop early (`break`, `return`, a throw) or `cancel()` ends the request and asks the
+ * server to kill the query. A failure rejects the iteration after the rows before it.
+ *
+ * @example
+ * for await (const row of conn.stream('SELECT number FROM system.numbers LIMIT 1000000')) total += row.number as number;
+ */
+export interface RowStream extends AsyncIterable<Row> {
+  /** Ends the request now (the server is asked to kill the query); the loop ends without error. Idempotent. */
+  cancel(): Promise<void>;
+  /** Rows handed to the reader so far. */
+  readonly rows: number;
+}
+
+/**
+ * The producer's side of a `RowStream` (used by `perform` for `stream` requests).
+ *
+ * @example
+ * if (!(await sink.push(rows))) return; // the reader has gone
+ */
+export interface RowSink {
+  /** Hands rows over; resolves `true` when more are wanted, `false` once the reader has gone. */
+  push(rows: Row[]): Promise<boolean>;
+  /** Aborts when the reader has gone (a `break`, `cancel()`). */
+  readonly gone: AbortSignal;
+  /** Rows handed over so far: after the first, a failed stream is never tried again elsewhere. */
+  readonly delivered: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * prepared once (bad input throws before anything is sent), then run through the broker
  * with failover, or handed to the async writer. The tree of actors lives in pool-tree.ts.
  */
-import { encodeRow, prepare, type CallOptions, type QueryParams, type Row } from '../clickhouse/index.js';
+import { createRowStream, encodeRow, prepare, type CallOptions, type PreparedRequest, type QueryParams, type Row, type RowStream } from '../clickhouse/index.js';
 import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
 import { observedBatch, observedCall, observedSpec, reportingLoss, type EmitContext } from './emit.js';
@@ -125,6 +125,10 @@ class Pool implements ClickHousePool {
     return this.send({ type: 'select', sql, params: params || undefined, options: options || undefined });
   }
 
+  stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream {
+    return this.#stream(prepare({ type: 'stream', sql, params: params || undefined, options: options || undefined }));
+  }
+
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void> {
     return this.send({ type: 'insert', sql, params: params || undefined, options: options || undefined });
   }
@@ -171,6 +175,19 @@ class Pool implements ClickHousePool {
     });
   }
 
+  /**
+   * A stream's rows: its request holds a connection from the loop's first step until the
+   * last row was read or the loop left; it fails over like a select until a row was handed over.
+   */
+  #stream(prepared: PreparedRequest<'stream'>): RowStream {
+    if (!this.#tree.live) throw new PoolNotStartedError(this.name);
+    return createRowStream((sink) => {
+      const request = { ...prepared, sink };
+      if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);
+      return observedCall(this.#emit, request, (trace) => runWithFailover(request, this.#failover, trace), () => this.#tree.live?.broker.status().waiters ?? 0);
+    });
+  }
+
   /** Runs a message: a promise for calls; for async messages, queues synchronously (throwing on bad input). */
   #dispatch(message: PoolMessage): Promise<unknown> {
     if (!this.#tree.live) throw new PoolNotStartedError(this.name);
@@ -186,6 +203,8 @@ class Pool implements ClickHousePool {
       case 'async_query':
         this.#writer.enqueueRequest(prepare({ type: 'query', sql: message.sql, params: message.params }));
         return Promise.resolve();
+      case 'stream':
+        return Promise.resolve(this.#stream(prepare(message)));
       default: {
         const request = prepare(message);
         if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);

@@ -19,7 +19,7 @@ import type { ClickHousePool } from './pool-api.js';
  */
 export interface QueryEvent {
   readonly pool: string;
-  readonly type: 'select' | 'insert' | 'insert_to_table' | 'query';
+  readonly type: 'select' | 'stream' | 'insert' | 'insert_to_table' | 'query';
   /** The redacted URL of the server of the last attempt; undefined when no connection was lent. */
   readonly server: string | undefined;
   /** Wall time of the whole call, checkout and retries included, in ms. */

@@ -61,9 +61,11 @@ export async function runWithFailover(request: PreparedRequest, deps: FailoverDe
       trace.attempts = attempt + 1;
     }
     try {
-      return await (deps.hedge && request.readOnly && deps.servers > 1 ? runHedged(request, conn, deps.hedge) : conn.run(request));
+      return await (deps.hedge && request.readOnly && request.sink === undefined && deps.servers > 1 ? runHedged(request, conn, deps.hedge) : conn.run(request));
     } catch (error) {
-      const retry = error instanceof TransportError && (request.readOnly || !error.requestSent) && attempt < deps.readRetries;
+      // A stream that handed rows over is never tried again: the reader has them.
+      const fresh = request.sink === undefined || request.sink.delivered === 0;
+      const retry = error instanceof TransportError && fresh && (request.readOnly || !error.requestSent) && attempt < deps.readRetries;
       if (!retry) throw error;
       last = error;
       (avoid ??= new Set()).add(conn.server);

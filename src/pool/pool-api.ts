@@ -2,7 +2,7 @@
  * The pool's public shape: the messages `send` accepts, what each resolves with, and the
  * `ClickHousePool` interface that `definePool` returns (built in define-pool.ts).
  */
-import type { CallOptions, Command, CommandResults, QueryParams, Row } from '../clickhouse/index.js';
+import type { CallOptions, Command, CommandResults, QueryParams, Row, RowStream } from '../clickhouse/index.js';
 import type { ChildSpec, ChildSpecSource, SupervisorOptions } from '../otp/index.js';
 import type { PoolEventEmitter } from './events.js';
 import type { PoolStats } from './stats.js';
@@ -62,6 +62,12 @@ export interface ClickHousePool extends ChildSpecSource {
   /** The one entry point: every method below is `send` with a message. */
   send<M extends PoolMessage>(message: M): Promise<PoolResults[M['type']]>;
   select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]>;
+  /**
+   * The rows of a query as they arrive (see `RowStream`). The request holds one of the
+   * pool's connections from the loop's first step until its end; before the first row it
+   * fails over like `select`, after it never. Bad input throws here.
+   */
+  stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream;
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
   insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void>;
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string>;

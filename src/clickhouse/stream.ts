@@ -1,0 +1,236 @@
+/**
+ * `stream`: a select whose rows are decoded as the response arrives and handed to a
+ * `for await` loop, with backpressure all the way to the server's socket. The reader's
+ * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
+ */
+import { findExceptionBlock, findTrailingError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
+import { RowBinaryStream } from './decode-binary.js';
+import { TsvStream } from './decode.js';
+import { checkStatus } from './response.js';
+import { openStream, queryPath, type BodyStream } from './http.js';
+import { paramRequest } from './param-layout.js';
+import { killQuery, newQueryId } from './query-control.js';
+import type { ServerInfo } from './server-info.js';
+import type { PreparedRequest, RequestDefaults, Row, RowSink, RowStream, ServerConfig, Settings, Transport } from './types.js';
+
+// Decoded rows waiting for the reader before the producer waits (and so the socket).
+const HIGH_WATER_ROWS = 8_192;
+// The end of a body kept back until the body ends: an exception the server writes after
+// rows (an 18.16 plain text, a modern tagged block of at most 16 KiB) lies within it.
+const HELD_TAIL = 65_536;
+
+/**
+ * A `RowStream` whose rows come from `produce`, started at the first `next()`. `produce`
+ * pushes rows into its sink and settles when it is done; its rejection is the reader's
+ * error (after the rows already pushed). When the reader leaves early, the sink's `gone`
+ * aborts and `produce` is expected to end its request and resolve.
+ *
+ * @example
+ * const rows = createRowStream(async (sink) => { await sink.push([{ x: 1 }]); });
+ * for await (const row of rows) console.log(row.x);
+ */
+export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): RowStream {
+  const gone = new AbortController();
+  const batches: Row[][] = [];
+  let batch: Row[] = [];
+  let index = 0;
+  let queued = 0;
+  let delivered = 0;
+  let done = false;
+  let failure: unknown;
+  let started: Promise<void> | undefined;
+  // The reader waiting for rows, and the producer waiting for room.
+  let reader: (() => void) | undefined;
+  let room: (() => void) | undefined;
+
+  const wake = (): void => {
+    const r = reader;
+    reader = undefined;
+    r?.();
+  };
+  const sink: RowSink = {
+    gone: gone.signal,
+    get delivered() { return delivered; },
+    push(rows) {
+      if (gone.signal.aborted) return Promise.resolve(false);
+      if (rows.length > 0) {
+        batches.push(rows);
+        queued += rows.length;
+        delivered += rows.length;
+        wake();
+      }
+      if (queued < HIGH_WATER_ROWS) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        room = () => resolve(!gone.signal.aborted);
+      });
+    },
+  };
+  const start = (): Promise<void> => {
+    started ??= produce(sink).then(
+      () => { done = true; wake(); },
+      (error: unknown) => { failure = error; done = true; wake(); },
+    );
+    return started;
+  };
+  const freeRoom = (): void => {
+    if (room && queued < HIGH_WATER_ROWS / 2) {
+      const r = room;
+      room = undefined;
+      r();
+    }
+  };
+  const stop = async (): Promise<void> => {
+    if (!gone.signal.aborted) gone.abort(new ColonnadeError('ABORTED', 'the reader left the stream'));
+    batches.length = 0;
+    batch = [];
+    queued = 0;
+    const r = room;
+    room = undefined;
+    r?.();
+    // Waits for the request to end, so that its connection is free when the loop has left.
+    if (started) await started;
+  };
+  let read = 0;
+  const iterator: AsyncIterator<Row> = {
+    async next(): Promise<IteratorResult<Row>> {
+      void start();
+      for (;;) {
+        if (index < batch.length) {
+          const row = batch[index++] as Row;
+          queued--;
+          read++;
+          if ((index & 1023) === 0) freeRoom();
+          return { value: row, done: false };
+        }
+        const next = batches.shift();
+        if (next !== undefined) {
+          batch = next;
+          index = 0;
+          freeRoom();
+          continue;
+        }
+        freeRoom();
+        if (done || gone.signal.aborted) {
+          if (failure !== undefined && !gone.signal.aborted) {
+            const error = failure;
+            failure = undefined;
+            throw error;
+          }
+          return { value: undefined, done: true };
+        }
+        await new Promise<void>((resolve) => { reader = resolve; });
+      }
+    },
+    async return(): Promise<IteratorResult<Row>> {
+      await stop();
+      return { value: undefined, done: true };
+    },
+  };
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    cancel: stop,
+    get rows() { return read; },
+  };
+}
+
+/**
+ * What `performStream` needs of `perform`: the server's version (asked before the request,
+ * since it picks the format) and the settings a binary select needs.
+ */
+export interface StreamContext {
+  readonly info: (timeout: number, signal: AbortSignal | undefined) => Promise<ServerInfo>;
+  readonly binarySettings: Settings;
+}
+
+/**
+ * Runs a prepared `stream` request and pushes its rows into `request.sink` as they are
+ * decoded: `RowBinaryWithNamesAndTypes` on a 22.1+ server, text on older ones. Resolves
+ * when the body ended or the reader left (the request then ends and the query is killed);
+ * rejects with the request's failure, or with `ClickHouseError` when the server wrote an
+ * exception after the rows (those rows were pushed first). The call's `timeout` bounds each
+ * wait for the server, not the whole stream (a slow reader is never timed out).
+ *
+ * @example
+ * await performStream(transport, server, { ...prepare({ type: 'stream', sql }), sink }, defaults, context);
+ */
+export async function performStream(
+  transport: Transport,
+  server: ServerConfig,
+  request: PreparedRequest<'stream'>,
+  defaults: RequestDefaults,
+  context: StreamContext,
+): Promise<void> {
+  const { options, sink } = request;
+  if (sink === undefined) throw new ProtocolError('a stream request needs a sink', 0);
+  if (sink.gone.aborted) return;
+  const timeout = options.timeout ?? defaults.timeout;
+  const signal = options.signal === undefined ? sink.gone : AbortSignal.any([options.signal, sink.gone]);
+  const info = await context.info(timeout, signal);
+  const binary = info.features.rowBinaryWithNamesAndTypes && request.body.endsWith(TSV_FORMAT);
+  const body = binary ? `${request.body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes` : request.body;
+  const queryId = options.queryId ?? newQueryId();
+  const path = queryPath(server, binary ? [defaults.settings, options.settings, context.binarySettings] : [defaults.settings, options.settings], queryId);
+  const typed = request.typedParams === undefined ? undefined : paramRequest(path, body, request.typedParams);
+  let res: BodyStream;
+  try {
+    res = await openStream(transport, server, {
+      method: 'POST', path: typed?.path ?? path, body: typed?.body ?? body, contentType: typed?.contentType, timeout, signal,
+      onAbandon: () => void killQuery(server, queryId),
+    });
+  } catch (error) {
+    if (sink.gone.aborted) return;
+    throw error;
+  }
+  if (res.status !== 200) {
+    const text = (await res.read())?.toString('utf8') ?? '';
+    checkStatus({ status: res.status, headers: res.headers, body: text });
+  }
+  const int64 = options.int64 ?? defaults.int64;
+  const decoder = binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: info.timeZone });
+  const tag = res.headers['x-clickhouse-exception-tag'];
+  // The body's last HELD_TAIL bytes, decoded only once the body ended without an exception in them.
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  for (;;) {
+    let chunk: Buffer | null;
+    try {
+      chunk = await res.read();
+    } catch (error) {
+      if (sink.gone.aborted) return;
+      // A modern server that fails after the rows started writes its exception, then breaks the stream.
+      const block = error instanceof TransportError ? findExceptionBlock(Buffer.concat(held).toString('utf8'), tag) : undefined;
+      if (block !== undefined) throw new ClickHouseError(block, 200);
+      throw error;
+    }
+    if (chunk === null) break;
+    held.push(chunk);
+    heldBytes += chunk.length;
+    while (held.length > 1 && heldBytes - (held[0] as Buffer).length >= HELD_TAIL) {
+      const old = held.shift() as Buffer;
+      heldBytes -= old.length;
+      const rows = decoder.push(old);
+      if (rows.length > 0 && !(await sink.push(rows))) {
+        res.cancel(new ColonnadeError('ABORTED', 'the reader left the stream'));
+        return;
+      }
+    }
+  }
+  const tail = Buffer.concat(held);
+  const text = tail.toString('utf8');
+  const block = tag === undefined ? undefined : findExceptionBlock(text, tag);
+  if (block !== undefined) throw new ClickHouseError(block, 200);
+  if (tag === undefined) {
+    const trailing = findTrailingError(text);
+    // Text that only looks like an exception at the very end of a text result is taken as the server's.
+    if (trailing !== undefined) {
+      const rows = decoder.push(tail.subarray(0, Buffer.byteLength(text.slice(0, trailing.offset), 'utf8')));
+      if (rows.length > 0) await sink.push(rows);
+      throw new ClickHouseError(trailing, 200);
+    }
+  }
+  const rows = decoder.push(tail);
+  const last = decoder instanceof TsvStream ? decoder.end() : (decoder.end(), []);
+  if (rows.length + last.length > 0) await sink.push(last.length === 0 ? rows : rows.concat(last));
+}
+
+const TSV_FORMAT = 'FORMAT TabSeparatedWithNamesAndTypes';

@@ -1,0 +1,167 @@
+// Streaming selects without a server of their own: the chunked decoders against the whole-body
+// ones, the row stream's backpressure and early exit, and `connect().stream` against a fake
+// server that sends a large body slowly, fails mid-way, or is left by its reader.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RowBinaryStream, decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
+import { TsvStream, decodeTsvRows } from '../../src/clickhouse/decode.js';
+import { createRowStream } from '../../src/clickhouse/stream.js';
+import { connect } from '../../src/clickhouse/connection.js';
+import { ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js';
+import type { Row } from '../../src/clickhouse/types.js';
+import { fakeServer } from './fake-http.js';
+
+const test = suite('stream');
+
+/** Splits `body` into chunks of the given sizes, cycling. */
+function chunked(body: Buffer, sizes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0, i = 0; at < body.length; i++) {
+    const n = sizes[i % sizes.length] as number;
+    out.push(body.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+// One String, one UInt32, one Array(UInt8) column: a header, then rows of varying length.
+function binaryBody(rows: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([3, 1, 0x73, 1, 0x6e, 1, 0x61, 6, ...Buffer.from('String'), 6, ...Buffer.from('UInt32'), 12, ...Buffer.from('Array(UInt8)')])];
+  for (let i = 0; i < rows; i++) {
+    const s = Buffer.from(`row ${i} ${'é'.repeat(i % 7)}`);
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(i * 7);
+    parts.push(Buffer.from([s.length]), s, n, Buffer.from([i % 4, ...Array.from({ length: i % 4 }, (_, k) => k)]));
+  }
+  return Buffer.concat(parts);
+}
+
+test('decoders :: RowBinary in chunks of any size gives the rows of the whole body', () => {
+  const body = binaryBody(500);
+  const whole = decodeRowBinary(body, { int64: 'auto' });
+  for (const sizes of [[1], [2, 3], [7], [64, 1], [4096]]) {
+    const decoder = new RowBinaryStream({ int64: 'auto' });
+    const rows = chunked(body, sizes).flatMap((c) => decoder.push(c));
+    decoder.end();
+    assert.equal(rows, whole, `chunks of ${sizes.join(',')}`);
+  }
+});
+
+test('decoders :: a RowBinary body that ends inside a row is an error at its end', () => {
+  const body = binaryBody(3);
+  const decoder = new RowBinaryStream({ int64: 'auto' });
+  decoder.push(body.subarray(0, body.length - 2));
+  assert.throws(() => decoder.end(), /ends inside a row/);
+});
+
+test('decoders :: TSV in chunks (split lines, split UTF-8 characters, empty strings) gives the rows of the whole body', () => {
+  const lines = ['s\tn', 'String\tUInt32'];
+  for (let i = 0; i < 300; i++) lines.push(`${i % 5 === 0 ? '' : `v ${'ü'.repeat(i % 3)}\\t${i}`}\t${i}`);
+  const body = Buffer.from(`${lines.join('\n')}\n`);
+  const whole = decodeTsvRows(body.toString(), { int64: 'auto', serverTimeZone: 'UTC' });
+  assert.is(whole.length, 300);
+  for (const sizes of [[1], [3, 5], [17], [1000]]) {
+    const decoder = new TsvStream({ int64: 'auto', serverTimeZone: 'UTC' });
+    const rows = chunked(body, sizes).flatMap((c) => decoder.push(c));
+    rows.push(...decoder.end());
+    assert.equal(rows, whole, `chunks of ${sizes.join(',')}`);
+  }
+});
+
+test('row stream :: the producer waits while the reader does not read (bounded queue), and a break ends it', async () => {
+  let pushed = 0;
+  let ended = false;
+  const rows = createRowStream(async (sink) => {
+    for (let i = 0; i < 1_000; i++) {
+      const batch: Row[] = Array.from({ length: 100 }, (_, k) => ({ n: i * 100 + k }));
+      pushed += batch.length;
+      if (!(await sink.push(batch))) break;
+    }
+    ended = true;
+  });
+  const it = rows[Symbol.asyncIterator]();
+  assert.equal((await it.next()).value, { n: 0 });
+  await new Promise((r) => setTimeout(r, 50));
+  // Before: nothing held the producer back; here it waits once ~8k rows are unread.
+  assert.ok(pushed < 20_000, `${pushed} rows pushed while the reader read one`);
+  let read = 1;
+  for await (const row of { [Symbol.asyncIterator]: () => it }) {
+    assert.is(row.n, read++);
+    if (read === 30_000) break;
+  }
+  assert.ok(ended, 'the producer ended when the reader left');
+  assert.ok(pushed < 50_000, `${pushed} rows produced for 30000 read`);
+  assert.is(rows.rows, 30_000);
+});
+
+test('row stream :: a failure comes after the rows before it', async () => {
+  const rows = createRowStream(async (sink) => {
+    await sink.push([{ n: 1 }, { n: 2 }]);
+    throw new Error('broken');
+  });
+  const seen: unknown[] = [];
+  try {
+    for await (const row of rows) seen.push(row.n);
+    assert.unreachable('the loop should throw');
+  } catch (error) {
+    assert.match((error as Error).message, /broken/);
+  }
+  assert.equal(seen, [1, 2]);
+});
+
+test('connect :: bad input throws at the call, before anything is sent', async () => {
+  const server = await fakeServer((_req, res) => res.end(''));
+  const conn = connect(server.url);
+  try {
+    assert.throws(() => conn.stream('SELECT {n} AS n'), (e: unknown) => e instanceof QueryParamError && /n/.test((e as Error).message));
+    assert.throws(() => conn.stream('SELECT 1 FORMAT JSON'), /stream sets the output format itself/);
+    assert.is(server.seen.length, 0);
+  } finally {
+    await conn.close();
+    await server.close();
+  }
+});
+
+test('connect :: rows of a slow large body arrive before it ends; an appended 18.16 exception rejects after them', async () => {
+  const total = 20_000;
+  const server = await fakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) {
+      res.end('18.16.1\tUTC\n');
+      return;
+    }
+    res.write('n\nUInt32\n');
+    let i = 0;
+    const tick = (): void => {
+      let chunk = '';
+      for (let k = 0; k < 1_000 && i < total; k++) chunk += `${i++}\n`;
+      if (i < total) {
+        res.write(chunk);
+        setTimeout(tick, 5);
+      } else res.end(`${chunk}Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n`);
+    };
+    tick();
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const conn = connect(server.url);
+  try {
+    let seen = 0;
+    let firstAt = -1;
+    const t0 = Date.now();
+    try {
+      for await (const row of conn.stream('SELECT number AS n FROM numbers(20000)')) {
+        if (firstAt < 0) firstAt = Date.now() - t0;
+        assert.is(row.n, seen++);
+      }
+      assert.unreachable('the appended exception should reject the loop');
+    } catch (error) {
+      assert.instance(error, ClickHouseError);
+      assert.is((error as ClickHouseError).serverCode, 241);
+    }
+    assert.is(seen, total, 'every row before the exception');
+    assert.ok(firstAt < Date.now() - t0 - 40, `first row after ${firstAt} ms, before the body ended`);
+  } finally {
+    await conn.close();
+    await server.close();
+  }
+});
+
+test.run();
