@@ -6,7 +6,7 @@ import { checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTE
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
 import { createRowStream } from './stream.js';
-import type { CallOptions, Command, CommandResults, Int64Mode, QueryParams, Row, RowStream, ServerConfig, Settings } from './types.js';
+import type { CallOptions, Command, CommandResults, InsertResult, Int64Mode, QueryParams, Row, RowSource, RowStream, ServerConfig, Settings } from './types.js';
 
 /**
  * Options of `connect`.
@@ -47,8 +47,12 @@ export interface Connection {
   stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream;
   /** Runs an `INSERT ... VALUES` (or any statement whose answer is not needed). */
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
-  /** Inserts one row or many as JSONEachRow; `undefined` values take the column default. */
-  insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void>;
+  /**
+   * Inserts one row or many as JSONEachRow; `undefined` values take the column default.
+   * `rows` may also be a generator, an async generator or an object-mode `Readable`: the
+   * rows are then encoded and sent as they come, never held whole.
+   */
+  insertToTable(table: string, rows: Row | readonly Row[] | RowSource, options?: CallOptions): Promise<InsertResult>;
   /** Runs any statement and returns the server's raw response text. */
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string>;
   /** Resolves when the server answers `/ping` with `Ok.`. */

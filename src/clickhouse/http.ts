@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import {
   AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
@@ -14,7 +15,11 @@ export interface SendOptions {
   readonly method: 'GET' | 'POST';
   /** Path and query string, e.g. `/?database=default`. */
   readonly path: string;
-  readonly body?: string;
+  /**
+   * The request body: text, or chunks produced as the request is written (a streamed
+   * insert); each chunk restarts the timeout, so a long body is bounded per chunk.
+   */
+  readonly body?: string | AsyncIterable<Buffer>;
   /** The body's `Content-Type` (default `text/plain; charset=utf-8`), e.g. a multipart form's. */
   readonly contentType?: string;
   readonly timeout: number;
@@ -99,7 +104,12 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
       if (sent) options.onAbandon?.();
     };
     const onAbort = (): void => cancel(new AbortError(signal?.reason, sent));
-    const timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);
+    let timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);
+    const rearm = (): void => {
+      if (settled) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const handler: LegacyHandler = {
@@ -149,7 +159,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         path: options.path,
         method: options.method,
         headers: options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType },
-        body: options.body === undefined ? null : Buffer.from(options.body, 'utf8'),
+        body: options.body === undefined ? null : typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : Readable.from(rearming(options.body, rearm), { objectMode: false }),
         // Our own timer governs; undici's must not fire first on a long query.
         headersTimeout: timeout + 60_000,
         bodyTimeout: timeout + 60_000,
@@ -158,6 +168,13 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
       settle(toTransportError(err, false, server));
     }
   });
+}
+
+async function* rearming(body: AsyncIterable<Buffer>, rearm: () => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    rearm();
+    yield chunk;
+  }
 }
 
 /**
@@ -455,7 +472,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
         path: options.path,
         method: options.method,
         headers: options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType },
-        body: options.body === undefined ? null : Buffer.from(options.body, 'utf8'),
+        body: options.body === undefined ? null : typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : Readable.from(options.body, { objectMode: false }),
         // Our own timer governs; undici's must not fire while the reader is slow.
         headersTimeout: timeout + 60_000,
         bodyTimeout: 0,

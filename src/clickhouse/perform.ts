@@ -1,20 +1,20 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
-import { type ColumnEncodings, encodeRows } from './encode.js';
+import { type ColumnEncodings, encodeRow, encodeRows } from './encode.js';
 import {
   AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
+import { SELECT_FORMAT, columnList, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { type StreamContext, performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES, isPlainObject } from './checks.js';
-import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
+import type { CallOptions, CommandResults, InsertResult, Int64Mode, PreparedRequest, RequestDefaults, Row, RowSource, ServerConfig, Settings, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
@@ -75,7 +75,7 @@ export async function perform<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
-  const post = (body: string, confirm = false, group = 0, binary = false): Promise<RawResponse> => {
+  const post = (body: string | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
     // Each statement of a multi-group insert too: 26.x may still list the previous one as
@@ -84,11 +84,11 @@ export async function perform<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, layer, options.settings], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
-    const typed = typedParams === undefined ? undefined : paramRequest(path, body, typedParams);
+    const typed = typedParams === undefined || typeof body !== 'string' ? undefined : paramRequest(path, body, typedParams);
     return send(transport, server, {
       method: 'POST',
       path: typed?.path ?? path,
@@ -104,6 +104,14 @@ export async function perform<K extends PreparedRequest['type']>(
   };
 
   const { insert } = request;
+  if (request.type === 'insert_to_table' && insert?.source !== undefined) {
+    const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+    const info = knownServerInfo(server) ?? await infoOf(transport, server, Math.max(1, Math.floor(remaining() / 2)), options.signal).catch(() => undefined);
+    const result = info?.features.omittedFieldDefaults
+      ? await insertStreamed(insert.table, insert.source, schema, post)
+      : await insertChunked(insert.table, insert.source, schema, post);
+    return result as CommandResults[K];
+  }
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
@@ -118,15 +126,18 @@ export async function perform<K extends PreparedRequest['type']>(
       }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
+    let written = 0;
     for (const [i, group] of groups.entries()) {
       const body = encodings.size > 0 || regrouped ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
       try {
-        checkResponse(await post(body, false, i));
+        const res = await post(body, false, i);
+        checkResponse(res);
+        written += writtenRows(res) ?? group.rows.length;
       } catch (err) {
         throw i === 0 ? err : partlySent(err);
       }
     }
-    return undefined as CommandResults[K];
+    return { rows: written } as CommandResults[K];
   }
   if (request.type === 'select') {
     const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post, options.signal);
@@ -269,6 +280,112 @@ function partlySent(err: unknown): unknown {
 }
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
+
+type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: number, binary: boolean, extra?: Settings) => Promise<RawResponse>;
+
+// A streamed insert's body goes in chunks of about this many bytes.
+const BODY_CHUNK = 1024 * 1024;
+// Rows an older server's insert takes per round (one statement per column set each).
+const ROUNDS_OF = 50_000;
+// Omitted fields get their column's DEFAULT, in one statement whatever the rows' columns.
+const OMITTED_DEFAULTS: Settings = { input_format_defaults_for_omitted_fields: 1 };
+
+/** The server's count of rows written, from `X-ClickHouse-Summary`, when it sends one. */
+function writtenRows(res: RawResponse): number | undefined {
+  const summary = res.headers['x-clickhouse-summary'];
+  if (summary === undefined) return undefined;
+  try {
+    const rows = Number((JSON.parse(summary) as { written_rows?: unknown }).written_rows);
+    return Number.isFinite(rows) ? rows : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
+function badRow(err: unknown, index: number): unknown {
+  if (!(err instanceof QueryParamError)) return err;
+  return new QueryParamError(`rows[${index}].${err.param}`, `${err.message.replace(/^parameter [^:]*: /, '')} (the insert was cancelled at this row)`);
+}
+
+function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
+  try {
+    return encodeRow(row, schema.encodings);
+  } catch (err) {
+    throw badRow(err, index);
+  }
+}
+
+/**
+ * A source's rows as one request whose body is written as they are read (servers where
+ * omitted fields take their DEFAULT): nothing is held but the chunk being filled. A bad row
+ * cancels the request, so the server stores none of it (unless more rows than its
+ * `max_insert_block_size` went before, which it may have written already).
+ */
+async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post): Promise<InsertResult> {
+  let sent = 0;
+  async function* body(): AsyncGenerator<Buffer> {
+    let chunk = `INSERT INTO ${table} FORMAT JSONEachRow\n`;
+    for await (const raw of source) {
+      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+      chunk += `${encodeSourceRow(row, sent, schema)}\n`;
+      sent++;
+      if (chunk.length >= BODY_CHUNK) {
+        yield Buffer.from(chunk, 'utf8');
+        chunk = '';
+      }
+    }
+    if (chunk !== '') yield Buffer.from(chunk, 'utf8');
+  }
+  try {
+    const res = await post(body(), false, 0, false, OMITTED_DEFAULTS);
+    checkResponse(res);
+    return { rows: writtenRows(res) ?? sent };
+  } catch (err) {
+    // Rows were read from the source: it cannot be read again, so the request counts as sent.
+    throw sent > 0 ? partlySent(err) : err;
+  }
+}
+
+/**
+ * A source's rows on a server without DEFAULTs for omitted fields (18.16): rounds of
+ * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
+ * row stops it there; the rounds before it are stored.
+ */
+async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post): Promise<InsertResult> {
+  let read = 0;
+  let written = 0;
+  let statements = 0;
+  // Encoded lines by column list, in the order the lists were first met: a row object the
+  // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
+  let round = new Map<string, string[]>();
+  let held = 0;
+  const flushRound = async (): Promise<void> => {
+    const groups = round;
+    round = new Map();
+    held = 0;
+    for (const [columns, lines] of groups) {
+      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, false, statements, false).catch((err: unknown) => {
+        throw statements === 0 ? err : partlySent(err);
+      });
+      statements++;
+      checkResponse(res);
+      written += writtenRows(res) ?? lines.length;
+    }
+  };
+  for await (const raw of source) {
+    const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+    const line = encodeSourceRow(row, read, schema);
+    const columns = columnList(row);
+    const lines = round.get(columns);
+    if (lines === undefined) round.set(columns, [line]);
+    else lines.push(line);
+    read++;
+    if (++held >= ROUNDS_OF) await flushRound();
+  }
+  if (held > 0) await flushRound();
+  return { rows: written };
+}
 
 /**
  * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose

@@ -4,7 +4,7 @@ import { ConfigError, QueryParamError } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
-import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, Settings } from './types.js';
+import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, RowSource, Settings } from './types.js';
 
 /**
  * The format `select` asks for: text, so every digit survives, with the column types
@@ -50,12 +50,32 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
       return withTyped({ type: command.type, body: rendered.sql, options, readOnly: false }, rendered, command.params);
     }
     case 'insert_to_table': {
+      const table = quoteIdentifier(command.table);
+      if (isRowSource(command.rows)) {
+        return { type: 'insert_to_table', body: '', options, readOnly: false, insert: { table, groups: [], source: command.rows } } as PreparedRequest<C['type']>;
+      }
       const rows: readonly Row[] = Array.isArray(command.rows) ? command.rows : [command.rows as Row];
-      return { ...insertRequest(quoteIdentifier(command.table), rows), options };
+      return { ...insertRequest(table, rows), options };
     }
     default:
       throw new QueryParamError('type', `unknown command type ${JSON.stringify((command as { type?: unknown }).type)}`);
   }
+}
+
+/**
+ * True for rows to be read as they are sent: an iterable or async iterable that is not an
+ * array nor a plain object (a generator, an object-mode `Readable`, a `Set`).
+ *
+ * @example
+ * isRowSource((function* () { yield { id: 1 }; })()); // true
+ * isRowSource([{ id: 1 }]);                            // false
+ */
+export function isRowSource(rows: unknown): rows is RowSource {
+  if (rows === null || typeof rows !== 'object' || Array.isArray(rows)) return false;
+  const proto: unknown = Object.getPrototypeOf(rows);
+  if (proto === Object.prototype || proto === null) return false;
+  return typeof (rows as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+    || typeof (rows as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
 
 // Most queries have no typed placeholder: they are returned as they are, with no other work.
@@ -105,6 +125,17 @@ function uniformGroup(quotedTable: string, rows: readonly Row[], lines: readonly
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
   const columns = `(${keys.map(quoteColumn).join(', ')})`;
   return [{ columns, rows, body: `${insertHead(quotedTable, columns)}${lines.join('\n')}\n` }];
+}
+
+/**
+ * The quoted column list an `insert_to_table` statement names for `row` (its keys with a
+ * value other than `undefined`, in order).
+ *
+ * @example
+ * columnList({ id: 1, note: undefined, name: 'Ann' }); // '(`id`, `name`)'
+ */
+export function columnList(row: Row): string {
+  return `(${columnsOf(row).map(quoteColumn).join(', ')})`;
 }
 
 function columnsOf(row: Row): string[] {

@@ -21,6 +21,8 @@ export interface ServerFeatures {
   readonly insertDeduplicationToken: boolean;
   /** `RowBinaryWithNamesAndTypes` results with today's type names (22.1+). */
   readonly rowBinaryWithNamesAndTypes: boolean;
+  /** `input_format_defaults_for_omitted_fields`: a JSONEachRow field left out takes its column's DEFAULT (20.1+ here). */
+  readonly omittedFieldDefaults: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export function featuresOf(version: string): ServerFeatures {
     asyncInsert: atLeast(21, 11),
     insertDeduplicationToken: atLeast(22, 2),
     rowBinaryWithNamesAndTypes: atLeast(22, 1),
+    omittedFieldDefaults: atLeast(20, 1),
   };
 }
 

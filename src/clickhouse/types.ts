@@ -107,7 +107,7 @@ export type Command =
   | {
       readonly type: 'insert_to_table';
       readonly table: string;
-      readonly rows: Row | readonly Row[];
+      readonly rows: Row | readonly Row[] | RowSource;
       readonly options?: CallOptions;
     };
 
@@ -122,7 +122,28 @@ export interface CommandResults {
   stream: RowStream;
   query: string;
   insert: void;
-  insert_to_table: void;
+  insert_to_table: InsertResult;
+}
+
+/**
+ * Rows produced as an insert is sent: an array's lazy cousin (a generator), an async
+ * generator, or an object-mode `Readable`. Read once, as the request body is written.
+ *
+ * @example
+ * async function* rows(): AsyncGenerator<Row> { for (let id = 0; id < 1e6; id++) yield { id }; }
+ * await conn.insertToTable('events', rows() satisfies RowSource);
+ */
+export type RowSource = Iterable<Row> | AsyncIterable<Row>;
+
+/**
+ * What an `insertToTable` wrote.
+ *
+ * @example
+ * const { rows }: InsertResult = await conn.insertToTable('events', [{ id: 1 }]); // rows === 1
+ */
+export interface InsertResult {
+  /** Rows written: the server's own count (`X-ClickHouse-Summary`) where it gives one, else the rows sent. */
+  readonly rows: number;
 }
 
 /**
@@ -156,6 +177,8 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   readonly insert?: {
     readonly table: string;
     readonly groups: readonly InsertGroup[];
+    /** Rows read as the body is sent (then `groups` is empty): never sent twice. */
+    readonly source?: RowSource;
   };
   /** For `stream`: where the rows go as they are decoded (attached by the caller, not by `prepare`). */
   readonly sink?: RowSink;

@@ -3,7 +3,7 @@
  * prepared once (bad input throws before anything is sent), then run through the broker
  * with failover, or handed to the async writer. The tree of actors lives in pool-tree.ts.
  */
-import { createRowStream, encodeRow, prepare, type CallOptions, type PreparedRequest, type QueryParams, type Row, type RowStream } from '../clickhouse/index.js';
+import { createRowStream, encodeRow, prepare, type CallOptions, type InsertResult, type PreparedRequest, type QueryParams, type Row, type RowSource, type RowStream } from '../clickhouse/index.js';
 import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
 import { observedBatch, observedCall, observedSpec, reportingLoss, type EmitContext } from './emit.js';
@@ -133,7 +133,7 @@ class Pool implements ClickHousePool {
     return this.send({ type: 'insert', sql, params: params || undefined, options: options || undefined });
   }
 
-  insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void> {
+  insertToTable(table: string, rows: Row | readonly Row[] | RowSource, options?: CallOptions): Promise<InsertResult> {
     return this.send({ type: 'insert_to_table', table, rows, options: options || undefined });
   }
 

@@ -2,7 +2,7 @@
  * The pool's public shape: the messages `send` accepts, what each resolves with, and the
  * `ClickHousePool` interface that `definePool` returns (built in define-pool.ts).
  */
-import type { CallOptions, Command, CommandResults, QueryParams, Row, RowStream } from '../clickhouse/index.js';
+import type { CallOptions, Command, CommandResults, InsertResult, QueryParams, Row, RowSource, RowStream } from '../clickhouse/index.js';
 import type { ChildSpec, ChildSpecSource, SupervisorOptions } from '../otp/index.js';
 import type { PoolEventEmitter } from './events.js';
 import type { PoolStats } from './stats.js';
@@ -69,7 +69,8 @@ export interface ClickHousePool extends ChildSpecSource {
    */
   stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream;
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
-  insertToTable(table: string, rows: Row | readonly Row[], options?: CallOptions): Promise<void>;
+  /** Rows as an array, or a generator / async generator / object-mode `Readable` sent as it is read (see `Connection.insertToTable`). */
+  insertToTable(table: string, rows: Row | readonly Row[] | RowSource, options?: CallOptions): Promise<InsertResult>;
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string>;
   /** Queues an insert statement; returns at once, throws here on bad input. */
   asyncInsert(sql: string, params?: QueryParams): void;

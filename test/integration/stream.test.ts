@@ -1,0 +1,165 @@
+// Big work on the real servers (issue 13): `stream()` of ten million rows with a bounded heap,
+// leaving the loop early kills the query on the server, an exception in the middle of a
+// stream, a stream that fails over before its first row, and `insertToTable` from an async
+// generator with mixed column sets and DEFAULTs, and from a source with a bad row.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ClickHouseError, QueryParamError, connect, definePool, startSupervisor, type Row } from '../../src/index.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { TEST_ENGINE, serverUrls } from './cluster.js';
+import { sql, until } from './helpers.js';
+
+const test = suite(`stream [${TEST_ENGINE}]`);
+const suffix = `${Date.now().toString(36)}_${process.pid}`;
+const tables: string[] = [];
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const MiB = 1024 * 1024;
+
+test.after(async () => {
+  for (const t of tables) await sql(0, `DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+});
+
+test('stream :: ten million rows through the pool with the heap bounded, every row once, in order', async () => {
+  const pool = definePool({ connectionStrings: serverUrls(), name: `it-stream-big-${process.pid}`, poolSize: 2, timeout: 30_000 });
+  const app = await startSupervisor([pool]);
+  try {
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let count = 0;
+    let sum = 0;
+    let inOrder = true;
+    const total = 10_000_000;
+    for await (const row of pool.stream(`SELECT number AS n, toString(number) AS s FROM system.numbers LIMIT ${total}`)) {
+      const n = row.n as number;
+      if (n !== count || row.s !== String(n)) inOrder = false;
+      sum += n;
+      count++;
+      if ((count & 0x3ffff) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+    }
+    assert.is(count, total);
+    assert.is(sum, (total * (total - 1)) / 2);
+    assert.ok(inOrder, 'rows in order, each as select decodes it');
+    // Holding the rows would take over a gigabyte of heap; a stream holds a few thousand.
+    assert.ok(peak < 150 * MiB, `heap grew by ${(peak / MiB).toFixed(0)} MiB while streaming`);
+    assert.is(pool.stats().servers.reduce((n, s) => n + s.connections.busy, 0), 0, 'its connection is back in the pool');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('stream :: leaving the loop early ends the request and the query stops on the server', async () => {
+  const conn = connect(serverUrls()[0] as string);
+  const queryId = `it-stream-break-${suffix}`;
+  try {
+    let seen = 0;
+    for await (const row of conn.stream('SELECT number AS n FROM system.numbers', {}, { queryId })) {
+      assert.is(row.n, seen);
+      if (++seen === 50_000) break;
+    }
+    // An endless query: only the client's kill (or the broken socket) stops it.
+    await until('the query is gone from system.processes', async () => (await sql(1 % serverUrls().length, 'SELECT 1')).trim() === '1'
+      && (await sql(0, `SELECT count() FROM system.processes WHERE query_id = '${queryId}'`)).trim() === '0', 10_000, 100);
+    assert.equal(await conn.select('SELECT 1 AS one'), [{ one: 1 }], 'the connection works after');
+  } finally {
+    await conn.close();
+  }
+});
+
+test('stream :: an exception the server writes after rows rejects the loop after those rows', async () => {
+  const conn = connect(serverUrls()[0] as string);
+  try {
+    let seen = 0;
+    let error: unknown;
+    try {
+      for await (const row of conn.stream('SELECT throwIf(number = 300000) AS x, number AS n FROM system.numbers LIMIT 1000000', {}, { settings: { max_block_size: 1000 } })) {
+        assert.is(row.n, seen++);
+      }
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, ClickHouseError);
+    assert.is((error as ClickHouseError).serverCode, 395);
+    assert.ok(seen > 0 && seen <= 300_000, `${seen} rows came before the exception`);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('stream :: a stream whose server drops the request before any row fails over; no stream is lost', async () => {
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'reset-after-request' } });
+  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-stream-failover-${process.pid}`, poolSize: 2, timeout: 5_000, readRetries: 2 });
+  const app = await startSupervisor([pool]);
+  try {
+    for (let i = 0; i < 6; i++) {
+      const rows: Row[] = [];
+      for await (const row of pool.stream('SELECT number AS n FROM system.numbers LIMIT 1000')) rows.push(row);
+      assert.is(rows.length, 1000, `stream ${i}`);
+      assert.is(rows[999]?.n, 999);
+    }
+    assert.ok(proxy.stats().reset > 0, 'some stream went to the failing server first');
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
+async function defaultsTable(name: string): Promise<void> {
+  tables.push(name);
+  await sql(0, `CREATE TABLE ${name} (id UInt32, name String DEFAULT concat('n', toString(id)), score Float64 DEFAULT 7) ENGINE = MergeTree ORDER BY id`);
+}
+
+test('insert :: insertToTable from an async generator: mixed column sets get their DEFAULTs, rows written is reported', async () => {
+  const table = `it_stream_insert_${suffix}`;
+  await defaultsTable(table);
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-insert-${process.pid}`, poolSize: 2, timeout: 30_000 });
+  const app = await startSupervisor([pool]);
+  const total = 300_000;
+  // One row object, changed and given again: the rows are read as they come.
+  async function* rows(): AsyncGenerator<Row> {
+    for (let id = 0; id < total; id++) {
+      const row: Row = { id };
+      if (id % 3 === 1) row.name = `x${id}`;
+      if (id % 3 === 2) row.score = id;
+      yield row;
+    }
+  }
+  try {
+    const result = await pool.insertToTable(table, rows());
+    assert.equal(result, { rows: total });
+    const [counts] = await pool.select(`SELECT count() AS c, uniqExact(id) AS u, countIf(name = concat('n', toString(id))) AS named_by_default,
+      countIf(score = 7) AS scored_by_default, countIf(name = concat('x', toString(id))) AS named FROM ${table}`);
+    assert.equal(counts, { c: total, u: total, named_by_default: total / 3 * 2, scored_by_default: total / 3 * 2, named: total / 3 });
+    const readable = await pool.insertToTable(table, Readable.from([{ id: total }, { id: total + 1, name: 'r' }]));
+    assert.equal(readable, { rows: 2 });
+  } finally {
+    await app.stop();
+  }
+});
+
+test('insert :: a source with a bad row is refused naming the row, and nothing of it is stored', async () => {
+  const table = `it_stream_bad_${suffix}`;
+  await defaultsTable(table);
+  const conn = connect(serverUrls()[0] as string);
+  function* rows(): Generator<Row> {
+    for (let id = 0; id < 20_000; id++) yield id === 12_345 ? { id, name: 'a\uD800b' } : { id, name: `ok${id}` };
+  }
+  try {
+    let error: unknown;
+    await conn.insertToTable(table, rows()).catch((e: unknown) => { error = e; });
+    assert.instance(error, QueryParamError);
+    assert.match((error as Error).message, /rows\[12345\]\.name/);
+    assert.match((error as Error).message, /lone UTF-16 surrogate/);
+    assert.is((await sql(0, `SELECT count() FROM ${table}`)).trim(), '0');
+    assert.equal(await conn.insertToTable(table, [{ id: 1 }]), { rows: 1 }, 'the connection works after');
+  } finally {
+    await conn.close();
+  }
+});
+
+test.run();
