@@ -17,5 +17,5 @@ export { type SendOptions, type RawResponse, type BodyStream, send, openStream, 
 export { perform } from './perform.js';
 export { type StreamContext, createRowStream, performStream } from './stream.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
-export { type QueryOutcome, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo } from './query-control.js';
+export { type QueryOutcome, type Progress, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo, watchProgress } from './query-control.js';
 export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

@@ -10,7 +10,7 @@ import { paramRequest } from './param-layout.js';
 import { SELECT_FORMAT, columnList, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
-import { killQuery, newQueryId } from './query-control.js';
+import { killQuery, newQueryId, watchProgress } from './query-control.js';
 import { type StreamContext, performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES, isPlainObject } from './checks.js';
@@ -40,6 +40,25 @@ export async function perform<K extends PreparedRequest['type']>(
   server: ServerConfig,
   request: PreparedRequest<K>,
   defaults: RequestDefaults,
+): Promise<CommandResults[K]> {
+  const { onProgress } = request.options;
+  if (onProgress === undefined) return performOnce(transport, server, request, defaults);
+  // Watched by its query id: one is given to the request if the caller gave none.
+  const queryId = request.options.queryId ?? newQueryId();
+  const watch = watchProgress(server, queryId, onProgress);
+  try {
+    return await performOnce(transport, server, { ...request, options: { ...request.options, queryId } }, defaults, watch.sent);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function performOnce<K extends PreparedRequest['type']>(
+  transport: Transport,
+  server: ServerConfig,
+  request: PreparedRequest<K>,
+  defaults: RequestDefaults,
+  sentRows: (rows: number) => void = () => undefined,
 ): Promise<CommandResults[K]> {
   if (request.type === 'stream') {
     const context: StreamContext = {
@@ -108,8 +127,8 @@ export async function perform<K extends PreparedRequest['type']>(
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
     const info = knownServerInfo(server) ?? await infoOf(transport, server, Math.max(1, Math.floor(remaining() / 2)), options.signal).catch(() => undefined);
     const result = info?.features.omittedFieldDefaults
-      ? await insertStreamed(insert.table, insert.source, schema, post)
-      : await insertChunked(insert.table, insert.source, schema, post);
+      ? await insertStreamed(insert.table, insert.source, schema, post, sentRows)
+      : await insertChunked(insert.table, insert.source, schema, post, sentRows);
     return result as CommandResults[K];
   }
   if (request.type === 'insert_to_table' && insert) {
@@ -287,6 +306,10 @@ type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: numb
 const BODY_CHUNK = 1024 * 1024;
 // Rows an older server's insert takes per round (one statement per column set each).
 const ROUNDS_OF = 50_000;
+// How long a slow source's rows wait client-side before they are sent anyway: a chunk of
+// the streamed body; a round (a statement of its own) on an older server.
+const SLOW_SOURCE_MS = 200;
+const SLOW_ROUND_MS = 1_000;
 // Omitted fields get their column's DEFAULT, in one statement whatever the rows' columns.
 const OMITTED_DEFAULTS: Settings = { input_format_defaults_for_omitted_fields: 1 };
 
@@ -322,20 +345,28 @@ function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
  * cancels the request, so the server stores none of it (unless more rows than its
  * `max_insert_block_size` went before, which it may have written already).
  */
-async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post): Promise<InsertResult> {
+async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
   let sent = 0;
   async function* body(): AsyncGenerator<Buffer> {
     let chunk = `INSERT INTO ${table} FORMAT JSONEachRow\n`;
+    let at = Date.now();
+    let read = 0;
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      chunk += `${encodeSourceRow(row, sent, schema)}\n`;
-      sent++;
-      if (chunk.length >= BODY_CHUNK) {
+      chunk += `${encodeSourceRow(row, read, schema)}\n`;
+      read++;
+      // Full, or a slow source's rows waiting long enough: sent now.
+      if (chunk.length >= BODY_CHUNK || Date.now() - at >= SLOW_SOURCE_MS) {
         yield Buffer.from(chunk, 'utf8');
         chunk = '';
+        at = Date.now();
+        sent = read;
+        sentRows(sent);
       }
     }
     if (chunk !== '') yield Buffer.from(chunk, 'utf8');
+    sent = read;
+    sentRows(sent);
   }
   try {
     const res = await post(body(), false, 0, false, OMITTED_DEFAULTS);
@@ -352,7 +383,7 @@ async function insertStreamed(table: string, source: RowSource, schema: TableSch
  * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
  * row stops it there; the rounds before it are stored.
  */
-async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post): Promise<InsertResult> {
+async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
   let read = 0;
   let written = 0;
   let statements = 0;
@@ -360,6 +391,7 @@ async function insertChunked(table: string, source: RowSource, schema: TableSche
   // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
   let round = new Map<string, string[]>();
   let held = 0;
+  let roundStart = 0;
   const flushRound = async (): Promise<void> => {
     const groups = round;
     round = new Map();
@@ -371,6 +403,7 @@ async function insertChunked(table: string, source: RowSource, schema: TableSche
       statements++;
       checkResponse(res);
       written += writtenRows(res) ?? lines.length;
+      sentRows(written);
     }
   };
   for await (const raw of source) {
@@ -381,7 +414,9 @@ async function insertChunked(table: string, source: RowSource, schema: TableSche
     if (lines === undefined) round.set(columns, [line]);
     else lines.push(line);
     read++;
-    if (++held >= ROUNDS_OF) await flushRound();
+    if (held === 0) roundStart = Date.now();
+    // Full, or a slow source's rows waiting long enough: sent now.
+    if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await flushRound();
   }
   if (held > 0) await flushRound();
   return { rows: written };

@@ -15,7 +15,7 @@ import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, R
  */
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
-const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken']);
+const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken', 'onProgress']);
 const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
 
@@ -230,6 +230,9 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   checkMaxResultBytes(options.maxResultBytes, 'options.maxResultBytes');
   if (options.asyncInsert !== undefined && typeof options.asyncInsert !== 'boolean') {
     throw new ConfigError(`options.asyncInsert: expected a boolean, got ${String(options.asyncInsert)}`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new ConfigError(`options.onProgress: expected a function, got ${typeof options.onProgress}`);
   }
   const token = options.deduplicationToken;
   if (token !== undefined && (typeof token !== 'string' || token === '' || token.length > 256 || !isWellFormed(token))) {

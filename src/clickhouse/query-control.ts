@@ -76,6 +76,103 @@ export function learnServerInfo(server: ServerConfig, options: { timeout: number
 }
 
 /**
+ * How far a running query got, as its server's `system.processes` tells it.
+ *
+ * @example
+ * const onProgress = (p: Progress) => console.log(`${p.readRows} / ${p.totalRowsToRead} rows, ${p.elapsedMs} ms`);
+ */
+export interface Progress {
+  /** Rows and bytes read so far. */
+  readonly readRows: number;
+  readonly readBytes: number;
+  /** The server's estimate of all rows it will read (0 when it has none). */
+  readonly totalRowsToRead: number;
+  /** Rows and bytes written so far (inserts). */
+  readonly writtenRows: number;
+  readonly writtenBytes: number;
+  /** Milliseconds since the server started the query. */
+  readonly elapsedMs: number;
+  /** For an insert from a row source: rows the client has sent so far (0 otherwise). */
+  readonly sentRows: number;
+}
+
+/**
+ * A running watch of a query's progress (see `watchProgress`).
+ *
+ * @example
+ * const watch = watchProgress(server, queryId, onProgress);
+ * watch.sent(50_000);
+ * watch.stop();
+ */
+export interface ProgressWatch {
+  /** Reports rows the client has sent (an insert from a source); calls `onProgress` at once. */
+  sent(rows: number): void;
+  /** Ends the watch. */
+  stop(): void;
+}
+
+const PROGRESS_COLUMNS = 'read_rows, read_bytes, total_rows_approx, written_rows, written_bytes, elapsed';
+
+/**
+ * Watches the query `queryId` on `server` while it runs: every `every` ms its row in
+ * `system.processes` is read, on a connection of its own, and handed to `onProgress` when
+ * it changed. Returns the stop; the connection closes after the question in flight. Never
+ * throws (a callback's throw is dropped, a failed question is asked again next time).
+ *
+ * @example
+ * const stop = watchProgress(server, queryId, (p) => bar.update(p.readRows / p.totalRowsToRead));
+ * try { await perform(...); } finally { stop(); }
+ */
+export function watchProgress(server: ServerConfig, queryId: string, onProgress: (progress: Progress) => void, every = 200): ProgressWatch {
+  let stopped = false;
+  let state: Progress = { readRows: 0, readBytes: 0, totalRowsToRead: 0, writtenRows: 0, writtenBytes: 0, elapsedMs: 0, sentRows: 0 };
+  const tell = (next: Progress): void => {
+    state = next;
+    try {
+      onProgress(next);
+    } catch {
+      // The caller's callback is not the query's failure.
+    }
+  };
+  let wake: (() => void) | undefined;
+  const sleep = (): Promise<void> => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, every);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  // The query and the statements it was split into (`<id>-1`, `<id>-2` ... of a multi-statement insert).
+  const like = quote(`${queryId.replace(/[\\%_]/g, '\\$&')}-%`);
+  const sql = `SELECT ${PROGRESS_COLUMNS} FROM system.processes WHERE query_id = ${quote(queryId)} OR query_id LIKE ${like} ORDER BY elapsed LIMIT 1 FORMAT TabSeparated`;
+  void withControl(server, async (transport) => {
+    let last = '';
+    while (!stopped) {
+      await sleep();
+      if (stopped) break;
+      const line = await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: Math.max(every * 5, 1_000) })
+        .then((res) => checkResponse(res).split('\n')[0] ?? '', () => '');
+      if (stopped || line === '' || line === last) continue;
+      last = line;
+      const [readRows, readBytes, total, writtenRows, writtenBytes, elapsed] = line.split('\t').map(Number);
+      tell({
+        readRows: readRows ?? 0, readBytes: readBytes ?? 0, totalRowsToRead: total ?? 0,
+        writtenRows: writtenRows ?? 0, writtenBytes: writtenBytes ?? 0, elapsedMs: Math.round((elapsed ?? 0) * 1000), sentRows: state.sentRows,
+      });
+    }
+  }).catch(() => undefined);
+  return {
+    sent: (rows) => {
+      if (!stopped) tell({ ...state, sentRows: rows });
+    },
+    stop: () => {
+      stopped = true;
+      wake?.();
+    },
+  };
+}
+
+/**
  * Ends the control connections (`killQuery`, `queryOutcome`) to any of `servers`: waits up
  * to `grace` ms for them to finish, then destroys what is left (a question cut short this
  * way rejects). A stopping pool calls it last, so that it leaves no socket behind.

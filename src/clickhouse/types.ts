@@ -3,6 +3,7 @@
  * contract between `src/clickhouse/` and `src/pool/`: change it only together with both.
  */
 import type { Dispatcher } from 'undici';
+import type { Progress } from './query-control.js';
 
 /**
  * ClickHouse settings sent with a request (`max_threads`, `insert_quorum`, ...).
@@ -54,6 +55,12 @@ export interface CallOptions {
    * MergeTree tables with a `non_replicated_deduplication_window`.
    */
   readonly deduplicationToken?: string;
+  /**
+   * Called while the query runs (every 200 ms, when it moved) with how far it got, read
+   * from the server's `system.processes` on a connection of its own. A throw in it is
+   * ignored. Not for the async writer's calls.
+   */
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /**

@@ -162,4 +162,33 @@ test('insert :: a source with a bad row is refused naming the row, and nothing o
   }
 });
 
+test('progress :: onProgress is called while a long query runs, with rows read growing', async () => {
+  const conn = connect(serverUrls()[0] as string, { timeout: 30_000 });
+  try {
+    const seen: number[] = [];
+    const rows = await conn.select('SELECT count() AS c FROM (SELECT number FROM system.numbers LIMIT 1500) WHERE sleepEachRow(0.001) = 0', {}, {
+      settings: { max_block_size: 50 }, onProgress: (p) => seen.push(p.readRows),
+    });
+    assert.equal(rows, [{ c: 1500 }]);
+    assert.ok(seen.length >= 2, `${seen.length} progress calls in a query of over a second`);
+    assert.ok(seen.every((n, i) => n > 0 && (i === 0 || n >= (seen[i - 1] as number))), `rows read: ${seen.join(', ')}`);
+    // And for a streamed insert, through the same option.
+    const table = `it_stream_progress_${suffix}`;
+    tables.push(table);
+    await sql(0, `CREATE TABLE ${table} (id UInt32) ENGINE = MergeTree ORDER BY id`);
+    const sent: number[] = [];
+    async function* slow(): AsyncGenerator<Row> {
+      for (let id = 0; id < 4_000; id++) {
+        if (id % 1_000 === 0) await new Promise((r) => setTimeout(r, 1_100));
+        yield { id };
+      }
+    }
+    assert.equal(await conn.insertToTable(table, slow(), { onProgress: (p) => sent.push(p.sentRows) }), { rows: 4_000 });
+    assert.ok(sent.length >= 3 && sent.at(-1) === 4_000, `rows sent as the source gave them: ${sent.join(', ')}`);
+    assert.ok(sent.every((n, i) => i === 0 || n >= (sent[i - 1] as number)));
+  } finally {
+    await conn.close();
+  }
+});
+
 test.run();
