@@ -96,7 +96,7 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
 export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): PreparedRequest<'insert_to_table'> {
-  const groups = (lines && uniformGroup(quotedTable, rows, lines)) ?? mixedGroups(quotedTable, rows, lines);
+  const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
   return {
     type: 'insert_to_table',
     body: groups.map((g) => g.body).join(''),
@@ -110,21 +110,22 @@ function mixedGroups(quotedTable: string, rows: readonly Row[], lines?: readonly
   const lineOf = new Map<Row, string>();
   if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
   return groupRows(rows).map(({ columns, rows: members }) => {
-    let body = insertHead(quotedTable, columns);
-    for (const row of members) body += `${lineOf.get(row) ?? encodeRow(row)}\n`;
-    return { columns, rows: members, body };
+    const encoded = members.map((row) => lineOf.get(row) ?? encodeRow(row));
+    return { columns, rows: members, body: `${insertHead(quotedTable, columns)}${encoded.join('\n')}\n` };
   });
 }
 
 // The common case of a batch whose rows all give the same columns (the async writer's
 // one-row calls): one group, the encoded lines joined as they are, no per-row signature.
-function uniformGroup(quotedTable: string, rows: readonly Row[], lines: readonly string[]): InsertGroup[] | undefined {
+function uniformGroup(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] | undefined {
   const first = rows[0];
   if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
   const columns = `(${keys.map(quoteColumn).join(', ')})`;
-  return [{ columns, rows, body: `${insertHead(quotedTable, columns)}${lines.join('\n')}\n` }];
+  // Joined once: a body built by += is a rope of every line, flattened late and costly to collect.
+  const encoded = lines ?? rows.map((row) => encodeRow(row));
+  return [{ columns, rows, body: `${insertHead(quotedTable, columns)}${encoded.join('\n')}\n` }];
 }
 
 /**
