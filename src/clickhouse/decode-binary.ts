@@ -6,6 +6,7 @@
  * The JS form of each type is the README's "Type mapping" table.
  */
 import { BoundedCache } from './bounded-cache.js';
+import { type RowBuild, rowBuilder } from './row-builder.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import type { Int64Mode, Row } from './types.js';
@@ -105,17 +106,9 @@ export function decodeRowBinary(body: Buffer, context: BinaryContext): Row[] {
   for (let i = 0; i < count; i++) names.push(input.string());
   for (let i = 0; i < count; i++) typeTexts.push(input.string());
   const readers = readersOf(typeTexts, context);
-  const proto = names.includes('__proto__');
+  const build = rowBuilder<Input>(names, 'cursor');
   const rows: Row[] = [];
-  while (input.pos < body.length) {
-    const row: Row = {};
-    for (let i = 0; i < count; i++) {
-      const value = (readers[i] as Reader)(input);
-      if (proto) setField(row, names[i] as string, value);
-      else row[names[i] as string] = value;
-    }
-    rows.push(row);
-  }
+  while (input.pos < body.length) rows.push(build(readers, input));
   return rows;
 }
 
@@ -135,7 +128,7 @@ export class RowBinaryStream {
   #needed = 0;
   #names: string[] | undefined;
   #readers: Reader[] = [];
-  #proto = false;
+  #build: RowBuild<Input> | undefined;
 
   constructor(readonly context: BinaryContext) {}
 
@@ -154,17 +147,10 @@ export class RowBinaryStream {
     try {
       if (this.#names === undefined) this.#header(input);
       start = input.pos;
-      const names = this.#names as string[];
+      const build = this.#build as RowBuild<Input>;
       const readers = this.#readers;
-      const count = names.length;
       while (input.pos < buf.length) {
-        const row: Row = {};
-        for (let i = 0; i < count; i++) {
-          const value = (readers[i] as Reader)(input);
-          if (this.#proto) setField(row, names[i] as string, value);
-          else row[names[i] as string] = value;
-        }
-        rows.push(row);
+        rows.push(build(readers, input));
         start = input.pos;
       }
     } catch (err) {
@@ -188,7 +174,7 @@ export class RowBinaryStream {
     for (let i = 0; i < count; i++) names.push(input.string());
     for (let i = 0; i < count; i++) typeTexts.push(input.string());
     this.#readers = readersOf(typeTexts, this.context);
-    this.#proto = names.includes('__proto__');
+    this.#build = rowBuilder<Input>(names, 'cursor');
     this.#names = names;
   }
 }

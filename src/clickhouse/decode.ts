@@ -4,6 +4,7 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { stripNuls } from './binary-values.js';
 import { dateTimeFromText } from './time-zone.js';
+import { rowBuilder } from './row-builder.js';
 import type { Int64Mode, Row } from './types.js';
 
 /**
@@ -49,9 +50,10 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   if (body === '') return [];
   const { header, rowsStart } = readHeader(body);
   const fields = fieldsOf(header, context);
-  const { names, protoAt } = header;
+  const { names } = header;
   const width = names.length;
   const rows: Row[] = [];
+  const build = rowBuilder<string[]>(names, 'cells');
   let start = rowsStart;
   while (start < body.length) {
     let end = body.indexOf('\n', start);
@@ -60,10 +62,7 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
     if (cells.length !== width) {
       throw new ProtocolError(`row ${rows.length + 1} has ${cells.length} fields, expected ${width}`, 200);
     }
-    const row: Row = {};
-    if (protoAt < 0) for (let i = 0; i < width; i++) row[names[i] as string] = (fields[i] as Scalar)(cells[i] as string);
-    else for (let i = 0; i < width; i++) setField(row, names[i] as string, (fields[i] as Scalar)(cells[i] as string));
-    rows.push(row);
+    rows.push(build(fields, cells));
     start = end + 1;
   }
   return rows;
@@ -125,10 +124,6 @@ export class TsvStream {
   }
 }
 
-function setField(row: Row, name: string, value: unknown): void {
-  if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
-  else row[name] = value;
-}
 
 /**
  * What ends a `TabSeparatedWithNamesAndTypes` body: `undefined` when it ends in rows; the
