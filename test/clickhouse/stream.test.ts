@@ -9,6 +9,8 @@ import { createRowStream } from '../../src/clickhouse/stream.js';
 import { connect } from '../../src/clickhouse/connection.js';
 import { ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js';
 import type { Row } from '../../src/clickhouse/types.js';
+import { isRowSource, prepare } from '../../src/clickhouse/prepare.js';
+import { Readable } from 'node:stream';
 import { fakeServer } from './fake-http.js';
 
 const test = suite('stream');
@@ -162,6 +164,25 @@ test('connect :: rows of a slow large body arrive before it ends; an appended 18
     await conn.close();
     await server.close();
   }
+});
+
+test('prepare :: a generator, an async generator, a Readable or a Set is a row source; an array or a row is not', () => {
+  assert.ok(isRowSource((function* () { yield { id: 1 }; })()));
+  assert.ok(isRowSource((async function* () { yield { id: 1 }; })()));
+  assert.ok(isRowSource(Readable.from([{ id: 1 }])));
+  assert.ok(isRowSource(new Set([{ id: 1 }])));
+  assert.not.ok(isRowSource([{ id: 1 }]));
+  assert.not.ok(isRowSource({ id: 1 }));
+  assert.not.ok(isRowSource(Object.assign(Object.create(null) as object, { id: 1 })));
+  assert.not.ok(isRowSource('rows'));
+  const request = prepare({ type: 'insert_to_table', table: 'db.t', rows: new Set([{ id: 1 }]) });
+  assert.is(request.body, '', 'nothing is encoded before the rows are read');
+  assert.is(request.insert?.table, '`db`.`t`');
+});
+
+test('options :: onProgress must be a function, checked before anything is sent', () => {
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: { onProgress: 'yes' as unknown as () => void } }), /options\.onProgress: expected a function, got string/);
+  assert.not.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: { onProgress: () => undefined } }));
 });
 
 test.run();

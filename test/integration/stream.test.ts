@@ -130,6 +130,7 @@ test('insert :: insertToTable from an async generator: mixed column sets get the
     }
   }
   try {
+    assert.throws(() => pool.asyncInsertToTable(table, rows() as unknown as Row), /a generator or stream of rows goes to insertToTable/);
     const result = await pool.insertToTable(table, rows());
     assert.equal(result, { rows: total });
     const [counts] = await pool.select(`SELECT count() AS c, uniqExact(id) AS u, countIf(name = concat('n', toString(id))) AS named_by_default,
