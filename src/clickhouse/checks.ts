@@ -99,3 +99,19 @@ export function descend<T>(value: unknown, name: string, seen: unknown[], write:
     seen.pop();
   }
 }
+
+/**
+ * Checks a `compression` option: an object with optional boolean `request` and `response`.
+ *
+ * @example
+ * checkCompression({ response: true }, 'connect option compression'); // fine
+ * checkCompression({ gzip: true }, 'compression'); // throws ConfigError naming gzip
+ */
+export function checkCompression(value: unknown, where: string): void {
+  if (value === undefined) return;
+  if (!isPlainObject(value)) throw new ConfigError(`${where}: expected { request?: boolean, response?: boolean }`);
+  for (const [key, v] of Object.entries(value)) {
+    if (key !== 'request' && key !== 'response') throw new ConfigError(`${where}.${key}: unknown (expected request or response)`);
+    if (typeof v !== 'boolean') throw new ConfigError(`${where}.${key}: expected true or false, got ${typeof v}`);
+  }
+}

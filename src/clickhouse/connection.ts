@@ -2,7 +2,7 @@ import { parseConnectionString } from './connection-string.js';
 import { ClosedError, ConfigError } from './errors.js';
 import { ping } from './http.js';
 import { perform } from './perform.js';
-import { checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+import { checkCompression, checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
 import { createRowStream } from './stream.js';
@@ -27,6 +27,8 @@ export interface ConnectOptions {
   readonly connectTimeout?: number;
   /** Most bytes of a response; a larger one fails with `RESULT_TOO_LARGE` (default 256 MiB). */
   readonly maxResultBytes?: number;
+  /** gzip for responses and/or request bodies (see `RequestDefaults.compression`); default off. */
+  readonly compression?: { readonly request?: boolean; readonly response?: boolean };
 }
 
 /**
@@ -63,7 +65,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-const CONNECT_KEYS = new Set(['timeout', 'int64', 'settings', 'connections', 'connectTimeout', 'maxResultBytes']);
+const CONNECT_KEYS = new Set(['timeout', 'int64', 'settings', 'connections', 'connectTimeout', 'maxResultBytes', 'compression']);
 
 /**
  * Opens a direct connection (no pool, no supervision) to the server a connection string
@@ -81,6 +83,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
   const defaults = {
     timeout: opts.timeout ?? 5_000, int64: opts.int64 ?? 'auto', settings: opts.settings ?? {},
     maxResultBytes: opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+    ...(opts.compression ? { compression: { ...opts.compression } } : {}),
   } as const;
   const transport = openTransport(server, { connections: opts.connections ?? 10, connectTimeout: opts.connectTimeout ?? 2_000 });
   let closing: Promise<void> | undefined;
@@ -139,6 +142,7 @@ function checkConnectOptions(options: ConnectOptions): ConnectOptions {
   positive('connectTimeout', false);
   checkInt64(options.int64, 'connect option int64');
   checkMaxResultBytes(options.maxResultBytes, 'connect option maxResultBytes');
+  checkCompression(options.compression, 'connect option compression');
   if (options.settings !== undefined) checkSettings(options.settings, 'connect option settings');
   return options;
 }

@@ -240,7 +240,13 @@ export function parseServerError(body: string, headerCode?: string): ServerError
     const info: ServerErrorInfo = { serverCode: fromHeader ?? Number(match[1]), serverMessage: (match[2] ?? '').trim() };
     return match[3] ? { ...info, serverName: match[3] } : info;
   }
-  if (fromHeader !== undefined) return { serverCode: fromHeader, serverMessage: text };
+  if (fromHeader !== undefined) {
+    // Rows the server had ready before it failed come first (a compressed answer holds them back
+    // and sends them with the error status): the exception is the text that ends the body.
+    const late = findUnframedError(text);
+    if (late !== undefined) return { serverCode: fromHeader, serverMessage: late.serverMessage, ...(late.serverName ? { serverName: late.serverName } : {}) };
+    return { serverCode: fromHeader, serverMessage: text };
+  }
   return undefined;
 }
 
@@ -268,6 +274,25 @@ export function findTrailingError(body: string): (ServerErrorInfo & { readonly o
     const match = TAIL.exec(tail.slice(at));
     const info = match?.[1] === undefined ? undefined : parseServerError(match[1]);
     if (info) return { ...info, offset };
+  }
+  return undefined;
+}
+
+/**
+ * Finds an exception a server wrote right after binary rows, with no line break before it
+ * (a 26.x server does so in a gzip-compressed response): `Code: N. DB::Exception: ...
+ * (version ...)` ending the body. Searched within the last 16 KiB only.
+ *
+ * @example
+ * findUnframedError('\u0000\u0001Code: 395. DB::Exception: boom. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 26.7.2.1)\n')?.serverCode; // 395
+ */
+export function findUnframedError(body: string): (ServerErrorInfo & { readonly offset: number }) | undefined {
+  const floor = Math.max(0, body.length - 16_384);
+  const tail = body.slice(floor);
+  if (!/\(version [^\n]*\)\.?\s*$/.test(tail)) return undefined;
+  for (let at = tail.lastIndexOf('Code: '); at >= 0; at = at === 0 ? -1 : tail.lastIndexOf('Code: ', at - 1)) {
+    const info = /^Code: \d+\. DB::Exception: /.test(tail.slice(at, at + 64)) ? parseServerError(tail.slice(at)) : undefined;
+    if (info) return { ...info, offset: floor + at };
   }
   return undefined;
 }

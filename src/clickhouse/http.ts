@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { constants as zlibConstants, createGunzip, createGzip, gunzipSync, gzipSync, type Gunzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import {
   AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
@@ -26,6 +27,12 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
   /** Most bytes of response body to read (default and ceiling: `MAX_RESULT_BYTES`). */
   readonly maxBytes?: number;
+  /**
+   * gzip: `request` compresses the body (`Content-Encoding: gzip`), `response` asks for a
+   * compressed answer (`Accept-Encoding: gzip`; the path must carry
+   * `enable_http_compression=1`) and inflates it. Off by default.
+   */
+  readonly compression?: Compression;
   /** Called when the client gives up on a request it sent (timeout, abort, too large): the server may still be running it. */
   readonly onAbandon?: () => void;
   /**
@@ -33,6 +40,47 @@ export interface SendOptions {
    * `body` text is only its last 16.5 KiB (where an exception block would be).
    */
   readonly binary?: boolean;
+}
+
+/**
+ * HTTP compression of a call (gzip, node:zlib): of the request body, of the response, or both.
+ *
+ * @example
+ * const compression: Compression = { response: true, request: true };
+ */
+export interface Compression {
+  readonly request?: boolean;
+  readonly response?: boolean;
+}
+
+// Bodies shorter than this go as they are: gzip's header and CPU cost more than they save.
+const COMPRESS_FROM = 1_024;
+
+/** A compressed error body, inflated as far as it goes (a cut one still shows its start). */
+function inflatedOrAsIs(bytes: Buffer): Buffer {
+  try {
+    return gunzipSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return bytes;
+  }
+}
+
+/** The body, headers and compression of one request as undici takes them. */
+function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => void): { headers: Record<string, string>; body: Buffer | Readable | null } {
+  const base = options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType };
+  const { compression } = options;
+  let headers = compression?.response ? { ...base, 'accept-encoding': 'gzip' } : base;
+  const { body } = options;
+  if (body === undefined) return { headers, body: null };
+  if (typeof body === 'string') {
+    const bytes = Buffer.from(body, 'utf8');
+    if (!compression?.request || bytes.length < COMPRESS_FROM) return { headers, body: bytes };
+    headers = { ...headers, 'content-encoding': 'gzip' };
+    return { headers, body: gzipSync(bytes, { level: 1 }) };
+  }
+  const chunks = Readable.from(rearm ? rearming(body, rearm) : body, { objectMode: false });
+  if (!compression?.request) return { headers, body: chunks };
+  return { headers: { ...headers, 'content-encoding': 'gzip' }, body: chunks.pipe(createGzip({ level: 1 })) };
 }
 
 /**
@@ -144,22 +192,34 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         return true;
       },
       onComplete() {
-        const whole = Buffer.concat(chunks);
+        let whole = Buffer.concat(chunks);
+        if (headers['content-encoding'] === 'gzip') {
+          try {
+            whole = gunzipSync(whole, { maxOutputLength: maxBytes });
+          } catch (err) {
+            settle((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
+              ? new ResultTooLargeError(maxBytes, maxBytes + 1)
+              : new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${(err as Error).message})`, status));
+            return;
+          }
+        }
         if (options.binary && status === 200) {
           settle(undefined, { status, headers, body: whole.toString('utf8', Math.max(0, whole.length - BINARY_TAIL)), bytes: whole });
         } else settle(undefined, { status, headers, body: whole.toString('utf8') });
       },
       onError(err) {
-        settle(brokenByServer(status, headers, chunks) ?? toTransportError(err, sent, server));
+        const read = headers['content-encoding'] === 'gzip' && chunks.length > 0 ? [inflatedOrAsIs(Buffer.concat(chunks))] : chunks;
+        settle(brokenByServer(status, headers, read) ?? toTransportError(err, sent, server));
       },
     };
     try {
+      const { headers: requestHeaders, body } = requestParts(server, options, rearm);
       transport.dispatch({
         origin: server.origin,
         path: options.path,
         method: options.method,
-        headers: options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType },
-        body: options.body === undefined ? null : typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : Readable.from(rearming(options.body, rearm), { objectMode: false }),
+        headers: requestHeaders,
+        body,
         // Our own timer governs; undici's must not fire first on a long query.
         headersTimeout: timeout + 60_000,
         bodyTimeout: timeout + 60_000,
@@ -338,6 +398,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
     let timer: NodeJS.Timeout | undefined;
     // An error status is read whole (bounded) and handed over as a complete response.
     let errorBody: Buffer[] | undefined;
+    let gunzip: Gunzip | undefined;
 
     const arm = (): void => {
       clearTimeout(timer);
@@ -415,6 +476,11 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           errorBody = [];
           return true;
         }
+        if (headers['content-encoding'] === 'gzip') {
+          gunzip = createGunzip();
+          gunzip.on('data', (chunk: Buffer) => void deliver(chunk));
+          gunzip.on('error', (err) => fail(new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${err.message})`, status)));
+        }
         headDone = true;
         arm();
         resolveHead(stream);
@@ -425,54 +491,89 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           if (errorBody.reduce((n, b) => n + b.length, 0) < 1024 * 1024) errorBody.push(chunk);
           return true;
         }
-        if (waiting) {
-          const w = waiting;
-          waiting = undefined;
+        if (gunzip) {
+          gunzip.write(chunk);
           arm();
-          w.resolve(chunk);
-          return true;
-        }
-        queue.push(chunk);
-        queued += chunk.length;
-        if (queued >= STREAM_HIGH_WATER) {
-          // Paused until the reader drains: no timer runs while the reader is the slow side.
+          if (queued < STREAM_HIGH_WATER) return true;
           paused = true;
           disarm();
           return false;
         }
-        arm();
-        return true;
+        return deliver(chunk);
       },
       onComplete() {
-        if (errorBody) {
-          const body = Buffer.concat(errorBody).toString('utf8');
-          ended = true;
-          finish();
-          headDone = true;
-          let given = false;
-          const read = (): Promise<Buffer | null> => Promise.resolve(given ? null : ((given = true), Buffer.from(body, 'utf8')));
-          resolveHead({ status, headers, read, cancel: () => undefined });
+        if (gunzip && !errorBody) {
+          // The inflated rest comes after the last compressed byte; the end after it.
+          const g = gunzip;
+          g.once('end', complete);
+          g.end();
           return;
         }
-        ended = true;
-        finish();
-        if (waiting) {
-          const w = waiting;
-          waiting = undefined;
-          w.resolve(null);
-        }
+        complete();
       },
       onError(err) {
-        fail(toTransportError(err, sent, server));
+        const failure = toTransportError(err, sent, server);
+        if (gunzip && !errorBody) {
+          // What inflates before the cut (a server's exception block, say) is read first.
+          const g = gunzip;
+          const after = (): void => fail(failure);
+          g.once('end', after);
+          g.once('error', after);
+          g.end();
+          return;
+        }
+        fail(failure);
       },
     };
+    // Hands one (inflated) chunk to the reader or the queue; false once the queue is full.
+    function deliver(chunk: Buffer): boolean {
+      if (ended) return false;
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        arm();
+        w.resolve(chunk);
+        return true;
+      }
+      queue.push(chunk);
+      queued += chunk.length;
+      if (queued >= STREAM_HIGH_WATER) {
+        // Paused until the reader drains: no timer runs while the reader is the slow side.
+        paused = true;
+        disarm();
+        return false;
+      }
+      arm();
+      return true;
+    }
+    function complete(): void {
+      if (errorBody) {
+        let bytes: Buffer = Buffer.concat(errorBody);
+        if (headers['content-encoding'] === 'gzip') bytes = inflatedOrAsIs(bytes);
+        ended = true;
+        finish();
+        headDone = true;
+        let given = false;
+        const read = (): Promise<Buffer | null> => Promise.resolve(given ? null : ((given = true), bytes));
+        resolveHead({ status, headers, read, cancel: () => undefined });
+        return;
+      }
+      ended = true;
+      finish();
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w.resolve(null);
+      }
+    }
     try {
+      const { headers: requestHeaders, body } = requestParts(server, options);
       transport.dispatch({
         origin: server.origin,
         path: options.path,
         method: options.method,
-        headers: options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType },
-        body: options.body === undefined ? null : typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : Readable.from(options.body, { objectMode: false }),
+        headers: requestHeaders,
+        body,
         // Our own timer governs; undici's must not fire while the reader is slow.
         headersTimeout: timeout + 60_000,
         bodyTimeout: 0,

@@ -11,7 +11,7 @@ export { dateTimeFromText } from './time-zone.js';
 export { prepare, insertRequest, insertHead, checkCallOptions, isRowSource, columnList } from './prepare.js';
 export { formatTypedParam, typedParamValues, escapeText } from './typed-params.js';
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
-export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 export { type TransportOptions, openTransport } from './transport.js';
 export { type SendOptions, type RawResponse, type BodyStream, send, openStream, ping, queryPath } from './http.js';
 export { perform } from './perform.js';

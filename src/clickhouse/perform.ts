@@ -3,7 +3,7 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
 import { type ColumnEncodings, encodeRow, encodeRows } from './encode.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError,
+  AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
@@ -94,6 +94,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
+  const compressed = defaults.compression?.response ? COMPRESSED_RESPONSE : undefined;
   const post = (body: string | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
@@ -103,7 +104,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS, compressed] : [defaults.settings, extra, layer, options.settings, compressed], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -115,6 +116,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       contentType: typed?.contentType,
       timeout: remaining(),
       maxBytes,
+      ...(defaults.compression ? { compression: defaults.compression } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
       onAbandon: () => void killQuery(server, id),
@@ -189,6 +191,7 @@ async function performOnce<K extends PreparedRequest['type']>(
 
 // What the binary select path needs of the server whatever the caller's settings: JSON
 // values as their text, and the header's types as names.
+const COMPRESSED_RESPONSE: Settings = { enable_http_compression: 1 };
 const BINARY_SETTINGS: Settings = { output_format_binary_write_json_as_string: 1, output_format_binary_encode_types_in_binary_format: 0 };
 const TSV_FORMAT = `FORMAT ${SELECT_FORMAT}`;
 
@@ -228,6 +231,9 @@ async function selectBinary(
     res = await post(binaryBody, true, 0, true);
     checkStatus(res);
   }
+  // Compressed, a modern server appends its exception bare after the rows.
+  const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(res.body) : undefined;
+  if (unframed !== undefined) throw new ClickHouseError(unframed, res.status);
   try {
     return decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
   } catch (err) {

@@ -3,7 +3,7 @@
  * `for await` loop, with backpressure all the way to the server's socket. The reader's
  * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
  */
-import { findExceptionBlock, findTrailingError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
+import { findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream } from './decode-binary.js';
 import { TsvStream } from './decode.js';
 import { checkStatus } from './response.js';
@@ -169,12 +169,14 @@ export async function performStream(
   const binary = info.features.rowBinaryWithNamesAndTypes && request.body.endsWith(TSV_FORMAT);
   const body = binary ? `${request.body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes` : request.body;
   const queryId = options.queryId ?? newQueryId();
-  const path = queryPath(server, binary ? [defaults.settings, options.settings, context.binarySettings] : [defaults.settings, options.settings], queryId);
+  const compressed = defaults.compression?.response ? { enable_http_compression: 1 } : undefined;
+  const path = queryPath(server, binary ? [defaults.settings, options.settings, context.binarySettings, compressed] : [defaults.settings, options.settings, compressed], queryId);
   const typed = request.typedParams === undefined ? undefined : paramRequest(path, body, request.typedParams);
   let res: BodyStream;
   try {
     res = await openStream(transport, server, {
       method: 'POST', path: typed?.path ?? path, body: typed?.body ?? body, contentType: typed?.contentType, timeout, signal,
+      ...(defaults.compression ? { compression: defaults.compression } : {}),
       onAbandon: () => void killQuery(server, queryId),
     });
   } catch (error) {
@@ -219,8 +221,10 @@ export async function performStream(
   const text = tail.toString('utf8');
   const block = tag === undefined ? undefined : findExceptionBlock(text, tag);
   if (block !== undefined) throw new ClickHouseError(block, 200);
-  if (tag === undefined) {
-    const trailing = findTrailingError(text);
+  // Compressed, a modern server appends its exception bare, with no block and no line break before it.
+  const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(text) : undefined;
+  if (tag === undefined || unframed !== undefined) {
+    const trailing = unframed ?? findTrailingError(text);
     // Text that only looks like an exception at the very end of a text result is taken as the server's.
     if (trailing !== undefined) {
       const rows = decoder.push(tail.subarray(0, Buffer.byteLength(text.slice(0, trailing.offset), 'utf8')));

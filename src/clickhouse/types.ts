@@ -254,6 +254,12 @@ export interface RequestDefaults {
    * `DEFAULT_MAX_RESULT_BYTES`, at most `MAX_RESULT_BYTES`).
    */
   readonly maxResultBytes?: number;
+  /**
+   * gzip over HTTP (node:zlib, level 1): `response` asks the server to compress what it
+   * sends (`enable_http_compression=1`), `request` compresses request bodies of 1 KiB and
+   * more. Off by default: on loopback it costs CPU and saves nothing.
+   */
+  readonly compression?: { readonly request?: boolean; readonly response?: boolean };
 }
 
 /**

@@ -32,7 +32,10 @@ import { createWriter, type Writer } from './writer/writer.js';
  */
 export function definePool(options: PoolOptions): ClickHousePool {
   const opts = resolvePoolOptions(options);
-  return new Pool(opts, defaultIO({ timeout: opts.timeout, int64: opts.int64, settings: opts.settings, maxResultBytes: opts.maxResultBytes }));
+  return new Pool(opts, defaultIO({
+    timeout: opts.timeout, int64: opts.int64, settings: opts.settings, maxResultBytes: opts.maxResultBytes,
+    ...(opts.compression ? { compression: opts.compression } : {}),
+  }));
 }
 
 /**

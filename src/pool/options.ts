@@ -4,7 +4,7 @@
  * here, so a bad one fails before anything starts; messages show them redacted.
  */
 import {
-  checkInt64, checkMaxResultBytes, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
+  checkInt64, checkMaxResultBytes, checkCompression, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
   type Int64Mode, type ServerConfig, type Settings,
 } from '../clickhouse/index.js';
 import type { BackoffOptions } from './backoff.js';
@@ -53,6 +53,8 @@ export interface PoolOptions {
   readonly settings?: Settings;
   /** Most bytes of a response; a larger one fails with `RESULT_TOO_LARGE`, on no server's account. Default 256 MiB. */
   readonly maxResultBytes?: number;
+  /** gzip over HTTP: `response` (the server compresses what it sends), `request` (bodies of 1 KiB and more). Default off. */
+  readonly compression?: { readonly request?: boolean; readonly response?: boolean };
   /** Most rows the async writer holds. Default 100 000. */
   readonly asyncMailbox?: number;
   /** Rows per batch for `asyncInsertToTable`, per table. Default 10 000. */
@@ -91,6 +93,7 @@ export interface ResolvedPoolOptions {
   readonly int64: Int64Mode;
   readonly settings: Settings;
   readonly maxResultBytes: number;
+  readonly compression: { readonly request?: boolean; readonly response?: boolean } | undefined;
   readonly asyncMailbox: number;
   readonly asyncBatchSize: number;
   readonly asyncFlushInterval: number;
@@ -103,7 +106,7 @@ export interface ResolvedPoolOptions {
 const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
   'connectionStrings', 'name', 'poolSize', 'poolTimeout', 'timeout', 'maxOverflow', 'overflowLinger', 'balance',
   'readRetries', 'hedgeAfter', 'backoff', 'int64', 'settings', 'maxResultBytes', 'asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval',
-  'asyncOverflow', 'asyncRetries', 'onError', 'serverAsyncInsert',
+  'asyncOverflow', 'asyncRetries', 'onError', 'serverAsyncInsert', 'compression',
 ]);
 
 // Unnamed pools get a name of their own, so two of them run side by side (and under one supervisor).
@@ -191,6 +194,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const hedgeAfter = int('hedgeAfter', 0, 0);
   const int64 = checked<Int64Mode>('int64', 'auto', (v) => checkInt64(v, 'int64'));
   const maxResultBytes = checked<number>('maxResultBytes', DEFAULT_MAX_RESULT_BYTES, (v) => checkMaxResultBytes(v, 'maxResultBytes'));
+  const compression = checked<ResolvedPoolOptions['compression']>('compression', undefined, (v) => checkCompression(v, 'compression'));
   const asyncMailbox = int('asyncMailbox', 100_000, 1);
   const asyncBatchSize = int('asyncBatchSize', 10_000, 1);
   const asyncFlushInterval = int('asyncFlushInterval', 1000, 1);
@@ -246,7 +250,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   }
   return {
     servers, name, registered: raw.name !== undefined, poolSize, poolTimeout, timeout, maxOverflow, overflowLinger, balance, readRetries, hedgeAfter, backoff,
-    int64, settings, maxResultBytes, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError, serverAsyncInsert,
+    int64, settings, maxResultBytes, compression, asyncMailbox, asyncBatchSize, asyncFlushInterval, asyncOverflow, asyncRetries, onError, serverAsyncInsert,
   };
 }
 

@@ -163,6 +163,36 @@ test('insert :: a source with a bad row is refused naming the row, and nothing o
   }
 });
 
+test('compression :: gzip both ways: select, stream, inserts from an array and a generator, and an exception after rows', async () => {
+  const table = `it_stream_gzip_${suffix}`;
+  await defaultsTable(table);
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-gzip-${process.pid}`, poolSize: 2, timeout: 30_000, compression: { request: true, response: true } });
+  const app = await startSupervisor([pool]);
+  try {
+    const rows = await pool.select('SELECT number AS n, toString(number) AS s FROM system.numbers LIMIT 100000');
+    assert.is(rows.length, 100_000);
+    assert.equal(rows[99_999], { n: 99_999, s: '99999' });
+    let streamed = 0;
+    for await (const row of pool.stream('SELECT number AS n FROM system.numbers LIMIT 300000')) assert.is(row.n, streamed++);
+    assert.is(streamed, 300_000);
+    assert.equal(await pool.insertToTable(table, Array.from({ length: 5_000 }, (_, id) => ({ id, name: `a${id}` }))), { rows: 5_000 });
+    assert.equal(await pool.insertToTable(table, (function* () { for (let id = 5_000; id < 10_000; id++) yield id % 2 ? { id } : { id, name: 'b' }; })()), { rows: 5_000 });
+    assert.equal(await pool.select(`SELECT count() AS c, countIf(name = concat('n', toString(id))) AS d FROM ${table}`), [{ c: 10_000, d: 2_500 }]);
+    let error: unknown;
+    let seen = 0;
+    try {
+      for await (const _ of pool.stream('SELECT throwIf(number = 200000) AS x FROM system.numbers LIMIT 1000000', {}, { settings: { max_block_size: 1000 } })) seen++;
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, ClickHouseError);
+    assert.is((error as ClickHouseError).serverCode, 395);
+    assert.ok(seen <= 200_000, `${seen} rows before the exception`);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('progress :: onProgress is called while a long query runs, with rows read growing', async () => {
   const conn = connect(serverUrls()[0] as string, { timeout: 30_000 });
   try {
