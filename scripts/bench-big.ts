@@ -94,8 +94,10 @@ async function main(): Promise<void> {
   const sink = `bench_big_dst_${process.pid}`;
   process.once('SIGINT', () => {
     rmSync(fileURLToPath(colonnade), { force: true });
-    void (startedHere ? stop() : Promise.resolve()).finally(() => process.exit(130));
+    const dropped = Promise.all([source, sink].map((t) => sql(url, `DROP TABLE IF EXISTS ${t}`).catch(() => undefined)));
+    void dropped.then(() => (startedHere ? stop() : undefined)).finally(() => process.exit(130));
   });
+  process.once('SIGTERM', () => process.emit('SIGINT'));
   try {
     const version = (await sql(url, 'SELECT version()')).trim();
     const cpu = cpus();
@@ -104,10 +106,10 @@ async function main(): Promise<void> {
     const lines: Line[] = [];
     if (args.only.has('select')) lines.push({ work: `select ${fmt(n)} rows into an array`, op: 'select', rows: n, contenders: ['colonnade connect()', 'colonnade pool', '@clickhouse/client json()', 'raw undici'] });
     if (args.only.has('stream')) {
-      lines.push({ work: `stream ${fmt(n)} rows`, op: 'stream', rows: n, contenders: ['colonnade connect()', 'colonnade pool', '@clickhouse/client stream()'] });
+      lines.push({ work: `stream ${fmt(n)} rows`, op: 'stream', rows: n, contenders: ['colonnade connect()', 'colonnade pool', '@clickhouse/client stream()', 'colonnade connect() gzip'] });
       lines.push({ work: `stream ${fmt(10 * n)} rows`, op: 'stream', rows: 10 * n, contenders: ['colonnade connect()'] });
     }
-    if (args.only.has('insert')) lines.push({ work: `insertToTable ${fmt(n)} rows`, op: 'insert', rows: n, contenders: ['colonnade connect()', 'colonnade pool', 'colonnade connect() async iterable', 'colonnade pool async iterable', '@clickhouse/client insert', 'raw undici'] });
+    if (args.only.has('insert')) lines.push({ work: `insertToTable ${fmt(n)} rows`, op: 'insert', rows: n, contenders: ['colonnade connect()', 'colonnade pool', 'colonnade connect() async iterable', 'colonnade pool async iterable', '@clickhouse/client insert', 'raw undici', 'colonnade connect() gzip'] });
     if (args.only.has('async')) lines.push({ work: `${fmt(n)} one-row asyncInsertToTable calls, then flush()`, op: 'async-insert', rows: n, contenders: ['colonnade pool'] });
 
     console.log(`machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`);

@@ -19,7 +19,7 @@ export interface BigTask {
 }
 
 export type BigContender =
-  | 'colonnade connect()' | 'colonnade pool' | 'colonnade connect() async iterable' | 'colonnade pool async iterable'
+  | 'colonnade connect()' | 'colonnade pool' | 'colonnade connect() async iterable' | 'colonnade pool async iterable' | 'colonnade connect() gzip'
   | '@clickhouse/client json()' | '@clickhouse/client stream()' | '@clickhouse/client insert' | 'raw undici';
 
 /** What one cell measured. */
@@ -111,9 +111,9 @@ async function stream(task: BigTask): Promise<string> {
   const sum = new Sum();
   const sql = SELECT(task.table, task.rows);
   switch (task.contender) {
-    case 'colonnade connect()': {
+    case 'colonnade connect()': case 'colonnade connect() gzip': {
       const { connect } = await loadColonnade(task.colonnade);
-      const conn = connect(task.url, { timeout: 300_000 });
+      const conn = connect(task.url, { timeout: 300_000, ...(task.contender.endsWith('gzip') ? { compression: { response: true } } : {}) });
       for await (const row of conn.stream(sql)) sum.add(row.u64, row.s);
       await conn.close();
       break;
@@ -155,9 +155,9 @@ async function insert(task: BigTask): Promise<string> {
   const body = task.contender === 'raw undici' ? `INSERT INTO ${task.table} FORMAT JSONEachRow\n${Array.from({ length: task.rows }, (_, i) => JSON.stringify(plainRow(i))).join('\n')}\n` : '';
   return measure(async () => {
     switch (task.contender) {
-      case 'colonnade connect()': case 'colonnade connect() async iterable': {
+      case 'colonnade connect()': case 'colonnade connect() async iterable': case 'colonnade connect() gzip': {
         const { connect } = await loadColonnade(task.colonnade);
-        const conn = connect(task.url, { timeout: 300_000 });
+        const conn = connect(task.url, { timeout: 300_000, ...(task.contender.endsWith('gzip') ? { compression: { request: true } } : {}) });
         await conn.insertToTable(task.table, lazy ? generated(task.rows) : rows);
         await conn.close();
         break;
