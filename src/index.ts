@@ -21,5 +21,5 @@ export type {
   PoolOptions, ClickHousePool, PoolMessage, PoolResults, PoolStats, ServerStats, WriterStats, PoolEvents,
 } from './pool/index.js';
 export type {
-  Connection, ConnectOptions, CallOptions, QueryParams, Row, RowStream, RowSource, InsertResult, Progress, Settings,
+  Connection, ConnectOptions, CallOptions, QueryParams, Row, RowStream, Progress, Settings,
 } from './clickhouse/index.js';

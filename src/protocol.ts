@@ -12,6 +12,6 @@ export {
 } from './clickhouse/index.js';
 export type {
   Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,
-  RequestDefaults, Row, RowStream, RowSink, ServerConfig, Settings, Transport, ColumnType, DecodeContext, ErrorCode, ServerErrorInfo,
+  RequestDefaults, Row, RowStream, RowSink, RowSource, InsertResult, Progress, Compression, ServerConfig, Settings, Transport, ColumnType, DecodeContext, ErrorCode, ServerErrorInfo,
   ColumnEncoding, ColumnEncodings,
 } from './clickhouse/index.js';

@@ -6,7 +6,7 @@
  * The JS form of each type is the README's "Type mapping" table.
  */
 import { BoundedCache } from './bounded-cache.js';
-import { type RowBuild, rowBuilder } from './row-builder.js';
+import { rowBuilder } from './row-builder.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import type { Int64Mode, Row } from './types.js';
@@ -38,14 +38,14 @@ export class UnsupportedBinaryType extends ProtocolError {
 }
 
 /** The bytes end inside a value: an error for a whole body, "wait for more" for a stream. */
-class Incomplete extends ProtocolError {
+export class Incomplete extends ProtocolError {
   constructor(at: number, readonly needed: number) {
     super(`RowBinary body ends inside a value (at byte ${at}, ${needed - at} more needed)`, 200);
   }
 }
 
 /** A cursor over the body. */
-class Input {
+export class Input {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
@@ -87,7 +87,7 @@ class Input {
   }
 }
 
-type Reader = (input: Input) => unknown;
+export type Reader = (input: Input) => unknown;
 
 /**
  * Decodes a `RowBinaryWithNamesAndTypes` body into row objects (see the README's "Type
@@ -112,73 +112,6 @@ export function decodeRowBinary(body: Buffer, context: BinaryContext): Row[] {
   return rows;
 }
 
-/**
- * Decodes a `RowBinaryWithNamesAndTypes` body as it arrives: `push` each chunk and get the
- * rows it completed (a row split between chunks comes with the chunk that ends it), `end`
- * at the end of the body. The readers are compiled once, from the header.
- *
- * @example
- * const decoder = new RowBinaryStream({ int64: 'auto' });
- * for (const chunk of chunks) handle(decoder.push(chunk));
- * decoder.end();
- */
-export class RowBinaryStream {
-  #rest: Buffer = Buffer.alloc(0);
-  // Bytes the row in `#rest` needs at least before it is worth reading again.
-  #needed = 0;
-  #names: string[] | undefined;
-  #readers: Reader[] = [];
-  #build: RowBuild<Input> | undefined;
-
-  constructor(readonly context: BinaryContext) {}
-
-  /** The column names and types, once the header has arrived. */
-  get columns(): readonly string[] | undefined {
-    return this.#names;
-  }
-
-  push(chunk: Buffer): Row[] {
-    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
-    this.#rest = buf;
-    if (buf.length < this.#needed) return [];
-    const input = new Input(buf);
-    const rows: Row[] = [];
-    let start = 0;
-    try {
-      if (this.#names === undefined) this.#header(input);
-      start = input.pos;
-      const build = this.#build as RowBuild<Input>;
-      const readers = this.#readers;
-      while (input.pos < buf.length) {
-        rows.push(build(readers, input));
-        start = input.pos;
-      }
-    } catch (err) {
-      if (!(err instanceof Incomplete)) throw err;
-      this.#needed = err.needed - start;
-    }
-    this.#rest = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
-    if (this.#rest.length === 0) this.#needed = 0;
-    return rows;
-  }
-
-  /** Throws when the body ended inside a row. */
-  end(): void {
-    if (this.#rest.length > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#rest.length} bytes left over)`, 200);
-  }
-
-  #header(input: Input): void {
-    const count = input.varint();
-    const names: string[] = [];
-    const typeTexts: string[] = [];
-    for (let i = 0; i < count; i++) names.push(input.string());
-    for (let i = 0; i < count; i++) typeTexts.push(input.string());
-    this.#readers = readersOf(typeTexts, this.context);
-    this.#build = rowBuilder<Input>(names, 'cursor');
-    this.#names = names;
-  }
-}
-
 function setField(row: Record<string, unknown>, name: string, value: unknown): void {
   if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
   else row[name] = value;
@@ -187,7 +120,8 @@ function setField(row: Record<string, unknown>, name: string, value: unknown): v
 // Readers per int64 mode and header types: a result of the same shape compiles once.
 const compiled = new BoundedCache<Reader[]>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
 
-function readersOf(typeTexts: readonly string[], context: BinaryContext): Reader[] {
+/** The readers of a header's column types, compiled once per shape. */
+export function readersOf(typeTexts: readonly string[], context: BinaryContext): Reader[] {
   const key = `${context.int64}\u0000${typeTexts.join('\u0000')}`;
   let readers = compiled.get(key);
   if (readers === undefined) {

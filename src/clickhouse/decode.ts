@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
@@ -70,61 +69,6 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
 
 // Assigning `__proto__` would set the row's prototype (or, for a string, do nothing): a
 // column of that name becomes an own property like any other.
-/**
- * Decodes a `TabSeparatedWithNamesAndTypes` body as it arrives: `push` each chunk and get
- * the rows whose lines it completed; `end` at the end of the body. A row is one line (TSV
- * escapes newlines inside values), so a line split between chunks waits for its end.
- *
- * @example
- * const decoder = new TsvStream({ int64: 'auto', serverTimeZone: 'UTC' });
- * decoder.push(Buffer.from('x\nUInt8\n1\n2')); // [{ x: 1 }]
- * decoder.push(Buffer.from('\n'));               // [{ x: 2 }]
- */
-export class TsvStream {
-  readonly #utf8 = new StringDecoder('utf8');
-  #rest = '';
-  #header: string | undefined;
-
-  constructor(readonly context: DecodeContext) {}
-
-  push(chunk: Buffer): Row[] {
-    const text = this.#rest + this.#utf8.write(chunk);
-    if (this.#header === undefined) {
-      const namesEnd = text.indexOf('\n');
-      const typesEnd = namesEnd < 0 ? -1 : text.indexOf('\n', namesEnd + 1);
-      if (typesEnd < 0) {
-        this.#rest = text;
-        return [];
-      }
-      this.#header = text.slice(0, typesEnd + 1);
-      return this.#lines(text, typesEnd + 1);
-    }
-    return this.#lines(text, 0);
-  }
-
-  /** The rows of a last line without its newline; throws when the header never came. */
-  end(): Row[] {
-    const text = this.#rest + this.#utf8.end();
-    this.#rest = '';
-    if (this.#header === undefined) {
-      if (text === '') return [];
-      throw new ProtocolError('response has no column names and types', 200);
-    }
-    return text === '' ? [] : decodeTsvRows(this.#header + text, this.context);
-  }
-
-  #lines(text: string, from: number): Row[] {
-    const last = text.lastIndexOf('\n');
-    if (last < from) {
-      this.#rest = text.slice(from);
-      return [];
-    }
-    this.#rest = text.slice(last + 1);
-    return decodeTsvRows((this.#header as string) + text.slice(from, last + 1), this.context);
-  }
-}
-
-
 /**
  * What ends a `TabSeparatedWithNamesAndTypes` body: `undefined` when it ends in rows; the
  * server's exception when the end is in the server's exception form and no row could be

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { constants as zlibConstants, createGunzip, createGzip, gunzipSync, gzipSync, type Gunzip } from 'node:zlib';
+import { constants as zlibConstants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import {
   AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
@@ -57,7 +57,7 @@ export interface Compression {
 const COMPRESS_FROM = 1_024;
 
 /** A compressed error body, inflated as far as it goes (a cut one still shows its start). */
-function inflatedOrAsIs(bytes: Buffer): Buffer {
+export function inflatedOrAsIs(bytes: Buffer): Buffer {
   try {
     return gunzipSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   } catch {
@@ -66,7 +66,7 @@ function inflatedOrAsIs(bytes: Buffer): Buffer {
 }
 
 /** The body, headers and compression of one request as undici takes them. */
-function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => void): { headers: Record<string, string>; body: Buffer | Readable | null } {
+export function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => void): { headers: Record<string, string>; body: Buffer | Readable | null } {
   const base = options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType };
   const { compression } = options;
   let headers = compression?.response ? { ...base, 'accept-encoding': 'gzip' } : base;
@@ -106,7 +106,7 @@ const NOT_SENT = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-interface LegacyHandler extends Dispatcher.DispatchHandler {
+export interface LegacyHandler extends Dispatcher.DispatchHandler {
   // undici calls it once the request's bytes are handed to the socket; not in its types.
   onRequestSent(): void;
 }
@@ -334,7 +334,8 @@ function brokenByServer(status: number, headers: Readonly<Record<string, string>
   return new ClickHouseError(code !== undefined && /^\d+$/.test(code) ? { ...block, serverCode: Number(code) } : block, status);
 }
 
-function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {
+/** A failure of the request as the caller sees it: ours as is, undici's as a `TransportError` that says whether the request was sent. */
+export function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {
   if (err instanceof ColonnadeError) return err;
   // undici refused to build the request: our fault, not the server's (and its words may
   // quote a header, so they are not repeated).
@@ -345,241 +346,4 @@ function toTransportError(err: unknown, sent: boolean, server: ServerConfig): Co
   const message = err instanceof Error ? err.message : String(err);
   const requestSent = sent && !NOT_SENT.has(code);
   return new TransportError(`${server.redacted}: ${code}: ${message}`, requestSent, { cause: err });
-}
-
-/**
- * A response whose body is read chunk by chunk (see `openStream`).
- *
- * @example
- * const res: BodyStream = await openStream(transport, server, options);
- * for (let chunk = await res.read(); chunk !== null; chunk = await res.read()) handle(chunk);
- */
-export interface BodyStream {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  /** The next chunk, `null` at the end; rejects with the request's failure. */
-  read(): Promise<Buffer | null>;
-  /** Ends the request and its socket (the server's next write fails); idempotent. */
-  cancel(error: Error): void;
-}
-
-// Bytes received and not yet read before the socket is paused.
-const STREAM_HIGH_WATER = 1024 * 1024;
-
-/**
- * Sends one request like `send`, but hands over the body as it comes: at most about 1 MiB
- * is held unread, past that the socket is paused until the reader catches up (TCP then
- * stops the server). `timeout` bounds each wait for the server: for the headers, and for
- * each chunk while the reader waits for one; a reader slow to ask is never timed out. A
- * status other than 200 is read whole and resolves like any response, for the caller to
- * turn into an error. Abort, timeout and `cancel` destroy the socket and call `onAbandon`
- * once the request was sent.
- *
- * @example
- * const res = await openStream(transport, server, { method: 'POST', path: queryPath(server, []), body: 'SELECT 1', timeout: 5_000 });
- * const first = await res.read();
- */
-export function openStream(transport: Transport, server: ServerConfig, options: SendOptions): Promise<BodyStream> {
-  const { signal, timeout } = options;
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
-  return new Promise<BodyStream>((resolveHead, rejectHead) => {
-    let headDone = false;
-    let ended = false;
-    let failure: Error | undefined;
-    let sent = false;
-    let cancelSocket: ((err: Error) => void) | undefined;
-    let resumeSocket: (() => void) | undefined;
-    let paused = false;
-    let status = 0;
-    const headers: Record<string, string> = {};
-    const queue: Buffer[] = [];
-    let queued = 0;
-    let waiting: { resolve: (chunk: Buffer | null) => void; reject: (err: Error) => void } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    // An error status is read whole (bounded) and handed over as a complete response.
-    let errorBody: Buffer[] | undefined;
-    let gunzip: Gunzip | undefined;
-
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => cancel(new TimeoutError(timeout, sent)), timeout);
-    };
-    const disarm = (): void => {
-      clearTimeout(timer);
-      timer = undefined;
-    };
-    const finish = (): void => {
-      disarm();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const fail = (err: Error): void => {
-      if (ended) return;
-      ended = true;
-      failure = err;
-      finish();
-      if (!headDone) {
-        headDone = true;
-        rejectHead(err);
-      }
-      if (waiting) {
-        const w = waiting;
-        waiting = undefined;
-        w.reject(err);
-      }
-    };
-    const cancel = (err: Error): void => {
-      if (ended) return;
-      fail(err);
-      cancelSocket?.(err);
-      if (sent) options.onAbandon?.();
-    };
-    const onAbort = (): void => cancel(new AbortError(signal?.reason, sent));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    arm();
-
-    const stream: BodyStream = {
-      get status() { return status; },
-      headers,
-      read(): Promise<Buffer | null> {
-        const chunk = queue.shift();
-        if (chunk !== undefined) {
-          queued -= chunk.length;
-          if (paused && queued < STREAM_HIGH_WATER / 2) {
-            paused = false;
-            arm();
-            resumeSocket?.();
-          }
-          return Promise.resolve(chunk);
-        }
-        if (failure) return Promise.reject(failure);
-        if (ended) return Promise.resolve(null);
-        return new Promise((resolve, reject) => {
-          waiting = { resolve, reject };
-        });
-      },
-      cancel,
-    };
-
-    const handler: LegacyHandler = {
-      onConnect(abort) {
-        if (ended) abort(new ColonnadeError('ABORTED', 'request cancelled before it was sent'));
-        else cancelSocket = abort;
-      },
-      onRequestSent() {
-        sent = true;
-      },
-      onHeaders(statusCode, raw, resume) {
-        status = statusCode;
-        resumeSocket = resume;
-        for (let i = 0; i + 1 < raw.length; i += 2) headers[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
-        if (status !== 200) {
-          errorBody = [];
-          return true;
-        }
-        if (headers['content-encoding'] === 'gzip') {
-          gunzip = createGunzip();
-          gunzip.on('data', (chunk: Buffer) => void deliver(chunk));
-          gunzip.on('error', (err) => fail(new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${err.message})`, status)));
-        }
-        headDone = true;
-        arm();
-        resolveHead(stream);
-        return true;
-      },
-      onData(chunk) {
-        if (errorBody) {
-          if (errorBody.reduce((n, b) => n + b.length, 0) < 1024 * 1024) errorBody.push(chunk);
-          return true;
-        }
-        if (gunzip) {
-          gunzip.write(chunk);
-          arm();
-          if (queued < STREAM_HIGH_WATER) return true;
-          paused = true;
-          disarm();
-          return false;
-        }
-        return deliver(chunk);
-      },
-      onComplete() {
-        if (gunzip && !errorBody) {
-          // The inflated rest comes after the last compressed byte; the end after it.
-          const g = gunzip;
-          g.once('end', complete);
-          g.end();
-          return;
-        }
-        complete();
-      },
-      onError(err) {
-        const failure = toTransportError(err, sent, server);
-        if (gunzip && !errorBody) {
-          // What inflates before the cut (a server's exception block, say) is read first.
-          const g = gunzip;
-          const after = (): void => fail(failure);
-          g.once('end', after);
-          g.once('error', after);
-          g.end();
-          return;
-        }
-        fail(failure);
-      },
-    };
-    // Hands one (inflated) chunk to the reader or the queue; false once the queue is full.
-    function deliver(chunk: Buffer): boolean {
-      if (ended) return false;
-      if (waiting) {
-        const w = waiting;
-        waiting = undefined;
-        arm();
-        w.resolve(chunk);
-        return true;
-      }
-      queue.push(chunk);
-      queued += chunk.length;
-      if (queued >= STREAM_HIGH_WATER) {
-        // Paused until the reader drains: no timer runs while the reader is the slow side.
-        paused = true;
-        disarm();
-        return false;
-      }
-      arm();
-      return true;
-    }
-    function complete(): void {
-      if (errorBody) {
-        let bytes: Buffer = Buffer.concat(errorBody);
-        if (headers['content-encoding'] === 'gzip') bytes = inflatedOrAsIs(bytes);
-        ended = true;
-        finish();
-        headDone = true;
-        let given = false;
-        const read = (): Promise<Buffer | null> => Promise.resolve(given ? null : ((given = true), bytes));
-        resolveHead({ status, headers, read, cancel: () => undefined });
-        return;
-      }
-      ended = true;
-      finish();
-      if (waiting) {
-        const w = waiting;
-        waiting = undefined;
-        w.resolve(null);
-      }
-    }
-    try {
-      const { headers: requestHeaders, body } = requestParts(server, options);
-      transport.dispatch({
-        origin: server.origin,
-        path: options.path,
-        method: options.method,
-        headers: requestHeaders,
-        body,
-        // Our own timer governs; undici's must not fire while the reader is slow.
-        headersTimeout: timeout + 60_000,
-        bodyTimeout: 0,
-      }, handler);
-    } catch (err) {
-      fail(toTransportError(err, false, server));
-    }
-  });
 }

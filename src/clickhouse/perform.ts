@@ -1,26 +1,21 @@
-import { BoundedCache } from './bounded-cache.js';
-import { type ColumnType, parseColumnType } from './column-type.js';
-import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail, unescapeTsv } from './decode.js';
-import { type ColumnEncodings, encodeRow, encodeRows } from './encode.js';
+import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
+import { type ColumnEncodings, encodeRows } from './encode.js';
+import { insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import {
   AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { SELECT_FORMAT, columnList, insertHead, insertRequest } from './prepare.js';
+import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { killQuery, newQueryId, watchProgress } from './query-control.js';
 import { type StreamContext, performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
-import { DEFAULT_MAX_RESULT_BYTES, isPlainObject } from './checks.js';
-import type { CallOptions, CommandResults, InsertResult, Int64Mode, PreparedRequest, RequestDefaults, Row, RowSource, ServerConfig, Settings, Transport } from './types.js';
+import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
-const SCHEMA_TTL_MS = 30_000;
-// Per server origin, database and table: bounded like every cache here.
-const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema> }>(
-  { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
-);
 
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
@@ -293,226 +288,5 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
   return out;
 }
 
-/**
- * Once a group of an insert reached the server, the request as a whole was sent: a later
- * group's "never sent" must not invite a retry that would write the first group again.
- */
-function partlySent(err: unknown): unknown {
-  if (err instanceof TransportError && !err.requestSent) return new TransportError(err.message, true, { cause: err.cause });
-  if (err instanceof TimeoutError && !err.requestSent) return new TimeoutError(err.timeout, true);
-  if (err instanceof AbortError && !err.requestSent) return new AbortError(err.cause, true);
-  return err;
-}
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
-
-type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: number, binary: boolean, extra?: Settings) => Promise<RawResponse>;
-
-// A streamed insert's body goes in chunks of about this many bytes.
-const BODY_CHUNK = 1024 * 1024;
-// Rows an older server's insert takes per round (one statement per column set each).
-const ROUNDS_OF = 50_000;
-// How long a slow source's rows wait client-side before they are sent anyway: a chunk of
-// the streamed body; a round (a statement of its own) on an older server.
-const SLOW_SOURCE_MS = 200;
-const SLOW_ROUND_MS = 1_000;
-// Omitted fields get their column's DEFAULT, in one statement whatever the rows' columns.
-const OMITTED_DEFAULTS: Settings = { input_format_defaults_for_omitted_fields: 1 };
-
-/** The server's count of rows written, from `X-ClickHouse-Summary`, when it sends one. */
-function writtenRows(res: RawResponse): number | undefined {
-  const summary = res.headers['x-clickhouse-summary'];
-  if (summary === undefined) return undefined;
-  try {
-    const rows = Number((JSON.parse(summary) as { written_rows?: unknown }).written_rows);
-    return Number.isFinite(rows) ? rows : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
-function badRow(err: unknown, index: number): unknown {
-  if (!(err instanceof QueryParamError)) return err;
-  return new QueryParamError(`rows[${index}].${err.param}`, `${err.message.replace(/^parameter [^:]*: /, '')} (the insert was cancelled at this row)`);
-}
-
-function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
-  try {
-    return encodeRow(row, schema.encodings);
-  } catch (err) {
-    throw badRow(err, index);
-  }
-}
-
-/**
- * A source's rows as one request whose body is written as they are read (servers where
- * omitted fields take their DEFAULT): nothing is held but the chunk being filled. A bad row
- * cancels the request, so the server stores none of it (unless more rows than its
- * `max_insert_block_size` went before, which it may have written already).
- */
-async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
-  let sent = 0;
-  async function* body(): AsyncGenerator<Buffer> {
-    let chunk = `INSERT INTO ${table} FORMAT JSONEachRow\n`;
-    let at = Date.now();
-    let read = 0;
-    for await (const raw of source) {
-      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      chunk += `${encodeSourceRow(row, read, schema)}\n`;
-      read++;
-      // Full, or a slow source's rows waiting long enough: sent now.
-      if (chunk.length >= BODY_CHUNK || Date.now() - at >= SLOW_SOURCE_MS) {
-        yield Buffer.from(chunk, 'utf8');
-        chunk = '';
-        at = Date.now();
-        sent = read;
-        sentRows(sent);
-      }
-    }
-    if (chunk !== '') yield Buffer.from(chunk, 'utf8');
-    sent = read;
-    sentRows(sent);
-  }
-  try {
-    const res = await post(body(), false, 0, false, OMITTED_DEFAULTS);
-    checkResponse(res);
-    return { rows: writtenRows(res) ?? sent };
-  } catch (err) {
-    // Rows were read from the source: it cannot be read again, so the request counts as sent.
-    throw sent > 0 ? partlySent(err) : err;
-  }
-}
-
-/**
- * A source's rows on a server without DEFAULTs for omitted fields (18.16): rounds of
- * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
- * row stops it there; the rounds before it are stored.
- */
-async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
-  let read = 0;
-  let written = 0;
-  let statements = 0;
-  // Encoded lines by column list, in the order the lists were first met: a row object the
-  // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
-  let round = new Map<string, string[]>();
-  let held = 0;
-  let roundStart = 0;
-  const flushRound = async (): Promise<void> => {
-    const groups = round;
-    round = new Map();
-    held = 0;
-    for (const [columns, lines] of groups) {
-      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, false, statements, false).catch((err: unknown) => {
-        throw statements === 0 ? err : partlySent(err);
-      });
-      statements++;
-      checkResponse(res);
-      written += writtenRows(res) ?? lines.length;
-      sentRows(written);
-    }
-  };
-  for await (const raw of source) {
-    const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-    const line = encodeSourceRow(row, read, schema);
-    const columns = columnList(row);
-    const lines = round.get(columns);
-    if (lines === undefined) round.set(columns, [line]);
-    else lines.push(line);
-    read++;
-    if (held === 0) roundStart = Date.now();
-    // Full, or a slow source's rows waiting long enough: sent now.
-    if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await flushRound();
-  }
-  if (held > 0) await flushRound();
-  return { rows: written };
-}
-
-/**
- * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose
- * values need a form of their own, and the names `n` of flattened `Nested` columns (the
- * table has `n.a`, `n.b` ... and no `n`).
- */
-interface TableSchema {
-  readonly encodings: ColumnEncodings;
-  readonly nested: ReadonlySet<string>;
-}
-
-/** Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types. */
-function mayNeedSchema(rows: readonly Row[]): boolean {
-  for (const row of rows) {
-    for (const key in row) {
-      const v = row[key];
-      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'object' && v !== null)) return true;
-    }
-  }
-  return false;
-}
-
-function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
-  for (const key in row) if (nested.has(key) && isPlainObject(row[key])) return true;
-  return false;
-}
-
-function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
-  if (!nestedKey(row, nested)) return row;
-  const out: Row = {};
-  for (const key in row) {
-    if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
-    const value = row[key];
-    if (nested.has(key) && isPlainObject(value)) {
-      for (const sub in value) if (Object.prototype.hasOwnProperty.call(value, sub)) out[`${key}.${sub}`] = value[sub];
-    } else out[key] = value;
-  }
-  return out;
-}
-
-// Column types whose values the default JSON form writes right.
-const PLAIN_TYPE = /^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|String|FixedString|UUID|IPv4|IPv6|Enum8|Enum16|DateTime|Time|Time64|Nothing|IntervalSecond)$/;
-
-function needsCare(type: ColumnType): boolean {
-  if (PLAIN_TYPE.test(type.name)) return false;
-  if (type.name === 'Array' || type.name === 'Nullable' || type.name === 'LowCardinality' || (type.name === 'Tuple' && type.args.every((a) => typeof a === 'object' && a.field === undefined))) {
-    return type.args.some((a) => typeof a === 'object' && needsCare(a));
-  }
-  return true;
-}
-
-function tableSchemaOf(
-  transport: Transport,
-  server: ServerConfig,
-  quotedTable: string,
-  timeout: () => number,
-  signal?: AbortSignal,
-): Promise<TableSchema> {
-  const key = `${server.origin}/${server.database}/${quotedTable}`;
-  const now = Date.now();
-  const cached = schemas.get(key);
-  if (cached && cached.until > now) return cached.columns;
-  const columns = send(transport, server, {
-    method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
-    ...(signal ? { signal } : {}),
-  }).then((res) => {
-    const encodings = new Map<string, ColumnType>();
-    const names = new Set<string>();
-    for (const line of checkResponse(res).split('\n')) {
-      const [rawName, rawType] = line.split('\t');
-      if (!rawName || !rawType) continue;
-      const name = unescapeTsv(rawName);
-      const type = parseColumnType(unescapeTsv(rawType));
-      names.add(name);
-      if (needsCare(type)) encodings.set(name, type);
-    }
-    const nested = new Set<string>();
-    for (const name of names) {
-      const dot = name.indexOf('.');
-      if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
-    }
-    return { encodings, nested };
-  });
-  schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
-  columns.catch(() => {
-    if (schemas.get(key)?.columns === columns) schemas.delete(key);
-  });
-  return columns;
-}

@@ -4,10 +4,10 @@
  * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
  */
 import { findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
-import { RowBinaryStream } from './decode-binary.js';
-import { TsvStream } from './decode.js';
+import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { checkStatus } from './response.js';
-import { openStream, queryPath, type BodyStream } from './http.js';
+import { queryPath } from './http.js';
+import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
 import { killQuery, newQueryId } from './query-control.js';
 import type { ServerInfo } from './server-info.js';

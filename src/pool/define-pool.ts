@@ -32,10 +32,8 @@ import { createWriter, type Writer } from './writer/writer.js';
  */
 export function definePool(options: PoolOptions): ClickHousePool {
   const opts = resolvePoolOptions(options);
-  return new Pool(opts, defaultIO({
-    timeout: opts.timeout, int64: opts.int64, settings: opts.settings, maxResultBytes: opts.maxResultBytes,
-    ...(opts.compression ? { compression: opts.compression } : {}),
-  }));
+  const { timeout, int64, settings, maxResultBytes, compression } = opts;
+  return new Pool(opts, defaultIO({ timeout, int64, settings, maxResultBytes, ...(compression ? { compression } : {}) }));
 }
 
 /**
@@ -65,17 +63,13 @@ class Pool implements ClickHousePool {
     this.name = opts.name;
     this.#errors = opts.servers.map(() => 0);
     this.#emit = { pool: opts.name, events: this.events, servers: opts.servers };
+    const options = {
+      mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval, overflow: opts.asyncOverflow, retries: opts.asyncRetries,
+      backoff: opts.backoff, onError: reportingLoss(this.#emit, opts.onError, () => this.#writer.stats().dropped), serverAsyncInsert: opts.serverAsyncInsert,
+    };
     this.#writer = createWriter({
-      id: 'writer',
-      clock: realClock,
-      options: {
-        mailbox: opts.asyncMailbox, batchSize: opts.asyncBatchSize, flushInterval: opts.asyncFlushInterval,
-        overflow: opts.asyncOverflow, retries: opts.asyncRetries, backoff: opts.backoff,
-        onError: reportingLoss(this.#emit, opts.onError, () => this.#writer.stats().dropped),
-        serverAsyncInsert: opts.serverAsyncInsert,
-      },
+      id: 'writer', clock: realClock, options, outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
       run: (request, trace) => observedBatch(this.#emit, trace, () => runWithFailover(request, this.#failover, trace)),
-      outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
     });
     this.#tree = new PoolTree({ opts, io, writer: this.#writer, errors: this.#errors, registrant: this, events: this.events });
     this.#failover = failoverDeps(opts, () => this.#tree.live?.broker);
@@ -122,8 +116,7 @@ class Pool implements ClickHousePool {
     }
   }
 
-  // One message object per call; `prepare` reads an undefined field as absent, and a JS
-  // caller's `null` is dropped as before.
+  // One message object per call; `prepare` reads an undefined field as absent, a JS caller's `null` is dropped.
   select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]> {
     return this.send({ type: 'select', sql, params: params || undefined, options: options || undefined });
   }
@@ -144,8 +137,7 @@ class Pool implements ClickHousePool {
     return this.send({ type: 'query', sql, params: params || undefined, options: options || undefined });
   }
 
-  // The async methods call the dispatcher directly, so bad input throws in the caller's
-  // stack instead of becoming a rejection nobody awaits.
+  // The async methods call the dispatcher directly: bad input throws in the caller's stack, not as a lost rejection.
   asyncInsert(sql: string, params?: QueryParams): void {
     this.#dispatch({ type: 'async_insert', sql, params: params || undefined });
   }
@@ -166,29 +158,21 @@ class Pool implements ClickHousePool {
   stats(): PoolStats {
     const live = this.#tree.live;
     return collectStats({
-      name: this.name,
-      started: live !== undefined,
-      servers: this.#opts.servers,
-      connections: this.#tree.connections(),
-      broker: live?.broker.status(),
-      health: live?.health,
-      queries: this.#failover.queries,
-      errors: this.#errors,
-      writer: this.#writer.stats(),
+      name: this.name, started: live !== undefined, servers: this.#opts.servers, connections: this.#tree.connections(), broker: live?.broker.status(),
+      health: live?.health, queries: this.#failover.queries, errors: this.#errors, writer: this.#writer.stats(),
     });
   }
 
-  /**
-   * A stream's rows: its request holds a connection from the loop's first step until the
-   * last row was read or the loop left; it fails over like a select until a row was handed over.
-   */
+  // A stream holds a connection from the loop's first step to its end; it fails over until a row was handed over.
   #stream(prepared: PreparedRequest<'stream'>): RowStream {
     if (!this.#tree.live) throw new PoolNotStartedError(this.name);
-    return createRowStream((sink) => {
-      const request = { ...prepared, sink };
-      if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);
-      return observedCall(this.#emit, request, (trace) => runWithFailover(request, this.#failover, trace), () => this.#tree.live?.broker.status().waiters ?? 0);
-    });
+    return createRowStream((sink) => this.#call({ ...prepared, sink }));
+  }
+
+  // A call through the broker with failover, observed only when someone listens.
+  #call(request: PreparedRequest): Promise<unknown> {
+    if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);
+    return observedCall(this.#emit, request, (trace) => runWithFailover(request, this.#failover, trace), () => this.#tree.live?.broker.status().waiters ?? 0);
   }
 
   /** Runs a message: a promise for calls; for async messages, queues synchronously (throwing on bad input). */
@@ -196,9 +180,7 @@ class Pool implements ClickHousePool {
     if (!this.#tree.live) throw new PoolNotStartedError(this.name);
     switch (message.type) {
       case 'async_insert_to_table': {
-        if (isRowSource(message.rows)) {
-          throw new QueryParamError('rows', 'asyncInsertToTable takes a row or an array of rows; a generator or stream of rows goes to insertToTable, which reads it as it sends');
-        }
+        if (isRowSource(message.rows)) throw new QueryParamError('rows', 'asyncInsertToTable takes a row or an array of rows; a generator or stream of rows goes to insertToTable');
         const rows = Array.isArray(message.rows) ? (message.rows as readonly Row[]) : [message.rows as Row];
         this.#writer.enqueueRows(message.table, rows, rows.map((row) => encodeRow(row)));
         return Promise.resolve();
@@ -209,13 +191,8 @@ class Pool implements ClickHousePool {
       case 'async_query':
         this.#writer.enqueueRequest(prepare({ type: 'query', sql: message.sql, params: message.params }));
         return Promise.resolve();
-      case 'stream':
-        return Promise.resolve(this.#stream(prepare(message)));
-      default: {
-        const request = prepare(message);
-        if (this.events.listenerCount('query') === 0 && this.events.listenerCount('checkout:timeout') === 0) return runWithFailover(request, this.#failover);
-        return observedCall(this.#emit, request, (trace) => runWithFailover(request, this.#failover, trace), () => this.#tree.live?.broker.status().waiters ?? 0);
-      }
+      case 'stream': return Promise.resolve(this.#stream(prepare(message)));
+      default: return this.#call(prepare(message));
     }
   }
 }

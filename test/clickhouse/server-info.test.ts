@@ -13,8 +13,8 @@ test('parseVersion :: major and minor of the versions we test, and a clear error
 });
 
 test('featuresOf :: 18.16 has none of the modern features, 26.7 has all, and each switches at its own release', () => {
-  assert.equal(featuresOf('18.16.1'), { typedParams: false, asyncInsert: false, insertDeduplicationToken: false, rowBinaryWithNamesAndTypes: false });
-  assert.equal(featuresOf('26.7.2.1'), { typedParams: true, asyncInsert: true, insertDeduplicationToken: true, rowBinaryWithNamesAndTypes: true });
+  assert.equal(featuresOf('18.16.1'), { typedParams: false, asyncInsert: false, insertDeduplicationToken: false, rowBinaryWithNamesAndTypes: false, omittedFieldDefaults: false });
+  assert.equal(featuresOf('26.7.2.1'), { typedParams: true, asyncInsert: true, insertDeduplicationToken: true, rowBinaryWithNamesAndTypes: true, omittedFieldDefaults: true });
   assert.is(featuresOf('19.10.1').typedParams, false);
   assert.is(featuresOf('19.11.1').typedParams, true);
   assert.is(featuresOf('21.10.1').asyncInsert, false);

@@ -3,8 +3,9 @@
 // server that sends a large body slowly, fails mid-way, or is left by its reader.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RowBinaryStream, decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
-import { TsvStream, decodeTsvRows } from '../../src/clickhouse/decode.js';
+import { decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
+import { decodeTsvRows } from '../../src/clickhouse/decode.js';
+import { RowBinaryStream, TsvStream } from '../../src/clickhouse/stream-decode.js';
 import { createRowStream } from '../../src/clickhouse/stream.js';
 import { connect } from '../../src/clickhouse/connection.js';
 import { ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js';

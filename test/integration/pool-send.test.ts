@@ -47,7 +47,7 @@ test('send :: each message type does what its method does', async () => {
   const app = await startSupervisor([pool]);
   try {
     assert.is(await pool.send({ type: 'insert', sql: `INSERT INTO ${table} (id, src) VALUES ({id}, {src})`, params: { id: 1, src: 'insert' } }), undefined);
-    assert.is(await pool.send({ type: 'insert_to_table', table, rows: [{ id: 2, src: 'insert_to_table' }, { id: 3, src: 'insert_to_table' }] }), undefined);
+    assert.equal(await pool.send({ type: 'insert_to_table', table, rows: [{ id: 2, src: 'insert_to_table' }, { id: 3, src: 'insert_to_table' }] }), { rows: 2 });
     assert.is(await pool.send({ type: 'query', sql: `SELECT count() FROM ${table} WHERE id < {n} FORMAT TSV`, params: { n: 10 } }), '3\n');
     assert.equal(await pool.send({ type: 'select', sql: `SELECT id FROM ${table} WHERE src = {src} ORDER BY id`, params: { src: 'insert_to_table' }, options: { timeout: 30_000 } }), [{ id: 2 }, { id: 3 }]);
 

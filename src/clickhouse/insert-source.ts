@@ -1,0 +1,146 @@
+/**
+ * `insertToTable` from a row source (a generator, an async generator, an object-mode
+ * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
+ * omitted fields take their DEFAULT, in rounds of statements on older servers.
+ */
+import { encodeRow } from './encode.js';
+import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
+import type { RawResponse } from './http.js';
+import { columnList, insertHead } from './prepare.js';
+import { checkResponse } from './response.js';
+import { type TableSchema, flattenNested } from './table-schema.js';
+import type { InsertResult, Row, RowSource, Settings } from './types.js';
+
+/**
+ * Once a group of an insert reached the server, the request as a whole was sent: a later
+ * group's "never sent" must not invite a retry that would write the first group again.
+ */
+export function partlySent(err: unknown): unknown {
+  if (err instanceof TransportError && !err.requestSent) return new TransportError(err.message, true, { cause: err.cause });
+  if (err instanceof TimeoutError && !err.requestSent) return new TimeoutError(err.timeout, true);
+  if (err instanceof AbortError && !err.requestSent) return new AbortError(err.cause, true);
+  return err;
+}
+
+/** How an insert sends one statement: the perform's own `post`. */
+export type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: number, binary: boolean, extra?: Settings) => Promise<RawResponse>;
+
+// A streamed insert's body goes in chunks of about this many bytes.
+const BODY_CHUNK = 1024 * 1024;
+// Rows an older server's insert takes per round (one statement per column set each).
+const ROUNDS_OF = 50_000;
+// How long a slow source's rows wait client-side before they are sent anyway: a chunk of
+// the streamed body; a round (a statement of its own) on an older server.
+const SLOW_SOURCE_MS = 200;
+const SLOW_ROUND_MS = 1_000;
+// Omitted fields get their column's DEFAULT, in one statement whatever the rows' columns.
+const OMITTED_DEFAULTS: Settings = { input_format_defaults_for_omitted_fields: 1 };
+
+/** The server's count of rows written, from `X-ClickHouse-Summary`, when it sends one. */
+export function writtenRows(res: RawResponse): number | undefined {
+  const summary = res.headers['x-clickhouse-summary'];
+  if (summary === undefined) return undefined;
+  try {
+    const rows = Number((JSON.parse(summary) as { written_rows?: unknown }).written_rows);
+    return Number.isFinite(rows) ? rows : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
+function badRow(err: unknown, index: number): unknown {
+  if (!(err instanceof QueryParamError)) return err;
+  return new QueryParamError(`rows[${index}].${err.param}`, `${err.message.replace(/^parameter [^:]*: /, '')} (the insert was cancelled at this row)`);
+}
+
+function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
+  try {
+    return encodeRow(row, schema.encodings);
+  } catch (err) {
+    throw badRow(err, index);
+  }
+}
+
+/**
+ * A source's rows as one request whose body is written as they are read (servers where
+ * omitted fields take their DEFAULT): nothing is held but the chunk being filled. A bad row
+ * cancels the request, so the server stores none of it (unless more rows than its
+ * `max_insert_block_size` went before, which it may have written already).
+ */
+export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+  let sent = 0;
+  async function* body(): AsyncGenerator<Buffer> {
+    let chunk = `INSERT INTO ${table} FORMAT JSONEachRow\n`;
+    let at = Date.now();
+    let read = 0;
+    for await (const raw of source) {
+      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+      chunk += `${encodeSourceRow(row, read, schema)}\n`;
+      read++;
+      // Full, or a slow source's rows waiting long enough: sent now.
+      if (chunk.length >= BODY_CHUNK || Date.now() - at >= SLOW_SOURCE_MS) {
+        yield Buffer.from(chunk, 'utf8');
+        chunk = '';
+        at = Date.now();
+        sent = read;
+        sentRows(sent);
+      }
+    }
+    if (chunk !== '') yield Buffer.from(chunk, 'utf8');
+    sent = read;
+    sentRows(sent);
+  }
+  try {
+    const res = await post(body(), false, 0, false, OMITTED_DEFAULTS);
+    checkResponse(res);
+    return { rows: writtenRows(res) ?? sent };
+  } catch (err) {
+    // Rows were read from the source: it cannot be read again, so the request counts as sent.
+    throw sent > 0 ? partlySent(err) : err;
+  }
+}
+
+/**
+ * A source's rows on a server without DEFAULTs for omitted fields (18.16): rounds of
+ * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
+ * row stops it there; the rounds before it are stored.
+ */
+export async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+  let read = 0;
+  let written = 0;
+  let statements = 0;
+  // Encoded lines by column list, in the order the lists were first met: a row object the
+  // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
+  let round = new Map<string, string[]>();
+  let held = 0;
+  let roundStart = 0;
+  const flushRound = async (): Promise<void> => {
+    const groups = round;
+    round = new Map();
+    held = 0;
+    for (const [columns, lines] of groups) {
+      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, false, statements, false).catch((err: unknown) => {
+        throw statements === 0 ? err : partlySent(err);
+      });
+      statements++;
+      checkResponse(res);
+      written += writtenRows(res) ?? lines.length;
+      sentRows(written);
+    }
+  };
+  for await (const raw of source) {
+    const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+    const line = encodeSourceRow(row, read, schema);
+    const columns = columnList(row);
+    const lines = round.get(columns);
+    if (lines === undefined) round.set(columns, [line]);
+    else lines.push(line);
+    read++;
+    if (held === 0) roundStart = Date.now();
+    // Full, or a slow source's rows waiting long enough: sent now.
+    if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await flushRound();
+  }
+  if (held > 0) await flushRound();
+  return { rows: written };
+}

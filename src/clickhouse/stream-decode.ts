@@ -1,0 +1,131 @@
+/**
+ * Result decoders for `stream()`: the same text and binary decoding as `select`, fed chunk
+ * by chunk as the response arrives, holding only the part of a row that has not ended yet.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { type BinaryContext, Incomplete, Input, type Reader, readersOf } from './decode-binary.js';
+import { type DecodeContext, decodeTsvRows } from './decode.js';
+import { ProtocolError } from './errors.js';
+import { type RowBuild, rowBuilder } from './row-builder.js';
+import type { Row } from './types.js';
+
+/**
+ * Decodes a `RowBinaryWithNamesAndTypes` body as it arrives: `push` each chunk and get the
+ * rows it completed (a row split between chunks comes with the chunk that ends it), `end`
+ * at the end of the body. The readers are compiled once, from the header.
+ *
+ * @example
+ * const decoder = new RowBinaryStream({ int64: 'auto' });
+ * for (const chunk of chunks) handle(decoder.push(chunk));
+ * decoder.end();
+ */
+export class RowBinaryStream {
+  #rest: Buffer = Buffer.alloc(0);
+  // Bytes the row in `#rest` needs at least before it is worth reading again.
+  #needed = 0;
+  #names: string[] | undefined;
+  #readers: Reader[] = [];
+  #build: RowBuild<Input> | undefined;
+
+  constructor(readonly context: BinaryContext) {}
+
+  /** The column names and types, once the header has arrived. */
+  get columns(): readonly string[] | undefined {
+    return this.#names;
+  }
+
+  push(chunk: Buffer): Row[] {
+    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
+    this.#rest = buf;
+    if (buf.length < this.#needed) return [];
+    const input = new Input(buf);
+    const rows: Row[] = [];
+    let start = 0;
+    try {
+      if (this.#names === undefined) this.#header(input);
+      start = input.pos;
+      const build = this.#build as RowBuild<Input>;
+      const readers = this.#readers;
+      while (input.pos < buf.length) {
+        rows.push(build(readers, input));
+        start = input.pos;
+      }
+    } catch (err) {
+      if (!(err instanceof Incomplete)) throw err;
+      this.#needed = err.needed - start;
+    }
+    this.#rest = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
+    if (this.#rest.length === 0) this.#needed = 0;
+    return rows;
+  }
+
+  /** Throws when the body ended inside a row. */
+  end(): void {
+    if (this.#rest.length > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#rest.length} bytes left over)`, 200);
+  }
+
+  #header(input: Input): void {
+    const count = input.varint();
+    const names: string[] = [];
+    const typeTexts: string[] = [];
+    for (let i = 0; i < count; i++) names.push(input.string());
+    for (let i = 0; i < count; i++) typeTexts.push(input.string());
+    this.#readers = readersOf(typeTexts, this.context);
+    this.#build = rowBuilder<Input>(names, 'cursor');
+    this.#names = names;
+  }
+}
+
+/**
+ * Decodes a `TabSeparatedWithNamesAndTypes` body as it arrives: `push` each chunk and get
+ * the rows whose lines it completed; `end` at the end of the body. A row is one line (TSV
+ * escapes newlines inside values), so a line split between chunks waits for its end.
+ *
+ * @example
+ * const decoder = new TsvStream({ int64: 'auto', serverTimeZone: 'UTC' });
+ * decoder.push(Buffer.from('x\nUInt8\n1\n2')); // [{ x: 1 }]
+ * decoder.push(Buffer.from('\n'));               // [{ x: 2 }]
+ */
+export class TsvStream {
+  readonly #utf8 = new StringDecoder('utf8');
+  #rest = '';
+  #header: string | undefined;
+
+  constructor(readonly context: DecodeContext) {}
+
+  push(chunk: Buffer): Row[] {
+    const text = this.#rest + this.#utf8.write(chunk);
+    if (this.#header === undefined) {
+      const namesEnd = text.indexOf('\n');
+      const typesEnd = namesEnd < 0 ? -1 : text.indexOf('\n', namesEnd + 1);
+      if (typesEnd < 0) {
+        this.#rest = text;
+        return [];
+      }
+      this.#header = text.slice(0, typesEnd + 1);
+      return this.#lines(text, typesEnd + 1);
+    }
+    return this.#lines(text, 0);
+  }
+
+  /** The rows of a last line without its newline; throws when the header never came. */
+  end(): Row[] {
+    const text = this.#rest + this.#utf8.end();
+    this.#rest = '';
+    if (this.#header === undefined) {
+      if (text === '') return [];
+      throw new ProtocolError('response has no column names and types', 200);
+    }
+    return text === '' ? [] : decodeTsvRows(this.#header + text, this.context);
+  }
+
+  #lines(text: string, from: number): Row[] {
+    const last = text.lastIndexOf('\n');
+    if (last < from) {
+      this.#rest = text.slice(from);
+      return [];
+    }
+    this.#rest = text.slice(last + 1);
+    return decodeTsvRows((this.#header as string) + text.slice(from, last + 1), this.context);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What `insert_to_table` learns of a table (`DESCRIBE TABLE`, cached per server and table):
+ * the columns whose values need a form of their own, and its flattened `Nested` columns.
+ */
+import { BoundedCache } from './bounded-cache.js';
+import { isPlainObject } from './checks.js';
+import { type ColumnType, parseColumnType } from './column-type.js';
+import { unescapeTsv } from './decode.js';
+import { type ColumnEncodings } from './encode.js';
+import { queryPath, send } from './http.js';
+import { checkResponse } from './response.js';
+import type { Row, ServerConfig, Transport } from './types.js';
+
+const SCHEMA_TTL_MS = 30_000;
+// Per server origin, database and table: bounded like every cache here.
+const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema> }>(
+  { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
+);
+
+/**
+ * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose
+ * values need a form of their own, and the names `n` of flattened `Nested` columns (the
+ * table has `n.a`, `n.b` ... and no `n`).
+ */
+export interface TableSchema {
+  readonly encodings: ColumnEncodings;
+  readonly nested: ReadonlySet<string>;
+}
+
+/** Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types. */
+export function mayNeedSchema(rows: readonly Row[]): boolean {
+  for (const row of rows) {
+    for (const key in row) {
+      const v = row[key];
+      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'object' && v !== null)) return true;
+    }
+  }
+  return false;
+}
+
+export function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
+  for (const key in row) if (nested.has(key) && isPlainObject(row[key])) return true;
+  return false;
+}
+
+export function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
+  if (!nestedKey(row, nested)) return row;
+  const out: Row = {};
+  for (const key in row) {
+    if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
+    const value = row[key];
+    if (nested.has(key) && isPlainObject(value)) {
+      for (const sub in value) if (Object.prototype.hasOwnProperty.call(value, sub)) out[`${key}.${sub}`] = value[sub];
+    } else out[key] = value;
+  }
+  return out;
+}
+
+// Column types whose values the default JSON form writes right.
+const PLAIN_TYPE = /^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|String|FixedString|UUID|IPv4|IPv6|Enum8|Enum16|DateTime|Time|Time64|Nothing|IntervalSecond)$/;
+
+function needsCare(type: ColumnType): boolean {
+  if (PLAIN_TYPE.test(type.name)) return false;
+  if (type.name === 'Array' || type.name === 'Nullable' || type.name === 'LowCardinality' || (type.name === 'Tuple' && type.args.every((a) => typeof a === 'object' && a.field === undefined))) {
+    return type.args.some((a) => typeof a === 'object' && needsCare(a));
+  }
+  return true;
+}
+
+export function tableSchemaOf(
+  transport: Transport,
+  server: ServerConfig,
+  quotedTable: string,
+  timeout: () => number,
+  signal?: AbortSignal,
+): Promise<TableSchema> {
+  const key = `${server.origin}/${server.database}/${quotedTable}`;
+  const now = Date.now();
+  const cached = schemas.get(key);
+  if (cached && cached.until > now) return cached.columns;
+  const columns = send(transport, server, {
+    method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
+    ...(signal ? { signal } : {}),
+  }).then((res) => {
+    const encodings = new Map<string, ColumnType>();
+    const names = new Set<string>();
+    for (const line of checkResponse(res).split('\n')) {
+      const [rawName, rawType] = line.split('\t');
+      if (!rawName || !rawType) continue;
+      const name = unescapeTsv(rawName);
+      const type = parseColumnType(unescapeTsv(rawType));
+      names.add(name);
+      if (needsCare(type)) encodings.set(name, type);
+    }
+    const nested = new Set<string>();
+    for (const name of names) {
+      const dot = name.indexOf('.');
+      if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
+    }
+    return { encodings, nested };
+  });
+  schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
+  columns.catch(() => {
+    if (schemas.get(key)?.columns === columns) schemas.delete(key);
+  });
+  return columns;
+}
