@@ -18,6 +18,8 @@ const HIGH_WATER_ROWS = 8_192;
 // The end of a body kept back until the body ends: an exception the server writes after
 // rows (an 18.16 plain text, a modern tagged block of at most 16 KiB) lies within it.
 const HELD_TAIL = 65_536;
+// A chunk is cut in two for that only when the front is worth decoding on its own.
+const MIN_SPLIT = 16_384;
 
 /**
  * A `RowStream` whose rows come from `produce`, started at the first `next()`. `produce`
@@ -207,10 +209,21 @@ export async function performStream(
     if (chunk === null) break;
     held.push(chunk);
     heldBytes += chunk.length;
-    while (held.length > 1 && heldBytes - (held[0] as Buffer).length >= HELD_TAIL) {
-      const old = held.shift() as Buffer;
-      heldBytes -= old.length;
-      const rows = decoder.push(old);
+    // Everything before the last HELD_TAIL bytes is decoded now: whole chunks, or the front
+    // of one large chunk (the decoders take any split).
+    for (;;) {
+      const first = held[0] as Buffer;
+      const excess = heldBytes - HELD_TAIL;
+      let part: Buffer;
+      if (excess <= 0) break;
+      if (first.length <= excess) {
+        part = held.shift() as Buffer;
+      } else if (excess >= MIN_SPLIT) {
+        part = first.subarray(0, excess);
+        held[0] = first.subarray(excess);
+      } else break;
+      heldBytes -= part.length;
+      const rows = decoder.push(part);
       if (rows.length > 0 && !(await sink.push(rows))) {
         res.cancel(new ColonnadeError('ABORTED', 'the reader left the stream'));
         return;
