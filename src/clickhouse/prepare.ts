@@ -99,7 +99,8 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], lines?:
   const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
   return {
     type: 'insert_to_table',
-    body: groups.map((g) => g.body).join(''),
+    // One group (the common case) is its own body: a join would copy it whole.
+    body: groups.length === 1 ? (groups[0] as InsertGroup).body : groups.map((g) => g.body).join(''),
     options: {},
     readOnly: false,
     insert: { table: quotedTable, groups },
