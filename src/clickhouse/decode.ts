@@ -3,7 +3,7 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { stripNuls } from './binary-values.js';
 import { dateTimeFromText } from './time-zone.js';
-import { rowBuilder } from './row-builder.js';
+import { type RowBuild, rowBuilder } from './row-builder.js';
 import type { Int64Mode, Row } from './types.js';
 
 /**
@@ -52,7 +52,7 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   const { names } = header;
   const width = names.length;
   const rows: Row[] = [];
-  const build = rowBuilder<string[]>(names, 'cells');
+  const build = (header.build ??= rowBuilder<string[]>(names, 'cells'));
   let start = rowsStart;
   while (start < body.length) {
     let end = body.indexOf('\n', start);
@@ -166,6 +166,8 @@ interface Header {
   readonly needsTimeZone: boolean;
   /** The field readers, per int64 mode and server time zone. */
   readonly fields: Map<string, Scalar[]>;
+  /** The row builder, compiled at the first row. */
+  build?: RowBuild<string[]>;
 }
 
 // Results of the same query shape repeat their header: parsing it (names, types, readers)

@@ -10,7 +10,7 @@ import { paramRequest } from './param-layout.js';
 import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
 import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
-import { killQuery, newQueryId, watchProgress } from './query-control.js';
+import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { type StreamContext, performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
@@ -30,14 +30,24 @@ import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDe
  * const rows = await perform(client, server, prepare({ type: 'select', sql: 'SELECT 1 AS x' }), { timeout: 5_000, int64: 'auto' });
  * // [{ x: 1 }]
  */
-export async function perform<K extends PreparedRequest['type']>(
+export function perform<K extends PreparedRequest['type']>(
   transport: Transport,
   server: ServerConfig,
   request: PreparedRequest<K>,
   defaults: RequestDefaults,
 ): Promise<CommandResults[K]> {
   const { onProgress } = request.options;
-  if (onProgress === undefined) return performOnce(transport, server, request, defaults);
+  // Not async itself: the common call adds no promise of its own.
+  return onProgress === undefined ? performOnce(transport, server, request, defaults) : performWatched(transport, server, request, defaults, onProgress);
+}
+
+async function performWatched<K extends PreparedRequest['type']>(
+  transport: Transport,
+  server: ServerConfig,
+  request: PreparedRequest<K>,
+  defaults: RequestDefaults,
+  onProgress: (progress: Progress) => void,
+): Promise<CommandResults[K]> {
   // Watched by its query id: one is given to the request if the caller gave none.
   const queryId = request.options.queryId ?? newQueryId();
   const watch = watchProgress(server, queryId, onProgress);
