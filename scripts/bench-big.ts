@@ -12,12 +12,8 @@
 // Every contender reads or stores the same rows: the checksum column (count/sum(u64)/length of s).
 // Run: npm run bench:big [-- --rows=1000000 --rounds=3 --engine=modern --only=select,stream,insert,async]
 // It starts the local cluster if it is not running, and stops it again at the end.
-import { rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import * as legacy from './cluster.mjs';
-import * as modern from './cluster/modern.mjs';
-import { bundleColonnade } from './bench/bundle.js';
+import { benchSession, joinFlags } from './bench/session.js';
 import { runChild } from './bench/child.js';
 import { BIG_COLUMNS, type BigContender, type BigReport, type BigTask } from './bench/big-worker.js';
 
@@ -30,7 +26,7 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { rows: 1_000_000, rounds: 3, engine: '18.16', only: new Set(['select', 'stream', 'insert', 'async']) };
-  const joined = argv.flatMap((arg, i) => (/^--[a-z-]+$/.test(arg) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? [`${arg}=${argv[i + 1]}`] : i > 0 && /^--[a-z-]+$/.test(argv[i - 1]!) && !arg.startsWith('--') ? [] : [arg]));
+  const joined = joinFlags(argv);
   for (const arg of joined) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench-big: unknown argument ${arg} (flags look like --rows=100000 or --rows 100000)`);
@@ -84,21 +80,13 @@ interface Cell {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { start, status, stop } = args.engine === 'modern' ? modern : legacy;
-  const before = await status();
-  const startedHere = !before.running && !before.partial;
-  const cluster = before.running ? before : await start();
-  const url = cluster.servers[0]!.url;
-  const colonnade = await bundleColonnade();
   const source = `bench_big_src_${process.pid}`;
   const sink = `bench_big_dst_${process.pid}`;
-  process.once('SIGINT', () => {
-    rmSync(fileURLToPath(colonnade), { force: true });
-    const dropped = Promise.all([source, sink].map((t) => sql(url, `DROP TABLE IF EXISTS ${t}`).catch(() => undefined)));
-    void dropped.then(() => (startedHere ? stop() : undefined)).finally(() => process.exit(130));
-  });
-  process.once('SIGTERM', () => process.emit('SIGINT'));
-  try {
+  const drop = async (url: string): Promise<void> => {
+    for (const t of [source, sink]) await sql(url, `DROP TABLE IF EXISTS ${t}`);
+  };
+  await benchSession(args.engine, async ({ urls, colonnade, startedHere }) => {
+    const url = urls[0]!;
     const version = (await sql(url, 'SELECT version()')).trim();
     const cpu = cpus();
     const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -196,15 +184,8 @@ async function main(): Promise<void> {
     check('one-row asyncInsertToTable calls, rows/s', asyncLine && n / asyncLine.seconds, 300_000, true);
     out.push('', ...checks);
     console.log(out.join('\n'));
-    await sql(url, `DROP TABLE IF EXISTS ${source}`);
-    await sql(url, `DROP TABLE IF EXISTS ${sink}`);
-  } finally {
-    rmSync(fileURLToPath(colonnade), { force: true });
-    if (startedHere) {
-      await stop();
-      console.log('(stopped the cluster this run started)');
-    }
-  }
+    await drop(url);
+  }, ({ urls }) => drop(urls[0]!));
 }
 
 main().catch((error: unknown) => {

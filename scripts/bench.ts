@@ -12,12 +12,8 @@
 //                       --clients=undici,colonnade,perform --concurrency=1,16,64 --inserts=no --engine=modern]
 // It starts the local cluster if it is not running, and then stops it again at the end.
 // --engine=modern runs it against the standalone 26.x servers (scripts/cluster/modern.mjs) instead.
-import { rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import * as legacy from './cluster.mjs';
-import * as modern from './cluster/modern.mjs';
-import { bundleColonnade } from './bench/bundle.js';
+import { benchSession, joinFlags } from './bench/session.js';
 import { runChild, startResident, type Resident } from './bench/child.js';
 import { CLIENTS, EXTRA_CLIENTS, type ClientName } from './bench/clients.js';
 import {
@@ -42,7 +38,7 @@ interface Args {
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { rounds: 7, cellMs: 1_500, warmupMs: 2_000, cellWarmupMs: 300, rows: 1_000_000, batch: 10_000, perServer: 22, concurrencies: [1, 16, 64], clients: [...CLIENTS], inserts: true, profile: [], engine: '18.16' };
   // `--engine modern` as well as `--engine=modern`.
-  const joined = argv.flatMap((arg, i) => (/^--[a-z-]+$/.test(arg) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? [`${arg}=${argv[i + 1]}`] : i > 0 && /^--[a-z-]+$/.test(argv[i - 1]!) && !arg.startsWith('--') ? [] : [arg]));
+  const joined = joinFlags(argv);
   for (const arg of joined) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`bench: unknown argument ${arg} (flags look like --rounds=3 or --rounds 3)`);
@@ -183,18 +179,7 @@ async function inserts(args: Args, urls: readonly string[], colonnade: string): 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { start, status, stop } = args.engine === 'modern' ? modern : legacy;
-  const before = await status();
-  const startedHere = !before.running && !before.partial;
-  const cluster = before.running ? before : await start();
-  const urls = cluster.servers.map((s) => s.url);
-  const colonnade = await bundleColonnade();
-  // Interrupted, it still stops a cluster it started (the workers get the same SIGINT).
-  process.once('SIGINT', () => {
-    rmSync(fileURLToPath(colonnade), { force: true });
-    void (startedHere ? stop() : Promise.resolve()).finally(() => process.exit(130));
-  });
-  try {
+  await benchSession(args.engine, async ({ urls, colonnade, startedHere }) => {
     const version = (await sql(urls[0]!, 'SELECT version()')).trim();
     const cpu = cpus();
     const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -268,13 +253,7 @@ async function main(): Promise<void> {
     for (const miss of misses) lines.push(`  - ${miss}`);
     console.log(`\n${lines.join('\n')}`);
     if (args.profile.length > 0) console.log(`\nCPU profiles in ${PROFILE_DIR}`);
-  } finally {
-    rmSync(fileURLToPath(colonnade), { force: true });
-    if (startedHere) {
-      await stop();
-      console.log('(stopped the cluster this run started)');
-    }
-  }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -4,7 +4,7 @@
  */
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AbortError, ColonnadeError, ProtocolError, TimeoutError } from './errors.js';
-import { type LegacyHandler, type SendOptions, inflatedOrAsIs, requestParts, toTransportError } from './http.js';
+import { type LegacyHandler, type SendOptions, dispatchRequest, inflatedOrAsIs, toTransportError } from './http.js';
 import type { ServerConfig, Transport } from './types.js';
 
 /**
@@ -227,17 +227,8 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
       }
     }
     try {
-      const { headers: requestHeaders, body } = requestParts(server, options);
-      transport.dispatch({
-        origin: server.origin,
-        path: options.path,
-        method: options.method,
-        headers: requestHeaders,
-        body,
-        // Our own timer governs; undici's must not fire while the reader is slow.
-        headersTimeout: timeout + 60_000,
-        bodyTimeout: 0,
-      }, handler);
+      // Our own timer governs; undici's must not fire while the reader is slow.
+      dispatchRequest(transport, server, options, handler, 0);
     } catch (err) {
       fail(toTransportError(err, false, server));
     }

@@ -65,8 +65,25 @@ export function inflatedOrAsIs(bytes: Buffer): Buffer {
   }
 }
 
+/**
+ * Hands one request to undici: credentials in headers, the body (compressed when asked),
+ * undici's header timeout a minute past ours and its body timeout as given (0: none). Throws
+ * when undici refuses the request outright.
+ *
+ * @example
+ * dispatchRequest(transport, server, { method: 'POST', path, body: 'SELECT 1', timeout: 5_000 }, handler, 65_000);
+ */
+export function dispatchRequest(
+  transport: Transport, server: ServerConfig, options: SendOptions, handler: Dispatcher.DispatchHandler, bodyTimeout: number, rearm?: () => void,
+): void {
+  const { headers, body } = requestParts(server, options, rearm);
+  transport.dispatch({
+    origin: server.origin, path: options.path, method: options.method, headers, body, headersTimeout: options.timeout + 60_000, bodyTimeout,
+  }, handler);
+}
+
 /** The body, headers and compression of one request as undici takes them. */
-export function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => void): { headers: Record<string, string>; body: Buffer | Readable | null } {
+function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => void): { headers: Record<string, string>; body: Buffer | Readable | null } {
   const base = options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType };
   const { compression } = options;
   let headers = compression?.response ? { ...base, 'accept-encoding': 'gzip' } : base;
@@ -213,17 +230,8 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
       },
     };
     try {
-      const { headers: requestHeaders, body } = requestParts(server, options, rearm);
-      transport.dispatch({
-        origin: server.origin,
-        path: options.path,
-        method: options.method,
-        headers: requestHeaders,
-        body,
-        // Our own timer governs; undici's must not fire first on a long query.
-        headersTimeout: timeout + 60_000,
-        bodyTimeout: timeout + 60_000,
-      }, handler);
+      // Our own timer governs; undici's must not fire first on a long query.
+      dispatchRequest(transport, server, options, handler, timeout + 60_000, rearm);
     } catch (err) {
       settle(toTransportError(err, false, server));
     }
