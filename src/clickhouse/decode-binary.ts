@@ -37,14 +37,24 @@ export class UnsupportedBinaryType extends ProtocolError {
   }
 }
 
-/** The bytes end inside a value: an error for a whole body, "wait for more" for a stream. */
+/**
+ * The bytes end inside a value: an error for a whole body, "wait for more" for a stream.
+ *
+ * @example
+ * try { read(input); } catch (e) { if (e instanceof Incomplete) waitFor(e.needed); }
+ */
 export class Incomplete extends ProtocolError {
   constructor(at: number, readonly needed: number) {
     super(`RowBinary body ends inside a value (at byte ${at}, ${needed - at} more needed)`, 200);
   }
 }
 
-/** A cursor over the body. */
+/**
+ * A cursor over the body.
+ *
+ * @example
+ * const input = new Input(Buffer.from([42])); input.u8(); // 42
+ */
 export class Input {
   pos = 0;
   constructor(readonly buf: Buffer) {}
@@ -87,6 +97,12 @@ export class Input {
   }
 }
 
+/**
+ * Reads one value at the cursor and moves it past.
+ *
+ * @example
+ * const read: Reader = (input) => input.u8();
+ */
 export type Reader = (input: Input) => unknown;
 
 /**
@@ -120,7 +136,12 @@ function setField(row: Record<string, unknown>, name: string, value: unknown): v
 // Readers per int64 mode and header types: a result of the same shape compiles once.
 const compiled = new BoundedCache<Reader[]>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
 
-/** The readers of a header's column types, compiled once per shape. */
+/**
+ * The readers of a header's column types, compiled once per shape.
+ *
+ * @example
+ * const [readId] = readersOf(['UInt32'], { int64: 'auto' });
+ */
 export function readersOf(typeTexts: readonly string[], context: BinaryContext): Reader[] {
   const key = `${context.int64}\u0000${typeTexts.join('\u0000')}`;
   let readers = compiled.get(key);

@@ -56,7 +56,12 @@ export interface Compression {
 // Bodies shorter than this go as they are: gzip's header and CPU cost more than they save.
 const COMPRESS_FROM = 1_024;
 
-/** A compressed error body, inflated as far as it goes (a cut one still shows its start). */
+/**
+ * A compressed error body, inflated as far as it goes (a cut one still shows its start).
+ *
+ * @example
+ * const text = inflatedOrAsIs(Buffer.concat(chunks)).toString('utf8');
+ */
 export function inflatedOrAsIs(bytes: Buffer): Buffer {
   try {
     return gunzipSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
@@ -123,6 +128,12 @@ const NOT_SENT = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/**
+ * An undici dispatch handler with the request-sent hook undici calls but does not type.
+ *
+ * @example
+ * const handler: LegacyHandler = { onRequestSent() { sent = true; }, onError() {} };
+ */
 export interface LegacyHandler extends Dispatcher.DispatchHandler {
   // undici calls it once the request's bytes are handed to the socket; not in its types.
   onRequestSent(): void;
@@ -342,7 +353,12 @@ function brokenByServer(status: number, headers: Readonly<Record<string, string>
   return new ClickHouseError(code !== undefined && /^\d+$/.test(code) ? { ...block, serverCode: Number(code) } : block, status);
 }
 
-/** A failure of the request as the caller sees it: ours as is, undici's as a `TransportError` that says whether the request was sent. */
+/**
+ * A failure of the request as the caller sees it: ours as is, undici's as a `TransportError` that says whether the request was sent.
+ *
+ * @example
+ * settle(toTransportError(err, sent, server));
+ */
 export function toTransportError(err: unknown, sent: boolean, server: ServerConfig): ColonnadeError {
   if (err instanceof ColonnadeError) return err;
   // undici refused to build the request: our fault, not the server's (and its words may

@@ -14,6 +14,9 @@ import type { InsertResult, Row, RowSource, Settings } from './types.js';
 /**
  * Once a group of an insert reached the server, the request as a whole was sent: a later
  * group's "never sent" must not invite a retry that would write the first group again.
+ *
+ * @example
+ * throw statements === 0 ? err : partlySent(err);
  */
 export function partlySent(err: unknown): unknown {
   if (err instanceof TransportError && !err.requestSent) return new TransportError(err.message, true, { cause: err.cause });
@@ -22,7 +25,12 @@ export function partlySent(err: unknown): unknown {
   return err;
 }
 
-/** How an insert sends one statement: the perform's own `post`. */
+/**
+ * How an insert sends one statement: the perform's own `post`.
+ *
+ * @example
+ * const res = await post(body, false, 0, false, { input_format_defaults_for_omitted_fields: 1 });
+ */
 export type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: number, binary: boolean, extra?: Settings) => Promise<RawResponse>;
 
 // A streamed insert's body goes in chunks of about this many bytes.
@@ -36,7 +44,12 @@ const SLOW_ROUND_MS = 1_000;
 // Omitted fields get their column's DEFAULT, in one statement whatever the rows' columns.
 const OMITTED_DEFAULTS: Settings = { input_format_defaults_for_omitted_fields: 1 };
 
-/** The server's count of rows written, from `X-ClickHouse-Summary`, when it sends one. */
+/**
+ * The server's count of rows written, from `X-ClickHouse-Summary`, when it sends one.
+ *
+ * @example
+ * writtenRows(res); // 1000 when X-ClickHouse-Summary says written_rows 1000
+ */
 export function writtenRows(res: RawResponse): number | undefined {
   const summary = res.headers['x-clickhouse-summary'];
   if (summary === undefined) return undefined;
@@ -67,6 +80,9 @@ function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
  * omitted fields take their DEFAULT): nothing is held but the chunk being filled. A bad row
  * cancels the request, so the server stores none of it (unless more rows than its
  * `max_insert_block_size` went before, which it may have written already).
+ *
+ * @example
+ * const { rows } = await insertStreamed('`events`', rows(), schema, post, () => undefined);
  */
 export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
   let sent = 0;
@@ -105,6 +121,9 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
  * A source's rows on a server without DEFAULTs for omitted fields (18.16): rounds of
  * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
  * row stops it there; the rounds before it are stored.
+ *
+ * @example
+ * const { rows } = await insertChunked('`events`', rows(), schema, post, (n) => console.log(n));
  */
 export async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
   let read = 0;

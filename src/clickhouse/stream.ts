@@ -138,6 +138,9 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
 /**
  * What `performStream` needs of `perform`: the server's version (asked before the request,
  * since it picks the format) and the settings a binary select needs.
+ *
+ * @example
+ * const context: StreamContext = { info: (t, s) => infoOf(transport, server, t, s), binarySettings: BINARY_SETTINGS };
  */
 export interface StreamContext {
   readonly info: (timeout: number, signal: AbortSignal | undefined) => Promise<ServerInfo>;

@@ -21,13 +21,22 @@ const schemas = new BoundedCache<{ readonly until: number; readonly columns: Pro
  * What `insert_to_table` learns of a table with `DESCRIBE TABLE`: the columns whose
  * values need a form of their own, and the names `n` of flattened `Nested` columns (the
  * table has `n.a`, `n.b` ... and no `n`).
+ *
+ * @example
+ * const { encodings, nested } = await tableSchemaOf(transport, server, '`t`', () => 5_000);
  */
 export interface TableSchema {
   readonly encodings: ColumnEncodings;
   readonly nested: ReadonlySet<string>;
 }
 
-/** Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types. */
+/**
+ * Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types.
+ *
+ * @example
+ * mayNeedSchema([{ id: 1 }]); // false
+ * mayNeedSchema([{ at: new Date() }]); // true
+ */
 export function mayNeedSchema(rows: readonly Row[]): boolean {
   for (const row of rows) {
     for (const key in row) {
@@ -38,11 +47,23 @@ export function mayNeedSchema(rows: readonly Row[]): boolean {
   return false;
 }
 
+/**
+ * True when `row` gives a flattened `Nested` column as one object (`n: { a: [...] }`).
+ *
+ * @example
+ * nestedKey({ n: { a: [1] } }, new Set(['n'])); // true
+ */
 export function nestedKey(row: Row, nested: ReadonlySet<string>): boolean {
   for (const key in row) if (nested.has(key) && isPlainObject(row[key])) return true;
   return false;
 }
 
+/**
+ * `row` with each `Nested` object written as its columns (`n.a`, `n.b`).
+ *
+ * @example
+ * flattenNested({ n: { a: [1], b: ['x'] } }, new Set(['n'])); // { 'n.a': [1], 'n.b': ['x'] }
+ */
 export function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
   if (!nestedKey(row, nested)) return row;
   const out: Row = {};
@@ -67,6 +88,12 @@ function needsCare(type: ColumnType): boolean {
   return true;
 }
 
+/**
+ * The table's schema (`DESCRIBE TABLE`), cached 30 s per server and table; a failure is not cached.
+ *
+ * @example
+ * const schema = await tableSchemaOf(transport, server, '`events`', () => 5_000);
+ */
 export function tableSchemaOf(
   transport: Transport,
   server: ServerConfig,
