@@ -246,19 +246,25 @@ export async function queryOutcome(
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await ask('SYSTEM FLUSH LOGS');
-    let types: string;
-    try {
-      // type: 1 started, 2 finished, 3 failed before it started, 4 failed while running.
-      types = await ask(`SELECT groupUniqArray(toUInt8(type)) FROM system.query_log WHERE query_id = ${id} FORMAT TabSeparated`);
-    } catch (error) {
-      // No system.query_log after a flush: either no logged query ever ran there, or the
-      // server keeps no query log at all (a modern server without one configured). The two
-      // look alike, so the server cannot tell.
-      if (error instanceof ClickHouseError && error.serverCode === 60) {
-        throw new ClickHouseError({ serverCode: 60, serverMessage: `${server.redacted} keeps no system.query_log: the outcome of ${queryId} cannot be looked up` }, error.status);
+    let types = '';
+    // A query leaves system.processes a moment before its end is in the log queue: an entry
+    // that shows it started but not how it ended is read again, twice, before it counts.
+    for (let read = 0; read < 3; read++) {
+      if (read > 0) await new Promise((resolve) => setTimeout(resolve, 300));
+      await ask('SYSTEM FLUSH LOGS');
+      try {
+        // type: 1 started, 2 finished, 3 failed before it started, 4 failed while running.
+        types = await ask(`SELECT groupUniqArray(toUInt8(type)) FROM system.query_log WHERE query_id = ${id} FORMAT TabSeparated`);
+      } catch (error) {
+        // No system.query_log after a flush: either no logged query ever ran there, or the
+        // server keeps no query log at all (a modern server without one configured). The two
+        // look alike, so the server cannot tell.
+        if (error instanceof ClickHouseError && error.serverCode === 60) {
+          throw new ClickHouseError({ serverCode: 60, serverMessage: `${server.redacted} keeps no system.query_log: the outcome of ${queryId} cannot be looked up` }, error.status);
+        }
+        throw error;
       }
-      throw error;
+      if (/\b[234]\b/.test(types)) break;
     }
     if (/\b[34]\b/.test(types)) return 'failed';
     if (/\b2\b/.test(types)) return 'finished';

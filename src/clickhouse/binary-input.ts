@@ -1,0 +1,86 @@
+/**
+ * The cursor the RowBinary readers read from, and the two ways reading stops: a type no
+ * reader exists for, and bytes that end inside a value (for a stream: wait for more).
+ */
+import { ProtocolError } from './errors.js';
+
+/**
+ * Thrown while compiling readers for a column type the binary decoder cannot read (an
+ * `AggregateFunction` state, say): the caller asks for the text form instead.
+ *
+ * @example
+ * try { decodeRowBinary(bytes, ctx); } catch (e) { if (e instanceof UnsupportedBinaryType) retryAsText(); }
+ */
+export class UnsupportedBinaryType extends ProtocolError {
+  constructor(readonly typeName: string) {
+    super(`cannot read a ${typeName} value in RowBinary`, 200);
+  }
+}
+
+/**
+ * The bytes end inside a value: an error for a whole body, "wait for more" for a stream.
+ *
+ * @example
+ * try { read(input); } catch (e) { if (e instanceof Incomplete) waitFor(e.needed); }
+ */
+export class Incomplete extends ProtocolError {
+  constructor(at: number, readonly needed: number) {
+    super(`RowBinary body ends inside a value (at byte ${at}, ${needed - at} more needed)`, 200);
+  }
+}
+
+/**
+ * A cursor over the body.
+ *
+ * @example
+ * const input = new Input(Buffer.from([42])); input.u8(); // 42
+ */
+export class Input {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new Incomplete(this.pos, this.pos + n);
+  }
+
+  varint(): number {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      this.need(1);
+      const byte = this.buf[this.pos++] as number;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+      shift += 7;
+      if (shift > 49) throw new ProtocolError(`RowBinary length at byte ${this.pos} is too large`, 200);
+    }
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    const n = this.varint();
+    this.need(n);
+    const out = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++] as number;
+  }
+}
+
+/**
+ * Reads one value at the cursor and moves it past.
+ *
+ * @example
+ * const read: Reader = (input) => input.u8();
+ */
+export type Reader = (input: Input) => unknown;
