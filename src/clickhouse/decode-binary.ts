@@ -10,10 +10,33 @@ import { rowBuilder } from './row-builder.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import { Input, type Reader, UnsupportedBinaryType } from './binary-input.js';
-import type { Int64Mode, Row } from './types.js';
+import { SELECT_FORMAT } from './prepare.js';
+import type { Int64Mode, Row, Settings } from './types.js';
 import {
   bfloat16, dayText, decimalText, ipv4Text, ipv6Text, parseJson, preciseInstant, shortestFloat32, stripNuls, timeText, uuidText,
 } from './binary-values.js';
+
+/**
+ * What a binary select needs of the server whatever the caller's settings: JSON values as
+ * their text, and the header's types as names.
+ *
+ * @example
+ * queryPath(server, [options.settings, BINARY_SETTINGS], queryId);
+ */
+export const BINARY_SETTINGS: Settings = { output_format_binary_write_json_as_string: 1, output_format_binary_encode_types_in_binary_format: 0 };
+
+const TEXT_FORMAT = `FORMAT ${SELECT_FORMAT}`;
+
+/**
+ * A prepared select's body asking for `RowBinaryWithNamesAndTypes` instead of text;
+ * `undefined` for a body that does not end in the select format.
+ *
+ * @example
+ * binarySelectBody('SELECT 1\nFORMAT TabSeparatedWithNamesAndTypes'); // 'SELECT 1\nFORMAT RowBinaryWithNamesAndTypes'
+ */
+export function binarySelectBody(body: string): string | undefined {
+  return body.endsWith(TEXT_FORMAT) ? `${body.slice(0, -TEXT_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes` : undefined;
+}
 
 /**
  * What binary decoding needs besides the body.

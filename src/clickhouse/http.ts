@@ -29,8 +29,8 @@ export interface SendOptions {
   readonly maxBytes?: number;
   /**
    * gzip: `request` compresses the body (`Content-Encoding: gzip`), `response` asks for a
-   * compressed answer (`Accept-Encoding: gzip`; the path must carry
-   * `enable_http_compression=1`) and inflates it. Off by default.
+   * compressed answer (`Accept-Encoding: gzip` and `enable_http_compression=1` added to the
+   * path) and inflates it. Off by default.
    */
   readonly compression?: Compression;
   /** Called when the client gives up on a request it sent (timeout, abort, too large): the server may still be running it. */
@@ -82,8 +82,10 @@ export function dispatchRequest(
   transport: Transport, server: ServerConfig, options: SendOptions, handler: Dispatcher.DispatchHandler, bodyTimeout: number, rearm?: () => void,
 ): void {
   const { headers, body } = requestParts(server, options, rearm);
+  // A compressed answer is the server's setting as much as the header's.
+  const path = options.compression?.response ? `${options.path}${options.path.includes('?') ? '&' : '?'}enable_http_compression=1` : options.path;
   transport.dispatch({
-    origin: server.origin, path: options.path, method: options.method, headers, body, headersTimeout: options.timeout + 60_000, bodyTimeout,
+    origin: server.origin, path, method: options.method, headers, body, headersTimeout: options.timeout + 60_000, bodyTimeout,
   }, handler);
 }
 

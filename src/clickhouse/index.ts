@@ -16,7 +16,7 @@ export { type TransportOptions, openTransport } from './transport.js';
 export { type SendOptions, type RawResponse, type Compression, send, ping, queryPath } from './http.js';
 export { type BodyStream, openStream } from './http-stream.js';
 export { perform } from './perform.js';
-export { type StreamContext, createRowStream, performStream } from './stream.js';
+export { createRowStream, performStream } from './stream.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
 export { type QueryOutcome, type Progress, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo, watchProgress } from './query-control.js';
 export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

@@ -26,12 +26,13 @@ export function partlySent(err: unknown): unknown {
 }
 
 /**
- * How an insert sends one statement: the perform's own `post`.
+ * How an insert sends its statement number `statement` (0, 1, ...: each has a query id
+ * and deduplication token of its own), with `extra` settings: the perform's own request.
  *
  * @example
- * const res = await post(body, false, 0, false, { input_format_defaults_for_omitted_fields: 1 });
+ * const res = await post(body, 0, { input_format_defaults_for_omitted_fields: 1 });
  */
-export type Post = (body: string | AsyncIterable<Buffer>, confirm: boolean, group: number, binary: boolean, extra?: Settings) => Promise<RawResponse>;
+export type Post = (body: string | AsyncIterable<Buffer>, statement: number, extra?: Settings) => Promise<RawResponse>;
 
 // A streamed insert's body goes in chunks of about this many bytes.
 const BODY_CHUNK = 1024 * 1024;
@@ -108,7 +109,7 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
     sentRows(sent);
   }
   try {
-    const res = await post(body(), false, 0, false, OMITTED_DEFAULTS);
+    const res = await post(body(), 0, OMITTED_DEFAULTS);
     checkResponse(res);
     return { rows: writtenRows(res) ?? sent };
   } catch (err) {
@@ -139,7 +140,7 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     round = new Map();
     held = 0;
     for (const [columns, lines] of groups) {
-      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, false, statements, false).catch((err: unknown) => {
+      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, statements).catch((err: unknown) => {
         throw statements === 0 ? err : partlySent(err);
       });
       statements++;

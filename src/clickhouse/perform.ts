@@ -1,18 +1,18 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import { type ColumnEncodings, encodeRows } from './encode.js';
-import { insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { type Post, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import {
-  AbortError, ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError, findTrailingError, findUnframedError,
+  ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { SELECT_FORMAT, insertHead, insertRequest } from './prepare.js';
-import { UnsupportedBinaryType, decodeRowBinary } from './decode-binary.js';
+import { insertHead, insertRequest } from './prepare.js';
+import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
-import { type StreamContext, performStream } from './stream.js';
-import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
+import { performStream } from './stream.js';
+import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
@@ -65,13 +65,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   defaults: RequestDefaults,
   sentRows: (rows: number) => void = () => undefined,
 ): Promise<CommandResults[K]> {
-  if (request.type === 'stream') {
-    const context: StreamContext = {
-      info: (timeout, signal) => knownServerInfo(server) ? Promise.resolve(knownServerInfo(server) as ServerInfo) : infoOf(transport, server, timeout, signal),
-      binarySettings: BINARY_SETTINGS,
-    };
-    return performStream(transport, server, request as PreparedRequest<'stream'>, defaults, context) as Promise<CommandResults[K]>;
-  }
+  if (request.type === 'stream') return performStream(transport, server, request as PreparedRequest<'stream'>, defaults) as Promise<CommandResults[K]>;
   const { options } = request;
   const timeout = options.timeout ?? defaults.timeout;
   const started = Date.now();
@@ -82,16 +76,12 @@ async function performOnce<K extends PreparedRequest['type']>(
   // Settings that depend on what the server can do (its version, read once per server).
   let versioned: Settings | undefined;
   if ((options.asyncInsert !== undefined || options.deduplicationToken !== undefined) && (request.type === 'insert' || request.type === 'insert_to_table')) {
-    // Within half of the call's own time, so that the insert keeps the other half: a server
-    // whose version cannot be read by then gets the insert without these settings rather than
-    // an insert sent as its time runs out (the pool reads the version in the background).
-    const wait = Math.max(1, Math.floor(remaining() / 2));
-    const info = knownServerInfo(server) ?? await infoOf(transport, server, wait, options.signal).catch(() => undefined);
+    const info = await insertServerInfo(transport, server, remaining(), options.signal);
     if (info !== undefined) versioned = insertSettings(info.features, options);
   }
   const { typedParams } = request;
   if (typedParams !== undefined) {
-    const info = knownServerInfo(server) ?? await infoOf(transport, server, remaining(), options.signal);
+    const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, remaining(), options.signal);
     if (!info.features.typedParams) {
       const name = Object.keys(typedParams)[0] as string;
       throw new QueryParamError(name, `${server.redacted} runs ClickHouse ${info.version}, which has no server-side parameters `
@@ -99,7 +89,6 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
-  const compressed = defaults.compression?.response ? COMPRESSED_RESPONSE : undefined;
   const post = (body: string | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
@@ -109,7 +98,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS, compressed] : [defaults.settings, extra, layer, options.settings, compressed], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -131,11 +120,11 @@ async function performOnce<K extends PreparedRequest['type']>(
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
+    const statement: Post = (body, group, extra) => post(body, false, group, false, extra);
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
-    const info = knownServerInfo(server) ?? await infoOf(transport, server, Math.max(1, Math.floor(remaining() / 2)), options.signal).catch(() => undefined);
-    const result = info?.features.omittedFieldDefaults
-      ? await insertStreamed(insert.table, insert.source, schema, post, sentRows)
-      : await insertChunked(insert.table, insert.source, schema, post, sentRows);
+    const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
+      ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows)
+      : await insertChunked(insert.table, insert.source, schema, statement, sentRows);
     return result as CommandResults[K];
   }
   if (request.type === 'insert_to_table' && insert) {
@@ -189,16 +178,13 @@ async function performOnce<K extends PreparedRequest['type']>(
   const knownZone = knownServerInfo(server)?.timeZone;
   let serverTimeZone = knownZone ?? 'UTC';
   if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
-    serverTimeZone = (await infoOf(transport, server, remaining(), options.signal)).timeZone;
+    serverTimeZone = (await serverInfoWithin(transport, server, remaining(), options.signal)).timeZone;
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
 }
 
 // What the binary select path needs of the server whatever the caller's settings: JSON
 // values as their text, and the header's types as names.
-const COMPRESSED_RESPONSE: Settings = { enable_http_compression: 1 };
-const BINARY_SETTINGS: Settings = { output_format_binary_write_json_as_string: 1, output_format_binary_encode_types_in_binary_format: 0 };
-const TSV_FORMAT = `FORMAT ${SELECT_FORMAT}`;
 
 /**
  * On a server with `RowBinaryWithNamesAndTypes` (by its version), a select asked in that
@@ -218,15 +204,15 @@ async function selectBinary(
   let info = knownServerInfo(server);
   if (info === undefined) {
     try {
-      info = await infoOf(transport, server, remaining(), signal);
+      info = await serverInfoWithin(transport, server, remaining(), signal);
     } catch (err) {
       // A server that answers but does not say its version (a proxy page, a refusal): text, as before.
       if (err instanceof ProtocolError || err instanceof ClickHouseError) return undefined;
       throw err;
     }
   }
-  if (!info.features.rowBinaryWithNamesAndTypes || !body.endsWith(TSV_FORMAT)) return undefined;
-  const binaryBody = `${body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes`;
+  const binaryBody = info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(body) : undefined;
+  if (binaryBody === undefined) return undefined;
   let res = await post(binaryBody, false, 0, true);
   checkStatus(res);
   // A server that does not tag its exception blocks appends a failure after the rows as
@@ -248,37 +234,13 @@ async function selectBinary(
 }
 
 /**
- * The server's `ServerInfo` (asked once per server, see `serverInfo`), given up on when the
- * call's signal fires or its time is up: the question may be shared with other calls and
- * goes on, but this call ends at once (a hedged read's losing attempt must not wait out a
- * hung server), and as a call whose own request was never sent.
+ * An insert's view of its server's version: asked within half of the call's `remaining`
+ * time, so that the insert keeps the other half. A server whose version cannot be read by
+ * then gets the insert without what depends on it (`undefined`) rather than an insert sent
+ * as its time runs out; the pool reads the version in the background.
  */
-function infoOf(transport: Transport, server: ServerConfig, timeout: number, signal: AbortSignal | undefined): Promise<ServerInfo> {
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
-  return new Promise<ServerInfo>((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => finish(new AbortError(signal?.reason, false));
-    // Bounded by this call's time even when the question was asked earlier with a longer one.
-    const timer = setTimeout(() => finish(new TimeoutError(timeout, false)), timeout);
-    function finish(error: unknown, info?: ServerInfo): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (info !== undefined) resolve(info);
-      else reject(error);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(unsent(error)));
-  });
-}
-
-/** A failure of the version question is the call's, before its own request was sent. */
-function unsent(err: unknown): unknown {
-  if (err instanceof TransportError && err.requestSent) return new TransportError(err.message, false, { cause: err.cause });
-  if (err instanceof TimeoutError && err.requestSent) return new TimeoutError(err.timeout, false);
-  if (err instanceof AbortError && err.requestSent) return new AbortError(err.cause, false);
-  return err;
+function insertServerInfo(transport: Transport, server: ServerConfig, remaining: number, signal: AbortSignal | undefined): Promise<ServerInfo | undefined> | ServerInfo {
+  return knownServerInfo(server) ?? serverInfoWithin(transport, server, Math.max(1, Math.floor(remaining / 2)), signal).catch(() => undefined);
 }
 
 /** The insert settings `options.asyncInsert` and `options.deduplicationToken` ask for, as far as the server has them. */

@@ -4,7 +4,7 @@ import { ConfigError, QueryParamError } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
-import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, RowSource, Settings } from './types.js';
+import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, RowSource } from './types.js';
 
 /**
  * The format `select` asks for: text, so every digit survives, with the column types

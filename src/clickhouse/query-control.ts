@@ -115,8 +115,8 @@ const PROGRESS_COLUMNS = 'read_rows, read_bytes, total_rows_approx, written_rows
 
 /**
  * Watches the query `queryId` on `server` while it runs: every `every` ms its row in
- * `system.processes` is read, on a connection of its own, and handed to `onProgress` when
- * it changed. Returns the stop; the connection closes after the question in flight. Never
+ * `system.processes` is read, on a connection of its own, and handed to `onProgress`
+ * (its `elapsed` moves, so every read while it runs is news). Returns the stop; the connection closes after the question in flight. Never
  * throws (a callback's throw is dropped, a failed question is asked again next time).
  *
  * @example
@@ -146,14 +146,12 @@ export function watchProgress(server: ServerConfig, queryId: string, onProgress:
   const like = quote(`${queryId.replace(/[\\%_]/g, '\\$&')}-%`);
   const sql = `SELECT ${PROGRESS_COLUMNS} FROM system.processes WHERE query_id = ${quote(queryId)} OR query_id LIKE ${like} ORDER BY elapsed LIMIT 1 FORMAT TabSeparated`;
   void withControl(server, async (transport) => {
-    let last = '';
     while (!stopped) {
       await sleep();
       if (stopped) break;
       const line = await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: Math.max(every * 5, 1_000) })
         .then((res) => checkResponse(res).split('\n')[0] ?? '', () => '');
-      if (stopped || line === '' || line === last) continue;
-      last = line;
+      if (stopped || line === '') continue;
       const [readRows, readBytes, total, writtenRows, writtenBytes, elapsed] = line.split('\t').map(Number);
       tell({
         readRows: readRows ?? 0, readBytes: readBytes ?? 0, totalRowsToRead: total ?? 0,

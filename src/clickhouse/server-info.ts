@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js';
-import { ProtocolError } from './errors.js';
+import { AbortError, ProtocolError, TimeoutError, TransportError } from './errors.js';
 import { queryPath, send } from './http.js';
 import { checkResponse } from './response.js';
 import type { ServerConfig, Transport } from './types.js';
@@ -144,4 +144,41 @@ export function serverInfo(
  */
 export function forgetServerInfo(server: ServerConfig): void {
   known.delete(keyOf(server));
+}
+
+/**
+ * The server's `ServerInfo` (asked once per server, see `serverInfo`), given up on when the
+ * call's signal fires or its time is up: the question may be shared with other calls and
+ * goes on, but this call ends at once (a hedged read's losing attempt must not wait out a
+ * hung server), and as a call whose own request was never sent.
+ *
+ * @example
+ * const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, 2_000, options.signal);
+ */
+export function serverInfoWithin(transport: Transport, server: ServerConfig, timeout: number, signal: AbortSignal | undefined): Promise<ServerInfo> {
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  return new Promise<ServerInfo>((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => finish(new AbortError(signal?.reason, false));
+    // Bounded by this call's time even when the question was asked earlier with a longer one.
+    const timer = setTimeout(() => finish(new TimeoutError(timeout, false)), timeout);
+    function finish(error: unknown, info?: ServerInfo): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (info !== undefined) resolve(info);
+      else reject(error);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(unsent(error)));
+  });
+}
+
+/** A failure of the version question is the call's, before its own request was sent. */
+function unsent(err: unknown): unknown {
+  if (err instanceof TransportError && err.requestSent) return new TransportError(err.message, false, { cause: err.cause });
+  if (err instanceof TimeoutError && err.requestSent) return new TimeoutError(err.timeout, false);
+  if (err instanceof AbortError && err.requestSent) return new AbortError(err.cause, false);
+  return err;
 }

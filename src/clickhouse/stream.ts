@@ -10,8 +10,9 @@ import { queryPath } from './http.js';
 import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
 import { killQuery, newQueryId } from './query-control.js';
-import type { ServerInfo } from './server-info.js';
-import type { PreparedRequest, RequestDefaults, Row, RowSink, RowStream, ServerConfig, Settings, Transport } from './types.js';
+import { knownServerInfo, serverInfoWithin } from './server-info.js';
+import { BINARY_SETTINGS, binarySelectBody } from './decode-binary.js';
+import type { PreparedRequest, RequestDefaults, Row, RowSink, RowStream, ServerConfig, Transport } from './types.js';
 
 // Decoded rows waiting for the reader before the producer waits (and so the socket).
 const HIGH_WATER_ROWS = 8_192;
@@ -36,8 +37,9 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
   const batches: Row[][] = [];
   let batch: Row[] = [];
   let index = 0;
-  let queued = 0;
+  // Rows pushed and rows read: the difference is what waits unread.
   let delivered = 0;
+  let read = 0;
   let done = false;
   let failure: unknown;
   let started: Promise<void> | undefined;
@@ -57,11 +59,10 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       if (gone.signal.aborted) return Promise.resolve(false);
       if (rows.length > 0) {
         batches.push(rows);
-        queued += rows.length;
         delivered += rows.length;
         wake();
       }
-      if (queued < HIGH_WATER_ROWS) return Promise.resolve(true);
+      if (delivered - read < HIGH_WATER_ROWS) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
         room = () => resolve(!gone.signal.aborted);
       });
@@ -75,7 +76,7 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     return started;
   };
   const freeRoom = (): void => {
-    if (room && queued < HIGH_WATER_ROWS / 2) {
+    if (room && delivered - read < HIGH_WATER_ROWS / 2) {
       const r = room;
       room = undefined;
       r();
@@ -85,21 +86,18 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     if (!gone.signal.aborted) gone.abort(new ColonnadeError('ABORTED', 'the reader left the stream'));
     batches.length = 0;
     batch = [];
-    queued = 0;
     const r = room;
     room = undefined;
     r?.();
     // Waits for the request to end, so that its connection is free when the loop has left.
     if (started) await started;
   };
-  let read = 0;
   const iterator: AsyncIterator<Row> = {
     async next(): Promise<IteratorResult<Row>> {
       void start();
       for (;;) {
         if (index < batch.length) {
           const row = batch[index++] as Row;
-          queued--;
           read++;
           if ((index & 1023) === 0) freeRoom();
           return { value: row, done: false };
@@ -136,18 +134,6 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
 }
 
 /**
- * What `performStream` needs of `perform`: the server's version (asked before the request,
- * since it picks the format) and the settings a binary select needs.
- *
- * @example
- * const context: StreamContext = { info: (t, s) => infoOf(transport, server, t, s), binarySettings: BINARY_SETTINGS };
- */
-export interface StreamContext {
-  readonly info: (timeout: number, signal: AbortSignal | undefined) => Promise<ServerInfo>;
-  readonly binarySettings: Settings;
-}
-
-/**
  * Runs a prepared `stream` request and pushes its rows into `request.sink` as they are
  * decoded: `RowBinaryWithNamesAndTypes` on a 22.1+ server, text on older ones. Resolves
  * when the body ended or the reader left (the request then ends and the query is killed);
@@ -156,26 +142,25 @@ export interface StreamContext {
  * wait for the server, not the whole stream (a slow reader is never timed out).
  *
  * @example
- * await performStream(transport, server, { ...prepare({ type: 'stream', sql }), sink }, defaults, context);
+ * await performStream(transport, server, { ...prepare({ type: 'stream', sql }), sink }, defaults);
  */
 export async function performStream(
   transport: Transport,
   server: ServerConfig,
   request: PreparedRequest<'stream'>,
   defaults: RequestDefaults,
-  context: StreamContext,
 ): Promise<void> {
   const { options, sink } = request;
   if (sink === undefined) throw new ProtocolError('a stream request needs a sink', 0);
   if (sink.gone.aborted) return;
   const timeout = options.timeout ?? defaults.timeout;
   const signal = options.signal === undefined ? sink.gone : AbortSignal.any([options.signal, sink.gone]);
-  const info = await context.info(timeout, signal);
-  const binary = info.features.rowBinaryWithNamesAndTypes && request.body.endsWith(TSV_FORMAT);
-  const body = binary ? `${request.body.slice(0, -TSV_FORMAT.length)}FORMAT RowBinaryWithNamesAndTypes` : request.body;
+  const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, timeout, signal);
+  const binaryBody = info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(request.body) : undefined;
+  const binary = binaryBody !== undefined;
+  const body = binaryBody ?? request.body;
   const queryId = options.queryId ?? newQueryId();
-  const compressed = defaults.compression?.response ? { enable_http_compression: 1 } : undefined;
-  const path = queryPath(server, binary ? [defaults.settings, options.settings, context.binarySettings, compressed] : [defaults.settings, options.settings, compressed], queryId);
+  const path = queryPath(server, binary ? [defaults.settings, options.settings, BINARY_SETTINGS] : [defaults.settings, options.settings], queryId);
   const typed = request.typedParams === undefined ? undefined : paramRequest(path, body, request.typedParams);
   let res: BodyStream;
   try {
@@ -253,4 +238,3 @@ export async function performStream(
   if (rows.length + last.length > 0) await sink.push(last.length === 0 ? rows : rows.concat(last));
 }
 
-const TSV_FORMAT = 'FORMAT TabSeparatedWithNamesAndTypes';

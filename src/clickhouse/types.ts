@@ -56,7 +56,7 @@ export interface CallOptions {
    */
   readonly deduplicationToken?: string;
   /**
-   * Called while the query runs (every 200 ms, when it moved) with how far it got, read
+   * Called while the query runs (every 200 ms) with how far it got, read
    * from the server's `system.processes` on a connection of its own. A throw in it is
    * ignored. Not for the async writer's calls.
    */
