@@ -20,7 +20,7 @@ export interface SendOptions {
    * The request body: text, or chunks produced as the request is written (a streamed
    * insert); each chunk restarts the timeout, so a long body is bounded per chunk.
    */
-  readonly body?: string | AsyncIterable<Buffer>;
+  readonly body?: string | Buffer | readonly Buffer[] | AsyncIterable<Buffer>;
   /** The body's `Content-Type` (default `text/plain; charset=utf-8`), e.g. a multipart form's. */
   readonly contentType?: string;
   readonly timeout: number;
@@ -94,15 +94,18 @@ function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => 
   const base = options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType };
   const { compression } = options;
   let headers = compression?.response ? { ...base, 'accept-encoding': 'gzip' } : base;
-  const { body } = options;
+  // One chunk is sent as a buffer, with its length.
+  const body = Array.isArray(options.body) && options.body.length === 1 ? options.body[0] as Buffer : options.body;
   if (body === undefined) return { headers, body: null };
-  if (typeof body === 'string') {
-    const bytes = Buffer.from(body, 'utf8');
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     if (!compression?.request || bytes.length < COMPRESS_FROM) return { headers, body: bytes };
     headers = { ...headers, 'content-encoding': 'gzip' };
     return { headers, body: gzipSync(bytes, { level: 1 }) };
   }
-  const chunks = Readable.from(rearm ? rearming(body, rearm) : body, { objectMode: false });
+  // Chunks already made (an array's rows) are bounded by the call's time as a whole; chunks
+  // made as they are sent (a source's rows) each restart it.
+  const chunks = Readable.from(Array.isArray(body) || !rearm ? body : rearming(body as AsyncIterable<Buffer>, rearm), { objectMode: false });
   if (!compression?.request) return { headers, body: chunks };
   return { headers: { ...headers, 'content-encoding': 'gzip' }, body: chunks.pipe(createGzip({ level: 1 })) };
 }

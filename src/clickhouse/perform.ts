@@ -1,5 +1,5 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
-import { type ColumnEncodings, encodeRows } from './encode.js';
+import { type ColumnEncodings, encodeRow } from './encode.js';
 import { type Post, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import {
@@ -7,7 +7,7 @@ import {
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { insertHead, insertRequest } from './prepare.js';
+import { insertGroup, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
@@ -52,7 +52,7 @@ async function performWatched<K extends PreparedRequest['type']>(
   const queryId = request.options.queryId ?? newQueryId();
   const watch = watchProgress(server, queryId, onProgress);
   try {
-    return await performOnce(transport, server, { ...request, options: { ...request.options, queryId } }, defaults, watch.sent);
+    return await performOnce(transport, server, withOptions(request, { ...request.options, queryId }), defaults, watch.sent);
   } finally {
     watch.stop();
   }
@@ -89,7 +89,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
-  const post = (body: string | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
+  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
     // Each statement of a multi-group insert too: 26.x may still list the previous one as
@@ -130,20 +130,18 @@ async function performOnce<K extends PreparedRequest['type']>(
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
-    let regrouped = false;
     if (groups.some((g) => mayNeedSchema(g.rows))) {
       const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
       encodings = schema.encodings;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
       if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
         groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => flattenNested(row, schema.nested)))).insert?.groups ?? groups;
-        regrouped = true;
       }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     let written = 0;
     for (const [i, group] of groups.entries()) {
-      const body = encodings.size > 0 || regrouped ? `${insertHead(insert.table, group.columns)}${encodeRows(group.rows, encodings)}` : group.body;
+      const body = encodings.size > 0 ? insertGroup(insert.table, group.columns, group.rows, (row) => encodeRow(row, encodings)).chunks : group.chunks;
       try {
         const res = await post(body, false, i);
         checkResponse(res);

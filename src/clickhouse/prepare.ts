@@ -1,3 +1,4 @@
+import { ByteBody } from './body-bytes.js';
 import { checkColumnName, encodeRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
@@ -55,7 +56,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
         return { type: 'insert_to_table', body: '', options, readOnly: false, insert: { table, groups: [], source: command.rows } } as PreparedRequest<C['type']>;
       }
       const rows: readonly Row[] = Array.isArray(command.rows) ? command.rows : [command.rows as Row];
-      return { ...insertRequest(table, rows), options };
+      return insertRequest(table, rows, undefined, options);
     }
     default:
       throw new QueryParamError('type', `unknown command type ${JSON.stringify((command as { type?: unknown }).type)}`);
@@ -95,38 +96,72 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
  * insertRequest('`logs`', [{ a: 1 }, { a: 2, b: 'x' }]).body;
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
-export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): PreparedRequest<'insert_to_table'> {
+export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[], options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
   const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
+  let text: string | undefined;
   return {
     type: 'insert_to_table',
-    // One group (the common case) is its own body: a join would copy it whole.
-    body: groups.length === 1 ? (groups[0] as InsertGroup).body : groups.map((g) => g.body).join(''),
-    options: {},
+    // Text only when somebody reads it: what is sent is each group's bytes.
+    get body(): string {
+      return (text ??= groups.length === 1 ? (groups[0] as InsertGroup).body : groups.map((g) => g.body).join(''));
+    },
+    options,
     readOnly: false,
     insert: { table: quotedTable, groups },
+  };
+}
+
+/**
+ * The same request with other options. Unlike a spread, it keeps an `insert_to_table`
+ * body as it is (bytes, its text made only if read) instead of reading it.
+ *
+ * @example
+ * const traced = withOptions(request, { ...request.options, queryId: 'q-1' });
+ */
+export function withOptions<K extends PreparedRequest['type']>(request: PreparedRequest<K>, options: CallOptions): PreparedRequest<K> {
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(request)) as PreparedRequest<K>;
+  Object.defineProperty(copy, 'options', { value: options, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/**
+ * One statement of an insert: `INSERT INTO t (columns) FORMAT JSONEachRow` and one line per
+ * row, written as UTF-8 as the lines come (`lineOf` encodes row `i` or gives its line).
+ *
+ * @example
+ * insertGroup('`t`', '(`a`)', rows, (row) => encodeRow(row)).chunks;
+ */
+export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[], lineOf: (row: Row, i: number) => string): InsertGroup {
+  const out = new ByteBody();
+  out.write(insertHead(quotedTable, columns));
+  for (let i = 0; i < rows.length; i++) out.line(lineOf(rows[i] as Row, i));
+  const chunks = out.chunks();
+  let text: string | undefined;
+  return {
+    columns,
+    rows,
+    chunks,
+    get body(): string {
+      return (text ??= Buffer.concat(chunks).toString('utf8'));
+    },
   };
 }
 
 function mixedGroups(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] {
   const lineOf = new Map<Row, string>();
   if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
-  return groupRows(rows).map(({ columns, rows: members }) => {
-    const encoded = members.map((row) => lineOf.get(row) ?? encodeRow(row));
-    return { columns, rows: members, body: `${insertHead(quotedTable, columns)}${encoded.join('\n')}\n` };
-  });
+  return groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members, (row) => lineOf.get(row) ?? encodeRow(row)));
 }
 
 // The common case of a batch whose rows all give the same columns (the async writer's
-// one-row calls): one group, the encoded lines joined as they are, no per-row signature.
+// one-row calls): one group, no per-row signature.
 function uniformGroup(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] | undefined {
   const first = rows[0];
   if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
   const columns = `(${keys.map(quoteColumn).join(', ')})`;
-  // Joined once: a body built by += is a rope of every line, flattened late and costly to collect.
-  const encoded = lines ?? rows.map((row) => encodeRow(row));
-  return [{ columns, rows, body: `${insertHead(quotedTable, columns)}${encoded.join('\n')}\n` }];
+  return [insertGroup(quotedTable, columns, rows, lines ? (_, i) => lines[i] as string : (row) => encodeRow(row))];
 }
 
 /**

@@ -233,8 +233,10 @@ export interface InsertGroup {
   /** The column list, quoted: `(\`id\`, \`name\`)`. */
   readonly columns: string;
   readonly rows: readonly Row[];
-  /** The whole statement: `INSERT INTO ... FORMAT JSONEachRow\n` and one line per row. */
+  /** The whole statement: `INSERT INTO ... FORMAT JSONEachRow\n` and one line per row (made from `chunks` when read). */
   readonly body: string;
+  /** The statement as UTF-8, in the chunks it was written to: what is sent. */
+  readonly chunks: readonly Buffer[];
 }
 
 /**

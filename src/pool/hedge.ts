@@ -5,7 +5,7 @@
  * hole) then costs a read `hedgeAfter` ms instead of its whole timeout. Off unless the pool
  * sets `hedgeAfter`.
  */
-import type { PreparedRequest } from '../clickhouse/index.js';
+import { type PreparedRequest, withOptions } from '../clickhouse/index.js';
 import type { Broker } from './broker/broker.js';
 import type { PooledConnection } from './connection/pooled-connection.js';
 
@@ -44,7 +44,7 @@ export async function runHedged(request: PreparedRequest, first: PooledConnectio
     attempts.push(ac);
     const { signal } = request.options;
     const options = { ...request.options, timeout: ms, signal: signal ? AbortSignal.any([signal, ac.signal]) : ac.signal };
-    return conn.run({ ...request, options }).then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
+    return conn.run(withOptions(request, options)).then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
   };
   const firstDone = run(first, timeout);
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@
  * Otherwise the outcome is unknown and the rows go to onError, never sent blindly again.
  */
 import {
-  AbortError, TRACEABLE, TimeoutError, TransportError, newQueryId, type PreparedRequest, type QueryOutcome,
+  AbortError, TRACEABLE, TimeoutError, TransportError, newQueryId, withOptions, type PreparedRequest, type QueryOutcome,
 } from '../../clickhouse/index.js';
 import { WriteOutcomeUnknownError } from './errors.js';
 
@@ -58,10 +58,7 @@ export function forWriter(request: PreparedRequest, serverAsync: boolean): Prepa
   const { options } = request;
   // Stamped already (a retry), or both chosen by the caller: as it is.
   if ((request.type !== 'insert' && request.type !== 'insert_to_table') || (options.asyncInsert !== undefined && options.deduplicationToken !== undefined)) return request;
-  return {
-    ...request,
-    options: { ...options, asyncInsert: options.asyncInsert ?? serverAsync, deduplicationToken: options.deduplicationToken ?? newQueryId() },
-  };
+  return withOptions(request, { ...options, asyncInsert: options.asyncInsert ?? serverAsync, deduplicationToken: options.deduplicationToken ?? newQueryId() });
 }
 
 /**
@@ -74,7 +71,7 @@ export function forWriter(request: PreparedRequest, serverAsync: boolean): Prepa
 export function traced(request: PreparedRequest): { request: PreparedRequest; queryId: string } {
   const { options } = request;
   const queryId = options.queryId === undefined ? newQueryId() : `${options.queryId}-${newQueryId()}`;
-  return { request: { ...request, options: { ...options, queryId, settings: { ...options.settings, ...TRACEABLE } } }, queryId };
+  return { request: withOptions(request, { ...options, queryId, settings: { ...options.settings, ...TRACEABLE } }), queryId };
 }
 
 /**
