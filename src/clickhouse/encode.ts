@@ -52,7 +52,7 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
     if (out.length > 1) out += ',';
     out += quotedKey;
     const encoding = encodings?.get(key);
-    out += typeof encoding === 'object' ? encodeTyped(value, key, encoding, []) : encodeValue(value, key, encoding, []);
+    out += typeof encoding === 'object' ? encodeTyped(value, key, encoding, []) : encodeValue(value, key, encoding, NOTHING_SEEN);
   }
   out += '}';
   // Built by +=, the line is a rope of every piece until something reads it. Lines are held
@@ -115,20 +115,38 @@ function encodeValue(value: unknown, name: string, kind: ColumnEncoding | undefi
   if (value instanceof Date) return `"${dateText(value, name, kind)}"`;
   if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
   if (Array.isArray(value)) {
-    seen.push(value);
+    // The path to what is inside is only written out for an element that is itself an
+    // object, or for an error: an array of numbers costs no string per element.
+    const inner = seen === NOTHING_SEEN ? [value] : (seen.push(value), seen);
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += encodeValue(value[i], `${name}[${i}]`, kind, seen);
+      const element: unknown = value[i];
+      out += typeof element === 'number' && Number.isFinite(element) ? String(element)
+        : typeof element === 'object' && element !== null ? encodeValue(element, `${name}[${i}]`, kind, inner)
+          : encodeScalar(element, name, i, kind);
     }
-    seen.pop();
+    if (inner === seen) seen.pop();
     return `${out}]`;
   }
   // A JS Map is a Map column's value: an object keyed by the keys' text.
-  if (value instanceof Map) return encodeTyped(value, name, UNTYPED_MAP, seen);
+  if (value instanceof Map) return encodeTyped(value, name, UNTYPED_MAP, seen === NOTHING_SEEN ? [] : seen);
   // A plain object is JSON text (for a String column); the table's types may say otherwise (see encodeTyped).
-  if (isPlainObject(value)) return JSON.stringify(jsonValue(value, name, seen));
+  if (isPlainObject(value)) return JSON.stringify(jsonValue(value, name, seen === NOTHING_SEEN ? [] : seen));
   throw new QueryParamError(name, 'unsupported value (use a string, number, bigint, boolean, null, Date, array, Map or plain object)');
+}
+
+// What a top-level value has been inside of: nothing. Never pushed to (an array copies it).
+const NOTHING_SEEN: unknown[] = [];
+
+/** A scalar element `i` of an array `name`: the element's path is written only for an error. */
+function encodeScalar(value: unknown, name: string, i: number, kind: ColumnEncoding | undefined): string {
+  try {
+    return encodeValue(value, name, kind, NOTHING_SEEN);
+  } catch (err) {
+    if (err instanceof QueryParamError) return encodeValue(value, `${name}[${i}]`, kind, NOTHING_SEEN);
+    throw err;
+  }
 }
 
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);

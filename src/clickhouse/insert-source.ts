@@ -6,7 +6,8 @@
 import { encodeRow } from './encode.js';
 import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
 import type { RawResponse } from './http.js';
-import { columnList, insertHead } from './prepare.js';
+import { ByteBody } from './body-bytes.js';
+import { ColumnListReader, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -32,7 +33,7 @@ export function partlySent(err: unknown): unknown {
  * @example
  * const res = await post(body, 0, { input_format_defaults_for_omitted_fields: 1 });
  */
-export type Post = (body: string | AsyncIterable<Buffer>, statement: number, extra?: Settings) => Promise<RawResponse>;
+export type Post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, statement: number, extra?: Settings) => Promise<RawResponse>;
 
 // A streamed insert's body goes in chunks of about this many bytes.
 const BODY_CHUNK = 1024 * 1024;
@@ -120,8 +121,9 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
 
 /**
  * A source's rows on a server without DEFAULTs for omitted fields (18.16): rounds of
- * `ROUNDS_OF` rows, each sent as one statement per column set, one after another. A bad
- * row stops it there; the rounds before it are stored.
+ * `ROUNDS_OF` rows, each sent as one statement per column set, one after another; the next
+ * round is read and encoded while one is being sent. A bad row stops it there; the rounds
+ * before it are stored.
  *
  * @example
  * const { rows } = await insertChunked('`events`', rows(), schema, post, (n) => console.log(n));
@@ -130,37 +132,57 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
   let read = 0;
   let written = 0;
   let statements = 0;
-  // Encoded lines by column list, in the order the lists were first met: a row object the
+  // Statements by column list, in the order the lists were first met: a row object the
   // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
-  let round = new Map<string, string[]>();
+  let round = new Map<string, { body: ByteBody; rows: number }>();
   let held = 0;
   let roundStart = 0;
-  const flushRound = async (): Promise<void> => {
-    const groups = round;
-    round = new Map();
-    held = 0;
-    for (const [columns, lines] of groups) {
-      const res = await post(`${insertHead(table, columns)}${lines.join('\n')}\n`, statements).catch((err: unknown) => {
+  let sending: Promise<void> = Promise.resolve();
+  const send = async (groups: Map<string, { body: ByteBody; rows: number }>): Promise<void> => {
+    for (const { body, rows } of groups.values()) {
+      const res = await post(body.chunks(), statements).catch((err: unknown) => {
         throw statements === 0 ? err : partlySent(err);
       });
       statements++;
       checkResponse(res);
-      written += writtenRows(res) ?? lines.length;
+      written += writtenRows(res) ?? rows;
       sentRows(written);
     }
   };
-  for await (const raw of source) {
-    const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-    const line = encodeSourceRow(row, read, schema);
-    const columns = columnList(row);
-    const lines = round.get(columns);
-    if (lines === undefined) round.set(columns, [line]);
-    else lines.push(line);
-    read++;
-    if (held === 0) roundStart = Date.now();
-    // Full, or a slow source's rows waiting long enough: sent now.
-    if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await flushRound();
+  // At most one round is sent while the next fills: it waits for the one before.
+  const startRound = async (): Promise<void> => {
+    await sending;
+    const groups = round;
+    round = new Map();
+    held = 0;
+    sending = send(groups);
+    sending.catch(() => undefined);
+  };
+  const columns = new ColumnListReader();
+  try {
+    for await (const raw of source) {
+      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+      const line = encodeSourceRow(row, read, schema);
+      const list = columns.of(row);
+      let group = round.get(list);
+      if (group === undefined) {
+        group = { body: new ByteBody(), rows: 0 };
+        group.body.write(insertHead(table, list));
+        round.set(list, group);
+      }
+      group.body.line(line);
+      group.rows++;
+      read++;
+      if (held === 0) roundStart = Date.now();
+      // Full, or a slow source's rows waiting long enough: sent now.
+      if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await startRound();
+    }
+    if (held > 0) await startRound();
+  } catch (err) {
+    // The round being sent ends first: its failure came first, and what it stored is told right.
+    await sending;
+    throw err;
   }
-  if (held > 0) await flushRound();
+  await sending;
   return { rows: written };
 }

@@ -175,6 +175,27 @@ export function columnList(row: Row): string {
   return `(${columnsOf(row).map(quoteColumn).join(', ')})`;
 }
 
+/**
+ * `columnList` for rows read one after another: a row that gives the same columns as the
+ * one before gets the same list without quoting them again.
+ *
+ * @example
+ * const columns = new ColumnListReader();
+ * columns.of({ id: 1 }); // '(`id`)'
+ */
+export class ColumnListReader {
+  #keys: string[] = [];
+  #list: string | undefined;
+
+  /** The row's column list, as `columnList` gives it. */
+  of(row: Row): string {
+    if (this.#list !== undefined && sameColumns(row, this.#keys)) return this.#list;
+    this.#keys = columnsOf(row);
+    this.#list = `(${this.#keys.map(quoteColumn).join(', ')})`;
+    return this.#list;
+  }
+}
+
 function columnsOf(row: Row): string[] {
   const keys: string[] = [];
   for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
