@@ -321,9 +321,9 @@ export function captureRow(row: Row): Row {
   const kept: Row = { ...row };
   for (const key in kept) {
     const value = kept[key];
-    if (typeof value !== 'object' || value === null) continue;
-    // defineProperty: a column named __proto__ stays an own property.
-    Object.defineProperty(kept, key, { value: copyValue(value), writable: true, enumerable: true, configurable: true });
+    // An assignment, not defineProperty: every key is an own data property of the copy
+    // already (a column named __proto__ too), and the object keeps its fast shape.
+    if (typeof value === 'object' && value !== null) kept[key] = copyValue(value);
   }
   return kept;
 }
@@ -331,7 +331,14 @@ export function captureRow(row: Row): Row {
 function copyValue(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
-  if (Array.isArray(value)) return value.map(copyValue);
+  if (Array.isArray(value)) {
+    const copy = value.slice();
+    for (let i = 0; i < copy.length; i++) {
+      const element: unknown = copy[i];
+      if (typeof element === 'object' && element !== null) copy[i] = copyValue(element);
+    }
+    return copy;
+  }
   if (value instanceof Map) return new Map([...value].map(([k, v]) => [copyValue(k), copyValue(v)]));
   if (ArrayBuffer.isView(value)) return value instanceof DataView ? value : (value as Uint8Array).slice();
   const copy: Record<string, unknown> = {};
