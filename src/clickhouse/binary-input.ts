@@ -44,6 +44,12 @@ export class Input {
   }
 
   varint(): number {
+    // Most lengths are under 128: one byte.
+    const first = this.buf[this.pos];
+    if (first !== undefined && first < 0x80) {
+      this.pos++;
+      return first;
+    }
     let value = 0;
     let shift = 0;
     for (;;) {
@@ -65,10 +71,11 @@ export class Input {
 
   string(): string {
     const n = this.varint();
-    this.need(n);
-    const out = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    const start = this.pos;
+    const end = start + n;
+    if (end > this.buf.length) throw new Incomplete(start, end);
+    this.pos = end;
+    return n === 0 ? '' : this.buf.toString('utf8', start, end);
   }
 
   u8(): number {

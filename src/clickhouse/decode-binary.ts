@@ -242,6 +242,8 @@ function fixed(size: number, read: (buf: Buffer, at: number) => unknown): Reader
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+// |high half| below 2^21: the value is within ±(2^53 - 1).
+const SAFE_HIGH = 0x20_0000;
 
 function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
   const raw: Reader = size === 8
@@ -249,6 +251,20 @@ function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
     : (r) => (signed ? signedInt(r.bytes(size)) : unsignedInt(r.bytes(size)));
   if (mode === 'bigint') return raw;
   if (mode === 'string') return (r) => String(raw(r));
+  // A 64-bit value whose high half is small is a safe number: read as two halves, no bigint made.
+  if (size === 8) {
+    return (r) => {
+      r.need(8);
+      const at = r.pos;
+      const high = signed ? r.buf.readInt32LE(at + 4) : r.buf.readUInt32LE(at + 4);
+      if (high < SAFE_HIGH && high > -SAFE_HIGH) {
+        r.pos += 8;
+        return high * 0x1_0000_0000 + r.buf.readUInt32LE(at);
+      }
+      const big = raw(r) as bigint;
+      return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+    };
+  }
   return (r) => {
     const big = raw(r) as bigint;
     return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
