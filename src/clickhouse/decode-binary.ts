@@ -176,8 +176,10 @@ export function readerOf(type: ColumnType, context: BinaryContext): Reader {
       const item = readerOf(arg(0), context);
       return (r) => {
         const n = r.varint();
-        const out: unknown[] = [];
-        for (let i = 0; i < n; i++) out.push(item(r));
+        // Made at its length (a pushed array keeps room for 16 or more), unless the length
+        // is more than the bytes left could hold: then the bytes run out first.
+        const out: unknown[] = n <= r.buf.length - r.pos ? new Array<unknown>(n) : [];
+        for (let i = 0; i < n; i++) out[i] = item(r);
         return out;
       };
     }
