@@ -53,18 +53,33 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   const width = names.length;
   const rows: Row[] = [];
   const build = (header.build ??= rowBuilder<string[]>(names, 'cells'));
+  // One array of cells for every row (the builder reads it at once), each cell cut from
+  // the body where it lies: no string of the line, no array per row.
+  const cells = new Array<string>(width);
+  const last = width - 1;
   let start = rowsStart;
   while (start < body.length) {
     let end = body.indexOf('\n', start);
     if (end < 0) end = body.length;
-    const cells = body.slice(start, end).split('\t');
-    if (cells.length !== width) {
-      throw new ProtocolError(`row ${rows.length + 1} has ${cells.length} fields, expected ${width}`, 200);
+    let at = start;
+    for (let i = 0; i < last; i++) {
+      const tab = body.indexOf('\t', at);
+      if (tab < 0 || tab > end) throw fieldCount(body, start, end, rows.length, width);
+      cells[i] = body.slice(at, tab);
+      at = tab + 1;
     }
+    const tab = body.indexOf('\t', at);
+    if (tab >= 0 && tab < end) throw fieldCount(body, start, end, rows.length, width);
+    cells[last] = body.slice(at, end);
     rows.push(build(fields, cells));
     start = end + 1;
   }
   return rows;
+}
+
+/** The error for row `before + 1` (the line from `start` to `end`) when it has not `width` fields. */
+function fieldCount(body: string, start: number, end: number, before: number, width: number): ProtocolError {
+  return new ProtocolError(`row ${before + 1} has ${body.slice(start, end).split('\t').length} fields, expected ${width}`, 200);
 }
 
 // Assigning `__proto__` would set the row's prototype (or, for a string, do nothing): a
