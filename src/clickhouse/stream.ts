@@ -93,39 +93,49 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     if (started) await started;
   };
   const iterator: AsyncIterator<Row> = {
-    async next(): Promise<IteratorResult<Row>> {
-      void start();
-      for (;;) {
-        if (index < batch.length) {
-          const row = batch[index++] as Row;
-          read++;
-          if ((index & 1023) === 0) freeRoom();
-          return { value: row, done: false };
-        }
-        const next = batches.shift();
-        if (next !== undefined) {
-          batch = next;
-          index = 0;
-          freeRoom();
-          continue;
-        }
-        freeRoom();
-        if (done || gone.signal.aborted) {
-          if (failure !== undefined && !gone.signal.aborted) {
-            const error = failure;
-            failure = undefined;
-            throw error;
-          }
-          return { value: undefined, done: true };
-        }
-        await new Promise<void>((resolve) => { reader = resolve; });
+    next(): Promise<IteratorResult<Row>> {
+      // A row already decoded is handed over without an async function's own machinery.
+      if (index < batch.length) {
+        const row = batch[index++] as Row;
+        read++;
+        if ((index & 1023) === 0) freeRoom();
+        return Promise.resolve({ value: row, done: false });
       }
+      return wait();
     },
     async return(): Promise<IteratorResult<Row>> {
       await stop();
       return { value: undefined, done: true };
     },
   };
+  async function wait(): Promise<IteratorResult<Row>> {
+    void start();
+    for (;;) {
+      if (index < batch.length) {
+        const row = batch[index++] as Row;
+        read++;
+        if ((index & 1023) === 0) freeRoom();
+        return { value: row, done: false };
+      }
+      const next = batches.shift();
+      if (next !== undefined) {
+        batch = next;
+        index = 0;
+        freeRoom();
+        continue;
+      }
+      freeRoom();
+      if (done || gone.signal.aborted) {
+        if (failure !== undefined && !gone.signal.aborted) {
+          const error = failure;
+          failure = undefined;
+          throw error;
+        }
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => { reader = resolve; });
+    }
+  }
   return {
     [Symbol.asyncIterator]: () => iterator,
     cancel: stop,
