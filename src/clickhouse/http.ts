@@ -94,8 +94,9 @@ function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => 
   const base = options.contentType === undefined ? headersOf(server, options.body !== undefined) : { ...headersOf(server, false), 'content-type': options.contentType };
   const { compression } = options;
   let headers = compression?.response ? { ...base, 'accept-encoding': 'gzip' } : base;
-  // One chunk is sent as a buffer, with its length.
-  const body = Array.isArray(options.body) && options.body.length === 1 ? options.body[0] as Buffer : options.body;
+  // One chunk is sent as a buffer; chunks to be compressed are joined first (gzip needs them whole).
+  const given = options.body;
+  const body = Array.isArray(given) && (given.length === 1 || compression?.request) ? (given.length === 1 ? given[0] as Buffer : Buffer.concat(given)) : given;
   if (body === undefined) return { headers, body: null };
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -103,9 +104,16 @@ function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => 
     headers = { ...headers, 'content-encoding': 'gzip' };
     return { headers, body: gzipSync(bytes, { level: 1 }) };
   }
-  // Chunks already made (an array's rows) are bounded by the call's time as a whole; chunks
-  // made as they are sent (a source's rows) each restart it.
-  const chunks = Readable.from(Array.isArray(body) || !rearm ? body : rearming(body as AsyncIterable<Buffer>, rearm), { objectMode: false });
+  if (Array.isArray(body)) {
+    // Chunks already made (an array's rows) go with their length, not chunked: a server that
+    // reads a cut chunked body as ended (18.16 does) would store the rows before the cut.
+    // They are bounded by the call's time as a whole.
+    const length = (body as readonly Buffer[]).reduce((sum, chunk) => sum + chunk.length, 0);
+    return { headers: { ...headers, 'content-length': String(length) }, body: Readable.from(body, { objectMode: false }) };
+  }
+  // Chunks made as they are sent (a source's rows, on servers that refuse a cut chunked
+  // body) each restart the call's time.
+  const chunks = Readable.from(rearm ? rearming(body as AsyncIterable<Buffer>, rearm) : body, { objectMode: false });
   if (!compression?.request) return { headers, body: chunks };
   return { headers: { ...headers, 'content-encoding': 'gzip' }, body: chunks.pipe(createGzip({ level: 1 })) };
 }
