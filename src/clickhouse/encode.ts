@@ -63,6 +63,55 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
 }
 
 /**
+ * Checks that `encodeRow(row)` would encode the row, without making its line: throws the
+ * same `QueryParamError` for the same row. A big array is checked whole before its first
+ * byte is sent, then encoded as it is sent. The common values (text, numbers, bigints,
+ * booleans, null, Dates, arrays of these) are checked here with the encoder's own checks;
+ * anything else is handed to the encoder itself.
+ *
+ * @example
+ * checkRow({ id: 1, name: 'Ann' });  // fine
+ * checkRow({ name: 'a\uD800' });     // throws QueryParamError naming `name`
+ */
+export function checkRow(row: Row): void {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    throw new QueryParamError('row', 'expected a plain object keyed by column name');
+  }
+  for (const key in row) {
+    if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
+    const value = row[key];
+    if (value === undefined) continue;
+    if (keyCache.get(key) === undefined) {
+      checkColumnName(key);
+      keyCache.set(key, `${JSON.stringify(key)}:`);
+    }
+    if (!plainValue(value, key)) encodeValue(value, key, undefined, NOTHING_SEEN);
+  }
+}
+
+/** True for a value `encodeValue` writes without throwing and that this checked; false: ask the encoder. */
+function plainValue(value: unknown, name: string): boolean {
+  switch (typeof value) {
+    case 'string': return isWellFormed(value);
+    case 'number': case 'bigint': case 'boolean': return true;
+    case 'object':
+      if (value === null) return true;
+      if (value instanceof Date) {
+        dateText(value, name, undefined);
+        return true;
+      }
+      if (Array.isArray(value)) {
+        for (const element of value as unknown[]) {
+          // An element that is itself an object (a nested array, a Date) goes to the encoder with its array.
+          if (!((typeof element !== 'object' || element === null) && element !== undefined && plainValue(element, name))) return false;
+        }
+        return true;
+      }
+  }
+  return false;
+}
+
+/**
  * Refuses a column name that no insert can carry: empty, or holding a control character
  * or a lone UTF-16 surrogate. Checked when a row is encoded, so a bad row is refused in
  * the caller (even for async inserts) before anything is sent.

@@ -63,6 +63,36 @@ export function writtenRows(res: RawResponse): number | undefined {
   }
 }
 
+/**
+ * The body of a statement whose rows were checked already (an array's): `head`, then the
+ * rows encoded chunk by chunk as the request is written, so the server parses the first
+ * rows while the last are encoded, and no copy of the whole body is ever held. `writing`
+ * is called as each chunk is handed over: from then on bytes may have reached the server.
+ *
+ * @example
+ * await post(encodedAsSent(insertHead(table, group.columns), group.rows, () => undefined, () => { started = true; }), 0);
+ */
+export async function* encodedAsSent(head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void): AsyncGenerator<Buffer> {
+  let chunk = head;
+  for (let i = 0; i < rows.length; i++) {
+    chunk += `${encodeRow(rows[i] as Row)}\n`;
+    if (chunk.length >= ARRAY_CHUNK) {
+      writing();
+      yield Buffer.from(chunk, 'utf8');
+      chunk = '';
+      sentRows(i + 1);
+    }
+  }
+  if (chunk !== '') {
+    writing();
+    yield Buffer.from(chunk, 'utf8');
+  }
+  sentRows(rows.length);
+}
+
+// An array's body goes in chunks of about this many characters.
+const ARRAY_CHUNK = 256 * 1024;
+
 /** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
 function badRow(err: unknown, index: number): unknown {
   if (!(err instanceof QueryParamError)) return err;

@@ -1,13 +1,13 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import { type ColumnEncodings, encodeRow } from './encode.js';
-import { type Post, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { type Post, encodedAsSent, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { insertGroup, insertRequest, withOptions } from './prepare.js';
+import { insertGroup, insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
@@ -141,13 +141,19 @@ async function performOnce<K extends PreparedRequest['type']>(
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     let written = 0;
     for (const [i, group] of groups.entries()) {
-      const body = encodings.size > 0 ? insertGroup(insert.table, group.columns, group.rows, (row) => encodeRow(row, encodings)).chunks : group.chunks;
+      // Once a chunk of the body is handed over, bytes may have reached the server: a
+      // failure is then never "not sent" (18.16 stores the rows of a body cut short).
+      let writing = false;
+      // With the table's types the rows may still be refused (a Decimal's text, say): encoded
+      // whole before the group is sent. Otherwise checked already: encoded as they are sent.
+      const body = encodings.size > 0 ? insertGroup(insert.table, group.columns, group.rows, (row) => encodeRow(row, encodings)).chunks
+        : group.deferred && group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }) : group.chunks;
       try {
         const res = await post(body, false, i);
         checkResponse(res);
         written += writtenRows(res) ?? group.rows.length;
       } catch (err) {
-        throw i === 0 ? err : partlySent(err);
+        throw i === 0 && !writing ? err : partlySent(err);
       }
     }
     return { rows: written } as CommandResults[K];
@@ -260,3 +266,5 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
+// An array of at least this many rows is encoded as it is sent; a smaller one goes whole, with its length.
+const STREAMED_FROM = 10_000;

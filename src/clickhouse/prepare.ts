@@ -1,5 +1,5 @@
 import { ByteBody } from './body-bytes.js';
-import { checkColumnName, encodeRow } from './encode.js';
+import { checkColumnName, checkRow, encodeRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
@@ -97,6 +97,9 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
 export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[], options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
+  // Rows without their lines are checked whole now (a bad one is refused before anything is
+  // sent) and encoded later: as they are sent, or when the body is read.
+  if (lines === undefined) for (const row of rows) checkRow(row);
   const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
   let text: string | undefined;
   return {
@@ -126,23 +129,31 @@ export function withOptions<K extends PreparedRequest['type']>(request: Prepared
 
 /**
  * One statement of an insert: `INSERT INTO t (columns) FORMAT JSONEachRow` and one line per
- * row, written as UTF-8 as the lines come (`lineOf` encodes row `i` or gives its line).
+ * row, written as UTF-8 (`lineOf` encodes row `i` or gives its line): now, or with
+ * `deferred` when `chunks` (or `body`) is first read.
  *
  * @example
  * insertGroup('`t`', '(`a`)', rows, (row) => encodeRow(row)).chunks;
  */
-export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[], lineOf: (row: Row, i: number) => string): InsertGroup {
-  const out = new ByteBody();
-  out.write(insertHead(quotedTable, columns));
-  for (let i = 0; i < rows.length; i++) out.line(lineOf(rows[i] as Row, i));
-  const chunks = out.chunks();
+export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[], lineOf: (row: Row, i: number) => string, deferred = false): InsertGroup {
+  let chunks: Buffer[] | undefined;
   let text: string | undefined;
+  const encode = (): Buffer[] => {
+    const out = new ByteBody();
+    out.write(insertHead(quotedTable, columns));
+    for (let i = 0; i < rows.length; i++) out.line(lineOf(rows[i] as Row, i));
+    return out.chunks();
+  };
+  if (!deferred) chunks = encode();
   return {
     columns,
     rows,
-    chunks,
+    deferred,
+    get chunks(): readonly Buffer[] {
+      return (chunks ??= encode());
+    },
     get body(): string {
-      return (text ??= Buffer.concat(chunks).toString('utf8'));
+      return (text ??= Buffer.concat(this.chunks).toString('utf8'));
     },
   };
 }
@@ -150,7 +161,7 @@ export function insertGroup(quotedTable: string, columns: string, rows: readonly
 function mixedGroups(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] {
   const lineOf = new Map<Row, string>();
   if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
-  return groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members, (row) => lineOf.get(row) ?? encodeRow(row)));
+  return groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members, (row) => lineOf.get(row) ?? encodeRow(row), lines === undefined));
 }
 
 // The common case of a batch whose rows all give the same columns (the async writer's
@@ -161,7 +172,7 @@ function uniformGroup(quotedTable: string, rows: readonly Row[], lines?: readonl
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
   const columns = `(${keys.map(quoteColumn).join(', ')})`;
-  return [insertGroup(quotedTable, columns, rows, lines ? (_, i) => lines[i] as string : (row) => encodeRow(row))];
+  return [insertGroup(quotedTable, columns, rows, lines ? (_, i) => lines[i] as string : (row) => encodeRow(row), lines === undefined)];
 }
 
 /**

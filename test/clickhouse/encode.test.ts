@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeRow, encodeRows } from '../../src/clickhouse/encode.js';
+import { checkRow, encodeRow, encodeRows } from '../../src/clickhouse/encode.js';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { parseColumnType } from '../../src/clickhouse/column-type.js';
 
@@ -92,6 +92,30 @@ test('encodeRow :: by column type (modern tables): Map, named Tuple, JSON, Bool,
 test('encodeRows :: one line per row, each ending in a newline', () => {
   assert.is(encodeRows([{ a: 1 }, { a: 2 }]), '{"a":1}\n{"a":2}\n');
   assert.is(encodeRows([]), '');
+});
+
+test('checkRow :: refuses exactly the rows encodeRow refuses, with the same error', () => {
+  const circular: unknown[] = [];
+  circular.push(circular);
+  const cases: unknown[] = [
+    { a: 1, b: 'x', c: null, d: [1, 2n, true, null, 'y'], e: new Date(0), f: undefined, g: 2n, h: false },
+    { s: 'a\uD800b' }, { arr: ['ok', 'a\uDC00'] }, { arr: [1, undefined] }, { arr: [1, , 3] }, { arr: [[1, 'a\uD800']] },
+    { d: new Date(Number.NaN) }, { d: new Date(Date.UTC(2300, 0, 1)) }, { d: new Date(Date.UTC(2200, 0, 1)) }, { d: [new Date(-1000)] },
+    { f: () => 1 }, { y: Symbol('s') }, { arr: [Symbol('s')] }, { o: { k: 1, n: { m: [1] } } }, { o: { bad: 'a\uD800' } },
+    { m: new Map([['k', 1]]) }, { c: circular }, { u: new Uint8Array(2) }, { '': 1 }, { 'bad\nname': 1 },
+    [1], null, 'row', 5,
+  ];
+  for (const row of cases) {
+    let encoded: unknown;
+    let checked: unknown;
+    try { encodeRow(row as never); } catch (e) { encoded = e; }
+    try { checkRow(row as never); } catch (e) { checked = e; }
+    assert.is(checked === undefined, encoded === undefined, `same verdict for ${String((encoded as Error | undefined)?.message ?? 'a good row')}`);
+    if (encoded !== undefined) {
+      assert.instance(checked, QueryParamError);
+      assert.is((checked as Error).message, (encoded as Error).message);
+    }
+  }
 });
 
 test.run();

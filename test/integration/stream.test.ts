@@ -1,7 +1,8 @@
 // Big work on the real servers (issue 13): `stream()` of ten million rows with a bounded heap,
 // leaving the loop early kills the query on the server, an exception in the middle of a
 // stream, a stream that fails over before its first row, and `insertToTable` from an async
-// generator with mixed column sets and DEFAULTs, and from a source with a bad row.
+// generator with mixed column sets and DEFAULTs, from a source with a bad row, and from a big
+// array (encoded as it is sent, checked whole before).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
@@ -140,6 +141,35 @@ test('insert :: insertToTable from an async generator: mixed column sets get the
     assert.equal(readable, { rows: 2 });
   } finally {
     await app.stop();
+  }
+});
+
+test('insert :: a big array is sent as it is encoded, in column sets with their DEFAULTs; a bad row in it is refused before a byte is sent', async () => {
+  const table = `it_stream_array_${suffix}`;
+  await defaultsTable(table);
+  const total = 120_000;
+  // Two column sets, the bigger one past the size that is encoded as it is sent.
+  const rows: Row[] = Array.from({ length: total }, (_, id) => (id % 4 === 3 ? { id, name: `x${id}` } : { id }));
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string });
+  const conn = connect(proxy.url(), { timeout: 60_000 });
+  try {
+    assert.equal(await conn.insertToTable(table, rows), { rows: total });
+    const [counts] = await conn.select(`SELECT count() AS c, uniqExact(id) AS u, countIf(name = concat('n', toString(id))) AS by_default, countIf(name = concat('x', toString(id))) AS named FROM ${table}`);
+    assert.equal(counts, { c: total, u: total, by_default: total / 4 * 3, named: total / 4 });
+
+    const before = proxy.stats().bytesToTarget;
+    const bad: Row[] = rows.map((row) => ({ ...row, id: (row.id as number) + total }));
+    bad[total - 1] = { id: 2 * total, name: 'a\uD800b' };
+    let error: unknown;
+    await conn.insertToTable(table, bad).catch((e: unknown) => { error = e; });
+    assert.instance(error, QueryParamError);
+    assert.match((error as Error).message, /name/);
+    assert.match((error as Error).message, /lone UTF-16 surrogate/);
+    assert.is(proxy.stats().bytesToTarget, before, 'not a byte of the insert was sent');
+    assert.is((await sql(0, `SELECT count() FROM ${table}`)).trim(), String(total), 'nothing of it is stored');
+  } finally {
+    await conn.close();
+    await proxy.close();
   }
 });
 
