@@ -3,11 +3,11 @@
  * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
-import { encodeRow } from './encode.js';
+import { encodeRow, rowEncoder } from './encode.js';
 import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ByteBody } from './body-bytes.js';
-import { ColumnListReader, insertHead } from './prepare.js';
+import { ColumnListReader, columnsOf, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -69,13 +69,31 @@ export function writtenRows(res: RawResponse): number | undefined {
  * rows while the last are encoded, and no copy of the whole body is ever held. `writing`
  * is called as each chunk is handed over: from then on bytes may have reached the server.
  *
+ * A row that no longer encodes (changed by the caller since it was checked) ends the body
+ * with a line no format reads, so that the server refuses the whole statement rather than
+ * store the rows before it (18.16 stores the rows of a body that is cut short); `refused`
+ * gets the row's error, which the caller throws.
+ *
  * @example
- * await post(encodedAsSent(insertHead(table, group.columns), group.rows, () => undefined, () => { started = true; }), 0);
+ * await post(encodedAsSent(insertHead(table, group.columns), group.rows, () => undefined, () => { started = true; }, (e) => { error = e; }), 0);
  */
-export async function* encodedAsSent(head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void): AsyncGenerator<Buffer> {
+export async function* encodedAsSent(
+  head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
+): AsyncGenerator<Buffer> {
   let chunk = head;
+  // The rows of a group give the same columns: one compiled encoder for all of them.
+  const encode = rowEncoder(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
   for (let i = 0; i < rows.length; i++) {
-    chunk += `${encodeRow(rows[i] as Row)}\n`;
+    let line: string;
+    try {
+      line = encode(rows[i] as Row);
+    } catch (err) {
+      refused(err);
+      writing();
+      yield Buffer.from(`${chunk}${UNREADABLE_LINE}`, 'utf8');
+      return;
+    }
+    chunk += `${line}\n`;
     if (chunk.length >= ARRAY_CHUNK) {
       writing();
       yield Buffer.from(chunk, 'utf8');
@@ -90,6 +108,8 @@ export async function* encodedAsSent(head: string, rows: readonly Row[], sentRow
   sentRows(rows.length);
 }
 
+// Not JSON, not a row: a statement whose body holds it fails to parse, and stores nothing.
+const UNREADABLE_LINE = '\u0000 the client stopped this insert: a row no longer encodes\n';
 // An array's body goes in chunks of about this many characters.
 const ARRAY_CHUNK = 256 * 1024;
 

@@ -144,16 +144,21 @@ async function performOnce<K extends PreparedRequest['type']>(
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
+      // A row that stopped encoding after it was checked (the caller changed it): the server
+      // was made to refuse the statement, and this is why.
+      let refusal: unknown;
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
       const body = encodings.size > 0 ? insertGroup(insert.table, group.columns, group.rows, (row) => encodeRow(row, encodings)).chunks
-        : group.deferred && group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }) : group.chunks;
+        : group.deferred && group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; }) : group.chunks;
       try {
         const res = await post(body, false, i);
+        if (refusal !== undefined) throw refusal;
         checkResponse(res);
         written += writtenRows(res) ?? group.rows.length;
       } catch (err) {
-        throw i === 0 && !writing ? err : partlySent(err);
+        const error = refusal ?? err;
+        throw i === 0 && !writing ? error : partlySent(error);
       }
     }
     return { rows: written } as CommandResults[K];

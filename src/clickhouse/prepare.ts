@@ -207,7 +207,13 @@ export class ColumnListReader {
   }
 }
 
-function columnsOf(row: Row): string[] {
+/**
+ * The keys of `row` with a value other than `undefined`, in order: the columns it gives.
+ *
+ * @example
+ * columnsOf({ id: 1, note: undefined, name: 'Ann' }); // ['id', 'name']
+ */
+export function columnsOf(row: Row): string[] {
   const keys: string[] = [];
   for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
   return keys;

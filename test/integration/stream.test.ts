@@ -173,6 +173,31 @@ test('insert :: a big array is sent as it is encoded, in column sets with their 
   }
 });
 
+test('insert :: a row of a big array that stops encoding while the array is sent makes the server refuse the insert: nothing of it is stored', async () => {
+  const table = `it_stream_changed_${suffix}`;
+  await defaultsTable(table);
+  const rows: Row[] = Array.from({ length: 30_000 }, (_, id) => ({ id, name: `ok${id}` }));
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string });
+  const conn = connect(proxy.url(), { timeout: 30_000 });
+  try {
+    await conn.select('SELECT 1');
+    const before = proxy.stats().bytesToTarget;
+    let error: unknown;
+    const call = conn.insertToTable(table, rows).catch((e: unknown) => { error = e; });
+    // Checked by the call; changed by the caller before the insert is sent.
+    (rows[29_999] as Row).name = 'a\uD800b';
+    await call;
+    assert.instance(error, QueryParamError);
+    assert.match((error as Error).message, /lone UTF-16 surrogate/);
+    assert.ok(proxy.stats().bytesToTarget - before > 300_000, 'the rows before it were sent');
+    assert.is((await sql(0, `SELECT count() FROM ${table}`)).trim(), '0', 'and none of them is stored');
+    assert.equal(await conn.insertToTable(table, [{ id: 1 }]), { rows: 1 }, 'the connection works after');
+  } finally {
+    await conn.close();
+    await proxy.close();
+  }
+});
+
 test('insert :: a source with a bad row is refused naming the row, and nothing of it is stored', async () => {
   const table = `it_stream_bad_${suffix}`;
   await defaultsTable(table);
