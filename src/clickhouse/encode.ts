@@ -112,30 +112,16 @@ function plainValue(value: unknown, name: string): boolean {
 }
 
 /**
- * `encodeRow` compiled for rows that give exactly `keys` (each with a value other than
- * `undefined`, in that order, as `prepare` groups them), no encodings: one function per key
- * list, which reads each column by name and writes its key as a constant, instead of
- * walking the row's keys. The same line as `encodeRow` for such a row.
+ * One value as `encodeRow` writes it for a column it knows nothing of (no encodings); throws
+ * the same `QueryParamError`.
  *
  * @example
- * rowEncoder(['id', 'name'])({ id: 1, name: 'Ann' }); // '{"id":1,"name":"Ann"}'
+ * encodePlain(new Date(0), 'at'); // '"0000000000"'
  */
-export function rowEncoder(keys: readonly string[]): (row: Row) => string {
-  const cacheKey = keys.join('\u0000');
-  let encode = encoders.get(cacheKey);
-  if (encode === undefined) {
-    for (const key of keys) checkColumnName(key);
-    const parts = keys.map((key, i) => `${JSON.stringify(`${i === 0 ? '' : ','}${JSON.stringify(key)}:`)} + v(row[${JSON.stringify(key)}], ${JSON.stringify(key)})`);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one function per key list.
-    const make = new Function('v', `return (row) => ${['"{"', ...parts, '"}"'].join(' + ')};`) as (v: (value: unknown, name: string) => string) => (row: Row) => string;
-    encode = make(encodePlain);
-    encoders.set(cacheKey, encode);
-  }
-  return encode;
+export function encodePlain(value: unknown, name: string): string {
+  return encodeValue(value, name, undefined, NOTHING_SEEN);
 }
 
-const encoders = new BoundedCache<(row: Row) => string>({ maxEntries: 256, maxKeyLength: 16_384, maxChars: 1024 * 1024 });
-const encodePlain = (value: unknown, name: string): string => encodeValue(value, name, undefined, NOTHING_SEEN);
 
 /**
  * Refuses a column name that no insert can carry: empty, or holding a control character

@@ -3,7 +3,8 @@
  * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
-import { encodeRow, rowEncoder } from './encode.js';
+import { encodeRow } from './encode.js';
+import { ChunkWriter, rowWriter } from './encode-bytes.js';
 import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ByteBody } from './body-bytes.js';
@@ -80,38 +81,33 @@ export function writtenRows(res: RawResponse): number | undefined {
 export async function* encodedAsSent(
   head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
-  let chunk = head;
-  // The rows of a group give the same columns: one compiled encoder for all of them.
-  const encode = rowEncoder(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
+  const out = new ChunkWriter();
+  out.text(head);
+  // The rows of a group give the same columns: one compiled writer for all of them.
+  const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
   for (let i = 0; i < rows.length; i++) {
-    let line: string;
     try {
-      line = encode(rows[i] as Row);
+      write(out, rows[i] as Row);
     } catch (err) {
       refused(err);
+      out.text(UNREADABLE_LINE);
       writing();
-      yield Buffer.from(`${chunk}${UNREADABLE_LINE}`, 'utf8');
+      yield* out.take();
       return;
     }
-    chunk += `${line}\n`;
-    if (chunk.length >= ARRAY_CHUNK) {
+    if (out.full || out.ready.length > 0) {
       writing();
-      yield Buffer.from(chunk, 'utf8');
-      chunk = '';
+      yield* out.take();
       sentRows(i + 1);
     }
   }
-  if (chunk !== '') {
-    writing();
-    yield Buffer.from(chunk, 'utf8');
-  }
+  writing();
+  yield* out.take();
   sentRows(rows.length);
 }
 
 // Not JSON, not a row: a statement whose body holds it fails to parse, and stores nothing.
-const UNREADABLE_LINE = '\u0000 the client stopped this insert: a row no longer encodes\n';
-// An array's body goes in chunks of about this many characters.
-const ARRAY_CHUNK = 256 * 1024;
+const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
 
 /** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
 function badRow(err: unknown, index: number): unknown {

@@ -1,0 +1,171 @@
+/**
+ * JSONEachRow lines written straight into byte chunks: the bytes `encodeRow` gives, without
+ * a string per value or per line. Keys are constant bytes, copied; integers are written
+ * digit by digit; text that needs no escape is copied a character a byte; anything else
+ * (an escape, a non-ASCII character, a Date, a Map, an object) is written from the text
+ * `encodeRow`'s own value encoder makes, so the two never disagree.
+ */
+import { BoundedCache } from './bounded-cache.js';
+import { checkColumnName, encodePlain } from './encode.js';
+import type { Row } from './types.js';
+
+// A chunk is handed over once it holds this many bytes.
+const CHUNK_FILL = 256 * 1024;
+
+/**
+ * Bytes written into chunks of about 256 KiB; a full chunk is taken (`take`) and a new one
+ * begun, never reused (the socket may still hold it).
+ *
+ * @example
+ * const out = new ChunkWriter();
+ * out.text('INSERT INTO `t` FORMAT JSONEachRow\n');
+ * out.take(); // the bytes so far
+ */
+export class ChunkWriter {
+  buf: Buffer = Buffer.allocUnsafe(CHUNK_FILL + 4096);
+  pos = 0;
+  /** Chunks filled while a row was written (a row bigger than the room left). */
+  readonly ready: Buffer[] = [];
+
+  /** True once the chunk is worth handing over. */
+  get full(): boolean {
+    return this.pos >= CHUNK_FILL;
+  }
+
+  /** Makes room for `n` more bytes, starting a new chunk if need be. */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.pos > 0) this.ready.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_FILL + 4096, n));
+    this.pos = 0;
+  }
+
+  /** Appends `text` as UTF-8. */
+  text(text: string): void {
+    this.room(text.length * 3);
+    this.pos += this.buf.write(text, this.pos);
+  }
+
+  /** The chunks written so far (the ones filled first); the writer starts afresh. */
+  take(): Buffer[] {
+    const out = this.ready.splice(0);
+    if (this.pos > 0) out.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(CHUNK_FILL + 4096);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/**
+ * Writes one row that gives exactly `keys` (values other than `undefined`, in that order,
+ * as `prepare` groups rows) as a JSONEachRow line and its newline: the bytes of
+ * `encodeRow(row)` and `\n`. Compiled once per key list; throws `QueryParamError` as
+ * `encodeRow` does (the writer then holds part of the line).
+ *
+ * @example
+ * const write = rowWriter(['id', 'name']);
+ * write(out, { id: 1, name: 'Ann' }); // {"id":1,"name":"Ann"}\n
+ */
+export function rowWriter(keys: readonly string[]): (out: ChunkWriter, row: Row) => void {
+  const cacheKey = keys.join('\u0000');
+  let write = writers.get(cacheKey);
+  if (write === undefined) {
+    for (const key of keys) checkColumnName(key);
+    const heads = keys.map((key, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`, 'utf8'));
+    const most = heads.reduce((sum, head) => sum + head.length, 2);
+    const steps = keys.map((key, i) => `put(out, h[${i}]); value(out, row[${JSON.stringify(key)}], ${JSON.stringify(key)});`);
+    const end = keys.length === 0 ? 'put(out, EMPTY);' : 'put(out, END);';
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one function per key list, named property reads.
+    const make = new Function('h', 'put', 'value', 'EMPTY', 'END', `return (out, row) => { out.room(${most}); ${steps.join(' ')} ${end} };`) as (
+      h: Buffer[], p: typeof put, v: typeof writeValue, empty: Buffer, end: Buffer) => (out: ChunkWriter, row: Row) => void;
+    write = make(heads, put, writeValue, EMPTY_LINE, LINE_END);
+    writers.set(cacheKey, write);
+  }
+  return write;
+}
+
+const writers = new BoundedCache<(out: ChunkWriter, row: Row) => void>({ maxEntries: 256, maxKeyLength: 16_384, maxChars: 1024 * 1024 });
+const EMPTY_LINE = Buffer.from('{}\n');
+const LINE_END = Buffer.from('}\n');
+const NULL = Buffer.from('null');
+
+function put(out: ChunkWriter, bytes: Buffer): void {
+  out.room(bytes.length);
+  out.buf.set(bytes, out.pos);
+  out.pos += bytes.length;
+}
+
+function writeValue(out: ChunkWriter, value: unknown, name: string): void {
+  switch (typeof value) {
+    case 'number':
+      if (Number.isSafeInteger(value)) return writeInteger(out, value);
+      break;
+    case 'string':
+      if (writePlainString(out, value)) return;
+      break;
+    case 'boolean':
+      out.room(1);
+      out.buf[out.pos++] = value ? 49 : 48;
+      return;
+    case 'object':
+      if (value === null) return put(out, NULL);
+      if (Array.isArray(value) && writeIntegers(out, value)) return;
+      break;
+  }
+  out.text(encodePlain(value, name));
+}
+
+// As String(value) writes a safe integer.
+function writeInteger(out: ChunkWriter, value: number): void {
+  out.room(17);
+  const buf = out.buf;
+  let v = value;
+  if (v < 0) {
+    buf[out.pos++] = 45;
+    v = -v;
+  }
+  let digits = 1;
+  for (let rest = v; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let at = out.pos + digits;
+  out.pos = at;
+  do {
+    const next = Math.floor(v / 10);
+    buf[--at] = 48 + (v - next * 10);
+    v = next;
+  } while (v > 0);
+}
+
+// A string of printable ASCII without a quote or a backslash is its JSON as it is; false for
+// any other (nothing written), which the value encoder then writes.
+function writePlainString(out: ChunkWriter, text: string): boolean {
+  const n = text.length;
+  out.room(n + 2);
+  const buf = out.buf;
+  let at = out.pos;
+  buf[at++] = 34;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+    buf[at++] = c;
+  }
+  buf[at++] = 34;
+  out.pos = at;
+  return true;
+}
+
+// An array of safe integers, as the value encoder writes it; false for any other (nothing written).
+function writeIntegers(out: ChunkWriter, items: readonly unknown[]): boolean {
+  for (let i = 0; i < items.length; i++) if (!Number.isSafeInteger(items[i])) return false;
+  out.room(1);
+  out.buf[out.pos++] = 91;
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) {
+      out.room(1);
+      out.buf[out.pos++] = 44;
+    }
+    writeInteger(out, items[i] as number);
+  }
+  out.room(1);
+  out.buf[out.pos++] = 93;
+  return true;
+}
