@@ -90,9 +90,18 @@ const LINE_END = Buffer.from('}\n');
 const NULL = Buffer.from('null');
 
 function put(out: ChunkWriter, bytes: Buffer): void {
-  out.room(bytes.length);
-  out.buf.set(bytes, out.pos);
-  out.pos += bytes.length;
+  const n = bytes.length;
+  out.room(n);
+  // A key is a few bytes: a loop costs less than a native copy's call.
+  if (n <= 24) {
+    const buf = out.buf;
+    let at = out.pos;
+    for (let i = 0; i < n; i++) buf[at++] = bytes[i] as number;
+    out.pos = at;
+  } else {
+    out.buf.set(bytes, out.pos);
+    out.pos += n;
+  }
 }
 
 function writeValue(out: ChunkWriter, value: unknown, name: string): void {
@@ -110,6 +119,7 @@ function writeValue(out: ChunkWriter, value: unknown, name: string): void {
     case 'object':
       if (value === null) return put(out, NULL);
       if (Array.isArray(value) && writeIntegers(out, value)) return;
+      if (value instanceof Date && writeEpoch(out, value.getTime())) return;
       break;
   }
   out.text(encodePlain(value, name));
@@ -134,6 +144,28 @@ function writeInteger(out: ChunkWriter, value: number): void {
     v = next;
   } while (v > 0);
 }
+
+// A Date within DateTime's range as the value encoder writes it: its epoch seconds, ten
+// digits, quoted; false for any other (nothing written).
+function writeEpoch(out: ChunkWriter, ms: number): boolean {
+  if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) return false;
+  out.room(12);
+  const buf = out.buf;
+  let at = out.pos + 11;
+  out.pos += 12;
+  buf[at] = 34;
+  let v = Math.floor(ms / 1000);
+  for (let i = 0; i < 10; i++) {
+    const next = Math.floor(v / 10);
+    buf[--at] = 48 + (v - next * 10);
+    v = next;
+  }
+  buf[--at] = 34;
+  return true;
+}
+
+// Where the value encoder stops writing a Date as epoch seconds (2106).
+const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 // A string of printable ASCII without a quote or a backslash is its JSON as it is; false for
 // any other (nothing written), which the value encoder then writes.
