@@ -48,7 +48,7 @@ const actor = (await writer.spec.start()) as AnyActorRef;
 actor.start();
 await measure('writer.enqueueRows', (i) => {
   const r = row(i);
-  writer.enqueueRows('events', [r], [JSON.stringify(r)]);
+  writer.enqueueRows('events', [r]);
 }, () => writer.flush());
 await writer.spec.stop?.(actor);
 actor.stop();

@@ -4,7 +4,7 @@ export * from './errors.js';
 export { type CacheLimits, BoundedCache, ownCopy } from './bounded-cache.js';
 export { parseConnectionString, redactUrl } from './connection-string.js';
 export { type TypedPlaceholder, type RenderedQuery, renderQuery, renderTemplate, formatLiteral, quoteString, quoteIdentifier, isWellFormed } from './params.js';
-export { type ColumnEncodings, encodeRow, encodeRows } from './encode.js';
+export { type ColumnEncodings, checkRow, encodeRow, encodeRows } from './encode.js';
 export { type ColumnType, type ColumnEncoding, parseColumnType, containsDecimal, columnEncoding } from './column-type.js';
 export { type DecodeContext, decodeTsv, unescapeTsv } from './decode.js';
 export { dateTimeFromText } from './time-zone.js';

@@ -3,7 +3,7 @@
  * prepared once (bad input throws before anything is sent), then run through the broker
  * with failover, or handed to the async writer. The tree of actors lives in pool-tree.ts.
  */
-import { QueryParamError, createRowStream, encodeRow, isRowSource, prepare, type CallOptions, type InsertResult, type PreparedRequest, type QueryParams, type Row, type RowSource, type RowStream } from '../clickhouse/index.js';
+import { QueryParamError, createRowStream, isRowSource, prepare, type CallOptions, type InsertResult, type PreparedRequest, type QueryParams, type Row, type RowSource, type RowStream } from '../clickhouse/index.js';
 import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
 import { observedBatch, observedCall, observedSpec, reportingLoss, type EmitContext } from './emit.js';
@@ -182,7 +182,7 @@ class Pool implements ClickHousePool {
       case 'async_insert_to_table': {
         if (isRowSource(message.rows)) throw new QueryParamError('rows', 'asyncInsertToTable takes a row or an array of rows; a generator or stream of rows goes to insertToTable');
         const rows = Array.isArray(message.rows) ? (message.rows as readonly Row[]) : [message.rows as Row];
-        this.#writer.enqueueRows(message.table, rows, rows.map((row) => encodeRow(row)));
+        this.#writer.enqueueRows(message.table, rows);
         return Promise.resolve();
       }
       case 'async_insert':

@@ -28,8 +28,6 @@ export interface WriterUnit {
   readonly table: string | undefined;
   /** The rows handed to onError; for a SQL request one row `{ type, body }`. */
   readonly rows: Row[];
-  /** Encoded lines (JSONEachRow) of `rows`, for table batches. */
-  readonly encoded: string[];
   /** Rows before this index were evicted (drop_oldest) before the first attempt. */
   start: number;
   /** Time the batch was opened; it is sealed at `openedAt + flushInterval` at the latest. */
@@ -89,11 +87,11 @@ export interface MailboxOptions {
  *
  * @example
  * const box = new Mailbox({ capacity: 10, batchSize: 2, overflow: 'drop_newest', now: Date.now, onDrop() {}, onReady() {} });
- * box.pushRows('logs', [{ a: 1 }], ['{"a":1}']);
+ * box.pushRows('logs', [{ a: 1 }]);
  */
 /** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
 const GONE: WriterUnit = Object.freeze({
-  seq: 0, table: undefined, rows: [], encoded: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
+  seq: 0, table: undefined, rows: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
   attempts: 0, failures: 0, evicted: true, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
 }) as WriterUnit;
 
@@ -113,7 +111,7 @@ export class Mailbox {
   }
 
   /** Adds rows of one table to its open batch, sealing batches that reach `batchSize`. */
-  pushRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
+  pushRows(table: string, rows: readonly Row[]): void {
     let n = rows.length;
     if (this.size + n > this.#opts.capacity) n = this.#makeRoom(rows);
     if (n === 0) return;
@@ -125,7 +123,6 @@ export class Mailbox {
         this.#open.set(table, batch);
       }
       batch.rows.push(rows[i] as Row);
-      batch.encoded.push(encoded[i] as string);
       if (batch.rows.length - batch.start >= this.#opts.batchSize) {
         this.#seal(batch);
         batch = undefined;
@@ -294,7 +291,6 @@ function newUnit(table: string | undefined, openedAt: number): WriterUnit {
     seq: 0,
     table,
     rows: [],
-    encoded: [],
     start: 0,
     openedAt,
     request: undefined,

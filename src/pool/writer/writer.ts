@@ -5,7 +5,7 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { BoundedCache, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
+import { BoundedCache, checkRow, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
@@ -21,15 +21,15 @@ export type { OnErrorHook, WriterOptions, WriterStats } from './writer-options.j
  * What the pool calls on its writer.
  *
  * @example
- * writer.enqueueRows('logs', [row], [encodeRow(row)]);
+ * writer.enqueueRows('logs', [row]);
  * writer.enqueueRequest(prepare({ type: 'query', sql: 'OPTIMIZE TABLE logs' }));
  * await writer.flush();
  */
 export interface Writer {
   /** The otp child spec of the writer actor; its `stop` drains within the shutdown time and reports what it could not write through onError. */
   readonly spec: ChildSpec;
-  /** Rows already validated and encoded with `encodeRow()` (one JSONEachRow line each), batched per table; copied at the call. */
-  enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void;
+  /** Rows checked at once (`checkRow`: a bad one is refused in the caller, nothing queued), batched per table; copied at the call. */
+  enqueueRows(table: string, rows: readonly Row[]): void;
   /** A prepared `insert`/`query` (asyncInsert / asyncQuery), sent alone, in order. */
   enqueueRequest(request: PreparedRequest): void;
   /** Resolves when everything enqueued before the call is written (or dead-lettered). */
@@ -70,7 +70,7 @@ export interface WriterDeps {
  * @example
  * const writer = createWriter({ id: 'writer', options, clock: realClock, run: (req) => pool.run(req) });
  * const app = await startSupervisor([writer.spec]);
- * writer.enqueueRows('logs', [row], [encodeRow(row)]);
+ * writer.enqueueRows('logs', [row]);
  * await writer.flush();
  */
 export function createWriter(deps: WriterDeps): Writer {
@@ -168,13 +168,14 @@ class AsyncWriter implements Writer {
     };
   }
 
-  enqueueRows(table: string, rows: readonly Row[], encoded: readonly string[]): void {
+  enqueueRows(table: string, rows: readonly Row[]): void {
+    for (const row of rows) checkRow(row);
     if (this.#quoted.get(table) === undefined) this.#quoted.set(table, quoteIdentifier(table));
     // The rows as they were at the call: a caller may change or reuse its objects at once,
     // and every attempt must send the same columns and bytes.
     const captured = rows.map(captureRow);
     if (this.#closed) return this.#refuse(captured);
-    this.#mailbox.pushRows(table, captured, encoded);
+    this.#mailbox.pushRows(table, captured);
   }
 
   enqueueRequest(request: PreparedRequest): void {
@@ -231,9 +232,10 @@ class AsyncWriter implements Writer {
     unit.attempts++;
     this.#active.add(unit);
     const outcome = (async () => {
-      // Built once, from the lines the callers encoded: every retry sends these very bytes.
+      // Built once, from the rows as they were at the calls (the writer's own copies): every
+      // retry encodes them to these very bytes.
       unit.request = forWriter(
-        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), unit.start === 0 ? unit.encoded : unit.encoded.slice(unit.start)),
+        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit)),
         this.#opts.serverAsyncInsert,
       );
       const { request, queryId } = traced(unit.request);

@@ -72,9 +72,8 @@ function harness(options: Partial<WriterOptions> = {}, shutdown = 5000, concurre
 }
 
 const row = (i: number): Row => ({ id: i });
-const line = (i: number): string => `{"id":${i}}`;
 function push(w: Writer, table: string, from: number, to: number): void {
-  for (let i = from; i < to; i++) w.enqueueRows(table, [row(i)], [line(i)]);
+  for (let i = from; i < to; i++) w.enqueueRows(table, [row(i)]);
 }
 const ids = (req: PreparedRequest): number[] =>
   req.body.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { id: number }).id);
@@ -104,10 +103,10 @@ test('batching :: a partial batch goes out after flushInterval', async () => {
 
 test('batching :: rows are batched per table', async () => {
   const h = harness({ batchSize: 2 });
-  h.writer.enqueueRows('a', [row(1)], [line(1)]);
-  h.writer.enqueueRows('b', [row(2)], [line(2)]);
-  h.writer.enqueueRows('a', [row(3)], [line(3)]);
-  h.writer.enqueueRows('b', [row(4)], [line(4)]);
+  h.writer.enqueueRows('a', [row(1)]);
+  h.writer.enqueueRows('b', [row(2)]);
+  h.writer.enqueueRows('a', [row(3)]);
+  h.writer.enqueueRows('b', [row(4)]);
   await settle();
   assert.equal(h.sent.map((r) => [r.body.split('\n')[0], ids(r)]), [
     ['INSERT INTO `a` (`id`) FORMAT JSONEachRow', [1, 3]],
@@ -118,14 +117,14 @@ test('batching :: rows are batched per table', async () => {
 test('batching :: a multi-row call larger than batchSize is split', async () => {
   const h = harness();
   const rows = [0, 1, 2, 3, 4].map(row);
-  h.writer.enqueueRows('t', rows, [0, 1, 2, 3, 4].map(line));
+  h.writer.enqueueRows('t', rows);
   await h.writer.flush();
   assert.equal(h.sent.map(ids), [[0, 1, 2], [3, 4]]);
 });
 
 test('batching :: a row with no column is queued as a row of defaults', async () => {
   const h = harness();
-  h.writer.enqueueRows('t', [{ a: undefined }], [encodeRow({ a: undefined })]);
+  h.writer.enqueueRows('t', [{ a: undefined }]);
   assert.is(h.writer.stats().queued, 1);
   await h.writer.flush();
   assert.equal(h.sent.map((r) => r.body), ['INSERT INTO `t` FORMAT JSONEachRow\n{}\n']);
@@ -138,7 +137,7 @@ test('capture :: a row object changed after the call is sent as it was at the ca
     row.id = i;
     if (i === 1) row.note = 'x';
     else delete row.note;
-    h.writer.enqueueRows('t', [row], [encodeRow(row)]);
+    h.writer.enqueueRows('t', [row]);
   }
   row.id = 99;
   await h.writer.flush();
@@ -149,7 +148,7 @@ test('capture :: a row object changed after the call is sent as it was at the ca
 
 test('batching :: a bad table name throws in the caller and queues nothing', () => {
   const h = harness();
-  assert.throws(() => h.writer.enqueueRows('bad`name', [row(1)], [line(1)]), (e: Error & { code?: string }) => e.code === 'QUERY_PARAM');
+  assert.throws(() => h.writer.enqueueRows('bad`name', [row(1)]), (e: Error & { code?: string }) => e.code === 'QUERY_PARAM');
   assert.is(h.writer.stats().queued, 0);
 });
 
@@ -443,7 +442,7 @@ test('stop :: what cannot be written within the shutdown time goes to onError', 
   ]);
   assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 5, retried: h.writer.stats().retried });
   assert.ok(h.writer.stats().retried >= 2, 'the drain kept retrying until the time ran out');
-  h.writer.enqueueRows('t', [row(9)], [line(9)]);
+  h.writer.enqueueRows('t', [row(9)]);
   assert.is((h.dead[3]?.error as { code?: string }).code, 'WRITER_STOPPED');
   assert.is(h.writer.stats().dropped, 1);
 });
@@ -627,7 +626,7 @@ test('request :: insertRequest with encoded lines equals prepare() for uniform r
 test('request :: a batch is the request prepare() builds for its rows, column sets and all', async () => {
   const h = harness({ batchSize: 4 });
   const rows: Row[] = [{ id: 1 }, { id: 2, b: 'x' }, { b: undefined, id: 3 }, { id: 4, b: 'y' }];
-  for (const r of rows) h.writer.enqueueRows('db.t', [r], [encodeRow(r)]);
+  for (const r of rows) h.writer.enqueueRows('db.t', [r]);
   await h.writer.flush();
   const expected = prepare({ type: 'insert_to_table', table: 'db.t', rows });
   assert.equal(h.sent.map((r) => sentForm({ ...r, options: {} })), [sentForm(expected)], 'the request prepare() builds');
@@ -683,7 +682,7 @@ test('model :: random loads and faults; no row stored twice; every row stored, r
         const rows = Array.from({ length: n }, () => row(next++));
         for (const r of rows) tableOf.set(r.id as number, table);
         sentIds.push(...rows.map((r) => r.id as number));
-        h.writer.enqueueRows(table, rows, rows.map((r) => line(r.id as number)));
+        h.writer.enqueueRows(table, rows);
       } else {
         h.clock.advance(Math.floor(rand() * 400));
       }
