@@ -77,17 +77,26 @@ export function checkRow(row: Row): void {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
     throw new QueryParamError('row', 'expected a plain object keyed by column name');
   }
+  let at = 0;
   for (const key in row) {
     if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
     const value = row[key];
     if (value === undefined) continue;
-    if (keyCache.get(key) === undefined) {
-      checkColumnName(key);
-      keyCache.set(key, `${JSON.stringify(key)}:`);
+    // Rows mostly give the same columns as the row before: a name checked in that place is not looked up.
+    if (key !== lastNames[at]) {
+      if (keyCache.get(key) === undefined) {
+        checkColumnName(key);
+        keyCache.set(key, `${JSON.stringify(key)}:`);
+      }
+      lastNames[at] = key;
     }
+    at++;
     if (!plainValue(value, key)) encodeValue(value, key, undefined, NOTHING_SEEN);
   }
 }
+
+// The column names of the row checked last, by place; each was checked when it was put here.
+const lastNames: string[] = [];
 
 /** True for a value `encodeValue` writes without throwing and that this checked; false: ask the encoder. */
 function plainValue(value: unknown, name: string): boolean {

@@ -89,17 +89,19 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
 
 /**
  * The `insert_to_table` request for rows of an already quoted table: one statement per set
- * of given columns (see `groupRows`). `lines`, when given, are the rows' `encodeRow` lines
- * (a caller that encoded them early to refuse bad values need not encode twice).
+ * of given columns (see `groupRows`). `encoded`, when given, is the rows' `encodeRow` lines
+ * (a caller that encoded them early to refuse bad values need not encode twice), or
+ * `'checked'` for rows the caller checked with `checkRow` (the async writer's copies).
  *
  * @example
  * insertRequest('`logs`', [{ a: 1 }, { a: 2, b: 'x' }]).body;
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
-export function insertRequest(quotedTable: string, rows: readonly Row[], lines?: readonly string[], options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
+export function insertRequest(quotedTable: string, rows: readonly Row[], encoded?: readonly string[] | 'checked', options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
   // Rows without their lines are checked whole now (a bad one is refused before anything is
-  // sent) and encoded later: as they are sent, or when the body is read.
-  if (lines === undefined) for (const row of rows) checkRow(row);
+  // sent; `'checked'`: the caller did) and encoded later: as they are sent, or when the body is read.
+  const lines = encoded === 'checked' ? undefined : encoded;
+  if (encoded === undefined) for (const row of rows) checkRow(row);
   const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
   let text: string | undefined;
   return {
