@@ -240,4 +240,5 @@ async function main(): Promise<void> {
   process.send?.(report);
 }
 
-void main();
+// Imported by bench-big.ts for its names: runs only as a forked worker, with its task.
+if (process.env.BENCH_TASK !== undefined) void main();

@@ -51,6 +51,8 @@ export interface Connection {
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
   /**
    * Inserts one row or many as JSONEachRow; `undefined` values take the column default.
+   * An array's rows are all checked in the call (a bad one is refused before anything is
+   * sent) and read again as they are sent: leave them unchanged until the call settles.
    * `rows` may also be a generator, an async generator or an object-mode `Readable`: the
    * rows are then encoded and sent as they come, never held whole.
    */

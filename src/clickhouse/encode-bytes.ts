@@ -9,20 +9,23 @@ import { BoundedCache } from './bounded-cache.js';
 import { checkColumnName, encodePlain } from './encode.js';
 import type { Row } from './types.js';
 
-// A chunk is handed over once it holds this many bytes.
+// A chunk is handed over once it holds this many bytes; the first chunks are smaller (a
+// one-row insert allocates 16 KiB), each twice the one before.
 const CHUNK_FILL = 256 * 1024;
+const FIRST_CHUNK = 16 * 1024;
 
 /**
- * Bytes written into chunks of about 256 KiB; a full chunk is taken (`take`) and a new one
- * begun, never reused (the socket may still hold it).
+ * Bytes written into chunks (16 KiB, then twice as big each time up to about 256 KiB); a full
+ * chunk is taken (`take`) and a new one begun, never reused (the socket may still hold it).
  *
  * @example
  * const out = new ChunkWriter();
  * out.text('INSERT INTO `t` FORMAT JSONEachRow\n');
- * out.take(); // the bytes so far
+ * out.line('{"a":1}');
+ * Buffer.concat(out.take()).toString(); // 'INSERT INTO `t` FORMAT JSONEachRow\n{"a":1}\n'
  */
 export class ChunkWriter {
-  buf: Buffer = Buffer.allocUnsafe(CHUNK_FILL + 4096);
+  buf: Buffer = Buffer.allocUnsafe(FIRST_CHUNK);
   pos = 0;
   /** Chunks filled while a row was written (a row bigger than the room left). */
   readonly ready: Buffer[] = [];
@@ -36,23 +39,35 @@ export class ChunkWriter {
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.pos > 0) this.ready.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_FILL + 4096, n));
+    this.buf = Buffer.allocUnsafe(Math.max(this.#nextSize(), n));
     this.pos = 0;
   }
 
   /** Appends `text` as UTF-8. */
   text(text: string): void {
+    // Three bytes per UTF-16 unit is UTF-8's most (a surrogate pair: four bytes for two units).
     this.room(text.length * 3);
     this.pos += this.buf.write(text, this.pos);
+  }
+
+  /** Appends `text` and a newline. */
+  line(text: string): void {
+    this.room(text.length * 3 + 1);
+    this.pos += this.buf.write(text, this.pos);
+    this.buf[this.pos++] = 10;
   }
 
   /** The chunks written so far (the ones filled first); the writer starts afresh. */
   take(): Buffer[] {
     const out = this.ready.splice(0);
     if (this.pos > 0) out.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(CHUNK_FILL + 4096);
+    this.buf = Buffer.allocUnsafe(this.#nextSize());
     this.pos = 0;
     return out;
+  }
+
+  #nextSize(): number {
+    return Math.min(this.buf.length * 2, CHUNK_FILL + 4096);
   }
 }
 

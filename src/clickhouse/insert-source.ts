@@ -3,11 +3,10 @@
  * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
-import { encodeRow } from './encode.js';
+import { type ColumnEncodings, encodeRow } from './encode.js';
 import { ChunkWriter, rowWriter } from './encode-bytes.js';
 import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
 import type { RawResponse } from './http.js';
-import { ByteBody } from './body-bytes.js';
 import { ColumnListReader, columnsOf, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested } from './table-schema.js';
@@ -106,6 +105,20 @@ export async function* encodedAsSent(
   sentRows(rows.length);
 }
 
+/**
+ * A statement's whole body, `head` and a line per row encoded with the table's `encodings`
+ * (which may still refuse a row: nothing of the statement is sent then).
+ *
+ * @example
+ * const chunks = encodedWhole(insertHead(table, group.columns), group.rows, schema.encodings);
+ */
+export function encodedWhole(head: string, rows: readonly Row[], encodings: ColumnEncodings): Buffer[] {
+  const out = new ChunkWriter();
+  out.text(head);
+  for (const row of rows) out.line(encodeRow(row, encodings));
+  return out.take();
+}
+
 // Not JSON, not a row: a statement whose body holds it fails to parse, and stores nothing.
 const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
 
@@ -180,13 +193,13 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
   let statements = 0;
   // Statements by column list, in the order the lists were first met: a row object the
   // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
-  let round = new Map<string, { body: ByteBody; rows: number }>();
+  let round = new Map<string, { body: ChunkWriter; rows: number }>();
   let held = 0;
   let roundStart = 0;
   let sending: Promise<void> = Promise.resolve();
-  const send = async (groups: Map<string, { body: ByteBody; rows: number }>): Promise<void> => {
+  const send = async (groups: Map<string, { body: ChunkWriter; rows: number }>): Promise<void> => {
     for (const { body, rows } of groups.values()) {
-      const res = await post(body.chunks(), statements).catch((err: unknown) => {
+      const res = await post(body.take(), statements).catch((err: unknown) => {
         throw statements === 0 ? err : partlySent(err);
       });
       statements++;
@@ -212,8 +225,8 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
       const list = columns.of(row);
       let group = round.get(list);
       if (group === undefined) {
-        group = { body: new ByteBody(), rows: 0 };
-        group.body.write(insertHead(table, list));
+        group = { body: new ChunkWriter(), rows: 0 };
+        group.body.text(insertHead(table, list));
         round.set(list, group);
       }
       group.body.line(line);

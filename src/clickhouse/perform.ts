@@ -1,13 +1,13 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
-import { type ColumnEncodings, encodeRow } from './encode.js';
-import { type Post, encodedAsSent, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import type { ColumnEncodings } from './encode.js';
+import { type Post, encodedAsSent, encodedWhole, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, queryPath, send } from './http.js';
 import { paramRequest } from './param-layout.js';
-import { insertGroup, insertHead, insertRequest, withOptions } from './prepare.js';
+import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
@@ -149,7 +149,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       let refusal: unknown;
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
-      const body = encodings.size > 0 ? insertGroup(insert.table, group.columns, group.rows, (row) => encodeRow(row, encodings)).chunks
+      const body = encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
         : group.deferred && group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; }) : group.chunks;
       try {
         const res = await post(body, false, i);

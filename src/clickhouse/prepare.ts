@@ -1,5 +1,5 @@
-import { ByteBody } from './body-bytes.js';
-import { checkColumnName, checkRow, encodeRow } from './encode.js';
+import { ChunkWriter, rowWriter } from './encode-bytes.js';
+import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
@@ -89,20 +89,18 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
 
 /**
  * The `insert_to_table` request for rows of an already quoted table: one statement per set
- * of given columns (see `groupRows`). `encoded`, when given, is the rows' `encodeRow` lines
- * (a caller that encoded them early to refuse bad values need not encode twice), or
- * `'checked'` for rows the caller checked with `checkRow` (the async writer's copies).
+ * of given columns (see `groupRows`). `checked`: the caller checked the rows with `checkRow`
+ * already (the async writer's copies).
  *
  * @example
  * insertRequest('`logs`', [{ a: 1 }, { a: 2, b: 'x' }]).body;
  * // 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n'
  */
-export function insertRequest(quotedTable: string, rows: readonly Row[], encoded?: readonly string[] | 'checked', options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
-  // Rows without their lines are checked whole now (a bad one is refused before anything is
-  // sent; `'checked'`: the caller did) and encoded later: as they are sent, or when the body is read.
-  const lines = encoded === 'checked' ? undefined : encoded;
-  if (encoded === undefined) for (const row of rows) checkRow(row);
-  const groups = uniformGroup(quotedTable, rows, lines) ?? mixedGroups(quotedTable, rows, lines);
+export function insertRequest(quotedTable: string, rows: readonly Row[], checked = false, options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
+  // The rows are checked whole now (a bad one is refused before anything is sent), unless
+  // the caller did, and encoded later: as they are sent, or when the body is read.
+  if (!checked) for (const row of rows) checkRow(row);
+  const groups = uniformGroup(quotedTable, rows) ?? groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members));
   let text: string | undefined;
   return {
     type: 'insert_to_table',
@@ -131,28 +129,29 @@ export function withOptions<K extends PreparedRequest['type']>(request: Prepared
 
 /**
  * One statement of an insert: `INSERT INTO t (columns) FORMAT JSONEachRow` and one line per
- * row, written as UTF-8 (`lineOf` encodes row `i` or gives its line): now, or with
- * `deferred` when `chunks` (or `body`) is first read.
+ * row, rows that give exactly the columns of the list (checked already). Encoded when
+ * `chunks` (or `body`) is first read, by the byte writer; `perform` may instead encode a big
+ * group as it sends it.
  *
  * @example
- * insertGroup('`t`', '(`a`)', rows, (row) => encodeRow(row)).chunks;
+ * insertGroup('`t`', '(`a`)', [{ a: 1 }]).body; // 'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n'
  */
-export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[], lineOf: (row: Row, i: number) => string, deferred = false): InsertGroup {
+export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[]): InsertGroup {
   let chunks: Buffer[] | undefined;
   let text: string | undefined;
-  const encode = (): Buffer[] => {
-    const out = new ByteBody();
-    out.write(insertHead(quotedTable, columns));
-    for (let i = 0; i < rows.length; i++) out.line(lineOf(rows[i] as Row, i));
-    return out.chunks();
-  };
-  if (!deferred) chunks = encode();
   return {
     columns,
     rows,
-    deferred,
+    deferred: true,
     get chunks(): readonly Buffer[] {
-      return (chunks ??= encode());
+      if (chunks === undefined) {
+        const out = new ChunkWriter();
+        out.text(insertHead(quotedTable, columns));
+        const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
+        for (const row of rows) write(out, row);
+        chunks = out.take();
+      }
+      return chunks;
     },
     get body(): string {
       return (text ??= Buffer.concat(this.chunks).toString('utf8'));
@@ -160,21 +159,14 @@ export function insertGroup(quotedTable: string, columns: string, rows: readonly
   };
 }
 
-function mixedGroups(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] {
-  const lineOf = new Map<Row, string>();
-  if (lines) rows.forEach((row, i) => lineOf.set(row, lines[i] as string));
-  return groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members, (row) => lineOf.get(row) ?? encodeRow(row), lines === undefined));
-}
-
 // The common case of a batch whose rows all give the same columns (the async writer's
 // one-row calls): one group, no per-row signature.
-function uniformGroup(quotedTable: string, rows: readonly Row[], lines?: readonly string[]): InsertGroup[] | undefined {
+function uniformGroup(quotedTable: string, rows: readonly Row[]): InsertGroup[] | undefined {
   const first = rows[0];
   if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
-  const columns = `(${keys.map(quoteColumn).join(', ')})`;
-  return [insertGroup(quotedTable, columns, rows, lines ? (_, i) => lines[i] as string : (row) => encodeRow(row), lines === undefined)];
+  return [insertGroup(quotedTable, `(${keys.map(quoteColumn).join(', ')})`, rows)];
 }
 
 /**

@@ -69,7 +69,7 @@ export interface ClickHousePool extends ChildSpecSource {
    */
   stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream;
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void>;
-  /** Rows as an array, or a generator / async generator / object-mode `Readable` sent as it is read (see `Connection.insertToTable`). */
+  /** Rows as an array (checked in the call, read again as sent: leave them unchanged until it settles), or a generator / async generator / object-mode `Readable` sent as it is read (see `Connection.insertToTable`). */
   insertToTable(table: string, rows: Row | readonly Row[] | RowSource, options?: CallOptions): Promise<InsertResult>;
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string>;
   /** Queues an insert statement; returns at once, throws here on bad input. */

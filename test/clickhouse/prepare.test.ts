@@ -76,11 +76,14 @@ test('insert_to_table :: bad table names and values are refused before anything 
   assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: NaN }, { a: () => 1 }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
 });
 
-test('insertRequest :: reuses lines encoded earlier, grouped like prepare', () => {
+test('insertRequest :: grouped like prepare; rows the caller checked are not checked again', () => {
   const rows = [{ a: 1 }, { a: 2, b: 'x' }, { a: 3 }];
-  const req = insertRequest('`logs`', rows, ['L1', 'L2', 'L3']);
-  assert.is(req.body, 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\nL1\nL3\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\nL2\n');
+  const req = insertRequest('`logs`', rows, true);
+  assert.is(req.body, 'INSERT INTO `logs` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":3}\nINSERT INTO `logs` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":"x"}\n');
   assert.is(insertRequest('`logs`', rows).body, prepare({ type: 'insert_to_table', table: 'logs', rows }).body);
+  assert.throws(() => insertRequest('`logs`', [{ a: () => 1 }]), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
+  const unchecked = insertRequest('`logs`', [{ a: () => 1 }], true);
+  assert.throws(() => unchecked.body, (e: unknown) => e instanceof QueryParamError && e.param === 'a', 'refused when it is encoded');
 });
 
 test('options :: validated, naming the key', () => {

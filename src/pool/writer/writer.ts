@@ -235,7 +235,7 @@ class AsyncWriter implements Writer {
       // Built once, from the rows as they were at the calls (the writer's own copies): every
       // retry encodes them to these very bytes.
       unit.request = forWriter(
-        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), 'checked'),
+        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), true),
         this.#opts.serverAsyncInsert,
       );
       const { request, queryId } = traced(unit.request);
