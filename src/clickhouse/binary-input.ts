@@ -36,6 +36,16 @@ const ownSlice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8
 const utf8Slice: Utf8Slice = typeof ownSlice === 'function' ? ownSlice : function slice(this: Buffer, start, end) { return this.toString('utf8', start, end); };
 
 /**
+ * What a partial input throws when it runs short (made once: a stream runs short at the end
+ * of almost every chunk, and an error's stack costs more than the chunk's rows); the offset
+ * it needs is the input's `needed`.
+ *
+ * @example
+ * try { read(input); } catch (e) { if (e === SHORT) waitFor(input.needed); }
+ */
+export const SHORT = new Incomplete(0, 0);
+
+/**
  * A cursor over the body.
  *
  * @example
@@ -43,10 +53,21 @@ const utf8Slice: Utf8Slice = typeof ownSlice === 'function' ? ownSlice : functio
  */
 export class Input {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  /** For a `partial` input that ran short: the offset the value being read needs to reach. */
+  needed = 0;
+
+  /** `partial`: the bytes of a stream so far; running short is then the common case, thrown without an error's stack. */
+  constructor(readonly buf: Buffer, readonly partial = false) {}
 
   need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new Incomplete(this.pos, this.pos + n);
+    if (this.pos + n > this.buf.length) throw this.short(this.pos + n);
+  }
+
+  /** What running short of bytes before `end` throws: `Incomplete`, or for a partial input the shared `SHORT`. */
+  short(end: number): Incomplete {
+    if (!this.partial) return new Incomplete(this.pos, end);
+    this.needed = end;
+    return SHORT;
   }
 
   varint(): number {
@@ -79,7 +100,7 @@ export class Input {
     const n = this.varint();
     const start = this.pos;
     const end = start + n;
-    if (end > this.buf.length) throw new Incomplete(start, end);
+    if (end > this.buf.length) throw this.short(end);
     this.pos = end;
     return n === 0 ? '' : utf8Slice.call(this.buf, start, end);
   }

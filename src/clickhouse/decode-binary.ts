@@ -48,7 +48,7 @@ export interface BinaryContext {
   readonly int64: Int64Mode;
 }
 
-export { UnsupportedBinaryType, Incomplete, Input, type Reader } from './binary-input.js';
+export { UnsupportedBinaryType, Incomplete, Input, SHORT, type Reader } from './binary-input.js';
 
 /**
  * Decodes a `RowBinaryWithNamesAndTypes` body into row objects (see the README's "Type

@@ -3,7 +3,7 @@
  * by chunk as the response arrives, holding only the part of a row that has not ended yet.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { type BinaryContext, Incomplete, Input, type Reader, readersOf } from './decode-binary.js';
+import { type BinaryContext, Input, type Reader, SHORT, readersOf } from './decode-binary.js';
 import { type DecodeContext, decodeTsvRows } from './decode.js';
 import { ProtocolError } from './errors.js';
 import { type RowBuild, rowBuilder } from './row-builder.js';
@@ -38,7 +38,7 @@ export class RowBinaryStream {
     const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
     this.#rest = buf;
     if (buf.length < this.#needed) return [];
-    const input = new Input(buf);
+    const input = new Input(buf, true);
     const rows: Row[] = [];
     let start = 0;
     try {
@@ -51,8 +51,8 @@ export class RowBinaryStream {
         start = input.pos;
       }
     } catch (err) {
-      if (!(err instanceof Incomplete)) throw err;
-      this.#needed = err.needed - start;
+      if (err !== SHORT) throw err;
+      this.#needed = input.needed - start;
     }
     this.#rest = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
     if (this.#rest.length === 0) this.#needed = 0;
