@@ -31,9 +31,8 @@ export class Incomplete extends ProtocolError {
 
 // Buffer's own UTF-8 slice, without toString's argument checks (a tenth of a string's cost
 // when strings are short); toString where a runtime lacks it.
-type Utf8Slice = (this: Buffer, start: number, end: number) => string;
-const ownSlice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice;
-const utf8Slice: Utf8Slice = typeof ownSlice === 'function' ? ownSlice : function slice(this: Buffer, start, end) { return this.toString('utf8', start, end); };
+type SlicingBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+const OWN_SLICE = typeof (Buffer.prototype as Partial<SlicingBuffer>).utf8Slice === 'function';
 
 /**
  * What a partial input throws when it runs short (made once: a stream runs short at the end
@@ -102,7 +101,8 @@ export class Input {
     const end = start + n;
     if (end > this.buf.length) throw this.short(end);
     this.pos = end;
-    return n === 0 ? '' : utf8Slice.call(this.buf, start, end);
+    if (n === 0) return '';
+    return OWN_SLICE ? (this.buf as SlicingBuffer).utf8Slice(start, end) : this.buf.toString('utf8', start, end);
   }
 
   u8(): number {
