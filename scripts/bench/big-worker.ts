@@ -66,7 +66,7 @@ async function selectArray(task: BigTask): Promise<string> {
     case 'colonnade connect()': {
       const { connect } = await loadColonnade(task.colonnade);
       const conn = connect(task.url, { timeout: 300_000, maxResultBytes: 536_870_888 });
-      rows = await conn.select(sql);
+      rows = await timed(() => conn.select(sql));
       await conn.close();
       break;
     }
@@ -74,30 +74,32 @@ async function selectArray(task: BigTask): Promise<string> {
       const { definePool } = await loadColonnade(task.colonnade);
       const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 1, timeout: 300_000, maxResultBytes: 536_870_888 });
       await pool.start();
-      rows = await pool.select(sql);
+      rows = await timed(() => pool.select(sql));
       await pool.stop();
       break;
     }
     case '@clickhouse/client json()': {
       const t = target(task.url);
       const client = createClient({ url: t.origin, database: t.database, username: t.username, password: t.password, request_timeout: 300_000 });
-      rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Row>();
+      rows = await timed(async () => (await client.query({ query: sql, format: 'JSONEachRow' })).json<Row>());
       await client.close();
       break;
     }
     case 'raw undici': {
       const t = target(task.url);
       const pool = new Pool(t.origin, { connections: 1 });
-      const res = await pool.request({ method: 'POST', path: `/?database=${encodeURIComponent(t.database)}`, headers: headersOf(t), body: `${sql} FORMAT JSONEachRow`, bodyTimeout: 300_000, headersTimeout: 300_000 });
-      const text = await res.body.text();
-      const out: Row[] = [];
-      for (let at = 0; at < text.length;) {
-        let end = text.indexOf('\n', at);
-        if (end < 0) end = text.length;
-        if (end > at) out.push(JSON.parse(text.slice(at, end)) as Row);
-        at = end + 1;
-      }
-      rows = out;
+      rows = await timed(async () => {
+        const res = await pool.request({ method: 'POST', path: `/?database=${encodeURIComponent(t.database)}`, headers: headersOf(t), body: `${sql} FORMAT JSONEachRow`, bodyTimeout: 300_000, headersTimeout: 300_000 });
+        const text = await res.body.text();
+        const out: Row[] = [];
+        for (let at = 0; at < text.length;) {
+          let end = text.indexOf('\n', at);
+          if (end < 0) end = text.length;
+          if (end > at) out.push(JSON.parse(text.slice(at, end)) as Row);
+          at = end + 1;
+        }
+        return out;
+      });
       await pool.close();
       break;
     }
@@ -114,7 +116,9 @@ async function stream(task: BigTask): Promise<string> {
     case 'colonnade connect()': case 'colonnade connect() gzip': {
       const { connect } = await loadColonnade(task.colonnade);
       const conn = connect(task.url, { timeout: 300_000, ...(task.contender.endsWith('gzip') ? { compression: { response: true } } : {}) });
-      for await (const row of conn.stream(sql)) sum.add(row.u64, row.s);
+      await timed(async () => {
+        for await (const row of conn.stream(sql)) sum.add(row.u64, row.s);
+      });
       await conn.close();
       break;
     }
@@ -122,20 +126,24 @@ async function stream(task: BigTask): Promise<string> {
       const { definePool } = await loadColonnade(task.colonnade);
       const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 1, timeout: 300_000 });
       await pool.start();
-      for await (const row of pool.stream(sql)) sum.add(row.u64, row.s);
+      await timed(async () => {
+        for await (const row of pool.stream(sql)) sum.add(row.u64, row.s);
+      });
       await pool.stop();
       break;
     }
     case '@clickhouse/client stream()': {
       const t = target(task.url);
       const client = createClient({ url: t.origin, database: t.database, username: t.username, password: t.password, request_timeout: 300_000 });
-      const rs = await client.query({ query: sql, format: 'JSONEachRow' });
-      for await (const rows of rs.stream<Row>()) {
-        for (const r of rows) {
-          const row = r.json();
-          sum.add(row.u64, row.s);
+      await timed(async () => {
+        const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+        for await (const rows of rs.stream<Row>()) {
+          for (const r of rows) {
+            const row = r.json();
+            sum.add(row.u64, row.s);
+          }
         }
-      }
+      });
       await client.close();
       break;
     }
@@ -153,60 +161,61 @@ async function insert(task: BigTask): Promise<string> {
   // Arrays are built before the clock starts: every contender gets the same rows in memory.
   const rows = lazy || task.contender === 'raw undici' ? [] : Array.from({ length: task.rows }, (_, i) => (task.contender.startsWith('colonnade') ? bigRow(i) : plainRow(i)));
   const body = task.contender === 'raw undici' ? `INSERT INTO ${task.table} FORMAT JSONEachRow\n${Array.from({ length: task.rows }, (_, i) => JSON.stringify(plainRow(i))).join('\n')}\n` : '';
-  return measure(async () => {
-    switch (task.contender) {
-      case 'colonnade connect()': case 'colonnade connect() async iterable': case 'colonnade connect() gzip': {
-        const { connect } = await loadColonnade(task.colonnade);
-        const conn = connect(task.url, { timeout: 300_000, ...(task.contender.endsWith('gzip') ? { compression: { request: true } } : {}) });
-        await conn.insertToTable(task.table, lazy ? generated(task.rows) : rows);
-        await conn.close();
-        break;
-      }
-      case 'colonnade pool': case 'colonnade pool async iterable': {
-        const { definePool } = await loadColonnade(task.colonnade);
-        const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 1, timeout: 300_000 });
-        await pool.start();
-        await pool.insertToTable(task.table, lazy ? generated(task.rows) : rows);
-        await pool.stop();
-        break;
-      }
-      case '@clickhouse/client insert': {
-        const t = target(task.url);
-        const client = createClient({ url: t.origin, database: t.database, username: t.username, password: t.password, request_timeout: 300_000 });
-        await client.insert({ table: task.table, values: rows, format: 'JSONEachRow' });
-        await client.close();
-        break;
-      }
-      case 'raw undici': {
-        const t = target(task.url);
-        const pool = new Pool(t.origin, { connections: 1 });
+  switch (task.contender) {
+    case 'colonnade connect()': case 'colonnade connect() async iterable': case 'colonnade connect() gzip': {
+      const { connect } = await loadColonnade(task.colonnade);
+      const conn = connect(task.url, { timeout: 300_000, ...(task.contender.endsWith('gzip') ? { compression: { request: true } } : {}) });
+      await timed(() => conn.insertToTable(task.table, lazy ? generated(task.rows) : rows));
+      await conn.close();
+      break;
+    }
+    case 'colonnade pool': case 'colonnade pool async iterable': {
+      const { definePool } = await loadColonnade(task.colonnade);
+      const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 1, timeout: 300_000 });
+      await pool.start();
+      await timed(() => pool.insertToTable(task.table, lazy ? generated(task.rows) : rows));
+      await pool.stop();
+      break;
+    }
+    case '@clickhouse/client insert': {
+      const t = target(task.url);
+      const client = createClient({ url: t.origin, database: t.database, username: t.username, password: t.password, request_timeout: 300_000 });
+      await timed(() => client.insert({ table: task.table, values: rows, format: 'JSONEachRow' }));
+      await client.close();
+      break;
+    }
+    case 'raw undici': {
+      const t = target(task.url);
+      const pool = new Pool(t.origin, { connections: 1 });
+      await timed(async () => {
         const res = await pool.request({ method: 'POST', path: `/?database=${encodeURIComponent(t.database)}`, headers: headersOf(t), body, bodyTimeout: 300_000, headersTimeout: 300_000 });
         const text = await res.body.text();
         if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
-        await pool.close();
-        break;
-      }
-      default: throw new Error(`no insert for ${task.contender}`);
+      });
+      await pool.close();
+      break;
     }
-    return '';
-  });
+    default: throw new Error(`no insert for ${task.contender}`);
+  }
+  return '';
 }
 
 async function asyncInsert(task: BigTask): Promise<string> {
-  return measure(async () => {
-    const { definePool } = await loadColonnade(task.colonnade);
-    const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 2, timeout: 300_000, asyncBatchSize: 50_000, asyncMailbox: task.rows + 1 });
-    await pool.start();
+  const { definePool } = await loadColonnade(task.colonnade);
+  const pool = definePool({ connectionStrings: [task.url], name: 'bench-big', poolSize: 2, timeout: 300_000, asyncBatchSize: 50_000, asyncMailbox: task.rows + 1 });
+  await pool.start();
+  await timed(async () => {
     for (let i = 0; i < task.rows; i++) pool.asyncInsertToTable(task.table, bigRow(i));
     await pool.flush();
-    await pool.stop();
-    return '';
   });
+  await pool.stop();
+  return '';
 }
 
-// The measured part of an insert (the rows it is handed are made before).
+// The measured part of a cell: the operation alone. Clients are made (a pool started) before
+// it and closed after it; rows handed to an insert are made before it.
 let measured: { seconds: number; cpuSeconds: number } | undefined;
-async function measure(work: () => Promise<string>): Promise<string> {
+async function timed<T>(work: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const out = await work();

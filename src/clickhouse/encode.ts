@@ -106,7 +106,9 @@ function plainValue(value: unknown, name: string): boolean {
     case 'object':
       if (value === null) return true;
       if (value instanceof Date) {
-        dateText(value, name, undefined);
+        // Within DateTime's range it is written as its seconds; the rest as dateText decides (or refuses).
+        const ms = value.getTime();
+        if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) dateText(value, name, undefined);
         return true;
       }
       if (Array.isArray(value)) {

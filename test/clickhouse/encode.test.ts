@@ -100,7 +100,7 @@ test('checkRow :: refuses exactly the rows encodeRow refuses, with the same erro
   const cases: unknown[] = [
     { a: 1, b: 'x', c: null, d: [1, 2n, true, null, 'y'], e: new Date(0), f: undefined, g: 2n, h: false },
     { s: 'a\uD800b' }, { arr: ['ok', 'a\uDC00'] }, { arr: [1, undefined] }, { arr: [1, , 3] }, { arr: [[1, 'a\uD800']] },
-    { d: new Date(Number.NaN) }, { d: new Date(Date.UTC(2300, 0, 1)) }, { d: new Date(Date.UTC(2200, 0, 1)) }, { d: [new Date(-1000)] },
+    { d: new Date(Number.NaN) }, { d: new Date(-1) }, { d: new Date(2 ** 32 * 1000 - 1) }, { d: new Date(Date.UTC(2300, 0, 1)) }, { d: new Date(Date.UTC(2200, 0, 1)) }, { d: [new Date(-1000)] },
     { f: () => 1 }, { y: Symbol('s') }, { arr: [Symbol('s')] }, { o: { k: 1, n: { m: [1] } } }, { o: { bad: 'a\uD800' } },
     { m: new Map([['k', 1]]) }, { c: circular }, { u: new Uint8Array(2) }, { '': 1 }, { 'bad\nname': 1 },
     [1], null, 'row', 5,
