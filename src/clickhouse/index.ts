@@ -8,7 +8,7 @@ export { type ColumnEncodings, checkRow, encodeRow, encodeRows } from './encode.
 export { type ColumnType, type ColumnEncoding, parseColumnType, containsDecimal, columnEncoding } from './column-type.js';
 export { type DecodeContext, decodeTsv, unescapeTsv } from './decode.js';
 export { dateTimeFromText } from './time-zone.js';
-export { prepare, insertRequest, insertHead, checkCallOptions, isRowSource, columnList, withOptions } from './prepare.js';
+export { prepare, insertRequest, insertHead, checkCallOptions, isRowSource, withOptions } from './prepare.js';
 export { formatTypedParam, typedParamValues, escapeText } from './typed-params.js';
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
 export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, DEFAULT_MAX_RESULT_BYTES } from './checks.js';

@@ -170,19 +170,9 @@ function uniformGroup(quotedTable: string, rows: readonly Row[]): InsertGroup[] 
 }
 
 /**
- * The quoted column list an `insert_to_table` statement names for `row` (its keys with a
- * value other than `undefined`, in order).
- *
- * @example
- * columnList({ id: 1, note: undefined, name: 'Ann' }); // '(`id`, `name`)'
- */
-export function columnList(row: Row): string {
-  return `(${columnsOf(row).map(quoteColumn).join(', ')})`;
-}
-
-/**
- * `columnList` for rows read one after another: a row that gives the same columns as the
- * one before gets the same list without quoting them again.
+ * The quoted column list an `insert_to_table` statement names for each row of a run (its
+ * keys with a value other than `undefined`, in order): a row that gives the same columns
+ * as the one before gets the same list without quoting them again.
  *
  * @example
  * const columns = new ColumnListReader();
@@ -192,7 +182,7 @@ export class ColumnListReader {
   #keys: string[] = [];
   #list: string | undefined;
 
-  /** The row's column list, as `columnList` gives it. */
+  /** The row's column list, `(\`id\`, \`name\`)`. */
   of(row: Row): string {
     if (this.#list !== undefined && sameColumns(row, this.#keys)) return this.#list;
     this.#keys = columnsOf(row);
