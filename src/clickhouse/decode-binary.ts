@@ -6,7 +6,7 @@
  * The JS form of each type is the README's "Type mapping" table.
  */
 import { BoundedCache } from './bounded-cache.js';
-import { rowBuilder } from './row-builder.js';
+import { type RowBuild, rowBuilder } from './row-builder.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import { Input, type Reader, UnsupportedBinaryType } from './binary-input.js';
@@ -48,7 +48,7 @@ export interface BinaryContext {
   readonly int64: Int64Mode;
 }
 
-export { UnsupportedBinaryType, Incomplete, Input, SHORT, type Reader } from './binary-input.js';
+export { UnsupportedBinaryType, Input, type Reader } from './binary-input.js';
 
 /**
  * Decodes a `RowBinaryWithNamesAndTypes` body into row objects (see the README's "Type
@@ -61,16 +61,26 @@ export { UnsupportedBinaryType, Incomplete, Input, SHORT, type Reader } from './
 export function decodeRowBinary(body: Buffer, context: BinaryContext): Row[] {
   if (body.length === 0) return [];
   const input = new Input(body);
+  const { readers, build } = readHeader(input, context);
+  const rows: Row[] = [];
+  while (input.pos < body.length) rows.push(build(readers, input));
+  return rows;
+}
+
+/**
+ * The header of a `RowBinaryWithNamesAndTypes` body at the cursor (column count, names,
+ * types): the column names, a reader per column and the compiled row builder.
+ *
+ * @example
+ * const { names, readers, build } = readHeader(new Input(body), { int64: 'auto' });
+ */
+export function readHeader(input: Input, context: BinaryContext): { names: string[]; readers: Reader[]; build: RowBuild<Input> } {
   const count = input.varint();
   const names: string[] = [];
   const typeTexts: string[] = [];
   for (let i = 0; i < count; i++) names.push(input.string());
   for (let i = 0; i < count; i++) typeTexts.push(input.string());
-  const readers = readersOf(typeTexts, context);
-  const build = rowBuilder<Input>(names, 'cursor');
-  const rows: Row[] = [];
-  while (input.pos < body.length) rows.push(build(readers, input));
-  return rows;
+  return { names, readers: readersOf(typeTexts, context), build: rowBuilder<Input>(names, 'cursor') };
 }
 
 function setField(row: Record<string, unknown>, name: string, value: unknown): void {

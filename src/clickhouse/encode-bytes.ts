@@ -6,8 +6,40 @@
  * `encodeRow`'s own value encoder makes, so the two never disagree.
  */
 import { BoundedCache } from './bounded-cache.js';
-import { checkColumnName, encodePlain } from './encode.js';
+import { EPOCH_TEXT_END_MS, checkColumnName, encodePlain } from './encode.js';
 import type { Row } from './types.js';
+
+/**
+ * The keys of `row` with a value other than `undefined`, in order: the columns it gives.
+ *
+ * @example
+ * columnsOf({ id: 1, note: undefined, name: 'Ann' }); // ['id', 'name']
+ */
+export function columnsOf(row: Row): string[] {
+  const keys: string[] = [];
+  for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
+  return keys;
+}
+
+/**
+ * A statement's body in parts: `head`, then each row (all giving the columns of the first,
+ * checked already) as a JSONEachRow line, written by one compiled `rowWriter` into `out`.
+ * Each part is the chunks filled so far and the rows written by then; the last part holds
+ * the rest. Throws as `encodeRow` does for a row that does not encode (`out` then holds
+ * part of its line).
+ *
+ * @example
+ * const chunks = [...statementParts('INSERT INTO `t` (`a`) FORMAT JSONEachRow\n', [{ a: 1 }])].flatMap((p) => p.chunks);
+ */
+export function* statementParts(head: string, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
+  out.text(head);
+  const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
+  for (let i = 0; i < rows.length; i++) {
+    write(out, rows[i] as Row);
+    if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
+  }
+  yield { chunks: out.take(), rows: rows.length };
+}
 
 // A chunk is handed over once it holds this many bytes; the first chunks are smaller (a
 // one-row insert allocates 16 KiB), each twice the one before.
@@ -178,9 +210,6 @@ function writeEpoch(out: ChunkWriter, ms: number): boolean {
   buf[--at] = 34;
   return true;
 }
-
-// Where the value encoder stops writing a Date as epoch seconds (2106).
-const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 // A string of printable ASCII without a quote or a backslash is its JSON as it is; false for
 // any other (nothing written), which the value encoder then writes.

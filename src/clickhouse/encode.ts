@@ -43,14 +43,8 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
     if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
     const value = row[key];
     if (value === undefined) continue;
-    let quotedKey = keyCache.get(key);
-    if (quotedKey === undefined) {
-      checkColumnName(key);
-      quotedKey = `${JSON.stringify(key)}:`;
-      keyCache.set(key, quotedKey);
-    }
     if (out.length > 1) out += ',';
-    out += quotedKey;
+    out += quotedKey(key);
     const encoding = encodings?.get(key);
     out += typeof encoding === 'object' ? encodeTyped(value, key, encoding, []) : encodeValue(value, key, encoding, NOTHING_SEEN);
   }
@@ -84,10 +78,7 @@ export function checkRow(row: Row): void {
     if (value === undefined) continue;
     // Rows mostly give the same columns as the row before: a name checked in that place is not looked up.
     if (key !== lastNames[at]) {
-      if (keyCache.get(key) === undefined) {
-        checkColumnName(key);
-        keyCache.set(key, `${JSON.stringify(key)}:`);
-      }
+      quotedKey(key);
       lastNames[at] = key;
     }
     at++;
@@ -133,6 +124,16 @@ export function encodePlain(value: unknown, name: string): string {
   return encodeValue(value, name, undefined, NOTHING_SEEN);
 }
 
+// A column name as a JSON key (`"name":`), checked the first time it is met.
+function quotedKey(key: string): string {
+  let quoted = keyCache.get(key);
+  if (quoted === undefined) {
+    checkColumnName(key);
+    quoted = `${JSON.stringify(key)}:`;
+    keyCache.set(key, quoted);
+  }
+  return quoted;
+}
 
 /**
  * Refuses a column name that no insert can carry: empty, or holding a control character
@@ -222,7 +223,8 @@ function encodeScalar(value: unknown, name: string, i: number, kind: ColumnEncod
 }
 
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
-const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
+/** Where a Date stops being written as its epoch seconds (2106): past it, as a DateTime64's text. */
+export const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
 function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): string {
   const ms = date.getTime();

@@ -132,6 +132,20 @@ export class AbortError extends ColonnadeError {
 }
 
 /**
+ * `err` as it would read had its request been sent (`true`) or not (`false`): a transport,
+ * timeout or abort error made again with that `requestSent`; anything else as it is.
+ *
+ * @example
+ * throw withRequestSent(err, true); // a later statement's failure: the insert as a whole was sent
+ */
+export function withRequestSent(err: unknown, sent: boolean): unknown {
+  if (err instanceof TransportError && err.requestSent !== sent) return new TransportError(err.message, sent, { cause: err.cause });
+  if (err instanceof TimeoutError && err.requestSent !== sent) return new TimeoutError(err.timeout, sent);
+  if (err instanceof AbortError && err.requestSent !== sent) return new AbortError(err.cause, sent);
+  return err;
+}
+
+/**
  * A connection string or an option is invalid. The message names the key and never holds
  * a password.
  *

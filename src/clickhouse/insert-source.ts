@@ -4,10 +4,10 @@
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
 import { type ColumnEncodings, encodeRow } from './encode.js';
-import { ChunkWriter, rowWriter } from './encode-bytes.js';
-import { AbortError, QueryParamError, TimeoutError, TransportError } from './errors.js';
+import { ChunkWriter, statementParts } from './encode-bytes.js';
+import { QueryParamError, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
-import { ColumnListReader, columnsOf, insertHead } from './prepare.js';
+import { ColumnListReader, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -20,10 +20,7 @@ import type { InsertResult, Row, RowSource, Settings } from './types.js';
  * throw statements === 0 ? err : partlySent(err);
  */
 export function partlySent(err: unknown): unknown {
-  if (err instanceof TransportError && !err.requestSent) return new TransportError(err.message, true, { cause: err.cause });
-  if (err instanceof TimeoutError && !err.requestSent) return new TimeoutError(err.timeout, true);
-  if (err instanceof AbortError && !err.requestSent) return new AbortError(err.cause, true);
-  return err;
+  return withRequestSent(err, true);
 }
 
 /**
@@ -81,12 +78,11 @@ export async function* encodedAsSent(
   head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
   const out = new ChunkWriter();
-  out.text(head);
-  // The rows of a group give the same columns: one compiled writer for all of them.
-  const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
-  for (let i = 0; i < rows.length; i++) {
+  const parts = statementParts(head, rows, out);
+  for (;;) {
+    let part: IteratorResult<{ chunks: Buffer[]; rows: number }>;
     try {
-      write(out, rows[i] as Row);
+      part = parts.next();
     } catch (err) {
       refused(err);
       out.text(UNREADABLE_LINE);
@@ -94,15 +90,11 @@ export async function* encodedAsSent(
       yield* out.take();
       return;
     }
-    if (out.full || out.ready.length > 0) {
-      writing();
-      yield* out.take();
-      sentRows(i + 1);
-    }
+    if (part.done === true) return;
+    writing();
+    yield* part.value.chunks;
+    sentRows(part.value.rows);
   }
-  writing();
-  yield* out.take();
-  sentRows(rows.length);
 }
 
 /**

@@ -16,7 +16,6 @@ import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
-
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
  * `Pool` to `server.origin`) and returns what the command resolves with: decoded rows for
@@ -150,7 +149,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
       const body = encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
-        : group.deferred && group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; }) : group.chunks;
+        : group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; }) : group.chunks;
       try {
         const res = await post(body, false, i);
         if (refusal !== undefined) throw refusal;
@@ -191,9 +190,6 @@ async function performOnce<K extends PreparedRequest['type']>(
   }
   return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
 }
-
-// What the binary select path needs of the server whatever the caller's settings: JSON
-// values as their text, and the header's types as names.
 
 /**
  * On a server with `RowBinaryWithNamesAndTypes` (by its version), a select asked in that
@@ -268,7 +264,6 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
   }
   return out;
 }
-
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
 // An array of at least this many rows is encoded as it is sent; a smaller one goes whole, with its length.

@@ -1,4 +1,4 @@
-import { ChunkWriter, rowWriter } from './encode-bytes.js';
+import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ConfigError, QueryParamError } from './errors.js';
@@ -132,26 +132,15 @@ export function withOptions<K extends PreparedRequest['type']>(request: Prepared
  * row, rows that give exactly the columns of the list (checked already). Encoded when
  * `chunks` (or `body`) is first read, by the byte writer; `perform` may instead encode a big
  * group as it sends it.
- *
- * @example
- * insertGroup('`t`', '(`a`)', [{ a: 1 }]).body; // 'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n'
  */
-export function insertGroup(quotedTable: string, columns: string, rows: readonly Row[]): InsertGroup {
+function insertGroup(quotedTable: string, columns: string, rows: readonly Row[]): InsertGroup {
   let chunks: Buffer[] | undefined;
   let text: string | undefined;
   return {
     columns,
     rows,
-    deferred: true,
     get chunks(): readonly Buffer[] {
-      if (chunks === undefined) {
-        const out = new ChunkWriter();
-        out.text(insertHead(quotedTable, columns));
-        const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
-        for (const row of rows) write(out, row);
-        chunks = out.take();
-      }
-      return chunks;
+      return (chunks ??= [...statementParts(insertHead(quotedTable, columns), rows)].flatMap((part) => part.chunks));
     },
     get body(): string {
       return (text ??= Buffer.concat(this.chunks).toString('utf8'));
@@ -166,7 +155,7 @@ function uniformGroup(quotedTable: string, rows: readonly Row[]): InsertGroup[] 
   if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
-  return [insertGroup(quotedTable, `(${keys.map(quoteColumn).join(', ')})`, rows)];
+  return [insertGroup(quotedTable, quotedList(keys), rows)];
 }
 
 /**
@@ -186,21 +175,9 @@ export class ColumnListReader {
   of(row: Row): string {
     if (this.#list !== undefined && sameColumns(row, this.#keys)) return this.#list;
     this.#keys = columnsOf(row);
-    this.#list = `(${this.#keys.map(quoteColumn).join(', ')})`;
+    this.#list = quotedList(this.#keys);
     return this.#list;
   }
-}
-
-/**
- * The keys of `row` with a value other than `undefined`, in order: the columns it gives.
- *
- * @example
- * columnsOf({ id: 1, note: undefined, name: 'Ann' }); // ['id', 'name']
- */
-export function columnsOf(row: Row): string[] {
-  const keys: string[] = [];
-  for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) keys.push(key);
-  return keys;
 }
 
 function sameColumns(row: Row, keys: readonly string[]): boolean {
@@ -245,12 +222,17 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
     if (!group) {
       // A row that gives no column (`{}`) is a row of the server's defaults, as in Pillar.
       const names = signature === '' ? [] : signature.slice(0, -1).split('\u0000');
-      group = { columns: names.length === 0 ? '' : `(${names.map(quoteColumn).join(', ')})`, rows: [] };
+      group = { columns: names.length === 0 ? '' : quotedList(names), rows: [] };
       groups.set(signature, group);
     }
     group.rows.push(row);
   }
   return [...groups.values()];
+}
+
+// `(\`a\`, \`b\`)`: a statement's column list.
+function quotedList(names: readonly string[]): string {
+  return `(${names.map(quoteColumn).join(', ')})`;
 }
 
 /**

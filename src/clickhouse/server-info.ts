@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js';
-import { AbortError, ProtocolError, TimeoutError, TransportError } from './errors.js';
+import { AbortError, ProtocolError, TimeoutError, withRequestSent } from './errors.js';
 import { queryPath, send } from './http.js';
 import { checkResponse } from './response.js';
 import type { ServerConfig, Transport } from './types.js';
@@ -171,14 +171,7 @@ export function serverInfoWithin(transport: Transport, server: ServerConfig, tim
       else reject(error);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(unsent(error)));
+    // A failure of the version question is the call's, before its own request was sent.
+    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(withRequestSent(error, false)));
   });
-}
-
-/** A failure of the version question is the call's, before its own request was sent. */
-function unsent(err: unknown): unknown {
-  if (err instanceof TransportError && err.requestSent) return new TransportError(err.message, false, { cause: err.cause });
-  if (err instanceof TimeoutError && err.requestSent) return new TimeoutError(err.timeout, false);
-  if (err instanceof AbortError && err.requestSent) return new AbortError(err.cause, false);
-  return err;
 }

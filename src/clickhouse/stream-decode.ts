@@ -3,10 +3,11 @@
  * by chunk as the response arrives, holding only the part of a row that has not ended yet.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { type BinaryContext, Input, type Reader, SHORT, readersOf } from './decode-binary.js';
+import { type BinaryContext, readHeader } from './decode-binary.js';
+import { Input, type Reader, SHORT } from './binary-input.js';
 import { type DecodeContext, decodeTsvRows } from './decode.js';
 import { ProtocolError } from './errors.js';
-import { type RowBuild, rowBuilder } from './row-builder.js';
+import type { RowBuild } from './row-builder.js';
 import type { Row } from './types.js';
 
 /**
@@ -59,19 +60,16 @@ export class RowBinaryStream {
     return rows;
   }
 
-  /** Throws when the body ended inside a row. */
-  end(): void {
+  /** No rows (each came with its chunk); throws when the body ended inside a row. */
+  end(): Row[] {
     if (this.#rest.length > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#rest.length} bytes left over)`, 200);
+    return [];
   }
 
   #header(input: Input): void {
-    const count = input.varint();
-    const names: string[] = [];
-    const typeTexts: string[] = [];
-    for (let i = 0; i < count; i++) names.push(input.string());
-    for (let i = 0; i < count; i++) typeTexts.push(input.string());
-    this.#readers = readersOf(typeTexts, this.context);
-    this.#build = rowBuilder<Input>(names, 'cursor');
+    const { names, readers, build } = readHeader(input, this.context);
+    this.#readers = readers;
+    this.#build = build;
     this.#names = names;
   }
 }

@@ -244,7 +244,7 @@ export async function performStream(
     }
   }
   const rows = decoder.push(tail);
-  const last = decoder instanceof TsvStream ? decoder.end() : (decoder.end(), []);
+  const last = decoder.end();
   if (rows.length + last.length > 0) await sink.push(last.length === 0 ? rows : rows.concat(last));
 }
 

@@ -235,13 +235,8 @@ export interface InsertGroup {
   readonly rows: readonly Row[];
   /** The whole statement: `INSERT INTO ... FORMAT JSONEachRow\n` and one line per row (made from `chunks` when read). */
   readonly body: string;
-  /** The statement as UTF-8, in the chunks it was written to (encoded when first read if `deferred`). */
+  /** The statement as UTF-8, in the chunks it was written to (encoded when first read; `perform` encodes a big group as it sends it instead). */
   readonly chunks: readonly Buffer[];
-  /**
-   * The rows were checked but not encoded (an `insertToTable` array): `perform` encodes
-   * them as it sends them, so the server reads the first rows while the last are encoded.
-   */
-  readonly deferred: boolean;
 }
 
 /**
