@@ -155,6 +155,7 @@ function writeValue(out: ChunkWriter, value: unknown, name: string): void {
   switch (typeof value) {
     case 'number':
       if (Number.isSafeInteger(value)) return writeInteger(out, value);
+      if (Number.isFinite(value)) return writeAscii(out, String(value));
       break;
     case 'string':
       if (writePlainString(out, value)) return;
@@ -190,6 +191,16 @@ function writeInteger(out: ChunkWriter, value: number): void {
     buf[--at] = 48 + (v - next * 10);
     v = next;
   } while (v > 0);
+}
+
+// Text known to be ASCII (a finite number's digits, sign, point and exponent), a byte a character.
+function writeAscii(out: ChunkWriter, text: string): void {
+  const n = text.length;
+  out.room(n);
+  const buf = out.buf;
+  let at = out.pos;
+  for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
+  out.pos = at;
 }
 
 // A Date within DateTime's range as the value encoder writes it: its epoch seconds, ten
