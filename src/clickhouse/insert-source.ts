@@ -61,32 +61,35 @@ export function writtenRows(res: RawResponse): number | undefined {
 }
 
 /**
- * The body of a statement whose rows were checked already (an array's): `head`, then the
- * rows encoded chunk by chunk as the request is written, so the server parses the first
- * rows while the last are encoded, and no copy of the whole body is ever held. `writing`
- * is called as each chunk is handed over: from then on bytes may have reached the server.
+ * The body of a statement whose rows were checked already (an array's), from its `parts`
+ * (`statementParts` or `binaryParts`, writing into `out`): the rows encoded chunk by chunk
+ * as the request is written, so the server parses the first rows while the last are
+ * encoded, and no copy of the whole body is ever held. `writing` is called as each chunk is
+ * handed over: from then on bytes may have reached the server.
  *
- * A row that no longer encodes (changed by the caller since it was checked) ends the body
- * with a line no format reads, so that the server refuses the whole statement rather than
- * store the rows before it (18.16 stores the rows of a body that is cut short); `refused`
- * gets the row's error, which the caller throws.
+ * A row that no longer encodes (changed by the caller since it was checked) must not let
+ * the server store the rows before it (18.16 stores the rows of a text body cut short):
+ * a text body ends with a line no format reads, so the server refuses the whole statement;
+ * a binary body, where any bytes may read as values, is aborted mid-request instead.
+ * `refused` gets the row's error, which the caller throws.
  *
  * @example
- * await post(encodedAsSent(insertHead(table, group.columns), group.rows, () => undefined, () => { started = true; }, (e) => { error = e; }), 0);
+ * const out = new ChunkWriter();
+ * await post(encodedAsSent(statementParts(head, rows, out), out, 'text', () => undefined, () => { started = true; }, (e) => { error = e; }), 0);
  */
 export async function* encodedAsSent(
-  head: string, rows: readonly Row[], sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
+  parts: Generator<{ chunks: Buffer[]; rows: number }>, out: ChunkWriter, format: 'text' | 'binary',
+  sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
-  const out = new ChunkWriter();
-  const parts = statementParts(head, rows, out);
   for (;;) {
     let part: IteratorResult<{ chunks: Buffer[]; rows: number }>;
     try {
       part = parts.next();
     } catch (err) {
       refused(err);
-      out.text(UNREADABLE_LINE);
       writing();
+      if (format === 'binary') throw err;
+      out.text(UNREADABLE_LINE);
       yield* out.take();
       return;
     }

@@ -1,7 +1,9 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
-import { flattenNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
+import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
@@ -14,7 +16,7 @@ import { type Progress, killQuery, newQueryId, watchProgress } from './query-con
 import { performStream } from './stream.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
-import type { CallOptions, CommandResults, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
+import type { CallOptions, CommandResults, InsertGroup, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
 
 /**
  * Sends one prepared request as an HTTP POST through `transport` (an undici `Client` or
@@ -129,9 +131,14 @@ async function performOnce<K extends PreparedRequest['type']>(
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
-    if (groups.some((g) => mayNeedSchema(g.rows))) {
+    // A big group goes in binary to a server that reads it, which takes every column's type.
+    const big = groups.some((g) => g.rows.length >= STREAMED_FROM);
+    const binary = big && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.rowBinaryWithNamesAndTypes === true;
+    let types: ColumnTypes | undefined;
+    if (binary || groups.some((g) => mayNeedSchema(g.rows))) {
       const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
       encodings = schema.encodings;
+      if (binary) types = schema.types;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
       if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
         groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => flattenNested(row, schema.nested)))).insert?.groups ?? groups;
@@ -139,25 +146,43 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     let written = 0;
-    for (const [i, group] of groups.entries()) {
+    const sendGroup = async (group: InsertGroup, i: number, plan: BinaryPlan | undefined): Promise<number> => {
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
       // A row that stopped encoding after it was checked (the caller changed it): the server
       // was made to refuse the statement, and this is why.
       let refusal: unknown;
+      const out = new ChunkWriter();
+      const asSent = (parts: Generator<{ chunks: Buffer[]; rows: number }>, format: 'text' | 'binary') =>
+        encodedAsSent(parts, out, format, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
-      const body = encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
-        : group.rows.length >= STREAMED_FROM ? encodedAsSent(insertHead(insert.table, group.columns), group.rows, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; }) : group.chunks;
+      const body = plan ? asSent(binaryParts(plan, group.rows, out), 'binary')
+        : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
+          : group.rows.length >= STREAMED_FROM ? asSent(statementParts(insertHead(insert.table, group.columns), group.rows, out), 'text') : group.chunks;
       try {
         const res = await post(body, false, i);
         if (refusal !== undefined) throw refusal;
         checkResponse(res);
-        written += writtenRows(res) ?? group.rows.length;
+        return writtenRows(res) ?? group.rows.length;
       } catch (err) {
         const error = refusal ?? err;
         throw i === 0 && !writing ? error : partlySent(error);
+      }
+    };
+    for (const [i, group] of groups.entries()) {
+      // In binary when every value has its column's binary form (checked before any byte goes).
+      const plan = types !== undefined && group.rows.length >= STREAMED_FROM ? binaryPlan(insert.table, group.columns, columnsOf(group.rows[0] as Row), types) : undefined;
+      const inBinary = plan !== undefined && group.rows.every(plan.fits);
+      try {
+        written += await sendGroup(group, i, inBinary ? plan : undefined);
+      } catch (err) {
+        // A table changed since it was described refuses the binary header before it reads a
+        // row: it is described afresh next time, and this group goes again as text.
+        if (!inBinary || !(err instanceof ClickHouseError && err.serverCode === 117 && err.serverMessage.includes('header'))) throw err;
+        forgetTableSchema(server, insert.table);
+        written += await sendGroup(group, i, undefined);
       }
     }
     return { rows: written } as CommandResults[K];

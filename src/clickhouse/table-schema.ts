@@ -7,6 +7,7 @@ import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './decode.js';
 import { type ColumnEncodings } from './encode.js';
+import type { ColumnTypes } from './encode-binary.js';
 import { queryPath, send } from './http.js';
 import { checkResponse } from './response.js';
 import type { Row, ServerConfig, Transport } from './types.js';
@@ -28,6 +29,8 @@ const schemas = new BoundedCache<{ readonly until: number; readonly columns: Pro
 export interface TableSchema {
   readonly encodings: ColumnEncodings;
   readonly nested: ReadonlySet<string>;
+  /** Every column's type, for a binary insert's header. */
+  readonly types: ColumnTypes;
 }
 
 /**
@@ -89,6 +92,18 @@ function needsCare(type: ColumnType): boolean {
 }
 
 /**
+ * Drops what is cached of a table on a server: the next insert describes it again.
+ *
+ * @example
+ * forgetTableSchema(server, '`events`'); // after the server said the table has other types
+ */
+export function forgetTableSchema(server: ServerConfig, quotedTable: string): void {
+  schemas.delete(schemaKey(server, quotedTable));
+}
+
+const schemaKey = (server: ServerConfig, quotedTable: string): string => `${server.origin}/${server.database}/${quotedTable}`;
+
+/**
  * The table's schema (`DESCRIBE TABLE`), cached 30 s per server and table; a failure is not cached.
  *
  * @example
@@ -101,7 +116,7 @@ export function tableSchemaOf(
   timeout: () => number,
   signal?: AbortSignal,
 ): Promise<TableSchema> {
-  const key = `${server.origin}/${server.database}/${quotedTable}`;
+  const key = schemaKey(server, quotedTable);
   const now = Date.now();
   const cached = schemas.get(key);
   if (cached && cached.until > now) return cached.columns;
@@ -110,13 +125,16 @@ export function tableSchemaOf(
     ...(signal ? { signal } : {}),
   }).then((res) => {
     const encodings = new Map<string, ColumnType>();
+    const types = new Map<string, { type: ColumnType; text: string }>();
     const names = new Set<string>();
     for (const line of checkResponse(res).split('\n')) {
       const [rawName, rawType] = line.split('\t');
       if (!rawName || !rawType) continue;
       const name = unescapeTsv(rawName);
-      const type = parseColumnType(unescapeTsv(rawType));
+      const text = unescapeTsv(rawType);
+      const type = parseColumnType(text);
       names.add(name);
+      types.set(name, { type, text });
       if (needsCare(type)) encodings.set(name, type);
     }
     const nested = new Set<string>();
@@ -124,7 +142,7 @@ export function tableSchemaOf(
       const dot = name.indexOf('.');
       if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
-    return { encodings, nested };
+    return { encodings, nested, types };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {

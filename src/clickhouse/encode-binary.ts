@@ -1,0 +1,283 @@
+/**
+ * Insert bodies in `RowBinaryWithNamesAndTypes`, for servers that read it (22.1+) and rows
+ * whose every value has an exact binary form for its column's type. The header names each
+ * column with the type `DESCRIBE TABLE` gave, and the server checks it against the table
+ * (`input_format_with_types_use_header`, on by default): a table changed since it was
+ * described refuses the statement at its header, before any row is read, instead of
+ * reading bytes as the wrong type.
+ *
+ * Only types whose binary form is plain are written this way: integers up to 64 bits,
+ * Float64, Bool, String, DateTime, Enum8/16, and Nullable, LowCardinality and Array of
+ * these. A value of another form (a string for an integer column, a number for a
+ * DateTime) or a column of another type leaves the whole statement to JSONEachRow, which
+ * reads every form the client accepts.
+ */
+import type { ColumnType } from './column-type.js';
+import { ChunkWriter } from './encode-bytes.js';
+import { EPOCH_TEXT_END_MS } from './encode.js';
+import type { Row } from './types.js';
+
+/** A column's binary form: whether a value has one, and writing it (only values that fit). */
+interface Codec {
+  fits(value: unknown): boolean;
+  write(out: ChunkWriter, value: unknown): void;
+}
+
+/**
+ * How to write rows giving exactly `keys` in binary: the statement's head, then the
+ * header and one row after another. Made once per statement.
+ *
+ * @example
+ * const plan = binaryPlan('`t`', ['id', 'name'], types);
+ * if (plan && rows.every(plan.fits)) for (const chunk of binaryParts(plan, rows)) send(chunk);
+ */
+export interface BinaryPlan {
+  readonly head: string;
+  readonly header: Buffer;
+  /** True when every value of `row` has its column's binary form. */
+  readonly fits: (row: Row) => boolean;
+  /** Writes `row`, which must fit (checked again: a row changed since throws). */
+  readonly write: (out: ChunkWriter, row: Row) => void;
+}
+
+/**
+ * The table's column types as `DESCRIBE TABLE` gives them: parsed, and the text the header carries.
+ *
+ * @example
+ * const types: ColumnTypes = new Map([['id', { type: parseColumnType('UInt32'), text: 'UInt32' }]]);
+ */
+export type ColumnTypes = ReadonlyMap<string, { readonly type: ColumnType; readonly text: string }>;
+
+/**
+ * The plan for rows giving `keys` into `quotedTable`, or `undefined` when a column is not
+ * in `types` or its type has no plain binary form here (the statement goes as JSONEachRow).
+ *
+ * @example
+ * binaryPlan('`t`', ['id'], new Map([['id', { type: parseColumnType('UInt32'), text: 'UInt32' }]]))?.head;
+ * // 'INSERT INTO `t` (`id`) FORMAT RowBinaryWithNamesAndTypes\n'
+ */
+export function binaryPlan(quotedTable: string, quotedColumns: string, keys: readonly string[], types: ColumnTypes): BinaryPlan | undefined {
+  if (keys.length === 0) return undefined;
+  const codecs: Codec[] = [];
+  const header = new ChunkWriter();
+  writeLength(header, keys.length);
+  for (const key of keys) {
+    const column = types.get(key);
+    const codec = column && codecFor(column.type);
+    if (!column || !codec) return undefined;
+    codecs.push(codec);
+    writeText(header, key);
+  }
+  for (const key of keys) writeText(header, (types.get(key) as { text: string }).text);
+  const n = keys.length;
+  const fits = (row: Row): boolean => {
+    for (let i = 0; i < n; i++) if (!(codecs[i] as Codec).fits(row[keys[i] as string])) return false;
+    return true;
+  };
+  const write = (out: ChunkWriter, row: Row): void => {
+    for (let i = 0; i < n; i++) {
+      const codec = codecs[i] as Codec;
+      const value = row[keys[i] as string];
+      if (!codec.fits(value)) throw new Error(`column ${keys[i] as string}: the value changed after the insert was called`);
+      codec.write(out, value);
+    }
+  };
+  return { head: `INSERT INTO ${quotedTable} ${quotedColumns} FORMAT RowBinaryWithNamesAndTypes\n`, header: Buffer.concat(header.take()), fits, write };
+}
+
+/**
+ * The statement's body in parts, as `statementParts` gives a JSONEachRow one: the head and
+ * header, then each row; every part is the chunks filled so far and the rows written by then.
+ *
+ * @example
+ * for (const part of binaryParts(plan, rows)) send(part.chunks);
+ */
+export function* binaryParts(plan: BinaryPlan, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
+  out.text(plan.head);
+  out.room(plan.header.length);
+  out.buf.set(plan.header, out.pos);
+  out.pos += plan.header.length;
+  const { write } = plan;
+  for (let i = 0; i < rows.length; i++) {
+    write(out, rows[i] as Row);
+    if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
+  }
+  yield { chunks: out.take(), rows: rows.length };
+}
+
+const isSafe = Number.isSafeInteger;
+
+function integer(bytes: 1 | 2 | 4, signed: boolean): Codec {
+  const lo = signed ? -(2 ** (bytes * 8 - 1)) : 0;
+  const hi = signed ? 2 ** (bytes * 8 - 1) - 1 : 2 ** (bytes * 8) - 1;
+  const put = bytes === 1 ? (b: Buffer, v: number, at: number) => { b[at] = v & 0xff; }
+    : bytes === 2 ? (signed ? (b: Buffer, v: number, at: number) => b.writeInt16LE(v, at) : (b: Buffer, v: number, at: number) => b.writeUInt16LE(v, at))
+      : signed ? (b: Buffer, v: number, at: number) => b.writeInt32LE(v, at) : (b: Buffer, v: number, at: number) => b.writeUInt32LE(v, at);
+  return {
+    fits: (v) => typeof v === 'number' && isSafe(v) && v >= lo && v <= hi,
+    write(out, v) {
+      out.room(bytes);
+      put(out.buf, v as number, out.pos);
+      out.pos += bytes;
+    },
+  };
+}
+
+const TWO_32 = 2 ** 32;
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+function integer64(signed: boolean): Codec {
+  return {
+    fits: (v) => (typeof v === 'number' ? isSafe(v) && (signed || v >= 0)
+      : typeof v === 'bigint' && (signed ? v >= I64_MIN && v <= I64_MAX : v >= 0n && v <= U64_MAX)),
+    write(out, v) {
+      out.room(8);
+      if (typeof v === 'bigint') {
+        if (signed) out.buf.writeBigInt64LE(v, out.pos);
+        else out.buf.writeBigUInt64LE(v, out.pos);
+      } else {
+        // Two's complement halves of a safe integer: the high half floors, the low is what is left.
+        const high = Math.floor((v as number) / TWO_32);
+        out.buf.writeUInt32LE((v as number) - high * TWO_32, out.pos);
+        out.buf.writeInt32LE(high, out.pos + 4);
+      }
+      out.pos += 8;
+    },
+  };
+}
+
+const float64: Codec = {
+  fits: (v) => typeof v === 'number',
+  write(out, v) {
+    out.room(8);
+    out.buf.writeDoubleLE(v as number, out.pos);
+    out.pos += 8;
+  },
+};
+
+const bool: Codec = {
+  fits: (v) => typeof v === 'boolean' || v === 0 || v === 1,
+  write(out, v) {
+    out.room(1);
+    out.buf[out.pos++] = v === true || v === 1 ? 1 : 0;
+  },
+};
+
+const string: Codec = {
+  fits: (v) => typeof v === 'string',
+  write: (out, v) => writeText(out, v as string),
+};
+
+// A Date within DateTime's range, as its whole seconds (what the JSONEachRow path sends too).
+const dateTime: Codec = {
+  fits: (v) => v instanceof Date && v.getTime() >= 0 && v.getTime() < EPOCH_TEXT_END_MS,
+  write(out, v) {
+    out.room(4);
+    out.buf.writeUInt32LE(Math.floor((v as Date).getTime() / 1000), out.pos);
+    out.pos += 4;
+  },
+};
+
+function enumeration(type: ColumnType): Codec {
+  const byName = new Map<string, number>();
+  type.args.forEach((name, i) => byName.set(String(name), (type.values ?? [])[i] as number));
+  const known = new Set(byName.values());
+  const width = type.name === 'Enum8' ? 1 : 2;
+  const code = (v: unknown): number | undefined => (typeof v === 'string' ? byName.get(v) : typeof v === 'number' && known.has(v) ? v : undefined);
+  return {
+    fits: (v) => code(v) !== undefined,
+    write(out, v) {
+      out.room(width);
+      if (width === 1) out.buf.writeInt8(code(v) as number, out.pos);
+      else out.buf.writeInt16LE(code(v) as number, out.pos);
+      out.pos += width;
+    },
+  };
+}
+
+function nullable(inner: Codec): Codec {
+  return {
+    fits: (v) => v === null || inner.fits(v),
+    write(out, v) {
+      out.room(1);
+      out.buf[out.pos++] = v === null ? 1 : 0;
+      if (v !== null) inner.write(out, v);
+    },
+  };
+}
+
+function array(inner: Codec): Codec {
+  return {
+    fits(v) {
+      if (!Array.isArray(v)) return false;
+      for (let i = 0; i < v.length; i++) if (!inner.fits(v[i])) return false;
+      return true;
+    },
+    write(out, v) {
+      const items = v as unknown[];
+      writeLength(out, items.length);
+      for (let i = 0; i < items.length; i++) inner.write(out, items[i]);
+    },
+  };
+}
+
+function codecFor(type: ColumnType): Codec | undefined {
+  switch (type.name) {
+    case 'UInt8': return integer(1, false);
+    case 'UInt16': return integer(2, false);
+    case 'UInt32': return integer(4, false);
+    case 'Int8': return integer(1, true);
+    case 'Int16': return integer(2, true);
+    case 'Int32': return integer(4, true);
+    case 'UInt64': return integer64(false);
+    case 'Int64': return integer64(true);
+    case 'Float64': return float64;
+    case 'Bool': return bool;
+    case 'String': return string;
+    case 'DateTime': return dateTime;
+    case 'Enum8': case 'Enum16': return type.values && type.values.length === type.args.length ? enumeration(type) : undefined;
+    case 'LowCardinality': return codecFor(type.args[0] as ColumnType);
+    case 'Nullable': {
+      const inner = codecFor(type.args[0] as ColumnType);
+      return inner && nullable(inner);
+    }
+    case 'Array': {
+      const inner = codecFor(type.args[0] as ColumnType);
+      return inner && array(inner);
+    }
+    default: return undefined;
+  }
+}
+
+// An unsigned LEB128 length, as RowBinary writes one before a string or an array.
+function writeLength(out: ChunkWriter, n: number): void {
+  out.room(5);
+  let v = n;
+  while (v >= 0x80) {
+    out.buf[out.pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out.buf[out.pos++] = v;
+}
+
+// A string as its UTF-8 length and bytes; ASCII copied a byte a character.
+function writeText(out: ChunkWriter, text: string): void {
+  const n = text.length;
+  let ascii = n <= 64;
+  if (ascii) for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
+  if (ascii) {
+    out.room(n + 1);
+    const buf = out.buf;
+    let at = out.pos;
+    buf[at++] = n;
+    for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
+    out.pos = at;
+    return;
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  writeLength(out, bytes);
+  out.room(bytes);
+  out.pos += out.buf.write(text, out.pos, 'utf8');
+}

@@ -1,0 +1,100 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseColumnType } from '../../src/clickhouse/column-type.js';
+import { type ColumnTypes, binaryParts, binaryPlan } from '../../src/clickhouse/encode-binary.js';
+import { decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
+import type { Row } from '../../src/clickhouse/types.js';
+import { seeded } from '../seeded.js';
+
+const test = suite('encode-binary');
+
+const typesOf = (columns: Record<string, string>): ColumnTypes =>
+  new Map(Object.entries(columns).map(([name, text]) => [name, { type: parseColumnType(text), text }]));
+
+const quoted = (keys: readonly string[]): string => `(${keys.map((k) => `\`${k}\``).join(', ')})`;
+
+/** The body binaryParts writes, without its statement head: what the server reads as RowBinaryWithNamesAndTypes. */
+function body(columns: Record<string, string>, rows: readonly Row[]): Buffer {
+  const keys = Object.keys(columns);
+  const plan = binaryPlan('`t`', quoted(keys), keys, typesOf(columns));
+  if (!plan) throw new Error('no plan');
+  const all = Buffer.concat([...binaryParts(plan, rows)].flatMap((p) => p.chunks));
+  const head = Buffer.from(plan.head);
+  assert.ok(all.subarray(0, head.length).equals(head), 'the statement comes first');
+  return all.subarray(head.length);
+}
+
+const COLUMNS = {
+  u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', u64: 'UInt64', i8: 'Int8', i16: 'Int16', i32: 'Int32', i64: 'Int64', f64: 'Float64',
+  b: 'Bool', s: 'String', dt: "DateTime('UTC')", e8: "Enum8('a' = 1, 'b' = -2)", e16: "Enum16('x' = 1000, 'y' = -1000)",
+  ns: 'Nullable(String)', lc: 'LowCardinality(String)', arr: 'Array(UInt32)', nested: 'Array(Array(Nullable(Int64)))',
+};
+
+function randomRow(next: () => number, i: number): Row {
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  const text = () => Array.from({ length: int(0, 12) }, () => ['a', 'é', '😀', '"', '\\', '\n', '\0', 'Z'][int(0, 7)]).join('');
+  return {
+    u8: int(0, 255), u16: int(0, 65535), u32: int(0, 2 ** 32 - 1), u64: i % 2 === 0 ? int(0, 2 ** 53 - 1) : 18446744073709551615n - BigInt(i),
+    i8: int(-128, 127), i16: int(-32768, 32767), i32: int(-(2 ** 31), 2 ** 31 - 1), i64: i % 2 === 0 ? int(-(2 ** 53) + 1, 2 ** 53 - 1) : -(2n ** 63n) + BigInt(i),
+    f64: [0.1, -1e-300, 1.5e300, -0, NaN, Infinity, -Infinity, next()][int(0, 7)] as number,
+    b: next() < 0.5, s: text(), dt: new Date(int(0, 2 ** 32 - 1) * 1000), e8: ['a', 'b'][int(0, 1)], e16: ['x', 'y'][int(0, 1)],
+    ns: next() < 0.3 ? null : text(), lc: text(), arr: Array.from({ length: int(0, 3) }, () => int(0, 1000)),
+    nested: Array.from({ length: int(0, 2) }, () => Array.from({ length: int(0, 2) }, () => (next() < 0.3 ? null : int(-1000, 1000)))),
+  };
+}
+
+test('rows written in binary read back as the same values through the RowBinary decoder', () => {
+  const next = seeded(20261206);
+  const rows = Array.from({ length: 3_000 }, (_, i) => randomRow(next, i));
+  const back = decodeRowBinary(body(COLUMNS, rows), { int64: 'auto' });
+  assert.is(back.length, rows.length);
+  rows.forEach((row, i) => {
+    const got = back[i] as Row;
+    for (const key of Object.keys(COLUMNS)) {
+      if (key === 'f64' && Number.isNaN(row[key])) assert.ok(Number.isNaN(got[key]), `row ${i} f64`);
+      else if (key === 'dt') assert.is((got[key] as Date).getTime(), (row[key] as Date).getTime(), `row ${i} dt`);
+      else assert.equal(got[key], row[key], `row ${i} ${key}`);
+    }
+  });
+});
+
+test('a long or non-ASCII string takes its UTF-8 length', () => {
+  const s = `${'x'.repeat(200)}ü😀`;
+  const bytes = body({ s: 'String' }, [{ s }]);
+  const back = decodeRowBinary(bytes, { int64: 'auto' });
+  assert.equal(back, [{ s }]);
+});
+
+test('fits: only values with their exact binary form; anything else leaves the statement to JSONEachRow', () => {
+  const keys = Object.keys(COLUMNS);
+  const plan = binaryPlan('`t`', quoted(keys), keys, typesOf(COLUMNS));
+  assert.ok(plan);
+  const next = seeded(7);
+  const good = randomRow(next, 0);
+  assert.ok(plan.fits(good));
+  const misfits: Row = {
+    u8: 256, u16: -1, u32: 1.5, u64: -1, i8: 128, i16: '1', i32: 2 ** 31, i64: 2n ** 63n, f64: '1.5', b: 2, s: 1,
+    dt: new Date(-1000), e8: 'c', e16: 5, ns: undefined, lc: null, arr: [1, -1], nested: [[1.5]],
+  };
+  for (const [key, value] of Object.entries(misfits)) assert.not.ok(plan.fits({ ...good, [key]: value }), `${key}: ${String(value)} does not fit`);
+  assert.ok(plan.fits({ ...good, e8: -2, e16: 1000, b: 1, u64: 5n }), 'enum values by number, Bool as 0/1, a bigint');
+});
+
+test('no plan for a column of a type without a plain binary form, or one the table does not have', () => {
+  for (const type of ['Float32', 'Decimal(10, 2)', 'Date', 'DateTime64(3)', 'UUID', 'UInt128', 'Map(String, UInt8)', 'Tuple(UInt8, String)', 'FixedString(3)', 'IPv4']) {
+    assert.is(binaryPlan('`t`', '(`x`)', ['x'], typesOf({ x: type })), undefined, type);
+  }
+  assert.is(binaryPlan('`t`', '(`x`)', ['x'], typesOf({ y: 'UInt8' })), undefined, 'unknown column');
+  assert.is(binaryPlan('`t`', '()', [], typesOf({ y: 'UInt8' })), undefined, 'no column');
+});
+
+test('a row changed after its check throws when written, naming the column', () => {
+  const plan = binaryPlan('`t`', '(`n`)', ['n'], typesOf({ n: 'UInt8' }));
+  assert.ok(plan);
+  const rows: Row[] = [{ n: 1 }, { n: 2 }];
+  assert.ok(rows.every(plan.fits));
+  (rows[1] as Row).n = 'two';
+  assert.throws(() => [...binaryParts(plan, rows)], /column n/);
+});
+
+test.run();
