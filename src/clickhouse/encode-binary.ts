@@ -15,6 +15,7 @@
 import type { ColumnType } from './column-type.js';
 import { ChunkWriter } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS } from './encode.js';
+import { QueryParamError } from './errors.js';
 import type { Row } from './types.js';
 
 /** A column's binary form: whether a value has one, and writing it (only values that fit). */
@@ -78,7 +79,7 @@ export function binaryPlan(quotedTable: string, quotedColumns: string, keys: rea
     for (let i = 0; i < n; i++) {
       const codec = codecs[i] as Codec;
       const value = row[keys[i] as string];
-      if (!codec.fits(value)) throw new Error(`column ${keys[i] as string}: the value changed after the insert was called`);
+      if (!codec.fits(value)) throw new QueryParamError(keys[i] as string, 'changed after the insert was called, to a value the column cannot take as it is: nothing of this statement is stored');
       codec.write(out, value);
     }
   };

@@ -109,4 +109,23 @@ test(`binary :: a table changed since it was described gets the rows${modern ? '
   assert.equal((await formats(5)).slice(-3), [binary, 'JSONEachRow', binary]);
 });
 
+test('binary :: a row changed while its insert is under way stores nothing of the statement, or all of it as it was checked', async () => {
+  // The value turns bad at its k-th read: in the call's check, the choice of format, or while
+  // the body is written (binary: the request is aborted; text: the server refuses the body).
+  const outcomes = new Set<string>();
+  for (let k = 1; k <= 6; k++) {
+    const from = 10 * ROWS + k * ROWS;
+    const rows: Row[] = rowsFrom(10 + k, from);
+    let reads = 0;
+    Object.defineProperty(rows[ROWS - 1], 'u8', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
+    const outcome = await conn.insertToTable(table, rows).then(() => 'stored', (e: Error) => e.message);
+    const count = Number(await conn.query(`SELECT count() FROM ${table} WHERE id >= ${from} AND id < ${from + ROWS} FORMAT TSV`));
+    if (outcome === 'stored') assert.is(count, ROWS, `k=${k}: every row stored`);
+    else assert.is(count, 0, `k=${k}: refused (${outcome.slice(0, 120)}), and nothing of the statement stored`);
+    outcomes.add(outcome === 'stored' ? 'stored' : /changed after the insert was called/.test(outcome) ? 'refused by the client' : 'refused by the server');
+  }
+  assert.ok(outcomes.has('refused by the server'), 'a bad value sent as text is refused by the server');
+  if (modern) assert.ok(outcomes.has('refused by the client'), 'a value that turned bad as the binary body was written is caught there');
+});
+
 test.run();
