@@ -14,8 +14,9 @@
  */
 import type { ColumnType } from './column-type.js';
 import { ChunkWriter } from './encode-bytes.js';
-import { EPOCH_TEXT_END_MS } from './encode.js';
+import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
 import { QueryParamError } from './errors.js';
+import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
 /** A column's binary form: whether a value has one, and writing it (only values that fit). */
@@ -80,7 +81,13 @@ export function binaryPlan(quotedTable: string, quotedColumns: string, keys: rea
       const codec = codecs[i] as Codec;
       const value = row[keys[i] as string];
       if (!codec.fits(value)) throw new QueryParamError(keys[i] as string, 'changed after the insert was called, to a value the column cannot take as it is: nothing of this statement is stored');
-      codec.write(out, value);
+      try {
+        codec.write(out, value);
+      } catch (err) {
+        // A string that changed into one without a UTF-8 form: refused as the text encoder refuses it.
+        if (err === MALFORMED) encodePlain(value, keys[i] as string);
+        throw err;
+      }
     }
   };
   return { head: `INSERT INTO ${quotedTable} ${quotedColumns} FORMAT RowBinaryWithNamesAndTypes\n`, header: Buffer.concat(header.take()), fits, write };
@@ -252,6 +259,8 @@ function codecFor(type: ColumnType): Codec | undefined {
   }
 }
 
+const MALFORMED = new Error('a string with a lone UTF-16 surrogate');
+
 // An unsigned LEB128 length, as RowBinary writes one before a string or an array.
 function writeLength(out: ChunkWriter, n: number): void {
   out.room(5);
@@ -277,6 +286,8 @@ function writeText(out: ChunkWriter, text: string): void {
     out.pos = at;
     return;
   }
+  // Checked in the call, but the caller may have changed it since: a lone surrogate has no UTF-8 form.
+  if (!isWellFormed(text)) throw MALFORMED;
   const bytes = Buffer.byteLength(text, 'utf8');
   writeLength(out, bytes);
   out.room(bytes);

@@ -97,4 +97,11 @@ test('a row changed after its check throws when written, naming the column', () 
   assert.throws(() => [...binaryParts(plan, rows)], /parameter n: changed after the insert was called/);
 });
 
+test('a string changed into one with a lone surrogate is refused as the text encoder refuses it, naming the column or element', () => {
+  const plan = binaryPlan('`t`', '(`s`, `a`)', ['s', 'a'], typesOf({ s: 'String', a: 'Array(String)' }));
+  assert.ok(plan);
+  assert.throws(() => [...binaryParts(plan, [{ s: 'a\uD800b', a: [] }])], /parameter s: string holds a lone UTF-16 surrogate/);
+  assert.throws(() => [...binaryParts(plan, [{ s: 'ok', a: ['fine', 'x\uDC00'] }])], /parameter a\[1\]: string holds a lone UTF-16 surrogate/);
+});
+
 test.run();

@@ -189,7 +189,10 @@ test('insert :: a row of a big array that stops encoding while the array is sent
     await call;
     assert.instance(error, QueryParamError);
     assert.match((error as Error).message, /lone UTF-16 surrogate/);
-    assert.ok(proxy.stats().bytesToTarget - before > 300_000, 'the rows before it were sent');
+    // As text (18.16), the rows before it went, and the line after them makes the server refuse
+    // them all. In binary (26.7) the request is aborted: the chunks written by then may never
+    // leave the socket.
+    if (TEST_ENGINE === '18.16') assert.ok(proxy.stats().bytesToTarget - before > 300_000, 'the rows before it were sent');
     assert.is((await sql(0, `SELECT count() FROM ${table}`)).trim(), '0', 'and none of them is stored');
     assert.equal(await conn.insertToTable(table, [{ id: 1 }]), { rows: 1 }, 'the connection works after');
   } finally {
