@@ -119,22 +119,46 @@ export function rowWriter(keys: readonly string[]): (out: ChunkWriter, row: Row)
   if (write === undefined) {
     for (const key of keys) checkColumnName(key);
     const heads = keys.map((key, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`, 'utf8'));
-    const most = heads.reduce((sum, head) => sum + head.length, 2);
-    const steps = keys.map((key, i) => `put(out, h[${i}]); value(out, row[${JSON.stringify(key)}], ${JSON.stringify(key)});`);
-    const end = keys.length === 0 ? 'put(out, EMPTY);' : 'put(out, END);';
+    // Each column's key bytes are stored one by one and its value dispatched inline: every
+    // column has its own place in the code, so each branch sees one kind of value.
+    const steps = keys.map((key, i) => `${storeBytes(heads[i] as Buffer)} ${inlineValue(JSON.stringify(key))}`);
+    const end = storeBytes(keys.length === 0 ? EMPTY_LINE : LINE_END);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one function per key list, named property reads.
-    const make = new Function('h', 'put', 'value', 'EMPTY', 'END', `return (out, row) => { out.room(${most}); ${steps.join(' ')} ${end} };`) as (
-      h: Buffer[], p: typeof put, v: typeof writeValue, empty: Buffer, end: Buffer) => (out: ChunkWriter, row: Row) => void;
-    write = make(heads, put, writeValue, EMPTY_LINE, LINE_END);
+    const make = new Function('k', `return (out, row) => { let b, p, v; ${steps.join(' ')} ${end} };`) as (
+      kit: typeof KIT) => (out: ChunkWriter, row: Row) => void;
+    write = make(KIT);
     writers.set(cacheKey, write);
   }
   return write;
+}
+
+// Code that appends constant bytes (a key, the line's end) without a loop or a call, making room first.
+function storeBytes(bytes: Buffer): string {
+  const n = bytes.length;
+  const stores = [...bytes].map((byte, i) => `b[p + ${i}] = ${byte};`).join(' ');
+  return `if (out.pos + ${n} > out.buf.length) out.room(${n}); b = out.buf; p = out.pos; ${stores} out.pos = p + ${n};`;
+}
+
+// writeValue's dispatch, written out for one column (`name` is its JSON-quoted key).
+function inlineValue(name: string): string {
+  return `v = row[${name}];
+    if (typeof v === 'number') { if (Number.isSafeInteger(v)) k.integer(out, v); else if (Number.isFinite(v)) k.ascii(out, String(v)); else k.value(out, v, ${name}); }
+    else if (typeof v === 'string') { if (!k.plain(out, v)) k.value(out, v, ${name}); }
+    else if (v === null) k.put(out, k.NULL);
+    else if (v instanceof Date) { if (!k.epoch(out, v.getTime())) k.value(out, v, ${name}); }
+    else if (Array.isArray(v)) { if (!k.integers(out, v)) k.value(out, v, ${name}); }
+    else k.value(out, v, ${name});`;
 }
 
 const writers = new BoundedCache<(out: ChunkWriter, row: Row) => void>({ maxEntries: 256, maxKeyLength: 16_384, maxChars: 1024 * 1024 });
 const EMPTY_LINE = Buffer.from('{}\n');
 const LINE_END = Buffer.from('}\n');
 const NULL = Buffer.from('null');
+
+// What a compiled row writer calls.
+const KIT = {
+  integer: writeInteger, ascii: writeAscii, plain: writePlainString, epoch: writeEpoch, integers: writeIntegers, value: writeValue, put, NULL,
+};
 
 function put(out: ChunkWriter, bytes: Buffer): void {
   const n = bytes.length;
@@ -212,11 +236,19 @@ function writeEpoch(out: ChunkWriter, ms: number): boolean {
   let at = out.pos + 11;
   out.pos += 12;
   buf[at] = 34;
-  let v = Math.floor(ms / 1000);
-  for (let i = 0; i < 10; i++) {
-    const next = Math.floor(v / 10);
-    buf[--at] = 48 + (v - next * 10);
-    v = next;
+  // Ten digits as two halves of five, each small enough for integer arithmetic.
+  const seconds = Math.floor(ms / 1000);
+  let high = Math.floor(seconds / 100_000);
+  let low = seconds - high * 100_000;
+  for (let i = 0; i < 5; i++) {
+    const next = (low / 10) | 0;
+    buf[--at] = 48 + (low - next * 10);
+    low = next;
+  }
+  for (let i = 0; i < 5; i++) {
+    const next = (high / 10) | 0;
+    buf[--at] = 48 + (high - next * 10);
+    high = next;
   }
   buf[--at] = 34;
   return true;

@@ -31,7 +31,7 @@ const VALUES: unknown[] = [
   0, -0, 1, -1, 9, 10, 99, 100, -100, 2 ** 31, -(2 ** 31), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53, 1.5, -0.25, 1e21, 1e-7,
   Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 12345678901234567890n, -5n, true, false, null,
   '', 'plain', 'with "quote"', 'back\\slash', 'tab\there', 'line\nbreak', '\u0000', '\u001f', '\u007f', 'é', 'Ωmega', '😀', 'a\uD800b',
-  new Date(0), new Date(999), new Date(-1), new Date(2 ** 32 * 1000 - 1), new Date(2 ** 32 * 1000), new Date(Date.UTC(2020, 1, 29, 12)), new Date(Date.UTC(2200, 0, 1)), new Date(Number.NaN), new Date(Date.UTC(2300, 0, 1)),
+  new Date(0), new Date(999), new Date(-1), new Date(99_999_999), new Date(100_000_000), new Date(1_600_000_000_123), new Date(4_294_900_000_000), new Date(2 ** 32 * 1000 - 1), new Date(2 ** 32 * 1000), new Date(Date.UTC(2020, 1, 29, 12)), new Date(Date.UTC(2200, 0, 1)), new Date(Number.NaN), new Date(Date.UTC(2300, 0, 1)),
   [], [1, 2, 3], [-1, 0, 2 ** 40], [1.5, 2], [1, 'a'], ['x', 'y'], [[1], [2, 3]], [1, undefined], [null], [true],
   new Map([['k', 1]]), { a: 1, b: [1, 'x'] }, Symbol('s'), () => 1,
 ];
