@@ -1,4 +1,5 @@
 import { ProtocolError } from './errors.js';
+import { unescapeTsv } from './text-escape.js';
 
 /**
  * A parsed ClickHouse type string. `args` holds nested types (`Array(T)`, `Tuple(...)`,
@@ -209,14 +210,13 @@ class TypeParser {
     this.fail('unbalanced parentheses');
   }
 
+  // A quoted literal as ClickHouse writes one (an enum's name, a time zone): its escapes undone.
   quoted(): string {
-    let out = '';
-    this.pos++;
+    const from = ++this.pos;
     while (this.pos < this.text.length) {
       const ch = this.text[this.pos++];
-      if (ch === '\\') out += this.text[this.pos++] ?? '';
-      else if (ch === "'") return out;
-      else out += ch;
+      if (ch === '\\') this.pos++;
+      else if (ch === "'") return unescapeTsv(this.text.slice(from, this.pos - 1));
     }
     return this.fail('unterminated quoted string');
   }

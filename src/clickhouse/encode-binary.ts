@@ -80,7 +80,7 @@ export function binaryPlan(quotedTable: string, quotedColumns: string, keys: rea
     for (let i = 0; i < n; i++) {
       const codec = codecs[i] as Codec;
       const value = row[keys[i] as string];
-      if (!codec.fits(value)) throw new QueryParamError(keys[i] as string, 'changed after the insert was called, to a value the column cannot take as it is: nothing of this statement is stored');
+      if (!codec.fits(value)) throw new QueryParamError(keys[i] as string, 'changed after the insert was called, to a value the column cannot take as it is: the statement is cancelled');
       try {
         codec.write(out, value);
       } catch (err) {
@@ -160,7 +160,8 @@ const float64: Codec = {
   fits: (v) => typeof v === 'number',
   write(out, v) {
     out.room(8);
-    out.buf.writeDoubleLE(v as number, out.pos);
+    // -0 as 0, as the text path writes it.
+    out.buf.writeDoubleLE((v as number) + 0, out.pos);
     out.pos += 8;
   },
 };

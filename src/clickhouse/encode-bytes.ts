@@ -121,16 +121,21 @@ export function rowWriter(keys: readonly string[]): (out: ChunkWriter, row: Row)
     const heads = keys.map((key, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`, 'utf8'));
     // Each column's key bytes are stored one by one and its value dispatched inline: every
     // column has its own place in the code, so each branch sees one kind of value.
-    const steps = keys.map((key, i) => `${storeBytes(heads[i] as Buffer)} ${inlineValue(JSON.stringify(key))}`);
+    // A wide row is written by calls instead: written out, its function would be too big for V8 to optimize.
+    const wide = keys.length > INLINE_COLUMNS;
+    const steps = keys.map((key, i) => (wide ? `k.put(out, h[${i}]); k.value(out, row[${JSON.stringify(key)}], ${JSON.stringify(key)});`
+      : `${storeBytes(heads[i] as Buffer)} ${inlineValue(JSON.stringify(key))}`));
     const end = storeBytes(keys.length === 0 ? EMPTY_LINE : LINE_END);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one function per key list, named property reads.
-    const make = new Function('k', `return (out, row) => { let b, p, v; ${steps.join(' ')} ${end} };`) as (
-      kit: typeof KIT) => (out: ChunkWriter, row: Row) => void;
-    write = make(KIT);
+    const make = new Function('k', 'h', `return (out, row) => { let b, p, v; ${steps.join(' ')} ${end} };`) as (
+      kit: typeof KIT, heads: Buffer[]) => (out: ChunkWriter, row: Row) => void;
+    write = make(KIT, heads);
     writers.set(cacheKey, write);
   }
   return write;
 }
+
+const INLINE_COLUMNS = 32;
 
 // Code that appends constant bytes (a key, the line's end) without a loop or a call, making room first.
 function storeBytes(bytes: Buffer): string {

@@ -90,16 +90,20 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
-  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings): Promise<RawResponse> => {
+  // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
+  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings,
+    insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
     // Each statement of a multi-group insert too: 26.x may still list the previous one as
     // running just after it answered (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING).
-    const id = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : group > 0 ? `${queryId}-${group}` : queryId;
+    const first = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : group > 0 ? `${queryId}-${group}` : queryId;
+    // A statement sent again as text after its binary header was refused: the server may still list the first.
+    const id = insert?.again === true ? `${first}-text` : first;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings], id);
+    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings, insert?.after], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -135,8 +139,11 @@ async function performOnce<K extends PreparedRequest['type']>(
     const big = groups.some((g) => g.rows.length >= STREAMED_FROM);
     const binary = big && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.rowBinaryWithNamesAndTypes === true;
     let types: ColumnTypes | undefined;
-    if (binary || groups.some((g) => mayNeedSchema(g.rows))) {
-      const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+    const needed = groups.some((g) => mayNeedSchema(g.rows));
+    // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
+    const schema = needed ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal)
+      : binary ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch(() => undefined) : undefined;
+    if (schema !== undefined) {
       encodings = schema.encodings;
       if (binary) types = schema.types;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
@@ -146,7 +153,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     let written = 0;
-    const sendGroup = async (group: InsertGroup, i: number, plan: BinaryPlan | undefined): Promise<number> => {
+    const sendGroup = async (group: InsertGroup, i: number, plan: BinaryPlan | undefined, again = false): Promise<number> => {
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
@@ -162,7 +169,7 @@ async function performOnce<K extends PreparedRequest['type']>(
         : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
           : group.rows.length >= STREAMED_FROM ? asSent(statementParts(insertHead(insert.table, group.columns), group.rows, out), 'text') : group.chunks;
       try {
-        const res = await post(body, false, i);
+        const res = await post(body, false, i, false, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);
         if (refusal !== undefined) throw refusal;
         checkResponse(res);
         return writtenRows(res) ?? group.rows.length;
@@ -179,10 +186,11 @@ async function performOnce<K extends PreparedRequest['type']>(
         written += await sendGroup(group, i, inBinary ? plan : undefined);
       } catch (err) {
         // A table changed since it was described refuses the binary header before it reads a
-        // row: it is described afresh next time, and this group goes again as text.
-        if (!inBinary || !(err instanceof ClickHouseError && err.serverCode === 117 && err.serverMessage.includes('header'))) throw err;
+        // row: described afresh, this group goes again as text (under a query id of its own).
+        if (!inBinary || !staleHeader(err)) throw err;
         forgetTableSchema(server, insert.table);
-        written += await sendGroup(group, i, undefined);
+        encodings = (await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch(() => undefined))?.encodings ?? encodings;
+        written += await sendGroup(group, i, undefined, true);
       }
     }
     return { rows: written } as CommandResults[K];
@@ -293,3 +301,13 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 const NO_ENCODINGS: ColumnEncodings = new Map();
 // An array of at least this many rows is encoded as it is sent; a smaller one goes whole, with its length.
 const STREAMED_FROM = 10_000;
+
+// A binary insert's header is read by name and checked by type, whatever the caller's settings say.
+const HEADER_CHECKED: Settings = Object.freeze({ input_format_with_names_use_header: 1, input_format_with_types_use_header: 1 });
+
+// The server refused a binary insert's header: a column's type, name or count is not the table's.
+// 22.x says only "Type of 'x' must be ..."; later versions add "(while reading header)".
+function staleHeader(err: unknown): boolean {
+  return err instanceof ClickHouseError && err.serverCode === 117
+    && /while reading header|^Type of '.*' must be|Unknown field found|number of (?:data types|columns) differs/i.test(err.serverMessage);
+}

@@ -23,6 +23,8 @@ test('parse :: nested types as the server prints them', () => {
 
 test('parse :: enum entries keep their names, escaped quotes included, and their values', () => {
   assert.equal(parseColumnType("Enum8('a' = 1, 'it\\'s' = -2)"), { name: 'Enum8', args: ['a', "it's"], values: [1, -2] });
+  // Names with escapes, as the server writes them: each escape undone, not its letter kept.
+  assert.equal(parseColumnType("Enum8('a\\nb' = 1, 'tab\\there' = 2, 'back\\\\slash' = 3, '\\x41' = 4)").args, ['a\nb', 'tab\there', 'back\\slash', 'A']);
 });
 
 test('parse :: the forms of modern servers: quoted element names, DESCRIBE line breaks, JSON and Dynamic parameters', () => {

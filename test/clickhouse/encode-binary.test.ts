@@ -58,6 +58,30 @@ test('rows written in binary read back as the same values through the RowBinary 
   });
 });
 
+test('the bytes of each form, as RowBinary lays them out', () => {
+  const hex = (columns: Record<string, string>, row: Row): string => {
+    const bytes = body(columns, [row]);
+    // The header: count, names, types; the row follows it.
+    const header = 1 + Object.keys(columns).reduce((n, k) => n + 1 + Buffer.byteLength(k) + 1 + Buffer.byteLength(columns[k] as string), 0);
+    return bytes.subarray(header).toString('hex');
+  };
+  assert.is(hex({ x: 'Int64' }, { x: -1 }), 'ffffffffffffffff');
+  assert.is(hex({ x: 'Int64' }, { x: -(2 ** 32) - 1 }), 'fffffffffeffffff');
+  assert.is(hex({ x: 'UInt64' }, { x: 2 ** 53 - 1 }), 'ffffffffffff1f00');
+  assert.is(hex({ x: 'UInt64' }, { x: 18446744073709551615n }), 'ffffffffffffffff');
+  assert.is(hex({ x: "Enum8('a' = -2)" }, { x: 'a' }), 'fe');
+  assert.is(hex({ x: "Enum16('a' = -300)" }, { x: 'a' }), 'd4fe');
+  assert.is(hex({ x: 'Nullable(UInt8)' }, { x: null }), '01');
+  assert.is(hex({ x: 'Nullable(UInt8)' }, { x: 7 }), '0007');
+  assert.is(hex({ x: 'Bool' }, { x: true }), '01');
+  assert.is(hex({ x: 'Int16' }, { x: -2 }), 'feff');
+  assert.is(hex({ x: 'String' }, { x: 'x'.repeat(200) }), `c801${'78'.repeat(200)}`);
+  assert.is(hex({ x: 'Array(UInt8)' }, { x: [1, 2] }), '020102');
+  assert.is(hex({ x: 'Float64' }, { x: 1.5 }), '000000000000f83f');
+  assert.is(hex({ x: 'Float64' }, { x: -0 }), '0000000000000000', '-0 as 0, as the text path writes it');
+  assert.is(hex({ x: "DateTime('UTC')" }, { x: new Date(1_600_000_000_999) }), (1_600_000_000).toString(16).match(/../g)!.reverse().join(''), 'whole seconds, the milliseconds dropped');
+});
+
 test('a long or non-ASCII string takes its UTF-8 length', () => {
   const s = `${'x'.repeat(200)}ü😀`;
   const bytes = body({ s: 'String' }, [{ s }]);

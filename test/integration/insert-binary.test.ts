@@ -23,7 +23,7 @@ const LOGGED = { settings: { log_queries: 1 } };
 // Bool and LowCardinality are not in 18.16 (without experimental settings).
 const COLUMNS: Record<string, string> = {
   id: 'UInt32', u8: 'UInt8', i16: 'Int16', u64: 'UInt64', i64: 'Int64', f64: 'Float64', s: 'String', dt: 'DateTime',
-  e8: "Enum8('a' = 1, 'b' = -2)", e16: "Enum16('x' = 1000, 'y' = -1000)", ns: 'Nullable(String)', arr: 'Array(UInt32)',
+  e8: "Enum8('a' = 1, 'b' = -2, 'x\\ny' = 3)", e16: "Enum16('x' = 1000, 'y' = -1000)", ns: 'Nullable(String)', arr: 'Array(UInt32)',
   nested: 'Array(Array(Nullable(Int64)))', ...(modern ? { b: 'Bool', lc: 'LowCardinality(String)' } : {}),
   d: 'UInt32 DEFAULT id * 2',
 };
@@ -37,7 +37,7 @@ function rowsFrom(seed: number, first: number): Row[] {
     return {
       id, u8: int(0, 255), i16: int(-32768, 32767), u64: id % 2 === 0 ? int(0, 2 ** 53 - 1) : 18446744073709551615n - BigInt(id),
       i64: id % 2 === 0 ? int(-(2 ** 53) + 1, 2 ** 53 - 1) : -(2n ** 63n) + BigInt(id), f64: [0.1, -1e-300, 1.5e300, next() * 1e6 - 5e5][int(0, 3)] as number,
-      s: text(), dt: new Date(int(0, 2 ** 31 - 1) * 1000), e8: ['a', 'b'][int(0, 1)], e16: ['x', 'y'][int(0, 1)], ns: next() < 0.3 ? null : text(),
+      s: text(), dt: new Date(int(0, 2 ** 31 - 1) * 1000), e8: ['a', 'b', 'x\ny'][int(0, 2)], e16: ['x', 'y'][int(0, 1)], ns: next() < 0.3 ? null : text(),
       arr: Array.from({ length: int(0, 3) }, () => int(0, 1000)), nested: Array.from({ length: int(0, 2) }, () => Array.from({ length: int(0, 2) }, () => (next() < 0.3 ? null : int(-1000, 1000)))),
       ...(modern ? { b: next() < 0.5, lc: text() } : {}),
     };
