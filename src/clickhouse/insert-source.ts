@@ -3,8 +3,8 @@
  * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
-import { type ColumnEncodings, encodeRow } from './encode.js';
-import { ChunkWriter, statementParts } from './encode-bytes.js';
+import { type ColumnEncodings, checkRow, encodeRow } from './encode.js';
+import { ChunkWriter, rowWriter } from './encode-bytes.js';
 import { QueryParamError, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ColumnListReader, insertHead } from './prepare.js';
@@ -32,8 +32,6 @@ export function partlySent(err: unknown): unknown {
  */
 export type Post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, statement: number, extra?: Settings) => Promise<RawResponse>;
 
-// A streamed insert's body goes in chunks of about this many bytes.
-const BODY_CHUNK = 1024 * 1024;
 // Rows an older server's insert takes per round (one statement per column set each).
 const ROUNDS_OF = 50_000;
 // How long a slow source's rows wait client-side before they are sent anyway: a chunk of
@@ -123,11 +121,44 @@ function badRow(err: unknown, index: number): unknown {
   return new QueryParamError(`rows[${index}].${err.param}`, `${err.message.replace(/^parameter [^:]*: /, '')} (the insert was cancelled at this row)`);
 }
 
-function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
-  try {
-    return encodeRow(row, schema.encodings);
-  } catch (err) {
-    throw badRow(err, index);
+/**
+ * Writes a source's rows as JSONEachRow lines into chunk writers: straight as bytes by the
+ * writer compiled for the row's columns (`rowWriter`) when the table has no column whose
+ * values need its type, through `encodeRow` otherwise. A row that cannot be written throws
+ * its error named by its place, before any byte of it is written.
+ */
+class SourceRowWriter {
+  readonly #columns = new ColumnListReader();
+  #list: string | undefined;
+  #write: ((out: ChunkWriter, row: Row) => void) | undefined;
+
+  readonly #schema: TableSchema;
+
+  constructor(schema: TableSchema) {
+    this.#schema = schema;
+  }
+
+  /** The row's column list (as `ColumnListReader.of` gives it): the statement it belongs to on 18.16. */
+  columnsOf(row: Row): string {
+    return this.#columns.of(row);
+  }
+
+  write(out: ChunkWriter, row: Row, index: number): void {
+    try {
+      if (this.#schema.encodings.size > 0) {
+        out.line(encodeRow(row, this.#schema.encodings));
+        return;
+      }
+      checkRow(row);
+      const list = this.#columns.of(row);
+      if (list !== this.#list || this.#write === undefined) {
+        this.#write = rowWriter(this.#columns.keys);
+        this.#list = list;
+      }
+      this.#write(out, row);
+    } catch (err) {
+      throw badRow(err, index);
+    }
   }
 }
 
@@ -143,23 +174,24 @@ function encodeSourceRow(row: Row, index: number, schema: TableSchema): string {
 export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
   let sent = 0;
   async function* body(): AsyncGenerator<Buffer> {
-    let chunk = `INSERT INTO ${table} FORMAT JSONEachRow\n`;
+    const out = new ChunkWriter();
+    const writer = new SourceRowWriter(schema);
+    out.text(`INSERT INTO ${table} FORMAT JSONEachRow\n`);
     let at = Date.now();
     let read = 0;
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      chunk += `${encodeSourceRow(row, read, schema)}\n`;
+      writer.write(out, row, read);
       read++;
       // Full, or a slow source's rows waiting long enough: sent now.
-      if (chunk.length >= BODY_CHUNK || Date.now() - at >= SLOW_SOURCE_MS) {
-        yield Buffer.from(chunk, 'utf8');
-        chunk = '';
+      if (out.full || out.ready.length > 0 || Date.now() - at >= SLOW_SOURCE_MS) {
+        yield* out.take();
         at = Date.now();
         sent = read;
         sentRows(sent);
       }
     }
-    if (chunk !== '') yield Buffer.from(chunk, 'utf8');
+    yield* out.take();
     sent = read;
     sentRows(sent);
   }
@@ -212,19 +244,19 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending = send(groups);
     sending.catch(() => undefined);
   };
-  const columns = new ColumnListReader();
+  const writer = new SourceRowWriter(schema);
   try {
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      const line = encodeSourceRow(row, read, schema);
-      const list = columns.of(row);
+      // A bad row throws before any byte of it is written (its statement is never sent).
+      const list = writer.columnsOf(row);
       let group = round.get(list);
       if (group === undefined) {
         group = { body: new ChunkWriter(), rows: 0 };
         group.body.text(insertHead(table, list));
         round.set(list, group);
       }
-      group.body.line(line);
+      writer.write(group.body, row, read);
       group.rows++;
       read++;
       if (held === 0) roundStart = Date.now();

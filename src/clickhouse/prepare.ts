@@ -171,6 +171,11 @@ export class ColumnListReader {
   #keys: string[] = [];
   #list: string | undefined;
 
+  /** The keys of the row read last, in order (what its list quotes). */
+  get keys(): readonly string[] {
+    return this.#keys;
+  }
+
   /** The row's column list, `(\`id\`, \`name\`)`. */
   of(row: Row): string {
     if (this.#list !== undefined && sameColumns(row, this.#keys)) return this.#list;
