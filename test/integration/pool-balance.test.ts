@@ -42,11 +42,12 @@ test('balance :: concurrent load spreads over all servers too', async () => {
     const rows = await Promise.all(Array.from({ length: 60 }, () => pool.select(WHO)));
     const replicas = new Set(rows.map((r) => String(r[0]!.replica)));
     assert.is(replicas.size, 3);
-    // Once every connection is busy, a queued call goes to the first connection that frees,
-    // so a server slower at the moment gets fewer (CI saw 9 of 60 on a loaded 26.7 server):
-    // at least a quarter of its even share each, and the stats agree with what answered.
+    // The first calls fill every connection, two per server; after that a queued call goes
+    // to the first connection that frees, so a server slower at the moment gets fewer (CI
+    // saw 9, then 4 of 60 on a loaded 26.7 server): each server takes at least the calls its
+    // own connections started with, and the stats agree with what answered.
     const queries = pool.stats().servers.map((s) => s.queries);
-    for (const [i, n] of queries.entries()) assert.ok(n >= 60 / 3 / 4, `server ${i}: ${n} queries of 60 (${queries.join(', ')})`);
+    for (const [i, n] of queries.entries()) assert.ok(n >= 2, `server ${i}: ${n} queries of 60 (${queries.join(', ')})`);
     assert.equal(queries, tally(rows.map((r) => String(r[0]!.replica))), 'stats() counts what each server answered');
   } finally {
     await app.stop();
