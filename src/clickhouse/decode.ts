@@ -7,8 +7,6 @@ import { unescapeTsv } from './text-escape.js';
 import { type RowBuild, rowBuilder } from './row-builder.js';
 import type { Int64Mode, Row } from './types.js';
 
-export { unescapeTsv } from './text-escape.js';
-
 /**
  * What decoding needs besides the body.
  *

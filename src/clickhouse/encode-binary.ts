@@ -13,7 +13,7 @@
  * reads every form the client accepts.
  */
 import type { ColumnType } from './column-type.js';
-import { ChunkWriter } from './encode-bytes.js';
+import { ChunkWriter, put, rowParts } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
 import { QueryParamError } from './errors.js';
 import { isWellFormed } from './params.js';
@@ -51,26 +51,28 @@ export interface BinaryPlan {
 export type ColumnTypes = ReadonlyMap<string, { readonly type: ColumnType; readonly text: string }>;
 
 /**
- * The plan for rows giving `keys` into `quotedTable`, or `undefined` when a column is not
- * in `types` or its type has no plain binary form here (the statement goes as JSONEachRow).
+ * The plan for rows giving `keys`, after the statement line `head` (`insertHead(...,
+ * 'RowBinaryWithNamesAndTypes')`), or `undefined` when a column is not in `types` or its
+ * type has no plain binary form here (the statement goes as JSONEachRow).
  *
  * @example
- * binaryPlan('`t`', ['id'], new Map([['id', { type: parseColumnType('UInt32'), text: 'UInt32' }]]))?.head;
- * // 'INSERT INTO `t` (`id`) FORMAT RowBinaryWithNamesAndTypes\n'
+ * binaryPlan(insertHead('`t`', '(`id`)', 'RowBinaryWithNamesAndTypes'), ['id'], new Map([['id', { type: parseColumnType('UInt32'), text: 'UInt32' }]]));
  */
-export function binaryPlan(quotedTable: string, quotedColumns: string, keys: readonly string[], types: ColumnTypes): BinaryPlan | undefined {
+export function binaryPlan(head: string, keys: readonly string[], types: ColumnTypes): BinaryPlan | undefined {
   if (keys.length === 0) return undefined;
   const codecs: Codec[] = [];
   const header = new ChunkWriter();
   writeLength(header, keys.length);
+  const texts: string[] = [];
   for (const key of keys) {
     const column = types.get(key);
     const codec = column && codecFor(column.type);
     if (!column || !codec) return undefined;
     codecs.push(codec);
+    texts.push(column.text);
     writeText(header, key);
   }
-  for (const key of keys) writeText(header, (types.get(key) as { text: string }).text);
+  for (const text of texts) writeText(header, text);
   const n = keys.length;
   const fits = (row: Row): boolean => {
     for (let i = 0; i < n; i++) if (!(codecs[i] as Codec).fits(row[keys[i] as string])) return false;
@@ -90,7 +92,7 @@ export function binaryPlan(quotedTable: string, quotedColumns: string, keys: rea
       }
     }
   };
-  return { head: `INSERT INTO ${quotedTable} ${quotedColumns} FORMAT RowBinaryWithNamesAndTypes\n`, header: Buffer.concat(header.take()), fits, write };
+  return { head, header: Buffer.concat(header.take()), fits, write };
 }
 
 /**
@@ -100,17 +102,10 @@ export function binaryPlan(quotedTable: string, quotedColumns: string, keys: rea
  * @example
  * for (const part of binaryParts(plan, rows)) send(part.chunks);
  */
-export function* binaryParts(plan: BinaryPlan, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
+export function binaryParts(plan: BinaryPlan, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
   out.text(plan.head);
-  out.room(plan.header.length);
-  out.buf.set(plan.header, out.pos);
-  out.pos += plan.header.length;
-  const { write } = plan;
-  for (let i = 0; i < rows.length; i++) {
-    write(out, rows[i] as Row);
-    if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
-  }
-  yield { chunks: out.take(), rows: rows.length };
+  put(out, plan.header);
+  return rowParts(rows, plan.write, out);
 }
 
 const isSafe = Number.isSafeInteger;

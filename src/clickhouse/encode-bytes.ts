@@ -31,9 +31,19 @@ export function columnsOf(row: Row): string[] {
  * @example
  * const chunks = [...statementParts('INSERT INTO `t` (`a`) FORMAT JSONEachRow\n', [{ a: 1 }])].flatMap((p) => p.chunks);
  */
-export function* statementParts(head: string, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
+export function statementParts(head: string, rows: readonly Row[], out = new ChunkWriter()): Generator<{ chunks: Buffer[]; rows: number }> {
   out.text(head);
-  const write = rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []);
+  return rowParts(rows, rowWriter(rows.length > 0 ? columnsOf(rows[0] as Row) : []), out);
+}
+
+/**
+ * `rows` written one by one by `write` into `out` (after whatever `out` holds already), in
+ * parts: each the chunks filled so far and the rows written by then; the last holds the rest.
+ *
+ * @example
+ * const parts = rowParts(rows, rowWriter(['a']), out);
+ */
+export function* rowParts(rows: readonly Row[], write: (out: ChunkWriter, row: Row) => void, out: ChunkWriter): Generator<{ chunks: Buffer[]; rows: number }> {
   for (let i = 0; i < rows.length; i++) {
     write(out, rows[i] as Row);
     if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
@@ -123,13 +133,15 @@ export function rowWriter(keys: readonly string[]): (out: ChunkWriter, row: Row)
     // column has its own place in the code, so each branch sees one kind of value.
     // A wide row is written by calls instead: written out, its function would be too big for V8 to optimize.
     const wide = keys.length > INLINE_COLUMNS;
-    const steps = keys.map((key, i) => (wide ? `k.put(out, h[${i}]); k.value(out, row[${JSON.stringify(key)}], ${JSON.stringify(key)});`
-      : `${storeBytes(heads[i] as Buffer)} ${inlineValue(JSON.stringify(key))}`));
+    const steps = keys.map((key, i) => {
+      const name = JSON.stringify(key);
+      return wide ? `k.put(out, h[${i}]); w(out, row[${name}], ${name});` : `${storeBytes(heads[i] as Buffer)} v = row[${name}]; ${dispatch(name)}`;
+    });
     const end = storeBytes(keys.length === 0 ? EMPTY_LINE : LINE_END);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one function per key list, named property reads.
-    const make = new Function('k', 'h', `return (out, row) => { let b, p, v; ${steps.join(' ')} ${end} };`) as (
-      kit: typeof KIT, heads: Buffer[]) => (out: ChunkWriter, row: Row) => void;
-    write = make(KIT, heads);
+    const make = new Function('k', 'h', 'w', `return (out, row) => { let b, p, v; ${steps.join(' ')} ${end} };`) as (
+      kit: typeof KIT, heads: Buffer[], value: typeof writeValue) => (out: ChunkWriter, row: Row) => void;
+    write = make(KIT, heads, writeValue);
     writers.set(cacheKey, write);
   }
   return write;
@@ -144,15 +156,18 @@ function storeBytes(bytes: Buffer): string {
   return `if (out.pos + ${n} > out.buf.length) out.room(${n}); b = out.buf; p = out.pos; ${stores} out.pos = p + ${n};`;
 }
 
-// writeValue's dispatch, written out for one column (`name` is its JSON-quoted key).
-function inlineValue(name: string): string {
-  return `v = row[${name}];
-    if (typeof v === 'number') { if (Number.isSafeInteger(v)) k.integer(out, v); else if (Number.isFinite(v)) k.ascii(out, String(v)); else k.value(out, v, ${name}); }
-    else if (typeof v === 'string') { if (!k.plain(out, v)) k.value(out, v, ${name}); }
+// How one value `v` is written, as code: the common kinds as bytes, anything else (an
+// escape, a non-ASCII character, a Date out of range, a Map, an object) from the text the
+// value encoder makes. `name` is the code of the column's name. Written out in each row
+// writer (each column its own branches), and compiled once more as `writeValue`.
+function dispatch(name: string): string {
+  return `if (typeof v === 'number') { if (Number.isSafeInteger(v)) k.integer(out, v); else if (Number.isFinite(v)) k.ascii(out, String(v)); else k.other(out, v, ${name}); }
+    else if (typeof v === 'string') { if (!k.plain(out, v)) k.other(out, v, ${name}); }
     else if (v === null) k.put(out, k.NULL);
-    else if (v instanceof Date) { if (!k.epoch(out, v.getTime())) k.value(out, v, ${name}); }
-    else if (Array.isArray(v)) { if (!k.integers(out, v)) k.value(out, v, ${name}); }
-    else k.value(out, v, ${name});`;
+    else if (typeof v === 'boolean') k.bool(out, v);
+    else if (v instanceof Date) { if (!k.epoch(out, v.getTime())) k.other(out, v, ${name}); }
+    else if (Array.isArray(v)) { if (!k.integers(out, v)) k.other(out, v, ${name}); }
+    else k.other(out, v, ${name});`;
 }
 
 const writers = new BoundedCache<(out: ChunkWriter, row: Row) => void>({ maxEntries: 256, maxKeyLength: 16_384, maxChars: 1024 * 1024 });
@@ -160,12 +175,29 @@ const EMPTY_LINE = Buffer.from('{}\n');
 const LINE_END = Buffer.from('}\n');
 const NULL = Buffer.from('null');
 
-// What a compiled row writer calls.
+// What compiled writers call.
 const KIT = {
-  integer: writeInteger, ascii: writeAscii, plain: writePlainString, epoch: writeEpoch, integers: writeIntegers, value: writeValue, put, NULL,
+  integer: writeInteger, ascii: writeAscii, plain: writePlainString, epoch: writeEpoch, integers: writeIntegers, put, NULL,
+  bool(out: ChunkWriter, value: boolean): void {
+    out.room(1);
+    out.buf[out.pos++] = value ? 49 : 48;
+  },
+  other(out: ChunkWriter, value: unknown, name: string): void {
+    out.text(encodePlain(value, name));
+  },
 };
 
-function put(out: ChunkWriter, bytes: Buffer): void {
+// One value of any kind, for a row too wide to have its writer written out.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the same dispatch as the written-out writers, from one text.
+const writeValue = new Function('k', `return (out, v, name) => { ${dispatch('name')} };`)(KIT) as (out: ChunkWriter, value: unknown, name: string) => void;
+
+/**
+ * Appends constant bytes (a key, a header) to `out`.
+ *
+ * @example
+ * put(out, Buffer.from('null'));
+ */
+export function put(out: ChunkWriter, bytes: Buffer): void {
   const n = bytes.length;
   out.room(n);
   // A key is a few bytes: a loop costs less than a native copy's call.
@@ -178,28 +210,6 @@ function put(out: ChunkWriter, bytes: Buffer): void {
     out.buf.set(bytes, out.pos);
     out.pos += n;
   }
-}
-
-function writeValue(out: ChunkWriter, value: unknown, name: string): void {
-  switch (typeof value) {
-    case 'number':
-      if (Number.isSafeInteger(value)) return writeInteger(out, value);
-      if (Number.isFinite(value)) return writeAscii(out, String(value));
-      break;
-    case 'string':
-      if (writePlainString(out, value)) return;
-      break;
-    case 'boolean':
-      out.room(1);
-      out.buf[out.pos++] = value ? 49 : 48;
-      return;
-    case 'object':
-      if (value === null) return put(out, NULL);
-      if (Array.isArray(value) && writeIntegers(out, value)) return;
-      if (value instanceof Date && writeEpoch(out, value.getTime())) return;
-      break;
-  }
-  out.text(encodePlain(value, name));
 }
 
 // As String(value) writes a safe integer.

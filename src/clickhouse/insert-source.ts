@@ -129,35 +129,39 @@ function badRow(err: unknown, index: number): unknown {
  */
 class SourceRowWriter {
   readonly #columns = new ColumnListReader();
+  readonly #schema: TableSchema;
   #list: string | undefined;
   #write: ((out: ChunkWriter, row: Row) => void) | undefined;
-
-  readonly #schema: TableSchema;
+  #index = 0;
 
   constructor(schema: TableSchema) {
     this.#schema = schema;
   }
 
-  /** The row's column list (as `ColumnListReader.of` gives it): the statement it belongs to on 18.16. */
-  columnsOf(row: Row): string {
-    return this.#columns.of(row);
-  }
-
-  write(out: ChunkWriter, row: Row, index: number): void {
+  /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
+  next(row: Row, index: number): string {
+    this.#index = index;
+    if (this.#schema.encodings.size > 0) return this.#columns.of(row);
     try {
-      if (this.#schema.encodings.size > 0) {
-        out.line(encodeRow(row, this.#schema.encodings));
-        return;
-      }
       checkRow(row);
-      const list = this.#columns.of(row);
-      if (list !== this.#list || this.#write === undefined) {
-        this.#write = rowWriter(this.#columns.keys);
-        this.#list = list;
-      }
-      this.#write(out, row);
     } catch (err) {
       throw badRow(err, index);
+    }
+    const list = this.#columns.of(row);
+    if (list !== this.#list) {
+      this.#write = rowWriter(this.#columns.keys);
+      this.#list = list;
+    }
+    return list;
+  }
+
+  /** Writes the row `next` took. */
+  write(out: ChunkWriter, row: Row): void {
+    if (this.#write !== undefined) return this.#write(out, row);
+    try {
+      out.line(encodeRow(row, this.#schema.encodings));
+    } catch (err) {
+      throw badRow(err, this.#index);
     }
   }
 }
@@ -181,7 +185,8 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
     let read = 0;
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      writer.write(out, row, read);
+      writer.next(row, read);
+      writer.write(out, row);
       read++;
       // Full, or a slow source's rows waiting long enough: sent now.
       if (out.full || out.ready.length > 0 || Date.now() - at >= SLOW_SOURCE_MS) {
@@ -249,14 +254,14 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
       // A bad row throws before any byte of it is written (its statement is never sent).
-      const list = writer.columnsOf(row);
+      const list = writer.next(row, read);
       let group = round.get(list);
       if (group === undefined) {
         group = { body: new ChunkWriter(), rows: 0 };
         group.body.text(insertHead(table, list));
         round.set(list, group);
       }
-      writer.write(group.body, row, read);
+      writer.write(group.body, row);
       group.rows++;
       read++;
       if (held === 0) roundStart = Date.now();

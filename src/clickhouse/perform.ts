@@ -141,8 +141,10 @@ async function performOnce<K extends PreparedRequest['type']>(
     let types: ColumnTypes | undefined;
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
-    const schema = needed ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal)
-      : binary ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch(() => undefined) : undefined;
+    const schema = needed || binary ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch((err: unknown) => {
+      if (needed) throw err;
+      return undefined;
+    }) : undefined;
     if (schema !== undefined) {
       encodings = schema.encodings;
       if (binary) types = schema.types;
@@ -160,14 +162,15 @@ async function performOnce<K extends PreparedRequest['type']>(
       // A row that stopped encoding after it was checked (the caller changed it): the server
       // was made to refuse the statement, and this is why.
       let refusal: unknown;
-      const out = new ChunkWriter();
-      const asSent = (parts: Generator<{ chunks: Buffer[]; rows: number }>, format: 'text' | 'binary') =>
-        encodedAsSent(parts, out, format, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
+      const asSent = (format: 'text' | 'binary', parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
+        const out = new ChunkWriter();
+        return encodedAsSent(parts(out), out, format, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
+      };
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
-      const body = plan ? asSent(binaryParts(plan, group.rows, out), 'binary')
+      const body = plan ? asSent('binary', (out) => binaryParts(plan, group.rows, out))
         : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
-          : group.rows.length >= STREAMED_FROM ? asSent(statementParts(insertHead(insert.table, group.columns), group.rows, out), 'text') : group.chunks;
+          : group.rows.length >= STREAMED_FROM ? asSent('text', (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
       try {
         const res = await post(body, false, i, false, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);
         if (refusal !== undefined) throw refusal;
@@ -180,7 +183,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     };
     for (const [i, group] of groups.entries()) {
       // In binary when every value has its column's binary form (checked before any byte goes).
-      const plan = types !== undefined && group.rows.length >= STREAMED_FROM ? binaryPlan(insert.table, group.columns, columnsOf(group.rows[0] as Row), types) : undefined;
+      const plan = types !== undefined && group.rows.length >= STREAMED_FROM ? binaryPlan(insertHead(insert.table, group.columns, 'RowBinaryWithNamesAndTypes'), columnsOf(group.rows[0] as Row), types) : undefined;
       const inBinary = plan !== undefined && group.rows.every(plan.fits);
       try {
         written += await sendGroup(group, i, inBinary ? plan : undefined);

@@ -197,13 +197,13 @@ function sameColumns(row: Row, keys: readonly string[]): boolean {
 
 /**
  * The statement line of an `insert_to_table` body for an already quoted table name and
- * column list.
+ * column list, in `format` (JSONEachRow unless said).
  *
  * @example
  * insertHead('`users`', '(`id`)'); // 'INSERT INTO `users` (`id`) FORMAT JSONEachRow\n'
  */
-export function insertHead(quotedTable: string, columns: string): string {
-  return `INSERT INTO ${quotedTable}${columns === '' ? '' : ` ${columns}`} FORMAT JSONEachRow\n`;
+export function insertHead(quotedTable: string, columns: string, format = 'JSONEachRow'): string {
+  return `INSERT INTO ${quotedTable}${columns === '' ? '' : ` ${columns}`} FORMAT ${format}\n`;
 }
 
 /**

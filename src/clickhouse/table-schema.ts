@@ -5,7 +5,7 @@
 import { BoundedCache } from './bounded-cache.js';
 import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
-import { unescapeTsv } from './decode.js';
+import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
 import type { ColumnTypes } from './encode-binary.js';
 import { queryPath, send } from './http.js';
@@ -126,21 +126,19 @@ export function tableSchemaOf(
   }).then((res) => {
     const encodings = new Map<string, ColumnType>();
     const types = new Map<string, { type: ColumnType; text: string }>();
-    const names = new Set<string>();
     for (const line of checkResponse(res).split('\n')) {
       const [rawName, rawType] = line.split('\t');
       if (!rawName || !rawType) continue;
       const name = unescapeTsv(rawName);
       const text = unescapeTsv(rawType);
       const type = parseColumnType(text);
-      names.add(name);
       types.set(name, { type, text });
       if (needsCare(type)) encodings.set(name, type);
     }
     const nested = new Set<string>();
-    for (const name of names) {
+    for (const name of types.keys()) {
       const dot = name.indexOf('.');
-      if (dot > 0 && !names.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
+      if (dot > 0 && !types.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
     return { encodings, nested, types };
   });

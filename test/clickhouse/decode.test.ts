@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, tsvTail, unescapeTsv } from '../../src/clickhouse/decode.js';
+import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, tsvTail } from '../../src/clickhouse/decode.js';
+import { unescapeTsv } from '../../src/clickhouse/text-escape.js';
 import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
 
 const test = suite('decode');

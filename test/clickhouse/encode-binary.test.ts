@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseColumnType } from '../../src/clickhouse/column-type.js';
 import { type ColumnTypes, binaryParts, binaryPlan } from '../../src/clickhouse/encode-binary.js';
 import { decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
+import { insertHead } from '../../src/clickhouse/prepare.js';
 import type { Row } from '../../src/clickhouse/types.js';
 import { seeded } from '../seeded.js';
 
@@ -12,16 +13,17 @@ const typesOf = (columns: Record<string, string>): ColumnTypes =>
   new Map(Object.entries(columns).map(([name, text]) => [name, { type: parseColumnType(text), text }]));
 
 const quoted = (keys: readonly string[]): string => `(${keys.map((k) => `\`${k}\``).join(', ')})`;
+const head = (columns: string): string => insertHead('`t`', columns, 'RowBinaryWithNamesAndTypes');
 
 /** The body binaryParts writes, without its statement head: what the server reads as RowBinaryWithNamesAndTypes. */
 function body(columns: Record<string, string>, rows: readonly Row[]): Buffer {
   const keys = Object.keys(columns);
-  const plan = binaryPlan('`t`', quoted(keys), keys, typesOf(columns));
+  const plan = binaryPlan(head(quoted(keys)), keys, typesOf(columns));
   if (!plan) throw new Error('no plan');
   const all = Buffer.concat([...binaryParts(plan, rows)].flatMap((p) => p.chunks));
-  const head = Buffer.from(plan.head);
-  assert.ok(all.subarray(0, head.length).equals(head), 'the statement comes first');
-  return all.subarray(head.length);
+  const statement = Buffer.from(plan.head);
+  assert.ok(all.subarray(0, statement.length).equals(statement), 'the statement comes first');
+  return all.subarray(statement.length);
 }
 
 const COLUMNS = {
@@ -91,7 +93,7 @@ test('a long or non-ASCII string takes its UTF-8 length', () => {
 
 test('fits: only values with their exact binary form; anything else leaves the statement to JSONEachRow', () => {
   const keys = Object.keys(COLUMNS);
-  const plan = binaryPlan('`t`', quoted(keys), keys, typesOf(COLUMNS));
+  const plan = binaryPlan(head(quoted(keys)), keys, typesOf(COLUMNS));
   assert.ok(plan);
   const next = seeded(7);
   const good = randomRow(next, 0);
@@ -106,14 +108,14 @@ test('fits: only values with their exact binary form; anything else leaves the s
 
 test('no plan for a column of a type without a plain binary form, or one the table does not have', () => {
   for (const type of ['Float32', 'Decimal(10, 2)', 'Date', 'DateTime64(3)', 'UUID', 'UInt128', 'Map(String, UInt8)', 'Tuple(UInt8, String)', 'FixedString(3)', 'IPv4']) {
-    assert.is(binaryPlan('`t`', '(`x`)', ['x'], typesOf({ x: type })), undefined, type);
+    assert.is(binaryPlan(head('(`x`)'), ['x'], typesOf({ x: type })), undefined, type);
   }
-  assert.is(binaryPlan('`t`', '(`x`)', ['x'], typesOf({ y: 'UInt8' })), undefined, 'unknown column');
-  assert.is(binaryPlan('`t`', '()', [], typesOf({ y: 'UInt8' })), undefined, 'no column');
+  assert.is(binaryPlan(head('(`x`)'), ['x'], typesOf({ y: 'UInt8' })), undefined, 'unknown column');
+  assert.is(binaryPlan(head('()'), [], typesOf({ y: 'UInt8' })), undefined, 'no column');
 });
 
 test('a row changed after its check throws when written, naming the column', () => {
-  const plan = binaryPlan('`t`', '(`n`)', ['n'], typesOf({ n: 'UInt8' }));
+  const plan = binaryPlan(head('(`n`)'), ['n'], typesOf({ n: 'UInt8' }));
   assert.ok(plan);
   const rows: Row[] = [{ n: 1 }, { n: 2 }];
   assert.ok(rows.every(plan.fits));
@@ -122,7 +124,7 @@ test('a row changed after its check throws when written, naming the column', () 
 });
 
 test('a string changed into one with a lone surrogate is refused as the text encoder refuses it, naming the column or element', () => {
-  const plan = binaryPlan('`t`', '(`s`, `a`)', ['s', 'a'], typesOf({ s: 'String', a: 'Array(String)' }));
+  const plan = binaryPlan(head('(`s`, `a`)'), ['s', 'a'], typesOf({ s: 'String', a: 'Array(String)' }));
   assert.ok(plan);
   assert.throws(() => [...binaryParts(plan, [{ s: 'a\uD800b', a: [] }])], /parameter s: string holds a lone UTF-16 surrogate/);
   assert.throws(() => [...binaryParts(plan, [{ s: 'ok', a: ['fine', 'x\uDC00'] }])], /parameter a\[1\]: string holds a lone UTF-16 surrogate/);
