@@ -3,7 +3,7 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { stripNuls } from './binary-values.js';
 import { dateTimeFromText } from './time-zone.js';
-import { unescapeTsv } from './text-escape.js';
+import { ownText, unescapeTsv } from './text-escape.js';
 import { type RowBuild, rowBuilder } from './row-builder.js';
 import type { Int64Mode, Row } from './types.js';
 
@@ -237,7 +237,7 @@ function topLevel(type: ColumnType, context: DecodeContext): Scalar {
     };
   }
   const convert = scalar(type, context);
-  if (convert === identity) return unescapeTsv;
+  if (convert === ownText) return (text) => ownText(unescapeTsv(text));
   return (text) => convert(unescapeTsv(text));
 }
 
@@ -315,8 +315,6 @@ function quoted(c: Cursor): string {
   throw new ProtocolError(`unterminated string in ${JSON.stringify(c.text)}`, 200);
 }
 
-const identity: Scalar = (text) => text;
-
 function scalar(type: ColumnType, context: DecodeContext): Scalar {
   const name = type.name;
   switch (name) {
@@ -327,9 +325,9 @@ function scalar(type: ColumnType, context: DecodeContext): Scalar {
     case 'UInt64': case 'Int64': case 'UInt128': case 'Int128': case 'UInt256': case 'Int256':
       return wideInt(context.int64);
     case 'String': case 'UUID': case 'Enum8': case 'Enum16':
-      return identity;
+      return ownText;
     case 'FixedString':
-      return stripNuls;
+      return (text) => ownText(stripNuls(text));
     case 'Date':
       return (text) => (text === '0000-00-00' ? '1970-01-01' : text);
     case 'DateTime': {
@@ -338,7 +336,7 @@ function scalar(type: ColumnType, context: DecodeContext): Scalar {
     }
   }
   // Decimal keeps every digit as text; unknown types (IPv6, AggregateFunction...) come as text too.
-  return identity;
+  return ownText;
 }
 
 function float(text: string): number {
@@ -351,7 +349,7 @@ function float(text: string): number {
 }
 
 function wideInt(mode: Int64Mode): Scalar {
-  if (mode === 'string') return identity;
+  if (mode === 'string') return ownText;
   if (mode === 'bigint') return BigInt;
   return (text) => {
     if (text.length < 16) return Number(text);

@@ -3,6 +3,9 @@ import * as assert from 'uvu/assert';
 import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, tsvTail } from '../../src/clickhouse/decode.js';
 import { unescapeTsv } from '../../src/clickhouse/text-escape.js';
 import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
+import { TsvStream } from '../../src/clickhouse/stream-decode.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const test = suite('decode');
 const ctx = { int64: 'auto', serverTimeZone: 'UTC' } as const;
@@ -126,6 +129,57 @@ test('needsServerTimeZone :: only for DateTime without a zone', () => {
   assert.ok(bodyNeedsServerTimeZone(body(['a', 'b'], ['UInt8', 'Nullable(DateTime)'], [])));
   assert.not.ok(bodyNeedsServerTimeZone(body(['a'], ["DateTime(\\'UTC\\')"], [])));
   assert.not.ok(bodyNeedsServerTimeZone(''));
+});
+
+// The garbage collector, for the tests that check what a kept row holds on to.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const heldBytes = (): number => {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
+
+// A response of about 24 MB whose every text value is long enough (13+ characters) for V8
+// to cut it as a view of the response rather than copy it.
+function bigTextResponse(): Buffer {
+  const lines = ['s\tarr\tu\tfs\td\tns\tesc', "String\tArray(String)\tUUID\tFixedString(20)\tDecimal(38, 10)\tNullable(String)\tString"];
+  for (let i = 0; i < 120_000; i++) {
+    lines.push(`a-long-enough-string-${i}\t['another-long-value-${i}','x']\t6f88a342-42d3-425b-b666-${String(i).padStart(12, '0')}\tfixed-string-${String(i).padStart(7, '0')}\t${i}.0000000001\tnullable-long-value-${i}\tescaped\\tlong-value-${i}`);
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+test('decode :: rows kept from a big text result keep none of the response: each text value is a string of its own', () => {
+  const base = heldBytes();
+  const kept = ((): unknown[] => {
+    const rows = decodeTsv(bigTextResponse().toString('utf8'), ctx);
+    return [rows[7], rows[119_999]];
+  })();
+  const grown = heldBytes() - base;
+  assert.equal(kept[0], {
+    s: 'a-long-enough-string-7', arr: ['another-long-value-7', 'x'], u: '6f88a342-42d3-425b-b666-000000000007',
+    fs: 'fixed-string-0000007', d: '7.0000000001', ns: 'nullable-long-value-7', esc: 'escaped\tlong-value-7',
+  });
+  assert.ok(grown < 4 * 2 ** 20, `two kept rows hold ${(grown / 2 ** 20).toFixed(1)} MiB`);
+});
+
+test('decode :: rows kept from a text stream keep none of its chunks', () => {
+  const base = heldBytes();
+  const kept = ((): unknown[] => {
+    const out: unknown[] = [];
+    const decoder = new TsvStream(ctx);
+    const whole = bigTextResponse();
+    for (let at = 0, n = 0; at < whole.length; at += 65_536) {
+      for (const row of decoder.push(whole.subarray(at, at + 65_536))) if (n++ % 1_000 === 0) out.push(row);
+    }
+    out.push(...decoder.end());
+    return out;
+  })();
+  const grown = heldBytes() - base;
+  assert.equal(kept.length, 120);
+  assert.ok(grown < 4 * 2 ** 20, `${kept.length} kept rows hold ${(grown / 2 ** 20).toFixed(1)} MiB`);
 });
 
 test.run();
