@@ -175,6 +175,19 @@ export class QueryParamError extends ColonnadeError {
 }
 
 /**
+ * A row's refusal named by its place among the rows given: `rows[2].name` for a value,
+ * `rows[2]` for the row itself. Other errors come back as they are.
+ *
+ * @example
+ * rowRefused(new QueryParamError('name', 'a symbol cannot be inserted'), 2).message; // 'parameter rows[2].name: a symbol cannot be inserted'
+ */
+export function rowRefused(err: unknown, index: number, note = ''): unknown {
+  if (!(err instanceof QueryParamError)) return err;
+  const place = err.param === 'row' ? `rows[${index}]` : `rows[${index}].${err.param}`;
+  return new QueryParamError(place, `${err.message.slice(`parameter ${err.param}: `.length)}${note}`);
+}
+
+/**
  * The server answered something this client cannot read (a proxy's HTML page, a cut body).
  *
  * @example

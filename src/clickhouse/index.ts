@@ -9,7 +9,7 @@ export { type ColumnType, type ColumnEncoding, parseColumnType, containsDecimal,
 export { type DecodeContext, decodeTsv } from './decode.js';
 export { unescapeTsv } from './text-escape.js';
 export { dateTimeFromText } from './time-zone.js';
-export { prepare, insertRequest, insertHead, checkCallOptions, isRowSource, withOptions } from './prepare.js';
+export { prepare, insertRequest, insertHead, checkRows, checkCallOptions, isRowSource, withOptions } from './prepare.js';
 export { formatTypedParam, typedParamValues, escapeText } from './typed-params.js';
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
 export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, DEFAULT_MAX_RESULT_BYTES } from './checks.js';

@@ -5,7 +5,7 @@
  */
 import { type ColumnEncodings, checkRow, encodeRow } from './encode.js';
 import { ChunkWriter, rowWriter } from './encode-bytes.js';
-import { QueryParamError, withRequestSent } from './errors.js';
+import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ColumnListReader, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
@@ -116,10 +116,7 @@ export function encodedWhole(head: string, rows: readonly Row[], encodings: Colu
 const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
 
 /** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
-function badRow(err: unknown, index: number): unknown {
-  if (!(err instanceof QueryParamError)) return err;
-  return new QueryParamError(`rows[${index}].${err.param}`, `${err.message.replace(/^parameter [^:]*: /, '')} (the insert was cancelled at this row)`);
-}
+const badRow = (err: unknown, index: number): unknown => rowRefused(err, index, ' (the insert was cancelled at this row)');
 
 /**
  * Writes a source's rows as JSONEachRow lines into chunk writers: straight as bytes by the

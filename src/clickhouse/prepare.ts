@@ -1,7 +1,7 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
-import { ConfigError, QueryParamError } from './errors.js';
+import { ConfigError, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
@@ -99,7 +99,7 @@ function withTyped<K extends 'select' | 'stream' | 'query' | 'insert'>(request: 
 export function insertRequest(quotedTable: string, rows: readonly Row[], checked = false, options: CallOptions = {}): PreparedRequest<'insert_to_table'> {
   // The rows are checked whole now (a bad one is refused before anything is sent), unless
   // the caller did, and encoded later: as they are sent, or when the body is read.
-  if (!checked) for (const row of rows) checkRow(row);
+  if (!checked) checkRows(rows);
   const groups = uniformGroup(quotedTable, rows) ?? groupRows(rows).map(({ columns, rows: members }) => insertGroup(quotedTable, columns, members));
   let text: string | undefined;
   return {
@@ -112,6 +112,24 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], checked
     readOnly: false,
     insert: { table: quotedTable, groups },
   };
+}
+
+/**
+ * Checks rows as `checkRow` does, before any is sent. Of several rows, a refused one is
+ * named by its place (`rows[2].name`); a single row by its column alone.
+ *
+ * @example
+ * checkRows([{ a: 1 }, { a: Symbol('x') }]); // throws QueryParamError: parameter rows[1].a: a symbol cannot be inserted
+ */
+export function checkRows(rows: readonly Row[]): void {
+  if (rows.length === 1) return checkRow(rows[0] as Row);
+  for (let i = 0; i < rows.length; i++) {
+    try {
+      checkRow(rows[i] as Row);
+    } catch (err) {
+      throw rowRefused(err, i);
+    }
+  }
 }
 
 /**

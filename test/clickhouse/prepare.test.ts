@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, QueryParamError } from '../../src/clickhouse/errors.js';
 import { checkCallOptions, insertRequest, prepare } from '../../src/clickhouse/prepare.js';
+import type { Row } from '../../src/clickhouse/types.js';
 
 const test = suite('prepare');
 
@@ -73,7 +74,12 @@ test('insert_to_table :: rows giving different columns become one statement per 
 
 test('insert_to_table :: bad table names and values are refused before anything is sent', () => {
   assert.throws(() => prepare({ type: 'insert_to_table', table: 'x`; DROP', rows: [] }), (e: unknown) => e instanceof QueryParamError && e.param === 'table');
-  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: NaN }, { a: () => 1 }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: NaN }, { a: () => 1 }] }),
+    (e: unknown) => e instanceof QueryParamError && e.param === 'rows[1].a' && e.message === 'parameter rows[1].a: a function cannot be inserted');
+  // One row is named by its column; a row that is no object, by its place.
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: Symbol('x') }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
+  assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }, [1] as unknown as Row] }),
+    (e: unknown) => e instanceof QueryParamError && e.message === 'parameter rows[1]: expected a plain object keyed by column name');
 });
 
 test('insertRequest :: grouped like prepare; rows the caller checked are not checked again', () => {

@@ -5,7 +5,7 @@
  * new one resumes the same queue; Pillar loses it.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { BoundedCache, checkRow, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
+import { BoundedCache, checkRows, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
@@ -169,7 +169,7 @@ class AsyncWriter implements Writer {
   }
 
   enqueueRows(table: string, rows: readonly Row[]): void {
-    for (const row of rows) checkRow(row);
+    checkRows(rows);
     if (this.#quoted.get(table) === undefined) this.#quoted.set(table, quoteIdentifier(table));
     // The rows as they were at the call: a caller may change or reuse its objects at once,
     // and every attempt must send the same columns and bytes.
