@@ -48,7 +48,21 @@ export function decodeTsv(body: string, context: DecodeContext): Row[] {
  */
 export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   if (body === '') return [];
-  const { header, rowsStart } = readHeader(body);
+  const { header, rowsStart } = tsvHeader(body);
+  return tsvLines(header, body, rowsStart, body.length, context);
+}
+
+/**
+ * The rows of the lines of `body` from `start` up to `limit` (exclusive; a newline just
+ * before it ends the last line, and a line without one ends there), read by a header parsed
+ * before (`tsvHeader`): a stream's chunks are read in place, with no copy of the header
+ * put before each.
+ *
+ * @example
+ * const { header } = tsvHeader('x\nUInt8\n');
+ * tsvLines(header, '1\n2\n', 0, 4, { int64: 'auto', serverTimeZone: 'UTC' }); // [{ x: 1 }, { x: 2 }]
+ */
+export function tsvLines(header: TsvHeader, body: string, start: number, limit: number, context: DecodeContext): Row[] {
   const fields = fieldsOf(header, context);
   const { names } = header;
   const width = names.length;
@@ -58,10 +72,9 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
   // the body where it lies: no string of the line, no array per row.
   const cells = new Array<string>(width);
   const last = width - 1;
-  let start = rowsStart;
-  while (start < body.length) {
+  while (start < limit) {
     let end = body.indexOf('\n', start);
-    if (end < 0) end = body.length;
+    if (end < 0 || end > limit) end = limit;
     let at = start;
     for (let i = 0; i < last; i++) {
       const tab = body.indexOf('\t', at);
@@ -101,17 +114,17 @@ function fieldCount(body: string, start: number, end: number, before: number, wi
 export function tsvTail(body: string): ServerErrorInfo | 'ambiguous' | undefined {
   const found = findTrailingError(body);
   if (found === undefined) return undefined;
-  let header: Header;
+  let header: TsvHeader;
   let rowsStart: number;
   try {
-    ({ header, rowsStart } = readHeader(body));
+    ({ header, rowsStart } = tsvHeader(body));
   } catch {
     return found; // the exception took the header's place: nothing was streamed before it
   }
   return couldBeRows(body, Math.max(found.offset, rowsStart), header) ? 'ambiguous' : found;
 }
 
-function couldBeRows(body: string, from: number, header: Header): boolean {
+function couldBeRows(body: string, from: number, header: TsvHeader): boolean {
   const width = header.names.length;
   const text = header.types.map(isEscapedText);
   if (from < body.length && !text[0] && !isOtherText(header.types[0] as ColumnType)) return false;
@@ -170,11 +183,11 @@ export function needsServerTimeZone(typeTexts: readonly string[]): boolean {
  */
 export function bodyNeedsServerTimeZone(body: string): boolean {
   if (body === '') return false;
-  return readHeader(body).header.needsTimeZone;
+  return tsvHeader(body).header.needsTimeZone;
 }
 
 /** The names and types lines of a result, parsed once per distinct header text. */
-interface Header {
+export interface TsvHeader {
   readonly names: readonly string[];
   /** Where a column is named `__proto__`, or -1. */
   readonly protoAt: number;
@@ -189,9 +202,17 @@ interface Header {
 // Results of the same query shape repeat their header: parsing it (names, types, readers)
 // once instead of per response matters for small results. Bounded in entries, in the size
 // of each header text kept and in all of them together.
-const headers = new BoundedCache<Header>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
+const headers = new BoundedCache<TsvHeader>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
 
-function readHeader(body: string): { header: Header; rowsStart: number } {
+/**
+ * The header of a `TabSeparatedWithNamesAndTypes` body (its names and types lines, parsed
+ * once per distinct text) and where its rows start. Throws `ProtocolError` when the body
+ * has no such lines.
+ *
+ * @example
+ * tsvHeader('x\nUInt8\n1\n').rowsStart; // 8
+ */
+export function tsvHeader(body: string): { header: TsvHeader; rowsStart: number } {
   const namesEnd = body.indexOf('\n');
   const typesEnd = namesEnd < 0 ? -1 : body.indexOf('\n', namesEnd + 1);
   if (typesEnd < 0) throw new ProtocolError('response has no column names and types', 200);
@@ -210,7 +231,7 @@ function readHeader(body: string): { header: Header; rowsStart: number } {
   return { header, rowsStart: typesEnd + 1 };
 }
 
-function fieldsOf(header: Header, context: DecodeContext): Scalar[] {
+function fieldsOf(header: TsvHeader, context: DecodeContext): Scalar[] {
   const key = `${context.int64} ${context.serverTimeZone}`;
   let fields = header.fields.get(key);
   if (fields === undefined) {

@@ -5,7 +5,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { type BinaryContext, readHeader } from './decode-binary.js';
 import { Input, type Reader, SHORT } from './binary-input.js';
-import { type DecodeContext, decodeTsvRows } from './decode.js';
+import { type DecodeContext, type TsvHeader, tsvHeader, tsvLines } from './decode.js';
 import { ProtocolError } from './errors.js';
 import type { RowBuild } from './row-builder.js';
 import type { Row } from './types.js';
@@ -86,24 +86,38 @@ export class RowBinaryStream {
  */
 export class TsvStream {
   readonly #utf8 = new StringDecoder('utf8');
+  // The start of a line whose end has not come yet (or, before the header, all so far).
   #rest = '';
-  #header: string | undefined;
+  #header: TsvHeader | undefined;
 
   constructor(readonly context: DecodeContext) {}
 
   push(chunk: Buffer): Row[] {
-    const text = this.#rest + this.#utf8.write(chunk);
+    const text = this.#utf8.write(chunk);
     if (this.#header === undefined) {
-      const namesEnd = text.indexOf('\n');
-      const typesEnd = namesEnd < 0 ? -1 : text.indexOf('\n', namesEnd + 1);
-      if (typesEnd < 0) {
-        this.#rest = text;
+      const head = this.#rest + text;
+      const namesEnd = head.indexOf('\n');
+      if (namesEnd < 0 || head.indexOf('\n', namesEnd + 1) < 0) {
+        this.#rest = head;
         return [];
       }
-      this.#header = text.slice(0, typesEnd + 1);
-      return this.#lines(text, typesEnd + 1);
+      this.#rest = '';
+      const { header, rowsStart } = tsvHeader(head);
+      this.#header = header;
+      return this.#lines(head, rowsStart);
     }
-    return this.#lines(text, 0);
+    if (this.#rest === '') return this.#lines(text, 0);
+    // The line begun in an earlier chunk is read on its own: the chunk is read in place.
+    const first = text.indexOf('\n');
+    if (first < 0) {
+      this.#rest += text;
+      return [];
+    }
+    const line = this.#rest + text.slice(0, first + 1);
+    this.#rest = '';
+    const rows = tsvLines(this.#header, line, 0, line.length, this.context);
+    for (const row of this.#lines(text, first + 1)) rows.push(row);
+    return rows;
   }
 
   /** The rows of a last line without its newline; throws when the header never came. */
@@ -114,7 +128,7 @@ export class TsvStream {
       if (text === '') return [];
       throw new ProtocolError('response has no column names and types', 200);
     }
-    return text === '' ? [] : decodeTsvRows(this.#header + text, this.context);
+    return text === '' ? [] : tsvLines(this.#header, text, 0, text.length, this.context);
   }
 
   #lines(text: string, from: number): Row[] {
@@ -124,6 +138,6 @@ export class TsvStream {
       return [];
     }
     this.#rest = text.slice(last + 1);
-    return decodeTsvRows((this.#header as string) + text.slice(from, last + 1), this.context);
+    return tsvLines(this.#header as TsvHeader, text, from, last + 1, this.context);
   }
 }

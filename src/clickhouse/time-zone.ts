@@ -24,11 +24,13 @@ const zones = new BoundedCache<Zone>({ maxEntries: 32, maxKeyLength: 256, maxCha
 export function dateTimeFromText(text: string, timeZone: string): Date {
   if (text.length !== 19) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
   if (text.startsWith('0000-00-00')) return new Date(0);
-  const wall = Date.UTC(
-    num(text, 0, 4), num(text, 5, 7) - 1, num(text, 8, 10), num(text, 11, 13), num(text, 14, 16), num(text, 17, 19),
-  );
+  const wall = wallMs(num(text, 0, 4), num(text, 5, 7), num(text, 8, 10), num(text, 11, 13), num(text, 14, 16), num(text, 17, 19));
   if (Number.isNaN(wall)) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
-  if (UTC_NAMES.has(timeZone)) return new Date(wall);
+  if (timeZone === lastUtc) return new Date(wall);
+  if (UTC_NAMES.has(timeZone)) {
+    lastUtc = timeZone;
+    return new Date(wall);
+  }
   // Offsets a day either side bracket any transition near this wall time (zones change
   // offset at most once a day). Equal: no transition, the common case.
   const before = offsetAt(timeZone, wall - DAY_MS);
@@ -82,6 +84,25 @@ function zoneFor(timeZone: string): Zone {
     zones.set(timeZone, zone);
   }
   return zone;
+}
+
+// The zone name last found to be UTC: most results name the same zone on every row.
+let lastUtc = 'UTC';
+
+/**
+ * Milliseconds since the epoch of a UTC wall time (month 1-12), NaN when a part is NaN.
+ * Integer arithmetic for the calendar (days from the civil date, as in H. Hinnant's
+ * algorithm): no call into the runtime per value, as `Date.UTC` makes. Parts out of their
+ * ranges go to `Date.UTC`, which rolls them over.
+ */
+function wallMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 60)) return Date.UTC(y, mo - 1, d, h, mi, s);
+  const yy = mo <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1;
+  const days = era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+  return ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000;
 }
 
 function num(text: string, from: number, to: number): number {

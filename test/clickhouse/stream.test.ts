@@ -69,6 +69,18 @@ test('decoders :: TSV in chunks (split lines, split UTF-8 characters, empty stri
     rows.push(...decoder.end());
     assert.equal(rows, whole, `chunks of ${sizes.join(',')}`);
   }
+  // One String column: an empty value is an empty line. Also a last line without its newline.
+  const single = ['s', 'String', '', 'a', '', '', 'ü'.repeat(20), ''].join('\n');
+  for (const text of [`${single}\n`, `${single}\nlast`]) {
+    const expected = decodeTsvRows(text, { int64: 'auto', serverTimeZone: 'UTC' });
+    assert.is(expected.length, text.endsWith('last') ? 7 : 6);
+    for (const sizes of [[1], [2, 3], [1000]]) {
+      const decoder = new TsvStream({ int64: 'auto', serverTimeZone: 'UTC' });
+      const rows = chunked(Buffer.from(text), sizes).flatMap((c) => decoder.push(c));
+      rows.push(...decoder.end());
+      assert.equal(rows, expected, `${JSON.stringify(text.slice(-6))} in chunks of ${sizes.join(',')}`);
+    }
+  }
 });
 
 test('row stream :: the producer waits while the reader does not read (bounded queue), and a break ends it', async () => {

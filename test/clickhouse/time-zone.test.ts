@@ -29,6 +29,21 @@ test('dateTime :: around daylight-saving transitions, as the server reads them',
   for (const [text, zone, seconds] of cases) assert.is(dateTimeFromText(text, zone).getTime() / 1000, seconds, `${text} ${zone}`);
 });
 
+test('dateTime :: every day from 1900 to 2299 (leap days, century years) reads as Date.UTC reads it; out-of-range parts roll over as there', () => {
+  const pad = (x: number, w = 2): string => String(x).padStart(w, '0');
+  let days = 0;
+  // A day and 1h 2m 3s apart: every calendar day, and the clock moves through its hours.
+  for (let t = Date.UTC(1900, 0, 1); t < Date.UTC(2300, 0, 1); t += 86_400_000 + 3_723_000, days++) {
+    const d = new Date(t);
+    const text = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    if (dateTimeFromText(text, 'UTC').getTime() !== t) assert.unreachable(`${text} read as ${dateTimeFromText(text, 'UTC').toISOString()}`);
+  }
+  assert.ok(days > 140_000);
+  assert.is(dateTimeFromText('2021-02-29 00:00:00', 'UTC').getTime(), Date.UTC(2021, 1, 29));
+  assert.is(dateTimeFromText('2020-13-01 00:00:00', 'UTC').getTime(), Date.UTC(2020, 12, 1));
+  assert.is(dateTimeFromText('2020-01-01 24:00:00', 'UTC').getTime(), Date.UTC(2020, 0, 1, 24));
+});
+
 test('dateTime :: the zero the server prints for the epoch', () => {
   assert.is(dateTimeFromText('0000-00-00 00:00:00', 'Asia/Tokyo').getTime(), 0);
 });
