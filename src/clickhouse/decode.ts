@@ -258,7 +258,6 @@ function topLevel(type: ColumnType, context: DecodeContext): Scalar {
     };
   }
   const convert = scalar(type, context);
-  if (convert === ownText) return (text) => ownText(unescapeTsv(text));
   return (text) => convert(unescapeTsv(text));
 }
 

@@ -1,7 +1,7 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
 import { descend, isPlainObject } from './checks.js';
-import { QueryParamError } from './errors.js';
+import { NOT_A_ROW, QueryParamError } from './errors.js';
 import { epochSeconds, isWellFormed, utcDay } from './params.js';
 import type { Row } from './types.js';
 
@@ -36,7 +36,7 @@ export type ColumnEncodings = ReadonlyMap<string, ColumnEncoding | ColumnType>;
  */
 export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-    throw new QueryParamError('row', 'expected a plain object keyed by column name');
+    throw new QueryParamError('row', NOT_A_ROW);
   }
   let out = '{';
   for (const key in row) {
@@ -69,7 +69,7 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
  */
 export function checkRow(row: Row): void {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-    throw new QueryParamError('row', 'expected a plain object keyed by column name');
+    throw new QueryParamError('row', NOT_A_ROW);
   }
   let at = 0;
   for (const key in row) {

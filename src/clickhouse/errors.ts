@@ -168,11 +168,19 @@ export class QueryParamError extends ColonnadeError {
   /** The parameter (or `column`, `column[2]` ...) that was refused. */
   readonly param: string;
 
-  constructor(param: string, reason: string) {
-    super('QUERY_PARAM', `parameter ${param}: ${reason}`);
+  constructor(param: string, reason: string, options?: { cause?: unknown }) {
+    super('QUERY_PARAM', `parameter ${param}: ${reason}`, options);
     this.param = param;
   }
 }
+
+/**
+ * Why a row that is not an object is refused (`QueryParamError` with the param `row`).
+ *
+ * @example
+ * throw new QueryParamError('row', NOT_A_ROW);
+ */
+export const NOT_A_ROW = 'expected a plain object keyed by column name';
 
 /**
  * A row's refusal named by its place among the rows given: `rows[2].name` for a value,
@@ -183,8 +191,10 @@ export class QueryParamError extends ColonnadeError {
  */
 export function rowRefused(err: unknown, index: number, note = ''): unknown {
   if (!(err instanceof QueryParamError)) return err;
-  const place = err.param === 'row' ? `rows[${index}]` : `rows[${index}].${err.param}`;
-  return new QueryParamError(place, `${err.message.slice(`parameter ${err.param}: `.length)}${note}`);
+  const reason = err.message.slice(`parameter ${err.param}: `.length);
+  // A column may be called `row` too: the row itself is meant only when it is no object.
+  const place = err.param === 'row' && reason === NOT_A_ROW ? `rows[${index}]` : `rows[${index}].${err.param}`;
+  return new QueryParamError(place, `${reason}${note}`, { cause: err });
 }
 
 /**

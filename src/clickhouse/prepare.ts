@@ -1,7 +1,7 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
-import { ConfigError, QueryParamError, rowRefused } from './errors.js';
+import { ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
@@ -235,7 +235,7 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
   const groups = new Map<string, { columns: string; rows: Row[] }>();
   for (const row of rows) {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      throw new QueryParamError('row', 'expected a plain object keyed by column name');
+      throw new QueryParamError('row', NOT_A_ROW);
     }
     let signature = '';
     for (const key in row) {

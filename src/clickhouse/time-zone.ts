@@ -93,10 +93,11 @@ let lastUtc = 'UTC';
  * Milliseconds since the epoch of a UTC wall time (month 1-12), NaN when a part is NaN.
  * Integer arithmetic for the calendar (days from the civil date, as in H. Hinnant's
  * algorithm): no call into the runtime per value, as `Date.UTC` makes. Parts out of their
- * ranges go to `Date.UTC`, which rolls them over.
+ * ranges go to `Date.UTC`, which rolls them over, and so do years 0-99, which it reads as
+ * 1900-1999 (ClickHouse prints neither).
  */
 function wallMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
-  if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 60)) return Date.UTC(y, mo - 1, d, h, mi, s);
+  if (!(y >= 100 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 60)) return Date.UTC(y, mo - 1, d, h, mi, s);
   const yy = mo <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;

@@ -2,8 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AbortError, ClickHouseError, ClosedError, ColonnadeError, ConfigError, ProtocolError, QueryParamError, TimeoutError,
-  TransportError, findExceptionBlock, findTrailingError, parseServerError,
+  TransportError, findExceptionBlock, findTrailingError, parseServerError, rowRefused,
 } from '../../src/clickhouse/errors.js';
+import { checkRows } from '../../src/clickhouse/prepare.js';
 
 const test = suite('errors');
 
@@ -86,6 +87,28 @@ test('classes :: stable codes and fields', () => {
   assert.is(new QueryParamError('p', 'x').code, 'QUERY_PARAM');
   assert.is(new ProtocolError('x', 502).code, 'PROTOCOL');
   assert.is(new ClosedError().code, 'CLOSED');
+});
+
+test('rows :: a refused row is named by its place; a column called row is still a column; a source gets its note', () => {
+  const refusal = (rows: unknown[]): QueryParamError => {
+    try {
+      checkRows(rows as never);
+    } catch (err) {
+      return err as QueryParamError;
+    }
+    throw new Error('not refused');
+  };
+  const column = refusal([{ a: 1 }, { row: Symbol('x') }]);
+  assert.is(column.param, 'rows[1].row');
+  assert.is(column.message, 'parameter rows[1].row: a symbol cannot be inserted');
+  assert.instance(column.cause, QueryParamError);
+  assert.is(refusal([{ a: 1 }, { a: 2 }, 'text']).message, 'parameter rows[2]: expected a plain object keyed by column name');
+  assert.is(refusal([{ a: 1 }, { xs: [[1], [2, () => 0]] }]).param, 'rows[1].xs[1][1]');
+  assert.is(refusal([{ a: () => 0 }]).param, 'a', 'one row: its column alone');
+  const noted = rowRefused(new QueryParamError('name', 'a symbol cannot be inserted'), 7, ' (the insert was cancelled at this row)') as QueryParamError;
+  assert.is(noted.message, 'parameter rows[7].name: a symbol cannot be inserted (the insert was cancelled at this row)');
+  const other = new TimeoutError(5, false);
+  assert.is(rowRefused(other, 1), other, 'other errors come back as they are');
 });
 
 test.run();

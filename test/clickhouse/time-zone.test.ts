@@ -42,6 +42,8 @@ test('dateTime :: every day from 1900 to 2299 (leap days, century years) reads a
   assert.is(dateTimeFromText('2021-02-29 00:00:00', 'UTC').getTime(), Date.UTC(2021, 1, 29));
   assert.is(dateTimeFromText('2020-13-01 00:00:00', 'UTC').getTime(), Date.UTC(2020, 12, 1));
   assert.is(dateTimeFromText('2020-01-01 24:00:00', 'UTC').getTime(), Date.UTC(2020, 0, 1, 24));
+  assert.is(dateTimeFromText('2020-15-40 25:61:61', 'UTC').getTime(), Date.UTC(2020, 14, 40, 25, 61, 61));
+  assert.is(dateTimeFromText('0050-06-01 00:00:00', 'UTC').getTime(), Date.UTC(50, 5, 1), 'years 0-99 as Date.UTC reads them');
 });
 
 test('dateTime :: the zero the server prints for the epoch', () => {
