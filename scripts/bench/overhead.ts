@@ -16,7 +16,7 @@ import { createActor } from 'xstate';
 import { openTransport, parseConnectionString, perform, prepare } from '../../src/clickhouse/index.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
-import { queryPath } from '../../src/clickhouse/http.js';
+import { queryPath } from '../../src/clickhouse/query-path.js';
 import { withHotPath } from '../../src/pool/connection/hot-path.js';
 import { connectionMachine, performAction, transportLogic } from '../../src/pool/connection/connection.machine.js';
 

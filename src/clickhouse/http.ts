@@ -40,6 +40,12 @@ export interface SendOptions {
    * `body` text is only its last 16.5 KiB (where an exception block would be).
    */
   readonly binary?: boolean;
+  /**
+   * Takes a 200, uncompressed response's body as it arrives (each chunk once, in order)
+   * instead of holding it: the response's `body` text is then only its last 16.5 KiB, and
+   * `streamed` is true. Any other response is held whole as usual.
+   */
+  readonly onBody?: (chunk: Buffer) => void;
 }
 
 /**
@@ -128,8 +134,10 @@ export interface RawResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
-  /** For a `binary` request answered 200: the whole body. */
+  /** For a `binary` request answered 200: the whole body (unless `streamed`). */
   readonly bytes?: Buffer;
+  /** The body went to `onBody` as it arrived; `body` is its end. */
+  readonly streamed?: boolean;
 }
 
 // How much of a binary body's end is kept as text: an exception block is at most 16 KiB.
@@ -175,8 +183,11 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
     let cancelSocket: ((err: Error) => void) | undefined;
     let status = 0;
     const headers: Record<string, string> = {};
+    // The body's chunks; when they go to `onBody`, only those that hold its last BINARY_TAIL bytes.
     const chunks: Buffer[] = [];
     let received = 0;
+    let held = 0;
+    let streamed = false;
 
     const settle = (err: Error | undefined, value?: RawResponse): void => {
       if (settled) return;
@@ -220,6 +231,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
           cancel(new ResultTooLargeError(maxBytes, length));
           return false;
         }
+        streamed = options.onBody !== undefined && status === 200 && headers['content-encoding'] !== 'gzip';
         return true;
       },
       onData(chunk) {
@@ -230,10 +242,24 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
           return false;
         }
         chunks.push(chunk);
+        if (streamed) {
+          try {
+            (options.onBody as (chunk: Buffer) => void)(chunk);
+          } catch (err) {
+            cancel(err instanceof Error ? err : new Error(String(err)));
+            return false;
+          }
+          held += chunk.length;
+          while (held - (chunks[0] as Buffer).length >= BINARY_TAIL) held -= (chunks.shift() as Buffer).length;
+        }
         return true;
       },
       onComplete() {
         let whole = Buffer.concat(chunks);
+        if (streamed) {
+          settle(undefined, { status, headers, body: whole.toString('utf8', Math.max(0, whole.length - BINARY_TAIL)), streamed });
+          return;
+        }
         if (headers['content-encoding'] === 'gzip') {
           try {
             whole = gunzipSync(whole, { maxOutputLength: maxBytes });
@@ -285,46 +311,6 @@ export async function ping(
   if (res.status !== 200 || res.body.trim() !== 'Ok.') {
     throw new ProtocolError(`${server.redacted}: /ping answered ${res.status} ${JSON.stringify(res.body.slice(0, 100))}, expected Ok.`, res.status);
   }
-}
-
-/**
- * The path and query string of a query request: database, settings (later ones win),
- * `query_id`. Credentials are never part of it.
- *
- * @example
- * queryPath(server, [{ max_threads: 2 }], 'q-1'); // '/?database=default&max_threads=2&query_id=q-1'
- */
-export function queryPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
-  if (layers.every(isEmpty)) {
-    // The common call adds nothing to the server's own path but its query id: build that once per server.
-    let path = serverPaths.get(server);
-    if (path === undefined) {
-      path = buildPath(server, []);
-      serverPaths.set(server, path);
-    }
-    if (queryId === undefined) return path;
-    return PLAIN_ID.test(queryId) ? `${path}&query_id=${queryId}` : `${path}&${new URLSearchParams({ query_id: queryId }).toString()}`;
-  }
-  return buildPath(server, layers, queryId);
-}
-
-const serverPaths = new WeakMap<ServerConfig, string>();
-const PLAIN_ID = /^[\w.-]+$/;
-
-function isEmpty(settings: Settings | undefined): boolean {
-  for (const _ in settings) return false;
-  return true;
-}
-
-function buildPath(server: ServerConfig, layers: readonly (Settings | undefined)[], queryId?: string): string {
-  const merged: Record<string, string> = {};
-  for (const layer of [server.settings, ...layers]) {
-    if (!layer) continue;
-    for (const [key, value] of Object.entries(layer)) merged[key] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-  }
-  const params = new URLSearchParams({ database: server.database, ...merged });
-  if (queryId !== undefined) params.set('query_id', queryId);
-  return `/?${params.toString()}`;
 }
 
 // Credentials that are printable ASCII travel in ClickHouse's own headers; others (a password

@@ -14,7 +14,8 @@ export { formatTypedParam, typedParamValues, escapeText } from './typed-params.j
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
 export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 export { type TransportOptions, openTransport } from './transport.js';
-export { type SendOptions, type RawResponse, type Compression, send, ping, queryPath } from './http.js';
+export { type SendOptions, type RawResponse, type Compression, send, ping } from './http.js';
+export { queryPath } from './query-path.js';
 export { type BodyStream, openStream } from './http-stream.js';
 export { perform } from './perform.js';
 export { createRowStream, performStream } from './stream.js';

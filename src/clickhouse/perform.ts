@@ -7,13 +7,15 @@ import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
-import { type RawResponse, queryPath, send } from './http.js';
+import { type RawResponse, send } from './http.js';
+import { queryPath } from './query-path.js';
 import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
+import { RowBinaryCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, InsertGroup, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
@@ -91,7 +93,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   }
   let asked = 0;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
-  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary = false, extra?: Settings,
+  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary?: RowBinaryCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
@@ -103,7 +105,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings, insert?.after], id);
+    const base = queryPath(server, binary !== undefined ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings, insert?.after], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -119,13 +121,14 @@ async function performOnce<K extends PreparedRequest['type']>(
       ...(options.signal ? { signal: options.signal } : {}),
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
       onAbandon: () => void killQuery(server, id),
-      ...(binary ? { binary } : {}),
+      // A binary select's rows are decoded as its body arrives (an uncompressed one): never held whole.
+      ...(binary !== undefined ? { binary: true, onBody: binary.push } : {}),
     });
   };
 
   const { insert } = request;
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
-    const statement: Post = (body, group, extra) => post(body, false, group, false, extra);
+    const statement: Post = (body, group, extra) => post(body, false, group, undefined, extra);
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
     const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
       ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows)
@@ -172,7 +175,7 @@ async function performOnce<K extends PreparedRequest['type']>(
         : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
           : group.rows.length >= STREAMED_FROM ? asSent('text', (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
       try {
-        const res = await post(body, false, i, false, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);
+        const res = await post(body, false, i, undefined, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);
         if (refusal !== undefined) throw refusal;
         checkResponse(res);
         return writtenRows(res) ?? group.rows.length;
@@ -239,7 +242,7 @@ async function selectBinary(
   body: string,
   int64: Int64Mode,
   remaining: () => number,
-  post: (body: string, confirm: boolean, group: number, binary: boolean) => Promise<RawResponse>,
+  post: (body: string, confirm: boolean, group: number, binary: RowBinaryCollector) => Promise<RawResponse>,
   signal: AbortSignal | undefined,
 ): Promise<Row[] | undefined> {
   let info = knownServerInfo(server);
@@ -254,20 +257,22 @@ async function selectBinary(
   }
   const binaryBody = info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(body) : undefined;
   if (binaryBody === undefined) return undefined;
-  let res = await post(binaryBody, false, 0, true);
+  let rows = new RowBinaryCollector({ int64 });
+  let res = await post(binaryBody, false, 0, rows);
   checkStatus(res);
   // A server that does not tag its exception blocks appends a failure after the rows as
   // plain text: when the end reads like one, the server is asked again to hold its answer
   // until the query ends, so a failure comes as a status.
   if (res.headers['x-clickhouse-exception-tag'] === undefined && findTrailingError(res.body) !== undefined) {
-    res = await post(binaryBody, true, 0, true);
+    rows = new RowBinaryCollector({ int64 });
+    res = await post(binaryBody, true, 0, rows);
     checkStatus(res);
   }
   // Compressed, a modern server appends its exception bare after the rows.
   const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(res.body) : undefined;
   if (unframed !== undefined) throw new ClickHouseError(unframed, res.status);
   try {
-    return decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
+    return res.streamed === true ? rows.rows() : decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
   } catch (err) {
     if (err instanceof UnsupportedBinaryType) return undefined;
     throw err;

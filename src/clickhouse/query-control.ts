@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ClickHouseError } from './errors.js';
-import { queryPath, send } from './http.js';
+import { send } from './http.js';
+import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import { openTransport } from './transport.js';
 import { type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';

@@ -1,6 +1,7 @@
 import { BoundedCache } from './bounded-cache.js';
 import { AbortError, ProtocolError, TimeoutError, withRequestSent } from './errors.js';
-import { queryPath, send } from './http.js';
+import { send } from './http.js';
+import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import type { ServerConfig, Transport } from './types.js';
 

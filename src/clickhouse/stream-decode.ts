@@ -35,12 +35,12 @@ export class RowBinaryStream {
     return this.#names;
   }
 
-  push(chunk: Buffer): Row[] {
+  /** The rows `chunk` completed, appended to `rows` (a new array unless given). */
+  push(chunk: Buffer, rows: Row[] = []): Row[] {
     const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
     this.#rest = buf;
-    if (buf.length < this.#needed) return [];
+    if (buf.length < this.#needed) return rows;
     const input = new Input(buf, true);
-    const rows: Row[] = [];
     let start = 0;
     try {
       if (this.#names === undefined) this.#header(input);
@@ -71,6 +71,50 @@ export class RowBinaryStream {
     this.#readers = readers;
     this.#build = build;
     this.#names = names;
+  }
+}
+
+/**
+ * A select's `RowBinaryWithNamesAndTypes` body decoded into one array as it arrives, so
+ * that the body is never held whole: `push` takes each chunk and never throws (a failure is
+ * kept, the rows so far dropped, and the rest of the body ignored); `rows()` at the end
+ * gives the rows or throws what failed (`UnsupportedBinaryType` for a column type the
+ * decoder cannot read, `ProtocolError` for bytes that are not rows).
+ *
+ * @example
+ * const collector = new RowBinaryCollector({ int64: 'auto' });
+ * await send(transport, server, { ...request, onBody: collector.push });
+ * const rows = collector.rows();
+ */
+export class RowBinaryCollector {
+  readonly #decoder: RowBinaryStream;
+  #rows: Row[] = [];
+  #failure: { readonly error: unknown } | undefined;
+
+  constructor(context: BinaryContext) {
+    this.#decoder = new RowBinaryStream(context);
+  }
+
+  readonly push = (chunk: Buffer): void => {
+    if (this.#failure !== undefined) return;
+    try {
+      this.#decoder.push(chunk, this.#rows);
+    } catch (error) {
+      this.#failure = { error };
+      this.#rows = [];
+    }
+  };
+
+  rows(): Row[] {
+    if (this.#failure === undefined) {
+      try {
+        this.#decoder.end();
+      } catch (error) {
+        this.#failure = { error };
+      }
+    }
+    if (this.#failure !== undefined) throw this.#failure.error;
+    return this.#rows;
   }
 }
 

@@ -6,7 +6,7 @@
 import { findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { checkStatus } from './response.js';
-import { queryPath } from './http.js';
+import { queryPath } from './query-path.js';
 import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
 import { killQuery, newQueryId } from './query-control.js';

@@ -8,7 +8,8 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
 import type { ColumnTypes } from './encode-binary.js';
-import { queryPath, send } from './http.js';
+import { send } from './http.js';
+import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import type { Row, ServerConfig, Transport } from './types.js';
 

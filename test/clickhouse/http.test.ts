@@ -7,7 +7,8 @@ import { Client } from 'undici';
 import {
   AbortError, ClickHouseError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError,
 } from '../../src/clickhouse/errors.js';
-import { ping, queryPath, send } from '../../src/clickhouse/http.js';
+import { ping, send } from '../../src/clickhouse/http.js';
+import { queryPath } from '../../src/clickhouse/query-path.js';
 import { withFakeServer } from './fake-http.js';
 
 const test = suite('http');
@@ -176,6 +177,33 @@ async function brokenStream(extraHeaders: string, chunks: readonly string[]): Pr
     await new Promise<void>((r) => server.close(() => r()));
   }
 }
+
+test('send :: with onBody a 200 body goes to it chunk by chunk as it arrives and only its end is kept; another status is held whole', async () => {
+  const pieces = Array.from({ length: 6 }, (_, i) => `${String(i).repeat(10_000)}\n`);
+  await withFakeServer(async (req, res) => {
+    if (req.body === 'fail') return void res.writeHead(500).end('Code: 60. DB::Exception: no table');
+    res.writeHead(200);
+    for (const piece of pieces) {
+      res.write(piece);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    res.end();
+  }, async (client, server) => {
+    const got: Buffer[] = [];
+    const pending = send(client, server, { method: 'POST', path: '/', body: 'SELECT 1', timeout: 2_000, onBody: (chunk) => got.push(chunk) });
+    await new Promise((r) => setTimeout(r, 40));
+    assert.ok(got.length > 0 && got.length < pieces.length, `${got.length} chunks had come while the body was still being written`);
+    const res = await pending;
+    assert.is(Buffer.concat(got).toString(), pieces.join(''), 'every byte, once, in order');
+    assert.is(res.streamed, true);
+    assert.is(res.bytes, undefined);
+    assert.is(res.body, pieces.join('').slice(-16_896), 'the text kept is the end only');
+    const refused = await send(client, server, { method: 'POST', path: '/', body: 'fail', timeout: 2_000, onBody: () => assert.unreachable('a refusal is not a body') });
+    assert.is(refused.status, 500);
+    assert.is(refused.streamed, undefined);
+    assert.match(refused.body, /no table/);
+  });
+});
 
 test('send :: a stream the server broke after its tagged exception block is a ClickHouseError, not a network failure', async () => {
   const tag = 'dmrdfnujjqvszhav';

@@ -163,6 +163,71 @@ test('select :: a 22.1+ server (by its version) is asked for RowBinaryWithNamesA
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+// A RowBinaryWithNamesAndTypes body of (n UInt32, s String) rows, as a 22.1+ server writes it.
+function binaryRows(count: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([2, 1, 0x6e, 1, 0x73, 6]), Buffer.from('UInt32'), Buffer.from([6]), Buffer.from('String')];
+  for (let n = 0; n < count; n++) {
+    const s = Buffer.from(`row ${n} ${'ü'.repeat(n % 4)}`);
+    const row = Buffer.alloc(5);
+    row.writeUInt32LE(n, 0);
+    row[4] = s.length;
+    parts.push(row, s);
+  }
+  return Buffer.concat(parts);
+}
+
+test('select :: a binary body is decoded as it arrives, rows split between chunks; a failure appended as text (22.x) is asked again and decides', async () => {
+  const body = binaryRows(400);
+  const failure = 'Code: 241. DB::Exception: Memory limit (for query) exceeded: would use 9.31 GiB. (MEMORY_LIMIT_EXCEEDED) (version 23.3.1.1)\n';
+  const urls: string[] = [];
+  await withFakeServer(async (req, res) => {
+    if (req.body.startsWith('SELECT version(), timezone()')) return void res.end('23.3.1.1\tUTC\n');
+    urls.push(req.url);
+    if (req.body.includes('datalike')) {
+      // A last value that reads like an appended failure: asked again, the same rows come, held back to the end.
+      const value = Buffer.from(`\n${failure}`);
+      const last = Buffer.alloc(5);
+      last.writeUInt32LE(3, 0);
+      last[4] = value.length;
+      return void res.end(Buffer.concat([binaryRows(3), last, value]));
+    }
+    if (req.url.includes('wait_end_of_query=1')) return void res.writeHead(500).end(failure);
+    res.writeHead(200);
+    // Pieces of 37 bytes, a few milliseconds apart: rows and characters are cut between chunks.
+    for (let at = 0; at < body.length; at += 37 * 40) {
+      for (let k = at; k < Math.min(at + 37 * 40, body.length); k += 37) res.write(body.subarray(k, k + 37));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // Such a failure starts a line of its own (findTrailingError); the bytes before it are cut rows.
+    res.end(req.body.includes('fails') ? `\n${failure}` : undefined);
+  }, async (client, server) => {
+    const rows = await run(client, server, { type: 'select', sql: 'SELECT n, s FROM t' });
+    assert.is(rows.length, 400);
+    assert.equal(rows[399], { n: 399, s: `row 399 ${'ü'.repeat(3)}` });
+    assert.ok(rows.every((row, n) => row.n === n && row.s === `row ${n} ${'ü'.repeat(n % 4)}`));
+    const err = await run(client, server, { type: 'select', sql: 'SELECT n, s FROM fails' }).catch((e: unknown) => e);
+    assert.instance(err, ClickHouseError);
+    assert.is((err as ClickHouseError).serverCode, 241);
+    assert.equal(urls.slice(1).map((u) => u.includes('wait_end_of_query=1')), [false, true], 'the failure came as a status when asked again');
+    const datalike = await run(client, server, { type: 'select', sql: 'SELECT n, s FROM datalike' });
+    assert.equal(datalike.map((row) => row.n), [0, 1, 2, 3], 'the rows of the second answer alone');
+    assert.is(datalike[3]?.s, `\n${failure}`);
+    assert.equal(urls.slice(3).map((u) => u.includes('wait_end_of_query=1')), [false, true]);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('select :: a binary body that ends inside a row is a ProtocolError', async () => {
+  const body = binaryRows(50);
+  await withFakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version(), timezone()')) return void res.end('26.7.2.1\tUTC\n');
+    res.writeHead(200, { 'X-ClickHouse-Exception-Tag': 'abcdefghijklmnop' }).end(body.subarray(0, body.length - 3));
+  }, async (client, server) => {
+    const err = await run(client, server, { type: 'select', sql: 'SELECT n, s FROM t' }).catch((e: unknown) => e);
+    assert.instance(err, ProtocolError);
+    assert.match((err as Error).message, /ends inside a row/);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 test('insert_to_table :: Decimal columns learnt from DESCRIBE are written unquoted', async () => {
   await withServer((body, res) => {
     if (body.startsWith('DESCRIBE')) res.end("id\tUInt32\t\t\nprice\tDecimal(18, 4)\t\t\nname\tString\t\t\n");
