@@ -7,6 +7,7 @@
  */
 import { BoundedCache } from './bounded-cache.js';
 import { type RowBuild, rowBuilder } from './row-builder.js';
+import { compiledRowReader } from './decode-compiled.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
 import { Input, type Reader, UnsupportedBinaryType } from './binary-input.js';
@@ -80,7 +81,8 @@ export function readHeader(input: Input, context: BinaryContext): { names: strin
   const typeTexts: string[] = [];
   for (let i = 0; i < count; i++) names.push(input.string());
   for (let i = 0; i < count; i++) typeTexts.push(input.string());
-  return { names, readers: readersOf(typeTexts, context), build: rowBuilder<Input>(names, 'cursor') };
+  const readers = readersOf(typeTexts, context);
+  return { names, readers, build: compiledRowReader(names, typeTexts, context.int64) ?? rowBuilder<Input>(names, 'cursor') };
 }
 
 function setField(row: Record<string, unknown>, name: string, value: unknown): void {
