@@ -3,20 +3,11 @@ import * as assert from 'uvu/assert';
 import { UnsupportedBinaryType, decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
 import { decimalText, ipv6Text, parseJson, preciseInstant, timeText } from '../../src/clickhouse/binary-values.js';
 import { ProtocolError } from '../../src/clickhouse/errors.js';
+import { le, str, varint } from './row-binary-bytes.js';
 
 const test = suite('decode-binary');
 
 // A RowBinaryWithNamesAndTypes body built by hand: header, then each row's bytes.
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return out;
-}
-const str = (s: string): number[] => { const b = [...Buffer.from(s, 'utf8')]; return [...varint(b.length), ...b]; };
-const le = (value: bigint, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Number((BigInt.asUintN(bytes * 8, value) >> BigInt(8 * i)) & 0xffn));
 function body(columns: [string, string][], ...rows: number[][]): Buffer {
   return Buffer.from([...varint(columns.length), ...columns.flatMap(([n]) => str(n)), ...columns.flatMap(([, t]) => str(t)), ...rows.flat()]);
 }

@@ -7,19 +7,10 @@ import { rowBuilder } from '../../src/clickhouse/row-builder.js';
 import { RowBinaryStream } from '../../src/clickhouse/stream-decode.js';
 import type { Int64Mode, Row } from '../../src/clickhouse/types.js';
 import { seeded } from '../seeded.js';
+import { le, str, varint } from './row-binary-bytes.js';
 
 const test = suite('decode-compiled');
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return out;
-}
-const str = (s: string): number[] => { const b = [...Buffer.from(s, 'utf8')]; return [...varint(b.length), ...b]; };
-const le = (value: bigint, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Number((BigInt.asUintN(bytes * 8, value) >> BigInt(8 * i)) & 0xffn));
 const f64 = (x: number): number[] => { const b = Buffer.alloc(8); b.writeDoubleLE(x); return [...b]; };
 
 // Every type the compiled reader writes out, and some it hands to their readers (Enum8,
