@@ -12,17 +12,21 @@ import type { Row } from './types.js';
 
 /**
  * Decodes a `RowBinaryWithNamesAndTypes` body as it arrives: `push` each chunk and get the
- * rows it completed (a row split between chunks comes with the chunk that ends it), `end`
- * at the end of the body. The readers are compiled once, from the header.
+ * rows it completed, `end` at the end of the body for the rest. A row split between chunks
+ * comes with the chunk that ends it, or (a row longer than what it held when it ran short)
+ * once twice those bytes are in, or from `end`: each byte is read a bounded number of times,
+ * however many chunks a row spans. The readers are compiled once, from the header.
  *
  * @example
  * const decoder = new RowBinaryStream({ int64: 'auto' });
  * for (const chunk of chunks) handle(decoder.push(chunk));
- * decoder.end();
+ * handle(decoder.end());
  */
 export class RowBinaryStream {
-  #rest: Buffer = Buffer.alloc(0);
-  // Bytes the row in `#rest` needs at least before it is worth reading again.
+  // The bytes of a row not read yet (and what came after it), kept as they came: joined
+  // only once there are `#needed` of them.
+  #parts: Buffer[] = [];
+  #held = 0;
   #needed = 0;
   #names: string[] | undefined;
   #readers: Reader[] = [];
@@ -37,9 +41,29 @@ export class RowBinaryStream {
 
   /** The rows `chunk` completed, appended to `rows` (a new array unless given). */
   push(chunk: Buffer, rows: Row[] = []): Row[] {
-    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
-    this.#rest = buf;
-    if (buf.length < this.#needed) return rows;
+    if (this.#held === 0) return this.#read(chunk, rows);
+    this.#parts.push(chunk);
+    this.#held += chunk.length;
+    if (this.#held < this.#needed) return rows;
+    const buf = Buffer.concat(this.#parts, this.#held);
+    this.#parts = [];
+    this.#held = 0;
+    return this.#read(buf, rows);
+  }
+
+  /** The rows of what is left (a row waiting for more bytes than it needed); throws when the body ended inside a row. */
+  end(): Row[] {
+    if (this.#held === 0) return [];
+    const left = Buffer.concat(this.#parts, this.#held);
+    this.#parts = [];
+    this.#held = 0;
+    this.#needed = 0;
+    const rows = this.#read(left, []);
+    if (this.#held > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#held} bytes left over)`, 200);
+    return rows;
+  }
+
+  #read(buf: Buffer, rows: Row[]): Row[] {
     const input = new Input(buf, true);
     let start = 0;
     try {
@@ -53,17 +77,15 @@ export class RowBinaryStream {
       }
     } catch (err) {
       if (err !== SHORT) throw err;
-      this.#needed = input.needed - start;
+      const rest = buf.subarray(start);
+      this.#parts = [rest];
+      this.#held = rest.length;
+      // What the row said it needs, and at least twice what it holds: a row that says only
+      // its next value (an array of strings) is then read again after each doubling, not
+      // after each chunk, which for a row of many chunks would read it over and over.
+      this.#needed = Math.max(input.needed - start, 2 * rest.length);
     }
-    this.#rest = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
-    if (this.#rest.length === 0) this.#needed = 0;
     return rows;
-  }
-
-  /** No rows (each came with its chunk); throws when the body ended inside a row. */
-  end(): Row[] {
-    if (this.#rest.length > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#rest.length} bytes left over)`, 200);
-    return [];
   }
 
   #header(input: Input): void {
@@ -108,7 +130,7 @@ export class RowBinaryCollector {
   rows(): Row[] {
     if (this.#failure === undefined) {
       try {
-        this.#decoder.end();
+        this.#decoder.end().forEach((row) => this.#rows.push(row));
       } catch (error) {
         this.#failure = { error };
       }

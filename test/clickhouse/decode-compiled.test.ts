@@ -97,11 +97,56 @@ test('compiled :: the same rows in chunks cut at every length from 1 to 9 bytes,
     const decoder = new RowBinaryStream({ int64: 'auto' });
     const rows: Row[] = [];
     for (let at = 0; at < body.length; at += size) decoder.push(body.subarray(at, at + size), rows);
-    decoder.end();
+    rows.push(...decoder.end());
     assert.equal(rows, whole, `chunks of ${size}`);
   }
   for (const cut of [1, 2, 5, 9]) {
     assert.throws(() => decodeRowBinary(body.subarray(0, body.length - cut), { int64: 'auto' }), (e: unknown) => e instanceof ProtocolError);
+  }
+});
+
+test('compiled :: 64-bit values at the edges of a number, arrays of 127 and 128 items', () => {
+  const edges = [2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 64n - 1n, 0n, 2n ** 32n];
+  const signed = [-(2n ** 53n) + 1n, -(2n ** 53n), 2n ** 53n - 1n, 2n ** 53n, -(2n ** 63n), -1n, -(2n ** 32n)];
+  const head = [3, ...str('u'), ...str('i'), ...str('a'), ...str('UInt64'), ...str('Int64'), ...str('Array(UInt32)')];
+  const rows = edges.map((u, k) => {
+    const n = [0, 1, 127, 128, 129, 255, 256][k] as number;
+    return [...le(u, 8), ...le(signed[k] as bigint, 8), ...varint(n), ...Array.from({ length: n }, (_, j) => le(BigInt(j), 4)).flat()];
+  });
+  const body = Buffer.from([...head, ...rows.flat()]);
+  for (const int64 of ['auto', 'bigint', 'string'] as const) assert.equal(decodeRowBinary(body, { int64 }), plainRows(body, int64), int64);
+  const auto = decodeRowBinary(body, { int64: 'auto' });
+  assert.equal(auto.map((r) => r.u), [2 ** 53 - 1, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 64n - 1n, 0, 2 ** 32]);
+  assert.equal(auto.map((r) => r.i), [-(2 ** 53) + 1, -(2n ** 53n), 2 ** 53 - 1, 2n ** 53n, -(2n ** 63n), -1, -(2 ** 32)]);
+  assert.equal(auto.map((r) => (r.a as number[]).length), [0, 1, 127, 128, 129, 255, 256]);
+  assert.equal((auto[3]?.a as number[])[127], 127);
+});
+
+test('stream :: a row spanning many chunks is joined once, not again with every chunk (a 4 MiB String, a long Array(String))', () => {
+  const big = 'x'.repeat(4 * 2 ** 20);
+  const many = Array.from({ length: 40_000 }, (_, i) => `item ${i}`);
+  const bodies = [
+    Buffer.from([1, ...str('s'), ...str('String'), ...str(big), ...str('next')]),
+    Buffer.from([1, ...str('a'), ...str('Array(String)'), ...varint(many.length), ...many.flatMap(str), ...varint(0)]),
+  ];
+  const concat = Buffer.concat;
+  for (const body of bodies) {
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      const out = concat(list, total);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.concat;
+    try {
+      const decoder = new RowBinaryStream({ int64: 'auto' });
+      const rows: Row[] = [];
+      for (let at = 0; at < body.length; at += 65_536) decoder.push(body.subarray(at, at + 65_536), rows);
+      rows.push(...decoder.end());
+      assert.is(rows.length, 2);
+      assert.ok(copied < 4 * body.length, `${(copied / 2 ** 20).toFixed(1)} MiB copied for a ${(body.length / 2 ** 20).toFixed(1)} MiB body`);
+    } finally {
+      Buffer.concat = concat;
+    }
   }
 });
 

@@ -198,6 +198,12 @@ test('send :: with onBody a 200 body goes to it chunk by chunk as it arrives and
     assert.is(res.streamed, true);
     assert.is(res.bytes, undefined);
     assert.is(res.body, pieces.join('').slice(-16_896), 'the text kept is the end only');
+    // The byte limit holds while the body goes to onBody: it stops the reading as soon as it is crossed.
+    let given = 0;
+    const tooLarge = await send(client, server, { method: 'POST', path: '/', body: 'SELECT 1', timeout: 2_000, maxBytes: 25_000, onBody: (chunk) => { given += chunk.length; } })
+      .catch((e: unknown) => e);
+    assert.instance(tooLarge, ResultTooLargeError);
+    assert.ok(given <= 25_000, `${given} bytes given past the limit`);
     const refused = await send(client, server, { method: 'POST', path: '/', body: 'fail', timeout: 2_000, onBody: () => assert.unreachable('a refusal is not a body') });
     assert.is(refused.status, 500);
     assert.is(refused.streamed, undefined);
