@@ -45,6 +45,28 @@ const OWN_SLICE = typeof (Buffer.prototype as Partial<SlicingBuffer>).utf8Slice 
 export const SHORT = new Incomplete(0, 0);
 
 /**
+ * A 64-bit value whose high 32-bit half is within ±2^21 is within ±(2^53 - 1): read as a
+ * number from its two halves, no bigint made.
+ *
+ * @example
+ * if (high < SAFE_HIGH && high > -SAFE_HIGH) return high * 0x1_0000_0000 + low;
+ */
+export const SAFE_HIGH = 0x20_0000;
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A bigint as a number when it is a safe integer, else as it is (`int64: 'auto'`).
+ *
+ * @example
+ * numberIfSafe(5n); // 5
+ * numberIfSafe(2n ** 60n); // 1152921504606846976n
+ */
+export function numberIfSafe(big: bigint): number | bigint {
+  return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+}
+
+/**
  * A cursor over the body.
  *
  * @example

@@ -10,7 +10,7 @@ import { type RowBuild, rowBuilder } from './row-builder.js';
 import { compiledRowReader } from './decode-compiled.js';
 import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ProtocolError } from './errors.js';
-import { Input, type Reader, UnsupportedBinaryType } from './binary-input.js';
+import { Input, type Reader, SAFE_HIGH, UnsupportedBinaryType, numberIfSafe } from './binary-input.js';
 import { SELECT_FORMAT } from './prepare.js';
 import type { Int64Mode, Row, Settings } from './types.js';
 import {
@@ -255,9 +255,6 @@ function fixed(size: number, read: (buf: Buffer, at: number) => unknown): Reader
   };
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-// |high half| below 2^21: the value is within ±(2^53 - 1).
-const SAFE_HIGH = 0x20_0000;
 
 function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
   const raw: Reader = size === 8
@@ -275,14 +272,10 @@ function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
         r.pos += 8;
         return high * 0x1_0000_0000 + r.buf.readUInt32LE(at);
       }
-      const big = raw(r) as bigint;
-      return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+      return numberIfSafe(raw(r) as bigint);
     };
   }
-  return (r) => {
-    const big = raw(r) as bigint;
-    return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
-  };
+  return (r) => numberIfSafe(raw(r) as bigint);
 }
 
 // A 128- or 256-bit integer, little-endian.

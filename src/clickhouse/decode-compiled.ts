@@ -7,7 +7,7 @@
  */
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
-import type { Input, Reader } from './binary-input.js';
+import { type Input, SAFE_HIGH, numberIfSafe } from './binary-input.js';
 import type { RowBuild } from './row-builder.js';
 import type { Int64Mode } from './types.js';
 
@@ -22,8 +22,6 @@ const utf8 = typeof (Buffer.prototype as { utf8Slice?: unknown }).utf8Slice === 
 
 // Past this many columns a row is built by the plain builder (a function this long is not optimised well).
 const MAX_COLUMNS = 64;
-// |high half| below 2^21: a 64-bit value within ±(2^53 - 1), as decode-binary.ts reads it.
-const SAFE_HIGH = 0x20_0000;
 
 const compiled = new BoundedCache<RowBuild<Input>>({ maxEntries: 256, maxKeyLength: 4_096, maxChars: 256 * 1024 });
 
@@ -41,7 +39,7 @@ export function compiledRowReader(names: readonly string[], typeTexts: readonly 
   const key = `${int64}\u0000${names.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
   const known = compiled.get(key);
   if (known !== undefined) return known;
-  const steps = typeTexts.map((text, i) => valueCode(parseColumnType(text), `v${i}`, i, int64));
+  const steps = typeTexts.map((text, i) => valueCode(parseColumnType(text), `v${i}`, int64));
   if (steps.every((step) => step === undefined)) return undefined;
   const body = steps.map((step, i) => step ?? delegate(`v${i}`, i)).join('\n');
   const fields = names.map((name, i) => `${name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)}: v${i}`);
@@ -52,12 +50,10 @@ export function compiledRowReader(names: readonly string[], typeTexts: readonly 
   return build;
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const safe = (big: bigint): number | bigint => (big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big);
 // What the written-out code calls: a 64-bit value past the halves' fast path, as decode-binary.ts reads it in 'auto' mode.
 const KIT = {
-  int64: (b: Buffer, p: number): number | bigint => safe(b.readBigInt64LE(p)),
-  uint64: (b: Buffer, p: number): number | bigint => safe(b.readBigUInt64LE(p)),
+  int64: (b: Buffer, p: number): number | bigint => numberIfSafe(b.readBigInt64LE(p)),
+  uint64: (b: Buffer, p: number): number | bigint => numberIfSafe(b.readBigUInt64LE(p)),
 };
 
 // Reads column i with its own reader, from and back to the local position.
@@ -66,7 +62,7 @@ const delegate = (v: string, i: number): string => `c.pos = p; ${v} = f[${i}](c)
 const need = (bytes: string): string => `if (p + ${bytes} > len) { c.pos = p; throw c.short(p + ${bytes}); }`;
 
 /** The code that reads one value of `type` into `v`, or `undefined` for a type read by its reader. */
-function valueCode(type: ColumnType, v: string, i: number, int64: Int64Mode): string | undefined {
+function valueCode(type: ColumnType, v: string, int64: Int64Mode): string | undefined {
   const arg = type.args[0] as ColumnType;
   switch (type.name) {
     case 'UInt8': return `${need('1')} ${v} = b[p++];`;
@@ -88,9 +84,9 @@ ${v} = h < ${SAFE_HIGH} && h > -${SAFE_HIGH} ? h * 4294967296 + b.readUInt32LE(p
       return `${need('1')} n = b[p];
 if (n < 128 && p + 1 + n <= len) { ${v} = n === 0 ? '' : ${utf8('p + 1', 'p + 1 + n')}; p += 1 + n; } else { c.pos = p; ${v} = c.string(); p = c.pos; }`;
     case 'DateTime': return `${need('4')} ${v} = new Date(b.readUInt32LE(p) * 1000); p += 4;`;
-    case 'LowCardinality': return valueCode(arg, v, i, int64);
+    case 'LowCardinality': return valueCode(arg, v, int64);
     case 'Nullable': {
-      const inner = valueCode(arg, v, i, int64);
+      const inner = valueCode(arg, v, int64);
       // An inner type it does not write out: the whole Nullable goes to its reader.
       return inner === undefined ? undefined : `${need('1')} if (b[p++] !== 0) ${v} = null; else { ${inner} }`;
     }

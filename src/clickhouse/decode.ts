@@ -2,7 +2,7 @@ import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { stripNuls } from './binary-values.js';
-import { dateTimeFromText } from './time-zone.js';
+import { dateTimeReader } from './time-zone.js';
 import { ownText, unescapeTsv } from './text-escape.js';
 import { type RowBuild, rowBuilder } from './row-builder.js';
 import type { Int64Mode, Row } from './types.js';
@@ -56,17 +56,16 @@ export function decodeTsvRows(body: string, context: DecodeContext): Row[] {
  * The rows of the lines of `body` from `start` up to `limit` (exclusive; a newline just
  * before it ends the last line, and a line without one ends there), read by a header parsed
  * before (`tsvHeader`): a stream's chunks are read in place, with no copy of the header
- * put before each.
+ * put before each. The rows are appended to `rows` (a new array unless given).
  *
  * @example
  * const { header } = tsvHeader('x\nUInt8\n');
  * tsvLines(header, '1\n2\n', 0, 4, { int64: 'auto', serverTimeZone: 'UTC' }); // [{ x: 1 }, { x: 2 }]
  */
-export function tsvLines(header: TsvHeader, body: string, start: number, limit: number, context: DecodeContext): Row[] {
+export function tsvLines(header: TsvHeader, body: string, start: number, limit: number, context: DecodeContext, rows: Row[] = []): Row[] {
   const fields = fieldsOf(header, context);
   const { names } = header;
   const width = names.length;
-  const rows: Row[] = [];
   const build = (header.build ??= rowBuilder<string[]>(names, 'cells'));
   // One array of cells for every row (the builder reads it at once), each cell cut from
   // the body where it lies: no string of the line, no array per row.
@@ -352,7 +351,7 @@ function scalar(type: ColumnType, context: DecodeContext): Scalar {
       return (text) => (text === '0000-00-00' ? '1970-01-01' : text);
     case 'DateTime': {
       const zone = typeof type.args[0] === 'string' ? type.args[0] : context.serverTimeZone;
-      return (text) => dateTimeFromText(text, zone);
+      return dateTimeReader(zone);
     }
   }
   // Decimal keeps every digit as text; unknown types (IPv6, AggregateFunction...) come as text too.

@@ -57,7 +57,6 @@ export class RowBinaryStream {
     const left = Buffer.concat(this.#parts, this.#held);
     this.#parts = [];
     this.#held = 0;
-    this.#needed = 0;
     const rows = this.#read(left, []);
     if (this.#held > 0) throw new ProtocolError(`RowBinary body ends inside a row (${this.#held} bytes left over)`, 200);
     return rows;
@@ -181,9 +180,7 @@ export class TsvStream {
     }
     const line = this.#rest + text.slice(0, first + 1);
     this.#rest = '';
-    const rows = tsvLines(this.#header, line, 0, line.length, this.context);
-    for (const row of this.#lines(text, first + 1)) rows.push(row);
-    return rows;
+    return this.#lines(text, first + 1, tsvLines(this.#header, line, 0, line.length, this.context));
   }
 
   /** The rows of a last line without its newline; throws when the header never came. */
@@ -197,13 +194,13 @@ export class TsvStream {
     return text === '' ? [] : tsvLines(this.#header, text, 0, text.length, this.context);
   }
 
-  #lines(text: string, from: number): Row[] {
+  #lines(text: string, from: number, rows: Row[] = []): Row[] {
     const last = text.lastIndexOf('\n');
     if (last < from) {
       this.#rest = text.slice(from);
-      return [];
+      return rows;
     }
     this.#rest = text.slice(last + 1);
-    return tsvLines(this.#header as TsvHeader, text, from, last + 1, this.context);
+    return tsvLines(this.#header as TsvHeader, text, from, last + 1, this.context, rows);
   }
 }

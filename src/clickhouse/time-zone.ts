@@ -22,15 +22,27 @@ const zones = new BoundedCache<Zone>({ maxEntries: 32, maxKeyLength: 256, maxCha
  * dateTimeFromText('2020-01-01 09:00:00', 'Asia/Tokyo').toISOString(); // '2020-01-01T00:00:00.000Z'
  */
 export function dateTimeFromText(text: string, timeZone: string): Date {
+  return instantOf(text, timeZone, UTC_NAMES.has(timeZone));
+}
+
+/**
+ * `dateTimeFromText` for one column's zone: whether the zone is UTC is settled once, not per value.
+ *
+ * @example
+ * const read = dateTimeReader('UTC');
+ * read('2020-01-01 00:00:00').getTime(); // 1577836800000
+ */
+export function dateTimeReader(timeZone: string): (text: string) => Date {
+  const utc = UTC_NAMES.has(timeZone);
+  return (text) => instantOf(text, timeZone, utc);
+}
+
+function instantOf(text: string, timeZone: string, utc: boolean): Date {
   if (text.length !== 19) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
   if (text.startsWith('0000-00-00')) return new Date(0);
   const wall = wallMs(num(text, 0, 4), num(text, 5, 7), num(text, 8, 10), num(text, 11, 13), num(text, 14, 16), num(text, 17, 19));
   if (Number.isNaN(wall)) throw new ProtocolError(`cannot read DateTime ${JSON.stringify(text)}`, 200);
-  if (timeZone === lastUtc) return new Date(wall);
-  if (UTC_NAMES.has(timeZone)) {
-    lastUtc = timeZone;
-    return new Date(wall);
-  }
+  if (utc) return new Date(wall);
   // Offsets a day either side bracket any transition near this wall time (zones change
   // offset at most once a day). Equal: no transition, the common case.
   const before = offsetAt(timeZone, wall - DAY_MS);
@@ -85,9 +97,6 @@ function zoneFor(timeZone: string): Zone {
   }
   return zone;
 }
-
-// The zone name last found to be UTC: most results name the same zone on every row.
-let lastUtc = 'UTC';
 
 /**
  * Milliseconds since the epoch of a UTC wall time (month 1-12), NaN when a part is NaN.
