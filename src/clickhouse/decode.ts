@@ -104,15 +104,18 @@ function fieldCount(body: string, start: number, end: number, before: number, wi
  * what TSV always escapes: a quote, a carriage return, a lone backslash); `'ambiguous'` when
  * the same bytes could be either. That takes text columns that hold the whole form, in
  * practice a result of one String column whose last value reads like an exception with no
- * quote in it (`system.query_log.exception`, say).
+ * quote in it (`system.query_log.exception`, say). Given the header the rows came under
+ * (`known`), `body` may be the body's end alone.
  *
  * @example
  * tsvTail("s\nString\nCode: 60, e.displayText() = DB::Exception: Table x doesn\\'t exist., e.what() = DB::Exception\n"); // 'ambiguous'
  * tsvTail("s\nString\nCode: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = DB::Exception\n"); // { serverCode: 60, ... }
  */
-export function tsvTail(body: string): ServerErrorInfo | 'ambiguous' | undefined {
+export function tsvTail(body: string, known?: TsvHeader): ServerErrorInfo | 'ambiguous' | undefined {
   const found = findTrailingError(body);
   if (found === undefined) return undefined;
+  // Only the body's end (its rows decoded as they came): read by the header they came under.
+  if (known !== undefined) return couldBeRows(body, found.offset, known) ? 'ambiguous' : found;
   let header: TsvHeader;
   let rowsStart: number;
   try {

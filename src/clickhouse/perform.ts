@@ -15,7 +15,7 @@ import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBina
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
-import { RowBinaryCollector } from './stream-decode.js';
+import { RowBinaryCollector, TsvCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, InsertGroup, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
@@ -93,7 +93,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   }
   let asked = 0;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
-  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, binary?: RowBinaryCollector, extra?: Settings,
+  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowBinaryCollector | TsvCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.
@@ -105,7 +105,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
-    const base = queryPath(server, binary !== undefined ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings, insert?.after], id);
+    const base = queryPath(server, rows?.binary === true ? [defaults.settings, layer, options.settings, BINARY_SETTINGS] : [defaults.settings, extra, layer, options.settings, insert?.after], id);
     // The server then holds the whole answer back until the query ends, so that a failure
     // comes as a status: asked again when a body's end could be data or an exception.
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
@@ -121,8 +121,8 @@ async function performOnce<K extends PreparedRequest['type']>(
       ...(options.signal ? { signal: options.signal } : {}),
       // ClickHouse runs on a query whose client went away: ask it to stop (best effort).
       onAbandon: () => void killQuery(server, id),
-      // A binary select's rows are decoded as its body arrives (an uncompressed one): never held whole.
-      ...(binary !== undefined ? { binary: true, onBody: binary.push } : {}),
+      // A select's rows are decoded as its body arrives (an uncompressed one): never held whole.
+      ...(rows !== undefined ? { binary: rows.binary, onBody: rows.push } : {}),
     });
   };
 
@@ -202,8 +202,10 @@ async function performOnce<K extends PreparedRequest['type']>(
     return { rows: written } as CommandResults[K];
   }
   if (request.type === 'select') {
-    const rows = await selectBinary(transport, server, request.body, options.int64 ?? defaults.int64, remaining, post, options.signal);
-    if (rows !== undefined) return rows as CommandResults[K];
+    const int64 = options.int64 ?? defaults.int64;
+    const rows = await selectBinary(transport, server, request.body, int64, remaining, post, options.signal)
+      ?? await selectText(transport, server, request.body, int64, remaining, post, options.signal);
+    return rows as CommandResults[K];
   }
   const res = await post(request.body);
   // A server that tags its exception blocks never appends an exception as plain text.
@@ -213,21 +215,42 @@ async function performOnce<K extends PreparedRequest['type']>(
     if (!plainTail || findTrailingError(text) === undefined) return text as CommandResults[K];
     return checkStatus(await post(request.body, true)) as CommandResults[K];
   }
-  if (request.type !== 'select') {
-    const text = checkResponse(res);
-    return (request.type === 'query' ? text : undefined) as CommandResults[K];
-  }
-  const int64 = options.int64 ?? defaults.int64;
-  let text = checkStatus(res);
-  const tail = plainTail ? tsvTail(text) : undefined;
-  if (tail === 'ambiguous') text = checkStatus(await post(request.body, true));
-  else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
+  const text = checkResponse(res);
+  return (request.type === 'query' ? text : undefined) as CommandResults[K];
+}
+
+/**
+ * A select asked as `TabSeparatedWithNamesAndTypes` (a server before 22.1, or a column the
+ * binary decoder cannot read). With the server's time zone known (asked already with its
+ * version), the rows are decoded as the body arrives, and only its end is kept, to tell an
+ * exception the server appended from rows; otherwise the body is read whole, and the zone
+ * asked only when a DateTime column needs it.
+ */
+async function selectText(
+  transport: Transport,
+  server: ServerConfig,
+  body: string,
+  int64: Int64Mode,
+  remaining: () => number,
+  post: (body: string, confirm: boolean, group: number, rows?: TsvCollector) => Promise<RawResponse>,
+  signal: AbortSignal | undefined,
+): Promise<Row[]> {
   const knownZone = knownServerInfo(server)?.timeZone;
+  const collector = (): TsvCollector | undefined => (knownZone === undefined ? undefined : new TsvCollector({ int64, serverTimeZone: knownZone }));
+  let rows = collector();
+  let res = await post(body, false, 0, rows);
+  let text = checkStatus(res);
+  // A server that tags its exception blocks never appends an exception as plain text.
+  const tail = res.headers['x-clickhouse-exception-tag'] === undefined ? tsvTail(text, res.streamed === true ? rows?.header : undefined) : undefined;
+  if (tail === 'ambiguous') {
+    rows = collector();
+    res = await post(body, true, 0, rows);
+    text = checkStatus(res);
+  } else if (tail !== undefined) throw new ClickHouseError(tail, res.status);
+  if (res.streamed === true && rows !== undefined) return rows.rows();
   let serverTimeZone = knownZone ?? 'UTC';
-  if (knownZone === undefined && bodyNeedsServerTimeZone(text)) {
-    serverTimeZone = (await serverInfoWithin(transport, server, remaining(), options.signal)).timeZone;
-  }
-  return decodeTsvRows(text, { int64, serverTimeZone }) as CommandResults[K];
+  if (knownZone === undefined && bodyNeedsServerTimeZone(text)) serverTimeZone = (await serverInfoWithin(transport, server, remaining(), signal)).timeZone;
+  return decodeTsvRows(text, { int64, serverTimeZone });
 }
 
 /**

@@ -95,25 +95,28 @@ export class RowBinaryStream {
   }
 }
 
+/** What a collector feeds: a decoder that appends the rows each chunk completes, and gives the rest at the end. */
+interface ChunkDecoder {
+  push(chunk: Buffer, rows: Row[]): Row[];
+  end(): Row[];
+}
+
 /**
- * A select's `RowBinaryWithNamesAndTypes` body decoded into one array as it arrives, so
- * that the body is never held whole: `push` takes each chunk and never throws (a failure is
- * kept, the rows so far dropped, and the rest of the body ignored); `rows()` at the end
- * gives the rows or throws what failed (`UnsupportedBinaryType` for a column type the
- * decoder cannot read, `ProtocolError` for bytes that are not rows).
- *
- * @example
- * const collector = new RowBinaryCollector({ int64: 'auto' });
- * await send(transport, server, { ...request, onBody: collector.push });
- * const rows = collector.rows();
+ * A select's body decoded into one array as it arrives, so that the body is never held
+ * whole: `push` takes each chunk and never throws (a failure is kept, the rows so far
+ * dropped, and the rest of the body ignored); `rows()` at the end gives the rows or throws
+ * what failed. Whether a failure was the rows' or an exception the server appended is for
+ * the caller to decide from the body's end, before it asks for `rows()`.
  */
-export class RowBinaryCollector {
-  readonly #decoder: RowBinaryStream;
+abstract class RowCollector {
+  /** The body is `RowBinaryWithNamesAndTypes` (asked with the binary settings), not text. */
+  abstract readonly binary: boolean;
+  readonly #decoder: ChunkDecoder;
   #rows: Row[] = [];
   #failure: { readonly error: unknown } | undefined;
 
-  constructor(context: BinaryContext) {
-    this.#decoder = new RowBinaryStream(context);
+  constructor(decoder: ChunkDecoder) {
+    this.#decoder = decoder;
   }
 
   readonly push = (chunk: Buffer): void => {
@@ -140,6 +143,49 @@ export class RowBinaryCollector {
 }
 
 /**
+ * A select's `RowBinaryWithNamesAndTypes` body collected as it arrives (see `RowCollector`);
+ * `rows()` throws `UnsupportedBinaryType` for a column type the decoder cannot read,
+ * `ProtocolError` for bytes that are not rows.
+ *
+ * @example
+ * const collector = new RowBinaryCollector({ int64: 'auto' });
+ * await send(transport, server, { ...request, binary: true, onBody: collector.push });
+ * const rows = collector.rows();
+ */
+export class RowBinaryCollector extends RowCollector {
+  readonly binary = true;
+
+  constructor(context: BinaryContext) {
+    super(new RowBinaryStream(context));
+  }
+}
+
+/**
+ * A select's `TabSeparatedWithNamesAndTypes` body collected as it arrives (see
+ * `RowCollector`), decoded in the server's time zone, which must be known before the body
+ * comes; `header` is the body's columns once they have arrived and read well.
+ *
+ * @example
+ * const collector = new TsvCollector({ int64: 'auto', serverTimeZone: 'UTC' });
+ * await send(transport, server, { ...request, onBody: collector.push });
+ * const rows = collector.rows();
+ */
+export class TsvCollector extends RowCollector {
+  readonly binary = false;
+  readonly #tsv: TsvStream;
+
+  constructor(context: DecodeContext) {
+    const tsv = new TsvStream(context);
+    super(tsv);
+    this.#tsv = tsv;
+  }
+
+  get header(): TsvHeader | undefined {
+    return this.#tsv.header;
+  }
+}
+
+/**
  * Decodes a `TabSeparatedWithNamesAndTypes` body as it arrives: `push` each chunk and get
  * the rows whose lines it completed; `end` at the end of the body. A row is one line (TSV
  * escapes newlines inside values), so a line split between chunks waits for its end.
@@ -157,30 +203,36 @@ export class TsvStream {
 
   constructor(readonly context: DecodeContext) {}
 
-  push(chunk: Buffer): Row[] {
+  /** The column names and types, once they have arrived (and read well). */
+  get header(): TsvHeader | undefined {
+    return this.#header;
+  }
+
+  /** The rows whose lines `chunk` completed, appended to `rows` (a new array unless given). */
+  push(chunk: Buffer, rows: Row[] = []): Row[] {
     const text = this.#utf8.write(chunk);
     if (this.#header === undefined) {
       const head = this.#rest + text;
       const namesEnd = head.indexOf('\n');
       if (namesEnd < 0 || head.indexOf('\n', namesEnd + 1) < 0) {
         this.#rest = head;
-        return [];
+        return rows;
       }
       this.#rest = '';
       const { header, rowsStart } = tsvHeader(head);
       this.#header = header;
-      return this.#lines(head, rowsStart);
+      return this.#lines(head, rowsStart, rows);
     }
-    if (this.#rest === '') return this.#lines(text, 0);
+    if (this.#rest === '') return this.#lines(text, 0, rows);
     // The line begun in an earlier chunk is read on its own: the chunk is read in place.
     const first = text.indexOf('\n');
     if (first < 0) {
       this.#rest += text;
-      return [];
+      return rows;
     }
     const line = this.#rest + text.slice(0, first + 1);
     this.#rest = '';
-    return this.#lines(text, first + 1, tsvLines(this.#header, line, 0, line.length, this.context));
+    return this.#lines(text, first + 1, tsvLines(this.#header, line, 0, line.length, this.context, rows));
   }
 
   /** The rows of a last line without its newline; throws when the header never came. */
@@ -194,7 +246,7 @@ export class TsvStream {
     return text === '' ? [] : tsvLines(this.#header, text, 0, text.length, this.context);
   }
 
-  #lines(text: string, from: number, rows: Row[] = []): Row[] {
+  #lines(text: string, from: number, rows: Row[]): Row[] {
     const last = text.lastIndexOf('\n');
     if (last < from) {
       this.#rest = text.slice(from);
