@@ -15,7 +15,7 @@
 import type { ColumnType } from './column-type.js';
 import { ChunkWriter, put, rowParts } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
-import { QueryParamError } from './errors.js';
+import { type RowCodec, changedError, compiledRowCodec } from './encode-compiled.js';
 import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
@@ -58,21 +58,29 @@ export type ColumnTypes = ReadonlyMap<string, { readonly type: ColumnType; reado
  * @example
  * binaryPlan(insertHead('`t`', '(`id`)', 'RowBinaryWithNamesAndTypes'), ['id'], new Map([['id', { type: parseColumnType('UInt32'), text: 'UInt32' }]]));
  */
-export function binaryPlan(head: string, keys: readonly string[], types: ColumnTypes): BinaryPlan | undefined {
+export function binaryPlan(head: string, keys: readonly string[], types: ColumnTypes, compile = true): BinaryPlan | undefined {
   if (keys.length === 0) return undefined;
   const codecs: Codec[] = [];
   const header = new ChunkWriter();
   writeLength(header, keys.length);
   const texts: string[] = [];
+  const parsed: ColumnType[] = [];
   for (const key of keys) {
     const column = types.get(key);
     const codec = column && codecFor(column.type);
     if (!column || !codec) return undefined;
     codecs.push(codec);
     texts.push(column.text);
+    parsed.push(column.type);
     writeText(header, key);
   }
   for (const text of texts) writeText(header, text);
+  const rows = (compile ? compiledRowCodec(keys, parsed, texts, KIT) : undefined) ?? codecRows(keys, codecs);
+  return { head, header: Buffer.concat(header.take()), fits: rows.fits, write: rows.write };
+}
+
+// The rows of a plan written by its columns' codecs, one call per value (a plan too wide to compile).
+function codecRows(keys: readonly string[], codecs: readonly Codec[]): RowCodec {
   const n = keys.length;
   const fits = (row: Row): boolean => {
     for (let i = 0; i < n; i++) if (!(codecs[i] as Codec).fits(row[keys[i] as string])) return false;
@@ -82,7 +90,7 @@ export function binaryPlan(head: string, keys: readonly string[], types: ColumnT
     for (let i = 0; i < n; i++) {
       const codec = codecs[i] as Codec;
       const value = row[keys[i] as string];
-      if (!codec.fits(value)) throw new QueryParamError(keys[i] as string, 'changed after the insert was called, to a value the column cannot take as it is: the statement is cancelled');
+      if (!codec.fits(value)) throw changedError(keys[i] as string);
       try {
         codec.write(out, value);
       } catch (err) {
@@ -92,7 +100,7 @@ export function binaryPlan(head: string, keys: readonly string[], types: ColumnT
       }
     }
   };
-  return { head, header: Buffer.concat(header.take()), fits, write };
+  return { fits, write };
 }
 
 /**
@@ -256,6 +264,7 @@ function codecFor(type: ColumnType): Codec | undefined {
 }
 
 const MALFORMED = new Error('a string with a lone UTF-16 surrogate');
+const KIT = { text: writeText, malformed: MALFORMED };
 
 // An unsigned LEB128 length, as RowBinary writes one before a string or an array.
 function writeLength(out: ChunkWriter, n: number): void {
