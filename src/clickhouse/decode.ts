@@ -71,23 +71,32 @@ export function tsvLines(header: TsvHeader, body: string, start: number, limit: 
   // the body where it lies: no string of the line, no array per row.
   const cells = new Array<string>(width);
   const last = width - 1;
+  // The next tab at or after `at`, found again only once passed: a body with no tab after a
+  // line (one column, or its last lines) is not searched to its end for every line.
+  let tab = -1;
   while (start < limit) {
     let end = body.indexOf('\n', start);
     if (end < 0 || end > limit) end = limit;
     let at = start;
     for (let i = 0; i < last; i++) {
-      const tab = body.indexOf('\t', at);
-      if (tab < 0 || tab > end) throw fieldCount(body, start, end, rows.length, width);
+      if (tab < at) tab = nextTab(body, at);
+      if (tab > end) throw fieldCount(body, start, end, rows.length, width);
       cells[i] = body.slice(at, tab);
       at = tab + 1;
     }
-    const tab = body.indexOf('\t', at);
-    if (tab >= 0 && tab < end) throw fieldCount(body, start, end, rows.length, width);
+    if (tab < at) tab = nextTab(body, at);
+    if (tab < end) throw fieldCount(body, start, end, rows.length, width);
     cells[last] = body.slice(at, end);
     rows.push(build(fields, cells));
     start = end + 1;
   }
   return rows;
+}
+
+/** Where the next tab at or after `from` is; past the body's end when there is none. */
+function nextTab(body: string, from: number): number {
+  const at = body.indexOf('\t', from);
+  return at < 0 ? body.length + 1 : at;
 }
 
 /** The error for row `before + 1` (the line from `start` to `end`) when it has not `width` fields. */

@@ -4,8 +4,7 @@ import { bodyNeedsServerTimeZone, decodeTsv, needsServerTimeZone, tsvTail } from
 import { unescapeTsv } from '../../src/clickhouse/text-escape.js';
 import { ClickHouseError, ProtocolError } from '../../src/clickhouse/errors.js';
 import { TsvStream } from '../../src/clickhouse/stream-decode.js';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heldBytes } from '../gc.js';
 
 const test = suite('decode');
 const ctx = { int64: 'auto', serverTimeZone: 'UTC' } as const;
@@ -130,16 +129,6 @@ test('needsServerTimeZone :: only for DateTime without a zone', () => {
   assert.not.ok(bodyNeedsServerTimeZone(body(['a'], ["DateTime(\\'UTC\\')"], [])));
   assert.not.ok(bodyNeedsServerTimeZone(''));
 });
-
-// The garbage collector, for the tests that check what a kept row holds on to.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heldBytes = (): number => {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-};
 
 // A response of about 24 MB whose every text value is long enough (13+ characters) for V8
 // to cut it as a view of the response rather than copy it.
