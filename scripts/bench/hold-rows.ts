@@ -1,14 +1,17 @@
 // What holding a million rows costs by itself, whatever the client: the same 8-column rows
 // as bench-big.ts, made and dropped, then made and kept in an array, then the same kept with
 // the DateTime as its seconds instead of a Date (what the Dates alone cost to hold), then made
-// by JSON.parse and kept (as @clickhouse/client's json() does, the DateTime as text). Each in a process of its own, so that one's
+// by JSON.parse and kept (as @clickhouse/client's json() does, the DateTime as text), then made
+// and kept as copies (what asyncInsertToTable must keep of rows a caller may reuse: its own
+// object, Date and array, `captureRow`), the floor of the one-row asyncInsertToTable line. Each in a process of its own, so that one's
 // heap does not weigh on the next; wall and CPU (the garbage collector's threads included).
 // Run: node --import tsx scripts/bench/hold-rows.ts [rows=1000000]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { captureRow } from '../../src/pool/writer/mailbox.js';
 import { bigRow } from './big-worker.js';
 
-const MODES = ['made and dropped', 'made and held', 'held, DateTime a number', 'JSON.parse and held'] as const;
+const MODES = ['made and dropped', 'made and held', 'held, DateTime a number', 'JSON.parse and held', 'made, copied and held'] as const;
 type Mode = (typeof MODES)[number];
 
 function run(mode: Mode, rows: number): { ms: number; cpuMs: number; rssMb: number; held: number } {
@@ -18,7 +21,7 @@ function run(mode: Mode, rows: number): { ms: number; cpuMs: number; rssMb: numb
   const c0 = process.cpuUsage();
   for (let i = 0; i < rows; i++) {
     const row = mode === 'JSON.parse and held' ? JSON.parse(text[i] as string) as unknown
-      : mode === 'held, DateTime a number' ? { ...bigRow(i), dt: 1_600_000_000 + i } : bigRow(i);
+      : mode === 'held, DateTime a number' ? { ...bigRow(i), dt: 1_600_000_000 + i } : mode === 'made, copied and held' ? captureRow(bigRow(i)) : bigRow(i);
     if (mode !== 'made and dropped') held.push(row);
   }
   const c = process.cpuUsage(c0);
