@@ -81,6 +81,8 @@ const NONE: readonly TypedPlaceholder[] = [];
 function substitute(template: Template, sql: string, params: QueryParams | undefined): string {
   if (template.names.length === 0) return sql;
   let out = template.parts[0] ?? '';
+  // Whether `out` ends in '-', kept as it grows: asking `out` itself would flatten it every time.
+  let dash = out.endsWith('-');
   for (let i = 0; i < template.names.length; i++) {
     const name = template.names[i] as string;
     if (params === undefined || !Object.prototype.hasOwnProperty.call(params, name)) {
@@ -88,8 +90,10 @@ function substitute(template: Template, sql: string, params: QueryParams | undef
     }
     const literal = formatLiteral(params[name], name);
     // `x -{n}` with n = -1 would become `x --1`, a comment.
-    out += out.endsWith('-') && literal.startsWith('-') ? ` ${literal}` : literal;
-    out += template.parts[i + 1] ?? '';
+    out += dash && literal.startsWith('-') ? ` ${literal}` : literal;
+    const part = template.parts[i + 1] ?? '';
+    out += part;
+    dash = part === '' ? literal.endsWith('-') : part.endsWith('-');
   }
   return out;
 }

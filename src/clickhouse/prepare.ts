@@ -17,8 +17,20 @@ import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, R
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
 const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken', 'onProgress']);
-const READ_ONLY_START = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
-const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+\s*;?\s*$/i;
+// One whitespace character a step (`\s`, not `\s+`): nested quantifiers over the same run
+// would try every way of splitting it before failing (seconds for 28 spaces, hours for 40).
+const READ_ONLY_START = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
+// Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
+const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+$/i;
+
+// The SQL without its trailing blanks and semicolons, cut by a loop from the end: the regex
+// `[\s;]+$` would try again from every position of a long blank run inside the SQL.
+function trimEnd(sql: string): string {
+  let end = sql.length;
+  while (end > 0 && BLANK_OR_SEMICOLON.test(sql[end - 1] as string)) end--;
+  return sql.slice(0, end);
+}
+const BLANK_OR_SEMICOLON = /^[\s;]$/;
 
 /**
  * Checks and renders a command without any I/O. Bad parameters, values or options throw
@@ -36,7 +48,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
   switch (command.type) {
     case 'select': case 'stream': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);
-      const sql = rendered.sql.replace(/[\s;]+$/, '');
+      const sql = trimEnd(rendered.sql);
       if (TRAILING_FORMAT.test(sql)) {
         throw new QueryParamError('sql', `${command.type} sets the output format itself; use query() for another FORMAT`);
       }

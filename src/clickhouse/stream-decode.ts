@@ -200,6 +200,7 @@ export class TsvStream {
   // The start of a line whose end has not come yet (or, before the header, all so far).
   #rest = '';
   #header: TsvHeader | undefined;
+  #headerLines = 0;
 
   constructor(readonly context: DecodeContext) {}
 
@@ -212,12 +213,11 @@ export class TsvStream {
   push(chunk: Buffer, rows: Row[] = []): Row[] {
     const text = this.#utf8.write(chunk);
     if (this.#header === undefined) {
-      const head = this.#rest + text;
-      const namesEnd = head.indexOf('\n');
-      if (namesEnd < 0 || head.indexOf('\n', namesEnd + 1) < 0) {
-        this.#rest = head;
-        return rows;
-      }
+      // The header's two lines may come in many chunks: only each new one is searched.
+      this.#rest += text;
+      for (let at = text.indexOf('\n'); at >= 0 && this.#headerLines < 2; at = text.indexOf('\n', at + 1)) this.#headerLines++;
+      if (this.#headerLines < 2) return rows;
+      const head = this.#rest;
       this.#rest = '';
       const { header, rowsStart } = tsvHeader(head);
       this.#header = header;

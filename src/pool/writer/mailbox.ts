@@ -272,7 +272,12 @@ export class Mailbox {
       for (let i = 0; i < k; i++) out.push(unit.rows[unit.start + i] as Row);
       unit.start += k;
       this.size -= k;
-      if (unitSize(unit) === 0) unit.evicted = true;
+      if (unitSize(unit) === 0) {
+        unit.evicted = true;
+        // Its slot stays until the units before it are done: it must not keep the rows it gave up.
+        unit.rows.length = 0;
+        unit.start = 0;
+      }
     };
     let i = Math.max(this.#first, this.#scan);
     for (; i < this.#units.length && out.length < n; i++) take(this.#units[i] as WriterUnit);

@@ -186,4 +186,25 @@ test('memory :: a written batch is let go: its rows are not kept by the mailbox'
   assert.is(alive, 0, `${alive} of 50 written rows still reachable`);
 });
 
+test('memory :: rows evicted by drop_oldest are let go while an older batch is still being sent', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const b = new Mailbox({ capacity: 100, batchSize: 1, overflow: 'drop_oldest', now: () => 0, onDrop() {}, onReady() {} });
+  const refs: WeakRef<Row>[] = [];
+  (() => {
+    b.pushRows('t', [{ id: -1 }]);
+    (b.head() as NonNullable<ReturnType<Mailbox['head']>>).attempts = 1; // in flight: frozen, and the units after it stay in their slots
+    for (let i = 0; i < 1_000; i++) {
+      const row: Row = { id: i, payload: 'x'.repeat(100) };
+      refs.push(new WeakRef(row));
+      b.pushRows('t', [row]);
+    }
+  })();
+  assert.is(b.size, 100);
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  const alive = refs.filter((ref) => ref.deref() !== undefined).length;
+  assert.is(alive, 99, `${alive} of 1,000 rows reachable, 99 queued behind the one in flight`);
+});
+
 test.run();
