@@ -15,7 +15,7 @@
 import type { ColumnType } from './column-type.js';
 import { ChunkWriter, put, rowParts } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
-import { type RowCodec, changedError, compiledRowCodec } from './encode-compiled.js';
+import { type FormMakers, type RowCodec, binaryForm, changedError, compiledRowCodec } from './encode-compiled.js';
 import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
@@ -235,32 +235,10 @@ function array(inner: Codec): Codec {
   };
 }
 
+const CODECS: FormMakers<Codec> = { integer, integer64, float64, bool, string, dateTime, enumeration, nullable, array: (inner) => array(inner) };
+
 function codecFor(type: ColumnType): Codec | undefined {
-  switch (type.name) {
-    case 'UInt8': return integer(1, false);
-    case 'UInt16': return integer(2, false);
-    case 'UInt32': return integer(4, false);
-    case 'Int8': return integer(1, true);
-    case 'Int16': return integer(2, true);
-    case 'Int32': return integer(4, true);
-    case 'UInt64': return integer64(false);
-    case 'Int64': return integer64(true);
-    case 'Float64': return float64;
-    case 'Bool': return bool;
-    case 'String': return string;
-    case 'DateTime': return dateTime;
-    case 'Enum8': case 'Enum16': return type.values && type.values.length === type.args.length ? enumeration(type) : undefined;
-    case 'LowCardinality': return codecFor(type.args[0] as ColumnType);
-    case 'Nullable': {
-      const inner = codecFor(type.args[0] as ColumnType);
-      return inner && nullable(inner);
-    }
-    case 'Array': {
-      const inner = codecFor(type.args[0] as ColumnType);
-      return inner && array(inner);
-    }
-    default: return undefined;
-  }
+  return binaryForm(type, CODECS);
 }
 
 const MALFORMED = new Error('a string with a lone UTF-16 surrogate');

@@ -57,7 +57,8 @@ export function compiledRowCodec(keys: readonly string[], types: readonly Column
   const known = compiled.get(cacheKey);
   if (known !== undefined) return known;
   const consts: unknown[] = [];
-  const gens = types.map((type) => genFor(type, 1, consts));
+  const makers = genMakers(consts);
+  const gens = types.map((type) => binaryForm(type, makers));
   if (gens.some((g) => g === undefined)) return undefined;
   const read = (i: number): string => `v = row[${JSON.stringify(keys[i])}];`;
   const fits = (gens as Gen[]).map((g, i) => `${read(i)} ${g.check('v', 'return false;')}`).join('\n');
@@ -183,30 +184,63 @@ function array(inner: Gen, depth: number): Gen {
   };
 }
 
-const FIXED: Readonly<Record<string, readonly [number, boolean]>> = {
+/**
+ * Makers of each column type's binary form, for `binaryForm`: the codecs of
+ * `encode-binary.ts` and the code written here are made from the same decision of which
+ * types have one. `array` gets its nesting depth (1 for a column's own array).
+ *
+ * @example
+ * const makers: FormMakers<string> = { integer: (b) => `int${b * 8}`, ... };
+ */
+export interface FormMakers<T> {
+  integer(bytes: 1 | 2 | 4, signed: boolean): T;
+  integer64(signed: boolean): T;
+  readonly float64: T;
+  readonly bool: T;
+  readonly string: T;
+  readonly dateTime: T;
+  enumeration(type: ColumnType): T;
+  nullable(inner: T): T;
+  array(inner: T, depth: number): T;
+}
+
+const FIXED: Readonly<Record<string, readonly [1 | 2 | 4, boolean]>> = {
   UInt8: [1, false], UInt16: [2, false], UInt32: [4, false], Int8: [1, true], Int16: [2, true], Int32: [4, true],
 };
 
-function genFor(type: ColumnType, depth: number, consts: unknown[]): Gen | undefined {
+/**
+ * A column type's binary form as `make` builds it, or `undefined` for a type without a plain
+ * one (integers up to 64 bits, Float64, Bool, String, DateTime, Enum8/16, and Nullable,
+ * LowCardinality and Array of these have one).
+ *
+ * @example
+ * binaryForm(parseColumnType('Array(UInt8)'), makers); // makers.array(makers.integer(1, false), 1)
+ */
+export function binaryForm<T>(type: ColumnType, make: FormMakers<T>, depth = 1): T | undefined {
   const fixed = FIXED[type.name];
-  if (fixed) return integer(fixed[0], fixed[1]);
+  if (fixed) return make.integer(fixed[0], fixed[1]);
   switch (type.name) {
-    case 'UInt64': return integer64(false);
-    case 'Int64': return integer64(true);
-    case 'Float64': return float64;
-    case 'Bool': return bool;
-    case 'String': return string;
-    case 'DateTime': return dateTime;
-    case 'Enum8': case 'Enum16': return type.values && type.values.length === type.args.length ? enumeration(type, consts) : undefined;
-    case 'LowCardinality': return genFor(type.args[0] as ColumnType, depth, consts);
+    case 'UInt64': return make.integer64(false);
+    case 'Int64': return make.integer64(true);
+    case 'Float64': return make.float64;
+    case 'Bool': return make.bool;
+    case 'String': return make.string;
+    case 'DateTime': return make.dateTime;
+    case 'Enum8': case 'Enum16': return type.values && type.values.length === type.args.length ? make.enumeration(type) : undefined;
+    case 'LowCardinality': return binaryForm(type.args[0] as ColumnType, make, depth);
     case 'Nullable': {
-      const inner = genFor(type.args[0] as ColumnType, depth, consts);
-      return inner && nullable(inner);
+      const inner = binaryForm(type.args[0] as ColumnType, make, depth);
+      return inner && make.nullable(inner);
     }
     case 'Array': {
-      const inner = genFor(type.args[0] as ColumnType, depth + 1, consts);
-      return inner && array(inner, depth);
+      const inner = binaryForm(type.args[0] as ColumnType, make, depth + 1);
+      return inner && make.array(inner, depth);
     }
     default: return undefined;
   }
 }
+
+// The code of each form; an enumeration's names and codes go into the compiled function's constants.
+const genMakers = (consts: unknown[]): FormMakers<Gen> => ({
+  integer, integer64, float64, bool, string, dateTime, nullable, array, enumeration: (type) => enumeration(type, consts),
+});

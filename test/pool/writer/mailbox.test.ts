@@ -1,9 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Row } from '../../../src/clickhouse/types.js';
 import { Mailbox, unitRows, unitSize, type MailboxOptions } from '../../../src/pool/writer/mailbox.js';
+import { gc } from '../../gc.js';
 
 const test = suite('writer-mailbox');
 
@@ -166,8 +165,6 @@ test('inspection :: a unit serializes as a summary, without rows or bodies', () 
 });
 
 test('memory :: a written batch is let go: its rows are not kept by the mailbox', async () => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const b = new Mailbox({ capacity: 1_000, batchSize: 10, overflow: 'drop_newest', now: () => 0, onDrop() {}, onReady() {} });
   const refs: WeakRef<Row>[] = [];
   (() => {
@@ -187,8 +184,6 @@ test('memory :: a written batch is let go: its rows are not kept by the mailbox'
 });
 
 test('memory :: rows evicted by drop_oldest are let go while an older batch is still being sent', async () => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const b = new Mailbox({ capacity: 100, batchSize: 1, overflow: 'drop_oldest', now: () => 0, onDrop() {}, onReady() {} });
   const refs: WeakRef<Row>[] = [];
   (() => {
