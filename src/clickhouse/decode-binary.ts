@@ -255,7 +255,6 @@ function fixed(size: number, read: (buf: Buffer, at: number) => unknown): Reader
   };
 }
 
-
 function wide(size: 8 | 16 | 32, signed: boolean, mode: Int64Mode): Reader {
   const raw: Reader = size === 8
     ? fixed(8, signed ? (b, p) => b.readBigInt64LE(p) : (b, p) => b.readBigUInt64LE(p))

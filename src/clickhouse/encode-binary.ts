@@ -13,10 +13,9 @@
  * reads every form the client accepts.
  */
 import type { ColumnType } from './column-type.js';
-import { ChunkWriter, put, rowParts } from './encode-bytes.js';
+import { ChunkWriter, MALFORMED, put, rowParts, writeLength, writeText } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
 import { type FormMakers, type RowCodec, binaryForm, changedError, compiledRowCodec } from './encode-compiled.js';
-import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
 /** A column's binary form: whether a value has one, and writing it (only values that fit). */
@@ -75,7 +74,7 @@ export function binaryPlan(head: string, keys: readonly string[], types: ColumnT
     writeText(header, key);
   }
   for (const text of texts) writeText(header, text);
-  const rows = (compile ? compiledRowCodec(keys, parsed, texts, KIT) : undefined) ?? codecRows(keys, codecs);
+  const rows = (compile ? compiledRowCodec(keys, parsed, texts) : undefined) ?? codecRows(keys, codecs);
   return { head, header: Buffer.concat(header.take()), fits: rows.fits, write: rows.write };
 }
 
@@ -239,40 +238,4 @@ const CODECS: FormMakers<Codec> = { integer, integer64, float64, bool, string, d
 
 function codecFor(type: ColumnType): Codec | undefined {
   return binaryForm(type, CODECS);
-}
-
-const MALFORMED = new Error('a string with a lone UTF-16 surrogate');
-const KIT = { text: writeText, malformed: MALFORMED };
-
-// An unsigned LEB128 length, as RowBinary writes one before a string or an array.
-function writeLength(out: ChunkWriter, n: number): void {
-  out.room(5);
-  let v = n;
-  while (v >= 0x80) {
-    out.buf[out.pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out.buf[out.pos++] = v;
-}
-
-// A string as its UTF-8 length and bytes; ASCII copied a byte a character.
-function writeText(out: ChunkWriter, text: string): void {
-  const n = text.length;
-  let ascii = n <= 64;
-  if (ascii) for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
-  if (ascii) {
-    out.room(n + 1);
-    const buf = out.buf;
-    let at = out.pos;
-    buf[at++] = n;
-    for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
-    out.pos = at;
-    return;
-  }
-  // Checked in the call, but the caller may have changed it since: a lone surrogate has no UTF-8 form.
-  if (!isWellFormed(text)) throw MALFORMED;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  writeLength(out, bytes);
-  out.room(bytes);
-  out.pos += out.buf.write(text, out.pos, 'utf8');
 }

@@ -7,6 +7,7 @@
  */
 import { BoundedCache } from './bounded-cache.js';
 import { EPOCH_TEXT_END_MS, checkColumnName, encodePlain } from './encode.js';
+import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
 /**
@@ -302,4 +303,57 @@ function writeIntegers(out: ChunkWriter, items: readonly unknown[]): boolean {
   out.room(1);
   out.buf[out.pos++] = 93;
   return true;
+}
+
+/**
+ * What `writeText` throws for a string with a lone UTF-16 surrogate (no UTF-8 form): the
+ * caller names the column by encoding the value again as text, which refuses it in words.
+ *
+ * @example
+ * try { writeText(out, s); } catch (err) { if (err === MALFORMED) encodePlain(s, 'name'); throw err; }
+ */
+export const MALFORMED = new Error('a string with a lone UTF-16 surrogate');
+
+/**
+ * An unsigned LEB128 length, as RowBinary writes one before a string or an array.
+ *
+ * @example
+ * writeLength(out, 300); // bytes ac 02
+ */
+export function writeLength(out: ChunkWriter, n: number): void {
+  out.room(5);
+  let v = n;
+  while (v >= 0x80) {
+    out.buf[out.pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out.buf[out.pos++] = v;
+}
+
+/**
+ * A RowBinary String: its UTF-8 length and bytes; short ASCII copied a byte a character.
+ * Throws `MALFORMED` for a string with a lone surrogate.
+ *
+ * @example
+ * writeText(out, 'abc'); // bytes 03 61 62 63
+ */
+export function writeText(out: ChunkWriter, text: string): void {
+  const n = text.length;
+  let ascii = n <= 64;
+  if (ascii) for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
+  if (ascii) {
+    out.room(n + 1);
+    const buf = out.buf;
+    let at = out.pos;
+    buf[at++] = n;
+    for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
+    out.pos = at;
+    return;
+  }
+  // Checked in the call, but the caller may have changed it since: a lone surrogate has no UTF-8 form.
+  if (!isWellFormed(text)) throw MALFORMED;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  writeLength(out, bytes);
+  out.room(bytes);
+  out.pos += out.buf.write(text, out.pos, 'utf8');
 }

@@ -7,7 +7,7 @@
  */
 import { BoundedCache } from './bounded-cache.js';
 import type { ColumnType } from './column-type.js';
-import type { ChunkWriter } from './encode-bytes.js';
+import { type ChunkWriter, MALFORMED, writeText } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
 import { QueryParamError } from './errors.js';
 import type { Row } from './types.js';
@@ -18,7 +18,7 @@ import type { Row } from './types.js';
  * value that no longer does (the caller changed it since).
  *
  * @example
- * const rows = compiledRowCodec(['id'], [parseColumnType('UInt32')], kit);
+ * const rows = compiledRowCodec(['id'], [parseColumnType('UInt32')], ['UInt32']);
  * if (rows && rows.fits(row)) rows.write(out, row);
  */
 export interface RowCodec {
@@ -26,17 +26,8 @@ export interface RowCodec {
   readonly write: (out: ChunkWriter, row: Row) => void;
 }
 
-/**
- * What the compiled code calls: the string writer of `encode-binary.ts` (UTF-8 length and
- * bytes; throws `malformed` for a string with a lone surrogate).
- *
- * @example
- * const kit: WriterKit = { text: writeText, malformed: MALFORMED };
- */
-export interface WriterKit {
-  readonly text: (out: ChunkWriter, text: string) => void;
-  readonly malformed: unknown;
-}
+// What the written-out code calls (it sees only its parameters): the string writer and what it throws.
+const KIT = { text: writeText, malformed: MALFORMED };
 
 // Past this many columns the codecs write the row (a function this long is not optimised well).
 const MAX_COLUMNS = 64;
@@ -49,9 +40,9 @@ const compiled = new BoundedCache<RowCodec>({ maxEntries: 256, maxKeyLength: 8_1
  * codecs then write the rows). Types must be ones `encode-binary.ts` has a codec for.
  *
  * @example
- * compiledRowCodec(['id', 's'], [parseColumnType('UInt32'), parseColumnType('String')], kit)?.write(out, { id: 1, s: 'a' });
+ * compiledRowCodec(['id', 's'], [parseColumnType('UInt32'), parseColumnType('String')], ['UInt32', 'String'])?.write(out, { id: 1, s: 'a' });
  */
-export function compiledRowCodec(keys: readonly string[], types: readonly ColumnType[], typeTexts: readonly string[], kit: WriterKit): RowCodec | undefined {
+export function compiledRowCodec(keys: readonly string[], types: readonly ColumnType[], typeTexts: readonly string[]): RowCodec | undefined {
   if (keys.length === 0 || keys.length > MAX_COLUMNS) return undefined;
   const cacheKey = `${keys.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
   const known = compiled.get(cacheKey);
@@ -74,9 +65,9 @@ export function compiledRowCodec(keys: readonly string[], types: readonly Column
     };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one writer per column list.
   const make = new Function('keys', 'kit', 'K', 'changed', 'plain', 'isSafe', source) as (
-    keys: readonly string[], kit: WriterKit, consts: unknown[], changed: (i: number) => Error, plain: typeof encodePlain, isSafe: (v: unknown) => boolean) => RowCodec;
+    keys: readonly string[], kit: typeof KIT, consts: unknown[], changed: (i: number) => Error, plain: typeof encodePlain, isSafe: (v: unknown) => boolean) => RowCodec;
   const names = [...keys];
-  const codec = make(names, kit, consts, (i) => changedError(names[i] as string), encodePlain, Number.isSafeInteger);
+  const codec = make(names, KIT, consts, (i) => changedError(names[i] as string), encodePlain, Number.isSafeInteger);
   compiled.set(cacheKey, codec);
   return codec;
 }

@@ -15,7 +15,7 @@ import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBina
 import { checkResponse, checkStatus } from './response.js';
 import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
-import { RowBinaryCollector, TsvCollector } from './stream-decode.js';
+import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import type { CallOptions, CommandResults, InsertGroup, Int64Mode, PreparedRequest, RequestDefaults, Row, ServerConfig, Settings, Transport } from './types.js';
@@ -93,7 +93,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   }
   let asked = 0;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
-  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowBinaryCollector | TsvCollector, extra?: Settings,
+  const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
     // A confirming run is a query of its own, with an id of its own (the first one's, suffixed),
     // and so is a select asked as text after its binary answer could not be read.

@@ -107,8 +107,12 @@ interface ChunkDecoder {
  * dropped, and the rest of the body ignored); `rows()` at the end gives the rows or throws
  * what failed. Whether a failure was the rows' or an exception the server appended is for
  * the caller to decide from the body's end, before it asks for `rows()`.
+ *
+ * @example
+ * const rows: RowCollector = binary ? new RowBinaryCollector({ int64 }) : new TsvCollector({ int64, serverTimeZone });
+ * await send(transport, server, { ...request, binary: rows.binary, onBody: rows.push });
  */
-abstract class RowCollector {
+export abstract class RowCollector {
   /** The body is `RowBinaryWithNamesAndTypes` (asked with the binary settings), not text. */
   abstract readonly binary: boolean;
   readonly #decoder: ChunkDecoder;
