@@ -6,6 +6,7 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 import { AbortError, ColonnadeError, ProtocolError, TimeoutError } from './errors.js';
 import { type LegacyHandler, type SendOptions, dispatchRequest, inflatedOrAsIs, toTransportError } from './http.js';
 import type { ServerConfig, Transport } from './types.js';
+import { ChunkQueue } from './chunk-queue.js';
 
 /**
  * A response whose body is read chunk by chunk (see `openStream`).
@@ -52,12 +53,11 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
     let paused = false;
     let status = 0;
     const headers: Record<string, string> = {};
-    const queue: Buffer[] = [];
-    let queued = 0;
+    const queue = new ChunkQueue();
     let waiting: { resolve: (chunk: Buffer | null) => void; reject: (err: Error) => void } | undefined;
     let timer: NodeJS.Timeout | undefined;
     // An error status is read whole (bounded) and handed over as a complete response.
-    let errorBody: Buffer[] | undefined;
+    let errorBody: ChunkQueue | undefined;
     let gunzip: Gunzip | undefined;
 
     const arm = (): void => {
@@ -103,8 +103,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
       read(): Promise<Buffer | null> {
         const chunk = queue.shift();
         if (chunk !== undefined) {
-          queued -= chunk.length;
-          if (paused && queued < STREAM_HIGH_WATER / 2) {
+          if (paused && queue.bytes < STREAM_HIGH_WATER / 2) {
             paused = false;
             arm();
             resumeSocket?.();
@@ -133,7 +132,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
         resumeSocket = resume;
         for (let i = 0; i + 1 < raw.length; i += 2) headers[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
         if (status !== 200) {
-          errorBody = [];
+          errorBody = new ChunkQueue();
           return true;
         }
         if (headers['content-encoding'] === 'gzip') {
@@ -148,13 +147,13 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
       },
       onData(chunk) {
         if (errorBody) {
-          if (errorBody.reduce((n, b) => n + b.length, 0) < 1024 * 1024) errorBody.push(chunk);
+          if (errorBody.bytes < 1024 * 1024) errorBody.push(chunk);
           return true;
         }
         if (gunzip) {
           gunzip.write(chunk);
           arm();
-          if (queued < STREAM_HIGH_WATER) return true;
+          if (queue.bytes < STREAM_HIGH_WATER) return true;
           paused = true;
           disarm();
           return false;
@@ -196,8 +195,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
         return true;
       }
       queue.push(chunk);
-      queued += chunk.length;
-      if (queued >= STREAM_HIGH_WATER) {
+      if (queue.bytes >= STREAM_HIGH_WATER) {
         // Paused until the reader drains: no timer runs while the reader is the slow side.
         paused = true;
         disarm();
@@ -208,7 +206,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
     }
     function complete(): void {
       if (errorBody) {
-        let bytes: Buffer = Buffer.concat(errorBody);
+        let bytes: Buffer = errorBody.concat();
         if (headers['content-encoding'] === 'gzip') bytes = inflatedOrAsIs(bytes);
         ended = true;
         finish();

@@ -5,6 +5,7 @@ import {
   AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
 } from './errors.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
+import { ChunkQueue } from './chunk-queue.js';
 
 /**
  * One HTTP exchange as `send` describes it.
@@ -184,9 +185,8 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
     let status = 0;
     const headers: Record<string, string> = {};
     // The body's chunks; when they go to `onBody`, only those that hold its last BINARY_TAIL bytes.
-    const chunks: Buffer[] = [];
+    const chunks = new ChunkQueue();
     let received = 0;
-    let held = 0;
     let streamed = false;
 
     const settle = (err: Error | undefined, value?: RawResponse): void => {
@@ -237,7 +237,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
       onData(chunk) {
         received += chunk.length;
         if (received > maxBytes) {
-          chunks.length = 0;
+          chunks.clear();
           cancel(new ResultTooLargeError(maxBytes, received));
           return false;
         }
@@ -249,13 +249,12 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
             cancel(err instanceof Error ? err : new Error(String(err)));
             return false;
           }
-          held += chunk.length;
-          while (held - (chunks[0] as Buffer).length >= BINARY_TAIL) held -= (chunks.shift() as Buffer).length;
+          while (chunks.bytes - (chunks.first() as Buffer).length >= BINARY_TAIL) chunks.shift();
         }
         return true;
       },
       onComplete() {
-        let whole = Buffer.concat(chunks);
+        let whole = chunks.concat();
         if (streamed) {
           settle(undefined, { status, headers, body: whole.toString('utf8', Math.max(0, whole.length - BINARY_TAIL)), streamed });
           return;
@@ -275,7 +274,7 @@ export function send(transport: Transport, server: ServerConfig, options: SendOp
         } else settle(undefined, { status, headers, body: whole.toString('utf8') });
       },
       onError(err) {
-        const read = headers['content-encoding'] === 'gzip' && chunks.length > 0 ? [inflatedOrAsIs(Buffer.concat(chunks))] : chunks;
+        const read = headers['content-encoding'] === 'gzip' && chunks.length > 0 ? [inflatedOrAsIs(chunks.concat())] : chunks.toArray();
         settle(brokenByServer(status, headers, read) ?? toTransportError(err, sent, server));
       },
     };

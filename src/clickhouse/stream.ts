@@ -5,6 +5,7 @@
  */
 import { findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
+import { ChunkQueue } from './chunk-queue.js';
 import { checkStatus } from './response.js';
 import { queryPath } from './query-path.js';
 import { openStream, type BodyStream } from './http-stream.js';
@@ -191,8 +192,7 @@ export async function performStream(
   const decoder = binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: info.timeZone });
   const tag = res.headers['x-clickhouse-exception-tag'];
   // The body's last HELD_TAIL bytes, decoded only once the body ended without an exception in them.
-  const held: Buffer[] = [];
-  let heldBytes = 0;
+  const held = new ChunkQueue();
   for (;;) {
     let chunk: Buffer | null;
     try {
@@ -200,27 +200,19 @@ export async function performStream(
     } catch (error) {
       if (sink.gone.aborted) return;
       // A modern server that fails after the rows started writes its exception, then breaks the stream.
-      const block = error instanceof TransportError ? findExceptionBlock(Buffer.concat(held).toString('utf8'), tag) : undefined;
+      const block = error instanceof TransportError ? findExceptionBlock(held.concat().toString('utf8'), tag) : undefined;
       if (block !== undefined) throw new ClickHouseError(block, 200);
       throw error;
     }
     if (chunk === null) break;
     held.push(chunk);
-    heldBytes += chunk.length;
     // Everything before the last HELD_TAIL bytes is decoded now: whole chunks, or the front
     // of one large chunk (the decoders take any split).
     for (;;) {
-      const first = held[0] as Buffer;
-      const excess = heldBytes - HELD_TAIL;
-      let part: Buffer;
+      const excess = held.bytes - HELD_TAIL;
       if (excess <= 0) break;
-      if (first.length <= excess) {
-        part = held.shift() as Buffer;
-      } else if (excess >= MIN_SPLIT) {
-        part = first.subarray(0, excess);
-        held[0] = first.subarray(excess);
-      } else break;
-      heldBytes -= part.length;
+      if ((held.first() as Buffer).length > excess && excess < MIN_SPLIT) break;
+      const part = held.take(excess) as Buffer;
       const rows = decoder.push(part);
       if (rows.length > 0 && !(await sink.push(rows))) {
         res.cancel(new ColonnadeError('ABORTED', 'the reader left the stream'));
@@ -228,7 +220,7 @@ export async function performStream(
       }
     }
   }
-  const tail = Buffer.concat(held);
+  const tail = held.concat();
   const text = tail.toString('utf8');
   const block = tag === undefined ? undefined : findExceptionBlock(text, tag);
   if (block !== undefined) throw new ClickHouseError(block, 200);
