@@ -10,6 +10,7 @@ import { type ColumnType, parseColumnType } from './column-type.js';
 import { type Input, SAFE_HIGH, numberIfSafe } from './binary-input.js';
 import type { RowBuild } from './row-builder.js';
 import type { Int64Mode } from './types.js';
+import { ProtocolError } from './errors.js';
 
 // Fixed-width numbers: bytes and the Buffer method that reads them.
 const FIXED: Readonly<Record<string, readonly [number, string]>> = {
@@ -39,13 +40,15 @@ export function compiledRowReader(names: readonly string[], typeTexts: readonly 
   const key = `${int64}\u0000${names.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
   const known = compiled.get(key);
   if (known !== undefined) return known;
-  const steps = typeTexts.map((text, i) => valueCode(parseColumnType(text), `v${i}`, int64));
+  const tables: (readonly (string | undefined)[])[] = [];
+  const steps = typeTexts.map((text, i) => valueCode(parseColumnType(text), `v${i}`, int64, tables));
   if (steps.every((step) => step === undefined)) return undefined;
   const body = steps.map((step, i) => step ?? delegate(`v${i}`, i)).join('\n');
   const fields = names.map((name, i) => `${name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)}: v${i}`);
   const source = `const b = c.buf, len = b.length; let p = c.pos, n = 0, h = 0; let ${names.map((_, i) => `v${i}`).join(', ')};\n${body}\nc.pos = p;\nreturn {${fields.join(', ')}};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one reader per header.
-  const build = new Function("k", `return function (f, c) {\n${source}\n};`)(KIT) as RowBuild<Input>;
+  const constants = tables.map((_, i) => `const t${i} = t[${i}];`).join(' ');
+  const build = new Function('k', 't', `${constants}\nreturn function (f, c) {\n${source}\n};`)(KIT, tables) as RowBuild<Input>;
   compiled.set(key, build);
   return build;
 }
@@ -54,6 +57,8 @@ export function compiledRowReader(names: readonly string[], typeTexts: readonly 
 const KIT = {
   int64: (b: Buffer, p: number): number | bigint => numberIfSafe(b.readBigInt64LE(p)),
   uint64: (b: Buffer, p: number): number | bigint => numberIfSafe(b.readBigUInt64LE(p)),
+  // The same error as decode-binary.ts's Enum8 reader.
+  noName: (value: number): ProtocolError => new ProtocolError(`Enum8 value ${value} has no name in its type`, 200),
 };
 
 // Reads column i with its own reader, from and back to the local position.
@@ -62,7 +67,7 @@ const delegate = (v: string, i: number): string => `c.pos = p; ${v} = f[${i}](c)
 const need = (bytes: string): string => `if (p + ${bytes} > len) { c.pos = p; throw c.short(p + ${bytes}); }`;
 
 /** The code that reads one value of `type` into `v`, or `undefined` for a type read by its reader. */
-function valueCode(type: ColumnType, v: string, int64: Int64Mode): string | undefined {
+function valueCode(type: ColumnType, v: string, int64: Int64Mode, tables: (readonly (string | undefined)[])[]): string | undefined {
   const arg = type.args[0] as ColumnType;
   switch (type.name) {
     case 'UInt8': return `${need('1')} ${v} = b[p++];`;
@@ -83,10 +88,17 @@ ${v} = h < ${SAFE_HIGH} && h > -${SAFE_HIGH} ? h * 4294967296 + b.readUInt32LE(p
       // A length under 128 is one byte; any other goes through the input's own string reader.
       return `${need('1')} n = b[p];
 if (n < 128 && p + 1 + n <= len) { ${v} = n === 0 ? '' : ${utf8('p + 1', 'p + 1 + n')}; p += 1 + n; } else { c.pos = p; ${v} = c.string(); p = c.pos; }`;
+    case 'Enum8': {
+      // A name for each of the 256 bytes (the value as Int8), looked up in place.
+      const names: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+      type.args.forEach((name, i) => { names[((type.values?.[i] ?? i + 1) + 256) % 256] = String(name); });
+      const t = `t${tables.push(names) - 1}`;
+      return `${need('1')} ${v} = ${t}[b[p]]; if (${v} === undefined) { c.pos = p; throw k.noName((b[p] << 24) >> 24); } p++;`;
+    }
     case 'DateTime': return `${need('4')} ${v} = new Date(b.readUInt32LE(p) * 1000); p += 4;`;
-    case 'LowCardinality': return valueCode(arg, v, int64);
+    case 'LowCardinality': return valueCode(arg, v, int64, tables);
     case 'Nullable': {
-      const inner = valueCode(arg, v, int64);
+      const inner = valueCode(arg, v, int64, tables);
       // An inner type it does not write out: the whole Nullable goes to its reader.
       return inner === undefined ? undefined : `${need('1')} if (b[p++] !== 0) ${v} = null; else { ${inner} }`;
     }

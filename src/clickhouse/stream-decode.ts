@@ -22,6 +22,9 @@ import type { Row } from './types.js';
  * for (const chunk of chunks) handle(decoder.push(chunk));
  * handle(decoder.end());
  */
+// Bytes of the next chunk joined to the front of a row cut between chunks, past what it said it needs.
+const JOIN_FRONT = 4096;
+
 export class RowBinaryStream {
   // The bytes of a row not read yet (and what came after it), kept as they came: joined
   // only once there are `#needed` of them.
@@ -45,6 +48,26 @@ export class RowBinaryStream {
     this.#parts.push(chunk);
     this.#held += chunk.length;
     if (this.#held < this.#needed) return rows;
+    const rest = this.#parts[0] as Buffer;
+    if (this.#parts.length === 2 && this.#build !== undefined) {
+      // Most often the rest is the front of one row that this chunk ends: that row is read
+      // from the rest joined with the chunk's first bytes, then the chunk in place after it
+      // (not the whole chunk copied behind the rest). A row longer than that is joined whole below.
+      const front = Math.min(chunk.length, this.#needed - rest.length + JOIN_FRONT);
+      const input = new Input(Buffer.concat([rest, chunk.subarray(0, front)], rest.length + front), true);
+      let row: Row | undefined;
+      try {
+        row = this.#build(this.#readers, input);
+      } catch (err) {
+        if (err !== SHORT) throw err;
+      }
+      if (row !== undefined) {
+        rows.push(row);
+        this.#parts = [];
+        this.#held = 0;
+        return this.#read(chunk.subarray(input.pos - rest.length), rows);
+      }
+    }
     const buf = Buffer.concat(this.#parts, this.#held);
     this.#parts = [];
     this.#held = 0;

@@ -13,7 +13,7 @@ const test = suite('decode-compiled');
 
 const f64 = (x: number): number[] => { const b = Buffer.alloc(8); b.writeDoubleLE(x); return [...b]; };
 
-// Every type the compiled reader writes out, and some it hands to their readers (Enum8,
+// Every type the compiled reader writes out, and some it hands to their readers (Enum16,
 // Array(String), Nullable(Array(...)), UUID), each with a maker of random values' bytes.
 type Maker = (r: () => number) => number[];
 const int = (r: () => number, bits: number, signed: boolean): bigint => {
@@ -51,6 +51,8 @@ const COLUMNS: [string, string, Maker][] = [
   ['a32', 'Array(Int32)', array((r) => le(int(r, 32, true), 4))],
   ['af', 'Array(Float64)', array((r) => f64(r()))],
   ['e', "Enum8('a' = -1, 'b' = 2)", (r) => [r() < 0.5 ? 0xff : 2]],
+  ['ne', "Nullable(Enum8('lo' = -128, 'zero' = 0, 'hi' = 127))", nullable((r) => [[0x80, 0, 0x7f][Math.floor(r() * 3)] as number])],
+  ['le', "LowCardinality(Enum8('x' = 1, 'y' = 2))", (r) => [r() < 0.5 ? 1 : 2]],
   ['as', 'Array(String)', array((r) => str(text(r)))],
   ['na', 'Nullable(UInt32)', nullable((r) => le(int(r, 32, false), 4))],
   ['__proto__', 'UInt8', (r) => [Math.floor(r() * 256)]],
@@ -90,10 +92,10 @@ test('compiled :: 2,000 random rows of every type it writes out (and some it han
   assert.ok(Object.prototype.hasOwnProperty.call(row, '__proto__') && Object.getPrototypeOf(row) === Object.prototype, 'a column called __proto__ is a plain property');
 });
 
-test('compiled :: the same rows in chunks cut at every length from 1 to 9 bytes, and a body cut inside a row', () => {
-  const body = randomBody(60, 7);
+test('compiled :: the same rows in chunks cut at every length from 1 to 9 bytes and at longer ones, and a body cut inside a row', () => {
+  const body = randomBody(200, 7);
   const whole = decodeRowBinary(body, { int64: 'auto' });
-  for (let size = 1; size <= 9; size++) {
+  for (const size of [1, 2, 3, 4, 5, 6, 7, 8, 9, 37, 150, 1_000, 4_099]) {
     const decoder = new RowBinaryStream({ int64: 'auto' });
     const rows: Row[] = [];
     for (let at = 0; at < body.length; at += size) decoder.push(body.subarray(at, at + size), rows);
@@ -103,6 +105,16 @@ test('compiled :: the same rows in chunks cut at every length from 1 to 9 bytes,
   for (const cut of [1, 2, 5, 9]) {
     assert.throws(() => decodeRowBinary(body.subarray(0, body.length - cut), { int64: 'auto' }), (e: unknown) => e instanceof ProtocolError);
   }
+});
+
+test('compiled :: an Enum8 byte with no name in the type fails as its reader fails, naming the value', () => {
+  const head = [1, ...str('e'), ...str("Enum8('a' = -1, 'b' = 2)")];
+  for (const [byte, value] of [[0x01, 1], [0xfe, -2], [0x80, -128]] as const) {
+    const body = Buffer.from([...head, 0xff, byte]);
+    assert.throws(() => decodeRowBinary(body, { int64: 'auto' }), (e: unknown) => e instanceof ProtocolError && e.message === `Enum8 value ${value} has no name in its type`);
+    assert.throws(() => plainRows(body, 'auto'), (e: unknown) => e instanceof ProtocolError && e.message === `Enum8 value ${value} has no name in its type`);
+  }
+  assert.equal(decodeRowBinary(Buffer.from([...head, 0xff, 2]), { int64: 'auto' }), [{ e: 'a' }, { e: 'b' }]);
 });
 
 test('compiled :: 64-bit values at the edges of a number, arrays of 127 and 128 items', () => {
