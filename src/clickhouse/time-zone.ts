@@ -4,13 +4,22 @@ import { ProtocolError } from './errors.js';
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'GMT0', 'Etc/GMT0']);
 const BUCKET_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
-const CACHE_LIMIT = 4096;
+const BUCKETS_PER_DAY = DAY_MS / BUCKET_MS;
+// About 550 years of days per zone before its cache starts again.
+const CACHE_DAYS = 200_000;
 
+/** A UTC day in which the zone's offset changes: `before` until the 15-minute bucket `at`, `after` from it. */
+interface Change {
+  readonly at: number;
+  readonly before: number;
+  readonly after: number;
+}
 interface Zone {
   readonly format: Intl.DateTimeFormat;
-  readonly offsets: Map<number, number>;
+  // Per UTC day: the day's one offset, or where in the day it changed.
+  readonly days: Map<number, number | Change>;
 }
-// Names the servers report; each zone keeps at most CACHE_LIMIT offsets.
+// Names the servers report; each zone keeps at most CACHE_DAYS days.
 const zones = new BoundedCache<Zone>({ maxEntries: 32, maxKeyLength: 256, maxChars: 8 * 1024 });
 
 /**
@@ -58,14 +67,45 @@ function instantOf(text: string, timeZone: string, utc: boolean): Date {
   return new Date(wall - before);
 }
 
-/** Milliseconds the zone's wall clock is ahead of UTC at an instant. */
+/**
+ * Milliseconds the zone's wall clock is ahead of UTC at an instant (at the start of its
+ * 15-minute bucket). Offsets are kept per UTC day: a day whose start and end have the same
+ * offset has that one offset (zones change offset at most once a day); in a day where they
+ * differ, the bucket where it changed is found by bisection. Values spread over decades
+ * thus cost a few lookups per day they fall on, not two per value.
+ */
 function offsetAt(timeZone: string, instant: number): number {
   const zone = zoneFor(timeZone);
   const bucket = Math.floor(instant / BUCKET_MS);
-  const cached = zone.offsets.get(bucket);
-  if (cached !== undefined) return cached;
+  const day = Math.floor(bucket / BUCKETS_PER_DAY);
+  let known = zone.days.get(day);
+  if (known === undefined) {
+    known = dayOffsets(zone.format, day);
+    if (zone.days.size >= CACHE_DAYS) zone.days.clear();
+    zone.days.set(day, known);
+  }
+  if (typeof known === 'number') return known;
+  return bucket < known.at ? known.before : known.after;
+}
+
+function dayOffsets(format: Intl.DateTimeFormat, day: number): number | Change {
+  let low = day * BUCKETS_PER_DAY;
+  let high = low + BUCKETS_PER_DAY;
+  const before = bucketOffset(format, low);
+  const after = bucketOffset(format, high);
+  if (before === after) return before;
+  // The first bucket with the day's later offset: `low` has the earlier one, `high` the later.
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if (bucketOffset(format, mid) === before) low = mid;
+    else high = mid;
+  }
+  return { at: high, before, after };
+}
+
+function bucketOffset(format: Intl.DateTimeFormat, bucket: number): number {
   let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  for (const part of zone.format.formatToParts(bucket * BUCKET_MS)) {
+  for (const part of format.formatToParts(bucket * BUCKET_MS)) {
     const v = Number(part.value);
     if (part.type === 'year') y = v;
     else if (part.type === 'month') mo = v;
@@ -74,10 +114,7 @@ function offsetAt(timeZone: string, instant: number): number {
     else if (part.type === 'minute') mi = v;
     else if (part.type === 'second') s = v;
   }
-  const offset = Date.UTC(y, mo - 1, d, h, mi, s) - bucket * BUCKET_MS;
-  if (zone.offsets.size >= CACHE_LIMIT) zone.offsets.clear();
-  zone.offsets.set(bucket, offset);
-  return offset;
+  return Date.UTC(y, mo - 1, d, h, mi, s) - bucket * BUCKET_MS;
 }
 
 function zoneFor(timeZone: string): Zone {
@@ -92,7 +129,7 @@ function zoneFor(timeZone: string): Zone {
     } catch {
       throw new ProtocolError(`unknown time zone ${JSON.stringify(timeZone)} reported by the server`, 200);
     }
-    zone = { format, offsets: new Map() };
+    zone = { format, days: new Map() };
     zones.set(timeZone, zone);
   }
   return zone;
