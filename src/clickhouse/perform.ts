@@ -1,7 +1,7 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertStreamed, partlySent, writtenRows } from './insert-source.js';
-import { flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -127,13 +127,21 @@ async function performOnce<K extends PreparedRequest['type']>(
   };
 
   const { insert } = request;
+  const statement: Post = (body, group, extra) => post(body, false, group, undefined, extra);
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
-    const statement: Post = (body, group, extra) => post(body, false, group, undefined, extra);
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
     const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
       ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows)
       : await insertChunked(insert.table, insert.source, schema, statement, sentRows);
     return result as CommandResults[K];
+  }
+  // Rows of several column sets to a server where omitted fields take their DEFAULT: one
+  // statement in the caller's order (one part on the server), not one per column set.
+  if (request.type === 'insert_to_table' && insert?.rows !== undefined && insert.groups.length > 1
+    && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
+    // The table's types only where a value may need them, as for the statements below.
+    const schema = mayNeedSchema(insert.rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
+    return await insertStreamed(insert.table, insert.rows, schema, statement, sentRows) as CommandResults[K];
   }
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;
@@ -330,6 +338,8 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 }
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
+// No table described: for rows whose values need no column's type.
+const NO_SCHEMA: TableSchema = { encodings: NO_ENCODINGS, nested: new Set(), types: new Map() };
 // An array of at least this many rows is encoded as it is sent; a smaller one goes whole, with its length.
 const STREAMED_FROM = 10_000;
 

@@ -122,7 +122,7 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], checked
     },
     options,
     readOnly: false,
-    insert: { table: quotedTable, groups },
+    insert: { table: quotedTable, groups, rows },
   };
 }
 

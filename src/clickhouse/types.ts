@@ -184,6 +184,11 @@ export interface PreparedRequest<K extends Command['type'] = Command['type']> {
   readonly insert?: {
     readonly table: string;
     readonly groups: readonly InsertGroup[];
+    /**
+     * The rows of `groups` in the caller's order: a server where omitted fields take their
+     * DEFAULT gets rows of several column sets as one statement of these.
+     */
+    readonly rows?: readonly Row[];
     /** Rows read as the body is sent (then `groups` is empty): never sent twice. */
     readonly source?: RowSource;
   };

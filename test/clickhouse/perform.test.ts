@@ -241,24 +241,39 @@ test('insert_to_table :: Decimal columns learnt from DESCRIBE are written unquot
   });
 });
 
-test('insert_to_table :: one request per column set, in order', async () => {
-  await withServer((_b, res) => res.end(''), async (client, server, bodies) => {
+test('insert_to_table :: on 18.16, one request per column set, in order', async () => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server, bodies) => {
     await run(client, server, { type: 'insert_to_table', table: 't', rows: [{ a: 1 }, { a: 2, b: 3 }, { a: 4 }] });
-    assert.equal(bodies, [
+    assert.equal(bodies.filter((b) => b.startsWith('INSERT')), [
       'INSERT INTO `t` (`a`) FORMAT JSONEachRow\n{"a":1}\n{"a":4}\n',
       'INSERT INTO `t` (`a`, `b`) FORMAT JSONEachRow\n{"a":2,"b":3}\n',
     ]);
   });
 });
 
+test('insert_to_table :: on a server where omitted fields take their DEFAULT, rows of several column sets are one statement, in the caller\'s order', async () => {
+  const seen: { url: string; body: string }[] = [];
+  await withFakeServer((req, res) => {
+    seen.push({ url: req.url, body: req.body });
+    res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, async (client, server) => {
+    const rows = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? { a: i } : i % 3 === 1 ? { a: i, b: i * 2 } : { b: i, a: i, c: null }));
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 40 });
+    const inserts = seen.filter((s) => s.body.startsWith('INSERT'));
+    assert.is(inserts.length, 1, 'one request');
+    assert.is(inserts[0]?.body, `INSERT INTO \`t\` FORMAT JSONEachRow\n${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
+    assert.is(new URL(inserts[0]?.url ?? '', 'http://x').searchParams.get('input_format_defaults_for_omitted_fields'), '1');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 test('insert_to_table :: when a later group cannot be sent, the error still says the request was sent', async () => {
-  // A dispatcher that delivers the first group and finds the server gone for the second.
+  // A dispatcher that answers the version question (18.16), delivers the first group and finds the server gone for the second.
   let calls = 0;
-  await withServer((_b, res) => res.end(''), async (client, server) => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server) => {
     const flaky = {
       dispatch: (opts: Parameters<Client['dispatch']>[0], handler: Parameters<Client['dispatch']>[1]) => {
         calls++;
-        if (calls === 1) return client.dispatch(opts, handler);
+        if (calls <= 2) return client.dispatch(opts, handler);
         const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
         (handler as { onError(e: Error): void }).onError(refused);
         return true;
@@ -268,6 +283,7 @@ test('insert_to_table :: when a later group cannot be sent, the error still says
       .catch((e: unknown) => e);
     assert.instance(err, TransportError);
     assert.is((err as TransportError).requestSent, true);
+    assert.is(calls, 3);
   });
 });
 
@@ -297,14 +313,17 @@ for (const [version, expect] of [
       await run(client, server, { type: 'insert', sql: 'INSERT INTO t VALUES (2)' });
       const inserts = urls.map((u) => new URL(u, 'http://x').searchParams);
       assert.is(asked, 1, 'the version is asked once');
-      assert.is(inserts.length, 4);
+      // Two key sets: one statement on 26.7 (omitted fields take their DEFAULT), two on 18.16,
+      // where each needs a token of its own.
+      const statements = expect.async === null ? 2 : 1;
+      assert.is(inserts.length, 2 + statements);
       assert.is(inserts[0]?.get('async_insert'), expect.async);
       assert.is(inserts[0]?.get('insert_deduplication_token'), expect.token);
-      // Two key sets are two statements: each needs a token of its own.
       assert.is(inserts[1]?.get('insert_deduplication_token'), expect.token);
-      assert.is(inserts[2]?.get('insert_deduplication_token'), expect.token && `${expect.token}.1`);
-      assert.is(inserts[3]?.get('async_insert'), null, 'a call that asks nothing gets nothing');
-      assert.is(inserts[3]?.get('insert_deduplication_token'), null);
+      if (statements === 2) assert.is(inserts[2]?.get('insert_deduplication_token'), expect.token && `${expect.token}.1`);
+      const last = inserts[1 + statements];
+      assert.is(last?.get('async_insert'), null, 'a call that asks nothing gets nothing');
+      assert.is(last?.get('insert_deduplication_token'), null);
     }, (port) => `http://127.0.0.1:${port}/default`);
   });
 }
