@@ -7,6 +7,7 @@ import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import { knownServerInfo } from '../../src/clickhouse/server-info.js';
+import { knownRowWriter } from '../../src/clickhouse/encode-bytes.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
 import { withFakeServer } from './fake-http.js';
 
@@ -263,6 +264,28 @@ test('insert_to_table :: on a server where omitted fields take their DEFAULT, ro
     assert.is(inserts.length, 1, 'one request');
     assert.is(inserts[0]?.body, `INSERT INTO \`t\` FORMAT JSONEachRow\n${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
     assert.is(new URL(inserts[0]?.url ?? '', 'http://x').searchParams.get('input_format_defaults_for_omitted_fields'), '1');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('insert_to_table :: 20,000 rows whose column sets all differ are one statement written in seconds (a writer compiled per set took 0.4 ms a row); a set that repeats gets its compiled writer', async () => {
+  const seen: string[] = [];
+  await withFakeServer((req, res) => {
+    seen.push(req.body);
+    res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, async (client, server) => {
+    const optional = Array.from({ length: 15 }, (_, k) => `opt${k}`);
+    const rows = Array.from({ length: 20_000 }, (_, i) => Object.fromEntries([['id', i], ...optional.filter((_o, k) => (i >> k) & 1).map((o) => [o, `v${i}`])]));
+    const t0 = performance.now();
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 20_000 });
+    const ms = performance.now() - t0;
+    assert.ok(ms < 4_000, `${ms.toFixed(0)} ms`);
+    assert.is(seen.at(-1), `INSERT INTO \`t\` FORMAT JSONEachRow\n${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
+    // A source whose rows all give the same (new) columns: their writer is compiled after a few rows.
+    const keys = ['only_here_a', 'only_here_b'];
+    assert.is(knownRowWriter(keys), undefined);
+    await run(client, server, { type: 'insert_to_table', table: 't', rows: (function* () { for (let i = 0; i < 100; i++) yield { only_here_a: i, only_here_b: 'x' }; })() });
+    assert.ok(knownRowWriter(keys) !== undefined, 'compiled');
+    assert.is(seen.at(-1)?.split('\n')[100], '{"only_here_a":99,"only_here_b":"x"}');
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
