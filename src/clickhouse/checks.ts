@@ -84,14 +84,38 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * Composites one value may be nested in: a deeper one is refused with a `QueryParamError`
+ * before the encoders' recursion runs out of stack (at about 2,000 levels of objects).
+ * ClickHouse's own JSON input stops at 1,000 (`input_format_json_max_depth`).
+ */
+export const MAX_NESTING = 512;
+
+/**
+ * Refuses a composite `value` that contains itself or lies deeper than `MAX_NESTING`:
+ * `seen` holds the composites being written around it.
+ *
+ * @example
+ * checkNesting(list, 'xs[0]', [outer]); // throws when list is outer
+ */
+export function checkNesting(value: unknown, name: string, seen: readonly unknown[]): void {
+  if (seen.length >= MAX_NESTING) {
+    // The path is hundreds of steps long: its two ends say where.
+    const where = name.length > 120 ? `${name.slice(0, 60)}...${name.slice(-40)}` : name;
+    throw new QueryParamError(where, `value is nested deeper than ${MAX_NESTING} levels`);
+  }
+  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+}
+
+/**
  * Writes a composite value (array, Map, Tuple, object) with `write`, refusing one that
- * contains itself: `seen` holds the composites being written around it.
+ * contains itself or lies too deep (`checkNesting`): `seen` holds the composites being
+ * written around it.
  *
  * @example
  * descend(list, 'xs', [], () => `[${list.map(String).join(',')}]`);
  */
 export function descend<T>(value: unknown, name: string, seen: unknown[], write: () => T): T {
-  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  checkNesting(value, name, seen);
   seen.push(value);
   try {
     return write();

@@ -1,6 +1,6 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
-import { descend, isPlainObject } from './checks.js';
+import { checkNesting, descend, isPlainObject } from './checks.js';
 import { NOT_A_ROW, QueryParamError } from './errors.js';
 import { epochSeconds, isWellFormed, utcDay } from './params.js';
 import type { Row } from './types.js';
@@ -186,7 +186,7 @@ function encodeValue(value: unknown, name: string, kind: ColumnEncoding | undefi
   }
   if (value === null || typeof value !== 'object') return 'null';
   if (value instanceof Date) return `"${dateText(value, name, kind)}"`;
-  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  checkNesting(value, name, seen);
   if (Array.isArray(value)) {
     // The path to what is inside is only written out for an element that is itself an
     // object, or for an error: an array of numbers costs no string per element.

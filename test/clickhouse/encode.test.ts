@@ -89,6 +89,26 @@ test('encodeRow :: by column type (modern tables): Map, named Tuple, JSON, Bool,
   assert.is(encodeRow({ m: new Map([[1n, true]]), o: { n: 1n } }), '{"m":{"1":true},"o":"{\\"n\\":1}"}');
 });
 
+test('nesting :: values nested deeper than 512 levels are refused with QueryParamError naming the column, not a stack overflow', () => {
+  const nest = (depth: number, wrap: (v: unknown) => unknown): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = wrap(v);
+    return v;
+  };
+  const wraps: [string, (v: unknown) => unknown][] = [['array', (v) => [v]], ['object', (v) => ({ a: v })], ['Map', (v) => new Map([['k', v]])]];
+  const types = new Map([['j', parseColumnType('JSON')], ['m', parseColumnType('Map(String, String)')]]);
+  for (const [kind, wrap] of wraps) {
+    // 500 levels go through as before; 5,000 overflowed the stack (a RangeError) before.
+    assert.not.throws(() => checkRow({ x: nest(500, wrap) }), `${kind} 500`);
+    assert.ok(encodeRow({ x: nest(500, wrap) }).length > 500, `${kind} 500`);
+    for (const row of [{ x: nest(5_000, wrap) }, { j: nest(5_000, wrap) }]) {
+      const refused = (e: unknown): boolean => e instanceof QueryParamError && /nested deeper than 512 levels/.test(e.message) && /^[xj]/.test(e.param) && e.message.length < 300;
+      assert.throws(() => checkRow(row), refused, `${kind}: checkRow`);
+      assert.throws(() => encodeRow(row, types), refused, `${kind}: encodeRow with types`);
+    }
+  }
+});
+
 test('encodeRows :: one line per row, each ending in a newline', () => {
   assert.is(encodeRows([{ a: 1 }, { a: 2 }]), '{"a":1}\n{"a":2}\n');
   assert.is(encodeRows([]), '');
