@@ -37,7 +37,8 @@ const compiled = new BoundedCache<RowBuild<Input>>({ maxEntries: 256, maxKeyLeng
  */
 export function compiledRowReader(names: readonly string[], typeTexts: readonly string[], int64: Int64Mode): RowBuild<Input> | undefined {
   if (names.length > MAX_COLUMNS) return undefined;
-  const key = `${int64}\u0000${names.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
+  // JSON: a column name may hold any character, so no separator could be trusted.
+  const key = JSON.stringify([int64, names, typeTexts]);
   const known = compiled.get(key);
   if (known !== undefined) return known;
   const tables: (readonly (string | undefined)[])[] = [];

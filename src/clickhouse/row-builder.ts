@@ -26,7 +26,8 @@ const builders = new BoundedCache<RowBuild<unknown>>({ maxEntries: 256, maxKeyLe
  * rowBuilder(['x'], 'cursor')([(r: { n: number }) => r.n++], { n: 7 }); // { x: 7 }
  */
 export function rowBuilder<C>(names: readonly string[], input: 'cells' | 'cursor'): RowBuild<C> {
-  const key = `${input}\u0000${names.join('\u0000')}`;
+  // JSON: a column name may hold any character, so no separator could be trusted.
+  const key = JSON.stringify([input, names]);
   let build = builders.get(key);
   if (build === undefined) {
     const fields = names.map((name, i) => {

@@ -117,6 +117,17 @@ test('compiled :: an Enum8 byte with no name in the type fails as its reader fai
   assert.equal(decodeRowBinary(Buffer.from([...head, 0xff, 2]), { int64: 'auto' }), [{ e: 'a' }, { e: 'b' }]);
 });
 
+test('cache :: column names holding the separators do not share a reader with other names (a\\0b against a and b)', () => {
+  // Two UInt8 columns a, b; then one column named "a\0b" of type "UInt8", and one named "a\u0001UInt8" of "UInt8".
+  const two = Buffer.from([2, ...str('a'), ...str('b'), ...str('UInt8'), ...str('UInt8'), 1, 2]);
+  const joined = Buffer.from([1, ...str('a\u0000b'), ...str('UInt8'), 7]);
+  assert.equal(decodeRowBinary(two, { int64: 'auto' }), [{ a: 1, b: 2 }]);
+  assert.equal(decodeRowBinary(joined, { int64: 'auto' }), [{ 'a\u0000b': 7 }]);
+  const cells = rowBuilder<unknown[]>(['a', 'b'], 'cells');
+  const one = rowBuilder<unknown[]>(['a\u0000b'], 'cells');
+  assert.ok(cells !== one, 'a builder of its own');
+});
+
 test('compiled :: 64-bit values at the edges of a number, arrays of 127 and 128 items', () => {
   const edges = [2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 64n - 1n, 0n, 2n ** 32n];
   const signed = [-(2n ** 53n) + 1n, -(2n ** 53n), 2n ** 53n - 1n, 2n ** 53n, -(2n ** 63n), -1n, -(2n ** 32n)];
