@@ -118,7 +118,7 @@ test('compiled :: an Enum8 byte with no name in the type fails as its reader fai
 });
 
 test('cache :: column names holding the separators do not share a reader with other names (a\\0b against a and b)', () => {
-  // Two UInt8 columns a, b; then one column named "a\0b" of type "UInt8", and one named "a\u0001UInt8" of "UInt8".
+  // Two UInt8 columns a and b, then one UInt8 column named "a\0b": one key when the names were joined with \0.
   const two = Buffer.from([2, ...str('a'), ...str('b'), ...str('UInt8'), ...str('UInt8'), 1, 2]);
   const joined = Buffer.from([1, ...str('a\u0000b'), ...str('UInt8'), 7]);
   assert.equal(decodeRowBinary(two, { int64: 'auto' }), [{ a: 1, b: 2 }]);
