@@ -107,6 +107,32 @@ export function checkNesting(value: unknown, name: string, seen: readonly unknow
 }
 
 /**
+ * Refuses a value whose arrays and objects lie deeper than `MAX_NESTING`, or that contains
+ * itself, found without recursion: for a value that `JSON.stringify` is about to write
+ * (which would overflow the stack instead).
+ *
+ * @example
+ * checkDepth({ a: [[1]] }, 'payload'); // fine
+ */
+export function checkDepth(value: unknown, name: string): void {
+  if (value === null || typeof value !== 'object') return;
+  // Depth first, with the composites on the current path (a repeat there is a cycle).
+  const path = new Set<object>();
+  const stack: { item: object; depth: number; leave: boolean }[] = [{ item: value, depth: 0, leave: false }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.leave) {
+      path.delete(top.item);
+      continue;
+    }
+    if (path.has(top.item)) throw new QueryParamError(name, 'value is circular');
+    if (top.depth >= MAX_NESTING) throw new QueryParamError(name, `value is nested deeper than ${MAX_NESTING} levels`);
+    path.add(top.item);
+    stack.push({ item: top.item, depth: top.depth, leave: true });
+    for (const child of Object.values(top.item)) if (child !== null && typeof child === 'object') stack.push({ item: child as object, depth: top.depth + 1, leave: false });
+  }
+}
+
+/**
  * Writes a composite value (array, Map, Tuple, object) with `write`, refusing one that
  * contains itself or lies too deep (`checkNesting`): `seen` holds the composites being
  * written around it.

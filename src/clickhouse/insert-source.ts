@@ -7,7 +7,7 @@ import { type ColumnEncodings, checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
-import { ColumnListReader, insertHead } from './prepare.js';
+import { ColumnListReader, columnList, columnUnion, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -177,17 +177,20 @@ class SourceRowWriter {
  * A source's rows as one request whose body is written as they are read (servers where
  * omitted fields take their DEFAULT): nothing is held but the chunk being filled. A bad row
  * cancels the request, so the server stores none of it (unless more rows than its
- * `max_insert_block_size` went before, which it may have written already).
+ * `max_insert_block_size` went before, which it may have written already). `columns`: the
+ * statement's column list; by default none, or the table's writable columns when it has
+ * EPHEMERAL ones (a statement naming no columns skips those).
  *
  * @example
  * const { rows } = await insertStreamed('`events`', rows(), schema, post, () => undefined);
  */
-export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, columns = ''): Promise<InsertResult> {
   let sent = 0;
   async function* body(): AsyncGenerator<Buffer> {
     const out = new ChunkWriter();
     const writer = new SourceRowWriter(schema);
-    out.text(`INSERT INTO ${table} FORMAT JSONEachRow\n`);
+    // A table with EPHEMERAL columns gets its columns named, so that those are read too.
+    out.text(insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable)));
     let at = Date.now();
     let read = 0;
     for await (const raw of source) {
@@ -215,6 +218,26 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
     // Rows were read from the source: it cannot be read again, so the request counts as sent.
     throw sent > 0 ? partlySent(err) : err;
   }
+}
+
+/**
+ * An array's rows of several column sets as one statement, on a server where an omitted
+ * field takes its DEFAULT: the statement names every column the rows give (so EPHEMERAL
+ * columns are read, which a statement naming none skips). Values the table's types may still
+ * refuse (`schema.encodings`) are encoded whole before anything is sent, as a statement per
+ * column set was; otherwise the rows are written as they are sent.
+ *
+ * @example
+ * const { rows } = await insertMerged('`events`', rows, schema, post, () => undefined);
+ */
+export async function insertMerged(table: string, rows: readonly Row[], schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+  const flat = schema.nested.size > 0 ? rows.map((row) => flattenNested(row, schema.nested)) : rows;
+  const columns = columnUnion(flat);
+  if (schema.encodings.size === 0) return insertStreamed(table, flat, schema, post, sentRows, columns);
+  const res = await post(encodedWhole(insertHead(table, columns), flat, schema.encodings), 0, OMITTED_DEFAULTS);
+  checkResponse(res);
+  sentRows(flat.length);
+  return { rows: writtenRows(res) ?? flat.length };
 }
 
 /**

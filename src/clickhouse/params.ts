@@ -1,5 +1,6 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
+import { checkDepth, checkNesting } from './checks.js';
 import type { QueryParams } from './types.js';
 
 /**
@@ -176,7 +177,7 @@ function literal(value: unknown, name: string, seen: unknown[]): string {
   }
   if (value === null || typeof value !== 'object') return 'NULL';
   if (value instanceof Date) return `toDateTime(${epochSeconds(value, name)})`;
-  if (seen.includes(value)) throw new QueryParamError(name, 'value is circular');
+  checkNesting(value, name, seen);
   if (Array.isArray(value)) {
     seen.push(value);
     const items = value.map((item, i) => literal(item, `${name}[${i}]`, seen));
@@ -229,6 +230,7 @@ export function utcDay(date: Date, type: 'Date' | 'Date32', name: string): strin
  * jsonText({ a: [1, 'b'] }, 'payload'); // '{"a":[1,"b"]}'
  */
 export function jsonText(value: object, name: string): string {
+  checkDepth(value, name);
   try {
     return JSON.stringify(value);
   } catch (err) {

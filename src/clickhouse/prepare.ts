@@ -185,7 +185,7 @@ function uniformGroup(quotedTable: string, rows: readonly Row[]): InsertGroup[] 
   if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
   const keys = columnsOf(first);
   if (keys.length === 0 || !rows.every((row) => sameColumns(row, keys))) return undefined;
-  return [insertGroup(quotedTable, quotedList(keys), rows)];
+  return [insertGroup(quotedTable, columnList(keys), rows)];
 }
 
 /**
@@ -210,7 +210,7 @@ export class ColumnListReader {
   of(row: Row): string {
     if (this.#list !== undefined && sameColumns(row, this.#keys)) return this.#list;
     this.#keys = columnsOf(row);
-    this.#list = quotedList(this.#keys);
+    this.#list = columnList(this.#keys);
     return this.#list;
   }
 }
@@ -257,7 +257,7 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
     if (!group) {
       // A row that gives no column (`{}`) is a row of the server's defaults, as in Pillar.
       const names = signature === '' ? [] : signature.slice(0, -1).split('\u0000');
-      group = { columns: names.length === 0 ? '' : quotedList(names), rows: [] };
+      group = { columns: names.length === 0 ? '' : columnList(names), rows: [] };
       groups.set(signature, group);
     }
     group.rows.push(row);
@@ -265,8 +265,30 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
   return [...groups.values()];
 }
 
-// `(\`a\`, \`b\`)`: a statement's column list.
-function quotedList(names: readonly string[]): string {
+/**
+ * The column list of every key the rows give (with a value other than `undefined`), in the
+ * order they first appear: the statement that carries rows of several column sets at once.
+ *
+ * @example
+ * columnUnion([{ a: 1 }, { b: 2, a: 3 }]); // '(`a`, `b`)'
+ */
+export function columnUnion(rows: readonly Row[]): string {
+  const names = new Set<string>();
+  for (const row of rows) {
+    for (const key in row) {
+      if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) names.add(key);
+    }
+  }
+  return names.size === 0 ? '' : columnList([...names]);
+}
+
+/**
+ * A statement's column list, each name quoted.
+ *
+ * @example
+ * columnList(['a', 'b']); // '(`a`, `b`)'
+ */
+export function columnList(names: readonly string[]): string {
   return `(${names.map(quoteColumn).join(', ')})`;
 }
 

@@ -32,6 +32,11 @@ export interface TableSchema {
   readonly nested: ReadonlySet<string>;
   /** Every column's type, for a binary insert's header. */
   readonly types: ColumnTypes;
+  /**
+   * Only for a table with EPHEMERAL columns (which a statement naming no columns skips): the
+   * columns an insert may name, all but MATERIALIZED and ALIAS ones.
+   */
+  readonly writable?: readonly string[];
 }
 
 /**
@@ -127,10 +132,14 @@ export function tableSchemaOf(
   }).then((res) => {
     const encodings = new Map<string, ColumnType>();
     const types = new Map<string, { type: ColumnType; text: string }>();
+    const writable: string[] = [];
+    let ephemeral = false;
     for (const line of checkResponse(res).split('\n')) {
-      const [rawName, rawType] = line.split('\t');
+      const [rawName, rawType, defaultType] = line.split('\t');
       if (!rawName || !rawType) continue;
       const name = unescapeTsv(rawName);
+      if (defaultType === 'EPHEMERAL') ephemeral = true;
+      if (defaultType !== 'MATERIALIZED' && defaultType !== 'ALIAS') writable.push(name);
       const text = unescapeTsv(rawType);
       const type = parseColumnType(text);
       types.set(name, { type, text });
@@ -141,7 +150,7 @@ export function tableSchemaOf(
       const dot = name.indexOf('.');
       if (dot > 0 && !types.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
-    return { encodings, nested, types };
+    return ephemeral ? { encodings, nested, types, writable } : { encodings, nested, types };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
+import { prepare } from '../../src/clickhouse/prepare.js';
 import { formatLiteral, quoteIdentifier, quoteString, renderQuery, renderTemplate } from '../../src/clickhouse/params.js';
 
 const test = suite('params');
@@ -77,6 +78,26 @@ test('render :: refuses circular arrays and objects', () => {
   o.self = o;
   assert.throws(() => renderQuery('SELECT {a}', { a }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
   assert.throws(() => renderQuery('SELECT {o}', { o }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
+});
+
+test('render :: values nested deeper than 512 levels are refused naming the parameter (arrays, objects, typed or not), a shared object is no cycle', () => {
+  const deep = (depth: number, wrap: (v: unknown) => unknown): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = wrap(v);
+    return v;
+  };
+  const nested = (e: unknown): boolean => e instanceof QueryParamError && e.param.startsWith('x') && /nested deeper than 512 levels/.test(e.message);
+  for (const wrap of [(v: unknown) => [v], (v: unknown) => ({ a: v })]) {
+    assert.not.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: deep(500, wrap) } }));
+    assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: deep(5_000, wrap) } }), nested);
+  }
+  assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x:String}', params: { x: deep(5_000, (v) => ({ a: v })) } }), nested);
+  assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x:Array(Array(UInt8))}', params: { x: deep(5_000, (v) => [v]) } }), (e: unknown) => e instanceof QueryParamError && e.param.startsWith('x'));
+  const shared = { k: 1 };
+  assert.not.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: { a: shared, b: shared } } }));
+  const o: Record<string, unknown> = { inner: {} };
+  (o.inner as Record<string, unknown>).back = o;
+  assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: o } }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
 });
 
 test('render :: a placeholder without a value is refused, also with no params at all', () => {

@@ -131,12 +131,13 @@ test('binary :: a row changed while its insert is under way stores nothing of th
 test(`mixed :: 3,000 rows that leave out different fields (64 column sets) are ${modern ? 'one statement' : 'one statement per column set'}, and every omitted field takes its DEFAULT`, async () => {
   const mixed = `${table}_mixed`;
   const optional = ['o0', 'o1', 'o2', 'o3', 'o4', 'o5'];
-  await conn.query(`CREATE TABLE ${mixed} (id UInt32, ${optional.map((o, k) => `${o} UInt32 DEFAULT id * 10 + ${k}`).join(', ')}) ENGINE = MergeTree ORDER BY id`);
+  // dec: a Decimal given as text, which 18.16 reads only unquoted (the table's types are asked).
+  await conn.query(`CREATE TABLE ${mixed} (id UInt32, ${optional.map((o, k) => `${o} UInt32 DEFAULT id * 10 + ${k}`).join(', ')}, dec Decimal(9, 2) DEFAULT 0) ENGINE = MergeTree ORDER BY id`);
   try {
     // Row i gives the optional fields whose bit is set in i % 64, in an order that varies too.
     const rows = Array.from({ length: 3_000 }, (_, i) => {
       const given = optional.filter((_o, k) => ((i % 64) >> k) & 1);
-      return Object.fromEntries([['id', i], ...(i % 2 === 0 ? given : [...given].reverse()).map((o) => [o, 7])]);
+      return Object.fromEntries([['id', i], ...(i % 2 === 0 ? given : [...given].reverse()).map((o) => [o, 7]), ...(i % 64 === 5 ? [['dec', `${i}.25`]] : [])]);
     });
     assert.equal(await conn.insertToTable(mixed, rows, LOGGED), { rows: 3_000 });
     const back = await conn.select(`SELECT * FROM ${mixed} ORDER BY id`);
@@ -145,6 +146,7 @@ test(`mixed :: 3,000 rows that leave out different fields (64 column sets) are $
       optional.forEach((o, k) => {
         if (row[o] !== (((i % 64) >> k) & 1 ? 7 : i * 10 + k)) assert.unreachable(`row ${i} ${o}: ${String(row[o])}`);
       });
+      if (row['dec'] !== (i % 64 === 5 ? `${i}.25` : '0.00')) assert.unreachable(`row ${i} dec: ${String(row['dec'])}`);
     });
     let statements = 0;
     await until(`the inserts into ${mixed} in the query log`, async () => {
@@ -155,6 +157,24 @@ test(`mixed :: 3,000 rows that leave out different fields (64 column sets) are $
     assert.is(statements, modern ? 1 : 64);
   } finally {
     await conn.query(`DROP TABLE IF EXISTS ${mixed}`);
+  }
+});
+
+// 18.16 has no EPHEMERAL columns.
+if (modern) test('ephemeral :: an EPHEMERAL column\'s value reaches the DEFAULTs made from it, from an array of several column sets and from a generator', async () => {
+  const eph = `${table}_eph`;
+  await conn.query(`CREATE TABLE ${eph} (id UInt32, raw String EPHEMERAL, msg String DEFAULT upper(raw), o UInt32 DEFAULT 5) ENGINE = MergeTree ORDER BY id`);
+  try {
+    const rows = (from: number): Row[] => [{ id: from, raw: 'a' }, { id: from + 1, raw: 'b', o: 1 }, { id: from + 2 }];
+    await conn.insertToTable(eph, rows(0));
+    await conn.insertToTable(eph, (function* () { yield* rows(10); })());
+    const back = await conn.select(`SELECT id, msg, o FROM ${eph} ORDER BY id`);
+    assert.equal(back, [
+      { id: 0, msg: 'A', o: 5 }, { id: 1, msg: 'B', o: 1 }, { id: 2, msg: '', o: 5 },
+      { id: 10, msg: 'A', o: 5 }, { id: 11, msg: 'B', o: 1 }, { id: 12, msg: '', o: 5 },
+    ]);
+  } finally {
+    await conn.query(`DROP TABLE IF EXISTS ${eph}`);
   }
 });
 
