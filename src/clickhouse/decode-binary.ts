@@ -100,7 +100,7 @@ const compiled = new BoundedCache<Reader[]>({ maxEntries: 256, maxKeyLength: 4_0
  * const [readId] = readersOf(['UInt32'], { int64: 'auto' });
  */
 export function readersOf(typeTexts: readonly string[], context: BinaryContext): Reader[] {
-  const key = `${context.int64}\u0000${typeTexts.join('\u0000')}`;
+  const key = JSON.stringify([context.int64, typeTexts]);
   let readers = compiled.get(key);
   if (readers === undefined) {
     readers = typeTexts.map((t) => readerOf(parseColumnType(t), context));
