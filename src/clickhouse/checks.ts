@@ -115,7 +115,7 @@ export function checkNesting(value: unknown, name: string, seen: readonly unknow
  * checkDepth({ a: [[1]] }, 'payload'); // fine
  */
 export function checkDepth(value: unknown, name: string): void {
-  if (value === null || typeof value !== 'object') return;
+  if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
   // Depth first, with the composites on the current path (a repeat there is a cycle).
   const path = new Set<object>();
   const stack: { item: object; depth: number; leave: boolean }[] = [{ item: value, depth: 0, leave: false }];
@@ -128,7 +128,12 @@ export function checkDepth(value: unknown, name: string): void {
     if (top.depth >= MAX_NESTING) throw new QueryParamError(name, `value is nested deeper than ${MAX_NESTING} levels`);
     path.add(top.item);
     stack.push({ item: top.item, depth: top.depth, leave: true });
-    for (const child of Object.values(top.item)) if (child !== null && typeof child === 'object') stack.push({ item: child as object, depth: top.depth + 1, leave: false });
+    for (const child of Object.values(top.item)) {
+      // JSON.stringify writes what a toJSON gives (a Date's text, a tree without its back
+      // links): such a value is left to it, and an overflow there is caught around it.
+      if (child === null || typeof child !== 'object' || typeof (child as { toJSON?: unknown }).toJSON === 'function') continue;
+      stack.push({ item: child as object, depth: top.depth + 1, leave: false });
+    }
   }
 }
 

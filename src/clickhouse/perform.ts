@@ -135,27 +135,20 @@ async function performOnce<K extends PreparedRequest['type']>(
       : await insertChunked(insert.table, insert.source, schema, statement, sentRows);
     return result as CommandResults[K];
   }
+  // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one
+  // statement naming every column they give, in the caller's order (one request, one part on
+  // the server, and one query id for the writer to look up), not a statement per set. Not
+  // when the caller sets input_format_defaults_for_omitted_fields.
+  if (request.type === 'insert_to_table' && insert?.rows !== undefined && insert.groups.length > 1
+    && !callerSets(OMITTED_SETTING, server.settings, defaults.settings, options.settings)
+    && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
+    // The table's types only where a value may need them, as for the statements below.
+    const schema = mayNeedSchema(insert.rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
+    return await insertMerged(insert.table, insert.rows, schema, statement, sentRows) as CommandResults[K];
+  }
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
-    // Statements sent before the groups below, and the rows they wrote.
-    let first = 0;
-    let written = 0;
-    // Rows of several column sets, to a server where an omitted field takes its DEFAULT: the
-    // sets of fewer than STREAMED_FROM rows are one statement in the caller's order (one
-    // request, one part on the server); a bigger set goes on its own below, in binary where it
-    // can. Not when the caller sets input_format_defaults_for_omitted_fields.
-    const small = groups.filter((g) => g.rows.length < STREAMED_FROM);
-    if (insert.rows !== undefined && small.length > 1 && !callerSets(OMITTED_SETTING, defaults.settings, options.settings)
-      && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
-      const members = small.length === groups.length ? undefined : new Set(small.flatMap((g) => g.rows));
-      const rows = members === undefined ? insert.rows : insert.rows.filter((row) => members.has(row));
-      // The table's types only where a value may need them, as for the statements below.
-      const schema = mayNeedSchema(rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
-      written = (await insertMerged(insert.table, rows, schema, statement, sentRows)).rows;
-      groups = groups.filter((g) => g.rows.length >= STREAMED_FROM);
-      first = 1;
-    }
     const big = groups.some((g) => g.rows.length >= STREAMED_FROM);
     const binary = big && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.rowBinaryWithNamesAndTypes === true;
     let types: ColumnTypes | undefined;
@@ -174,8 +167,8 @@ async function performOnce<K extends PreparedRequest['type']>(
       }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
-    const sendGroup = async (group: InsertGroup, index: number, plan: BinaryPlan | undefined, again = false): Promise<number> => {
-      const i = first + index;
+    let written = 0;
+    const sendGroup = async (group: InsertGroup, i: number, plan: BinaryPlan | undefined, again = false): Promise<number> => {
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
@@ -348,8 +341,8 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
 const OMITTED_SETTING = 'input_format_defaults_for_omitted_fields';
-// Whether the connection's or the call's settings give `name`: then the caller decides it.
-const callerSets = (name: string, ...settings: (Settings | undefined)[]): boolean => settings.some((s) => s !== undefined && Object.prototype.hasOwnProperty.call(s, name));
+// Whether the connection string's, the connection's or the call's settings give `name`: then the caller decides it.
+const callerSets = (name: string, ...settings: (Settings | undefined)[]): boolean => settings.some((s) => s !== undefined && s[name] !== undefined);
 // No table described: for rows whose values need no column's type.
 const NO_SCHEMA: TableSchema = { encodings: NO_ENCODINGS, nested: new Set(), types: new Map() };
 // An array of at least this many rows is encoded as it is sent; a smaller one goes whole, with its length.

@@ -135,8 +135,10 @@ export function tableSchemaOf(
     const writable: string[] = [];
     let ephemeral = false;
     for (const line of checkResponse(res).split('\n')) {
-      const [rawName, rawType, defaultType] = line.split('\t');
-      if (!rawName || !rawType) continue;
+      const fields = line.split('\t');
+      const [rawName, rawType, defaultType] = fields;
+      // With describe_include_subcolumns=1 a modern server lists subcolumns too (`raw.size`), flagged in the 8th field.
+      if (!rawName || !rawType || fields[7] === '1') continue;
       const name = unescapeTsv(rawName);
       if (defaultType === 'EPHEMERAL') ephemeral = true;
       if (defaultType !== 'MATERIALIZED' && defaultType !== 'ALIAS') writable.push(name);

@@ -93,6 +93,14 @@ test('render :: values nested deeper than 512 levels are refused naming the para
   }
   assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x:String}', params: { x: deep(5_000, (v) => ({ a: v })) } }), nested);
   assert.throws(() => prepare({ type: 'query', sql: 'SELECT {x:Array(Array(UInt8))}', params: { x: deep(5_000, (v) => [v]) } }), (e: unknown) => e instanceof QueryParamError && e.param.startsWith('x'));
+  // What toJSON gives is what JSON.stringify writes: a tree without its back links, a long list as an array.
+  const root: Record<string, unknown> = { id: 1, kids: [] as unknown[] };
+  const kid = { id: 2, parent: root, toJSON: () => ({ id: 2 }) };
+  (root.kids as unknown[]).push(kid);
+  assert.is(prepare({ type: 'query', sql: 'SELECT {x}', params: { x: root } }).body, `SELECT '{"id":1,"kids":[{"id":2}]}'`);
+  let list: Record<string, unknown> | null = null;
+  for (let i = 0; i < 600; i++) list = { v: i, next: list, toJSON(this: { v: number }) { return [this.v]; } };
+  assert.not.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: { list } } }));
   const shared = { k: 1 };
   assert.not.throws(() => prepare({ type: 'query', sql: 'SELECT {x}', params: { x: { a: shared, b: shared } } }));
   const o: Record<string, unknown> = { inner: {} };

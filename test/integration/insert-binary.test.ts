@@ -166,12 +166,22 @@ if (modern) test('ephemeral :: an EPHEMERAL column\'s value reaches the DEFAULTs
   await conn.query(`CREATE TABLE ${eph} (id UInt32, raw String EPHEMERAL, msg String DEFAULT upper(raw), o UInt32 DEFAULT 5) ENGINE = MergeTree ORDER BY id`);
   try {
     const rows = (from: number): Row[] => [{ id: from, raw: 'a' }, { id: from + 1, raw: 'b', o: 1 }, { id: from + 2 }];
+    // First (the table's description is cached 30 s): a connection string whose setting makes
+    // DESCRIBE list subcolumns too (raw.size), which are not columns to name.
+    const url = serverUrls()[0] as string;
+    const subcolumns = connect(`${url}${url.includes('?') ? '&' : '?'}describe_include_subcolumns=1`, { timeout: 60_000 });
+    try {
+      await subcolumns.insertToTable(eph, (function* () { yield* rows(20); })());
+    } finally {
+      await subcolumns.close();
+    }
     await conn.insertToTable(eph, rows(0));
     await conn.insertToTable(eph, (function* () { yield* rows(10); })());
     const back = await conn.select(`SELECT id, msg, o FROM ${eph} ORDER BY id`);
     assert.equal(back, [
       { id: 0, msg: 'A', o: 5 }, { id: 1, msg: 'B', o: 1 }, { id: 2, msg: '', o: 5 },
       { id: 10, msg: 'A', o: 5 }, { id: 11, msg: 'B', o: 1 }, { id: 12, msg: '', o: 5 },
+      { id: 20, msg: 'A', o: 5 }, { id: 21, msg: 'B', o: 1 }, { id: 22, msg: '', o: 5 },
     ]);
   } finally {
     await conn.query(`DROP TABLE IF EXISTS ${eph}`);
