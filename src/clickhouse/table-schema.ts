@@ -86,6 +86,40 @@ export function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
   return out;
 }
 
+/**
+ * True when a row gives some but not all of a flattened `Nested` column's fields (`n.a`
+ * without `n.b`): in one statement that names them all, the field it leaves out would be
+ * `[]`, and the server refuses arrays of different sizes.
+ *
+ * @example
+ * givesPartOfNested([{ 'n.a': [1] }], schema); // true when the table has n.a and n.b
+ */
+export function givesPartOfNested(rows: readonly Row[], schema: TableSchema): boolean {
+  if (schema.nested.size === 0) return false;
+  const fields = new Map<string, number>();
+  for (const name of schema.types.keys()) {
+    const nested = nestedOf(name, schema.nested);
+    if (nested !== undefined) fields.set(nested, (fields.get(nested) ?? 0) + 1);
+  }
+  for (const raw of rows) {
+    const row = flattenNested(raw, schema.nested);
+    const given = new Map<string, number>();
+    for (const key in row) {
+      if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
+      const nested = nestedOf(key, schema.nested);
+      if (nested !== undefined) given.set(nested, (given.get(nested) ?? 0) + 1);
+    }
+    for (const [nested, count] of given) if (count !== fields.get(nested)) return true;
+  }
+  return false;
+}
+
+// The Nested column a flattened field `n.a` belongs to, if any.
+function nestedOf(name: string, nested: ReadonlySet<string>): string | undefined {
+  const dot = name.indexOf('.');
+  return dot > 0 && nested.has(name.slice(0, dot)) ? name.slice(0, dot) : undefined;
+}
+
 // Column types whose values the default JSON form writes right.
 const PLAIN_TYPE = /^(?:U?Int(?:8|16|32|64|128|256)|Float(?:32|64)|BFloat16|String|FixedString|UUID|IPv4|IPv6|Enum8|Enum16|DateTime|Time|Time64|Nothing|IntervalSecond)$/;
 
