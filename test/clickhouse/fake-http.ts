@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { forgetServerInfo } from '../../src/clickhouse/server-info.js';
 import type { ServerConfig } from '../../src/clickhouse/types.js';
 
 export interface Seen { url: string; headers: IncomingMessage['headers']; body: string }
@@ -34,10 +35,19 @@ export async function fakeServer(reply: Reply, url: (port: number) => string = c
   });
   server.on('connection', (socket) => sockets.add(socket));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = url((server.address() as AddressInfo).port);
+  // What the client keeps of a server (its version, per origin and user) must not pass to
+  // the next fake server the system gives the same port: a test told "26.7" by one fake
+  // would otherwise ask the next one, meant as 18.16, for RowBinary.
+  forgetServerInfo(parseConnectionString(address));
   return {
     seen, sockets,
-    url: url((server.address() as AddressInfo).port),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    url: address,
+    close: () => new Promise<void>((r) => {
+      forgetServerInfo(parseConnectionString(address));
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
   };
 }
 
