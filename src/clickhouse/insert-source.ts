@@ -9,7 +9,7 @@ import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ColumnListReader, columnList, columnUnion, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
-import { type TableSchema, flattenNested } from './table-schema.js';
+import { type TableSchema, flattenNested, givesPartOfNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
 
 /**
@@ -225,13 +225,16 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
  * field takes its DEFAULT: the statement names every column the rows give (so EPHEMERAL
  * columns are read, which a statement naming none skips). Values the table's types may still
  * refuse (`schema.encodings`) are encoded whole before anything is sent, as a statement per
- * column set was; otherwise the rows are written as they are sent.
+ * column set was; otherwise the rows are written as they are sent. `undefined`, with nothing
+ * sent, when a row gives only some of a Nested column's fields (see `givesPartOfNested`).
  *
  * @example
  * const { rows } = await insertMerged('`events`', rows, schema, post, () => undefined);
  */
-export async function insertMerged(table: string, rows: readonly Row[], schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+export async function insertMerged(table: string, rows: readonly Row[], schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult | undefined> {
   const flat = schema.nested.size > 0 ? rows.map((row) => flattenNested(row, schema.nested)) : rows;
+  // A row giving part of a Nested column's fields: the caller sends a statement per set.
+  if (givesPartOfNested(flat, schema)) return undefined;
   const columns = columnUnion(flat);
   if (schema.encodings.size === 0) return insertStreamed(table, flat, schema, post, sentRows, columns);
   const res = await post(encodedWhole(insertHead(table, columns), flat, schema.encodings), 0, OMITTED_DEFAULTS);

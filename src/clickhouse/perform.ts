@@ -1,7 +1,7 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
-import { type TableSchema, flattenNested, forgetTableSchema, givesPartOfNested, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -144,8 +144,9 @@ async function performOnce<K extends PreparedRequest['type']>(
     && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
     // The table's types only where a value may need them, as for the statements below.
     const schema = mayNeedSchema(insert.rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
-    // A row giving part of a Nested column's fields goes with its own set, below.
-    if (!givesPartOfNested(insert.rows, schema)) return await insertMerged(insert.table, insert.rows, schema, statement, sentRows) as CommandResults[K];
+    // Undefined when a row gives part of a Nested column's fields: it goes with its own set, below.
+    const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows);
+    if (merged !== undefined) return merged as CommandResults[K];
   }
   if (request.type === 'insert_to_table' && insert) {
     let { groups } = insert;

@@ -87,8 +87,8 @@ export function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
 }
 
 /**
- * True when a row gives some but not all of a flattened `Nested` column's fields (`n.a`
- * without `n.b`): in one statement that names them all, the field it leaves out would be
+ * True when a row (flattened, see `flattenNested`) gives some but not all of a `Nested`
+ * column's fields (`n.a` without `n.b`): in one statement that names them all, the field it leaves out would be
  * `[]`, and the server refuses arrays of different sizes.
  *
  * @example
@@ -101,8 +101,7 @@ export function givesPartOfNested(rows: readonly Row[], schema: TableSchema): bo
     const nested = nestedOf(name, schema.nested);
     if (nested !== undefined) fields.set(nested, (fields.get(nested) ?? 0) + 1);
   }
-  for (const raw of rows) {
-    const row = flattenNested(raw, schema.nested);
+  for (const row of rows) {
     const given = new Map<string, number>();
     for (const key in row) {
       if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
