@@ -1,6 +1,6 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
-import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, stoppedAt, writtenRows } from './insert-source.js';
 import { type TableSchema, flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
@@ -92,6 +92,8 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
   }
   let asked = 0;
+  // The query id of the statement sent last: where an insert stopped.
+  let lastId = queryId;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
   const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
@@ -102,6 +104,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const first = confirm ? `${queryId}-confirm` : request.type === 'select' && asked++ > 0 ? `${queryId}-text` : group > 0 ? `${queryId}-${group}` : queryId;
     // A statement sent again as text after its binary header was refused: the server may still list the first.
     const id = insert?.again === true ? `${first}-text` : first;
+    lastId = id;
     // The statements of a multi-group insert are blocks of their own: one token each, or the second would be dropped as a repeat of the first.
     const token = group > 0 ? versioned?.['insert_deduplication_token'] : undefined;
     const layer = token === undefined ? versioned : { ...versioned, insert_deduplication_token: `${String(token)}.${group}` };
@@ -193,7 +196,10 @@ async function performOnce<K extends PreparedRequest['type']>(
         return writtenRows(res) ?? group.rows.length;
       } catch (err) {
         const error = refusal ?? err;
-        throw i === 0 && !writing ? error : partlySent(error);
+        // Where it stopped: the statements before this one are stored, the rest never sent.
+        throw stoppedAt(i === 0 && !writing ? error : partlySent(error), {
+          queryId: lastId, index: i, of: groups.length, inFlight: group.rows, after: groups.slice(i + 1).flatMap((g) => g.rows),
+        });
       }
     };
     for (const [i, group] of groups.entries()) {

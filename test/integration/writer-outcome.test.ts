@@ -169,6 +169,44 @@ needsReplication(test)('unknown :: frozen with an insert into a ReplicatedMergeT
   }
 });
 
+test('unknown :: a batch of two column sets whose first answer is lost: both sets stored once, DEFAULTs kept', async () => {
+  const table = `it_outcome_sets_${suffix}`;
+  tables.push(table);
+  await sql(0, `CREATE TABLE ${table} (id UInt32, note String DEFAULT 'dflt') ENGINE = MergeTree ORDER BY id`);
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'pass' } });
+  const { pool, app, dead } = await started({
+    connectionStrings: [proxy.url()], name: `it-outcome-sets-${process.pid}`, poolSize: 1, timeout: 800, asyncRetries: 3,
+    asyncFlushInterval: 50,
+  });
+  // The first lost answer ends the fault: what is sent after it gets its answer.
+  const sends: string[] = [];
+  pool.events.on('writer:batch', (e) => {
+    sends.push(`${e.rows} ${e.outcome}`);
+    if (e.outcome === 'error') proxy.setMode({ mode: 'pass' });
+  });
+  try {
+    // Known by now: the server's version (so no question goes before the insert).
+    pool.asyncInsertToTable(table, [{ id: 100 }, { id: 101, note: 'warm' }]);
+    await flushed(pool, 15_000);
+    // Answers 1.2 s late, a timeout of 0.8 s. Rows of two column sets are a statement per
+    // set on 18.16: the first set's statement is stored, its answer lost.
+    proxy.setMode({ mode: 'latency', ms: 1_200, firstByteOnly: true });
+    for (let id = 0; id < 10; id++) pool.asyncInsertToTable(table, { id });
+    for (let id = 10; id < 20; id++) pool.asyncInsertToTable(table, { id, note: 'given' });
+    await flushed(pool, 45_000);
+    assert.equal(dead.map((d) => d.message), [], 'nothing reported');
+    // Before: the first statement's id was looked up; it had finished, so the batch counted
+    // as stored and the second set was never sent.
+    assert.is(await counts(0, table), '22\t22', 'every row stored once');
+    assert.is((await sql(0, `SELECT note, count() FROM ${table} GROUP BY note ORDER BY note FORMAT TSV`)).trim(), 'dflt\t11\ngiven\t10\nwarm\t1');
+    assert.is(pool.stats().writer.written, 22);
+    assert.is(sends[1], '20 error', `the batch lost its answer once: ${sends.join(', ')}`);
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
 test('unknown :: an asyncQuery statement whose answer is lost is looked up, not repeated', async () => {
   const table = `it_outcome_stmt_${suffix}`;
   await plainTable(table);

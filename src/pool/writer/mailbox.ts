@@ -17,7 +17,8 @@ export type AsyncOverflowPolicy = 'drop_newest' | 'drop_oldest';
 
 /**
  * One unit of work: the rows of one table batch (sent as one insert), or one request.
- * Once `request` is set (first attempt) the unit is frozen: same rows, same bytes forever.
+ * Once `request` is set (first attempt) the unit is frozen: same rows, same bytes at every
+ * retry, until part of it is known to be stored (`keep`: the rest is built afresh).
  *
  * @example
  * const unit = mailbox.head(); if (unit) unit.request ??= build(unit);
@@ -27,7 +28,7 @@ export interface WriterUnit {
   seq: number;
   readonly table: string | undefined;
   /** The rows handed to onError; for a SQL request one row `{ type, body }`. */
-  readonly rows: Row[];
+  rows: Row[];
   /** Rows before this index were evicted (drop_oldest) before the first attempt. */
   start: number;
   /** Time the batch was opened; it is sealed at `openedAt + flushInterval` at the latest. */
@@ -183,6 +184,21 @@ export class Mailbox {
     unit.evicted = true;
     this.head(); // drops finished units from the front
     return n;
+  }
+
+  /**
+   * Part of a sealed unit was stored: it keeps only `rows` (those not stored) and is built
+   * afresh at its next attempt. Returns how many rows it gave up (stored).
+   */
+  keep(unit: WriterUnit, rows: readonly Row[]): number {
+    if (unit.evicted || unit.seq === 0) return 0;
+    const stored = unitSize(unit) - rows.length;
+    // A new array: the request sent before may still read the old one.
+    unit.rows = rows.slice();
+    unit.start = 0;
+    unit.request = undefined;
+    this.size -= stored;
+    return stored;
   }
 
   /** Seals every open batch whose interval has passed. */

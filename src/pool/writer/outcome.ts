@@ -6,7 +6,7 @@
  * Otherwise the outcome is unknown and the rows go to onError, never sent blindly again.
  */
 import {
-  AbortError, TRACEABLE, TimeoutError, TransportError, newQueryId, withOptions, type PreparedRequest, type QueryOutcome,
+  AbortError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, type PreparedRequest, type QueryOutcome, type Row,
 } from '../../clickhouse/index.js';
 import { WriteOutcomeUnknownError } from './errors.js';
 
@@ -89,9 +89,11 @@ export function mayHaveLanded(error: unknown, trace: SendTrace): boolean {
 }
 
 /**
- * Decides a send that may have landed: `'stored'` (do not send again), `'repeat'` (not
- * stored, or stored in a table that drops the repeat: sending again cannot store it
- * twice); throws `WriteOutcomeUnknownError` when neither can be known.
+ * Decides a send that may have landed, by the query id of the statement sent last:
+ * `'stored'` (do not send it again), `'not-stored'` (it failed or never started: sending it
+ * again cannot store it twice), `'repeat'` (unknown, but the table drops a repeat of a
+ * stored block: the whole request may go again, as it was); throws
+ * `WriteOutcomeUnknownError` when none can be known.
  *
  * @example
  * const verdict = await settleUnknown({ error, server: trace.server, queryId, table: 'events', outcomes });
@@ -102,12 +104,12 @@ export async function settleUnknown(args: {
   readonly queryId: string;
   readonly table: string | undefined;
   readonly outcomes: WriteOutcomes | undefined;
-}): Promise<'stored' | 'repeat'> {
+}): Promise<'stored' | 'not-stored' | 'repeat'> {
   const { error, server, queryId, table, outcomes } = args;
   if (!outcomes) throw new WriteOutcomeUnknownError(queryId, `server ${server}`, error, 'no way to ask');
   let asked: unknown;
   try {
-    return (await outcomes.outcome(server, queryId)) === 'finished' ? 'stored' : 'repeat';
+    return (await outcomes.outcome(server, queryId)) === 'finished' ? 'stored' : 'not-stored';
   } catch (failure) {
     asked = failure;
   }
@@ -115,4 +117,42 @@ export async function settleUnknown(args: {
   const why = `its server could not say whether it was stored (${asked instanceof Error ? asked.message : String(asked)})` +
     (table === undefined ? '' : `, and table ${table} does not deduplicate`);
   throw new WriteOutcomeUnknownError(queryId, outcomes.label(server), error, why);
+}
+
+/**
+ * What a failed send leaves to do. `done`: everything is stored, nothing more to send.
+ * Otherwise `error` goes on (retried or reported as the writer decides) and, when `keep`
+ * is set, part of the request was stored (statements before the one that failed, or whose
+ * answer was lost and which the server says it finished): the unit keeps only `keep`, the
+ * rows not stored, and sends them as a request of their own. Rows of several column sets
+ * can be a statement per set (18.16); the statement looked up is the one sent last.
+ *
+ * @example
+ * const verdict = await judgeFailure({ error, trace, queryId, table: 'events', outcomes });
+ * if (verdict.keep) unit.keep(verdict.keep);
+ * if (!verdict.done) throw verdict.error;
+ */
+export async function judgeFailure(args: {
+  readonly error: unknown;
+  readonly trace: SendTrace;
+  readonly queryId: string;
+  readonly table: string | undefined;
+  readonly outcomes: WriteOutcomes | undefined;
+}): Promise<{ readonly done: boolean; readonly error?: unknown; readonly keep?: readonly Row[] }> {
+  const { error, trace } = args;
+  const stop = insertStopOf(error);
+  // The statements before the one sent last are stored; its rows and those after it may not be.
+  const unsure = stop !== undefined && stop.index > 0 ? [...stop.inFlight, ...stop.after] : undefined;
+  if (!mayHaveLanded(error, trace)) return { done: false, error, keep: unsure };
+  let verdict: 'stored' | 'not-stored' | 'repeat';
+  try {
+    verdict = await settleUnknown({ ...args, server: trace.server, queryId: stop?.queryId ?? args.queryId });
+  } catch (unknown) {
+    // Reported: only the rows whose statement's outcome is unknown, and those never sent.
+    return { done: false, error: unknown, keep: unsure };
+  }
+  // Unknown, but the table drops a repeated block: all of it again, the same bytes.
+  if (verdict === 'repeat') return { done: false, error };
+  if (verdict === 'not-stored') return { done: false, error, keep: unsure };
+  return stop === undefined || stop.after.length === 0 ? { done: true } : { done: false, error, keep: stop.after };
 }

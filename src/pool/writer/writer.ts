@@ -11,7 +11,7 @@ import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
 import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
-import { forWriter, mayHaveLanded, settleUnknown, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
+import { forWriter, judgeFailure, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
 import type { WriterOptions, WriterStats } from './writer-options.js';
 
@@ -243,10 +243,10 @@ class AsyncWriter implements Writer {
       try {
         await this.#deps.run(request, trace);
       } catch (error) {
-        // An answer lost after the request left: find out before anything is sent again.
-        if (!mayHaveLanded(error, trace)) throw error;
-        const verdict = await settleUnknown({ error, server: trace.server, queryId, table: unit.table, outcomes: this.#deps.outcomes });
-        if (verdict === 'repeat') throw error;
+        // Before anything is sent again: what was stored (looked up when the answer was lost).
+        const verdict = await judgeFailure({ error, trace, queryId, table: unit.table, outcomes: this.#deps.outcomes });
+        if (verdict.keep !== undefined) this.#keep(unit, verdict.keep);
+        if (!verdict.done) throw verdict.error;
       }
     })();
     // Kept until an actor settles it: an attempt that ends while no writer actor runs (one
@@ -272,6 +272,12 @@ class AsyncWriter implements Writer {
     if (!this.#draining) return delay;
     if (this.#poolGone) this.#endDrain?.(true);
     return Math.min(delay, this.#opts.backoff.initial);
+  }
+
+  /** Part of `unit` is stored: counted as written; the unit keeps `rows` (the rest). */
+  #keep(unit: WriterUnit, rows: readonly Row[]): void {
+    const stored = this.#mailbox.keep(unit, rows);
+    this.#written += stored;
   }
 
   #deadLetter(unit: WriterUnit, error: Error): void {

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
 import { ClickHouseError, TransportError, TimeoutError } from '../../../src/clickhouse/errors.js';
 import { insertRequest, prepare } from '../../../src/clickhouse/prepare.js';
+import { stoppedAt } from '../../../src/clickhouse/insert-source.js';
 import type { PreparedRequest, Row } from '../../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../../src/otp/clock.js';
 import { startSupervisor } from '../../../src/otp/index.js';
@@ -341,6 +342,69 @@ test('unknown :: a statement whose answer was lost is never repeated blindly, an
   await drive(h, h.writer.flush());
   assert.is(h.sent.length, 1);
   assert.is(codeOf(h.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
+});
+
+// Rows of several column sets can be a statement per set (18.16): the perform notes where it
+// stopped. Here row 0 is the first statement (stored), row 1 the second, row 2 the third.
+const stoppedAtSecond = (error: Error): Error => stoppedAt(error, { queryId: 'q-2of3', index: 1, of: 3, inFlight: [row(1)], after: [row(2)] }) as Error;
+
+test('partly stored :: the second of three statements lost its answer and finished: only the third\'s rows go again', async () => {
+  const h = harness();
+  const asked: string[] = [];
+  h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? stoppedAtSecond(new TimeoutError(500, true)) : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.equal(asked, ['q-2of3'], 'the statement sent last was looked up, not the first');
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [2]]);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3, 'each row counted once');
+  assert.ok(h.sent[1]?.options.deduplicationToken !== h.sent[0]?.options.deduplicationToken, 'the rest is a block of its own');
+});
+
+test('partly stored :: the second statement lost its answer and failed: its rows and the third\'s go again, not the first\'s', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => 'failed', deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? stoppedAtSecond(new TransportError('socket hang up', true)) : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [1, 2]]);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('partly stored :: the second statement refused: onError gets its rows and the third\'s, not the stored first', async () => {
+  const h = harness();
+  h.respond = () => stoppedAtSecond(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500));
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1, 'a refusal is not sent again');
+  assert.equal(h.dead.map((d) => d.rows), [[row(1), row(2)]]);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed], [1, 2]);
+});
+
+test('partly stored :: the second statement\'s outcome unknown: WRITE_OUTCOME_UNKNOWN names its rows and the never-sent third\'s', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => false };
+  h.respond = () => stoppedAtSecond(new TimeoutError(500, true));
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1);
+  assert.is(codeOf(h.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
+  assert.is((h.dead[0]?.error as Error & { queryId?: string }).queryId, 'q-2of3');
+  assert.equal(h.dead.map((d) => d.rows), [[row(1), row(2)]]);
+  assert.is(h.writer.stats().written, 1);
+});
+
+test('partly stored :: the last statement lost its answer and finished: all written, nothing sent again', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => false };
+  h.respond = () => stoppedAt(new TimeoutError(500, true), { queryId: 'q-3of3', index: 2, of: 3, inFlight: [row(2)], after: [] }) as Error;
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3);
 });
 
 test('dead letter :: a request is reported with its type and body', async () => {
