@@ -18,7 +18,7 @@ export { type SendOptions, type RawResponse, type Compression, send, ping } from
 export { queryPath } from './query-path.js';
 export { type BodyStream, openStream } from './http-stream.js';
 export { perform } from './perform.js';
-export { type InsertStop, insertStopOf } from './insert-source.js';
+export { type InsertStop, insertStopOf } from './insert-stop.js';
 export { createRowStream, performStream } from './stream.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
 export { type QueryOutcome, type Progress, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo, watchProgress } from './query-control.js';

@@ -9,7 +9,7 @@ import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { ColumnListReader, columnList, columnUnion, insertHead } from './prepare.js';
 import { checkResponse } from './response.js';
-import { type TableSchema, flattenNested, givesPartOfNested } from './table-schema.js';
+import { type TableSchema, flattenNested, givesPartOfNested, partOfNestedTest } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
 
 /**
@@ -21,48 +21,6 @@ import type { InsertResult, Row, RowSource, Settings } from './types.js';
  */
 export function partlySent(err: unknown): unknown {
   return withRequestSent(err, true);
-}
-
-/**
- * Where an insert of rows stopped, for a caller that must know what was stored before it
- * sends anything again (the pool's async writer): the statements before `index` were
- * stored (their answers came); `queryId` is the one sent last, whose answer was lost or
- * refused; `inFlight` are its rows, `after` the rows of the statements never sent.
- *
- * @example
- * const stop = insertStopOf(error);
- * if (stop && stop.index > 0) console.log(`${stop.index} of ${stop.of} statements stored`);
- */
-export interface InsertStop {
-  readonly queryId: string;
-  readonly index: number;
-  readonly of: number;
-  readonly inFlight: readonly Row[];
-  readonly after: readonly Row[];
-}
-
-const stops = new WeakMap<object, InsertStop>();
-
-/**
- * Notes on `err` (returned) where an insert of `of` statements stopped.
- *
- * @example
- * throw stoppedAt(error, { queryId, index: i, of: groups.length, inFlight: group.rows, after: [] });
- */
-export function stoppedAt(err: unknown, stop: InsertStop): unknown {
-  if (typeof err === 'object' && err !== null) stops.set(err, stop);
-  return err;
-}
-
-/**
- * Where the insert that failed with `err` stopped, when it was an insert of rows from an
- * array (see `InsertStop`); undefined for anything else.
- *
- * @example
- * const stop = insertStopOf(error); // { queryId: 'colonnade-…-1', index: 1, of: 2, … }
- */
-export function insertStopOf(err: unknown): InsertStop | undefined {
-  return typeof err === 'object' && err !== null ? stops.get(err) : undefined;
 }
 
 /**
@@ -223,43 +181,105 @@ class SourceRowWriter {
  * statement's column list; by default none, or the table's writable columns when it has
  * EPHEMERAL ones (a statement naming no columns skips those).
  *
+ * A row that gives only some of a Nested column's fields cannot be in that statement (the
+ * fields it leaves out would be `[]`, of another size than those it gives): such rows are
+ * encoded as they come, kept aside by column set, and sent after it, a statement per set.
+ * When `HELD_AT_MOST` of them are kept, the streamed statement ends there, they are sent,
+ * and the rest of the source goes in a new streamed statement.
+ *
  * @example
  * const { rows } = await insertStreamed('`events`', rows(), schema, post, () => undefined);
  */
 export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, columns = ''): Promise<InsertResult> {
+  const rows = rowIterator(source);
+  const head = insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable));
+  const writer = new SourceRowWriter(schema);
+  // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
+  const held = new Map<string, { body: ChunkWriter; rows: number }>();
+  // (The rows of an array given with `columns` were checked already.)
+  const partOfNested = columns === '' ? partOfNestedTest(schema) : () => false;
+  let heldRows = 0;
+  let read = 0;
   let sent = 0;
+  let ended = false;
   async function* body(): AsyncGenerator<Buffer> {
     const out = new ChunkWriter();
-    const writer = new SourceRowWriter(schema);
-    // A table with EPHEMERAL columns gets its columns named, so that those are read too.
-    out.text(insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable)));
+    out.text(head);
     let at = Date.now();
-    let read = 0;
-    for await (const raw of source) {
+    let inBody = 0;
+    for (;;) {
+      const next = await rows.next();
+      if (next.done === true) {
+        ended = true;
+        break;
+      }
+      const raw = next.value;
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      writer.next(row, read);
-      writer.write(out, row);
+      const list = writer.next(row, read);
       read++;
+      if (partOfNested(row)) {
+        let group = held.get(list);
+        if (group === undefined) {
+          group = { body: new ChunkWriter(), rows: 0 };
+          group.body.text(insertHead(table, list));
+          held.set(list, group);
+        }
+        writer.write(group.body, row);
+        group.rows++;
+        if (++heldRows >= HELD_AT_MOST) break;
+        continue;
+      }
+      writer.write(out, row);
+      inBody++;
       // Full, or a slow source's rows waiting long enough: sent now.
       if (out.full || out.ready.length > 0 || Date.now() - at >= SLOW_SOURCE_MS) {
         yield* out.take();
         at = Date.now();
-        sent = read;
+        sent += inBody;
+        inBody = 0;
         sentRows(sent);
       }
     }
     yield* out.take();
-    sent = read;
+    sent += inBody;
     sentRows(sent);
   }
+  let written = 0;
+  let statement = 0;
   try {
-    const res = await post(body(), 0, OMITTED_DEFAULTS);
-    checkResponse(res);
-    return { rows: writtenRows(res) ?? sent };
+    for (;;) {
+      const before = sent;
+      const res = await post(body(), statement++, OMITTED_DEFAULTS);
+      checkResponse(res);
+      written += writtenRows(res) ?? sent - before;
+      for (const group of held.values()) {
+        const kept = await post(group.body.take(), statement++, OMITTED_DEFAULTS);
+        checkResponse(kept);
+        sent += group.rows;
+        written += writtenRows(kept) ?? group.rows;
+        sentRows(sent);
+      }
+      held.clear();
+      heldRows = 0;
+      if (ended) return { rows: written };
+    }
   } catch (err) {
+    // The source is closed (a generator's finally runs) unless it ended.
+    if (!ended) await Promise.resolve(rows.return?.()).catch(() => undefined);
     // Rows were read from the source: it cannot be read again, so the request counts as sent.
-    throw sent > 0 ? partlySent(err) : err;
+    throw read > 0 || statement > 1 ? partlySent(err) : err;
   }
+}
+
+// Rows giving part of a Nested column's fields kept aside before the streamed statement is
+// ended for them (their statements' bodies are held in memory).
+const HELD_AT_MOST = 50_000;
+
+/** The rows of any source, read one `next()` at a time (a sync iterator's values or an async one's promises). */
+function rowIterator(source: RowSource): Iterator<Row> | AsyncIterator<Row> {
+  const asAsync = source as AsyncIterable<Row>;
+  if (typeof asAsync[Symbol.asyncIterator] === 'function') return asAsync[Symbol.asyncIterator]();
+  return (source as Iterable<Row>)[Symbol.iterator]();
 }
 
 /**

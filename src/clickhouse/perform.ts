@@ -1,6 +1,7 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
-import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, stoppedAt, writtenRows } from './insert-source.js';
+import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { stoppedAt } from './insert-stop.js';
 import { type TableSchema, flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';

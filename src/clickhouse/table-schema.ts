@@ -95,22 +95,34 @@ export function flattenNested(row: Row, nested: ReadonlySet<string>): Row {
  * givesPartOfNested([{ 'n.a': [1] }], schema); // true when the table has n.a and n.b
  */
 export function givesPartOfNested(rows: readonly Row[], schema: TableSchema): boolean {
-  if (schema.nested.size === 0) return false;
+  const partial = partOfNestedTest(schema);
+  return rows.some(partial);
+}
+
+/**
+ * `givesPartOfNested` for one row at a time, the table's fields counted once.
+ *
+ * @example
+ * const partial = partOfNestedTest(schema);
+ * partial({ id: 1, 'n.a': [1] }); // true when the table has n.a and n.b
+ */
+export function partOfNestedTest(schema: TableSchema): (row: Row) => boolean {
+  if (schema.nested.size === 0) return () => false;
   const fields = new Map<string, number>();
   for (const name of schema.types.keys()) {
     const nested = nestedOf(name, schema.nested);
     if (nested !== undefined) fields.set(nested, (fields.get(nested) ?? 0) + 1);
   }
-  for (const row of rows) {
-    const given = new Map<string, number>();
+  return (row) => {
+    let given: Map<string, number> | undefined;
     for (const key in row) {
       if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
       const nested = nestedOf(key, schema.nested);
-      if (nested !== undefined) given.set(nested, (given.get(nested) ?? 0) + 1);
+      if (nested !== undefined) (given ??= new Map()).set(nested, (given.get(nested) ?? 0) + 1);
     }
-    for (const [nested, count] of given) if (count !== fields.get(nested)) return true;
-  }
-  return false;
+    if (given !== undefined) for (const [nested, count] of given) if (count !== fields.get(nested)) return true;
+    return false;
+  };
 }
 
 // The Nested column a flattened field `n.a` belongs to, if any.

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
 import { ClickHouseError, TransportError, TimeoutError } from '../../../src/clickhouse/errors.js';
 import { insertRequest, prepare } from '../../../src/clickhouse/prepare.js';
-import { stoppedAt } from '../../../src/clickhouse/insert-source.js';
+import { stoppedAt } from '../../../src/clickhouse/insert-stop.js';
 import type { PreparedRequest, Row } from '../../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../../src/otp/clock.js';
 import { startSupervisor } from '../../../src/otp/index.js';

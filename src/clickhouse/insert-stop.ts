@@ -1,0 +1,48 @@
+/**
+ * Where an insert of rows stopped, noted on the error it failed with: which statement of
+ * how many, and which rows were never sent. The protocol layer notes it; a caller that must
+ * not store a row twice (the pool's async writer) reads it.
+ */
+import type { Row } from './types.js';
+
+/**
+ * Where an insert of rows stopped, for a caller that must know what was stored before it
+ * sends anything again (the pool's async writer): the statements before `index` were
+ * stored (their answers came); `queryId` is the one sent last, whose answer was lost or
+ * refused; `inFlight` are its rows, `after` the rows of the statements never sent.
+ *
+ * @example
+ * const stop = insertStopOf(error);
+ * if (stop && stop.index > 0) console.log(`${stop.index} of ${stop.of} statements stored`);
+ */
+export interface InsertStop {
+  readonly queryId: string;
+  readonly index: number;
+  readonly of: number;
+  readonly inFlight: readonly Row[];
+  readonly after: readonly Row[];
+}
+
+const stops = new WeakMap<object, InsertStop>();
+
+/**
+ * Notes on `err` (returned) where an insert of `of` statements stopped.
+ *
+ * @example
+ * throw stoppedAt(error, { queryId, index: i, of: groups.length, inFlight: group.rows, after: [] });
+ */
+export function stoppedAt(err: unknown, stop: InsertStop): unknown {
+  if (typeof err === 'object' && err !== null) stops.set(err, stop);
+  return err;
+}
+
+/**
+ * Where the insert that failed with `err` stopped, when it was an insert of rows from an
+ * array (see `InsertStop`); undefined for anything else.
+ *
+ * @example
+ * const stop = insertStopOf(error); // { queryId: 'colonnade-…-1', index: 1, of: 2, … }
+ */
+export function insertStopOf(err: unknown): InsertStop | undefined {
+  return typeof err === 'object' && err !== null ? stops.get(err) : undefined;
+}
