@@ -38,11 +38,18 @@ export function stoppedAt(err: unknown, stop: InsertStop): unknown {
 
 /**
  * Where the insert that failed with `err` stopped, when it was an insert of rows from an
- * array (see `InsertStop`); undefined for anything else.
+ * array (see `InsertStop`), noted on `err` or on an error it wraps (its `cause`, a few
+ * levels down); undefined for anything else.
  *
  * @example
  * const stop = insertStopOf(error); // { queryId: 'colonnade-…-1', index: 1, of: 2, … }
  */
 export function insertStopOf(err: unknown): InsertStop | undefined {
-  return typeof err === 'object' && err !== null ? stops.get(err) : undefined;
+  let at = err;
+  for (let depth = 0; depth < 4 && typeof at === 'object' && at !== null; depth++) {
+    const stop = stops.get(at);
+    if (stop !== undefined) return stop;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -149,7 +149,9 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The table's types only where a value may need them, as for the statements below.
     const schema = mayNeedSchema(insert.rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
     // Undefined when a row gives part of a Nested column's fields: it goes with its own set, below.
-    const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows);
+    const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows).catch((err: unknown) => {
+      throw stoppedAt(err, { queryId: lastId, index: 0, of: 1, inFlight: insert.rows ?? [], after: [] });
+    });
     if (merged !== undefined) return merged as CommandResults[K];
   }
   if (request.type === 'insert_to_table' && insert) {
@@ -158,6 +160,9 @@ async function performOnce<K extends PreparedRequest['type']>(
     const big = groups.some((g) => g.rows.length >= STREAMED_FROM);
     const binary = big && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.rowBinaryWithNamesAndTypes === true;
     let types: ColumnTypes | undefined;
+    // The caller's row of each flattened one, for where the insert stopped.
+    const given = new Map<Row, Row>();
+    const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
     const schema = needed || binary ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch((err: unknown) => {
@@ -169,7 +174,11 @@ async function performOnce<K extends PreparedRequest['type']>(
       if (binary) types = schema.types;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
       if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
-        groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => flattenNested(row, schema.nested)))).insert?.groups ?? groups;
+        groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => {
+          const flat = flattenNested(row, schema.nested);
+          if (flat !== row) given.set(flat, row);
+          return flat;
+        }))).insert?.groups ?? groups;
       }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
@@ -197,25 +206,32 @@ async function performOnce<K extends PreparedRequest['type']>(
         return writtenRows(res) ?? group.rows.length;
       } catch (err) {
         const error = refusal ?? err;
-        // Where it stopped: the statements before this one are stored, the rest never sent.
-        throw stoppedAt(i === 0 && !writing ? error : partlySent(error), {
-          queryId: lastId, index: i, of: groups.length, inFlight: group.rows, after: groups.slice(i + 1).flatMap((g) => g.rows),
-        });
+        throw i === 0 && !writing ? error : partlySent(error);
       }
     };
-    for (const [i, group] of groups.entries()) {
+    const sendInTurn = async (group: InsertGroup, i: number): Promise<number> => {
       // In binary when every value has its column's binary form (checked before any byte goes).
       const plan = types !== undefined && group.rows.length >= STREAMED_FROM ? binaryPlan(insertHead(insert.table, group.columns, 'RowBinaryWithNamesAndTypes'), columnsOf(group.rows[0] as Row), types) : undefined;
       const inBinary = plan !== undefined && group.rows.every(plan.fits);
       try {
-        written += await sendGroup(group, i, inBinary ? plan : undefined);
+        return await sendGroup(group, i, inBinary ? plan : undefined);
       } catch (err) {
         // A table changed since it was described refuses the binary header before it reads a
         // row: described afresh, this group goes again as text (under a query id of its own).
         if (!inBinary || !staleHeader(err)) throw err;
         forgetTableSchema(server, insert.table);
         encodings = (await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch(() => undefined))?.encodings ?? encodings;
-        written += await sendGroup(group, i, undefined, true);
+        return await sendGroup(group, i, undefined, true);
+      }
+    };
+    for (const [i, group] of groups.entries()) {
+      try {
+        written += await sendInTurn(group, i);
+      } catch (err) {
+        // Where it stopped: the statements before this one are stored, the rest never sent.
+        throw stoppedAt(err, {
+          queryId: lastId, index: i, of: groups.length, inFlight: asGiven(group.rows), after: asGiven(groups.slice(i + 1).flatMap((g) => g.rows)),
+        });
       }
     }
     return { rows: written } as CommandResults[K];

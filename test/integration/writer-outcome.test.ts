@@ -207,6 +207,30 @@ test('unknown :: a batch of two column sets whose first answer is lost: both set
   }
 });
 
+test('refused :: a batch whose second column set the client refuses: a stored first set is not reported, and rows come back as given', async () => {
+  const table = `it_outcome_refused_${suffix}`;
+  tables.push(table);
+  await sql(0, `CREATE TABLE ${table} (id UInt32, d Decimal(9, 2) DEFAULT 1, n Nested(a UInt8, b String)) ENGINE = MergeTree ORDER BY id`);
+  const { pool, app, dead } = await started({
+    connectionStrings: serverUrls().slice(0, 1), name: `it-outcome-refused-${process.pid}`, poolSize: 1, asyncFlushInterval: 50,
+  });
+  try {
+    await pool.select('SELECT 1');
+    // Two column sets: two statements on 18.16 (the first stored before the second is
+    // encoded); one on 20.1+, refused whole before anything is sent.
+    pool.asyncInsertToTable(table, [{ id: 1, n: { a: [1], b: ['x'] } }, { id: 2, d: 'not a decimal', n: { a: [2], b: ['y'] } }]);
+    await flushed(pool, 15_000);
+    const stored = Number((await counts(0, table)).split('\t')[0]);
+    assert.equal(dead.map((d) => d.code), ['QUERY_PARAM']);
+    // Before: on 18.16 both rows were reported although the first was stored.
+    assert.equal(dead[0]?.rows.map((r) => r.id), stored === 1 ? [2] : [1, 2], `${stored} stored: only the rows not stored are reported`);
+    assert.equal(dead[0]?.rows.at(-1), { id: 2, d: 'not a decimal', n: { a: [2], b: ['y'] } }, 'as given, not flattened');
+    assert.equal([pool.stats().writer.written, pool.stats().writer.failed], [stored, 2 - stored]);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('unknown :: an asyncQuery statement whose answer is lost is looked up, not repeated', async () => {
   const table = `it_outcome_stmt_${suffix}`;
   await plainTable(table);

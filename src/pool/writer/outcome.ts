@@ -6,7 +6,7 @@
  * Otherwise the outcome is unknown and the rows go to onError, never sent blindly again.
  */
 import {
-  AbortError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, type PreparedRequest, type QueryOutcome, type Row,
+  AbortError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, withRequestSent, type PreparedRequest, type QueryOutcome, type Row,
 } from '../../clickhouse/index.js';
 import { WriteOutcomeUnknownError } from './errors.js';
 
@@ -121,14 +121,15 @@ export async function settleUnknown(args: {
 
 /**
  * What a failed send leaves to do. `done`: everything is stored, nothing more to send.
- * Otherwise `error` goes on (retried or reported as the writer decides) and, when `keep`
- * is set, part of the request was stored (statements before the one that failed, or whose
- * answer was lost and which the server says it finished): the unit keeps only `keep`, the
- * rows not stored, and sends them as a request of their own. Rows of several column sets
- * can be a statement per set (18.16); the statement looked up is the one sent last.
+ * Otherwise `error` goes on (retried or reported as the writer decides). `keep`, when set:
+ * part of the request is settled (the statements before the one that failed are stored; the
+ * one whose answer was lost may be stored, or its outcome unknown): the unit keeps only
+ * `keep` and sends it as a request of its own; `lost` are rows to report now, whose outcome
+ * cannot be known. Rows of several column sets can be a statement per set (18.16), sent
+ * in order; the statement looked up is the one sent last.
  *
  * @example
- * const verdict = await judgeFailure({ error, trace, queryId, table: 'events', outcomes });
+ * const verdict = await judgeFailure({ error, trace, queryId, statements: 1, table: 'events', outcomes });
  * if (verdict.keep) unit.keep(verdict.keep);
  * if (!verdict.done) throw verdict.error;
  */
@@ -136,9 +137,11 @@ export async function judgeFailure(args: {
   readonly error: unknown;
   readonly trace: SendTrace;
   readonly queryId: string;
+  /** The column sets of the request: when more than one and `error` says nothing of where it stopped, the first statement's outcome tells nothing of the rest. */
+  readonly statements: number;
   readonly table: string | undefined;
   readonly outcomes: WriteOutcomes | undefined;
-}): Promise<{ readonly done: boolean; readonly error?: unknown; readonly keep?: readonly Row[] }> {
+}): Promise<{ readonly done: boolean; readonly error?: unknown; readonly keep?: readonly Row[]; readonly lost?: { readonly error: Error; readonly rows: readonly Row[] } }> {
   const { error, trace } = args;
   const stop = insertStopOf(error);
   // The statements before the one sent last are stored; its rows and those after it may not be.
@@ -148,11 +151,27 @@ export async function judgeFailure(args: {
   try {
     verdict = await settleUnknown({ ...args, server: trace.server, queryId: stop?.queryId ?? args.queryId });
   } catch (unknown) {
-    // Reported: only the rows whose statement's outcome is unknown, and those never sent.
+    // The rows never sent go again (nothing of them can be stored twice); only the lost
+    // statement's rows are reported, under its query id.
+    if (stop !== undefined && stop.after.length > 0) return { done: false, error: neverSent(error), keep: stop.after, lost: { error: unknown as Error, rows: stop.inFlight } };
     return { done: false, error: unknown, keep: unsure };
   }
   // Unknown, but the table drops a repeated block: all of it again, the same bytes.
   if (verdict === 'repeat') return { done: false, error };
   if (verdict === 'not-stored') return { done: false, error, keep: unsure };
-  return stop === undefined || stop.after.length === 0 ? { done: true } : { done: false, error, keep: stop.after };
+  // Stored: the rows after it were never sent, and go again as such.
+  if (stop !== undefined) return stop.after.length === 0 ? { done: true } : { done: false, error: neverSent(error), keep: stop.after };
+  // The connection ended under the call: where a request of several statements stopped is
+  // not known, so its first statement's outcome settles nothing.
+  if (args.statements > 1) {
+    if (args.table !== undefined && args.outcomes !== undefined && (await args.outcomes.deduplicates(args.table).catch(() => false))) return { done: false, error };
+    const why = `it was sent as ${args.statements} statements (a column set each) and the first was stored, but where the rest stopped is not known`;
+    return { done: false, error: new WriteOutcomeUnknownError(args.queryId, args.outcomes?.label(trace.server) ?? `server ${trace.server}`, error, why) };
+  }
+  return { done: true };
+}
+
+/** `error`, for rows that never left: a retry cannot store them twice. */
+function neverSent(error: unknown): unknown {
+  return withRequestSent(error, false);
 }

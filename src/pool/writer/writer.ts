@@ -244,8 +244,9 @@ class AsyncWriter implements Writer {
         await this.#deps.run(request, trace);
       } catch (error) {
         // Before anything is sent again: what was stored (looked up when the answer was lost).
-        const verdict = await judgeFailure({ error, trace, queryId, table: unit.table, outcomes: this.#deps.outcomes });
-        if (verdict.keep !== undefined) this.#keep(unit, verdict.keep);
+        const statements = unit.request.insert?.groups.length ?? 1;
+        const verdict = await judgeFailure({ error, trace, queryId, statements, table: unit.table, outcomes: this.#deps.outcomes });
+        if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost);
         if (!verdict.done) throw verdict.error;
       }
     })();
@@ -274,10 +275,15 @@ class AsyncWriter implements Writer {
     return Math.min(delay, this.#opts.backoff.initial);
   }
 
-  /** Part of `unit` is stored: counted as written; the unit keeps `rows` (the rest). */
-  #keep(unit: WriterUnit, rows: readonly Row[]): void {
-    const stored = this.#mailbox.keep(unit, rows);
-    this.#written += stored;
+  /** Part of `unit` is settled: the unit keeps `rows`; `lost` rows are reported, the others were stored. */
+  #keep(unit: WriterUnit, rows: readonly Row[], lost?: { readonly error: Error; readonly rows: readonly Row[] }): void {
+    const settled = this.#mailbox.keep(unit, rows);
+    if (settled === 0 && unitSize(unit) === 0) return;
+    const n = lost?.rows.length ?? 0;
+    this.#written += settled - n;
+    if (lost === undefined) return;
+    this.#failed += n;
+    this.#report(lost.error, lost.rows);
   }
 
   #deadLetter(unit: WriterUnit, error: Error): void {

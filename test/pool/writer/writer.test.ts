@@ -383,17 +383,50 @@ test('partly stored :: the second statement refused: onError gets its rows and t
   assert.equal([h.writer.stats().written, h.writer.stats().failed], [1, 2]);
 });
 
-test('partly stored :: the second statement\'s outcome unknown: WRITE_OUTCOME_UNKNOWN names its rows and the never-sent third\'s', async () => {
+test('partly stored :: the second statement\'s outcome unknown: WRITE_OUTCOME_UNKNOWN names its rows; the never-sent third\'s go again', async () => {
   const h = harness();
   h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => false };
-  h.respond = () => stoppedAtSecond(new TimeoutError(500, true));
+  h.respond = (_r, n) => (n === 1 ? stoppedAtSecond(new TimeoutError(500, true)) : undefined);
   push(h.writer, 't', 0, 3);
   await drive(h, h.writer.flush());
-  assert.is(h.sent.length, 1);
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [2]]);
   assert.is(codeOf(h.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
   assert.is((h.dead[0]?.error as Error & { queryId?: string }).queryId, 'q-2of3');
-  assert.equal(h.dead.map((d) => d.rows), [[row(1), row(2)]]);
-  assert.is(h.writer.stats().written, 1);
+  assert.equal(h.dead.map((d) => d.rows), [[row(1)]]);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed], [2, 1]);
+});
+
+test('partly stored :: rows never sent go again without using up a retry (asyncRetries 0)', async () => {
+  const h = harness({ retries: 0 });
+  h.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? stoppedAtSecond(new TimeoutError(500, true)) : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [2]]);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('partly stored :: a connection that crashed under a batch of two column sets: found through the crash\'s cause; without it, unknown', async () => {
+  const crashed = (cause: unknown): Error => Object.assign(new Error('connection conn-0 crashed while serving the call', { cause }), { code: 'POOL_CONNECTION_CRASHED' });
+  // Two column sets: two statements on 18.16.
+  const mixed = (w: Writer): void => w.enqueueRows('t', [{ id: 0 }, { id: 1, note: 'x' }, { id: 2 }]);
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? crashed(stoppedAt(new TransportError('socket closed', true), { queryId: 'q-1', index: 0, of: 2, inFlight: [{ id: 0 }, { id: 2 }], after: [{ id: 1, note: 'x' }] })) : undefined);
+  mixed(h.writer);
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map(ids), [[0, 2, 1], [1]], 'the second set goes again, alone');
+  assert.equal(h.dead, []);
+  const blind = harness();
+  blind.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => false };
+  blind.respond = () => crashed(undefined);
+  mixed(blind.writer);
+  await drive(blind, blind.writer.flush());
+  assert.is(blind.sent.length, 1, 'not sent again');
+  assert.is(codeOf(blind.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
+  assert.match(blind.dead[0]?.error.message ?? '', /sent as 2 statements/);
+  assert.is(blind.dead[0]?.rows.length, 3);
 });
 
 test('partly stored :: the last statement lost its answer and finished: all written, nothing sent again', async () => {
