@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import {
   AbortError, ClickHouseError, ColonnadeError, ConfigError, MAX_RESULT_BYTES, ProtocolError, ResultTooLargeError, TimeoutError, TransportError, findExceptionBlock,
 } from './errors.js';
-import type { ServerConfig, Settings, Transport } from './types.js';
+import type { ServerConfig, Transport } from './types.js';
 import { ChunkQueue } from './chunk-queue.js';
 
 /**

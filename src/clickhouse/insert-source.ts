@@ -3,11 +3,12 @@
  * `Readable`): the rows are encoded and sent as they are read, in one streamed request where
  * omitted fields take their DEFAULT, in rounds of statements on older servers.
  */
-import { type ColumnEncodings, checkRow, encodeRow } from './encode.js';
-import { COMPILE_AFTER, ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
-import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
+import { type ColumnEncodings, encodeRow } from './encode.js';
+import { ChunkWriter } from './encode-bytes.js';
+import { withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
-import { ColumnListReader, columnList, columnUnion, insertHead } from './prepare.js';
+import { columnList, columnUnion, insertHead } from './prepare.js';
+import { SourceRowWriter } from './source-writer.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested, givesPartOfNested, partOfNestedTest } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -115,63 +116,6 @@ export function encodedWhole(head: string, rows: readonly Row[], encodings: Colu
 // Not JSON, not a row: a statement whose body holds it fails to parse, and stores nothing.
 const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
 
-// Column lists whose rows a source writer counts, for COMPILE_AFTER.
-const SEEN_LISTS = 4_096;
-
-/** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
-const badRow = (err: unknown, index: number): unknown => rowRefused(err, index, ' (the insert was cancelled at this row)');
-
-/**
- * Writes a source's rows as JSONEachRow lines into chunk writers: straight as bytes by the
- * writer compiled for the row's columns (`rowWriter`) when the table has no column whose
- * values need its type, through `encodeRow` otherwise. A row that cannot be written throws
- * its error named by its place, before any byte of it is written.
- */
-class SourceRowWriter {
-  readonly #columns = new ColumnListReader();
-  readonly #schema: TableSchema;
-  #list: string | undefined;
-  #write: ((out: ChunkWriter, row: Row) => void) | undefined;
-  #index = 0;
-  // How often each column list came, up to COMPILE_AFTER (for at most SEEN_LISTS lists).
-  readonly #seen = new Map<string, number>();
-
-  constructor(schema: TableSchema) {
-    this.#schema = schema;
-  }
-
-  /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
-  next(row: Row, index: number): string {
-    this.#index = index;
-    if (this.#schema.encodings.size > 0) return this.#columns.of(row);
-    try {
-      checkRow(row);
-    } catch (err) {
-      throw badRow(err, index);
-    }
-    const list = this.#columns.of(row);
-    if (list !== this.#list || this.#write === undefined) {
-      // A column list is compiled once it came COMPILE_AFTER times: rows whose lists all
-      // differ would otherwise compile a writer each (80,000 rows: 35 s of CPU).
-      const seen = (this.#seen.get(list) ?? 0) + 1;
-      if (seen <= COMPILE_AFTER && this.#seen.size < SEEN_LISTS) this.#seen.set(list, seen);
-      const keys = this.#columns.keys;
-      this.#write = seen >= COMPILE_AFTER ? rowWriter(keys) : knownRowWriter(keys);
-      this.#list = list;
-    }
-    return list;
-  }
-
-  /** Writes the row `next` took. */
-  write(out: ChunkWriter, row: Row): void {
-    if (this.#write !== undefined) return this.#write(out, row);
-    try {
-      out.line(encodeRow(row, this.#schema.encodings));
-    } catch (err) {
-      throw badRow(err, this.#index);
-    }
-  }
-}
 
 /**
  * A source's rows as one request whose body is written as they are read (servers where
@@ -190,10 +134,11 @@ class SourceRowWriter {
  * @example
  * const { rows } = await insertStreamed('`events`', rows(), schema, post, () => undefined);
  */
-export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, columns = ''): Promise<InsertResult> {
+export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, options: SourceOptions = {}): Promise<InsertResult> {
   const rows = rowIterator(source);
+  const columns = options.columns ?? '';
   const head = insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable));
-  const writer = new SourceRowWriter(schema);
+  const writer = new SourceRowWriter(schema, options.refuseUnknown);
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
   const held = new Map<string, { body: ChunkWriter; rows: number }>();
   // (The rows of an array given with `columns` were checked already.)
@@ -271,6 +216,18 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
   }
 }
 
+/**
+ * How a source's rows go: `columns`, the statement's column list (none: see
+ * `insertStreamed`); `refuseUnknown`, refuse a key that is not a column the table takes.
+ *
+ * @example
+ * await insertStreamed('`events`', rows(), schema, post, () => undefined, { refuseUnknown: true });
+ */
+export interface SourceOptions {
+  readonly columns?: string;
+  readonly refuseUnknown?: boolean;
+}
+
 // Rows giving part of a Nested column's fields kept aside before the streamed statement is
 // ended for them (their statements' bodies are held in memory).
 const HELD_AT_MOST = 50_000;
@@ -298,7 +255,7 @@ export async function insertMerged(table: string, rows: readonly Row[], schema: 
   // A row giving part of a Nested column's fields: the caller sends a statement per set.
   if (givesPartOfNested(flat, schema)) return undefined;
   const columns = columnUnion(flat);
-  if (schema.encodings.size === 0) return insertStreamed(table, flat, schema, post, sentRows, columns);
+  if (schema.encodings.size === 0) return insertStreamed(table, flat, schema, post, sentRows, { columns });
   const res = await post(encodedWhole(insertHead(table, columns), flat, schema.encodings), 0, OMITTED_DEFAULTS);
   checkResponse(res);
   sentRows(flat.length);
@@ -314,7 +271,7 @@ export async function insertMerged(table: string, rows: readonly Row[], schema: 
  * @example
  * const { rows } = await insertChunked('`events`', rows(), schema, post, (n) => console.log(n));
  */
-export async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult> {
+export async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, options: SourceOptions = {}): Promise<InsertResult> {
   let read = 0;
   let written = 0;
   let statements = 0;
@@ -344,7 +301,7 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending = send(groups);
     sending.catch(() => undefined);
   };
-  const writer = new SourceRowWriter(schema);
+  const writer = new SourceRowWriter(schema, options.refuseUnknown);
   try {
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;

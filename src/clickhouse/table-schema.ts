@@ -37,6 +37,8 @@ export interface TableSchema {
    * columns an insert may name, all but MATERIALIZED and ALIAS ones.
    */
   readonly writable?: readonly string[];
+  /** MATERIALIZED and ALIAS columns: computed by the server, never given (absent: none known). */
+  readonly computed?: ReadonlySet<string>;
 }
 
 /**
@@ -178,6 +180,7 @@ export function tableSchemaOf(
     const encodings = new Map<string, ColumnType>();
     const types = new Map<string, { type: ColumnType; text: string }>();
     const writable: string[] = [];
+    const computed = new Set<string>();
     let ephemeral = false;
     for (const line of checkResponse(res).split('\n')) {
       const fields = line.split('\t');
@@ -187,6 +190,7 @@ export function tableSchemaOf(
       const name = unescapeTsv(rawName);
       if (defaultType === 'EPHEMERAL') ephemeral = true;
       if (defaultType !== 'MATERIALIZED' && defaultType !== 'ALIAS') writable.push(name);
+      else computed.add(name);
       const text = unescapeTsv(rawType);
       const type = parseColumnType(text);
       types.set(name, { type, text });
@@ -197,7 +201,7 @@ export function tableSchemaOf(
       const dot = name.indexOf('.');
       if (dot > 0 && !types.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
-    return ephemeral ? { encodings, nested, types, writable } : { encodings, nested, types };
+    return ephemeral ? { encodings, nested, types, writable, computed } : { encodings, nested, types, computed };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Connection } from '../../src/clickhouse/connection.js';
-import type { Row } from '../../src/clickhouse/types.js';
+import type { Row, Settings } from '../../src/clickhouse/types.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { sql, until } from './helpers.js';
 import { seeded } from '../seeded.js';
@@ -201,6 +201,24 @@ test('nested :: 120,000 rows from a generator, every other one giving part of a 
     assert.equal({ ...summary }, { n: 120_000, ids: 120_000, a: 180_000, b: 180_000, part: 60_000 });
   } finally {
     await conn.query(`DROP TABLE IF EXISTS ${nested}`);
+  }
+});
+
+test('source :: a key that is no column, or a computed one, is refused before it is sent, naming the row and the key (a modern server would drop it silently)', async () => {
+  const keys = `${table}_keys`;
+  await conn.query(`CREATE TABLE ${keys} (id UInt32, name String, up String MATERIALIZED upper(name)) ENGINE = MergeTree ORDER BY id`);
+  try {
+    const refusal = async (rows: Row[], settings?: Settings): Promise<string> => conn.insertToTable(keys, (function* () { yield* rows; })(), settings ? { settings } : {})
+      .then(() => 'stored', (e: Error & { code?: string }) => `${e.code ?? ''}: ${e.message}`);
+    assert.match(await refusal([{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, nmae: 'c' }]), /^QUERY_PARAM: parameter rows\[2\]\.nmae: the table has no column "nmae"/);
+    assert.match(await refusal([{ id: 1, name: 'a' }, { id: 2, name: 'b', up: 'B' }]), /^QUERY_PARAM: parameter rows\[1\]\.up: column "up" is MATERIALIZED or ALIAS/);
+    assert.is(await conn.select(`SELECT count() AS n FROM ${keys}`).then((r) => r[0]?.n), 0, 'nothing stored');
+    // The caller chose what the server does with such a key: left to it.
+    const chosen = await refusal([{ id: 5, name: 'e', extra: 1 }], { input_format_skip_unknown_fields: 1 });
+    assert.not.match(chosen, /QUERY_PARAM/);
+    assert.equal(await refusal([{ id: 4, name: 'd' }]), 'stored');
+  } finally {
+    await conn.query(`DROP TABLE IF EXISTS ${keys}`);
   }
 });
 
