@@ -139,6 +139,7 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
   const columns = options.columns ?? '';
   const head = insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable));
   const writer = new SourceRowWriter(schema, options.refuseUnknown);
+  const fresh = { redescribe: options.redescribe };
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
   const held = new Map<string, { body: ChunkWriter; rows: number }>();
   // (The rows of an array given with `columns` were checked already.)
@@ -160,7 +161,8 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
       }
       const raw = next.value;
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      const list = writer.next(row, read);
+      let list = nextOf(writer, row, read, fresh);
+      if (typeof list !== 'string') list = await list;
       read++;
       if (partOfNested(row)) {
         let group = held.get(list);
@@ -226,6 +228,28 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
 export interface SourceOptions {
   readonly columns?: string;
   readonly refuseUnknown?: boolean;
+  /** The table described afresh: asked once, when a key the cached description lacks comes. */
+  readonly redescribe?: () => Promise<TableSchema>;
+}
+
+/**
+ * `writer.next(row, index)`; a key the table's description lacks is checked once more
+ * against a fresh one (a column added since), then refused if still unknown. A promise only then.
+ */
+function nextOf(writer: SourceRowWriter, row: Row, index: number, options: { redescribe?: () => Promise<TableSchema> }): string | Promise<string> {
+  try {
+    return writer.next(row, index);
+  } catch (err) {
+    const { redescribe } = options;
+    if (!writer.unknownKey || redescribe === undefined) throw err;
+    options.redescribe = undefined;
+    return redescribe().then((schema) => {
+      writer.redescribed(schema);
+      return writer.next(row, index);
+    }, () => {
+      throw err;
+    });
+  }
 }
 
 // Rows giving part of a Nested column's fields kept aside before the streamed statement is
@@ -302,11 +326,13 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending.catch(() => undefined);
   };
   const writer = new SourceRowWriter(schema, options.refuseUnknown);
+  const fresh = { redescribe: options.redescribe };
   try {
     for await (const raw of source) {
       const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
       // A bad row throws before any byte of it is written (its statement is never sent).
-      const list = writer.next(row, read);
+      let list = nextOf(writer, row, read, fresh);
+      if (typeof list !== 'string') list = await list;
       let group = round.get(list);
       if (group === undefined) {
         group = { body: new ChunkWriter(), rows: 0 };

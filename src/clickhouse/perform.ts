@@ -135,10 +135,16 @@ async function performOnce<K extends PreparedRequest['type']>(
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
     // A key that is no column is refused before it is sent, unless the caller chose what the server does with one.
-    const refuseUnknown = !callerSets('input_format_skip_unknown_fields', server.settings, defaults.settings, options.settings);
+    const checks = {
+      refuseUnknown: !callerSets('input_format_skip_unknown_fields', server.settings, defaults.settings, options.settings),
+      redescribe: () => {
+        forgetTableSchema(server, insert.table);
+        return tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+      },
+    };
     const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
-      ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows, { refuseUnknown })
-      : await insertChunked(insert.table, insert.source, schema, statement, sentRows, { refuseUnknown });
+      ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows, checks)
+      : await insertChunked(insert.table, insert.source, schema, statement, sentRows, checks);
     return result as CommandResults[K];
   }
   // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one

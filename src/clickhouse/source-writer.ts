@@ -32,11 +32,23 @@ export class SourceRowWriter {
 
   // Column lists whose keys are all columns the statement may be given (when checked).
   readonly #known: Set<string> | undefined;
+  // The description keys are checked against (described afresh: see `redescribed`).
+  #columnsOf: TableSchema;
+
+  /** True when the last refusal was of a key the table's description lacks (the description may be older than the column). */
+  unknownKey = false;
 
   /** `refuseUnknown`: a key that is not a column the table takes is refused (with a described table). */
   constructor(schema: TableSchema, refuseUnknown = false) {
     this.#schema = schema;
+    this.#columnsOf = schema;
     this.#known = refuseUnknown && schema.types.size > 0 ? new Set() : undefined;
+  }
+
+  /** Keys are checked against `schema`, a fresh description of the table, from now on. */
+  redescribed(schema: TableSchema): void {
+    this.#columnsOf = schema;
+    this.#known?.clear();
   }
 
   /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
@@ -66,8 +78,9 @@ export class SourceRowWriter {
   #checked(list: string, index: number): string {
     const known = this.#known;
     if (known === undefined || known.has(list)) return list;
-    const { types, computed } = this.#schema;
+    const { types, computed } = this.#columnsOf;
     for (const key of this.#columns.keys) {
+      this.unknownKey = !types.has(key);
       const why = !types.has(key) ? `the table has no column ${JSON.stringify(key)}: refused rather than dropped (set input_format_skip_unknown_fields to have the server skip such keys)`
         : computed?.has(key) === true ? `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it` : undefined;
       if (why !== undefined) throw badRow(new QueryParamError(key, why), index);

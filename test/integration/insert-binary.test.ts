@@ -217,6 +217,11 @@ test('source :: a key that is no column, or a computed one, is refused before it
     const chosen = await refusal([{ id: 5, name: 'e', extra: 1 }], { input_format_skip_unknown_fields: 1 });
     assert.not.match(chosen, /QUERY_PARAM/);
     assert.equal(await refusal([{ id: 4, name: 'd' }]), 'stored');
+    // A column added after the table was described (its description is kept 30 s): described
+    // afresh when its key comes, not refused.
+    await conn.query(`ALTER TABLE ${keys} ADD COLUMN added UInt8 DEFAULT 7`);
+    assert.equal(await refusal([{ id: 6, name: 'f', added: 1 }, { id: 7, name: 'g' }]), 'stored');
+    assert.equal(await conn.select(`SELECT id, added FROM ${keys} WHERE id >= 6 ORDER BY id`), [{ id: 6, added: 1 }, { id: 7, added: 7 }]);
   } finally {
     await conn.query(`DROP TABLE IF EXISTS ${keys}`);
   }
