@@ -5,7 +5,7 @@
  */
 import { type ColumnEncodings, encodeRow } from './encode.js';
 import { ChunkWriter } from './encode-bytes.js';
-import { withRequestSent } from './errors.js';
+import { rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { columnList, columnUnion, insertHead } from './prepare.js';
 import { SourceRowWriter } from './source-writer.js';
@@ -101,15 +101,25 @@ export async function* encodedAsSent(
 
 /**
  * A statement's whole body, `head` and a line per row encoded with the table's `encodings`
- * (which may still refuse a row: nothing of the statement is sent then).
+ * (which may still refuse a row: nothing of the statement is sent then, and the refusal
+ * names the row by its place in the caller's rows, `placeOf`, by default its place here).
  *
  * @example
  * const chunks = encodedWhole(insertHead(table, group.columns), group.rows, schema.encodings);
  */
-export function encodedWhole(head: string, rows: readonly Row[], encodings: ColumnEncodings): Buffer[] {
+export function encodedWhole(head: string, rows: readonly Row[], encodings: ColumnEncodings, placeOf?: (row: Row, index: number) => number): Buffer[] {
   const out = new ChunkWriter();
   out.text(head);
-  for (const row of rows) out.line(encodeRow(row, encodings));
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
+    let line: string;
+    try {
+      line = encodeRow(row, encodings);
+    } catch (err) {
+      throw rowRefused(err, placeOf === undefined ? i : placeOf(row, i));
+    }
+    out.line(line);
+  }
   return out.take();
 }
 

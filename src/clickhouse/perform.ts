@@ -205,7 +205,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
       const body = plan ? asSent('binary', (out) => binaryParts(plan, group.rows, out))
-        : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings)
+        : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings, (row) => insert.rows?.indexOf(given.get(row) ?? row) ?? -1)
           : group.rows.length >= STREAMED_FROM ? asSent('text', (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
       try {
         const res = await post(body, false, i, undefined, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);

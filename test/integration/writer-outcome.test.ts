@@ -222,6 +222,7 @@ test('refused :: a batch whose second column set the client refuses: a stored fi
     await flushed(pool, 15_000);
     const stored = Number((await counts(0, table)).split('\t')[0]);
     assert.equal(dead.map((d) => d.code), ['QUERY_PARAM']);
+    assert.match(dead[0]?.message ?? '', /^parameter rows\[1\]\.d: "not a decimal"/, 'the refusal names the row by its place in the batch');
     // Before: on 18.16 both rows were reported although the first was stored.
     assert.equal(dead[0]?.rows.map((r) => r.id), stored === 1 ? [2] : [1, 2], `${stored} stored: only the rows not stored are reported`);
     assert.equal(dead[0]?.rows.at(-1), { id: 2, d: 'not a decimal', n: { a: [2], b: ['y'] } }, 'as given, not flattened');
