@@ -24,8 +24,9 @@ export class UnsupportedBinaryType extends ProtocolError {
  * try { read(input); } catch (e) { if (e instanceof Incomplete) waitFor(e.needed); }
  */
 export class Incomplete extends ProtocolError {
-  constructor(at: number, readonly needed: number) {
-    super(`RowBinary body ends inside a value (at byte ${at}, ${needed - at} more needed)`, 200);
+  /** `at`: where the value starts; `needed`: the offset it reaches; `length`: the body's. */
+  constructor(at: number, readonly needed: number, length = at) {
+    super(`RowBinary body ends inside a value: the value at byte ${at} takes ${needed - at} bytes, the body has ${Math.max(0, length - at)} of them`, 200);
   }
 }
 
@@ -86,7 +87,7 @@ export class Input {
 
   /** What running short of bytes before `end` throws: `Incomplete`, or for a partial input the shared `SHORT`. */
   short(end: number): Incomplete {
-    if (!this.partial) return new Incomplete(this.pos, end);
+    if (!this.partial) return new Incomplete(this.pos, end, this.buf.length);
     this.needed = end;
     return SHORT;
   }

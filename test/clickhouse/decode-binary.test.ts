@@ -64,6 +64,18 @@ test('JSON :: parsed from its text, integers past 2^53 kept', () => {
 
 test('refusals :: a body cut inside a row, an unreadable type', () => {
   assert.throws(() => decodeRowBinary(body([['x', 'UInt32']], [1, 2]), ctx), (e: unknown) => e instanceof ProtocolError && /ends inside a value/.test((e as Error).message));
+  // Where, exactly: the header is 10 bytes; the second UInt32 starts at 14 with 2 of its 4
+  // bytes there; a String of 5 bytes whose length is at 14 starts at 15 with 1 byte there.
+  const cut = (columns: [string, string][], ...rows: number[][]): string => {
+    try {
+      return JSON.stringify(decodeRowBinary(body(columns, ...rows), ctx));
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  assert.is(cut([['x', 'UInt32']], [1, 0, 0, 0], [2, 0]), 'RowBinary body ends inside a value: the value at byte 14 takes 4 bytes, the body has 2 of them');
+  assert.is(cut([['s', 'String']], str('abc'), [5, 0x61]), 'RowBinary body ends inside a value: the value at byte 15 takes 5 bytes, the body has 1 of them');
+  assert.is(cut([['a', 'Array(UInt16)'], ['b', 'UInt8']], [2, 1, 0, 2, 0, 7], [1, 9]), 'RowBinary body ends inside a value: the value at byte 32 takes 2 bytes, the body has 1 of them');
   assert.throws(() => decodeRowBinary(body([['s', 'AggregateFunction(uniq, UInt8)']], [1]), ctx), (e: unknown) => e instanceof UnsupportedBinaryType);
   assert.equal(decodeRowBinary(Buffer.alloc(0), ctx), []);
   assert.equal(decodeRowBinary(body([['x', 'UInt8']]), ctx), []);
