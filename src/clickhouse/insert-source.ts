@@ -151,7 +151,7 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
   const writer = new SourceRowWriter(schema, options.refuseUnknown);
   const fresh = { redescribe: options.redescribe };
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
-  const held = new Map<string, { body: ChunkWriter; rows: number }>();
+  const held = new Map<string, StatementBody>();
   // (The rows of an array given with `columns` were checked already.)
   const partOfNested = columns === '' ? partOfNestedTest(schema) : () => false;
   let heldRows = 0;
@@ -175,14 +175,7 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
       if (typeof list !== 'string') list = await list;
       read++;
       if (partOfNested(row)) {
-        let group = held.get(list);
-        if (group === undefined) {
-          group = { body: new ChunkWriter(), rows: 0 };
-          group.body.text(insertHead(table, list));
-          held.set(list, group);
-        }
-        writer.write(group.body, row);
-        group.rows++;
+        writeGrouped(held, table, list, writer, row);
         if (++heldRows >= HELD_AT_MOST) break;
         continue;
       }
@@ -262,6 +255,24 @@ function nextOf(writer: SourceRowWriter, row: Row, index: number, options: { red
   }
 }
 
+/** A statement's body being written, and its rows. */
+interface StatementBody {
+  readonly body: ChunkWriter;
+  rows: number;
+}
+
+/** Writes `row`, whose column list is `list`, into the body of its statement in `groups` (begun on its first row). */
+function writeGrouped(groups: Map<string, StatementBody>, table: string, list: string, writer: SourceRowWriter, row: Row): void {
+  let group = groups.get(list);
+  if (group === undefined) {
+    group = { body: new ChunkWriter(), rows: 0 };
+    group.body.text(insertHead(table, list));
+    groups.set(list, group);
+  }
+  writer.write(group.body, row);
+  group.rows++;
+}
+
 // Rows giving part of a Nested column's fields kept aside before the streamed statement is
 // ended for them (their statements' bodies are held in memory).
 const HELD_AT_MOST = 50_000;
@@ -311,11 +322,11 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
   let statements = 0;
   // Statements by column list, in the order the lists were first met: a row object the
   // source reuses and changes is read (encoded, its columns listed) as it is when it comes.
-  let round = new Map<string, { body: ChunkWriter; rows: number }>();
+  let round = new Map<string, StatementBody>();
   let held = 0;
   let roundStart = 0;
   let sending: Promise<void> = Promise.resolve();
-  const send = async (groups: Map<string, { body: ChunkWriter; rows: number }>): Promise<void> => {
+  const send = async (groups: Map<string, StatementBody>): Promise<void> => {
     for (const { body, rows } of groups.values()) {
       const res = await post(body.take(), statements).catch((err: unknown) => {
         throw statements === 0 ? err : partlySent(err);
@@ -343,14 +354,7 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
       // A bad row throws before any byte of it is written (its statement is never sent).
       let list = nextOf(writer, row, read, fresh);
       if (typeof list !== 'string') list = await list;
-      let group = round.get(list);
-      if (group === undefined) {
-        group = { body: new ChunkWriter(), rows: 0 };
-        group.body.text(insertHead(table, list));
-        round.set(list, group);
-      }
-      writer.write(group.body, row);
-      group.rows++;
+      writeGrouped(round, table, list, writer, row);
       read++;
       if (held === 0) roundStart = Date.now();
       // Full, or a slow source's rows waiting long enough: sent now.
