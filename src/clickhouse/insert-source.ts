@@ -5,12 +5,12 @@
  */
 import { type ColumnEncodings, encodeRow } from './encode.js';
 import { ChunkWriter } from './encode-bytes.js';
-import { rowRefused, withRequestSent } from './errors.js';
+import { AbortError, TimeoutError, rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { columnList, columnUnion, insertHead } from './prepare.js';
-import { SourceRowWriter } from './source-writer.js';
+import { type ReadOptions, SourceReader, type SourceRowWriter } from './source-writer.js';
 import { checkResponse } from './response.js';
-import { type TableSchema, flattenNested, givesPartOfNested, partOfNestedTest } from './table-schema.js';
+import { type TableSchema, flattenNested, givesPartOfNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
 
 /**
@@ -145,41 +145,34 @@ const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longe
  * const { rows } = await insertStreamed('`events`', rows(), schema, post, () => undefined);
  */
 export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, options: SourceOptions = {}): Promise<InsertResult> {
-  const rows = rowIterator(source);
   const columns = options.columns ?? '';
   const head = insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable));
-  const writer = new SourceRowWriter(schema, options.refuseUnknown);
-  const fresh = { redescribe: options.redescribe };
+  // (The rows of an array given with `columns` were checked already.)
+  const reader = new SourceReader(source, schema, { ...options, nestedParts: columns === '' });
+  const { writer } = reader;
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
   const held = new Map<string, StatementBody>();
-  // (The rows of an array given with `columns` were checked already.)
-  const partOfNested = columns === '' ? partOfNestedTest(schema) : () => false;
   let heldRows = 0;
-  let read = 0;
   let sent = 0;
-  let ended = false;
   async function* body(): AsyncGenerator<Buffer> {
     const out = new ChunkWriter();
     out.text(head);
     let at = Date.now();
     let inBody = 0;
     for (;;) {
-      const next = await rows.next();
+      const next = await reader.next();
       if (next.done === true) {
-        ended = true;
+        reader.ended = true;
         break;
       }
-      const raw = next.value;
-      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
-      let list = nextOf(writer, row, read, fresh);
-      if (typeof list !== 'string') list = await list;
-      read++;
-      if (partOfNested(row)) {
-        writeGrouped(held, table, list, writer, row);
+      const taken = reader.take(next.value);
+      if (taken !== true) await taken;
+      if (reader.partOfNested()) {
+        writeGrouped(held, table, reader.list, writer, reader.row);
         if (++heldRows >= HELD_AT_MOST) break;
         continue;
       }
-      writer.write(out, row);
+      writer.write(out, reader.row);
       inBody++;
       // Full, or a slow source's rows waiting long enough: sent now.
       if (out.full || out.ready.length > 0 || Date.now() - at >= SLOW_SOURCE_MS) {
@@ -211,48 +204,55 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
       }
       held.clear();
       heldRows = 0;
-      if (ended) return { rows: written };
+      if (reader.ended) return { rows: written };
     }
   } catch (err) {
-    // The source is closed (a generator's finally runs) unless it ended.
-    if (!ended) await Promise.resolve(rows.return?.()).catch(() => undefined);
-    // Rows were read from the source: it cannot be read again, so the request counts as sent.
-    throw read > 0 || statement > 1 ? partlySent(err) : err;
+    // Rows were read from the source: it cannot be read again, so the request counts as sent,
+    // and the source is ended (not waited for). One never read is left for a retry.
+    const read = reader.read > 0 || statement > 1;
+    reader.close();
+    throw read ? partlySent(err) : err;
   }
 }
 
 /**
  * How a source's rows go: `columns`, the statement's column list (none: see
- * `insertStreamed`); `refuseUnknown`, refuse a key that is not a column the table takes.
+ * `insertStreamed`); the rest as `ReadOptions` says.
  *
  * @example
  * await insertStreamed('`events`', rows(), schema, post, () => undefined, { refuseUnknown: true });
  */
-export interface SourceOptions {
+export interface SourceOptions extends Omit<ReadOptions, 'nestedParts'> {
   readonly columns?: string;
-  readonly refuseUnknown?: boolean;
-  /** The table described afresh: asked once, when a key the cached description lacks comes. */
-  readonly redescribe?: () => Promise<TableSchema>;
+  /** The call's timeout and abort signal, for the time spent waiting for the source between requests (18.16's rounds). */
+  readonly expiry?: { readonly timeout: number; readonly remaining: () => number; readonly signal?: AbortSignal | undefined };
 }
 
 /**
- * `writer.next(row, index)`; a key the table's description lacks is checked once more
- * against a fresh one (a column added since), then refused if still unknown. A promise only then.
+ * A promise that rejects when the call's time runs out or its signal aborts (a `TimeoutError`
+ * or `AbortError`, sent as `sent()` says), and its `stop`. Never rejects unhandled.
+ *
+ * @example
+ * const { expired, stop } = expiryOf({ timeout: 1_000, remaining: () => 1_000 }, () => false);
  */
-function nextOf(writer: SourceRowWriter, row: Row, index: number, options: { redescribe?: () => Promise<TableSchema> }): string | Promise<string> {
-  try {
-    return writer.next(row, index);
-  } catch (err) {
-    const { redescribe } = options;
-    if (!writer.unknownKey || redescribe === undefined) throw err;
-    options.redescribe = undefined;
-    return redescribe().then((schema) => {
-      writer.redescribed(schema);
-      return writer.next(row, index);
-    }, () => {
-      throw err;
-    });
-  }
+function expiryOf(expiry: SourceOptions['expiry'], sent: () => boolean): { expired: Promise<never> | undefined; stop: () => void } {
+  if (expiry === undefined) return { expired: undefined, stop: () => undefined };
+  let timer: NodeJS.Timeout | undefined;
+  let stop = (): void => clearTimeout(timer);
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(expiry.timeout, sent())), expiry.remaining());
+    const { signal } = expiry;
+    if (signal === undefined) return;
+    const abort = (): void => reject(new AbortError(signal.reason, sent()));
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    stop = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+    };
+  });
+  expired.catch(() => undefined);
+  return { expired, stop: () => stop() };
 }
 
 /** A statement's body being written, and its rows. */
@@ -276,13 +276,6 @@ function writeGrouped(groups: Map<string, StatementBody>, table: string, list: s
 // Rows giving part of a Nested column's fields kept aside before the streamed statement is
 // ended for them (their statements' bodies are held in memory).
 const HELD_AT_MOST = 50_000;
-
-/** The rows of any source, read one `next()` at a time (a sync iterator's values or an async one's promises). */
-function rowIterator(source: RowSource): Iterator<Row> | AsyncIterator<Row> {
-  const asAsync = source as AsyncIterable<Row>;
-  if (typeof asAsync[Symbol.asyncIterator] === 'function') return asAsync[Symbol.asyncIterator]();
-  return (source as Iterable<Row>)[Symbol.iterator]();
-}
 
 /**
  * An array's rows of several column sets as one statement, on a server where an omitted
@@ -317,7 +310,6 @@ export async function insertMerged(table: string, rows: readonly Row[], schema: 
  * const { rows } = await insertChunked('`events`', rows(), schema, post, (n) => console.log(n));
  */
 export async function insertChunked(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, options: SourceOptions = {}): Promise<InsertResult> {
-  let read = 0;
   let written = 0;
   let statements = 0;
   // Statements by column list, in the order the lists were first met: a row object the
@@ -346,26 +338,34 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending = send(groups);
     sending.catch(() => undefined);
   };
-  const writer = new SourceRowWriter(schema, options.refuseUnknown);
-  const fresh = { redescribe: options.redescribe };
+  const reader = new SourceReader(source, schema, options);
+  // Waiting for the source counts against the call's time, as a streamed request's does.
+  const { expired, stop } = expiryOf(options.expiry, () => reader.read > 0);
+  const nextRow = (): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
+    const next = reader.next();
+    return next instanceof Promise && expired !== undefined ? Promise.race([next, expired]) : next;
+  };
   try {
-    for await (const raw of source) {
-      const row = schema.nested.size > 0 && raw !== null && typeof raw === 'object' ? flattenNested(raw, schema.nested) : raw;
+    for (let next = await nextRow(); next.done !== true; next = await nextRow()) {
       // A bad row throws before any byte of it is written (its statement is never sent).
-      let list = nextOf(writer, row, read, fresh);
-      if (typeof list !== 'string') list = await list;
-      writeGrouped(round, table, list, writer, row);
-      read++;
+      const taken = reader.take(next.value);
+      if (taken !== true) await taken;
+      writeGrouped(round, table, reader.list, reader.writer, reader.row);
       if (held === 0) roundStart = Date.now();
       // Full, or a slow source's rows waiting long enough: sent now.
       if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await startRound();
     }
+    reader.ended = true;
     if (held > 0) await startRound();
-  } catch (err) {
-    // The round being sent ends first: its failure came first, and what it stored is told right.
     await sending;
-    throw err;
+  } catch (err) {
+    reader.close();
+    // The round being sent ends first: its failure came first, and what it stored is told right.
+    const first = await sending.then(() => err, (failure: unknown) => failure);
+    // Rows were read from the source: a retry could not read them again.
+    throw reader.read > 0 ? partlySent(first) : first;
+  } finally {
+    stop();
   }
-  await sending;
   return { rows: written };
 }

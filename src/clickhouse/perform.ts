@@ -14,7 +14,7 @@ import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
-import { type Progress, killQuery, newQueryId, watchProgress } from './query-control.js';
+import { type Progress, describeAfresh, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
 import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
@@ -137,10 +137,8 @@ async function performOnce<K extends PreparedRequest['type']>(
     // A key that is no column is refused before it is sent, unless the caller chose what the server does with one.
     const checks = {
       refuseUnknown: !callerSets('input_format_skip_unknown_fields', server.settings, defaults.settings, options.settings),
-      redescribe: () => {
-        forgetTableSchema(server, insert.table);
-        return tableSchemaOf(transport, server, insert.table, remaining, options.signal);
-      },
+      redescribe: () => describeAfresh(server, insert.table, remaining, options.signal),
+      expiry: { timeout, remaining, signal: options.signal },
     };
     const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
       ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows, checks)

@@ -12,6 +12,7 @@ import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import { openTransport } from './transport.js';
 import { type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
+import { type TableSchema, forgetTableSchema, tableSchemaOf } from './table-schema.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
 const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
@@ -43,6 +44,19 @@ async function withControl<T>(server: ServerConfig, use: (transport: Transport) 
     controls.delete(transport);
     release();
   }
+}
+
+/**
+ * The table `quotedTable` described afresh (its cached description dropped), on a connection
+ * of its own: the caller's may be busy with the very insert that asks (a pooled connection
+ * takes one request at a time).
+ *
+ * @example
+ * const schema = await describeAfresh(server, '`events`', () => 5_000);
+ */
+export function describeAfresh(server: ServerConfig, quotedTable: string, timeout: () => number, signal?: AbortSignal): Promise<TableSchema> {
+  forgetTableSchema(server, quotedTable);
+  return withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, timeout, signal));
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
- * A row source's rows written as JSONEachRow lines, each checked first: the writer compiled
- * for its column list, or `encodeRow` where the table's types are needed.
+ * A row source's rows read one at a time (`SourceReader`: flattened, checked, their column
+ * list known) and written as JSONEachRow lines (`SourceRowWriter`): by the writer compiled
+ * for the column list, or by `encodeRow` where the table's types are needed.
  */
 import { QueryParamError, rowRefused } from './errors.js';
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { ColumnListReader } from './prepare.js';
-import type { TableSchema } from './table-schema.js';
-import type { Row } from './types.js';
+import { type TableSchema, flattenNested, partOfNestedTest } from './table-schema.js';
+import type { Row, RowSource } from './types.js';
 
 // Column lists whose rows a source writer counts, for COMPILE_AFTER.
 const SEEN_LISTS = 4_096;
@@ -23,17 +24,16 @@ const badRow = (err: unknown, index: number): unknown => rowRefused(err, index, 
  */
 export class SourceRowWriter {
   readonly #columns = new ColumnListReader();
-  readonly #schema: TableSchema;
+  #schema: TableSchema;
   #list: string | undefined;
   #write: ((out: ChunkWriter, row: Row) => void) | undefined;
   #index = 0;
   // How often each column list came, up to COMPILE_AFTER (for at most SEEN_LISTS lists).
   readonly #seen = new Map<string, number>();
-
   // Column lists whose keys are all columns the statement may be given (when checked).
   readonly #known: Set<string> | undefined;
-  // The description keys are checked against (described afresh: see `redescribed`).
-  #columnsOf: TableSchema;
+  // The table's column names in lower case (a modern server matches JSON keys ignoring case).
+  #lower: Set<string> | undefined;
 
   /** True when the last refusal was of a key the table's description lacks (the description may be older than the column). */
   unknownKey = false;
@@ -41,14 +41,21 @@ export class SourceRowWriter {
   /** `refuseUnknown`: a key that is not a column the table takes is refused (with a described table). */
   constructor(schema: TableSchema, refuseUnknown = false) {
     this.#schema = schema;
-    this.#columnsOf = schema;
     this.#known = refuseUnknown && schema.types.size > 0 ? new Set() : undefined;
   }
 
-  /** Keys are checked against `schema`, a fresh description of the table, from now on. */
+  /** The table's description the rows are written by. */
+  get schema(): TableSchema {
+    return this.#schema;
+  }
+
+  /** Rows are checked and written by `schema`, a fresh description of the table, from now on. */
   redescribed(schema: TableSchema): void {
-    this.#columnsOf = schema;
+    this.#schema = schema;
     this.#known?.clear();
+    this.#lower = undefined;
+    this.#list = undefined;
+    this.#write = undefined;
   }
 
   /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
@@ -74,14 +81,15 @@ export class SourceRowWriter {
   }
 
   // A key that names no column: a statement naming none (a modern server skips unknown
-  // fields by default) would drop it silently; refused instead, naming it and its row.
+  // fields by default) would drop it silently; refused instead, naming it and its row. A key
+  // that names a column in another case is left to the server (a modern one takes it).
   #checked(list: string, index: number): string {
     const known = this.#known;
     if (known === undefined || known.has(list)) return list;
-    const { types, computed } = this.#columnsOf;
+    const { types, computed } = this.#schema;
     for (const key of this.#columns.keys) {
-      this.unknownKey = !types.has(key);
-      const why = !types.has(key) ? `the table has no column ${JSON.stringify(key)}: refused rather than dropped (set input_format_skip_unknown_fields to have the server skip such keys)`
+      this.unknownKey = !types.has(key) && !(this.#lower ??= new Set([...types.keys()].map((name) => name.toLowerCase()))).has(key.toLowerCase());
+      const why = this.unknownKey ? `the table has no column ${JSON.stringify(key)}: refused rather than dropped (set input_format_skip_unknown_fields to have the server skip such keys)`
         : computed?.has(key) === true ? `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it` : undefined;
       if (why !== undefined) throw badRow(new QueryParamError(key, why), index);
     }
@@ -96,6 +104,125 @@ export class SourceRowWriter {
       out.line(encodeRow(row, this.#schema.encodings));
     } catch (err) {
       throw badRow(err, this.#index);
+    }
+  }
+}
+
+/**
+ * How a source's rows are read: `refuseUnknown`, refuse a key that is not a column the table
+ * takes; `redescribe`, the table described afresh (asked once, when a key the cached
+ * description lacks comes: a column added since); `nestedParts`, tell the rows that give
+ * only some of a Nested column's fields (`partOfNested`).
+ *
+ * @example
+ * const reader = new SourceReader(rows(), schema, { refuseUnknown: true });
+ */
+export interface ReadOptions {
+  readonly refuseUnknown?: boolean;
+  readonly redescribe?: () => Promise<TableSchema>;
+  readonly nestedParts?: boolean;
+}
+
+/**
+ * Reads a source's rows one at a time: `next()` is the source's own (a promise for an async
+ * source), `take(value)` flattens the value's Nested columns, checks it, and leaves it in
+ * `row` with its column list in `list`; it returns a promise only when it had to wait (a
+ * value that is a promise, or a fresh description of the table).
+ *
+ * @example
+ * for (let next = await reader.next(); !next.done; next = await reader.next()) {
+ *   const taken = reader.take(next.value);
+ *   if (taken !== true) await taken;
+ *   reader.writer.write(out, reader.row);
+ * }
+ */
+export class SourceReader {
+  readonly writer: SourceRowWriter;
+  /** Rows taken. */
+  read = 0;
+  /** The source has no more rows. */
+  ended = false;
+  /** The row taken last, its Nested columns flattened, and its column list. */
+  row: Row = {};
+  list = '';
+  readonly #source: RowSource;
+  #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  #redescribe: (() => Promise<TableSchema>) | undefined;
+  readonly #nestedParts: boolean;
+  #partOf: (row: Row) => boolean;
+  // Whether a column list gives part of a Nested column (the list decides it).
+  readonly #parts = new Map<string, boolean>();
+
+  constructor(source: RowSource, schema: TableSchema, options: ReadOptions = {}) {
+    this.#source = source;
+    this.writer = new SourceRowWriter(schema, options.refuseUnknown);
+    this.#redescribe = options.redescribe;
+    this.#nestedParts = options.nestedParts === true;
+    this.#partOf = this.#nestedParts ? partOfNestedTest(schema) : () => false;
+  }
+
+  /** The source's next value (made at the first call: a source the insert never read is left as it was, for a retry). */
+  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>> {
+    if (this.#iterator === undefined) {
+      const source = this.#source as Partial<AsyncIterable<unknown>>;
+      this.#iterator = typeof source[Symbol.asyncIterator] === 'function' ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (this.#source as Iterable<unknown>)[Symbol.iterator]();
+    }
+    const next = this.#iterator.next();
+    if (!(next instanceof Promise) && next.done === true) this.ended = true;
+    return next;
+  }
+
+  /** Takes `value`, the source's next row: `true`, or a promise of it when it had to wait. */
+  take(value: unknown): true | Promise<true> {
+    // A sync source's value that is a promise is waited for, as `for await` does.
+    if (typeof (value as { then?: unknown } | null)?.then === 'function') return Promise.resolve(value).then((row) => this.take(row));
+    try {
+      this.#take(value);
+      return true;
+    } catch (err) {
+      const redescribe = this.#redescribe;
+      if (!this.writer.unknownKey || redescribe === undefined) throw err;
+      // Once: a key the cached description lacks is looked for in a fresh one, then refused.
+      this.#redescribe = undefined;
+      return redescribe().then((schema) => {
+        this.writer.redescribed(schema);
+        this.#parts.clear();
+        if (this.#nestedParts) this.#partOf = partOfNestedTest(schema);
+        this.#take(value);
+        return true as const;
+      }, () => {
+        throw err;
+      });
+    }
+  }
+
+  #take(value: unknown): void {
+    const { nested } = this.writer.schema;
+    const row = nested.size > 0 && value !== null && typeof value === 'object' ? flattenNested(value as Row, nested) : value as Row;
+    this.list = this.writer.next(row, this.read);
+    this.row = row;
+    this.read++;
+  }
+
+  /** True when the row taken last gives only some of a Nested column's fields. */
+  partOfNested(): boolean {
+    let part = this.#parts.get(this.list);
+    if (part === undefined) {
+      part = this.#partOf(this.row);
+      if (this.#parts.size < SEEN_LISTS) this.#parts.set(this.list, part);
+    }
+    return part;
+  }
+
+  /** Ends the source (a generator's `finally` runs), not waiting for it, when rows were read from it and it has more; a source never read is left for a retry. */
+  close(): void {
+    if (this.read === 0 || this.ended || this.#iterator === undefined) return;
+    this.ended = true;
+    const iterator = this.#iterator;
+    try {
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    } catch {
+      // A source whose return() throws is ended as far as this insert goes.
     }
   }
 }

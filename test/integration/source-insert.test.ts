@@ -1,0 +1,135 @@
+// insertToTable from a row source (a generator, an async generator, a Readable) on the real
+// servers, where it meets the pool and the clock: a source never read is sent whole to the
+// next server when the first fails (one read from is never retried); a source that stalls does not hold the call past its
+// timeout; a column added after the table was described is taken, through a pool of one
+// connection, and its values written by its type; a sync generator may yield promises; a key
+// in another case than its column is left to the server.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect, definePool, startSupervisor, type Row } from '../../src/index.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { TEST_ENGINE, serverUrls } from './cluster.js';
+import { sql } from './helpers.js';
+
+const test = suite(`source-insert [${TEST_ENGINE}]`);
+const modern = TEST_ENGINE === 'modern';
+const suffix = `${Date.now().toString(36)}_${process.pid}`;
+const made: [number, string][] = [];
+
+async function table(server: number, name: string, columns: string): Promise<string> {
+  made.push([server, name]);
+  await sql(server, `CREATE TABLE ${name} (${columns}) ENGINE = MergeTree ORDER BY id`);
+  return name;
+}
+
+test.after(async () => {
+  for (const [server, name] of made) await sql(server, `DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
+});
+
+test('failover :: a source its first server never read from goes whole to the next one', async () => {
+  const name = `it_src_failover_${suffix}`;
+  for (const server of [0, 1]) await table(server, name, 'id UInt32');
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'pass' } });
+  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-src-failover-${process.pid}`, poolSize: 1, balance: 'in_order', timeout: 10_000 });
+  const app = await startSupervisor([pool]);
+  try {
+    // The first server's version and the table's description are known by now.
+    assert.equal(await pool.insertToTable(name, (function* () { yield { id: 100 }; })()), { rows: 1 });
+    // The first server goes away: its connections closed, a new one refused.
+    await proxy.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let closed = false;
+    async function* rows(): AsyncGenerator<Row> {
+      try {
+        for (let id = 0; id < 5; id++) yield { id };
+      } finally {
+        closed = true;
+      }
+    }
+    const outcome = await pool.insertToTable(name, rows()).then((r) => JSON.stringify(r), (e: Error & { code?: string; requestSent?: boolean }) => `${e.code} ${e.requestSent}`);
+    if (modern) {
+      // The streamed request failed to connect before it read a row. Before: the failed
+      // attempt closed the source anyway, and the retry sent an empty one ({ rows: 0 }).
+      assert.is(outcome, '{"rows":5}');
+      assert.ok(closed, 'read to its end');
+      assert.is((await sql(1, `SELECT count() FROM ${name}`)).trim(), '5', 'every row on the next server');
+    } else {
+      // 18.16's first round reads its rows before it is sent: they cannot be read again, so
+      // no retry (before, one was made, and the rows read were silently left out of it).
+      assert.is(outcome, 'TRANSPORT true');
+      assert.ok(closed, 'the source was ended');
+      assert.is((await sql(1, `SELECT count() FROM ${name}`)).trim(), '0', 'no part of it on the next server');
+    }
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
+test('timeout :: a source that stalls after its first row does not hold the call past its timeout', async () => {
+  const name = await table(0, `it_src_stall_${suffix}`, 'id UInt32');
+  const conn = connect(serverUrls()[0] as string, { timeout: 1_000 });
+  try {
+    async function* stalls(): AsyncGenerator<Row> {
+      yield { id: 1 };
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      yield { id: 2 };
+    }
+    const t0 = Date.now();
+    const outcome = await conn.insertToTable(name, stalls()).then(() => 'stored', (e: Error & { code?: string }) => e.code);
+    const took = Date.now() - t0;
+    assert.is(outcome, 'TIMEOUT');
+    // Before: the call waited for the source to give its next row (6 s) before it rejected.
+    assert.ok(took < 4_000, `rejected after ${took} ms`);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('describe :: a column added after the table was described, through a pool of one connection: taken, its values written by its type', async () => {
+  const name = await table(0, `it_src_added_${suffix}`, 'id UInt32');
+  const pool = definePool({ connectionStrings: [serverUrls()[0] as string], name: `it-src-added-${process.pid}`, poolSize: 1, timeout: 10_000 });
+  const app = await startSupervisor([pool]);
+  try {
+    assert.equal(await pool.insertToTable(name, (function* () { yield { id: 1 }; })()), { rows: 1 });
+    await sql(0, `ALTER TABLE ${name} ADD COLUMN d Date DEFAULT '2000-01-01'`);
+    const t0 = Date.now();
+    // The description (kept 30 s) lacks d: asked afresh on a connection of its own (the
+    // pool's one is busy with this insert; before, the two waited for each other until the
+    // timeout), and the Date written as a Date (before, by the stale description, as a
+    // DateTime, which the server refused).
+    const rows = [{ id: 2, d: new Date(Date.UTC(2024, 4, 6, 7, 8, 9)) }, { id: 3 }];
+    assert.equal(await pool.insertToTable(name, (function* () { yield* rows; })()), { rows: 2 });
+    assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
+    assert.is((await sql(0, `SELECT groupArray(toString(d)) FROM (SELECT d FROM ${name} ORDER BY id)`)).trim(), "['2000-01-01','2024-05-06','2000-01-01']");
+  } finally {
+    await app.stop();
+  }
+});
+
+test('values :: a sync generator may yield promises of rows, as `for await` reads them', async () => {
+  const name = await table(0, `it_src_promises_${suffix}`, "id UInt32, s String DEFAULT 'dflt'");
+  const conn = connect(serverUrls()[0] as string, { timeout: 10_000 });
+  try {
+    const source = (function* () { yield Promise.resolve({ id: 9, s: 'given' }); yield { id: 10 }; })() as unknown as Iterable<Row>;
+    assert.equal(await conn.insertToTable(name, source), { rows: 2 });
+    assert.is((await sql(0, `SELECT groupArray(s) FROM (SELECT s FROM ${name} ORDER BY id)`)).trim(), "['given','dflt']");
+  } finally {
+    await conn.close();
+  }
+});
+
+test('keys :: a key that names a column in another case is left to the server', async () => {
+  const name = await table(0, `it_src_case_${suffix}`, 'id UInt32');
+  const conn = connect(serverUrls()[0] as string, { timeout: 10_000 });
+  try {
+    const outcome = await conn.insertToTable(name, (function* () { yield { ID: 7 }; })()).then((r) => JSON.stringify(r), (e: Error & { code?: string }) => e.code);
+    // 26.x matches JSON keys to columns ignoring case; 18.16 refuses the key itself.
+    assert.is(outcome, modern ? '{"rows":1}' : 'CLICKHOUSE');
+    if (modern) assert.is((await sql(0, `SELECT groupArray(id) FROM ${name}`)).trim(), '[7]');
+  } finally {
+    await conn.close();
+  }
+});
+
+test.run();
