@@ -153,6 +153,7 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
   const held = new Map<string, StatementBody>();
   let heldRows = 0;
+  let heldBytes = 0;
   let sent = 0;
   async function* body(): AsyncGenerator<Buffer> {
     const out = new ChunkWriter();
@@ -168,8 +169,8 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
       const taken = reader.take(next.value);
       if (taken !== true) await taken;
       if (reader.partOfNested()) {
-        writeGrouped(held, table, reader.list, writer, reader.row);
-        if (++heldRows >= HELD_AT_MOST) break;
+        heldBytes += writeGrouped(held, table, reader.list, writer, reader.row);
+        if (++heldRows >= HELD_AT_MOST || heldBytes >= HELD_BYTES) break;
         continue;
       }
       writer.write(out, reader.row);
@@ -204,12 +205,13 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
       }
       held.clear();
       heldRows = 0;
+      heldBytes = 0;
       if (reader.ended) return { rows: written };
     }
   } catch (err) {
     // Rows were read from the source: it cannot be read again, so the request counts as sent,
     // and the source is ended (not waited for). One never read is left for a retry.
-    const read = reader.read > 0 || statement > 1;
+    const read = reader.pulled > 0 || statement > 1;
     reader.close();
     throw read ? partlySent(err) : err;
   }
@@ -224,35 +226,47 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
  */
 export interface SourceOptions extends Omit<ReadOptions, 'nestedParts'> {
   readonly columns?: string;
-  /** The call's timeout and abort signal, for the time spent waiting for the source between requests (18.16's rounds). */
-  readonly expiry?: { readonly timeout: number; readonly remaining: () => number; readonly signal?: AbortSignal | undefined };
+  /** The call's timeout and abort signal, for the waits for the source between requests (18.16's rounds): each wait is bounded by the timeout. */
+  readonly expiry?: { readonly timeout: number; readonly signal?: AbortSignal | undefined };
 }
 
 /**
- * A promise that rejects when the call's time runs out or its signal aborts (a `TimeoutError`
- * or `AbortError`, sent as `sent()` says), and its `stop`. Never rejects unhandled.
+ * A watch on the waits for a source's rows: `wait(next)` is `next`, or rejects with a
+ * `TimeoutError` once it waited `timeout` ms (a stalled source), or with an `AbortError` when
+ * the signal aborts; `stop` ends the watch. Sent as `sent()` says. Never rejects unhandled.
  *
  * @example
- * const { expired, stop } = expiryOf({ timeout: 1_000, remaining: () => 1_000 }, () => false);
+ * const watch = stallWatch({ timeout: 1_000 }, () => false);
  */
-function expiryOf(expiry: SourceOptions['expiry'], sent: () => boolean): { expired: Promise<never> | undefined; stop: () => void } {
-  if (expiry === undefined) return { expired: undefined, stop: () => undefined };
-  let timer: NodeJS.Timeout | undefined;
-  let stop = (): void => clearTimeout(timer);
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(expiry.timeout, sent())), expiry.remaining());
-    const { signal } = expiry;
-    if (signal === undefined) return;
-    const abort = (): void => reject(new AbortError(signal.reason, sent()));
-    if (signal.aborted) abort();
-    signal.addEventListener('abort', abort, { once: true });
-    stop = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', abort);
-    };
-  });
-  expired.catch(() => undefined);
-  return { expired, stop: () => stop() };
+function stallWatch(expiry: SourceOptions['expiry'], sent: () => boolean): { wait: <T>(next: T | Promise<T>) => T | Promise<T>; stop: () => void } {
+  if (expiry === undefined) return { wait: (next) => next, stop: () => undefined };
+  const { timeout, signal } = expiry;
+  let since = 0;
+  let fail!: (error: unknown) => void;
+  const ended = new Promise<never>((_, reject) => (fail = reject));
+  ended.catch(() => undefined);
+  const check = setInterval(() => {
+    if (since > 0 && Date.now() - since >= timeout) fail(new TimeoutError(timeout, sent()));
+  }, Math.max(10, Math.min(1_000, timeout / 4)));
+  check.unref();
+  const abort = (): void => fail(new AbortError(signal?.reason, sent()));
+  if (signal?.aborted === true) abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  const done = <T>(value: T): T => {
+    since = 0;
+    return value;
+  };
+  return {
+    wait: (next) => {
+      if (!(next instanceof Promise)) return next;
+      since = Date.now();
+      return Promise.race([next, ended]).then(done);
+    },
+    stop: () => {
+      clearInterval(check);
+      signal?.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** A statement's body being written, and its rows. */
@@ -261,21 +275,31 @@ interface StatementBody {
   rows: number;
 }
 
-/** Writes `row`, whose column list is `list`, into the body of its statement in `groups` (begun on its first row). */
-function writeGrouped(groups: Map<string, StatementBody>, table: string, list: string, writer: SourceRowWriter, row: Row): void {
+/** Writes `row`, whose column list is `list`, into the body of its statement in `groups` (begun on its first row); returns the bytes it took. */
+function writeGrouped(groups: Map<string, StatementBody>, table: string, list: string, writer: SourceRowWriter, row: Row): number {
   let group = groups.get(list);
   if (group === undefined) {
     group = { body: new ChunkWriter(), rows: 0 };
     group.body.text(insertHead(table, list));
     groups.set(list, group);
   }
+  const before = bytesIn(group.body);
   writer.write(group.body, row);
   group.rows++;
+  return bytesIn(group.body) - before;
+}
+
+/** The bytes a chunk writer holds (its filled chunks and the one being filled). */
+function bytesIn(out: ChunkWriter): number {
+  let n = out.pos;
+  for (const chunk of out.ready) n += chunk.length;
+  return n;
 }
 
 // Rows giving part of a Nested column's fields kept aside before the streamed statement is
-// ended for them (their statements' bodies are held in memory).
+// ended for them (their statements' bodies are held in memory): this many, or this many bytes.
 const HELD_AT_MOST = 50_000;
+const HELD_BYTES = 16 * 1024 * 1024;
 
 /**
  * An array's rows of several column sets as one statement, on a server where an omitted
@@ -339,12 +363,9 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending.catch(() => undefined);
   };
   const reader = new SourceReader(source, schema, options);
-  // Waiting for the source counts against the call's time, as a streamed request's does.
-  const { expired, stop } = expiryOf(options.expiry, () => reader.read > 0);
-  const nextRow = (): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
-    const next = reader.next();
-    return next instanceof Promise && expired !== undefined ? Promise.race([next, expired]) : next;
-  };
+  // A source that stalls longer than the call's timeout ends it, as it ends a streamed request.
+  const { wait, stop } = stallWatch(options.expiry, () => reader.pulled > 0);
+  const nextRow = (): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => wait(reader.next());
   try {
     for (let next = await nextRow(); next.done !== true; next = await nextRow()) {
       // A bad row throws before any byte of it is written (its statement is never sent).
@@ -363,7 +384,7 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     // The round being sent ends first: its failure came first, and what it stored is told right.
     const first = await sending.then(() => err, (failure: unknown) => failure);
     // Rows were read from the source: a retry could not read them again.
-    throw reader.read > 0 ? partlySent(first) : first;
+    throw reader.pulled > 0 ? partlySent(first) : first;
   } finally {
     stop();
   }

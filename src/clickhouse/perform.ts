@@ -95,6 +95,8 @@ async function performOnce<K extends PreparedRequest['type']>(
   let asked = 0;
   // The query id of the statement sent last: where an insert stopped.
   let lastId = queryId;
+  // An insert from a source may take as long as its source: each of its requests gets the whole timeout.
+  let eachRequest = false;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
   const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
@@ -119,7 +121,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       path: typed?.path ?? path,
       body: typed?.body ?? body,
       contentType: typed?.contentType,
-      timeout: remaining(),
+      timeout: eachRequest ? timeout : remaining(),
       maxBytes,
       ...(defaults.compression ? { compression: defaults.compression } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -134,11 +136,12 @@ async function performOnce<K extends PreparedRequest['type']>(
   const statement: Post = (body, group, extra) => post(body, false, group, undefined, extra);
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
+    eachRequest = true;
     // A key that is no column is refused before it is sent, unless the caller chose what the server does with one.
     const checks = {
       refuseUnknown: !callerSets('input_format_skip_unknown_fields', server.settings, defaults.settings, options.settings),
       redescribe: () => describeAfresh(server, insert.table, remaining, options.signal),
-      expiry: { timeout, remaining, signal: options.signal },
+      expiry: { timeout, signal: options.signal },
     };
     const result = (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults
       ? await insertStreamed(insert.table, insert.source, schema, statement, sentRows, checks)

@@ -3,7 +3,7 @@
  * list known) and written as JSONEachRow lines (`SourceRowWriter`): by the writer compiled
  * for the column list, or by `encodeRow` where the table's types are needed.
  */
-import { QueryParamError, rowRefused } from './errors.js';
+import { AbortError, QueryParamError, TimeoutError, rowRefused } from './errors.js';
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { ColumnListReader } from './prepare.js';
@@ -140,6 +140,8 @@ export class SourceReader {
   readonly writer: SourceRowWriter;
   /** Rows taken. */
   read = 0;
+  /** Values asked of the source (a row asked for may be on its way: the source is no longer as it was). */
+  pulled = 0;
   /** The source has no more rows. */
   ended = false;
   /** The row taken last, its Nested columns flattened, and its column list. */
@@ -167,6 +169,7 @@ export class SourceReader {
       const source = this.#source as Partial<AsyncIterable<unknown>>;
       this.#iterator = typeof source[Symbol.asyncIterator] === 'function' ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (this.#source as Iterable<unknown>)[Symbol.iterator]();
     }
+    this.pulled++;
     const next = this.#iterator.next();
     if (!(next instanceof Promise) && next.done === true) this.ended = true;
     return next;
@@ -190,8 +193,9 @@ export class SourceReader {
         if (this.#nestedParts) this.#partOf = partOfNestedTest(schema);
         this.#take(value);
         return true as const;
-      }, () => {
-        throw err;
+      }, (failure: unknown) => {
+        // The call's own end (its timeout or signal) is told as such; otherwise the refusal.
+        throw failure instanceof TimeoutError || failure instanceof AbortError ? failure : err;
       });
     }
   }
@@ -214,9 +218,9 @@ export class SourceReader {
     return part;
   }
 
-  /** Ends the source (a generator's `finally` runs), not waiting for it, when rows were read from it and it has more; a source never read is left for a retry. */
+  /** Ends the source (a generator's `finally` runs, a Readable is destroyed), not waiting for it, once it was asked for a row and has more; a source never asked is left for a retry. */
   close(): void {
-    if (this.read === 0 || this.ended || this.#iterator === undefined) return;
+    if (this.pulled === 0 || this.ended || this.#iterator === undefined) return;
     this.ended = true;
     const iterator = this.#iterator;
     try {

@@ -66,6 +66,71 @@ test('failover :: a source its first server never read from goes whole to the ne
   }
 });
 
+test('failover :: the first server goes away while the source\'s first row is on its way: not retried, and said so', async () => {
+  const name = `it_src_pending_${suffix}`;
+  for (const server of [0, 1]) await table(server, name, 'id UInt32');
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'pass' } });
+  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-src-pending-${process.pid}`, poolSize: 1, balance: 'in_order', timeout: 10_000 });
+  const app = await startSupervisor([pool]);
+  try {
+    assert.equal(await pool.insertToTable(name, (function* () { yield { id: 100 }; })()), { rows: 1 });
+    async function* slow(): AsyncGenerator<Row> {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      for (let id = 1; id <= 5; id++) yield { id };
+    }
+    const call = pool.insertToTable(name, slow()).then((r) => JSON.stringify(r), (e: Error & { code?: string; requestSent?: boolean }) => `${e.code} ${e.requestSent}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await proxy.close();
+    // Before: retried on the next server, which read the source on from row 2 ({ rows: 4 }).
+    assert.is(await call, 'TRANSPORT true');
+    assert.is((await sql(1, `SELECT count() FROM ${name}`)).trim(), '0', 'no part of it on the next server');
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+});
+
+test('timeout :: a source slower than the timeout in all but steady is not cut; rows kept aside go after it', async () => {
+  const name = await table(0, `it_src_steady_${suffix}`, 'id UInt32, n Nested(a UInt8, b String)');
+  const conn = connect(serverUrls()[0] as string, { timeout: 1_000 });
+  try {
+    async function* steady(): AsyncGenerator<Row> {
+      for (let id = 0; id < 25; id++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Every fifth row gives part of the Nested column (on 26.7 a statement of its own, after).
+        yield id % 5 === 0 ? { id, 'n.b': ['x'] } : { id, n: { a: [1], b: ['y'] } };
+      }
+    }
+    // 2.5 s in all against a 1 s timeout: each wait is bounded, not the whole (before, 18.16
+    // and the kept-aside rows' statement timed out after the call's first second).
+    assert.equal(await conn.insertToTable(name, steady()), { rows: 25 });
+    assert.is((await sql(0, `SELECT count(), countIf(n.b = ['x']) FROM ${name}`)).trim(), '25\t5');
+  } finally {
+    await conn.close();
+  }
+});
+
+test('close :: a source whose first row is refused is ended (its finally runs)', async () => {
+  const name = await table(0, `it_src_first_${suffix}`, 'id UInt32');
+  const conn = connect(serverUrls()[0] as string, { timeout: 5_000 });
+  try {
+    let closed = false;
+    function* rows(): Generator<Row> {
+      try {
+        yield { id: 1, nope: 2 };
+        yield { id: 2 };
+      } finally {
+        closed = true;
+      }
+    }
+    const outcome = await conn.insertToTable(name, rows()).then(() => 'stored', (e: Error & { code?: string }) => e.code);
+    assert.is(outcome, 'QUERY_PARAM');
+    assert.ok(closed, 'the generator was ended');
+  } finally {
+    await conn.close();
+  }
+});
+
 test('timeout :: a source that stalls after its first row does not hold the call past its timeout', async () => {
   const name = await table(0, `it_src_stall_${suffix}`, 'id UInt32');
   const conn = connect(serverUrls()[0] as string, { timeout: 1_000 });
