@@ -5,10 +5,10 @@
  */
 import { type ColumnEncodings, encodeRow } from './encode.js';
 import { ChunkWriter } from './encode-bytes.js';
-import { AbortError, TimeoutError, rowRefused, withRequestSent } from './errors.js';
+import { rowRefused, withRequestSent } from './errors.js';
 import type { RawResponse } from './http.js';
 import { columnList, columnUnion, insertHead } from './prepare.js';
-import { type ReadOptions, SourceReader, type SourceRowWriter } from './source-writer.js';
+import { type Expiry, type ReadOptions, SourceReader, type SourceRowWriter, stallWatch } from './source-writer.js';
 import { checkResponse } from './response.js';
 import { type TableSchema, flattenNested, givesPartOfNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
@@ -227,47 +227,9 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
 export interface SourceOptions extends Omit<ReadOptions, 'nestedParts'> {
   readonly columns?: string;
   /** The call's timeout and abort signal, for the waits for the source between requests (18.16's rounds): each wait is bounded by the timeout. */
-  readonly expiry?: { readonly timeout: number; readonly signal?: AbortSignal | undefined };
+  readonly expiry?: Expiry;
 }
 
-/**
- * A watch on the waits for a source's rows: `wait(next)` is `next`, or rejects with a
- * `TimeoutError` once it waited `timeout` ms (a stalled source), or with an `AbortError` when
- * the signal aborts; `stop` ends the watch. Sent as `sent()` says. Never rejects unhandled.
- *
- * @example
- * const watch = stallWatch({ timeout: 1_000 }, () => false);
- */
-function stallWatch(expiry: SourceOptions['expiry'], sent: () => boolean): { wait: <T>(next: T | Promise<T>) => T | Promise<T>; stop: () => void } {
-  if (expiry === undefined) return { wait: (next) => next, stop: () => undefined };
-  const { timeout, signal } = expiry;
-  let since = 0;
-  let fail!: (error: unknown) => void;
-  const ended = new Promise<never>((_, reject) => (fail = reject));
-  ended.catch(() => undefined);
-  const check = setInterval(() => {
-    if (since > 0 && Date.now() - since >= timeout) fail(new TimeoutError(timeout, sent()));
-  }, Math.max(10, Math.min(1_000, timeout / 4)));
-  check.unref();
-  const abort = (): void => fail(new AbortError(signal?.reason, sent()));
-  if (signal?.aborted === true) abort();
-  signal?.addEventListener('abort', abort, { once: true });
-  const done = <T>(value: T): T => {
-    since = 0;
-    return value;
-  };
-  return {
-    wait: (next) => {
-      if (!(next instanceof Promise)) return next;
-      since = Date.now();
-      return Promise.race([next, ended]).then(done);
-    },
-    stop: () => {
-      clearInterval(check);
-      signal?.removeEventListener('abort', abort);
-    },
-  };
-}
 
 /** A statement's body being written, and its rows. */
 interface StatementBody {
@@ -363,30 +325,45 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     sending.catch(() => undefined);
   };
   const reader = new SourceReader(source, schema, options);
-  // A source that stalls longer than the call's timeout ends it, as it ends a streamed request.
-  const { wait, stop } = stallWatch(options.expiry, () => reader.pulled > 0);
-  const nextRow = (): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => wait(reader.next());
-  try {
-    for (let next = await nextRow(); next.done !== true; next = await nextRow()) {
-      // A bad row throws before any byte of it is written (its statement is never sent).
-      const taken = reader.take(next.value);
-      if (taken !== true) await taken;
-      writeGrouped(round, table, reader.list, reader.writer, reader.row);
-      if (held === 0) roundStart = Date.now();
-      // Full, or a slow source's rows waiting long enough: sent now.
-      if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await startRound();
+  // A source that stalls longer than the call's timeout ends it, as it ends a streamed
+  // request: the call rejects at once; the loop, still waiting for the source, stops when it
+  // gets a row, and the source is ended.
+  const watch = stallWatch(options.expiry, () => reader.pulled);
+  const work = async (): Promise<InsertResult> => {
+    try {
+      for (;;) {
+        watch.waiting = true;
+        const next = await reader.next();
+        watch.waiting = false;
+        if (watch.fired) throw new Error('the insert ended while it waited for its source');
+        if (next.done === true) break;
+        // A bad row throws before any byte of it is written (its statement is never sent).
+        const taken = reader.take(next.value);
+        if (taken !== true) await taken;
+        writeGrouped(round, table, reader.list, reader.writer, reader.row);
+        if (held === 0) roundStart = Date.now();
+        // Full, or a slow source's rows waiting long enough: sent now.
+        if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await startRound();
+      }
+      reader.ended = true;
+      if (held > 0) await startRound();
+      await sending;
+    } catch (err) {
+      reader.close();
+      // The round being sent ends first: its failure came first, and what it stored is told right.
+      const first = await sending.then(() => err, (failure: unknown) => failure);
+      // Rows were read from the source: a retry could not read them again.
+      throw reader.pulled > 0 ? partlySent(first) : first;
     }
-    reader.ended = true;
-    if (held > 0) await startRound();
-    await sending;
-  } catch (err) {
-    reader.close();
-    // The round being sent ends first: its failure came first, and what it stored is told right.
-    const first = await sending.then(() => err, (failure: unknown) => failure);
-    // Rows were read from the source: a retry could not read them again.
-    throw reader.pulled > 0 ? partlySent(first) : first;
+    return { rows: written };
+  };
+  try {
+    if (watch.expired === undefined) return await work();
+    return await Promise.race([work(), watch.expired.catch((error: unknown) => {
+      reader.close();
+      throw error;
+    })]);
   } finally {
-    stop();
+    watch.stop();
   }
-  return { rows: written };
 }

@@ -230,3 +230,59 @@ export class SourceReader {
     }
   }
 }
+
+/**
+ * A call's timeout and abort signal, for the waits for a source's rows.
+ *
+ * @example
+ * const expiry: Expiry = { timeout: 30_000, signal: AbortSignal.timeout(60_000) };
+ */
+export interface Expiry {
+  readonly timeout: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A watch on the waits for a source's rows: `expired` rejects with a `TimeoutError` once one
+ * wait (while `waiting` is set) lasted `timeout` ms with no row asked for since (a stalled
+ * source), or with an `AbortError` when the signal aborts; then `fired` is set. `stop` ends
+ * the watch. Sent as `sent()` says. A flag per row and one timer, not a promise per row.
+ *
+ * @example
+ * const watch = stallWatch({ timeout: 1_000 }, () => reader.pulled);
+ */
+export function stallWatch(expiry: Expiry | undefined, pulled: () => number): { expired: Promise<never> | undefined; waiting: boolean; fired: boolean; stop: () => void } {
+  const watch = { expired: undefined as Promise<never> | undefined, waiting: false, fired: false, stop: () => undefined as void };
+  if (expiry === undefined) return watch;
+  const { timeout, signal } = expiry;
+  let fail!: (error: unknown) => void;
+  watch.expired = new Promise<never>((_, reject) => (fail = reject));
+  watch.expired.catch(() => undefined);
+  const end = (error: unknown): void => {
+    watch.fired = true;
+    fail(error);
+  };
+  // A wait is seen by the ticks it spans with the same count of rows asked for.
+  const every = Math.max(10, Math.min(1_000, timeout / 4));
+  let seen = -1;
+  let since = 0;
+  const check = setInterval(() => {
+    const now = Date.now();
+    const count = pulled();
+    if (!watch.waiting || count !== seen) {
+      seen = watch.waiting ? count : -1;
+      since = now;
+      return;
+    }
+    if (now - since >= timeout) end(new TimeoutError(timeout, count > 0));
+  }, every);
+  check.unref();
+  const abort = (): void => end(new AbortError(signal?.reason, pulled() > 0));
+  if (signal?.aborted === true) abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  watch.stop = () => {
+    clearInterval(check);
+    signal?.removeEventListener('abort', abort);
+  };
+  return watch;
+}
