@@ -8,8 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connect, definePool, startSupervisor, type Row } from '../../src/index.js';
-import { startFaultProxy } from '../support/fault-proxy.js';
+import { connect, definePool, startSupervisor, type ClickHousePool, type Connection, type Row } from '../../src/index.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { sql } from './helpers.js';
 
@@ -31,15 +31,41 @@ test.after(async () => {
   for (const [server, name] of made) await sql(server, `DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
 });
 
-test('failover :: a source its first server never read from goes whole to the next one', async () => {
-  const name = `it_src_failover_${suffix}`;
+/** Runs `use` with a connection to server 0 whose calls time out after `timeout` ms; closed after. */
+async function connected(timeout: number, use: (conn: Connection) => Promise<void>): Promise<void> {
+  const conn = connect(serverUrls()[0] as string, { timeout });
+  try {
+    await use(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/**
+ * A table on servers 0 and 1, and a started pool of [a proxy to server 0, server 1] that
+ * uses the first while it answers; one row inserted through it, so that the first server's
+ * version and the table's description are known. `use` runs with them; all is stopped after.
+ */
+async function failingOver(name: string, use: (pool: ClickHousePool, proxy: FaultProxy) => Promise<void>): Promise<void> {
   for (const server of [0, 1]) await table(server, name, 'id UInt32');
   const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'pass' } });
-  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-src-failover-${process.pid}`, poolSize: 1, balance: 'in_order', timeout: 10_000 });
+  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `${name}-${process.pid}`, poolSize: 1, balance: 'in_order', timeout: 10_000 });
   const app = await startSupervisor([pool]);
   try {
-    // The first server's version and the table's description are known by now.
     assert.equal(await pool.insertToTable(name, (function* () { yield { id: 100 }; })()), { rows: 1 });
+    await use(pool, proxy);
+  } finally {
+    await app.stop();
+    await proxy.close();
+  }
+}
+
+const outcomeOf = (call: Promise<unknown>): Promise<string> =>
+  call.then((r) => JSON.stringify(r), (e: Error & { code?: string; requestSent?: boolean }) => `${e.code} ${e.requestSent}`);
+
+test('failover :: a source its first server never read from goes whole to the next one', async () => {
+  const name = `it_src_failover_${suffix}`;
+  await failingOver(name, async (pool, proxy) => {
     // The first server goes away: its connections closed, a new one refused.
     await proxy.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -51,7 +77,7 @@ test('failover :: a source its first server never read from goes whole to the ne
         closed = true;
       }
     }
-    const outcome = await pool.insertToTable(name, rows()).then((r) => JSON.stringify(r), (e: Error & { code?: string; requestSent?: boolean }) => `${e.code} ${e.requestSent}`);
+    const outcome = await outcomeOf(pool.insertToTable(name, rows()));
     if (modern) {
       // The streamed request failed to connect before it read a row. Before: the failed
       // attempt closed the source anyway, and the retry sent an empty one ({ rows: 0 }).
@@ -65,40 +91,28 @@ test('failover :: a source its first server never read from goes whole to the ne
       assert.ok(closed, 'the source was ended');
       assert.is((await sql(1, `SELECT count() FROM ${name}`)).trim(), '0', 'no part of it on the next server');
     }
-  } finally {
-    await app.stop();
-    await proxy.close();
-  }
+  });
 });
 
 test('failover :: the first server goes away while the source\'s first row is on its way: not retried, and said so', async () => {
   const name = `it_src_pending_${suffix}`;
-  for (const server of [0, 1]) await table(server, name, 'id UInt32');
-  const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'pass' } });
-  const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-src-pending-${process.pid}`, poolSize: 1, balance: 'in_order', timeout: 10_000 });
-  const app = await startSupervisor([pool]);
-  try {
-    assert.equal(await pool.insertToTable(name, (function* () { yield { id: 100 }; })()), { rows: 1 });
+  await failingOver(name, async (pool, proxy) => {
     async function* slow(): AsyncGenerator<Row> {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       for (let id = 1; id <= 5; id++) yield { id };
     }
-    const call = pool.insertToTable(name, slow()).then((r) => JSON.stringify(r), (e: Error & { code?: string; requestSent?: boolean }) => `${e.code} ${e.requestSent}`);
+    const call = outcomeOf(pool.insertToTable(name, slow()));
     await new Promise((resolve) => setTimeout(resolve, 300));
     await proxy.close();
     // Before: retried on the next server, which read the source on from row 2 ({ rows: 4 }).
     assert.is(await call, 'TRANSPORT true');
     assert.is((await sql(1, `SELECT count() FROM ${name}`)).trim(), '0', 'no part of it on the next server');
-  } finally {
-    await app.stop();
-    await proxy.close();
-  }
+  });
 });
 
 test('timeout :: a source slower than the timeout in all but steady is not cut; rows kept aside go after it', async () => {
   const name = await table(0, `it_src_steady_${suffix}`, 'id UInt32, n Nested(a UInt8, b String)');
-  const conn = connect(serverUrls()[0] as string, { timeout: 1_000 });
-  try {
+  await connected(1_000, async (conn) => {
     async function* steady(): AsyncGenerator<Row> {
       for (let id = 0; id < 25; id++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -110,15 +124,12 @@ test('timeout :: a source slower than the timeout in all but steady is not cut; 
     // and the kept-aside rows' statement timed out after the call's first second).
     assert.equal(await conn.insertToTable(name, steady()), { rows: 25 });
     assert.is((await sql(0, `SELECT count(), countIf(n.b = ['x']) FROM ${name}`)).trim(), '25\t5');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('close :: a source whose first row is refused is ended (its finally runs)', async () => {
   const name = await table(0, `it_src_first_${suffix}`, 'id UInt32');
-  const conn = connect(serverUrls()[0] as string, { timeout: 5_000 });
-  try {
+  await connected(5_000, async (conn) => {
     let closed = false;
     function* rows(): Generator<Row> {
       try {
@@ -131,15 +142,12 @@ test('close :: a source whose first row is refused is ended (its finally runs)',
     const outcome = await conn.insertToTable(name, rows()).then(() => 'stored', (e: Error & { code?: string }) => e.code);
     assert.is(outcome, 'QUERY_PARAM');
     assert.ok(closed, 'the generator was ended');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('timeout :: a source that stalls after its first row does not hold the call past its timeout', async () => {
   const name = await table(0, `it_src_stall_${suffix}`, 'id UInt32');
-  const conn = connect(serverUrls()[0] as string, { timeout: 1_000 });
-  try {
+  await connected(1_000, async (conn) => {
     async function* stalls(): AsyncGenerator<Row> {
       yield { id: 1 };
       await new Promise((resolve) => setTimeout(resolve, 6_000));
@@ -151,15 +159,12 @@ test('timeout :: a source that stalls after its first row does not hold the call
     assert.is(outcome, 'TIMEOUT');
     // Before: the call waited for the source to give its next row (6 s) before it rejected.
     assert.ok(took < 4_000, `rejected after ${took} ms`);
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('memory :: 600,000 rows from an async generator: what the insert keeps while it runs stays bounded', async () => {
   const name = await table(0, `it_src_memory_${suffix}`, "id UInt32, s String DEFAULT 'x'");
-  const conn = connect(serverUrls()[0] as string, { timeout: 30_000 });
-  try {
+  await connected(30_000, async (conn) => {
     let base = 0;
     let grown = 0;
     async function* rows(): AsyncGenerator<Row> {
@@ -179,9 +184,7 @@ test('memory :: 600,000 rows from an async generator: what the insert keeps whil
     // 18.16 each wait for a row added a reaction to one long-lived promise: 600 MB more at a
     // million rows.
     assert.ok(grown < 32 * 1024 * 1024, `the heap grew by ${(grown / 1024 / 1024).toFixed(1)} MiB`);
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('describe :: a column added after the table was described, through a pool of one connection: taken, its values written by its type', async () => {
@@ -207,27 +210,21 @@ test('describe :: a column added after the table was described, through a pool o
 
 test('values :: a sync generator may yield promises of rows, as `for await` reads them', async () => {
   const name = await table(0, `it_src_promises_${suffix}`, "id UInt32, s String DEFAULT 'dflt'");
-  const conn = connect(serverUrls()[0] as string, { timeout: 10_000 });
-  try {
+  await connected(10_000, async (conn) => {
     const source = (function* () { yield Promise.resolve({ id: 9, s: 'given' }); yield { id: 10 }; })() as unknown as Iterable<Row>;
     assert.equal(await conn.insertToTable(name, source), { rows: 2 });
     assert.is((await sql(0, `SELECT groupArray(s) FROM (SELECT s FROM ${name} ORDER BY id)`)).trim(), "['given','dflt']");
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('keys :: a key that names a column in another case is left to the server', async () => {
   const name = await table(0, `it_src_case_${suffix}`, 'id UInt32');
-  const conn = connect(serverUrls()[0] as string, { timeout: 10_000 });
-  try {
+  await connected(10_000, async (conn) => {
     const outcome = await conn.insertToTable(name, (function* () { yield { ID: 7 }; })()).then((r) => JSON.stringify(r), (e: Error & { code?: string }) => e.code);
     // 26.x matches JSON keys to columns ignoring case; 18.16 refuses the key itself.
     assert.is(outcome, modern ? '{"rows":1}' : 'CLICKHOUSE');
     if (modern) assert.is((await sql(0, `SELECT groupArray(id) FROM ${name}`)).trim(), '[7]');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test.run();
