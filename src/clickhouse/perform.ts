@@ -2,7 +2,7 @@ import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
-import { type TableSchema, flattenNested, forgetTableSchema, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, flattenNested, forgetTableSchema, lacksColumn, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -148,6 +148,11 @@ async function performOnce<K extends PreparedRequest['type']>(
       : await insertChunked(insert.table, insert.source, schema, statement, sentRows, checks);
     return result as CommandResults[K];
   }
+  // An array's table, described afresh when a row gives a key the cached description lacks (a column added since: its values need its type).
+  const described = async (table: string, groups: readonly InsertGroup[]): Promise<TableSchema> => {
+    const schema = await tableSchemaOf(transport, server, table, remaining, options.signal);
+    return lacksColumn(schema, groups.flatMap((g) => columnsOf(g.rows[0] as Row))) ? describeAfresh(server, table, remaining, options.signal) : schema;
+  };
   // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one
   // statement naming every column they give, in the caller's order (one request, one part on
   // the server, and one query id for the writer to look up), not a statement per set. Not
@@ -156,7 +161,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     && !callerSets(OMITTED_SETTING, server.settings, defaults.settings, options.settings)
     && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
     // The table's types only where a value may need them, as for the statements below.
-    const schema = mayNeedSchema(insert.rows) ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal) : NO_SCHEMA;
+    const schema = mayNeedSchema(insert.rows) ? await described(insert.table, insert.groups) : NO_SCHEMA;
     // Undefined when a row gives part of a Nested column's fields: it goes with its own set, below.
     const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows).catch((err: unknown) => {
       throw stoppedAt(err, { queryId: lastId, index: 0, of: 1, inFlight: insert.rows ?? [], after: [] });
@@ -174,7 +179,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
-    const schema = needed || binary ? await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch((err: unknown) => {
+    const schema = needed || binary ? await described(insert.table, groups).catch((err: unknown) => {
       if (needed) throw err;
       return undefined;
     }) : undefined;

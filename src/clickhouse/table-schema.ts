@@ -127,6 +127,23 @@ export function partOfNestedTest(schema: TableSchema): (row: Row) => boolean {
   };
 }
 
+/**
+ * True when a key of `keys` names no column of `schema`, no Nested column, and no column in
+ * another case: the description may be older than the column (added since).
+ *
+ * @example
+ * lacksColumn(schema, ['id', 'added']); // true when the cached description has no `added`
+ */
+export function lacksColumn(schema: TableSchema, keys: Iterable<string>): boolean {
+  let lower: Set<string> | undefined;
+  for (const key of keys) {
+    if (schema.types.has(key) || schema.nested.has(key)) continue;
+    lower ??= new Set([...schema.types.keys()].map((name) => name.toLowerCase()));
+    if (!lower.has(key.toLowerCase())) return true;
+  }
+  return false;
+}
+
 // The Nested column a flattened field `n.a` belongs to, if any.
 function nestedOf(name: string, nested: ReadonlySet<string>): string | undefined {
   const dot = name.indexOf('.');

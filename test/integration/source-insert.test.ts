@@ -187,7 +187,7 @@ test('memory :: 600,000 rows from an async generator: what the insert keeps whil
   });
 });
 
-test('describe :: a column added after the table was described, through a pool of one connection: taken, its values written by its type', async () => {
+test('describe :: a column added after the table was described, through a pool of one connection: taken from a source and from an array, its values written by its type', async () => {
   const name = await table(0, `it_src_added_${suffix}`, 'id UInt32');
   const pool = definePool({ connectionStrings: [serverUrls()[0] as string], name: `it-src-added-${process.pid}`, poolSize: 1, timeout: 10_000 });
   const app = await startSupervisor([pool]);
@@ -203,6 +203,11 @@ test('describe :: a column added after the table was described, through a pool o
     assert.equal(await pool.insertToTable(name, (function* () { yield* rows; })()), { rows: 2 });
     assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
     assert.is((await sql(0, `SELECT groupArray(toString(d)) FROM (SELECT d FROM ${name} ORDER BY id)`)).trim(), "['2000-01-01','2024-05-06','2000-01-01']");
+    // An array's rows too: a Date for a Date column added since the description was read is
+    // written by the column's type (before, as a DateTime by the stale one: refused).
+    await sql(0, `ALTER TABLE ${name} ADD COLUMN e Date DEFAULT '2000-01-01'`);
+    assert.equal(await pool.insertToTable(name, [{ id: 4, e: new Date(Date.UTC(2024, 4, 7, 7, 8, 9)) }, { id: 5, d: new Date(Date.UTC(2024, 4, 8)) }]), { rows: 2 });
+    assert.is((await sql(0, `SELECT groupArray(toString(e)) FROM (SELECT e FROM ${name} WHERE id >= 4 ORDER BY id)`)).trim(), "['2024-05-07','2000-01-01']");
   } finally {
     await app.stop();
   }
