@@ -161,12 +161,8 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
     let at = Date.now();
     let inBody = 0;
     for (;;) {
-      const next = await reader.next();
-      if (next.done === true) {
-        reader.ended = true;
-        break;
-      }
-      const taken = reader.take(next.value);
+      const taken = reader.take(await reader.next());
+      if (taken === false) break;
       if (taken !== true) await taken;
       if (reader.partOfNested()) {
         heldBytes += writeGrouped(held, table, reader.list, writer, reader.row);
@@ -229,7 +225,6 @@ export interface SourceOptions extends Omit<ReadOptions, 'nestedParts'> {
   /** The call's timeout and abort signal, for the waits for the source between requests (18.16's rounds): each wait is bounded by the timeout. */
   readonly expiry?: Expiry;
 }
-
 
 /** A statement's body being written, and its rows. */
 interface StatementBody {
@@ -336,16 +331,15 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
         const next = await reader.next();
         watch.waiting = false;
         if (watch.fired) throw new Error('the insert ended while it waited for its source');
-        if (next.done === true) break;
         // A bad row throws before any byte of it is written (its statement is never sent).
-        const taken = reader.take(next.value);
+        const taken = reader.take(next);
+        if (taken === false) break;
         if (taken !== true) await taken;
         writeGrouped(round, table, reader.list, reader.writer, reader.row);
         if (held === 0) roundStart = Date.now();
         // Full, or a slow source's rows waiting long enough: sent now.
         if (++held >= ROUNDS_OF || Date.now() - roundStart >= SLOW_ROUND_MS) await startRound();
       }
-      reader.ended = true;
       if (held > 0) await startRound();
       await sending;
     } catch (err) {

@@ -2,7 +2,7 @@ import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
-import { type TableSchema, flattenNested, forgetTableSchema, lacksColumn, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, flattenNested, lacksColumn, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -96,7 +96,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   // The query id of the statement sent last: where an insert stopped.
   let lastId = queryId;
   // An insert from a source may take as long as its source: each of its requests gets the whole timeout.
-  let eachRequest = false;
+  const eachRequest = request.insert?.source !== undefined;
   // `extra` goes under the caller's settings, `insert.after` over them; `insert.again` marks a statement sent a second time.
   const post = (body: string | readonly Buffer[] | AsyncIterable<Buffer>, confirm = false, group = 0, rows?: RowCollector, extra?: Settings,
     insert?: { readonly after?: Settings; readonly again?: boolean }): Promise<RawResponse> => {
@@ -136,7 +136,6 @@ async function performOnce<K extends PreparedRequest['type']>(
   const statement: Post = (body, group, extra) => post(body, false, group, undefined, extra);
   if (request.type === 'insert_to_table' && insert?.source !== undefined) {
     const schema = await tableSchemaOf(transport, server, insert.table, remaining, options.signal);
-    eachRequest = true;
     // A key that is no column is refused before it is sent, unless the caller chose what the server does with one.
     const checks = {
       refuseUnknown: !callerSets('input_format_skip_unknown_fields', server.settings, defaults.settings, options.settings),
@@ -233,8 +232,7 @@ async function performOnce<K extends PreparedRequest['type']>(
         // A table changed since it was described refuses the binary header before it reads a
         // row: described afresh, this group goes again as text (under a query id of its own).
         if (!inBinary || !staleHeader(err)) throw err;
-        forgetTableSchema(server, insert.table);
-        encodings = (await tableSchemaOf(transport, server, insert.table, remaining, options.signal).catch(() => undefined))?.encodings ?? encodings;
+        encodings = (await describeAfresh(server, insert.table, remaining, options.signal).catch(() => undefined))?.encodings ?? encodings;
         return await sendGroup(group, i, undefined, true);
       }
     };

@@ -7,7 +7,7 @@ import { AbortError, QueryParamError, TimeoutError, rowRefused } from './errors.
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { ColumnListReader } from './prepare.js';
-import { type TableSchema, flattenNested, partOfNestedTest } from './table-schema.js';
+import { type TableSchema, columnNames, flattenNested, partOfNestedTest } from './table-schema.js';
 import type { Row, RowSource } from './types.js';
 
 // Column lists whose rows a source writer counts, for COMPILE_AFTER.
@@ -32,8 +32,8 @@ export class SourceRowWriter {
   readonly #seen = new Map<string, number>();
   // Column lists whose keys are all columns the statement may be given (when checked).
   readonly #known: Set<string> | undefined;
-  // The table's column names in lower case (a modern server matches JSON keys ignoring case).
-  #lower: Set<string> | undefined;
+  // Whether a key names a column (exactly or in another case: a modern server takes it).
+  #names: (key: string) => boolean;
 
   /** True when the last refusal was of a key the table's description lacks (the description may be older than the column). */
   unknownKey = false;
@@ -41,6 +41,7 @@ export class SourceRowWriter {
   /** `refuseUnknown`: a key that is not a column the table takes is refused (with a described table). */
   constructor(schema: TableSchema, refuseUnknown = false) {
     this.#schema = schema;
+    this.#names = columnNames(schema);
     this.#known = refuseUnknown && schema.types.size > 0 ? new Set() : undefined;
   }
 
@@ -53,7 +54,7 @@ export class SourceRowWriter {
   redescribed(schema: TableSchema): void {
     this.#schema = schema;
     this.#known?.clear();
-    this.#lower = undefined;
+    this.#names = columnNames(schema);
     this.#list = undefined;
     this.#write = undefined;
   }
@@ -86,9 +87,9 @@ export class SourceRowWriter {
   #checked(list: string, index: number): string {
     const known = this.#known;
     if (known === undefined || known.has(list)) return list;
-    const { types, computed } = this.#schema;
+    const { computed } = this.#schema;
     for (const key of this.#columns.keys) {
-      this.unknownKey = !types.has(key) && !(this.#lower ??= new Set([...types.keys()].map((name) => name.toLowerCase()))).has(key.toLowerCase());
+      this.unknownKey = !this.#names(key);
       const why = this.unknownKey ? `the table has no column ${JSON.stringify(key)}: refused rather than dropped (set input_format_skip_unknown_fields to have the server skip such keys)`
         : computed?.has(key) === true ? `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it` : undefined;
       if (why !== undefined) throw badRow(new QueryParamError(key, why), index);
@@ -130,8 +131,9 @@ export interface ReadOptions {
  * value that is a promise, or a fresh description of the table).
  *
  * @example
- * for (let next = await reader.next(); !next.done; next = await reader.next()) {
- *   const taken = reader.take(next.value);
+ * for (;;) {
+ *   const taken = reader.take(await reader.next());
+ *   if (taken === false) break;
  *   if (taken !== true) await taken;
  *   reader.writer.write(out, reader.row);
  * }
@@ -151,7 +153,8 @@ export class SourceReader {
   #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   #redescribe: (() => Promise<TableSchema>) | undefined;
   readonly #nestedParts: boolean;
-  #partOf: (row: Row) => boolean;
+  // Undefined when no row can give part of a Nested column (none asked, or the table has none).
+  #partOf: ((row: Row) => boolean) | undefined;
   // Whether a column list gives part of a Nested column (the list decides it).
   readonly #parts = new Map<string, boolean>();
 
@@ -160,7 +163,11 @@ export class SourceReader {
     this.writer = new SourceRowWriter(schema, options.refuseUnknown);
     this.#redescribe = options.redescribe;
     this.#nestedParts = options.nestedParts === true;
-    this.#partOf = this.#nestedParts ? partOfNestedTest(schema) : () => false;
+    this.#partOf = this.#partOfTest(schema);
+  }
+
+  #partOfTest(schema: TableSchema): ((row: Row) => boolean) | undefined {
+    return this.#nestedParts && schema.nested.size > 0 ? partOfNestedTest(schema) : undefined;
   }
 
   /** The source's next value (made at the first call: a source the insert never read is left as it was, for a retry). */
@@ -170,15 +177,21 @@ export class SourceReader {
       this.#iterator = typeof source[Symbol.asyncIterator] === 'function' ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (this.#source as Iterable<unknown>)[Symbol.iterator]();
     }
     this.pulled++;
-    const next = this.#iterator.next();
-    if (!(next instanceof Promise) && next.done === true) this.ended = true;
-    return next;
+    return this.#iterator.next();
   }
 
-  /** Takes `value`, the source's next row: `true`, or a promise of it when it had to wait. */
-  take(value: unknown): true | Promise<true> {
+  /** Takes `next`, what `next()` gave: `false` at the source's end, else `true`, or a promise of it when it had to wait. */
+  take(next: IteratorResult<unknown>): boolean | Promise<true> {
+    if (next.done === true) {
+      this.ended = true;
+      return false;
+    }
+    return this.#taken(next.value);
+  }
+
+  #taken(value: unknown): true | Promise<true> {
     // A sync source's value that is a promise is waited for, as `for await` does.
-    if (typeof (value as { then?: unknown } | null)?.then === 'function') return Promise.resolve(value).then((row) => this.take(row));
+    if (typeof (value as { then?: unknown } | null)?.then === 'function') return Promise.resolve(value).then((row) => this.#taken(row));
     try {
       this.#take(value);
       return true;
@@ -190,7 +203,7 @@ export class SourceReader {
       return redescribe().then((schema) => {
         this.writer.redescribed(schema);
         this.#parts.clear();
-        if (this.#nestedParts) this.#partOf = partOfNestedTest(schema);
+        this.#partOf = this.#partOfTest(schema);
         this.#take(value);
         return true as const;
       }, (failure: unknown) => {
@@ -210,6 +223,7 @@ export class SourceReader {
 
   /** True when the row taken last gives only some of a Nested column's fields. */
   partOfNested(): boolean {
+    if (this.#partOf === undefined) return false;
     let part = this.#parts.get(this.list);
     if (part === undefined) {
       part = this.#partOf(this.row);

@@ -128,19 +128,28 @@ export function partOfNestedTest(schema: TableSchema): (row: Row) => boolean {
 }
 
 /**
- * True when a key of `keys` names no column of `schema`, no Nested column, and no column in
- * another case: the description may be older than the column (added since).
+ * A test of whether a key names a column of `schema`, exactly or in another case (a modern
+ * server matches JSON keys ignoring case); the lower-case names are made at the first miss.
+ *
+ * @example
+ * const names = columnNames(schema);
+ * names('ID'); // true when the table has `id`
+ */
+export function columnNames(schema: TableSchema): (key: string) => boolean {
+  let lower: Set<string> | undefined;
+  return (key) => schema.types.has(key) || (lower ??= new Set([...schema.types.keys()].map((name) => name.toLowerCase()))).has(key.toLowerCase());
+}
+
+/**
+ * True when a key of `keys` names no column of `schema` (see `columnNames`) and no Nested
+ * column: the description may be older than the column (added since).
  *
  * @example
  * lacksColumn(schema, ['id', 'added']); // true when the cached description has no `added`
  */
 export function lacksColumn(schema: TableSchema, keys: Iterable<string>): boolean {
-  let lower: Set<string> | undefined;
-  for (const key of keys) {
-    if (schema.types.has(key) || schema.nested.has(key)) continue;
-    lower ??= new Set([...schema.types.keys()].map((name) => name.toLowerCase()));
-    if (!lower.has(key.toLowerCase())) return true;
-  }
+  const names = columnNames(schema);
+  for (const key of keys) if (!schema.nested.has(key) && !names(key)) return true;
   return false;
 }
 

@@ -277,8 +277,9 @@ class AsyncWriter implements Writer {
 
   /** Part of `unit` is settled: the unit keeps `rows`; `lost` rows are reported, the others were stored. */
   #keep(unit: WriterUnit, rows: readonly Row[], lost?: { readonly error: Error; readonly rows: readonly Row[] }): void {
+    // Gone already (reported by a drain that gave up on it).
+    if (unit.evicted) return;
     const settled = this.#mailbox.keep(unit, rows);
-    if (settled === 0 && unitSize(unit) === 0) return;
     const n = lost?.rows.length ?? 0;
     this.#written += settled - n;
     if (lost === undefined) return;
