@@ -161,7 +161,13 @@ export async function insertStreamed(table: string, source: RowSource, schema: T
     let at = Date.now();
     let inBody = 0;
     for (;;) {
-      const taken = reader.take(await reader.next());
+      let next: IteratorResult<unknown>;
+      try {
+        next = await reader.next();
+      } catch (err) {
+        throw reader.failed(err);
+      }
+      const taken = reader.take(next);
       if (taken === false) break;
       if (taken !== true) await taken;
       if (reader.partOfNested()) {
@@ -328,8 +334,14 @@ export async function insertChunked(table: string, source: RowSource, schema: Ta
     try {
       for (;;) {
         watch.waiting = true;
-        const next = await reader.next();
-        watch.waiting = false;
+        let next: IteratorResult<unknown>;
+        try {
+          next = await reader.next();
+        } catch (err) {
+          throw reader.failed(err);
+        } finally {
+          watch.waiting = false;
+        }
         if (watch.fired) throw new Error('the insert ended while it waited for its source');
         // A bad row throws before any byte of it is written (its statement is never sent).
         const taken = reader.take(next);

@@ -132,7 +132,9 @@ export interface ReadOptions {
  *
  * @example
  * for (;;) {
- *   const taken = reader.take(await reader.next());
+ *   let next: IteratorResult<unknown>;
+ *   try { next = await reader.next(); } catch (err) { throw reader.failed(err); }
+ *   const taken = reader.take(next);
  *   if (taken === false) break;
  *   if (taken !== true) await taken;
  *   reader.writer.write(out, reader.row);
@@ -180,6 +182,17 @@ export class SourceReader {
     return this.#iterator.next();
   }
 
+  /**
+   * What the insert rejects with when the source itself failed (its `next()` threw or
+   * rejected, or a row it promised rejected): a `QueryParamError` naming the row it did not
+   * give, its own error as the `cause`. The caller's failure, not the server's: the pool
+   * neither retries it nor counts it against the server.
+   */
+  failed(err: unknown): QueryParamError {
+    const why = err instanceof Error ? err.message : String(err);
+    return new QueryParamError(`rows[${this.read}]`, `the row source failed instead of giving this row, and the insert was cancelled here: ${why}`, { cause: err });
+  }
+
   /** Takes `next`, what `next()` gave: `false` at the source's end, else `true`, or a promise of it when it had to wait. */
   take(next: IteratorResult<unknown>): boolean | Promise<true> {
     if (next.done === true) {
@@ -191,7 +204,11 @@ export class SourceReader {
 
   #taken(value: unknown): true | Promise<true> {
     // A sync source's value that is a promise is waited for, as `for await` does.
-    if (typeof (value as { then?: unknown } | null)?.then === 'function') return Promise.resolve(value).then((row) => this.#taken(row));
+    if (typeof (value as { then?: unknown } | null)?.then === 'function') {
+      return Promise.resolve(value).then((row) => this.#taken(row), (err: unknown) => {
+        throw this.failed(err);
+      });
+    }
     try {
       this.#take(value);
       return true;

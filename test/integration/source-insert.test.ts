@@ -3,11 +3,13 @@
 // next server when the first fails (one read from is never retried); a source that stalls does not hold the call past its
 // timeout; a column added after the table was described is taken, through a pool of one
 // connection, and its values written by its type; a sync generator may yield promises; a key
-// in another case than its column is left to the server.
+// in another case than its column is left to the server; a source that fails is the
+// caller's failure, not the server's.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Readable } from 'node:stream';
 import { connect, definePool, startSupervisor, type ClickHousePool, type Connection, type Row } from '../../src/index.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
@@ -229,6 +231,47 @@ test('keys :: a key that names a column in another case is left to the server', 
     // 26.x matches JSON keys to columns ignoring case; 18.16 refuses the key itself.
     assert.is(outcome, modern ? '{"rows":1}' : 'CLICKHOUSE');
     if (modern) assert.is((await sql(0, `SELECT groupArray(id) FROM ${name}`)).trim(), '[7]');
+  });
+});
+
+
+test('failure :: a source that throws, rejects or errors: the call says which row it did not give, its error the cause; nothing stored, and the pool and its server unharmed', async () => {
+  const name = await table(0, `it_src_throws_${suffix}`, "id UInt32, s String DEFAULT 'dflt'");
+  const pool = definePool({ connectionStrings: [serverUrls()[0] as string], name: `${name}-${process.pid}`, poolSize: 1, timeout: 10_000 });
+  const trouble: string[] = [];
+  pool.events.on('server:down', (e) => trouble.push(`server:down ${e.reason}`));
+  pool.events.on('supervisor:restart', (e) => trouble.push(`restart ${e.child}`));
+  pool.events.on('supervisor:give_up', () => trouble.push('give up'));
+  const failures = [new Error('disk gone'), new Error('bad page'), new Error('socket reset')];
+  const app = await startSupervisor([pool]);
+  try {
+    const sources: (() => Iterable<Row> | AsyncIterable<Row>)[] = [
+      () => (async function* () { yield { id: 1 }; yield { id: 2, s: 'x' }; throw failures[0]; })(),
+      () => (function* () { yield { id: 1 }; yield Promise.reject(failures[1]); })() as unknown as Iterable<Row>,
+      () => new Readable({ objectMode: true, read() { this.push({ id: 1 }); this.destroy(failures[2]); } }),
+    ];
+    const expected = ['rows[2]', 'rows[1]', 'rows[1]'];
+    // More failures than the supervisor would restart a crashing connection for.
+    for (let i = 0; i < 9; i++) {
+      const error = await pool.insertToTable(name, (sources[i % 3] as () => Iterable<Row>)()).then(() => undefined, (e: Error & { code?: string; param?: string }) => e);
+      assert.ok(error !== undefined, `insert ${i} resolved`);
+      assert.is(error.code, 'QUERY_PARAM', error.message);
+      assert.is(error.param, expected[i % 3]);
+      assert.is(error.cause, failures[i % 3]);
+      assert.match(error.message, `the row source failed instead of giving this row, and the insert was cancelled here: ${(failures[i % 3] as Error).message}`);
+    }
+    assert.equal(trouble, []);
+    assert.is(pool.stats().servers[0]?.up, true);
+    assert.equal(await pool.select('SELECT 1 AS x'), [{ x: 1 }]);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+  } finally {
+    await app.stop();
+  }
+  // Without a pool, the same error.
+  await connected(10_000, async (conn) => {
+    const error = await conn.insertToTable(name, (async function* () { yield { id: 1 }; throw failures[0]; })()).then(() => undefined, (e: Error & { code?: string }) => e);
+    assert.is(error?.code, 'QUERY_PARAM');
+    assert.is(error?.cause, failures[0]);
   });
 });
 
