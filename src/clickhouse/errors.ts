@@ -184,12 +184,17 @@ export const NOT_A_ROW = 'expected a plain object keyed by column name';
 
 /**
  * A row's refusal named by its place among the rows given: `rows[2].name` for a value,
- * `rows[2]` for the row itself. Other errors come back as they are.
+ * `rows[2]` for the row itself. A row whose reading threw (a getter's or a proxy's own
+ * error, not this client's) is refused as `rows[2]`, that error its cause. This client's
+ * other errors come back as they are.
  *
  * @example
  * rowRefused(new QueryParamError('name', 'a symbol cannot be inserted'), 2).message; // 'parameter rows[2].name: a symbol cannot be inserted'
  */
 export function rowRefused(err: unknown, index: number, note = ''): unknown {
+  if (!(err instanceof ColonnadeError)) {
+    return new QueryParamError(`rows[${index}]`, `reading the row threw: ${err instanceof Error ? err.message : String(err)}${note}`, { cause: err });
+  }
   if (!(err instanceof QueryParamError)) return err;
   const reason = err.message.slice(`parameter ${err.param}: `.length);
   // A column may be called `row` too: the row itself is meant only when it is no object.

@@ -13,7 +13,7 @@ import type { Row, RowSource } from './types.js';
 // Column lists whose rows a source writer counts, for COMPILE_AFTER.
 const SEEN_LISTS = 4_096;
 
-/** A row of a source that cannot be written: named by its place, and the insert is cancelled. */
+/** A row of a source that cannot be written (or read): named by its place, and the insert is cancelled. */
 const badRow = (err: unknown, index: number): unknown => rowRefused(err, index, ' (the insert was cancelled at this row)');
 
 /**
@@ -62,13 +62,16 @@ export class SourceRowWriter {
   /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
   next(row: Row, index: number): string {
     this.#index = index;
-    if (this.#schema.encodings.size > 0) return this.#checked(this.#columns.of(row), index);
+    const encoded = this.#schema.encodings.size > 0;
+    let given: string;
     try {
-      checkRow(row);
+      if (!encoded) checkRow(row);
+      given = this.#columns.of(row);
     } catch (err) {
       throw badRow(err, index);
     }
-    const list = this.#checked(this.#columns.of(row), index);
+    const list = this.#checked(given, index);
+    if (encoded) return list;
     if (list !== this.#list || this.#write === undefined) {
       // A column list is compiled once it came COMPILE_AFTER times: rows whose lists all
       // differ would otherwise compile a writer each (80,000 rows: 35 s of CPU).
@@ -100,8 +103,8 @@ export class SourceRowWriter {
 
   /** Writes the row `next` took. */
   write(out: ChunkWriter, row: Row): void {
-    if (this.#write !== undefined) return this.#write(out, row);
     try {
+      if (this.#write !== undefined) return this.#write(out, row);
       out.line(encodeRow(row, this.#schema.encodings));
     } catch (err) {
       throw badRow(err, this.#index);
@@ -232,7 +235,12 @@ export class SourceReader {
 
   #take(value: unknown): void {
     const { nested } = this.writer.schema;
-    const row = nested.size > 0 && value !== null && typeof value === 'object' ? flattenNested(value as Row, nested) : value as Row;
+    let row = value as Row;
+    try {
+      if (nested.size > 0 && value !== null && typeof value === 'object') row = flattenNested(value as Row, nested);
+    } catch (err) {
+      throw badRow(err, this.read);
+    }
     this.list = this.writer.next(row, this.read);
     this.row = row;
     this.read++;

@@ -108,7 +108,13 @@ test('rows :: a refused row is named by its place; a column called row is still 
   const noted = rowRefused(new QueryParamError('name', 'a symbol cannot be inserted'), 7, ' (the insert was cancelled at this row)') as QueryParamError;
   assert.is(noted.message, 'parameter rows[7].name: a symbol cannot be inserted (the insert was cancelled at this row)');
   const other = new TimeoutError(5, false);
-  assert.is(rowRefused(other, 1), other, 'other errors come back as they are');
+  assert.is(rowRefused(other, 1), other, 'this client\'s other errors come back as they are');
+  // A getter's own error is the row's: refused by its place, not left to look like the server's failure.
+  const own = new Error('getter failed');
+  const read = refusal([{ a: 1 }, { get a(): number { throw own; } }]);
+  assert.is(read.message, 'parameter rows[1]: reading the row threw: getter failed');
+  assert.is(read.cause, own);
+  assert.is((rowRefused('text', 3, ' (cancelled)') as QueryParamError).message, 'parameter rows[3]: reading the row threw: text (cancelled)');
 });
 
 test.run();

@@ -235,30 +235,35 @@ test('keys :: a key that names a column in another case is left to the server', 
 });
 
 
-test('failure :: a source that throws, rejects or errors: the call says which row it did not give, its error the cause; nothing stored, and the pool and its server unharmed', async () => {
-  const name = await table(0, `it_src_throws_${suffix}`, "id UInt32, s String DEFAULT 'dflt'");
+test('failure :: a source that throws, rejects or errors, or a row whose getter throws: the call names the row, the error its cause; nothing stored, and the pool and its server unharmed', async () => {
+  const name = await table(0, `it_src_throws_${suffix}`, "id UInt32, s String DEFAULT 'dflt', d Date DEFAULT today()");
   const pool = definePool({ connectionStrings: [serverUrls()[0] as string], name: `${name}-${process.pid}`, poolSize: 1, timeout: 10_000 });
   const trouble: string[] = [];
   pool.events.on('server:down', (e) => trouble.push(`server:down ${e.reason}`));
   pool.events.on('supervisor:restart', (e) => trouble.push(`restart ${e.child}`));
   pool.events.on('supervisor:give_up', () => trouble.push('give up'));
-  const failures = [new Error('disk gone'), new Error('bad page'), new Error('socket reset')];
+  const failed = (error: Error) => `the row source failed instead of giving this row, and the insert was cancelled here: ${error.message}`;
+  const threw = (error: Error) => `reading the row threw: ${error.message} (the insert was cancelled at this row)`;
+  const kinds: { source: (error: Error) => Iterable<Row> | AsyncIterable<Row>; param: string; says: (error: Error) => string }[] = [
+    { source: (error) => (async function* () { yield { id: 1 }; yield { id: 2, s: 'x' }; throw error; })(), param: 'rows[2]', says: failed },
+    { source: (error) => (function* () { yield { id: 1 }; yield Promise.reject(error); })() as unknown as Iterable<Row>, param: 'rows[1]', says: failed },
+    { source: (error) => new Readable({ objectMode: true, read() { this.push({ id: 1 }); this.destroy(error); } }), param: 'rows[1]', says: failed },
+    { source: (error) => (function* () { yield { id: 1 }; yield { id: 2, get s(): string { throw error; } }; })(), param: 'rows[1]', says: threw },
+    // A Date column: the row's values are read by the table's types.
+    { source: (error) => (function* () { yield { id: 1, get d(): Date { throw error; } }; })(), param: 'rows[0]', says: threw },
+  ];
   const app = await startSupervisor([pool]);
   try {
-    const sources: (() => Iterable<Row> | AsyncIterable<Row>)[] = [
-      () => (async function* () { yield { id: 1 }; yield { id: 2, s: 'x' }; throw failures[0]; })(),
-      () => (function* () { yield { id: 1 }; yield Promise.reject(failures[1]); })() as unknown as Iterable<Row>,
-      () => new Readable({ objectMode: true, read() { this.push({ id: 1 }); this.destroy(failures[2]); } }),
-    ];
-    const expected = ['rows[2]', 'rows[1]', 'rows[1]'];
     // More failures than the supervisor would restart a crashing connection for.
-    for (let i = 0; i < 9; i++) {
-      const error = await pool.insertToTable(name, (sources[i % 3] as () => Iterable<Row>)()).then(() => undefined, (e: Error & { code?: string; param?: string }) => e);
+    for (let i = 0; i < 10; i++) {
+      const kind = kinds[i % kinds.length] as (typeof kinds)[number];
+      const cause = new Error(`failure ${i}`);
+      const error = await pool.insertToTable(name, kind.source(cause)).then(() => undefined, (e: Error & { code?: string; param?: string }) => e);
       assert.ok(error !== undefined, `insert ${i} resolved`);
       assert.is(error.code, 'QUERY_PARAM', error.message);
-      assert.is(error.param, expected[i % 3]);
-      assert.is(error.cause, failures[i % 3]);
-      assert.match(error.message, `the row source failed instead of giving this row, and the insert was cancelled here: ${(failures[i % 3] as Error).message}`);
+      assert.is(error.param, kind.param);
+      assert.is(error.cause, cause);
+      assert.is(error.message, `parameter ${kind.param}: ${kind.says(cause)}`);
     }
     assert.equal(trouble, []);
     assert.is(pool.stats().servers[0]?.up, true);
@@ -269,9 +274,10 @@ test('failure :: a source that throws, rejects or errors: the call says which ro
   }
   // Without a pool, the same error.
   await connected(10_000, async (conn) => {
-    const error = await conn.insertToTable(name, (async function* () { yield { id: 1 }; throw failures[0]; })()).then(() => undefined, (e: Error & { code?: string }) => e);
+    const cause = new Error('from the source');
+    const error = await conn.insertToTable(name, (async function* () { yield { id: 1 }; throw cause; })()).then(() => undefined, (e: Error & { code?: string }) => e);
     assert.is(error?.code, 'QUERY_PARAM');
-    assert.is(error?.cause, failures[0]);
+    assert.is(error?.cause, cause);
   });
 });
 
