@@ -1,7 +1,7 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
-import { ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
+import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
@@ -134,12 +134,12 @@ export function insertRequest(quotedTable: string, rows: readonly Row[], checked
  * checkRows([{ a: 1 }, { a: Symbol('x') }]); // throws QueryParamError: parameter rows[1].a: a symbol cannot be inserted
  */
 export function checkRows(rows: readonly Row[]): void {
-  if (rows.length === 1) return checkRow(rows[0] as Row);
   for (let i = 0; i < rows.length; i++) {
     try {
       checkRow(rows[i] as Row);
     } catch (err) {
-      throw rowRefused(err, i);
+      // A single row's refusal names its column alone; a getter's own error is the row's.
+      throw rows.length === 1 && err instanceof ColonnadeError ? err : rowRefused(err, i);
     }
   }
 }

@@ -114,6 +114,7 @@ test('rows :: a refused row is named by its place; a column called row is still 
   const read = refusal([{ a: 1 }, { get a(): number { throw own; } }]);
   assert.is(read.message, 'parameter rows[1]: reading the row threw: getter failed');
   assert.is(read.cause, own);
+  assert.is(refusal([{ get a(): number { throw own; } }]).message, 'parameter rows[0]: reading the row threw: getter failed', 'one row too');
   assert.is((rowRefused('text', 3, ' (cancelled)') as QueryParamError).message, 'parameter rows[3]: reading the row threw: text (cancelled)');
 });
 
