@@ -97,7 +97,9 @@ function plainValue(value: unknown, name: string): boolean {
     case 'object':
       if (value === null) return true;
       if (value instanceof Date) {
-        // Within DateTime's range it is written as its seconds; the rest as dateText decides (or refuses).
+        // Within DateTime's range it is written as its seconds. Outside it, whether the
+        // column holds it is for its type to say (Date32 and DateTime64 hold 1900 to 2299,
+        // DateTime only 1970 to 2106): here only what no date type holds is refused.
         const ms = value.getTime();
         if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) dateText(value, name, undefined);
         return true;
@@ -223,6 +225,7 @@ function encodeScalar(value: unknown, name: string, i: number, kind: ColumnEncod
 }
 
 const DATETIME64_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+const DATE32_MIN_MS = Date.UTC(1900, 0, 1);
 /** Where a Date stops being written as its epoch seconds (2106): past it, as a DateTime64's text. */
 export const EPOCH_TEXT_END_MS = 2 ** 32 * 1000;
 
@@ -236,10 +239,13 @@ function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): s
     if (ms >= EPOCH_TEXT_END_MS) return date.toISOString();
     return `${String(Math.floor(ms / 1000)).padStart(10, '0')}.${String(ms % 1000).padStart(3, '0')}`;
   }
-  // Past DateTime's range (2106) only a DateTime64 can hold it: written as for one, milliseconds kept.
-  if (ms >= EPOCH_TEXT_END_MS && ms <= DATETIME64_MAX_MS) return dateText(date, name, 'datetime64');
   // Ten digits: 18.16 reads a shorter text as `YYYY-MM-DD hh:mm:ss` when its fifth character is no digit.
-  return String(epochSeconds(date, name)).padStart(10, '0');
+  if (ms >= 0 && ms < EPOCH_TEXT_END_MS) return String(Math.floor(ms / 1000)).padStart(10, '0');
+  // Outside DateTime's range only a DateTime64 or Date32 holds it (a DateTime column's rows are checked by
+  // the table's types first): past 2106 written as for a DateTime64, before 1970 as its UTC ISO text.
+  if (ms >= EPOCH_TEXT_END_MS && ms <= DATETIME64_MAX_MS) return dateText(date, name, 'datetime64');
+  if (ms >= DATE32_MIN_MS && ms < 0) return date.toISOString();
+  throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1900 to 2299, which no ClickHouse date or time type holds`);
 }
 
 /**
@@ -261,6 +267,10 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       return encodeTyped(value, name, type.args[type.args.length - 1] as ColumnType, seen);
     case 'Decimal': case 'Decimal32': case 'Decimal64': case 'Decimal128': case 'Decimal256':
       return encodeValue(value, name, 'decimal', seen);
+    case 'DateTime':
+      // Only a DateTime64 holds a time past 2106 (or before 1970): refused here, not clamped by the server.
+      if (value instanceof Date) return `"${String(epochSeconds(value, name)).padStart(10, '0')}"`;
+      break;
     case 'Date': return encodeValue(value, name, 'date', seen);
     case 'Date32': return encodeValue(value, name, 'date32', seen);
     case 'DateTime64':

@@ -167,10 +167,13 @@ export class ConfigError extends ColonnadeError {
 export class QueryParamError extends ColonnadeError {
   /** The parameter (or `column`, `column[2]` ...) that was refused. */
   readonly param: string;
+  /** For a row refused among several rows of an insert: its index among them (`param` starts `rows[index]`). */
+  readonly row?: number;
 
-  constructor(param: string, reason: string, options?: { cause?: unknown }) {
-    super('QUERY_PARAM', `parameter ${param}: ${reason}`, options);
+  constructor(param: string, reason: string, options?: { cause?: unknown; row?: number }) {
+    super('QUERY_PARAM', `parameter ${param}: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.param = param;
+    if (options?.row !== undefined) this.row = options.row;
   }
 }
 
@@ -193,13 +196,13 @@ export const NOT_A_ROW = 'expected a plain object keyed by column name';
  */
 export function rowRefused(err: unknown, index: number, note = ''): unknown {
   if (!(err instanceof ColonnadeError)) {
-    return new QueryParamError(`rows[${index}]`, `reading the row threw: ${err instanceof Error ? err.message : String(err)}${note}`, { cause: err });
+    return new QueryParamError(`rows[${index}]`, `reading the row threw: ${err instanceof Error ? err.message : String(err)}${note}`, { cause: err, row: index });
   }
   if (!(err instanceof QueryParamError)) return err;
   const reason = err.message.slice(`parameter ${err.param}: `.length);
   // A column may be called `row` too: the row itself is meant only when it is no object.
   const place = err.param === 'row' && reason === NOT_A_ROW ? `rows[${index}]` : `rows[${index}].${err.param}`;
-  return new QueryParamError(place, `${reason}${note}`, { cause: err });
+  return new QueryParamError(place, `${reason}${note}`, { cause: err, row: index });
 }
 
 /**

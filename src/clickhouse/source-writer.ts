@@ -7,7 +7,7 @@ import { AbortError, QueryParamError, TimeoutError, rowRefused } from './errors.
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { ColumnListReader } from './prepare.js';
-import { type TableSchema, columnNames, flattenNested, partOfNestedTest } from './table-schema.js';
+import { type TableSchema, checkDateTimes, columnNames, flattenNested, partOfNestedTest } from './table-schema.js';
 import type { Row, RowSource } from './types.js';
 
 // Column lists whose rows a source writer counts, for COMPILE_AFTER.
@@ -67,6 +67,7 @@ export class SourceRowWriter {
     try {
       if (!encoded) checkRow(row);
       given = this.#columns.of(row);
+      if (this.#schema.dateTimes !== undefined) checkDateTimes(row, this.#schema.dateTimes);
     } catch (err) {
       throw badRow(err, index);
     }

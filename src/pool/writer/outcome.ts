@@ -6,7 +6,7 @@
  * Otherwise the outcome is unknown and the rows go to onError, never sent blindly again.
  */
 import {
-  AbortError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, withRequestSent, type PreparedRequest, type QueryOutcome, type Row,
+  AbortError, QueryParamError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, withRequestSent, type PreparedRequest, type QueryOutcome, type Row,
 } from '../../clickhouse/index.js';
 import { WriteOutcomeUnknownError } from './errors.js';
 
@@ -174,4 +174,24 @@ export async function judgeFailure(args: {
 /** `error`, for rows that never left: a retry cannot store them twice. */
 function neverSent(error: unknown): unknown {
   return withRequestSent(error, false);
+}
+
+/**
+ * A batch refused for one of its rows (a value only the table's types refuse, a `Date` past
+ * 2106 for a `DateTime` column say, found as the batch was encoded, before its statement
+ * was sent): that row, with the error named by its column alone (its place in the batch
+ * means nothing to the caller), and the batch's other `unsettled` rows, which go again as a
+ * batch of their own (none: the row was the last unsettled). Undefined for any other failure.
+ *
+ * @example
+ * const refused = refusedRow(error, unit.request, unitRows(unit));
+ * if (refused) { report(refused.error, [refused.row]); send(refused.rest); }
+ */
+export function refusedRow(error: unknown, request: PreparedRequest, unsettled: readonly Row[]): { readonly row: Row; readonly error: Error; readonly rest: readonly Row[] } | undefined {
+  if (!(error instanceof QueryParamError) || error.row === undefined) return undefined;
+  const row = request.insert?.rows?.[error.row];
+  if (row === undefined || !unsettled.includes(row)) return undefined;
+  const reason = error.message.slice(`parameter ${error.param}: `.length);
+  const param = error.param.replace(/^rows\[\d+\]\.?/, '') || 'row';
+  return { row, error: new QueryParamError(param, reason, { cause: error }), rest: unsettled.filter((r) => r !== row) };
 }

@@ -11,7 +11,7 @@ import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
 import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
-import { forWriter, judgeFailure, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
+import { forWriter, judgeFailure, refusedRow, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
 import type { WriterOptions, WriterStats } from './writer-options.js';
 
@@ -232,22 +232,30 @@ class AsyncWriter implements Writer {
     unit.attempts++;
     this.#active.add(unit);
     const outcome = (async () => {
-      // Built once, from the rows as they were at the calls (the writer's own copies): every
-      // retry encodes them to these very bytes.
-      unit.request = forWriter(
-        unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), true),
-        this.#opts.serverAsyncInsert,
-      );
-      const { request, queryId } = traced(unit.request);
-      const trace: SendTrace = { server: -1, batch: { table: unit.table, rows: unitSize(unit), attempt: unit.attempts } };
-      try {
-        await this.#deps.run(request, trace);
-      } catch (error) {
-        // Before anything is sent again: what was stored (looked up when the answer was lost).
-        const statements = unit.request.insert?.groups.length ?? 1;
-        const verdict = await judgeFailure({ error, trace, queryId, statements, table: unit.table, outcomes: this.#deps.outcomes });
-        if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost);
-        if (!verdict.done) throw verdict.error;
+      for (;;) {
+        // Built once, from the rows as they were at the calls (the writer's own copies): every
+        // retry encodes them to these very bytes.
+        unit.request = forWriter(
+          unit.request ?? insertRequest(this.#quoted.get(unit.table as string) ?? quoteIdentifier(unit.table as string), unitRows(unit), true),
+          this.#opts.serverAsyncInsert,
+        );
+        const { request, queryId } = traced(unit.request);
+        const trace: SendTrace = { server: -1, batch: { table: unit.table, rows: unitSize(unit), attempt: unit.attempts } };
+        try {
+          return await this.#deps.run(request, trace);
+        } catch (error) {
+          // Before anything is sent again: what was stored (looked up when the answer was lost).
+          const statements = unit.request.insert?.groups.length ?? 1;
+          const verdict = await judgeFailure({ error, trace, queryId, statements, table: unit.table, outcomes: this.#deps.outcomes });
+          // One row the table's types refuse: reported alone, the others go again at once (never sent; a row fewer each time).
+          const refused = verdict.done ? undefined : refusedRow(verdict.error, unit.request, verdict.keep ?? unitRows(unit));
+          if (refused !== undefined && refused.rest.length > 0) {
+            this.#keep(unit, refused.rest, { error: refused.error, rows: [refused.row] });
+            if (!unit.evicted) continue;
+          } else if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost);
+          if (!verdict.done) throw refused?.error ?? verdict.error;
+          return;
+        }
       }
     })();
     // Kept until an actor settles it: an attempt that ends while no writer actor runs (one

@@ -1,0 +1,98 @@
+// Values only the table's types refuse, on the real servers: a Date a DateTime column
+// cannot hold (past 2106, before 1970) is refused before anything is sent, named by its row,
+// from an array of any size, a generator or inside an array column, where the server would
+// clamp or misread it; Date32 and DateTime64 columns take the dates they hold. In the async
+// writer such a row goes to onError alone, and the other rows of its batch are stored.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect, definePool, startSupervisor, type Row } from '../../src/index.js';
+import { TEST_ENGINE, serverUrls } from './cluster.js';
+import { sql } from './helpers.js';
+
+const test = suite(`typed-refusals [${TEST_ENGINE}]`);
+const modern = TEST_ENGINE === 'modern';
+const suffix = `${Date.now().toString(36)}_${process.pid}`;
+const made: string[] = [];
+const late = new Date('2250-01-01T00:00:00Z');
+const early = new Date('1950-06-15T00:00:00Z');
+const fine = new Date('2020-01-01T00:00:00Z');
+
+async function table(name: string, columns: string): Promise<string> {
+  made.push(name);
+  await sql(0, `CREATE TABLE ${name} (${columns}) ENGINE = MergeTree ORDER BY id`);
+  return name;
+}
+
+test.after(async () => {
+  for (const name of made) await sql(0, `DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
+});
+
+const refusal = (call: Promise<unknown>): Promise<string> =>
+  call.then((r) => `resolved ${JSON.stringify(r)}`, (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+
+test('DateTime :: a Date it cannot hold is refused before anything is sent, named by its row, however the rows come', async () => {
+  const name = await table(`it_tr_datetime_${suffix}`, 'id UInt32, t DateTime, at Array(DateTime)');
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    const range = (d: Date) => `Date ${d.toISOString()} is outside DateTime's range (1970 to 2106)`;
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: late }])), `QUERY_PARAM: parameter t: ${range(late)}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: fine }, { id: 2, t: early }])), `QUERY_PARAM: parameter rows[1].t: ${range(early)}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: fine, at: [fine, late] }, { id: 2, t: fine }])), `QUERY_PARAM: parameter rows[0].at[1]: ${range(late)}`);
+    // Enough rows for the binary path on 26.x, and a statement streamed as it is encoded on 18.16.
+    const many: Row[] = Array.from({ length: 12_000 }, (_, i) => ({ id: i, t: i === 11_000 ? late : fine }));
+    assert.is(await refusal(conn.insertToTable(name, many)), `QUERY_PARAM: parameter rows[11000].t: ${range(late)}`);
+    assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, t: fine }; yield { id: 2, t: late }; })())),
+      `QUERY_PARAM: parameter rows[1].t: ${range(late)} (the insert was cancelled at this row)`);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+    // The edges it holds are stored as given.
+    const last = new Date(Date.UTC(2100, 0, 1)); // 18.16 reads back the last seconds before 2106 wrongly
+    assert.equal(await conn.insertToTable(name, [{ id: 1, t: new Date(0) }, { id: 2, t: last }]), { rows: 2 });
+    const stored = await conn.select(`SELECT id, t FROM ${name} ORDER BY id`);
+    assert.equal(stored.map((r) => (r.t as Date).getTime()), [0, last.getTime()]);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('Date32, DateTime64 :: take the dates before 1970 and past 2106 that they hold', async () => {
+  if (!modern) return; // 18.16 has neither type
+  const name = await table(`it_tr_wide_${suffix}`, 'id UInt32, d32 Nullable(Date32), t64 Nullable(DateTime64(3))');
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    assert.equal(await conn.insertToTable(name, [{ id: 1, d32: early }, { id: 2, t64: late }]), { rows: 2 });
+    assert.equal(await conn.insertToTable(name, (function* () { yield { id: 3, d32: early, t64: late }; })()), { rows: 1 });
+    assert.is((await sql(0, `SELECT groupArray(toString(d32)), groupArray(toString(t64)) FROM (SELECT * FROM ${name} ORDER BY id) FORMAT TSV`)).trim(),
+      "['1950-06-15','1950-06-15']\t['2250-01-01 00:00:00.000','2250-01-01 00:00:00.000']");
+  } finally {
+    await conn.close();
+  }
+});
+
+test('writer :: a row only the table\'s types refuse goes to onError alone, named by its column; the other rows of its batch are stored', async () => {
+  const name = await table(`it_tr_writer_${suffix}`, `id UInt32, t DateTime DEFAULT now(), dec Decimal(9, 2) DEFAULT 0`);
+  const dead: { message: string; rows: readonly Row[] }[] = [];
+  const pool = definePool({
+    connectionStrings: [serverUrls()[0] as string], name: `${name}-${process.pid}`, poolSize: 1, asyncBatchSize: 1_000, timeout: 20_000,
+    onError: (error, rows) => dead.push({ message: error.message, rows }),
+  });
+  const app = await startSupervisor([pool]);
+  try {
+    for (let id = 0; id < 10; id++) {
+      // The check at the call cannot know the column's type: these are queued.
+      pool.asyncInsertToTable(name, id === 3 ? { id, t: late } : id === 7 ? { id, dec: 'abc' } : { id, t: fine, dec: '1.25' });
+    }
+    await pool.flush();
+    assert.equal(dead.map((d) => [d.message, d.rows.map((r) => r.id)]), [
+      [`parameter t: Date ${late.toISOString()} is outside DateTime's range (1970 to 2106)`, [3]],
+      ['parameter dec: "abc" is not a decimal number', [7]],
+    ]);
+    assert.is((await sql(0, `SELECT groupArray(id) FROM (SELECT id FROM ${name} ORDER BY id)`)).trim(), '[0,1,2,4,5,6,8,9]');
+    const stats = pool.stats().writer;
+    assert.is(stats.written, 8);
+    assert.is(stats.failed, 2);
+  } finally {
+    await app.stop();
+  }
+});
+
+test.run();
