@@ -3,7 +3,7 @@
  * `for await` loop, with backpressure all the way to the server's socket. The reader's
  * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
  */
-import { findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
+import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { checkStatus } from './response.js';
@@ -43,15 +43,22 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
   let read = 0;
   let done = false;
   let failure: unknown;
+  // The reader was given the failure: the iteration is over.
+  let over = false;
   let started: Promise<void> | undefined;
-  // The reader waiting for rows, and the producer waiting for room.
-  let reader: (() => void) | undefined;
-  let room: (() => void) | undefined;
+  // The readers waiting for rows (a caller may ask for several at once), and the producer waiting for room.
+  let readers: (() => void)[] = [];
+  let room: ((more: boolean) => void) | undefined;
 
   const wake = (): void => {
-    const r = reader;
-    reader = undefined;
-    r?.();
+    const waiting = readers;
+    readers = [];
+    for (const r of waiting) r();
+  };
+  const release = (more: boolean): void => {
+    const r = room;
+    room = undefined;
+    r?.(more);
   };
   const sink: RowSink = {
     gone: gone.signal,
@@ -65,31 +72,35 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       }
       if (delivered - read < HIGH_WATER_ROWS) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
-        room = () => resolve(!gone.signal.aborted);
+        room = (more) => resolve(more && !gone.signal.aborted);
       });
+    },
+    fail(error) {
+      if (gone.signal.aborted || failure !== undefined) return;
+      // The reader gets `error` at its next step: the rows it has not read are dropped.
+      failure = error;
+      batches.length = 0;
+      batch = [];
+      index = 0;
+      release(false);
+      wake();
     },
   };
   const start = (): Promise<void> => {
     started ??= produce(sink).then(
       () => { done = true; wake(); },
-      (error: unknown) => { failure = error; done = true; wake(); },
+      (error: unknown) => { if (!over) failure ??= error; done = true; wake(); },
     );
     return started;
   };
   const freeRoom = (): void => {
-    if (room && delivered - read < HIGH_WATER_ROWS / 2) {
-      const r = room;
-      room = undefined;
-      r();
-    }
+    if (delivered - read < HIGH_WATER_ROWS / 2) release(true);
   };
   const stop = async (): Promise<void> => {
     if (!gone.signal.aborted) gone.abort(new ColonnadeError('ABORTED', 'the reader left the stream'));
     batches.length = 0;
     batch = [];
-    const r = room;
-    room = undefined;
-    r?.();
+    release(false);
     // Waits for the request to end, so that its connection is free when the loop has left.
     if (started) await started;
   };
@@ -126,15 +137,16 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
         continue;
       }
       freeRoom();
-      if (done || gone.signal.aborted) {
+      if (done || over || gone.signal.aborted || failure !== undefined) {
         if (failure !== undefined && !gone.signal.aborted) {
           const error = failure;
           failure = undefined;
+          over = true;
           throw error;
         }
         return { value: undefined, done: true };
       }
-      await new Promise<void>((resolve) => { reader = resolve; });
+      await new Promise<void>((resolve) => { readers.push(resolve); });
     }
   }
   return {
@@ -164,8 +176,20 @@ export async function performStream(
   const { options, sink } = request;
   if (sink === undefined) throw new ProtocolError('a stream request needs a sink', 0);
   if (sink.gone.aborted) return;
-  const timeout = options.timeout ?? defaults.timeout;
   const signal = options.signal === undefined ? sink.gone : AbortSignal.any([options.signal, sink.gone]);
+  // The caller's abort ends the stream at once, even while the producer waits for a reader that paused.
+  const onAbort = (): void => sink.fail(new AbortError(options.signal?.reason, true));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await streamRows(transport, server, request, defaults, sink, signal);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function streamRows(transport: Transport, server: ServerConfig, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, signal: AbortSignal): Promise<void> {
+  const { options } = request;
+  const timeout = options.timeout ?? defaults.timeout;
   const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, timeout, signal);
   const binaryBody = info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(request.body) : undefined;
   const binary = binaryBody !== undefined;
@@ -200,8 +224,7 @@ export async function performStream(
     } catch (error) {
       if (sink.gone.aborted) return;
       // A modern server that fails after the rows started writes its exception, then breaks the stream.
-      const block = error instanceof TransportError ? findExceptionBlock(held.concat().toString('utf8'), tag) : undefined;
-      if (block !== undefined) throw new ClickHouseError(block, 200);
+      if (error instanceof TransportError) await rowsBeforeBlock(held.concat(), tag, decoder, sink);
       throw error;
     }
     if (chunk === null) break;
@@ -222,8 +245,7 @@ export async function performStream(
   }
   const tail = held.concat();
   const text = tail.toString('utf8');
-  const block = tag === undefined ? undefined : findExceptionBlock(text, tag);
-  if (block !== undefined) throw new ClickHouseError(block, 200);
+  if (tag !== undefined) await rowsBeforeBlock(tail, tag, decoder, sink, text);
   // Compressed, a modern server appends its exception bare, with no block and no line break before it.
   const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(text) : undefined;
   if (tag === undefined || unframed !== undefined) {
@@ -240,3 +262,16 @@ export async function performStream(
   if (rows.length + last.length > 0) await sink.push(last.length === 0 ? rows : rows.concat(last));
 }
 
+/**
+ * When `tail`, the end of a body, ends in a modern server's exception block: the rows of the
+ * bytes before it go to the reader, then the block's `ClickHouseError` is thrown. Returns
+ * when there is no block.
+ */
+async function rowsBeforeBlock(tail: Buffer, tag: string | undefined, decoder: RowBinaryStream | TsvStream, sink: RowSink, text = tail.toString('utf8')): Promise<void> {
+  const block = findExceptionBlock(text, tag);
+  if (block === undefined) return;
+  // The block is the server's text (UTF-8) at the very end: the rows' bytes are those before it.
+  const rows = decoder.push(tail.subarray(0, tail.length - Buffer.byteLength(text.slice(block.offset), 'utf8')));
+  if (rows.length > 0) await sink.push(rows);
+  throw new ClickHouseError(block, 200);
+}

@@ -163,10 +163,10 @@ class Pool implements ClickHousePool {
     });
   }
 
-  // A stream holds a connection from the loop's first step to its end; it fails over until a row was handed over.
-  #stream(prepared: PreparedRequest<'stream'>): RowStream {
+  // A stream holds a connection from the loop's first step to its end (not waited for once the reader left); it fails over until a row was handed over.
+  #stream({ options, ...prepared }: PreparedRequest<'stream'>): RowStream {
     if (!this.#tree.live) throw new PoolNotStartedError(this.name);
-    return createRowStream((sink) => this.#call({ ...prepared, sink }));
+    return createRowStream((sink) => this.#call({ ...prepared, options: { ...options, signal: options.signal ? AbortSignal.any([options.signal, sink.gone]) : sink.gone }, sink }));
   }
 
   // A call through the broker with failover, observed only when someone listens.

@@ -77,13 +77,13 @@ test('stream :: leaving the loop early ends the request and the query stops on t
   }
 });
 
-test('stream :: an exception the server writes after rows rejects the loop after those rows', async () => {
+test('stream :: an exception the server writes after rows rejects the loop after every one of those rows', async () => {
   const conn = connect(serverUrls()[0] as string);
   try {
     let seen = 0;
     let error: unknown;
     try {
-      for await (const row of conn.stream('SELECT throwIf(number = 300000) AS x, number AS n FROM system.numbers LIMIT 1000000', {}, { settings: { max_block_size: 1000 } })) {
+      for await (const row of conn.stream('SELECT throwIf(number = 300000) AS x, number AS n FROM system.numbers LIMIT 1000000', {}, { settings: { max_block_size: 100, max_threads: 1 } })) {
         assert.is(row.n, seen++);
       }
     } catch (e) {
@@ -91,9 +91,36 @@ test('stream :: an exception the server writes after rows rejects the loop after
     }
     assert.instance(error, ClickHouseError);
     assert.is((error as ClickHouseError).serverCode, 395);
-    assert.ok(seen > 0 && seen <= 300_000, `${seen} rows came before the exception`);
+    // Every row the server sent before its exception: 18.16 sends every block before the
+    // failing one; 26.x may drop the last few blocks it had not sent yet (100 rows each). The
+    // client used to lose the last 64 KiB (7,282 of these 9-byte rows), held back to look for the exception.
+    assert.ok(seen <= 300_000 && seen >= (TEST_ENGINE === 'modern' ? 299_000 : 300_000), `${seen} rows came before the exception`);
   } finally {
     await conn.close();
+  }
+});
+
+test('stream :: the caller\'s abort while the loop is paused ends the stream at once: no more rows, the connection free, the query gone', async () => {
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-pause-${process.pid}`, poolSize: 1, poolTimeout: 2_000, timeout: 10_000 });
+  const app = await startSupervisor([pool]);
+  const queryId = `it-stream-pause-${suffix}`;
+  try {
+    const abort = new AbortController();
+    const rows = pool.stream('SELECT number AS n FROM system.numbers', {}, { queryId, signal: abort.signal })[Symbol.asyncIterator]();
+    assert.equal((await rows.next()).value, { n: 0 });
+    // The loop pauses (thousands of rows wait decoded), and the caller gives up.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    abort.abort();
+    const next = await rows.next().then((r) => `row ${JSON.stringify(r.value)}`, (e: Error & { code?: string }) => e.code);
+    assert.is(next, 'ABORTED', 'the next step rejects: no row decoded before the abort is handed over');
+    assert.equal(await pool.select('SELECT 1 AS one'), [{ one: 1 }], 'the one connection is free again');
+    await until('the query is gone from system.processes', async () => (await sql(0, `SELECT count() FROM system.processes WHERE query_id = '${queryId}'`)).trim() === '0', 10_000, 100);
+    // Two steps asked at once both get their rows.
+    const twice = pool.stream('SELECT number AS n FROM numbers(3)')[Symbol.asyncIterator]();
+    assert.equal((await Promise.all([twice.next(), twice.next()])).map((r) => r.value), [{ n: 0 }, { n: 1 }]);
+    await twice.return?.();
+  } finally {
+    await app.stop();
   }
 });
 
