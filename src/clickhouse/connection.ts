@@ -6,7 +6,7 @@ import { checkCompression, checkInt64, checkMaxResultBytes, checkSettings, DEFAU
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
 import { createRowStream } from './stream.js';
-import type { CallOptions, Command, CommandResults, InsertResult, Int64Mode, QueryParams, Row, RowSource, RowStream, ServerConfig, Settings } from './types.js';
+import type { CallOptions, Command, CommandResults, InsertResult, Int64Mode, QueryParams, Row, RowSink, RowSource, RowStream, ServerConfig, Settings } from './types.js';
 
 /**
  * Options of `connect`.
@@ -89,13 +89,20 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
   } as const;
   const transport = openTransport(server, { connections: opts.connections ?? 10, connectTimeout: opts.connectTimeout ?? 2_000 });
   let closing: Promise<void> | undefined;
+  // Streams being read: closing ends them (a loop that awaits close() would otherwise wait for itself).
+  const open = new Set<RowSink>();
 
   const stream = (command: Command & { type: 'stream' }): RowStream => {
     if (closing) throw new ClosedError();
     const request = prepare(command);
     return createRowStream(async (sink) => {
       if (closing) throw new ClosedError();
-      await perform(transport, server, { ...request, sink }, defaults);
+      open.add(sink);
+      try {
+        await perform(transport, server, { ...request, sink }, defaults);
+      } finally {
+        open.delete(sink);
+      }
     });
   };
   const run = async <C extends Command>(command: C): Promise<CommandResults[C['type']]> => {
@@ -117,6 +124,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
     },
     send: run,
     close: () => {
+      if (closing === undefined) for (const sink of open) sink.fail(new ClosedError());
       closing ??= transport.close();
       return closing;
     },

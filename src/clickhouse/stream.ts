@@ -43,8 +43,10 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
   let read = 0;
   let done = false;
   let failure: unknown;
-  // The reader was given the failure: the iteration is over.
+  // The reader was given the failure, or left: the iteration is over.
   let over = false;
+  // The stream was ended by `fail` (its `gone` aborted too), not by the reader.
+  let failed = false;
   let started: Promise<void> | undefined;
   // The readers waiting for rows (a caller may ask for several at once), and the producer waiting for room.
   let readers: (() => void)[] = [];
@@ -77,11 +79,14 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     },
     fail(error) {
       if (gone.signal.aborted || failure !== undefined) return;
-      // The reader gets `error` at its next step: the rows it has not read are dropped.
+      // The reader gets `error` at its next step: the rows it has not read are dropped, and
+      // the request ends now (as when the reader leaves), whatever the producer waits for.
       failure = error;
+      failed = true;
       batches.length = 0;
       batch = [];
       index = 0;
+      gone.abort(error);
       release(false);
       wake();
     },
@@ -89,7 +94,14 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
   const start = (): Promise<void> => {
     started ??= produce(sink).then(
       () => { done = true; wake(); },
-      (error: unknown) => { if (!over) failure ??= error; done = true; wake(); },
+      (error: unknown) => {
+        if (!over) failure ??= error;
+        done = true;
+        // Work the call left running (a pool call rejected under it) pushes no more, and its request ends.
+        failed = true;
+        if (!gone.signal.aborted) gone.abort(error);
+        wake();
+      },
     );
     return started;
   };
@@ -97,6 +109,8 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     if (delivered - read < HIGH_WATER_ROWS / 2) release(true);
   };
   const stop = async (): Promise<void> => {
+    // The reader left: whatever the call does now, the loop ends without error.
+    over = true;
     if (!gone.signal.aborted) gone.abort(new ColonnadeError('ABORTED', 'the reader left the stream'));
     batches.length = 0;
     batch = [];
@@ -138,7 +152,7 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       }
       freeRoom();
       if (done || over || gone.signal.aborted || failure !== undefined) {
-        if (failure !== undefined && !gone.signal.aborted) {
+        if (failure !== undefined && (failed || !gone.signal.aborted)) {
           const error = failure;
           failure = undefined;
           over = true;

@@ -226,7 +226,7 @@ export interface RowSink {
   readonly gone: AbortSignal;
   /** Rows handed over so far: after the first, a failed stream is never tried again elsewhere. */
   readonly delivered: number;
-  /** Ends the stream for the reader with `error` at its next step (the call's signal aborted): rows not read are dropped, a push waiting for room resolves `false`. */
+  /** Ends the stream for the reader with `error` at its next step (the call's signal aborted, the connection closed): rows not read are dropped, `gone` aborts, a push waiting for room resolves `false`. */
   fail(error: Error): void;
 }
 

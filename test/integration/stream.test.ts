@@ -124,6 +124,35 @@ test('stream :: the caller\'s abort while the loop is paused ends the stream at 
   }
 });
 
+test('stream :: close() awaited inside the loop ends the stream with CLOSED (it used to wait for the loop, forever); a pool stopped under a stream leaves no query behind', async () => {
+  const conn = connect(serverUrls()[0] as string);
+  let seen = 0;
+  const ended = await (async () => {
+    for await (const _ of conn.stream('SELECT number AS n FROM system.numbers')) {
+      if (++seen === 1_000) await conn.close();
+    }
+    return 'the loop ended without error';
+  })().catch((e: Error & { code?: string }) => e.code);
+  assert.is(ended, 'CLOSED');
+  assert.is(seen, 1_000, 'no row after close()');
+  const queryId = `it-stream-stopped-${suffix}`;
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-stop-${process.pid}`, poolSize: 1 });
+  const app = await startSupervisor([pool]);
+  const rows = pool.stream('SELECT number AS n FROM system.numbers', {}, { queryId })[Symbol.asyncIterator]();
+  await rows.next();
+  // The loop pauses; the pool stops under it (the connection waits for the call, then is stopped).
+  await app.stop();
+  // The rows decoded before the stop (a few thousand at most) come first.
+  let after = 0;
+  let code: string | undefined;
+  while (code === undefined && after < 100_000) {
+    code = await rows.next().then((r) => (r.done === true ? 'done' : (after++, undefined)), (e: Error & { code?: string }) => e.code);
+  }
+  assert.is(code, 'POOL_STOPPED');
+  assert.ok(after <= 20_000, `${after} rows after the stop`);
+  await until('the query is gone from system.processes', async () => (await sql(0, `SELECT count() FROM system.processes WHERE query_id = '${queryId}'`)).trim() === '0', 10_000, 100);
+});
+
 test('stream :: a stream whose server drops the request before any row fails over; no stream is lost', async () => {
   const proxy = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'reset-after-request' } });
   const pool = definePool({ connectionStrings: [proxy.url(), serverUrls()[1] as string], name: `it-stream-failover-${process.pid}`, poolSize: 2, timeout: 5_000, readRetries: 2 });

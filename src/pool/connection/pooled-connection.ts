@@ -67,6 +67,8 @@ export class PooledConnection implements BrokerConnection {
   #client: Transport | undefined;
   /** Set by `close()`, cleared by the next start. */
   #closed = false;
+  /** The Client `close()` is closing gracefully: destroyed when the actor is stopped under a call (a stream whose loop goes on). */
+  #closing: Transport | undefined;
   #actor: ActorRefFrom<typeof connectionMachine> | undefined;
   #pending: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #started: Promise<void>;
@@ -119,7 +121,9 @@ export class PooledConnection implements BrokerConnection {
     this.#closed = true;
     const client = this.#client;
     this.#client = undefined;
+    this.#closing = client;
     await client?.close().catch(() => client.destroy().catch(() => undefined));
+    if (this.#closing === client) this.#closing = undefined;
   }
 
   /** Aborts a start that never happened (the supervisor refused the child). */
@@ -176,7 +180,10 @@ export class PooledConnection implements BrokerConnection {
       this.#pending = undefined;
       pending?.reject(error === undefined ? new PoolError('POOL_STOPPED', `connection ${this.id} stopped`) : new ConnectionCrashedError(this.id, error));
       // A crashed actor's socket may hold half a response; a restart opens a new Client anyway.
+      // Stopped under a call (a stream read on past the shutdown time): its socket is closed,
+      // so that the server's query ends at its next write instead of waiting on a paused socket.
       if (error !== undefined) void this.#client?.destroy().catch(() => undefined);
+      else if (pending !== undefined) void this.#closing?.destroy().catch(() => undefined);
       owner.left(this);
       owner.changed?.(this, 'stopped');
     };
