@@ -97,9 +97,7 @@ function plainValue(value: unknown, name: string): boolean {
     case 'object':
       if (value === null) return true;
       if (value instanceof Date) {
-        // Within DateTime's range it is written as its seconds. Outside it, whether the
-        // column holds it is for its type to say (Date32 and DateTime64 hold 1900 to 2299,
-        // DateTime only 1970 to 2106): here only what no date type holds is refused.
+        // Within DateTime's range written as its seconds; outside it the column's type decides (dateText refuses only what no type holds).
         const ms = value.getTime();
         if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) dateText(value, name, undefined);
         return true;
@@ -307,6 +305,8 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
       }
       if (named && isPlainObject(value)) {
         const record = value as Record<string, unknown>;
+        const extra = Object.keys(record).find((k) => record[k] !== undefined && !fields.includes(k)); // the server would drop it
+        if (extra !== undefined) throw new QueryParamError(`${name}.${extra}`, `the named Tuple has no element ${JSON.stringify(extra)} (its elements: ${fields.join(', ')})`);
         return descend(value, name, seen, () => `{${elements.map((e, i) => {
           const field = fields[i] as string;
           return `${JSON.stringify(field)}:${encodeTyped(record[field] ?? null, `${name}.${field}`, e, seen)}`;

@@ -257,7 +257,7 @@ function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
     if (!group) {
       // A row that gives no column (`{}`) is a row of the server's defaults, as in Pillar.
       const names = signature === '' ? [] : signature.slice(0, -1).split('\u0000');
-      group = { columns: names.length === 0 ? '' : columnList(names), rows: [] };
+      group = { columns: columnList(names), rows: [] };
       groups.set(signature, group);
     }
     group.rows.push(row);
@@ -279,7 +279,7 @@ export function columnUnion(rows: readonly Row[]): string {
       if (Object.prototype.hasOwnProperty.call(row, key) && row[key] !== undefined) names.add(key);
     }
   }
-  return names.size === 0 ? '' : columnList([...names]);
+  return columnList([...names]);
 }
 
 /**
@@ -289,7 +289,8 @@ export function columnUnion(rows: readonly Row[]): string {
  * columnList(['a', 'b']); // '(`a`, `b`)'
  */
 export function columnList(names: readonly string[]): string {
-  return `(${names.map(quoteColumn).join(', ')})`;
+  // No column at all: no list (`()` is a syntax error); the statement takes every column's default.
+  return names.length === 0 ? '' : `(${names.map(quoteColumn).join(', ')})`;
 }
 
 /**

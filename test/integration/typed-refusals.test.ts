@@ -2,7 +2,8 @@
 // cannot hold (past 2106, before 1970) is refused before anything is sent, named by its row,
 // from an array of any size, a generator or inside an array column, where the server would
 // clamp or misread it; Date32 and DateTime64 columns take the dates they hold. In the async
-// writer such a row goes to onError alone, and the other rows of its batch are stored.
+// writer such a row goes to onError alone, and the other rows of its batch are stored. A
+// named Tuple given a key it has no element for is refused, not stored without it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, definePool, startSupervisor, type Row } from '../../src/index.js';
@@ -63,6 +64,21 @@ test('Date32, DateTime64 :: take the dates before 1970 and past 2106 that they h
     assert.equal(await conn.insertToTable(name, (function* () { yield { id: 3, d32: early, t64: late }; })()), { rows: 1 });
     assert.is((await sql(0, `SELECT groupArray(toString(d32)), groupArray(toString(t64)) FROM (SELECT * FROM ${name} ORDER BY id) FORMAT TSV`)).trim(),
       "['1950-06-15','1950-06-15']\t['2250-01-01 00:00:00.000','2250-01-01 00:00:00.000']");
+  } finally {
+    await conn.close();
+  }
+});
+
+test('named Tuple :: a key that names no element is refused (the server dropped it); an element left out takes its default', async () => {
+  if (!modern) return; // 18.16 has no named tuples
+  const name = await table(`it_tr_tuple_${suffix}`, 'id UInt32, t Tuple(a UInt8, b String)');
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    const says = 'the named Tuple has no element "bb" (its elements: a, b)';
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: { a: 1, bb: 'typo' } }])), `QUERY_PARAM: parameter rows[0].t.bb: ${says}`);
+    assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, t: { a: 1, bb: 'typo' } }; })())), `QUERY_PARAM: parameter rows[0].t.bb: ${says} (the insert was cancelled at this row)`);
+    assert.equal(await conn.insertToTable(name, [{ id: 2, t: { a: 2 } }]), { rows: 1 });
+    assert.is((await sql(0, `SELECT t.1, t.2 = '' FROM ${name} FORMAT TSV`)).trim(), '2\t1');
   } finally {
     await conn.close();
   }
