@@ -7,7 +7,8 @@ import { AbortError, QueryParamError, TimeoutError, rowRefused } from './errors.
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
 import { ColumnListReader } from './prepare.js';
-import { type TableSchema, checkDateTimes, columnNames, flattenNested, partOfNestedTest } from './table-schema.js';
+import { type TableSchema, columnNames, flattenNested, partOfNestedTest } from './table-schema.js';
+import { checkRanges } from './value-ranges.js';
 import type { Row, RowSource } from './types.js';
 
 // Column lists whose rows a source writer counts, for COMPILE_AFTER.
@@ -67,7 +68,7 @@ export class SourceRowWriter {
     try {
       if (!encoded) checkRow(row);
       given = this.#columns.of(row);
-      if (this.#schema.dateTimes !== undefined) checkDateTimes(row, this.#schema.dateTimes);
+      if (this.#schema.ranged !== undefined) checkRanges(row, this.#schema.ranged);
     } catch (err) {
       throw badRow(err, index);
     }

@@ -7,8 +7,7 @@ import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
-import { epochSeconds } from './params.js';
-import { rowRefused } from './errors.js';
+import { type RangeCheck, rangeCheck } from './value-ranges.js';
 import type { ColumnTypes } from './encode-binary.js';
 import { send } from './http.js';
 import { queryPath } from './query-path.js';
@@ -41,69 +40,14 @@ export interface TableSchema {
   readonly writable?: readonly string[];
   /** MATERIALIZED and ALIAS columns: computed by the server, never given (absent: none known). */
   readonly computed?: ReadonlySet<string>;
-  /** Columns that hold a DateTime and are written without their type (not in `encodings`): where a `Date` must be in DateTime's range (`checkDateTimes`). */
-  readonly dateTimes?: readonly (readonly [string, ColumnType])[];
+  /** Integer and DateTime columns written without their type (not in `encodings`), with their checks: values outside their range are refused (`checkRanges`). */
+  readonly ranged?: readonly (readonly [string, RangeCheck])[];
 }
 
 /**
- * Refuses, before anything is sent, a row that gives a `Date` a DateTime column cannot hold
- * (`checkDateTimes`), named by its place among `rows`.
- *
- * @example
- * refuseOutOfRangeDates(rows, schema); // throws QueryParamError: parameter rows[3].at: Date 2250-... is outside DateTime's range
- */
-export function refuseOutOfRangeDates(rows: readonly Row[], schema: TableSchema): void {
-  const columns = schema.dateTimes;
-  if (columns === undefined || columns.length === 0) return;
-  for (let i = 0; i < rows.length; i++) {
-    try {
-      checkDateTimes(rows[i] as Row, columns);
-    } catch (err) {
-      throw rows.length === 1 ? err : rowRefused(err, i);
-    }
-  }
-}
-
-/**
- * Refuses a `Date` outside DateTime's range (1970 to 2106) given for a `DateTime` column
- * (or inside one: `Nullable`, `Array`, an unnamed `Tuple`), which the server would clamp
- * or misread: `columns` are the table's columns that hold a DateTime and are written
- * without their type (`TableSchema.dateTimes`). Throws `QueryParamError` naming the column.
- *
- * @example
- * checkDateTimes({ at: new Date('2250-01-01') }, [['at', parseColumnType('DateTime')]]); // throws: at ... outside DateTime's range
- */
-export function checkDateTimes(row: Row, columns: readonly (readonly [string, ColumnType])[]): void {
-  for (const [name, type] of columns) checkDateTime(row[name], type, name);
-}
-
-function checkDateTime(value: unknown, type: ColumnType, name: string): void {
-  if (value === null || typeof value !== 'object') return;
-  switch (type.name) {
-    case 'DateTime':
-      if (value instanceof Date) epochSeconds(value, name);
-      return;
-    case 'Nullable': case 'LowCardinality':
-      return checkDateTime(value, type.args[0] as ColumnType, name);
-    case 'Array':
-      if (Array.isArray(value)) value.forEach((v: unknown, i) => checkDateTime(v, type.args[0] as ColumnType, `${name}[${i}]`));
-      return;
-    case 'Tuple':
-      if (Array.isArray(value)) value.forEach((v: unknown, i) => { if (typeof type.args[i] === 'object') checkDateTime(v, type.args[i] as ColumnType, `${name}.${i + 1}`); });
-  }
-}
-
-// A DateTime anywhere a value written without its type can hold one.
-function holdsDateTime(type: ColumnType): boolean {
-  if (type.name === 'DateTime') return true;
-  if (type.name === 'Nullable' || type.name === 'LowCardinality' || type.name === 'Array' || type.name === 'Tuple') {
-    return type.args.some((a) => typeof a === 'object' && holdsDateTime(a));
-  }
-  return false;
-}
-
-/**
- * Numbers, bigints and nulls are written the same whatever the column: only other values may need the table's types.
+ * Numbers, bigints and nulls are written the same whatever the column: only other values
+ * may need the table's types. (Rows of numbers alone are not described, so that an insert
+ * of them needs no question first: their ranges are then the server's to check.)
  *
  * @example
  * mayNeedSchema([{ id: 1 }]); // false
@@ -268,7 +212,7 @@ export function tableSchemaOf(
     const types = new Map<string, { type: ColumnType; text: string }>();
     const writable: string[] = [];
     const computed = new Set<string>();
-    const dateTimes: [string, ColumnType][] = [];
+    const ranged: [string, RangeCheck][] = [];
     let ephemeral = false;
     for (const line of checkResponse(res).split('\n')) {
       const fields = line.split('\t');
@@ -283,14 +227,17 @@ export function tableSchemaOf(
       const type = parseColumnType(text);
       types.set(name, { type, text });
       if (needsCare(type)) encodings.set(name, type);
-      else if (holdsDateTime(type)) dateTimes.push([name, type]);
+      else {
+        const check = rangeCheck(type);
+        if (check !== undefined) ranged.push([name, check]);
+      }
     }
     const nested = new Set<string>();
     for (const name of types.keys()) {
       const dot = name.indexOf('.');
       if (dot > 0 && !types.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
-    return ephemeral ? { encodings, nested, types, writable, computed, dateTimes } : { encodings, nested, types, computed, dateTimes };
+    return ephemeral ? { encodings, nested, types, writable, computed, ranged } : { encodings, nested, types, computed, ranged };
   });
   schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
   columns.catch(() => {

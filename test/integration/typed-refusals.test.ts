@@ -1,4 +1,5 @@
-// Values only the table's types refuse, on the real servers: a Date a DateTime column
+// Values only the table's types refuse, on the real servers: an integer outside its
+// column's type (the server wrapped it), a Date a DateTime column
 // cannot hold (past 2106, before 1970) is refused before anything is sent, named by its row,
 // from an array of any size, a generator or inside an array column, where the server would
 // clamp or misread it; Date32 and DateTime64 columns take the dates they hold. In the async
@@ -50,6 +51,28 @@ test('DateTime :: a Date it cannot hold is refused before anything is sent, name
     assert.equal(await conn.insertToTable(name, [{ id: 1, t: new Date(0) }, { id: 2, t: last }]), { rows: 2 });
     const stored = await conn.select(`SELECT id, t FROM ${name} ORDER BY id`);
     assert.equal(stored.map((r) => (r.t as Date).getTime()), [0, last.getTime()]);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('integers :: a value outside its column\'s type is refused before anything is sent (the server wrapped it: 300 into a UInt8 was 44)', async () => {
+  const name = await table(`it_tr_int_${suffix}`, 'id UInt32, small UInt8, big UInt64, s String, xs Array(Int8)');
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    // Rows that give a string (or a Date ...) are written by the table's description, which has the ranges.
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: 255, s: 'a' }, { id: 2, small: 300, s: 'b' }])), 'QUERY_PARAM: parameter rows[1].small: 300 is outside UInt8 (0 to 255)');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: 2n ** 64n, s: 'a' }, { id: 2, s: 'b' }])),
+      'QUERY_PARAM: parameter rows[0].big: 18446744073709551616 is outside UInt64 (0 to 18446744073709551615)');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, xs: [1, -129], s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].xs[1]: -129 is outside Int8 (-128 to 127)');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: '', s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].big: an empty string is no UInt64 (the server would store 0)');
+    // A source's rows are always checked.
+    assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, small: 1 }; yield { id: 2, small: -1 }; })())),
+      'QUERY_PARAM: parameter rows[1].small: -1 is outside UInt8 (0 to 255) (the insert was cancelled at this row)');
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+    // The edges are stored as given.
+    assert.equal(await conn.insertToTable(name, [{ id: 1, small: 255, big: 2n ** 64n - 1n, xs: [-128, 127], s: 'edge' }]), { rows: 1 });
+    assert.is((await sql(0, `SELECT small, big, xs FROM ${name} FORMAT TSV`)).trim(), '255\t18446744073709551615\t[-128,127]');
   } finally {
     await conn.close();
   }

@@ -1,0 +1,127 @@
+/**
+ * Values a column's type cannot hold, which the server would store altered rather than
+ * refuse when they come as text: an integer outside its type's range (wrapped: 300 into a
+ * UInt8 is 44), a `Date` outside DateTime's 1970 to 2106 (clamped). Checked against the
+ * table's description before anything is sent, for the columns written without their type,
+ * by a check made once per column type.
+ */
+import type { ColumnType } from './column-type.js';
+import { QueryParamError, rowRefused } from './errors.js';
+import { epochSeconds } from './params.js';
+import type { Row } from './types.js';
+
+/** A column's check: throws `QueryParamError` naming `name` (and the element) for a value its type cannot hold. */
+export type RangeCheck = (value: unknown, name: string) => void;
+
+// Bits and signedness of the integer types.
+const INTEGERS: Readonly<Record<string, readonly [number, boolean]>> = {
+  UInt8: [8, false], UInt16: [16, false], UInt32: [32, false], UInt64: [64, false], UInt128: [128, false], UInt256: [256, false],
+  Int8: [8, true], Int16: [16, true], Int32: [32, true], Int64: [64, true], Int128: [128, true], Int256: [256, true],
+};
+const INTEGER_TEXT = /^[-+]?\d+$/;
+const EPOCH_END_MS = 2 ** 32 * 1000;
+
+/**
+ * The check of a column of `type`, or `undefined` when its values need none: an integer or
+ * a DateTime, alone or inside `Nullable`, `LowCardinality`, `Array` or an unnamed `Tuple`.
+ * A non-finite number for an integer column, and an empty string, are refused too (the
+ * server stored 0, or failed after the rows before were sent).
+ *
+ * @example
+ * rangeCheck(parseColumnType('UInt8'))?.(300, 'n'); // throws: parameter n: 300 is outside UInt8 (0 to 255)
+ */
+export function rangeCheck(type: ColumnType): RangeCheck | undefined {
+  const integer = INTEGERS[type.name];
+  if (integer !== undefined) return integerCheck(type.name, integer);
+  switch (type.name) {
+    case 'DateTime':
+      return (value, name) => {
+        if (value instanceof Date) {
+          const ms = value.getTime();
+          if (!(ms >= 0 && ms < EPOCH_END_MS)) epochSeconds(value, name);
+        }
+      };
+    case 'Nullable': case 'LowCardinality':
+      return rangeCheck(type.args[0] as ColumnType);
+    case 'Array': {
+      const inner = rangeCheck(type.args[0] as ColumnType);
+      if (inner === undefined) return undefined;
+      return (value, name) => {
+        if (!Array.isArray(value)) return;
+        // The element's path is written only for a refusal.
+        for (let i = 0; i < value.length; i++) {
+          try {
+            inner(value[i], name);
+          } catch {
+            inner(value[i], `${name}[${i}]`);
+          }
+        }
+      };
+    }
+    case 'Tuple': {
+      const inner = type.args.map((a) => (typeof a === 'object' && a.field === undefined ? rangeCheck(a) : undefined));
+      if (inner.every((c) => c === undefined)) return undefined;
+      return (value, name) => {
+        if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], `${name}.${i + 1}`));
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks each of `rows` by the checks of its columns (`[name, check]`), a refusal named by
+ * its place among them when there are several.
+ *
+ * @example
+ * refuseOutOfRange(rows, schema.ranged ?? []); // throws QueryParamError: parameter rows[3].at: Date 2250-... is outside DateTime's range
+ */
+export function refuseOutOfRange(rows: readonly Row[], columns: readonly (readonly [string, RangeCheck])[]): void {
+  if (columns.length === 0) return;
+  for (let i = 0; i < rows.length; i++) {
+    try {
+      checkRanges(rows[i] as Row, columns);
+    } catch (err) {
+      throw rows.length === 1 ? err : rowRefused(err, i);
+    }
+  }
+}
+
+/**
+ * Checks one row by the checks of its columns.
+ *
+ * @example
+ * checkRanges({ n: 300 }, [['n', rangeCheck(parseColumnType('UInt8'))!]]); // throws
+ */
+export function checkRanges(row: Row, columns: readonly (readonly [string, RangeCheck])[]): void {
+  for (let i = 0; i < columns.length; i++) {
+    const [name, check] = columns[i] as readonly [string, RangeCheck];
+    const value = row[name];
+    if (value !== null && value !== undefined) check(value, name);
+  }
+}
+
+function integerCheck(typeName: string, [bits, signed]: readonly [number, boolean]): RangeCheck {
+  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
+  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+  // The common case, without a bigint: a safe integer within these (a wider type's: of the right sign).
+  const low = bits > 53 ? (signed ? -Number.MAX_SAFE_INTEGER : 0) : Number(min);
+  const high = bits > 53 ? Number.MAX_SAFE_INTEGER : Number(max);
+  return (value, name) => {
+    if (typeof value === 'number') {
+      if (value >= low && value <= high && Number.isInteger(value)) return;
+      if (!Number.isFinite(value)) throw new QueryParamError(name, `${value} cannot be stored in ${typeName}`);
+      // A fraction is the server's to read or refuse.
+      if (!Number.isInteger(value)) return;
+      return outside(BigInt(value), value);
+    }
+    if (typeof value === 'bigint') return outside(value, value);
+    if (typeof value === 'string') {
+      if (value === '') throw new QueryParamError(name, `an empty string is no ${typeName} (the server would store 0)`);
+      if (INTEGER_TEXT.test(value)) outside(BigInt(value), value);
+    }
+    function outside(n: bigint, given: unknown): void {
+      if (n < min || n > max) throw new QueryParamError(name, `${String(given)} is outside ${typeName} (${min} to ${max})`);
+    }
+  };
+}
