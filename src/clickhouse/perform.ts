@@ -2,8 +2,7 @@ import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
-import { type TableSchema, flattenNested, lacksColumn, mayNeedSchema, nestedKey, tableSchemaOf } from './table-schema.js';
-import { refuseOutOfRange } from './value-ranges.js';
+import { type TableSchema, flattenNested, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -152,7 +151,7 @@ async function performOnce<K extends PreparedRequest['type']>(
   const described = async (table: string, groups: readonly InsertGroup[]): Promise<TableSchema> => {
     const cached = await tableSchemaOf(transport, server, table, remaining, options.signal);
     const schema = lacksColumn(cached, groups.flatMap((g) => columnsOf(g.rows[0] as Row))) ? await describeAfresh(server, table, remaining, options.signal) : cached;
-    refuseOutOfRange(insert?.rows ?? [], schema.ranged ?? []);
+    refuseRows(insert?.rows ?? [], groups, schema);
     return schema;
   };
   // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one

@@ -7,12 +7,14 @@ import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
-import { type RangeCheck, rangeCheck } from './value-ranges.js';
+import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
+import { QueryParamError, rowRefused } from './errors.js';
+import { columnsOf } from './encode-bytes.js';
 import type { ColumnTypes } from './encode-binary.js';
 import { send } from './http.js';
 import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
-import type { Row, ServerConfig, Transport } from './types.js';
+import type { InsertGroup, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
@@ -143,6 +145,31 @@ export function partOfNestedTest(schema: TableSchema): (row: Row) => boolean {
 export function columnNames(schema: TableSchema): (key: string) => boolean {
   let lower: Set<string> | undefined;
   return (key) => schema.types.has(key) || (lower ??= new Set([...schema.types.keys()].map((name) => name.toLowerCase()))).has(key.toLowerCase());
+}
+
+/**
+ * Refuses, before anything is sent, an array's row the table cannot take as given, named by
+ * its place: a key that names no column of a described table, or a MATERIALIZED or ALIAS
+ * column (its statement names the key: the server would refuse it, on 18.16 after storing
+ * the column sets before it), a value outside its column's range (`refuseOutOfRange`). The
+ * keys are checked on each group's first row (the rows of a group give the same ones).
+ *
+ * @example
+ * refuseRows(rows, request.insert.groups, schema); // throws QueryParamError: parameter rows[2].nmae: the table has no column "nmae"
+ */
+export function refuseRows(rows: readonly Row[], groups: readonly InsertGroup[], schema: TableSchema): void {
+  const { computed, types, nested } = schema;
+  for (const group of groups) {
+    const first = group.rows[0];
+    if (first === undefined) continue;
+    for (const key of columnsOf(first)) {
+      const unknown = types.size > 0 && !types.has(key) && !nested.has(key);
+      if (!unknown && computed?.has(key) !== true) continue;
+      const err = new QueryParamError(key, unknown ? `the table has no column ${JSON.stringify(key)}` : `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it`);
+      throw rows.length === 1 ? err : rowRefused(err, Math.max(0, rows.indexOf(first)));
+    }
+  }
+  refuseOutOfRange(rows, schema.ranged ?? []);
 }
 
 /**
