@@ -97,9 +97,9 @@ function plainValue(value: unknown, name: string): boolean {
     case 'object':
       if (value === null) return true;
       if (value instanceof Date) {
-        // Within DateTime's range written as its seconds; outside it the column's type decides (dateText refuses only what no type holds).
+        // Within DateTime's range written as its seconds; before 1970 the column's type decides (a Date32 holds it).
         const ms = value.getTime();
-        if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) dateText(value, name, undefined);
+        if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS) && !(ms >= DATE32_MIN_MS && ms < 0)) dateText(value, name, undefined);
         return true;
       }
       if (Array.isArray(value)) {
@@ -239,11 +239,11 @@ function dateText(date: Date, name: string, kind: ColumnEncoding | undefined): s
   }
   // Ten digits: 18.16 reads a shorter text as `YYYY-MM-DD hh:mm:ss` when its fifth character is no digit.
   if (ms >= 0 && ms < EPOCH_TEXT_END_MS) return String(Math.floor(ms / 1000)).padStart(10, '0');
-  // Outside DateTime's range only a DateTime64 or Date32 holds it (a DateTime column's rows are checked by
-  // the table's types first): past 2106 written as for a DateTime64, before 1970 as its UTC ISO text.
+  // Past DateTime's range only a DateTime64 holds it (a DateTime column's rows are checked by the table's types
+  // first): written as for one. Before 1970 only a Date32 (a column described as one, never here).
   if (ms >= EPOCH_TEXT_END_MS && ms <= DATETIME64_MAX_MS) return dateText(date, name, 'datetime64');
-  if (ms >= DATE32_MIN_MS && ms < 0) return date.toISOString();
-  throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1900 to 2299, which no ClickHouse date or time type holds`);
+  if (ms > DATETIME64_MAX_MS || ms < DATE32_MIN_MS) throw new QueryParamError(name, `Date ${date.toISOString()} is outside 1900 to 2299, which no ClickHouse date or time type holds`);
+  return String(epochSeconds(date, name)).padStart(10, '0');
 }
 
 /**

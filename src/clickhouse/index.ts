@@ -1,6 +1,7 @@
 // The protocol layer's barrel: what src/pool and src/index.ts import.
 export * from './types.js';
 export * from './errors.js';
+export { allRefused, withAllRefused } from './refusals.js';
 export { type CacheLimits, BoundedCache, ownCopy } from './bounded-cache.js';
 export { parseConnectionString, redactUrl } from './connection-string.js';
 export { type TypedPlaceholder, type RenderedQuery, renderQuery, renderTemplate, formatLiteral, quoteString, quoteIdentifier, isWellFormed } from './params.js';

@@ -5,12 +5,13 @@
  */
 import { type ColumnEncodings, encodeRow } from './encode.js';
 import { ChunkWriter } from './encode-bytes.js';
-import { rowRefused, withRequestSent } from './errors.js';
+import { QueryParamError, rowRefused, withRequestSent } from './errors.js';
+import { withAllRefused } from './refusals.js';
 import type { RawResponse } from './http.js';
 import { columnList, columnUnion, insertHead } from './prepare.js';
 import { type Expiry, type ReadOptions, SourceReader, type SourceRowWriter, stallWatch } from './source-writer.js';
 import { checkResponse } from './response.js';
-import { type TableSchema, flattenNested, givesPartOfNested } from './table-schema.js';
+import { type TableSchema, flattenedRows, givesPartOfNested } from './table-schema.js';
 import type { InsertResult, Row, RowSource, Settings } from './types.js';
 
 /**
@@ -110,16 +111,19 @@ export async function* encodedAsSent(
 export function encodedWhole(head: string, rows: readonly Row[], encodings: ColumnEncodings, placeOf?: (row: Row, index: number) => number): Buffer[] {
   const out = new ChunkWriter();
   out.text(head);
+  // Every refused row is found (the async writer reports each alone and sends the rest once).
+  const refused: QueryParamError[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as Row;
-    let line: string;
     try {
-      line = encodeRow(row, encodings);
+      out.line(encodeRow(row, encodings));
     } catch (err) {
-      throw rowRefused(err, placeOf === undefined ? i : placeOf(row, i));
+      const refusal = rowRefused(err, placeOf === undefined ? i : placeOf(row, i));
+      if (!(refusal instanceof QueryParamError)) throw refusal;
+      refused.push(refusal);
     }
-    out.line(line);
   }
+  if (refused.length > 0) throw withAllRefused(refused);
   return out.take();
 }
 
@@ -276,7 +280,8 @@ const HELD_BYTES = 16 * 1024 * 1024;
  * const { rows } = await insertMerged('`events`', rows, schema, post, () => undefined);
  */
 export async function insertMerged(table: string, rows: readonly Row[], schema: TableSchema, post: Post, sentRows: (rows: number) => void): Promise<InsertResult | undefined> {
-  const flat = schema.nested.size > 0 ? rows.map((row) => flattenNested(row, schema.nested)) : rows;
+  // Flattened and checked again as flattened, a refusal named by the caller's place of the row.
+  const flat = schema.nested.size > 0 ? flattenedRows(rows, schema, new Map()) : rows;
   // A row giving part of a Nested column's fields: the caller sends a statement per set.
   if (givesPartOfNested(flat, schema)) return undefined;
   const columns = columnUnion(flat);

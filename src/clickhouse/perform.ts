@@ -2,7 +2,7 @@ import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
-import { type TableSchema, flattenNested, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
@@ -181,7 +181,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
     const schema = needed || binary ? await described(insert.table, groups).catch((err: unknown) => {
-      if (needed) throw err;
+      if (needed || err instanceof QueryParamError) throw err;
       return undefined;
     }) : undefined;
     if (schema !== undefined) {
@@ -189,11 +189,7 @@ async function performOnce<K extends PreparedRequest['type']>(
       if (binary) types = schema.types;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
       if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
-        groups = insertRequest(insert.table, groups.flatMap((g) => g.rows.map((row) => {
-          const flat = flattenNested(row, schema.nested);
-          if (flat !== row) given.set(flat, row);
-          return flat;
-        }))).insert?.groups ?? groups;
+        groups = insertRequest(insert.table, flattenedRows(insert.rows ?? [], schema, given), true).insert?.groups ?? groups;
       }
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.

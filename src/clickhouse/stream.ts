@@ -284,8 +284,11 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
 async function rowsBeforeBlock(tail: Buffer, tag: string | undefined, decoder: RowBinaryStream | TsvStream, sink: RowSink, text = tail.toString('utf8')): Promise<void> {
   const block = findExceptionBlock(text, tag);
   if (block === undefined) return;
-  // The block is the server's text (UTF-8) at the very end: the rows' bytes are those before it.
-  const rows = decoder.push(tail.subarray(0, tail.length - Buffer.byteLength(text.slice(block.offset), 'utf8')));
+  // The rows' bytes are those before the block: found as bytes (the text's offsets are not
+  // byte offsets where the rows, or the server's message, hold bytes that are not UTF-8).
+  const open = tag === undefined ? -1 : tail.lastIndexOf(`\r\n__exception__\r\n${tag}\r\n`);
+  const end = open >= 0 ? open : tail.length - Buffer.byteLength(text.slice(block.offset), 'utf8');
+  const rows = decoder.push(tail.subarray(0, end));
   if (rows.length > 0) await sink.push(rows);
   throw new ClickHouseError(block, 200);
 }

@@ -6,9 +6,10 @@ import { BoundedCache } from './bounded-cache.js';
 import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './text-escape.js';
-import { type ColumnEncodings } from './encode.js';
+import { type ColumnEncodings, checkRow } from './encode.js';
 import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
 import { QueryParamError, rowRefused } from './errors.js';
+import { withAllRefused } from './refusals.js';
 import { columnsOf } from './encode-bytes.js';
 import type { ColumnTypes } from './encode-binary.js';
 import { send } from './http.js';
@@ -159,17 +160,47 @@ export function columnNames(schema: TableSchema): (key: string) => boolean {
  */
 export function refuseRows(rows: readonly Row[], groups: readonly InsertGroup[], schema: TableSchema): void {
   const { computed, types, nested } = schema;
+  const refused: QueryParamError[] = [];
+  let places: Map<Row, number> | undefined;
   for (const group of groups) {
     const first = group.rows[0];
     if (first === undefined) continue;
-    for (const key of columnsOf(first)) {
-      const unknown = types.size > 0 && !types.has(key) && !nested.has(key);
-      if (!unknown && computed?.has(key) !== true) continue;
-      const err = new QueryParamError(key, unknown ? `the table has no column ${JSON.stringify(key)}` : `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it`);
-      throw rows.length === 1 ? err : rowRefused(err, Math.max(0, rows.indexOf(first)));
+    const key = columnsOf(first).find((k) => (types.size > 0 && !types.has(k) && !nested.has(k)) || computed?.has(k) === true);
+    if (key === undefined) continue;
+    const err = new QueryParamError(key, computed?.has(key) === true ? `column ${JSON.stringify(key)} is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it` : `the table has no column ${JSON.stringify(key)}`);
+    if (rows.length === 1) throw err;
+    // Every row of the group gives that key: each is refused (the async writer reports each and sends the rest once).
+    places ??= new Map(rows.map((row, i) => [row, i]));
+    for (const row of group.rows) refused.push(rowRefused(err, places.get(row) ?? 0) as QueryParamError);
+  }
+  if (refused.length > 0) throw withAllRefused(refused.sort((a, b) => (a.row ?? 0) - (b.row ?? 0)));
+  refuseOutOfRange(rows, schema.ranged ?? []);
+}
+
+/**
+ * An array's rows with their Nested columns given as objects flattened (`n: { a }` → `n.a`),
+ * in the caller's order, each flattened row mapped to its caller's row in `given`; checked
+ * again as flattened (a value inside such an object is read as its column's only now), a
+ * refusal named by the row's place among the caller's rows.
+ *
+ * @example
+ * const flat = flattenedRows(rows, schema, given);
+ */
+export function flattenedRows(rows: readonly Row[], schema: TableSchema, given: Map<Row, Row>): Row[] {
+  const flat = rows.map((row) => {
+    const f = flattenNested(row, schema.nested);
+    if (f !== row) given.set(f, row);
+    return f;
+  });
+  for (let i = 0; i < flat.length; i++) {
+    try {
+      checkRow(flat[i] as Row);
+    } catch (err) {
+      throw rowRefused(err, i);
     }
   }
-  refuseOutOfRange(rows, schema.ranged ?? []);
+  refuseOutOfRange(flat, schema.ranged ?? []);
+  return flat;
 }
 
 /**

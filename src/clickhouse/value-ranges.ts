@@ -7,6 +7,7 @@
  */
 import type { ColumnType } from './column-type.js';
 import { QueryParamError, rowRefused } from './errors.js';
+import { withAllRefused } from './refusals.js';
 import { epochSeconds } from './params.js';
 import type { Row } from './types.js';
 
@@ -78,13 +79,17 @@ export function rangeCheck(type: ColumnType): RangeCheck | undefined {
  */
 export function refuseOutOfRange(rows: readonly Row[], columns: readonly (readonly [string, RangeCheck])[]): void {
   if (columns.length === 0) return;
+  // Every refused row is found (the async writer reports each alone and sends the rest once).
+  const refused: QueryParamError[] = [];
   for (let i = 0; i < rows.length; i++) {
     try {
       checkRanges(rows[i] as Row, columns);
     } catch (err) {
-      throw rows.length === 1 ? err : rowRefused(err, i);
+      if (rows.length === 1) throw err;
+      refused.push(rowRefused(err, i) as QueryParamError);
     }
   }
+  if (refused.length > 0) throw withAllRefused(refused);
 }
 
 /**
@@ -107,6 +112,8 @@ function integerCheck(typeName: string, [bits, signed]: readonly [number, boolea
   // The common case, without a bigint: a safe integer within these (a wider type's: of the right sign).
   const low = bits > 53 ? (signed ? -Number.MAX_SAFE_INTEGER : 0) : Number(min);
   const high = bits > 53 ? Number.MAX_SAFE_INTEGER : Number(max);
+  // Decimal text of fewer digits than the bound's is within it (the sign allowing): no bigint made.
+  const digits = String(max).length - 1;
   return (value, name) => {
     if (typeof value === 'number') {
       if (value >= low && value <= high && Number.isInteger(value)) return;
@@ -118,6 +125,9 @@ function integerCheck(typeName: string, [bits, signed]: readonly [number, boolea
     if (typeof value === 'bigint') return outside(value, value);
     if (typeof value === 'string') {
       if (value === '') throw new QueryParamError(name, `an empty string is no ${typeName} (the server would store 0)`);
+      const negative = value.charCodeAt(0) === 45;
+      const length = value.length - (negative || value.charCodeAt(0) === 43 ? 1 : 0);
+      if (length <= digits && (signed || !negative) && INTEGER_TEXT.test(value)) return;
       if (INTEGER_TEXT.test(value)) outside(BigInt(value), value);
     }
     function outside(n: bigint, given: unknown): void {

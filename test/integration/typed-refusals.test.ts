@@ -120,6 +120,21 @@ test('keys :: an array\'s key that names no column, or a MATERIALIZED one, is re
   }
 });
 
+test('Nested given as an object :: a value refused once flattened is named by the caller\'s row (the rows were flattened in column-set order, so another row was named)', async () => {
+  const name = await table(`it_tr_nested_${suffix}`, 'id UInt32, s String, n Nested(d Date, x UInt8)');
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    const rows: Row[] = [{ id: 0, s: 'a', n: { d: [fine], x: [1] } }, { id: 1, s: 'b' }, { id: 2, s: 'c', n: { d: [new Date(Date.UTC(1800, 0, 1))], x: [1] } }];
+    const error = await conn.insertToTable(name, rows).then(() => undefined, (e: Error & { param?: string; row?: number }) => e);
+    assert.is(error?.param, 'rows[2].n.d[0]');
+    assert.is(error?.row, 2);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 0, s: 'a', n: { d: [fine], x: [300] } }, { id: 1, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].n.x[0]: 300 is outside UInt8 (0 to 255)');
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+  } finally {
+    await conn.close();
+  }
+});
+
 test('writer :: a row only the table\'s description refuses (a type, a key) goes to onError alone, named by its column; the other rows of its batch are stored', async () => {
   const name = await table(`it_tr_writer_${suffix}`, `id UInt32, t DateTime DEFAULT now(), dec Decimal(9, 2) DEFAULT 0`);
   const dead: { message: string; rows: readonly Row[] }[] = [];
@@ -143,6 +158,11 @@ test('writer :: a row only the table\'s description refuses (a type, a key) goes
     const stats = pool.stats().writer;
     assert.is(stats.written, 7);
     assert.is(stats.failed, 3);
+    // A batch every row of which is refused: each reported, found in one pass, and flush() settles.
+    for (let id = 20; id < 23; id++) pool.asyncInsertToTable(name, { id, t: late });
+    await pool.flush();
+    assert.equal(dead.slice(3).map((d) => d.rows.map((r) => r.id)), [[20], [21], [22]]);
+    assert.is(pool.stats().writer.failed, 6);
   } finally {
     await app.stop();
   }

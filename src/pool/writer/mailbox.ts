@@ -41,6 +41,8 @@ export interface WriterUnit {
   /** Failures that consume the retry budget (not "server unreachable"). */
   failures: number;
   evicted: boolean;
+  /** An attempt of it may have been stored (its outcome unknown, sent again as it was): it is never split into a request of other bytes. */
+  uncertain: boolean;
   /** A summary: inspection tools serialize the actor's context, and rows and bodies stay out of it. */
   toJSON(): { seq: number; table: string | undefined; rows: number; attempts: number };
 }
@@ -93,7 +95,7 @@ export interface MailboxOptions {
 /** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
 const GONE: WriterUnit = Object.freeze({
   seq: 0, table: undefined, rows: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
-  attempts: 0, failures: 0, evicted: true, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
+  attempts: 0, failures: 0, evicted: true, uncertain: false, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
 }) as WriterUnit;
 
 export class Mailbox {
@@ -319,6 +321,7 @@ function newUnit(table: string | undefined, openedAt: number): WriterUnit {
     attempts: 0,
     failures: 0,
     evicted: false,
+    uncertain: false,
     toJSON() {
       return { seq: this.seq, table: this.table, rows: unitSize(this), attempts: this.attempts };
     },

@@ -6,7 +6,7 @@
  * Otherwise the outcome is unknown and the rows go to onError, never sent blindly again.
  */
 import {
-  AbortError, QueryParamError, TRACEABLE, TimeoutError, TransportError, insertStopOf, newQueryId, withOptions, withRequestSent, type PreparedRequest, type QueryOutcome, type Row,
+  AbortError, QueryParamError, TRACEABLE, TimeoutError, TransportError, allRefused, insertStopOf, newQueryId, withOptions, withRequestSent, type PreparedRequest, type QueryOutcome, type Row,
 } from '../../clickhouse/index.js';
 import { WriteOutcomeUnknownError } from './errors.js';
 
@@ -141,7 +141,7 @@ export async function judgeFailure(args: {
   readonly statements: number;
   readonly table: string | undefined;
   readonly outcomes: WriteOutcomes | undefined;
-}): Promise<{ readonly done: boolean; readonly error?: unknown; readonly keep?: readonly Row[]; readonly lost?: { readonly error: Error; readonly rows: readonly Row[] } }> {
+}): Promise<{ readonly done: boolean; readonly error?: unknown; readonly keep?: readonly Row[]; readonly lost?: { readonly error: Error; readonly rows: readonly Row[] }; readonly repeat?: boolean }> {
   const { error, trace } = args;
   const stop = insertStopOf(error);
   // The statements before the one sent last are stored; its rows and those after it may not be.
@@ -157,7 +157,7 @@ export async function judgeFailure(args: {
     return { done: false, error: unknown, keep: unsure };
   }
   // Unknown, but the table drops a repeated block: all of it again, the same bytes.
-  if (verdict === 'repeat') return { done: false, error };
+  if (verdict === 'repeat') return { done: false, error, repeat: true };
   if (verdict === 'not-stored') return { done: false, error, keep: unsure };
   // Stored: the rows after it were never sent, and go again as such.
   if (stop !== undefined) return stop.after.length === 0 ? { done: true } : { done: false, error: neverSent(error), keep: stop.after };
@@ -177,21 +177,28 @@ function neverSent(error: unknown): unknown {
 }
 
 /**
- * A batch refused for one of its rows (a value only the table's types refuse, a `Date` past
- * 2106 for a `DateTime` column say, found as the batch was encoded, before its statement
- * was sent): that row, with the error named by its column alone (its place in the batch
- * means nothing to the caller), and the batch's other `unsettled` rows, which go again as a
- * batch of their own (none: the row was the last unsettled). Undefined for any other failure.
+ * A batch refused for some of its rows (values only the table's description refuses, a
+ * `Date` past 2106 for a `DateTime` column say, found as the batch was encoded, before its
+ * statement was sent): those rows, each with its error named by its column alone (its place
+ * in the batch means nothing to the caller), and the batch's other `unsettled` rows, which go
+ * again as a batch of their own (none: every unsettled row was refused). Undefined for any other failure.
  *
  * @example
- * const refused = refusedRow(error, unit.request, unitRows(unit));
- * if (refused) { report(refused.error, [refused.row]); send(refused.rest); }
+ * const refused = refusedRows(error, unit.request, unitRows(unit));
+ * if (refused) { for (const r of refused.rows) report(r.error, [r.row]); send(refused.rest); }
  */
-export function refusedRow(error: unknown, request: PreparedRequest, unsettled: readonly Row[]): { readonly row: Row; readonly error: Error; readonly rest: readonly Row[] } | undefined {
+export function refusedRows(error: unknown, request: PreparedRequest, unsettled: readonly Row[]): { readonly rows: readonly { readonly row: Row; readonly error: Error }[]; readonly rest: readonly Row[] } | undefined {
   if (!(error instanceof QueryParamError) || error.row === undefined) return undefined;
-  const row = request.insert?.rows?.[error.row];
-  if (row === undefined || !unsettled.includes(row)) return undefined;
-  const reason = error.message.slice(`parameter ${error.param}: `.length);
-  const param = error.param.replace(/^rows\[\d+\]\.?/, '') || 'row';
-  return { row, error: new QueryParamError(param, reason, { cause: error }), rest: unsettled.filter((r) => r !== row) };
+  const given = request.insert?.rows;
+  const rows: { row: Row; error: Error }[] = [];
+  for (const refusal of allRefused(error)) {
+    const row = refusal.row === undefined ? undefined : given?.[refusal.row];
+    if (row === undefined) return undefined;
+    const reason = refusal.message.slice(`parameter ${refusal.param}: `.length);
+    rows.push({ row, error: new QueryParamError(refusal.param.replace(/^rows\[\d+\]\.?/, '') || 'row', reason, { cause: refusal }) });
+  }
+  const out = new Set(rows.map((r) => r.row));
+  const open = new Set(unsettled);
+  const mine = rows.filter((r) => open.has(r.row));
+  return mine.length === 0 ? undefined : { rows: mine, rest: unsettled.filter((r) => !out.has(r)) };
 }

@@ -11,7 +11,7 @@ import { equalJitter } from '../backoff.js';
 import { classifyFailure, isPoolGone } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
 import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
-import { forWriter, judgeFailure, refusedRow, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
+import { forWriter, judgeFailure, refusedRows, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
 import { writerMachine, type WriterIO } from './writer.machine.js';
 import type { WriterOptions, WriterStats } from './writer-options.js';
 
@@ -247,13 +247,19 @@ class AsyncWriter implements Writer {
           // Before anything is sent again: what was stored (looked up when the answer was lost).
           const statements = unit.request.insert?.groups.length ?? 1;
           const verdict = await judgeFailure({ error, trace, queryId, statements, table: unit.table, outcomes: this.#deps.outcomes });
-          // One row the table's types refuse: reported alone, the others go again at once (never sent; a row fewer each time).
-          const refused = verdict.done ? undefined : refusedRow(verdict.error, unit.request, verdict.keep ?? unitRows(unit));
+          if (verdict.repeat === true) unit.uncertain = true;
+          // Rows the table's description refuses: each reported alone, the others go again at once (never sent).
+          const refused = verdict.done || unit.uncertain ? undefined : refusedRows(verdict.error, unit.request, verdict.keep ?? unitRows(unit));
           if (refused !== undefined && refused.rest.length > 0) {
-            this.#keep(unit, refused.rest, { error: refused.error, rows: [refused.row] });
+            this.#keep(unit, refused.rest, refused.rows.map(({ error: e, row }) => ({ error: e, rows: [row] })));
             if (!unit.evicted) continue;
-          } else if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost);
-          if (!verdict.done) throw refused?.error ?? verdict.error;
+          } else if (refused !== undefined) {
+            // Every row left was refused: the unit is settled (a unit of no rows settles no flush by itself).
+            this.#keep(unit, [], refused.rows.map(({ error: e, row }) => ({ error: e, rows: [row] })));
+            this.#complete(unit);
+            return this.#settleFlushes();
+          } else if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost && [verdict.lost]);
+          if (!verdict.done) throw verdict.error;
           return;
         }
       }
@@ -284,15 +290,14 @@ class AsyncWriter implements Writer {
   }
 
   /** Part of `unit` is settled: the unit keeps `rows`; `lost` rows are reported, the others were stored. */
-  #keep(unit: WriterUnit, rows: readonly Row[], lost?: { readonly error: Error; readonly rows: readonly Row[] }): void {
+  #keep(unit: WriterUnit, rows: readonly Row[], lost: readonly { readonly error: Error; readonly rows: readonly Row[] }[] = []): void {
     // Gone already (reported by a drain that gave up on it).
     if (unit.evicted) return;
     const settled = this.#mailbox.keep(unit, rows);
-    const n = lost?.rows.length ?? 0;
+    const n = lost.reduce((sum, l) => sum + l.rows.length, 0);
     this.#written += settled - n;
-    if (lost === undefined) return;
     this.#failed += n;
-    this.#report(lost.error, lost.rows);
+    for (const l of lost) this.#report(l.error, l.rows);
   }
 
   #deadLetter(unit: WriterUnit, error: Error): void {

@@ -13,7 +13,7 @@ const settle = async (): Promise<void> => {
 
 const unit = (seq: number): WriterUnit => ({
   seq, table: 't', rows: [{ seq }], start: 0, openedAt: 0,
-  request: undefined, pending: undefined, attempts: 0, failures: 0, evicted: false,
+  request: undefined, pending: undefined, attempts: 0, failures: 0, evicted: false, uncertain: false,
   toJSON: () => ({ seq, table: 't', rows: 1, attempts: 0 }),
 });
 
