@@ -7,7 +7,7 @@
 // named Tuple given a key it has no element for is refused, not stored without it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, definePool, startSupervisor, type Row } from '../../src/index.js';
+import { connect, definePool, startSupervisor, type Connection, type Row } from '../../src/index.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { sql } from './helpers.js';
 
@@ -29,13 +29,22 @@ test.after(async () => {
   for (const name of made) await sql(0, `DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
 });
 
+/** Runs `use` with a connection to server 0, closed after. */
+async function connected(use: (conn: Connection) => Promise<void>): Promise<void> {
+  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
+  try {
+    await use(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
 const refusal = (call: Promise<unknown>): Promise<string> =>
   call.then((r) => `resolved ${JSON.stringify(r)}`, (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
 
 test('DateTime :: a Date it cannot hold is refused before anything is sent, named by its row, however the rows come', async () => {
   const name = await table(`it_tr_datetime_${suffix}`, 'id UInt32, t DateTime, at Array(DateTime)');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     const range = (d: Date) => `Date ${d.toISOString()} is outside DateTime's range (1970 to 2106)`;
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: late }])), `QUERY_PARAM: parameter t: ${range(late)}`);
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: fine }, { id: 2, t: early }])), `QUERY_PARAM: parameter rows[1].t: ${range(early)}`);
@@ -51,15 +60,12 @@ test('DateTime :: a Date it cannot hold is refused before anything is sent, name
     assert.equal(await conn.insertToTable(name, [{ id: 1, t: new Date(0) }, { id: 2, t: last }]), { rows: 2 });
     const stored = await conn.select(`SELECT id, t FROM ${name} ORDER BY id`);
     assert.equal(stored.map((r) => (r.t as Date).getTime()), [0, last.getTime()]);
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('integers :: a value outside its column\'s type is refused before anything is sent (the server wrapped it: 300 into a UInt8 was 44)', async () => {
   const name = await table(`it_tr_int_${suffix}`, 'id UInt32, small UInt8, big UInt64, s String, xs Array(Int8)');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     // Rows that give a string (or a Date ...) are written by the table's description, which has the ranges.
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: 255, s: 'a' }, { id: 2, small: 300, s: 'b' }])), 'QUERY_PARAM: parameter rows[1].small: 300 is outside UInt8 (0 to 255)');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: 2n ** 64n, s: 'a' }, { id: 2, s: 'b' }])),
@@ -73,66 +79,52 @@ test('integers :: a value outside its column\'s type is refused before anything 
     // The edges are stored as given.
     assert.equal(await conn.insertToTable(name, [{ id: 1, small: 255, big: 2n ** 64n - 1n, xs: [-128, 127], s: 'edge' }]), { rows: 1 });
     assert.is((await sql(0, `SELECT small, big, xs FROM ${name} FORMAT TSV`)).trim(), '255\t18446744073709551615\t[-128,127]');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('Date32, DateTime64 :: take the dates before 1970 and past 2106 that they hold', async () => {
   if (!modern) return; // 18.16 has neither type
   const name = await table(`it_tr_wide_${suffix}`, 'id UInt32, d32 Nullable(Date32), t64 Nullable(DateTime64(3))');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     assert.equal(await conn.insertToTable(name, [{ id: 1, d32: early }, { id: 2, t64: late }]), { rows: 2 });
     assert.equal(await conn.insertToTable(name, (function* () { yield { id: 3, d32: early, t64: late }; })()), { rows: 1 });
     assert.is((await sql(0, `SELECT groupArray(toString(d32)), groupArray(toString(t64)) FROM (SELECT * FROM ${name} ORDER BY id) FORMAT TSV`)).trim(),
       "['1950-06-15','1950-06-15']\t['2250-01-01 00:00:00.000','2250-01-01 00:00:00.000']");
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('named Tuple :: a key that names no element is refused (the server dropped it); an element left out takes its default', async () => {
   if (!modern) return; // 18.16 has no named tuples
   const name = await table(`it_tr_tuple_${suffix}`, 'id UInt32, t Tuple(a UInt8, b String)');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     const says = 'the named Tuple has no element "bb" (its elements: a, b)';
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: { a: 1, bb: 'typo' } }])), `QUERY_PARAM: parameter rows[0].t.bb: ${says}`);
     assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, t: { a: 1, bb: 'typo' } }; })())), `QUERY_PARAM: parameter rows[0].t.bb: ${says} (the insert was cancelled at this row)`);
     assert.equal(await conn.insertToTable(name, [{ id: 2, t: { a: 2 } }]), { rows: 1 });
     assert.is((await sql(0, `SELECT t.1, t.2 = '' FROM ${name} FORMAT TSV`)).trim(), '2\t1');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('keys :: an array\'s key that names no column, or a MATERIALIZED one, is refused before anything is sent (on 18.16 the sets before it were stored first)', async () => {
   const name = await table(`it_tr_keys_${suffix}`, 'id UInt32, s String DEFAULT \'d\', m UInt32 MATERIALIZED id * 2');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1 }, { id: 2, s: 'x' }, { id: 3, nmae: 'typo' }])), 'QUERY_PARAM: parameter rows[2].nmae: the table has no column "nmae"');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, s: 'a' }, { id: 2, s: 'b', m: 7 }])),
       'QUERY_PARAM: parameter rows[1].m: column "m" is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it');
     assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('Nested given as an object :: a value refused once flattened is named by the caller\'s row (the rows were flattened in column-set order, so another row was named)', async () => {
   const name = await table(`it_tr_nested_${suffix}`, 'id UInt32, s String, n Nested(d Date, x UInt8)');
-  const conn = connect(serverUrls()[0] as string, { timeout: 20_000 });
-  try {
+  await connected(async (conn) => {
     const rows: Row[] = [{ id: 0, s: 'a', n: { d: [fine], x: [1] } }, { id: 1, s: 'b' }, { id: 2, s: 'c', n: { d: [new Date(Date.UTC(1800, 0, 1))], x: [1] } }];
     const error = await conn.insertToTable(name, rows).then(() => undefined, (e: Error & { param?: string; row?: number }) => e);
     assert.is(error?.param, 'rows[2].n.d[0]');
     assert.is(error?.row, 2);
     assert.is(await refusal(conn.insertToTable(name, [{ id: 0, s: 'a', n: { d: [fine], x: [300] } }, { id: 1, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].n.x[0]: 300 is outside UInt8 (0 to 255)');
     assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
-  } finally {
-    await conn.close();
-  }
+  });
 });
 
 test('writer :: a row only the table\'s description refuses (a type, a key) goes to onError alone, named by its column; the other rows of its batch are stored', async () => {
