@@ -151,8 +151,8 @@ const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longe
 export async function insertStreamed(table: string, source: RowSource, schema: TableSchema, post: Post, sentRows: (rows: number) => void, options: SourceOptions = {}): Promise<InsertResult> {
   const columns = options.columns ?? '';
   const head = insertHead(table, columns !== '' || schema.writable === undefined ? columns : columnList(schema.writable));
-  // (The rows of an array given with `columns` were checked already.)
-  const reader = new SourceReader(source, schema, { ...options, nestedParts: columns === '' });
+  // The rows of an array given with `columns` were checked already, their ranges too: not again per row.
+  const reader = new SourceReader(source, columns === '' ? schema : { ...schema, ranged: [] }, { ...options, nestedParts: columns === '' });
   const { writer } = reader;
   // Rows giving part of a Nested column's fields, by column list: their statements' bodies.
   const held = new Map<string, StatementBody>();

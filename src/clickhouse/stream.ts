@@ -45,8 +45,6 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
   let failure: unknown;
   // The reader was given the failure, or left: the iteration is over.
   let over = false;
-  // The stream was ended by `fail` (its `gone` aborted too), not by the reader.
-  let failed = false;
   let started: Promise<void> | undefined;
   // The readers waiting for rows (a caller may ask for several at once), and the producer waiting for room.
   let readers: (() => void)[] = [];
@@ -82,7 +80,6 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       // The reader gets `error` at its next step: the rows it has not read are dropped, and
       // the request ends now (as when the reader leaves), whatever the producer waits for.
       failure = error;
-      failed = true;
       batches.length = 0;
       batch = [];
       index = 0;
@@ -98,7 +95,6 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
         if (!over) failure ??= error;
         done = true;
         // Work the call left running (a pool call rejected under it) pushes no more, and its request ends.
-        failed = true;
         if (!gone.signal.aborted) gone.abort(error);
         wake();
       },
@@ -152,7 +148,8 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       }
       freeRoom();
       if (done || over || gone.signal.aborted || failure !== undefined) {
-        if (failure !== undefined && (failed || !gone.signal.aborted)) {
+        // A failure is set only by `fail` or the call's rejection, never after the reader left.
+        if (failure !== undefined) {
           const error = failure;
           failure = undefined;
           over = true;

@@ -6,7 +6,8 @@ import { BoundedCache } from './bounded-cache.js';
 import { isPlainObject } from './checks.js';
 import { type ColumnType, parseColumnType } from './column-type.js';
 import { unescapeTsv } from './text-escape.js';
-import { type ColumnEncodings, checkRow } from './encode.js';
+import { type ColumnEncodings } from './encode.js';
+import { checkRows } from './prepare.js';
 import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
 import { QueryParamError, rowRefused } from './errors.js';
 import { withAllRefused } from './refusals.js';
@@ -192,13 +193,7 @@ export function flattenedRows(rows: readonly Row[], schema: TableSchema, given: 
     if (f !== row) given.set(f, row);
     return f;
   });
-  for (let i = 0; i < flat.length; i++) {
-    try {
-      checkRow(flat[i] as Row);
-    } catch (err) {
-      throw rowRefused(err, i);
-    }
-  }
+  checkRows(flat);
   refuseOutOfRange(flat, schema.ranged ?? []);
   return flat;
 }

@@ -9,6 +9,7 @@ import type { ColumnType } from './column-type.js';
 import { QueryParamError, rowRefused } from './errors.js';
 import { withAllRefused } from './refusals.js';
 import { epochSeconds } from './params.js';
+import { EPOCH_TEXT_END_MS } from './encode.js';
 import type { Row } from './types.js';
 
 /** A column's check: throws `QueryParamError` naming `name` (and the element) for a value its type cannot hold. */
@@ -20,7 +21,6 @@ const INTEGERS: Readonly<Record<string, readonly [number, boolean]>> = {
   Int8: [8, true], Int16: [16, true], Int32: [32, true], Int64: [64, true], Int128: [128, true], Int256: [256, true],
 };
 const INTEGER_TEXT = /^[-+]?\d+$/;
-const EPOCH_END_MS = 2 ** 32 * 1000;
 
 /**
  * The check of a column of `type`, or `undefined` when its values need none: an integer or
@@ -39,7 +39,7 @@ export function rangeCheck(type: ColumnType): RangeCheck | undefined {
       return (value, name) => {
         if (value instanceof Date) {
           const ms = value.getTime();
-          if (!(ms >= 0 && ms < EPOCH_END_MS)) epochSeconds(value, name);
+          if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) epochSeconds(value, name);
         }
       };
     case 'Nullable': case 'LowCardinality':
@@ -120,18 +120,19 @@ function integerCheck(typeName: string, [bits, signed]: readonly [number, boolea
       if (!Number.isFinite(value)) throw new QueryParamError(name, `${value} cannot be stored in ${typeName}`);
       // A fraction is the server's to read or refuse.
       if (!Number.isInteger(value)) return;
-      return outside(BigInt(value), value);
+      return outside(BigInt(value), value, name);
     }
-    if (typeof value === 'bigint') return outside(value, value);
+    if (typeof value === 'bigint') return outside(value, value, name);
     if (typeof value === 'string') {
       if (value === '') throw new QueryParamError(name, `an empty string is no ${typeName} (the server would store 0)`);
       const negative = value.charCodeAt(0) === 45;
       const length = value.length - (negative || value.charCodeAt(0) === 43 ? 1 : 0);
       if (length <= digits && (signed || !negative) && INTEGER_TEXT.test(value)) return;
-      if (INTEGER_TEXT.test(value)) outside(BigInt(value), value);
-    }
-    function outside(n: bigint, given: unknown): void {
-      if (n < min || n > max) throw new QueryParamError(name, `${String(given)} is outside ${typeName} (${min} to ${max})`);
+      if (INTEGER_TEXT.test(value)) outside(BigInt(value), value, name);
     }
   };
+  // Made once per column type, not once per value.
+  function outside(n: bigint, given: unknown, name: string): void {
+    if (n < min || n > max) throw new QueryParamError(name, `${String(given)} is outside ${typeName} (${min} to ${max})`);
+  }
 }

@@ -179,26 +179,27 @@ function neverSent(error: unknown): unknown {
 /**
  * A batch refused for some of its rows (values only the table's description refuses, a
  * `Date` past 2106 for a `DateTime` column say, found as the batch was encoded, before its
- * statement was sent): those rows, each with its error named by its column alone (its place
+ * statement was sent): those rows, each alone (`lost`, as the writer reports them) with its error named by its column alone (its place
  * in the batch means nothing to the caller), and the batch's other `unsettled` rows, which go
  * again as a batch of their own (none: every unsettled row was refused). Undefined for any other failure.
  *
  * @example
  * const refused = refusedRows(error, unit.request, unitRows(unit));
- * if (refused) { for (const r of refused.rows) report(r.error, [r.row]); send(refused.rest); }
+ * if (refused) { for (const l of refused.lost) report(l.error, l.rows); send(refused.rest); }
  */
-export function refusedRows(error: unknown, request: PreparedRequest, unsettled: readonly Row[]): { readonly rows: readonly { readonly row: Row; readonly error: Error }[]; readonly rest: readonly Row[] } | undefined {
+export function refusedRows(error: unknown, request: PreparedRequest, unsettled: readonly Row[]): { readonly lost: readonly { readonly error: Error; readonly rows: readonly Row[] }[]; readonly rest: readonly Row[] } | undefined {
   if (!(error instanceof QueryParamError) || error.row === undefined) return undefined;
   const given = request.insert?.rows;
-  const rows: { row: Row; error: Error }[] = [];
+  const open = new Set(unsettled);
+  const out = new Set<Row>();
+  const lost: { error: Error; rows: Row[] }[] = [];
   for (const refusal of allRefused(error)) {
     const row = refusal.row === undefined ? undefined : given?.[refusal.row];
     if (row === undefined) return undefined;
+    out.add(row);
+    if (!open.has(row)) continue;
     const reason = refusal.message.slice(`parameter ${refusal.param}: `.length);
-    rows.push({ row, error: new QueryParamError(refusal.param.replace(/^rows\[\d+\]\.?/, '') || 'row', reason, { cause: refusal }) });
+    lost.push({ error: new QueryParamError(refusal.param.replace(/^rows\[\d+\]\.?/, '') || 'row', reason, { cause: refusal }), rows: [row] });
   }
-  const out = new Set(rows.map((r) => r.row));
-  const open = new Set(unsettled);
-  const mine = rows.filter((r) => open.has(r.row));
-  return mine.length === 0 ? undefined : { rows: mine, rest: unsettled.filter((r) => !out.has(r)) };
+  return lost.length === 0 ? undefined : { lost, rest: unsettled.filter((r) => !out.has(r)) };
 }

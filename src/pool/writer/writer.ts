@@ -250,14 +250,14 @@ class AsyncWriter implements Writer {
           if (verdict.repeat === true) unit.uncertain = true;
           // Rows the table's description refuses: each reported alone, the others go again at once (never sent).
           const refused = verdict.done || unit.uncertain ? undefined : refusedRows(verdict.error, unit.request, verdict.keep ?? unitRows(unit));
-          if (refused !== undefined && refused.rest.length > 0) {
-            this.#keep(unit, refused.rest, refused.rows.map(({ error: e, row }) => ({ error: e, rows: [row] })));
-            if (!unit.evicted) continue;
-          } else if (refused !== undefined) {
+          if (refused !== undefined) {
+            this.#keep(unit, refused.rest, refused.lost);
             // Every row left was refused: the unit is settled (a unit of no rows settles no flush by itself).
-            this.#keep(unit, [], refused.rows.map(({ error: e, row }) => ({ error: e, rows: [row] })));
-            this.#complete(unit);
-            return this.#settleFlushes();
+            if (refused.rest.length === 0) {
+              this.#complete(unit);
+              return this.#settleFlushes();
+            }
+            if (!unit.evicted) continue;
           } else if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost && [verdict.lost]);
           if (!verdict.done) throw verdict.error;
           return;
