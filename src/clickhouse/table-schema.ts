@@ -44,7 +44,7 @@ export interface TableSchema {
   readonly writable?: readonly string[];
   /** MATERIALIZED and ALIAS columns: computed by the server, never given (absent: none known). */
   readonly computed?: ReadonlySet<string>;
-  /** Integer and DateTime columns written without their type (not in `encodings`), with their checks: values outside their range are refused (`checkRanges`). */
+  /** Columns holding integers or (written without their type, not in `encodings`) DateTimes, with their checks: values outside their range are refused (`checkRanges`). */
   readonly ranged?: readonly (readonly [string, RangeCheck])[];
 }
 
@@ -279,11 +279,11 @@ export function tableSchemaOf(
       const text = unescapeTsv(rawType);
       const type = parseColumnType(text);
       types.set(name, { type, text });
-      if (needsCare(type)) encodings.set(name, type);
-      else {
-        const check = rangeCheck(type);
-        if (check !== undefined) ranged.push([name, check]);
-      }
+      // A column written by its type refuses a Date it cannot hold itself, not an integer inside a Map, Tuple or the like.
+      const care = needsCare(type);
+      if (care) encodings.set(name, type);
+      const check = rangeCheck(type, !care);
+      if (check !== undefined) ranged.push([name, check]);
     }
     const nested = new Set<string>();
     for (const name of types.keys()) {

@@ -24,18 +24,21 @@ const INTEGER_TEXT = /^[-+]?\d+$/;
 
 /**
  * The check of a column of `type`, or `undefined` when its values need none: an integer or
- * a DateTime, alone or inside `Nullable`, `LowCardinality`, `Array` or an unnamed `Tuple`.
+ * a DateTime, alone or inside `Nullable`, `LowCardinality`, `Array`, `Tuple` (named or not),
+ * `Map` (its keys and values) or `SimpleAggregateFunction`; without `dates`, the integers only
+ * (for a column whose encoder refuses such a `Date` itself).
  * A non-finite number for an integer column, and an empty string, are refused too (the
  * server stored 0, or failed after the rows before were sent).
  *
  * @example
  * rangeCheck(parseColumnType('UInt8'))?.(300, 'n'); // throws: parameter n: 300 is outside UInt8 (0 to 255)
  */
-export function rangeCheck(type: ColumnType): RangeCheck | undefined {
+export function rangeCheck(type: ColumnType, dates = true): RangeCheck | undefined {
   const integer = INTEGERS[type.name];
   if (integer !== undefined) return integerCheck(type.name, integer);
   switch (type.name) {
     case 'DateTime':
+      if (!dates) return undefined;
       return (value, name) => {
         if (value instanceof Date) {
           const ms = value.getTime();
@@ -43,9 +46,9 @@ export function rangeCheck(type: ColumnType): RangeCheck | undefined {
         }
       };
     case 'Nullable': case 'LowCardinality':
-      return rangeCheck(type.args[0] as ColumnType);
+      return rangeCheck(type.args[0] as ColumnType, dates);
     case 'Array': {
-      const inner = rangeCheck(type.args[0] as ColumnType);
+      const inner = rangeCheck(type.args[0] as ColumnType, dates);
       if (inner === undefined) return undefined;
       return (value, name) => {
         if (!Array.isArray(value)) return;
@@ -59,11 +62,42 @@ export function rangeCheck(type: ColumnType): RangeCheck | undefined {
         }
       };
     }
+    case 'SimpleAggregateFunction':
+      return rangeCheck(type.args[type.args.length - 1] as ColumnType, dates);
     case 'Tuple': {
-      const inner = type.args.map((a) => (typeof a === 'object' && a.field === undefined ? rangeCheck(a) : undefined));
+      const elements = type.args as readonly ColumnType[];
+      const inner = elements.map((e) => rangeCheck(e, dates));
       if (inner.every((c) => c === undefined)) return undefined;
+      const fields = elements.map((e) => e.field);
+      const each = (value: unknown, name: string, path: boolean): void => {
+        const at = (i: number): string => (path ? `${name}.${fields[i] ?? i + 1}` : name);
+        if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], at(i)));
+        else if (isRecord(value)) inner.forEach((check, i) => { const f = fields[i]; if (f !== undefined) check?.(value[f] ?? null, at(i)); });
+      };
+      // The element's path is written only for a refusal, as for an Array.
       return (value, name) => {
-        if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], `${name}.${i + 1}`));
+        try {
+          each(value, name, false);
+        } catch {
+          each(value, name, true);
+        }
+      };
+    }
+    case 'Map': {
+      const [key, item] = (type.args as readonly ColumnType[]).map((t) => rangeCheck(t, dates));
+      if (key === undefined && item === undefined) return undefined;
+      const entry = (k: unknown, v: unknown, name: string): void => {
+        try {
+          key?.(k, name);
+          if (v !== null && v !== undefined) item?.(v, name);
+        } catch {
+          key?.(k, `${name} key ${String(k)}`);
+          item?.(v, `${name}[${String(k)}]`);
+        }
+      };
+      return (value, name) => {
+        if (value instanceof Map) for (const [k, v] of value as Map<unknown, unknown>) entry(k, v, name);
+        else if (isRecord(value)) for (const k in value) entry(k, value[k], name);
       };
     }
   }
@@ -105,6 +139,9 @@ export function checkRanges(row: Row, columns: readonly (readonly [string, Range
     if (value !== null && value !== undefined) check(value, name);
   }
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Map);
 
 function integerCheck(typeName: string, [bits, signed]: readonly [number, boolean]): RangeCheck {
   const min = signed ? -(1n << BigInt(bits - 1)) : 0n;

@@ -4,7 +4,8 @@
 // from an array of any size, a generator or inside an array column, where the server would
 // clamp or misread it; Date32 and DateTime64 columns take the dates they hold. In the async
 // writer such a row goes to onError alone, and the other rows of its batch are stored. A
-// named Tuple given a key it has no element for is refused, not stored without it.
+// named Tuple given a key it has no element for is refused, not stored without it; an integer
+// inside a Map, a Tuple or a SimpleAggregateFunction is checked as a column's is.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, definePool, startSupervisor, type Connection, type Row } from '../../src/index.js';
@@ -79,6 +80,24 @@ test('integers :: a value outside its column\'s type is refused before anything 
     // The edges are stored as given.
     assert.equal(await conn.insertToTable(name, [{ id: 1, small: 255, big: 2n ** 64n - 1n, xs: [-128, 127], s: 'edge' }]), { rows: 1 });
     assert.is((await sql(0, `SELECT small, big, xs FROM ${name} FORMAT TSV`)).trim(), '255\t18446744073709551615\t[-128,127]');
+  });
+});
+
+test('integers inside :: a Map\'s key or value, a named Tuple\'s element, a SimpleAggregateFunction outside their type are refused (the server wrapped them: 44)', async () => {
+  if (!modern) return; // 18.16 has none of these types
+  const name = await table(`it_tr_inside_${suffix}`, 'id UInt32, m Map(String, UInt8), mk Map(UInt8, String), t Tuple(a UInt8, b String), sa SimpleAggregateFunction(max, UInt8)');
+  await connected(async (conn) => {
+    const outside = 'is outside UInt8 (0 to 255)';
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, m: { a: 1 } }, { id: 2, m: new Map([['b', 300]]) }])), `QUERY_PARAM: parameter rows[1].m[b]: 300 ${outside}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, mk: { 300: 'v' } }])), `QUERY_PARAM: parameter mk key 300: 300 ${outside}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: { a: 256, b: 'x' } }])), `QUERY_PARAM: parameter t.a: 256 ${outside}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: [-1, 'x'] }])), `QUERY_PARAM: parameter t.a: -1 ${outside}`);
+    assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, sa: 1 }; yield { id: 2, sa: 300 }; })())),
+      `QUERY_PARAM: parameter rows[1].sa: 300 ${outside} (the insert was cancelled at this row)`);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+    // The edges are stored as given.
+    assert.equal(await conn.insertToTable(name, [{ id: 1, m: { a: 255 }, mk: { 0: 'z' }, t: { a: 255, b: 'e' }, sa: 255 }]), { rows: 1 });
+    assert.is((await sql(0, `SELECT m['a'], mk[0], t.1, sa FROM ${name} FORMAT TSV`)).trim(), '255\tz\t255\t255');
   });
 });
 
