@@ -14,7 +14,7 @@ import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
-import { type Progress, describeAfresh, killQuery, newQueryId, watchProgress } from './query-control.js';
+import { type Progress, describeAfresh, describedWithin, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
 import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
@@ -45,13 +45,8 @@ export function perform<K extends PreparedRequest['type']>(
   return onProgress === undefined ? performOnce(transport, server, request, defaults) : performWatched(transport, server, request, defaults, onProgress);
 }
 
-async function performWatched<K extends PreparedRequest['type']>(
-  transport: Transport,
-  server: ServerConfig,
-  request: PreparedRequest<K>,
-  defaults: RequestDefaults,
-  onProgress: (progress: Progress) => void,
-): Promise<CommandResults[K]> {
+async function performWatched<K extends PreparedRequest['type']>(transport: Transport, server: ServerConfig, request: PreparedRequest<K>, defaults: RequestDefaults,
+  onProgress: (progress: Progress) => void): Promise<CommandResults[K]> {
   // Watched by its query id: one is given to the request if the caller gave none.
   const queryId = request.options.queryId ?? newQueryId();
   const watch = watchProgress(server, queryId, onProgress);
@@ -154,6 +149,12 @@ async function performOnce<K extends PreparedRequest['type']>(
     refuseRows(insert?.rows ?? [], groups, schema);
     return schema;
   };
+  // Numbers alone are written without the table's types; its description still refuses, when it comes soon, what the server would alter (4294967296 into a UInt32 is 0).
+  const checkedSoon = async (table: string, groups: readonly InsertGroup[]): Promise<undefined> => {
+    const schema = await describedWithin(server, table, remaining, options.signal);
+    if (schema !== undefined && !lacksColumn(schema, groups.flatMap((g) => columnsOf(g.rows[0] as Row)))) refuseRows(insert?.rows ?? [], groups, schema);
+    return undefined;
+  };
   // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one
   // statement naming every column they give, in the caller's order (one request, one part on
   // the server, and one query id for the writer to look up), not a statement per set. Not
@@ -162,7 +163,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     && !callerSets(OMITTED_SETTING, server.settings, defaults.settings, options.settings)
     && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
     // The table's types only where a value may need them, as for the statements below.
-    const schema = mayNeedSchema(insert.rows) ? await described(insert.table, insert.groups) : NO_SCHEMA;
+    const schema = mayNeedSchema(insert.rows) ? await described(insert.table, insert.groups) : (await checkedSoon(insert.table, insert.groups)) ?? NO_SCHEMA;
     // Undefined when a row gives part of a Nested column's fields: it goes with its own set, below.
     const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows).catch((err: unknown) => {
       throw stoppedAt(err, { queryId: lastId, index: 0, of: 1, inFlight: insert.rows ?? [], after: [] });
@@ -183,7 +184,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const schema = needed || binary ? await described(insert.table, groups).catch((err: unknown) => {
       if (needed || err instanceof QueryParamError) throw err;
       return undefined;
-    }) : undefined;
+    }) : await checkedSoon(insert.table, groups);
     if (schema !== undefined) {
       encodings = schema.encodings;
       if (binary) types = schema.types;

@@ -241,6 +241,17 @@ export function forgetTableSchema(server: ServerConfig, quotedTable: string): vo
 const schemaKey = (server: ServerConfig, quotedTable: string): string => `${server.origin}/${server.database}/${quotedTable}`;
 
 /**
+ * The table's description if one is cached (or being asked for) and fresh, without asking.
+ *
+ * @example
+ * const schema = cachedTableSchema(server, '`events`'); // undefined: never described, or 30 s ago
+ */
+export function cachedTableSchema(server: ServerConfig, quotedTable: string): Promise<TableSchema> | undefined {
+  const cached = schemas.get(schemaKey(server, quotedTable));
+  return cached && cached.until > Date.now() ? cached.columns : undefined;
+}
+
+/**
  * The table's schema (`DESCRIBE TABLE`), cached 30 s per server and table; a failure is not cached.
  *
  * @example

@@ -350,7 +350,8 @@ for (const [version, expect] of [
     await withFakeServer((req, res) => {
       const info = req.body.startsWith('SELECT version(), timezone()');
       if (info) asked++;
-      else urls.push(req.url);
+      // The table's description, asked for its ranges, is no insert.
+      else if (!req.body.startsWith('DESCRIBE')) urls.push(req.url);
       res.end(info ? `${version}\tUTC\n` : '');
     }, async (client, server) => {
       const options = { asyncInsert: false, deduplicationToken: 'tok' };

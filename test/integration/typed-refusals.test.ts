@@ -69,6 +69,9 @@ test('integers :: a value outside its column\'s type is refused before anything 
   await connected(async (conn) => {
     // Rows that give a string (or a Date ...) are written by the table's description, which has the ranges.
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: 255, s: 'a' }, { id: 2, small: 300, s: 'b' }])), 'QUERY_PARAM: parameter rows[1].small: 300 is outside UInt8 (0 to 255)');
+    // Numbers alone need no column's type to be written: the description still refuses them (the server stored 256 as 0).
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: 1 }, { id: 2, small: 256 }])), 'QUERY_PARAM: parameter rows[1].small: 256 is outside UInt8 (0 to 255)');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1 }, { id: 2, xs: [1, 128] }])), 'QUERY_PARAM: parameter rows[1].xs[1]: 128 is outside Int8 (-128 to 127)');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: 2n ** 64n, s: 'a' }, { id: 2, s: 'b' }])),
       'QUERY_PARAM: parameter rows[0].big: 18446744073709551616 is outside UInt64 (0 to 18446744073709551615)');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, xs: [1, -129], s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].xs[1]: -129 is outside Int8 (-128 to 127)');
