@@ -114,21 +114,15 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
     // Waits for the request to end, so that its connection is free when the loop has left.
     if (started) await started;
   };
-  const iterator: AsyncIterator<Row> = {
-    next(): Promise<IteratorResult<Row>> {
-      // A row already decoded is handed over without an async function's own machinery.
-      if (index < batch.length) {
-        const row = batch[index++] as Row;
-        read++;
-        if ((index & 1023) === 0) freeRoom();
-        return Promise.resolve({ value: row, done: false });
-      }
-      return wait();
-    },
-    async return(): Promise<IteratorResult<Row>> {
-      await stop();
-      return { value: undefined, done: true };
-    },
+  const next = (): Promise<IteratorResult<Row>> => {
+    // A row already decoded is handed over without an async function's own machinery.
+    if (index < batch.length) {
+      const row = batch[index++] as Row;
+      read++;
+      if ((index & 1023) === 0) freeRoom();
+      return Promise.resolve({ value: row, done: false });
+    }
+    return wait();
   };
   async function wait(): Promise<IteratorResult<Row>> {
     void start();
@@ -160,10 +154,27 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       await new Promise<void>((resolve) => { readers.push(resolve); });
     }
   }
+  return handle(next, stop, () => read);
+}
+
+// A stream its reader dropped unfinished (no `return()`, no `cancel()`) is ended when collected: its connection and query are not held for ever.
+const dropped = new FinalizationRegistry<() => Promise<void>>((stop) => void stop());
+
+// The reader's side, made outside `createRowStream`'s scope: nothing the producer holds
+// leads back to it, so that it can be collected while a request waits on it.
+function handle(next: () => Promise<IteratorResult<Row>>, stop: () => Promise<void>, read: () => number): RowStream {
+  const iterator: AsyncIterator<Row> = {
+    next,
+    async return(): Promise<IteratorResult<Row>> {
+      await stop();
+      return { value: undefined, done: true };
+    },
+  };
+  dropped.register(iterator, stop);
   return {
     [Symbol.asyncIterator]: () => iterator,
     cancel: stop,
-    get rows() { return read; },
+    get rows() { return read(); },
   };
 }
 

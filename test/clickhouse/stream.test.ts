@@ -12,6 +12,8 @@ import { ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js
 import type { Row } from '../../src/clickhouse/types.js';
 import { isRowSource, prepare } from '../../src/clickhouse/prepare.js';
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fakeServer } from './fake-http.js';
 
 const test = suite('stream');
@@ -107,6 +109,32 @@ test('row stream :: the producer waits while the reader does not read (bounded q
   assert.ok(ended, 'the producer ended when the reader left');
   assert.ok(pushed < 50_000, `${pushed} rows produced for 30000 read`);
   assert.is(rows.rows, 30_000);
+});
+
+test('row stream :: a stream its reader dropped unfinished (no return(), no cancel()) ends its request when collected', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let ended: unknown;
+  const done = new Promise<void>((resolve) => {
+    void (async () => {
+      const rows = createRowStream(async (sink) => {
+        // Waits for room (the reader stopped after one row) until the reader's side is gone.
+        for (let i = 0; i < 1_000 && !sink.gone.aborted; i++) await sink.push(Array.from({ length: 100 }, (_, k) => ({ n: i * 100 + k })));
+        ended = sink.gone.reason;
+        resolve();
+      });
+      const it = rows[Symbol.asyncIterator]();
+      assert.equal((await it.next()).value, { n: 0 });
+    })();
+  });
+  // Before: the producer waited for room for ever, holding its request (and in the pool, its connection).
+  for (let i = 0; i < 50 && ended === undefined; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(ended !== undefined, 'the producer still waits for a reader that is gone');
+  await done;
+  assert.match(String((ended as Error).message), /the reader left the stream/);
 });
 
 test('row stream :: a failure comes after the rows before it', async () => {

@@ -124,6 +124,29 @@ test('stream :: the caller\'s abort while the loop is paused ends the stream at 
   }
 });
 
+test('stream :: a stream dropped unfinished (no return(), no cancel()) frees its connection once collected, and its query ends', async () => {
+  const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-dropped-${process.pid}`, poolSize: 1, poolTimeout: 1_000, timeout: 10_000 });
+  const app = await startSupervisor([pool]);
+  const queryId = `it-stream-dropped-${suffix}`;
+  try {
+    await (async () => {
+      const rows = pool.stream('SELECT number AS n FROM system.numbers', {}, { queryId })[Symbol.asyncIterator]();
+      assert.equal((await rows.next()).value, { n: 0 });
+    })();
+    // Before: the one connection stayed busy until the process ended (POOL_TIMEOUT for every call after).
+    let answer = '';
+    for (let i = 0; i < 10 && answer !== '[{"one":1}]'; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      answer = await pool.select('SELECT 1 AS one').then((r) => JSON.stringify(r), (e: Error & { code?: string }) => String(e.code));
+    }
+    assert.is(answer, '[{"one":1}]', 'the one connection is free again');
+    await until('the query is gone from system.processes', async () => (await sql(0, `SELECT count() FROM system.processes WHERE query_id = '${queryId}'`)).trim() === '0', 10_000, 100);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('stream :: close() awaited inside the loop ends the stream with CLOSED (it used to wait for the loop, forever); a pool stopped under a stream leaves no query behind', async () => {
   const conn = connect(serverUrls()[0] as string);
   let seen = 0;
