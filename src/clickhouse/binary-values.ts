@@ -222,7 +222,8 @@ function setOwn(row: Record<string, unknown>, name: string, value: unknown): voi
  * shortestFloat32(Math.fround(1.1)); // 1.1
  */
 export function shortestFloat32(value: number): number {
-  if (!Number.isFinite(value) || Number.isInteger(value)) return value;
+  // An integer below 2^24 is exact in a Float32 and printed whole; a larger one may have fewer digits (123456792 is 123456790).
+  if (!Number.isFinite(value) || (Number.isInteger(value) && Math.abs(value) < 16_777_216)) return value;
   for (let digits = 1; digits < 9; digits++) {
     const candidate = Number(value.toPrecision(digits));
     if (Math.fround(candidate) === value) return candidate;

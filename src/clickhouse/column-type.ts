@@ -160,7 +160,10 @@ class TypeParser {
       args.push(this.text.slice(from + 1, this.pos - 1));
     } else if (this.text[this.pos] === '(') {
       this.pos++;
-      for (;;) {
+      this.space();
+      // An empty argument list: `Tuple()`.
+      if (this.text[this.pos] === ')') this.pos++;
+      else for (;;) {
         this.space();
         args.push(this.arg(values));
         this.space();

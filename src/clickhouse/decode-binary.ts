@@ -317,7 +317,7 @@ const SIMPLE_TYPES: Record<number, string> = {
   0x0e: 'Float64', 0x0f: 'Date', 0x10: 'Date32', 0x11: 'DateTime', 0x15: 'String', 0x1d: 'UUID', 0x28: 'IPv4',
   0x29: 'IPv6', 0x2d: 'Bool', 0x31: 'BFloat16', 0x32: 'Time',
 };
-const INTERVALS = ['Nanosecond', 'Microsecond', 'Millisecond', 'Second', 'Minute', 'Hour', 'Day', 'Week', 'Month', 'Quarter'];
+const INTERVALS = ['Nanosecond', 'Microsecond', 'Millisecond', 'Second', 'Minute', 'Hour', 'Day', 'Week', 'Month', 'Quarter', 'Year'];
 
 /**
  * Reads a type in the server's binary type encoding (how a `Dynamic` value names its
@@ -358,7 +358,7 @@ function binaryType(r: Input): ColumnType {
     case 0x20: return t('Tuple', named());
     case 0x22: {
       const kind = r.u8();
-      return t(`Interval${kind === 0x1a ? 'Year' : INTERVALS[kind] ?? 'Unknown'}`);
+      return t(`Interval${INTERVALS[kind] ?? 'Unknown'}`);
     }
     case 0x23: return t('Nullable', [binaryType(r)]);
     case 0x26: return t('LowCardinality', [binaryType(r)]);

@@ -366,6 +366,8 @@ function scalar(type: ColumnType, context: DecodeContext): Scalar {
       return dateTimeReader(zone);
     }
   }
+  // An interval is an Int64 (a number or bigint as the binary reader gives it).
+  if (name.startsWith('Interval')) return wideInt(context.int64);
   // Decimal keeps every digit as text; unknown types (IPv6, AggregateFunction...) come as text too.
   return ownText;
 }

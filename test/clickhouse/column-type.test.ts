@@ -10,6 +10,8 @@ test('parse :: plain and parameterised types', () => {
   assert.equal(parseColumnType('Decimal(18, 4)'), { name: 'Decimal', args: [18, 4] });
   assert.equal(parseColumnType('FixedString(3)'), { name: 'FixedString', args: [3] });
   assert.equal(parseColumnType("DateTime('Asia/Tokyo')"), { name: 'DateTime', args: ['Asia/Tokyo'] });
+  // An empty tuple (`SELECT tuple()`) has no argument at all.
+  assert.equal(parseColumnType('Array(Tuple( ))'), { name: 'Array', args: [{ name: 'Tuple', args: [] }] });
 });
 
 test('parse :: nested types as the server prints them', () => {

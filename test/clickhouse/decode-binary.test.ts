@@ -27,6 +27,12 @@ test('scalars :: ints of each width, floats, Bool, strings, UUID, IPs, dates', (
   }]);
 });
 
+test('Float32 :: the shortest decimal that is the float, past 2^24 too (123456790, as the server prints it, not 123456792)', () => {
+  const f32 = (v: number): number[] => [...Buffer.from(new Float32Array([v]).buffer)];
+  const rows = decodeRowBinary(body([['f', 'Float32']], f32(123456790), f32(1e20), f32(16777216), f32(-3.4028235e38)), ctx);
+  assert.equal(rows.map((r) => r['f']), [123456790, 1e20, 16777216, -3.4028235e38]);
+});
+
 test('int64 modes :: auto, bigint, string', () => {
   const b = body([['a', 'Int64'], ['b', 'UInt256']], [...le(-42n, 8), ...le(7n, 32)]);
   assert.equal(decodeRowBinary(b, { int64: 'auto' }), [{ a: -42, b: 7 }]);

@@ -43,6 +43,12 @@ test('decode :: 64-bit integers by mode', () => {
   assert.equal(decodeTsv(body(['x'], ['Int64'], ['9007199254740992']), ctx), [{ x: 9007199254740992n }]);
 });
 
+test('decode :: an interval is an Int64, as the binary reader gives it (it came as text from 18.16)', () => {
+  const text = body(['s', 'd', 'a'], ['IntervalSecond', 'IntervalDay', 'Array(IntervalYear)'], ['-3', '7', '[1]']);
+  assert.equal(decodeTsv(text, ctx), [{ s: -3, d: 7, a: [1] }]);
+  assert.equal(decodeTsv(text, { ...ctx, int64: 'bigint' }), [{ s: -3n, d: 7n, a: [1n] }]);
+});
+
 test('decode :: DateTime in the server zone and in the column zone', () => {
   const text = body(['a', 'b'], ['DateTime', "DateTime(\\'America/New_York\\')"], ['2020-07-01 12:00:00', '2020-07-01 08:00:00']);
   const [row] = decodeTsv(text, { ...ctx, serverTimeZone: 'Asia/Tokyo' });

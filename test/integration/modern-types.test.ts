@@ -69,7 +69,8 @@ const ROUND_TRIPS: Array<[string, unknown[]]> = [
   ['Polygon', [[[[20, 20], [50, 20], [50, 50]], [[30, 30], [50, 50], [50, 30]]]]],
   ['MultiPolygon', [[[[[0, 0], [10, 0], [10, 10]]]]]],
   ['Float64', [NaN, Infinity, -Infinity, 3.35245141223232]],
-  ['Float32', [NaN, -Infinity, 1.1, -0.7968956]],
+  // Past 2^24 as the server prints them (123456790, not the float's 123456792).
+  ['Float32', [NaN, -Infinity, 1.1, -0.7968956, 123456790, 1e20, 3.4028235e38]],
   ['BFloat16', [1.09375, -2]],
   ['Nullable(Bool)', [null, true]],
   ['LowCardinality(Nullable(String))', ['x', null]],
@@ -95,6 +96,15 @@ checks.push(['round trip :: a Date into DateTime64(3) keeps its milliseconds, a 
 checks.push(['select :: inside Variant and Dynamic a NULL is null and the text N stays N', async () => {
   const rows = await conn.select(`SELECT CAST(if(number = 0, NULL, 'N') AS Variant(String, UInt64)) AS v, CAST(if(number = 0, NULL, 'N') AS Dynamic) AS d FROM numbers(2) ORDER BY number`);
   assert.equal(rows, [{ v: null, d: null }, { v: 'N', d: 'N' }]);
+}]);
+
+checks.push(['select :: an IntervalYear inside Dynamic, an empty Tuple, an interval: read in binary, the same by stream (the first two made the whole result text, or threw)', async () => {
+  const sql = 'SELECT CAST(toIntervalYear(2) AS Dynamic) AS d, tuple() AS e, [tuple()] AS es, toIntervalSecond(-3) AS s, toNullable(true) AS b';
+  const want = [{ d: 2, e: [], es: [[]], s: -3, b: true }];
+  assert.equal(await conn.select(sql), want);
+  const streamed: unknown[] = [];
+  for await (const row of conn.stream(sql)) streamed.push(row);
+  assert.equal(streamed, want);
 }]);
 
 checks.push(['select :: RowBinaryWithNamesAndTypes is the format asked of a modern server', async () => {
