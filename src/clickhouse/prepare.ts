@@ -21,7 +21,33 @@ const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64'
 // would try every way of splitting it before failing (seconds for 28 spaces, hours for 40).
 const READ_ONLY_START = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 // Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
-const TRAILING_FORMAT = /\bFORMAT\s+[A-Za-z]+$/i;
+// A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
+const ANY_FORMAT = /\bFORMAT\s/i;
+const TRAILING_FORMAT = /\bFORMAT\s+(?:`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)(?:\s+SETTINGS\b[\s\S]*)?$/i;
+
+/** `sql` without the comments and blanks after its last code (quoted text and identifiers are code). */
+function codeOf(sql: string): string {
+  let end = 0;
+  for (let i = 0; i < sql.length;) {
+    const ch = sql[i] as string;
+    if (ch === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? sql.length : close + 2;
+    } else if (ch === "'" || ch === '`' || ch === '"') {
+      // A quoted text ends at its unescaped closing quote (a backslash escapes, and so does the quote doubled).
+      let j = i + 1;
+      while (j < sql.length && sql[j] !== ch) j += sql[j] === '\\' ? 2 : 1;
+      i = end = Math.min(j + 1, sql.length);
+    } else {
+      i++;
+      if (!/[\s;]/.test(ch)) end = i;
+    }
+  }
+  return sql.slice(0, end);
+}
 
 // The SQL without its trailing blanks and semicolons, cut by a loop from the end: the regex
 // `[\s;]+$` would try again from every position of a long blank run inside the SQL.
@@ -49,7 +75,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
     case 'select': case 'stream': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);
       const sql = trimEnd(rendered.sql);
-      if (TRAILING_FORMAT.test(sql)) {
+      if (ANY_FORMAT.test(sql) && TRAILING_FORMAT.test(codeOf(sql))) {
         throw new QueryParamError('sql', `${command.type} sets the output format itself; use query() for another FORMAT`);
       }
       return withTyped({ type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true }, rendered, command.params);

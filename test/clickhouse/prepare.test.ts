@@ -17,8 +17,15 @@ test('select :: a SQL that ends in a comment still gets its format on a new line
   assert.is(prepare({ type: 'select', sql: 'SELECT 1 -- one' }).body, 'SELECT 1 -- one\nFORMAT TabSeparatedWithNamesAndTypes');
 });
 
-test('select :: refuses its own FORMAT clause', () => {
-  assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1 FORMAT JSON' }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql');
+test('select :: refuses its own FORMAT clause, also before a comment, its SETTINGS or as a quoted name', () => {
+  // Before: all but the first reached the server, which refused the FORMAT the client appended.
+  for (const sql of ['SELECT 1 FORMAT JSON', 'SELECT 1 FORMAT JSON -- note', 'SELECT 1 FORMAT JSON SETTINGS max_threads = 1', 'SELECT 1 FORMAT `JSON`;\n/* done */', 'select 1 format CSVWithNames']) {
+    assert.throws(() => prepare({ type: 'stream', sql }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql', sql);
+  }
+  // A column or text named format, or FORMAT inside a string or a comment, is no clause.
+  for (const sql of ['SELECT format FROM t', 'SELECT 1 AS format', "SELECT 'x FORMAT JSON'", 'SELECT 1 -- FORMAT JSON', "SELECT 1 SETTINGS format_csv_delimiter = ';'", 'SELECT `FORMAT JSON`']) {
+    assert.ok(prepare({ type: 'select', sql }).body.endsWith('\nFORMAT TabSeparatedWithNamesAndTypes'), sql);
+  }
 });
 
 test('query :: readOnly only for reading statements', () => {
