@@ -6,7 +6,7 @@ import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey,
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
-  ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
+  ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError, isTrailingString,
 } from './errors.js';
 import { type RawResponse, send } from './http.js';
 import { queryPath } from './query-path.js';
@@ -337,9 +337,9 @@ async function selectBinary(
     res = await post(binaryBody, true, 0, rows);
     checkStatus(res);
   }
-  // Compressed, a modern server appends its exception bare after the rows.
+  // Compressed, a modern server appends its exception bare after the rows (not a String value ending them).
   const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(res.body) : undefined;
-  if (unframed !== undefined) throw new ClickHouseError(unframed, res.status);
+  if (unframed !== undefined && !isTrailingString(res.bytes ?? Buffer.alloc(0), res.body, unframed.offset)) throw new ClickHouseError(unframed, res.status);
   try {
     return res.streamed === true ? rows.rows() : decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
   } catch (err) {

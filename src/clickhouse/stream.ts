@@ -3,7 +3,7 @@
  * `for await` loop, with backpressure all the way to the server's socket. The reader's
  * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
  */
-import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
+import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, isTrailingString, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { checkStatus } from './response.js';
@@ -271,8 +271,11 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
   // Compressed, a modern server appends its exception bare, with no block and no line break before it.
   const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(text) : undefined;
   if (tag === undefined || unframed !== undefined) {
-    const trailing = unframed ?? findTrailingError(text);
-    // Text that only looks like an exception at the very end of a text result is taken as the server's.
+    const found = unframed ?? findTrailingError(text);
+    // Not when it is the last value of the rows (a logged exception selected): a String's
+    // bytes, or a text row's last field (a tab before it). Text that only looks like an
+    // exception as a one-column text result's last row is taken as the server's.
+    const trailing = found === undefined || (binary ? isTrailingString(tail, text, found.offset) : text[found.offset - 1] === '\t') ? undefined : found;
     if (trailing !== undefined) {
       const rows = decoder.push(tail.subarray(0, Buffer.byteLength(text.slice(0, trailing.offset), 'utf8')));
       if (rows.length > 0) await sink.push(rows);
