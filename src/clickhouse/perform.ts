@@ -6,14 +6,14 @@ import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey,
 import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
-  ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError, isTrailingString,
+  ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
 } from './errors.js';
 import { type RawResponse, send } from './http.js';
 import { queryPath } from './query-path.js';
 import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
-import { checkResponse, checkStatus } from './response.js';
+import { checkResponse, checkStatus, isTrailingString } from './response.js';
 import { type Progress, describeAfresh, describedWithin, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
 import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';

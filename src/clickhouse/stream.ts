@@ -3,10 +3,10 @@
  * `for await` loop, with backpressure all the way to the server's socket. The reader's
  * side is `createRowStream`; the request's side is `performStream` (called by `perform`).
  */
-import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, isTrailingString, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
+import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { ChunkQueue } from './chunk-queue.js';
-import { checkStatus } from './response.js';
+import { checkStatus, isTrailingString } from './response.js';
 import { queryPath } from './query-path.js';
 import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';

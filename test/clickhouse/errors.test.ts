@@ -2,9 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AbortError, ClickHouseError, ClosedError, ColonnadeError, ConfigError, ProtocolError, QueryParamError, TimeoutError,
-  TransportError, findExceptionBlock, findTrailingError, findUnframedError, isTrailingString, parseServerError, rowRefused,
+  TransportError, findExceptionBlock, findTrailingError, findUnframedError, parseServerError, rowRefused,
 } from '../../src/clickhouse/errors.js';
 import { checkRows } from '../../src/clickhouse/prepare.js';
+import { isTrailingString } from '../../src/clickhouse/response.js';
 
 const test = suite('errors');
 
