@@ -337,8 +337,8 @@ async function selectBinary(
     res = await post(binaryBody, true, 0, rows);
     checkStatus(res);
   }
-  // Compressed, a modern server appends its exception bare after the rows (not a String value ending them).
-  const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(res.body) : undefined;
+  // Compressed, a server that tags no exception block may append its exception bare after the rows (not a String value ending them).
+  const unframed = res.headers['content-encoding'] === 'gzip' && res.headers['x-clickhouse-exception-tag'] === undefined ? findUnframedError(res.body) : undefined;
   if (unframed !== undefined && !isTrailingString(res.bytes ?? Buffer.alloc(0), res.body, unframed.offset)) throw new ClickHouseError(unframed, res.status);
   try {
     return res.streamed === true ? rows.rows() : decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });

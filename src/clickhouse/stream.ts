@@ -268,8 +268,8 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
   const tail = held.concat();
   const text = tail.toString('utf8');
   if (tag !== undefined) await rowsBeforeBlock(tail, tag, decoder, sink, text);
-  // Compressed, a modern server appends its exception bare, with no block and no line break before it.
-  const unframed = res.headers['content-encoding'] === 'gzip' ? findUnframedError(text) : undefined;
+  // Compressed, a binary server that tags no exception block may append its exception bare, with no line break before it (a tagged one writes its block).
+  const unframed = binary && res.headers['content-encoding'] === 'gzip' && tag === undefined ? findUnframedError(text) : undefined;
   if (tag === undefined || unframed !== undefined) {
     const found = unframed ?? findTrailingError(text);
     // Not when it is the last value of the rows (a logged exception selected): a String's
