@@ -122,7 +122,31 @@ function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => 
   // body) each restart the call's time.
   const chunks = Readable.from(rearm ? rearming(body as AsyncIterable<Buffer>, rearm) : body, { objectMode: false });
   if (!compression?.request) return { headers, body: chunks };
-  return { headers: { ...headers, 'content-encoding': 'gzip' }, body: chunks.pipe(createGzip({ level: 1 })) };
+  return { headers: { ...headers, 'content-encoding': 'gzip' }, body: Readable.from(gzipped(chunks), { objectMode: false }) };
+}
+
+/**
+ * `chunks` as one gzip stream, each chunk flushed as it comes (a slow source's rows reach
+ * the server at once, which would otherwise time the request out waiting), and a failure
+ * of the source passed on as the body's own, as it is uncompressed.
+ */
+async function* gzipped(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const gzip = createGzip({ level: 1 });
+  const out: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => { gzip.once('end', resolve); gzip.once('error', reject); });
+  try {
+    for await (const chunk of chunks) {
+      gzip.write(chunk);
+      await new Promise<void>((resolve) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, resolve));
+      if (out.length > 0) yield Buffer.concat(out.splice(0));
+    }
+    gzip.end();
+    await ended;
+    if (out.length > 0) yield Buffer.concat(out.splice(0));
+  } finally {
+    gzip.destroy();
+  }
 }
 
 /**

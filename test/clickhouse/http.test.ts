@@ -2,6 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { createServer, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createGunzip } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
 import {
@@ -247,6 +249,47 @@ test('ping :: Ok. passes, anything else is a ProtocolError', async () => {
     const err = await ping(client, server, { timeout: 1_000 }).catch((e: unknown) => e);
     assert.instance(err, ProtocolError);
   });
+});
+
+
+test('send :: a compressed streamed body reaches the server chunk by chunk, and a failing source fails the request with its own error', async () => {
+  let seen = '';
+  let heard: () => void = () => undefined;
+  const server = createHttpServer((req, res) => {
+    const inflate = createGunzip();
+    req.pipe(inflate);
+    inflate.on('data', (c: Buffer) => { seen += c.toString('utf8'); if (seen.includes('first')) heard(); });
+    inflate.on('error', () => undefined);
+    inflate.on('end', () => res.end('done'));
+    req.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = parseConnectionString(`http://127.0.0.1:${(server.address() as AddressInfo).port}/default`);
+  const client = new Client(config.origin);
+  try {
+    // The source waits until the server has its first chunk: before, gzip held it back (the server saw nothing of a slow source and timed out after 30 s).
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield Buffer.from('first\n');
+      const got = await new Promise<boolean>((resolve) => { heard = () => resolve(true); setTimeout(() => resolve(false), 3_000); });
+      yield Buffer.from(got ? 'second\n' : 'the server heard nothing\n');
+    }
+    const res = await send(client, config, { method: 'POST', path: '/', body: slow(), timeout: 5_000, compression: { request: true } });
+    assert.is(res.body, 'done');
+    assert.is(seen, 'first\nsecond\n');
+    // Before: the source's error went nowhere (an unhandled 'error' that ended the process), or the request hung to its timeout.
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield Buffer.from('row\n');
+      throw new Error('source broke');
+    }
+    const t0 = Date.now();
+    const failed = await send(client, config, { method: 'POST', path: '/', body: broken(), timeout: 5_000, compression: { request: true } }).then(() => 'sent', (e: Error) => e.message);
+    assert.match(failed, /source broke/);
+    assert.ok(Date.now() - t0 < 2_000, `failed after ${Date.now() - t0} ms`);
+  } finally {
+    await client.close().catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 test.run();

@@ -320,6 +320,11 @@ test('compression :: gzip both ways: select, stream, inserts from an array and a
     assert.equal(await pool.insertToTable(table, Array.from({ length: 5_000 }, (_, id) => ({ id, name: `a${id}` }))), { rows: 5_000 });
     assert.equal(await pool.insertToTable(table, (function* () { for (let id = 5_000; id < 10_000; id++) yield id % 2 ? { id } : { id, name: 'b' }; })()), { rows: 5_000 });
     assert.equal(await pool.select(`SELECT count() AS c, countIf(name = concat('n', toString(id))) AS d FROM ${table}`), [{ c: 10_000, d: 2_500 }]);
+    // A source that fails is the call's failure, compressed too (26.7 ended the process with an unhandled 'error').
+    const failed = await pool.insertToTable(table, (function* () { for (let id = 0; id < 20; id++) { if (id === 10) throw new Error('source broke'); yield { id }; } })())
+      .then(() => 'resolved', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+    assert.match(failed, /^QUERY_PARAM: parameter rows\[10\]: the row source failed .*source broke/);
+    assert.equal(await pool.select(`SELECT count() AS c FROM ${table}`), [{ c: 10_000 }]);
     let error: unknown;
     let seen = 0;
     try {
