@@ -168,9 +168,11 @@ export function watchProgress(server: ServerConfig, queryId: string, onProgress:
   const tell = (next: Progress): void => {
     state = next;
     try {
-      onProgress(next);
+      // The caller's callback is not the query's failure, nor is its promise's rejection.
+      const told: unknown = onProgress(next);
+      if (told instanceof Promise) told.catch(() => undefined);
     } catch {
-      // The caller's callback is not the query's failure.
+      // As above.
     }
   };
   let wake: (() => void) | undefined;

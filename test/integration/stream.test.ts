@@ -363,6 +363,13 @@ test('progress :: onProgress is called while a long query runs, with rows read g
     assert.equal(rows, [{ c: 1500 }]);
     assert.ok(seen.length >= 2, `${seen.length} progress calls in a query of over a second`);
     assert.ok(seen.every((n, i) => n > 0 && (i === 0 || n >= (seen[i - 1] as number))), `rows read: ${seen.join(', ')}`);
+    // A callback that throws, or is async and rejects, is not the query's failure (the rejection ended the process).
+    let calls = 0;
+    const again = await conn.select('SELECT count() AS c FROM (SELECT number FROM system.numbers LIMIT 600) WHERE sleepEachRow(0.001) = 0', {}, {
+      settings: { max_block_size: 50 }, onProgress: async () => { calls++; await Promise.resolve(); throw new Error('the progress sink broke'); },
+    });
+    assert.equal(again, [{ c: 600 }]);
+    assert.ok(calls >= 1, 'the callback was called');
     // And for a streamed insert, through the same option.
     const table = `it_stream_progress_${suffix}`;
     tables.push(table);
