@@ -103,11 +103,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
       read(): Promise<Buffer | null> {
         const chunk = queue.shift();
         if (chunk !== undefined) {
-          if (paused && queue.bytes < STREAM_HIGH_WATER / 2) {
-            paused = false;
-            arm();
-            resumeSocket?.();
-          }
+          if (paused && queue.bytes < STREAM_HIGH_WATER / 2) resumeAll();
           return Promise.resolve(chunk);
         }
         if (failure) return Promise.reject(failure);
@@ -136,8 +132,11 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           return true;
         }
         if (headers['content-encoding'] === 'gzip') {
-          gunzip = createGunzip();
-          gunzip.on('data', (chunk: Buffer) => void deliver(chunk));
+          const g = createGunzip();
+          gunzip = g;
+          // Inflated bytes wait in zlib (which then takes no more, and so the socket) while the reader is behind.
+          g.on('data', (chunk: Buffer) => { if (!deliver(chunk)) g.pause(); });
+          g.on('drain', () => { if (!ended && queue.bytes < STREAM_HIGH_WATER / 2) resumeAll(); });
           gunzip.on('error', (err) => fail(new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${err.message})`, status)));
         }
         headDone = true;
@@ -151,9 +150,11 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           return true;
         }
         if (gunzip) {
-          gunzip.write(chunk);
-          arm();
-          if (queue.bytes < STREAM_HIGH_WATER) return true;
+          // Its output comes later: the socket waits while zlib holds what it has not inflated.
+          if (gunzip.write(chunk) && !paused) {
+            arm();
+            return true;
+          }
           paused = true;
           disarm();
           return false;
@@ -184,6 +185,12 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
         fail(failure);
       },
     };
+    function resumeAll(): void {
+      paused = false;
+      arm();
+      gunzip?.resume();
+      resumeSocket?.();
+    }
     // Hands one (inflated) chunk to the reader or the queue; false once the queue is full.
     function deliver(chunk: Buffer): boolean {
       if (ended) return false;

@@ -15,6 +15,12 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fakeServer } from './fake-http.js';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { Client } from 'undici';
+import { openStream } from '../../src/clickhouse/http-stream.js';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 
 const test = suite('stream');
 
@@ -205,6 +211,45 @@ test('connect :: rows arrive before the body ends; an appended 18.16 exception r
   } finally {
     await conn.close();
     await server.close();
+  }
+});
+
+test('openStream :: a compressed body is inflated only as fast as it is read: a reader that waits holds a few MiB, not the whole body', async () => {
+  // 64 MiB of one byte compresses to about 64 KiB: it all arrives at once, and inflated it would all be held.
+  const whole = 64 * 1024 * 1024;
+  const gz = gzipSync(Buffer.alloc(whole, 0x61), { level: 9 });
+  const server = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip' });
+    res.end(gz);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = parseConnectionString(`http://127.0.0.1:${(server.address() as AddressInfo).port}/default`);
+  const client = new Client(config.origin);
+  try {
+    const res = await openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 5_000 });
+    let read = (await res.read())?.length ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // What waits inflated is what the reader gets at once, before a turn of the event loop.
+    let held = 0;
+    for (;;) {
+      const next = res.read();
+      const chunk = await Promise.race([next, new Promise<'later'>((resolve) => setImmediate(resolve, 'later'))]);
+      if (chunk === 'later') {
+        read += (await next)?.length ?? 0;
+        break;
+      }
+      if (chunk === null) break;
+      held += chunk.length;
+    }
+    read += held;
+    // Before: the whole 64 MiB were inflated into the queue while the reader waited.
+    assert.ok(held < 16 * 1024 * 1024, `${(held / 1048576).toFixed(1)} MiB held while the reader waited`);
+    for (let chunk = await res.read(); chunk !== null; chunk = await res.read()) read += chunk.length;
+    assert.is(read, whole, 'every byte, once read');
+  } finally {
+    await client.close().catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 
