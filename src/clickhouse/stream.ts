@@ -12,7 +12,7 @@ import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
 import { killQuery, newQueryId } from './query-control.js';
 import { knownServerInfo, serverInfoWithin } from './server-info.js';
-import { BINARY_SETTINGS, binarySelectBody } from './decode-binary.js';
+import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody } from './decode-binary.js';
 import type { PreparedRequest, RequestDefaults, Row, RowSink, RowStream, ServerConfig, Transport } from './types.js';
 
 // Decoded rows waiting for the reader before the producer waits (and so the socket).
@@ -202,21 +202,27 @@ export async function performStream(
   // The caller's abort ends the stream at once, even while the producer waits for a reader that paused.
   const onAbort = (): void => sink.fail(new AbortError(options.signal?.reason, true));
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  const queryId = request.options.queryId ?? newQueryId();
   try {
-    await streamRows(transport, server, request, defaults, sink, signal);
+    await streamRows(transport, server, request, defaults, sink, signal, queryId, false);
+  } catch (error) {
+    // A column type the binary reader cannot read (an aggregate state): the stream is asked
+    // again as text before its first row, as `select` is, so that both give the same rows.
+    if (!(error instanceof UnsupportedBinaryType) || sink.delivered > 0 || sink.gone.aborted) throw error;
+    await streamRows(transport, server, request, defaults, sink, signal, `${queryId}-text`, true);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-async function streamRows(transport: Transport, server: ServerConfig, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, signal: AbortSignal): Promise<void> {
+async function streamRows(transport: Transport, server: ServerConfig, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, signal: AbortSignal,
+  queryId: string, asText: boolean): Promise<void> {
   const { options } = request;
   const timeout = options.timeout ?? defaults.timeout;
   const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, timeout, signal);
-  const binaryBody = info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(request.body) : undefined;
+  const binaryBody = !asText && info.features.rowBinaryWithNamesAndTypes ? binarySelectBody(request.body) : undefined;
   const binary = binaryBody !== undefined;
   const body = binaryBody ?? request.body;
-  const queryId = options.queryId ?? newQueryId();
   const path = queryPath(server, binary ? [defaults.settings, options.settings, BINARY_SETTINGS] : [defaults.settings, options.settings], queryId);
   const typed = request.typedParams === undefined ? undefined : paramRequest(path, body, request.typedParams);
   let res: BodyStream;
@@ -234,8 +240,19 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
     const text = (await res.read())?.toString('utf8') ?? '';
     checkStatus({ status: res.status, headers: res.headers, body: text });
   }
+  try {
+    await decodeRows(res, binary, request, defaults, sink, info.timeZone);
+  } catch (error) {
+    // The query is not read further: its request ends (and the server's query is killed).
+    if (error instanceof UnsupportedBinaryType) res.cancel(new ColonnadeError('ABORTED', 'a column cannot be read in RowBinary'));
+    throw error;
+  }
+}
+
+async function decodeRows(res: BodyStream, binary: boolean, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, timeZone: string): Promise<void> {
+  const { options } = request;
   const int64 = options.int64 ?? defaults.int64;
-  const decoder = binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: info.timeZone });
+  const decoder = binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: timeZone });
   const tag = res.headers['x-clickhouse-exception-tag'];
   // The body's last HELD_TAIL bytes, decoded only once the body ended without an exception in them.
   const held = new ChunkQueue();

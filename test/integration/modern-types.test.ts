@@ -134,6 +134,10 @@ checks.push(['select :: a type the binary decoder cannot read (an aggregate stat
   const [row] = await conn.select('SELECT uniqState(1) AS s, 1 AS x');
   assert.is(typeof row?.['s'], 'string');
   assert.is(row?.['x'], 1);
+  // stream() is asked again as text too, before its first row (it threw UnsupportedBinaryType).
+  const streamed: unknown[] = [];
+  for await (const r of conn.stream('SELECT uniqState(1) AS s, 1 AS x')) streamed.push(r);
+  assert.equal(streamed, [row]);
 }]);
 
 // The official JS client's data type cases (clickhouse-js tests/integration data_types, date_time).
