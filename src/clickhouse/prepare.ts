@@ -23,6 +23,8 @@ const READ_ONLY_START = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHO
 // Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
 // A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
 const ANY_FORMAT = /\bFORMAT\s/i;
+// The settings the binary reader depends on (decode-binary.ts's BINARY_SETTINGS), given in a statement's SETTINGS.
+const OWN_SETTING = /\bSETTINGS\b[\s\S]*\b(output_format_binary_(?:write_json_as_string|encode_types_in_binary_format))\b/i;
 const TRAILING_FORMAT = /\bFORMAT\s+(?:`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)(?:\s+SETTINGS\b[\s\S]*)?$/i;
 
 /** `sql` without the comments and blanks after its last code (quoted text and identifiers are code). */
@@ -78,6 +80,8 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
       if (ANY_FORMAT.test(sql) && TRAILING_FORMAT.test(codeOf(sql))) {
         throw new QueryParamError('sql', `${command.type} sets the output format itself; use query() for another FORMAT`);
       }
+      const own = sql.includes('output_format_binary_') ? OWN_SETTING.exec(codeOf(sql)) : null;
+      if (own) throw new QueryParamError('sql', `${command.type} sets ${own[1]} itself (the result is read as RowBinary on 22.1+); leave it out of the SETTINGS`);
       return withTyped({ type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true }, rendered, command.params);
     }
     case 'query': {
