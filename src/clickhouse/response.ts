@@ -1,9 +1,10 @@
 /** How a complete HTTP answer is read as a ClickHouse answer: refusals become errors. */
-import { ClickHouseError, ProtocolError, findExceptionBlock, findTrailingError, parseServerError } from './errors.js';
+import { ClickHouseError, ProtocolError, TransportError, findExceptionBlock, findTrailingError, parseServerError } from './errors.js';
 import type { RawResponse } from './http.js';
 
 /**
- * Throws for a refusal that no data can fake: an error status, the exception header, the
+ * Throws for a refusal that no data can fake: an error status (a gateway's 502, 503 or 504
+ * page: `TransportError`), the exception header, the
  * exception block a modern server frames with the response's own random tag. Returns the
  * body text, whose end may still hold an 18.16-style exception (see `checkResponse`).
  *
@@ -14,7 +15,12 @@ export function checkStatus(res: RawResponse): string {
   if (res.status !== 200) {
     const info = parseServerError(res.body, res.headers['x-clickhouse-exception-code']);
     if (info) throw new ClickHouseError(info, res.status);
-    throw new ProtocolError(`HTTP ${res.status} with a body that is no ClickHouse error: ${JSON.stringify(res.body.slice(0, 200))}`, res.status);
+    const page = `HTTP ${res.status} with a body that is no ClickHouse error: ${JSON.stringify(res.body.slice(0, 200))}`;
+    // A gateway in front of the server (a proxy, a load balancer) could not get its answer:
+    // the server is out of reach as if the network failed, and whether it got the request
+    // is unknown (a read goes to another server; the pool counts it against this one).
+    if (res.status >= 502 && res.status <= 504) throw new TransportError(`the server did not answer: ${page}`, true);
+    throw new ProtocolError(page, res.status);
   }
   const headerCode = res.headers['x-clickhouse-exception-code'];
   if (headerCode !== undefined) {

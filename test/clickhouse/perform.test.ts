@@ -121,11 +121,20 @@ test('refusals :: a modern exception block framed by the X-ClickHouse-Exception-
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
-test('refusals :: a proxy page is a ProtocolError', async () => {
-  await withServer((_b, res) => { res.statusCode = 502; res.end('<html>Bad Gateway</html>'); }, async (client, server) => {
+test('refusals :: a gateway\'s 502, 503 or 504 page is a TransportError (the server behind it did not answer; a pool fails a read over), another page a ProtocolError', async () => {
+  for (const status of [502, 503, 504]) {
+    await withServer((_b, res) => { res.statusCode = status; res.end('<html>Bad Gateway</html>'); }, async (client, server) => {
+      const err = await run(client, server, { type: 'query', sql: 'INSERT INTO t VALUES (1)' }).catch((e: unknown) => e);
+      // Before: a ProtocolError, which the pool neither failed over nor counted against the server.
+      assert.instance(err, TransportError, String(status));
+      assert.ok((err as TransportError).requestSent, 'whether the server got it is unknown: a write is not sent again');
+      assert.match((err as Error).message, new RegExp(`HTTP ${status} with a body that is no ClickHouse error`));
+    });
+  }
+  await withServer((_b, res) => { res.statusCode = 404; res.end('<html>Not Found</html>'); }, async (client, server) => {
     const err = await run(client, server, { type: 'select', sql: 'SELECT 1' }).catch((e: unknown) => e);
     assert.instance(err, ProtocolError);
-    assert.is((err as ProtocolError).status, 502);
+    assert.is((err as ProtocolError).status, 404);
   });
 });
 
