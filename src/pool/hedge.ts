@@ -9,7 +9,7 @@ import { type PreparedRequest, withOptions } from '../clickhouse/index.js';
 import type { Broker } from './broker/broker.js';
 import type { PooledConnection } from './connection/pooled-connection.js';
 
-type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+type Outcome = ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }) & { readonly server: number };
 
 /**
  * What a hedged read needs of its pool.
@@ -30,12 +30,13 @@ export interface HedgeDeps {
 
 /**
  * Runs the read `request` on `first`, hedged as described above. Resolves with the first
- * answer; rejects with the first attempt's error when no attempt answered.
+ * answer; rejects with the first attempt's error when no attempt answered. `trace.server`
+ * becomes the server of the answer given (the second's when it won).
  *
  * @example
  * const rows = await runHedged(prepare({ type: 'select', sql: 'SELECT 1' }), conn, deps);
  */
-export async function runHedged(request: PreparedRequest, first: PooledConnection, deps: HedgeDeps): Promise<unknown> {
+export async function runHedged(request: PreparedRequest, first: PooledConnection, deps: HedgeDeps, trace?: { server: number }): Promise<unknown> {
   const started = Date.now();
   const timeout = request.options.timeout ?? deps.timeout;
   const attempts: AbortController[] = [];
@@ -44,7 +45,8 @@ export async function runHedged(request: PreparedRequest, first: PooledConnectio
     attempts.push(ac);
     const { signal } = request.options;
     const options = { ...request.options, timeout: ms, signal: signal ? AbortSignal.any([signal, ac.signal]) : ac.signal };
-    return conn.run(withOptions(request, options)).then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
+    const { server } = conn;
+    return conn.run(withOptions(request, options)).then((value) => ({ ok: true, value, server }), (error: unknown) => ({ ok: false, error, server }));
   };
   const firstDone = run(first, timeout);
   let timer: NodeJS.Timeout | undefined;
@@ -75,6 +77,7 @@ export async function runHedged(request: PreparedRequest, first: PooledConnectio
   const winner = await firstSuccess(firstDone, secondDone);
   // The other attempt is aborted: its connection gets a fresh Client, its query is killed.
   for (const ac of attempts) ac.abort(new Error('hedged read: another server answered first'));
+  if (trace) trace.server = winner.server;
   return settle(winner);
 }
 

@@ -118,6 +118,27 @@ test('failover :: a read failing on the network is retried on another server', a
   await app.stop();
 });
 
+test('failover :: a retry gets what is left of the call\'s timeout, and none is made once it ran out', async () => {
+  const { pool, app, behaviour } = await started();
+  const given: number[] = [];
+  // Each server holds the read 150 ms, then drops it.
+  for (const i of [0, 1, 2]) {
+    behaviour[i] = async (req) => {
+      given.push(req.options.timeout ?? -1);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      throw new TransportError('other side closed', true);
+    };
+  }
+  const t0 = Date.now();
+  assert.is(codeOf(await pool.select('SELECT 1', {}, { timeout: 250 }).catch((e) => e)), 'TRANSPORT');
+  // Before: three attempts of 250 ms each (the call took 3 times its timeout, and more with each wait for a connection).
+  assert.is(given.length, 2, `attempts: ${given.join(', ')}`);
+  assert.is(given[0], 250);
+  assert.ok((given[1] as number) <= 100 && (given[1] as number) > 0, `the retry's timeout: ${given[1]}`);
+  assert.ok(Date.now() - t0 < 450, `the call took ${Date.now() - t0} ms`);
+  await app.stop();
+});
+
 test('failover :: a write is retried only when it provably never reached the server', async () => {
   const { pool, app, sent, behaviour } = await started({ poolSize: 6 });
   behaviour[0] = async () => { throw new TransportError('other side closed', true); };
