@@ -130,8 +130,9 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const raw = input as unknown as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     if (KEYS.has(key)) continue;
-    const twin = camel(key);
-    problems.push(KEYS.has(twin) ? `${key}: unknown option, did you mean ${twin}?` : `${key}: unknown option`);
+    // `pool_size`, or `poolsize` in another case: the option it is.
+    const twin = KEYS.has(camel(key)) ? camel(key) : [...KEYS].find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
+    problems.push(twin !== undefined ? `${key}: unknown option, did you mean ${twin}?` : `${key}: unknown option`);
   }
 
   const servers: ServerConfig[] = [];

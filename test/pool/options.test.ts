@@ -59,6 +59,8 @@ test('validation :: every problem is reported at once, naming the key and what w
 
 test('validation :: unknown keys are refused, with a hint for Pillar spellings', () => {
   assert.match(problem({ connectionStrings: [url], pool_size: 3 }).message, 'pool_size: unknown option, did you mean poolSize?');
+  assert.match(problem({ connectionStrings: [url], poolsize: 3 }).message, 'poolsize: unknown option, did you mean poolSize?');
+  assert.match(problem({ connectionStrings: [url], POOL_TIMEOUT: 3 }).message, 'POOL_TIMEOUT: unknown option, did you mean poolTimeout?');
   assert.match(problem({ connectionStrings: [url], colour: 'red' }).message, 'colour: unknown option');
   assert.match(problem({ connectionStrings: [url], backoff: { min: 1 } }).message, 'backoff.min: unknown option');
 });
