@@ -13,7 +13,7 @@ import { queryPath } from './query-path.js';
 import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
-import { checkResponse, checkStatus, isTrailingString } from './response.js';
+import { checkResponse, checkStatus } from './response.js';
 import { type Progress, describeAfresh, describedWithin, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
 import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';
@@ -330,16 +330,14 @@ async function selectBinary(
   let res = await post(binaryBody, false, 0, rows);
   checkStatus(res);
   // A server that does not tag its exception blocks appends a failure after the rows as
-  // plain text: when the end reads like one, the server is asked again to hold its answer
-  // until the query ends, so a failure comes as a status.
-  if (res.headers['x-clickhouse-exception-tag'] === undefined && findTrailingError(res.body) !== undefined) {
+  // plain text (compressed: bare, anywhere in the last line): when the end reads like one, the
+  // server is asked again to hold its answer until the query ends, so a failure comes as a status.
+  const untagged = res.headers['x-clickhouse-exception-tag'] === undefined;
+  if (untagged && (findTrailingError(res.body) !== undefined || (res.headers['content-encoding'] === 'gzip' && findUnframedError(res.body) !== undefined))) {
     rows = new RowBinaryCollector({ int64 });
     res = await post(binaryBody, true, 0, rows);
     checkStatus(res);
   }
-  // Compressed, a server that tags no exception block may append its exception bare after the rows (not a String value ending them).
-  const unframed = res.headers['content-encoding'] === 'gzip' && res.headers['x-clickhouse-exception-tag'] === undefined ? findUnframedError(res.body) : undefined;
-  if (unframed !== undefined && !isTrailingString(res.bytes ?? Buffer.alloc(0), res.body, unframed.offset)) throw new ClickHouseError(unframed, res.status);
   try {
     return res.streamed === true ? rows.rows() : decodeRowBinary(res.bytes ?? Buffer.alloc(0), { int64 });
   } catch (err) {

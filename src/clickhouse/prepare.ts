@@ -23,32 +23,32 @@ const READ_ONLY_START = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHO
 // Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
 // A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
 const ANY_FORMAT = /\bFORMAT\s/i;
-// The settings the binary reader depends on (decode-binary.ts's BINARY_SETTINGS), given in a statement's SETTINGS.
-const OWN_SETTING = /\bSETTINGS\b[\s\S]*\b(output_format_binary_(?:write_json_as_string|encode_types_in_binary_format))\b/i;
-const TRAILING_FORMAT = /\bFORMAT\s+(?:`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)(?:\s+SETTINGS\b[\s\S]*)?$/i;
+// The settings the binary reader depends on (decode-binary.ts's BINARY_SETTINGS), set in a statement's SETTINGS.
+const OWN_SETTING = /\bSETTINGS\s[\s\S]*?\b(output_format_binary_(?:write_json_as_string|encode_types_in_binary_format))\s*=/i;
+// Not a column named format before a keyword (`ORDER BY format DESC`).
+const TRAILING_FORMAT = /\bFORMAT\s+(?!(?:ASC|DESC|NULLS|COLLATE|WITH|LIMIT|OFFSET|SETTINGS|FROM|AS|AND|OR|BY|FILL|UNION|EXCEPT|INTERSECT)\b)(?:`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)(?:\s+SETTINGS\s[\s\S]*)?$/i;
 
-/** `sql` without the comments and blanks after its last code (quoted text and identifiers are code). */
+/** `sql`'s code: comments made blanks, a quoted text's content dropped (`''`), quoted names kept, no blank or `;` at its end. */
 function codeOf(sql: string): string {
-  let end = 0;
+  let out = '';
   for (let i = 0; i < sql.length;) {
     const ch = sql[i] as string;
-    if (ch === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? sql.length : nl + 1;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? sql.length : close + 2;
+    if ((ch === '-' && sql[i + 1] === '-') || (ch === '/' && sql[i + 1] === '*')) {
+      const close = ch === '-' ? sql.indexOf('\n', i) : sql.indexOf('*/', i + 2);
+      i = close < 0 ? sql.length : close + (ch === '-' ? 1 : 2);
+      out += ' ';
     } else if (ch === "'" || ch === '`' || ch === '"') {
       // A quoted text ends at its unescaped closing quote (a backslash escapes, and so does the quote doubled).
       let j = i + 1;
       while (j < sql.length && sql[j] !== ch) j += sql[j] === '\\' ? 2 : 1;
-      i = end = Math.min(j + 1, sql.length);
+      out += ch === "'" ? "''" : sql.slice(i, j + 1);
+      i = j + 1;
     } else {
+      out += ch;
       i++;
-      if (!/[\s;]/.test(ch)) end = i;
     }
   }
-  return sql.slice(0, end);
+  return out.replace(/[\s;]+$/, '');
 }
 
 // The SQL without its trailing blanks and semicolons, cut by a loop from the end: the regex

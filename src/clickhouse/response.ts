@@ -46,26 +46,3 @@ export function checkResponse(res: RawResponse): string {
   if (trailing) throw new ClickHouseError(trailing, res.status);
   return text;
 }
-
-/**
- * True when the text from `offset` to the end of a RowBinary body (`text`, the body
- * `bytes` as UTF-8) is one String value, its length (a LEB128 varint) right before it: text
- * that reads like an exception at a body's end is then a value in the rows (a logged
- * exception selected), not one the server appended.
- *
- * @example
- * isTrailingString(Buffer.from('\u0003abc'), '\u0003abc', 1); // true
- */
-export function isTrailingString(bytes: Buffer, text: string, offset: number): boolean {
-  const length = Buffer.byteLength(text.slice(offset), 'utf8');
-  const start = bytes.length - length;
-  if (start < 1 || (bytes[start - 1] as number) >= 0x80) return false;
-  // A varint of k bytes ends right before the text: each but its last has the continuation bit.
-  for (let k = 1; k <= 5 && start - k >= 0; k++) {
-    if (k > 1 && (bytes[start - k] as number) < 0x80) return false;
-    let value = 0;
-    for (let j = k - 1; j >= 0; j--) value = value * 128 + ((bytes[start - k + j] as number) & 0x7f);
-    if (value === length) return true;
-  }
-  return false;
-}

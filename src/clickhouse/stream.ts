@@ -6,7 +6,7 @@
 import { AbortError, findExceptionBlock, findTrailingError, findUnframedError, ClickHouseError, ColonnadeError, ProtocolError, TransportError } from './errors.js';
 import { RowBinaryStream, TsvStream } from './stream-decode.js';
 import { ChunkQueue } from './chunk-queue.js';
-import { checkStatus, isTrailingString } from './response.js';
+import { checkStatus } from './response.js';
 import { queryPath } from './query-path.js';
 import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
@@ -288,11 +288,10 @@ async function decodeRows(res: BodyStream, binary: boolean, request: PreparedReq
   // Compressed, a binary server that tags no exception block may append its exception bare, with no line break before it (a tagged one writes its block).
   const unframed = binary && res.headers['content-encoding'] === 'gzip' && tag === undefined ? findUnframedError(text) : undefined;
   if (tag === undefined || unframed !== undefined) {
-    const found = unframed ?? findTrailingError(text);
-    // Not when it is the last value of the rows (a logged exception selected): a String's
-    // bytes, or a text row's last field (a tab before it). Text that only looks like an
-    // exception as a one-column text result's last row is taken as the server's.
-    const trailing = found === undefined || (binary ? isTrailingString(tail, text, found.offset) : text[found.offset - 1] === '\t') ? undefined : found;
+    const trailing = unframed ?? findTrailingError(text);
+    // Text that only looks like an exception at the very end of a result (a String value
+    // ending a one-column text result, or a binary one from a server that tags no exception
+    // blocks) is taken as the server's: a stream cannot ask again.
     if (trailing !== undefined) {
       const rows = decoder.push(tail.subarray(0, Buffer.byteLength(text.slice(0, trailing.offset), 'utf8')));
       if (rows.length > 0) await sink.push(rows);

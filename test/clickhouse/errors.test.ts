@@ -2,10 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AbortError, ClickHouseError, ClosedError, ColonnadeError, ConfigError, ProtocolError, QueryParamError, TimeoutError,
-  TransportError, findExceptionBlock, findTrailingError, findUnframedError, parseServerError, rowRefused,
+  TransportError, findExceptionBlock, findTrailingError, parseServerError, rowRefused,
 } from '../../src/clickhouse/errors.js';
 import { checkRows } from '../../src/clickhouse/prepare.js';
-import { isTrailingString } from '../../src/clickhouse/response.js';
 
 const test = suite('errors');
 
@@ -70,26 +69,6 @@ test('block :: the untagged block of earlier releases', () => {
   assert.is(found?.serverName, 'TIMEOUT_EXCEEDED');
   assert.is(found?.offset, 4);
   assert.is(findExceptionBlock('1\n2\n__exception__\r\nnot an exception\n'), undefined);
-});
-
-test('unframed :: an exception appended after binary rows is one; a String value ending them is data (its length before it)', () => {
-  const message = `Code: 60. DB::Exception: Unknown table expression identifier '${'nope'.repeat(20)}' — ü. (UNKNOWN_TABLE) (version 26.7.2.1)`;
-  const bytes = Buffer.from(message, 'utf8');
-  const varint = (n: number): number[] => (n < 128 ? [n] : [0x80 | (n & 0x7f), n >> 7]);
-  // Rows (a UInt8 1, a String "ok"), then the message appended bare, as a compressed 26.x answer ends.
-  const appended = Buffer.concat([Buffer.from([1, 2, 0x6f, 0x6b]), bytes]);
-  // The same message as the last String value of the last row (a logged exception selected).
-  const value = Buffer.concat([Buffer.from([1, ...varint(bytes.length)]), bytes]);
-  for (const [body, data] of [[appended, false], [value, true]] as const) {
-    const text = body.toString('utf8');
-    const found = findUnframedError(text);
-    assert.ok(found !== undefined);
-    assert.is(isTrailingString(body, text, found.offset), data);
-  }
-  assert.ok(bytes.length >= 128, 'a varint of two bytes');
-  // A short value: a one-byte length.
-  const short = Buffer.from('\u0003Code: 1. DB::Exception: x (version 1)');
-  assert.is(isTrailingString(short, short.toString(), 1), false, 'a length that is not the text\'s');
 });
 
 test('classes :: stable codes and fields', () => {

@@ -23,7 +23,8 @@ test('select :: refuses its own FORMAT clause, also before a comment, its SETTIN
     assert.throws(() => prepare({ type: 'stream', sql }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql', sql);
   }
   // A column or text named format, or FORMAT inside a string or a comment, is no clause.
-  for (const sql of ['SELECT format FROM t', 'SELECT 1 AS format', "SELECT 'x FORMAT JSON'", 'SELECT 1 -- FORMAT JSON', "SELECT 1 SETTINGS format_csv_delimiter = ';'", 'SELECT `FORMAT JSON`']) {
+  for (const sql of ['SELECT format FROM t', 'SELECT 1 AS format', "SELECT 'x FORMAT JSON'", 'SELECT 1 -- FORMAT JSON', "SELECT 1 SETTINGS format_csv_delimiter = ';'", 'SELECT `FORMAT JSON`',
+    "SELECT 'append FORMAT JSON SETTINGS to a query' AS tip", 'SELECT format FROM t GROUP BY format ORDER BY format DESC SETTINGS max_threads = 1', 'SELECT format FROM t ORDER BY format DESC']) {
     assert.ok(prepare({ type: 'select', sql }).body.endsWith('\nFORMAT TabSeparatedWithNamesAndTypes'), sql);
   }
 });
@@ -34,6 +35,8 @@ test('select :: refuses, in its SQL\'s SETTINGS, a setting the binary reader dep
   assert.throws(() => prepare({ type: 'stream', sql: 'SELECT 1 SETTINGS max_threads = 1, output_format_binary_encode_types_in_binary_format = 1' }), (e: unknown) => e instanceof QueryParamError);
   // Named in a comment or a string, it is no setting.
   assert.ok(prepare({ type: 'select', sql: "SELECT 'output_format_binary_write_json_as_string' AS s SETTINGS max_threads = 1 -- output_format_binary_write_json_as_string" }));
+  assert.ok(prepare({ type: 'select', sql: "SELECT value FROM system.settings WHERE name = 'output_format_binary_write_json_as_string'" }));
+  assert.ok(prepare({ type: 'select', sql: "SELECT value FROM system.settings WHERE name LIKE 'output_format_binary_encode_types_in_binary_format%' SETTINGS max_threads = 1" }));
 });
 
 test('query :: readOnly only for reading statements', () => {
