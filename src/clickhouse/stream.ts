@@ -164,7 +164,9 @@ const dropped = new FinalizationRegistry<() => Promise<void>>((stop) => void sto
 // leads back to it, so that it can be collected while a request waits on it.
 function handle(next: () => Promise<IteratorResult<Row>>, stop: () => Promise<void>, read: () => number): RowStream {
   const iterator: AsyncIterator<Row> = {
-    next,
+    // A closure of this scope, as every method here is: whichever the reader keeps (`next`
+    // taken off the iterator, say) keeps `iterator`, which the registry watches, alive.
+    next: () => next(),
     async return(): Promise<IteratorResult<Row>> {
       await stop();
       return { value: undefined, done: true };

@@ -143,6 +143,26 @@ test('row stream :: a stream its reader dropped unfinished (no return(), no canc
   assert.match(String((ended as Error).message), /the reader left the stream/);
 });
 
+test('row stream :: a stream still read through its next() alone (taken off the iterator) is not ended by the collector', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Only next() is kept: neither the stream nor its iterator.
+  const nextOnly = (): (() => Promise<IteratorResult<Row>>) => createRowStream(async (sink) => {
+    for (let i = 0; i < 300; i++) if (!(await sink.push(Array.from({ length: 100 }, (_, k) => ({ n: i * 100 + k }))))) return;
+  })[Symbol.asyncIterator]().next;
+  const next = nextOnly();
+  let read = 0;
+  // Before: the iterator object was collected while its next() was in use, and the stream ended early, as if complete.
+  for (let r = await next(); r.done !== true; r = await next()) {
+    if (++read % 5_000 === 0) {
+      gc();
+      // The registry's callbacks run as tasks of their own.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  assert.is(read, 30_000);
+});
+
 test('row stream :: a failure comes after the rows before it', async () => {
   const rows = createRowStream(async (sink) => {
     await sink.push([{ n: 1 }, { n: 2 }]);
