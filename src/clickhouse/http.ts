@@ -125,24 +125,26 @@ function requestParts(server: ServerConfig, options: SendOptions, rearm?: () => 
   return { headers: { ...headers, 'content-encoding': 'gzip' }, body: Readable.from(gzipped(chunks), { objectMode: false }) };
 }
 
-/**
- * `chunks` as one gzip stream, each chunk flushed as it comes (a slow source's rows reach
- * the server at once, which would otherwise time the request out waiting), and a failure
- * of the source passed on as the body's own, as it is uncompressed.
- */
+// `chunks` as one gzip stream, each chunk flushed as it comes (else a slow source's rows wait
+// in zlib and the server times the request out), a failure of the source or zlib the body's.
 async function* gzipped(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const gzip = createGzip({ level: 1 });
   const out: Buffer[] = [];
+  let failed: Error | undefined;
   gzip.on('data', (chunk: Buffer) => out.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => { gzip.once('end', resolve); gzip.once('error', reject); });
+  // zlib's failure ends the body with it (it was an unhandled 'error').
+  gzip.on('error', (err) => { failed ??= err; });
+  const settled = (): Promise<void> => new Promise<void>((resolve) => (failed ? resolve() : gzip.once('error', () => resolve())));
   try {
     for await (const chunk of chunks) {
       gzip.write(chunk);
-      await new Promise<void>((resolve) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, resolve));
+      await Promise.race([new Promise<void>((resolve) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve())), settled()]);
+      if (failed) throw failed;
       if (out.length > 0) yield Buffer.concat(out.splice(0));
     }
     gzip.end();
-    await ended;
+    await Promise.race([new Promise<void>((resolve) => gzip.once('end', resolve)), settled()]);
+    if (failed) throw failed;
     if (out.length > 0) yield Buffer.concat(out.splice(0));
   } finally {
     gzip.destroy();

@@ -14,7 +14,7 @@ import { paramRequest } from './param-layout.js';
 import { insertHead, insertRequest, withOptions } from './prepare.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody, decodeRowBinary } from './decode-binary.js';
 import { checkResponse, checkStatus } from './response.js';
-import { type Progress, describeAfresh, describedWithin, killQuery, newQueryId, watchProgress } from './query-control.js';
+import { type Progress, checkedWithin, describeAfresh, killQuery, newQueryId, watchProgress } from './query-control.js';
 import { performStream } from './stream.js';
 import { RowBinaryCollector, type RowCollector, TsvCollector } from './stream-decode.js';
 import { type ServerFeatures, type ServerInfo, knownServerInfo, serverInfoWithin } from './server-info.js';
@@ -150,11 +150,11 @@ async function performOnce<K extends PreparedRequest['type']>(
     return schema;
   };
   // Numbers alone are written without the table's types; its description still refuses, when it comes soon, what the server would alter (4294967296 into a UInt32 is 0).
-  const checkedSoon = async (table: string, groups: readonly InsertGroup[]): Promise<undefined> => {
-    const schema = await describedWithin(server, table, remaining, options.signal);
-    if (schema !== undefined && !lacksColumn(schema, groups.flatMap((g) => columnsOf(g.rows[0] as Row)))) refuseRows(insert?.rows ?? [], groups, schema);
-    return undefined;
-  };
+  const checkedSoon = (table: string, groups: readonly InsertGroup[]): Promise<undefined> => checkedWithin(server, table, remaining, (schema) => {
+    if (lacksColumn(schema, groups.flatMap((g) => columnsOf(g.rows[0] as Row)))) return false;
+    refuseRows(insert?.rows ?? [], groups, schema);
+    return true;
+  });
   // Rows of several column sets, to a server where an omitted field takes its DEFAULT: one
   // statement naming every column they give, in the caller's order (one request, one part on
   // the server, and one query id for the writer to look up), not a statement per set. Not

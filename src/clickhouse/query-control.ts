@@ -6,7 +6,7 @@
  * finds out instead of guessing.
  */
 import { randomUUID } from 'node:crypto';
-import { ClickHouseError } from './errors.js';
+import { ClickHouseError, QueryParamError } from './errors.js';
 import { send } from './http.js';
 import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
@@ -15,8 +15,12 @@ import { type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
 import { type TableSchema, cachedTableSchema, forgetTableSchema, tableSchemaOf } from './table-schema.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
-// The longest `describedWithin` waits.
+// How long `describedWithin` waits for a description, bounds asking for one, and remembers a failure.
 const SOON_MS = 1_000;
+const SOON_LIMIT_MS = 5_000;
+const FAILED_MS = 30_000;
+// Descriptions being asked for by `describedWithin` (since when), or failed (when).
+const asking = new Map<string, { readonly since: number; readonly failed?: number }>();
 const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
 let counter = 0;
 
@@ -62,24 +66,61 @@ export function describeAfresh(server: ServerConfig, quotedTable: string, timeou
 }
 
 /**
- * The table's description when it is cached or comes soon (within 1 s and a quarter of
- * `timeout()`; asked on a connection of its own, and left to finish and be cached when it
- * comes later), else `undefined`: for what only may use it, so that a slow server delays
- * an insert a little at most.
+ * The table's description when it is cached or comes soon (within 1 s, and a quarter of
+ * `timeout()`, of when it was first asked; on a connection of its own, left to finish and be
+ * cached when it comes later, bounded by 5 s), else `undefined`; one that failed is not
+ * asked again for 30 s. For what only may use it, so that a slow server, or a user who may
+ * not describe the table, delays an insert a little at most. `afresh` drops what is cached.
  *
  * @example
  * const schema = await describedWithin(server, '`events`', () => 5_000);
  */
-export async function describedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, signal?: AbortSignal): Promise<TableSchema | undefined> {
-  const ms = Math.min(SOON_MS, timeout() / 4);
-  const asked = (cachedTableSchema(server, quotedTable) ?? withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, timeout, signal)))
-    .catch(() => undefined);
+export async function describedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, afresh = false): Promise<TableSchema | undefined> {
+  const key = `${server.origin}/${server.database}/${quotedTable}`;
+  const now = Date.now();
+  const entry = asking.get(key);
+  if (!afresh && entry?.failed !== undefined && now < entry.failed + FAILED_MS) return undefined;
+  const cached = afresh ? undefined : cachedTableSchema(server, quotedTable);
+  let since = now;
+  let asked: Promise<TableSchema | undefined>;
+  if (cached !== undefined) {
+    if (entry !== undefined && entry.failed === undefined) since = entry.since;
+    asked = cached.catch(() => undefined);
+  } else {
+    if (afresh) forgetTableSchema(server, quotedTable);
+    asking.set(key, { since: now });
+    // Not the caller's signal: another insert may be waiting for the same description.
+    const described = withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, () => Math.min(timeout(), SOON_LIMIT_MS)));
+    described.then(() => asking.delete(key), () => asking.set(key, { since: now, failed: Date.now() }));
+    asked = described.catch(() => undefined);
+  }
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, since + Math.min(SOON_MS, timeout() / 4) - now), undefined)));
   try {
     return await Promise.race([asked, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Checks by the table's description (`describedWithin`) with `check`, which returns false
+ * when the description lacks what it needs, or throws `QueryParamError` for a row it
+ * refuses: either is checked again once by a description asked afresh (a column added or
+ * widened since), whose refusal stands. No description in time: nothing is refused.
+ *
+ * @example
+ * await checkedWithin(server, '`events`', () => 5_000, (schema) => { refuseRows(rows, groups, schema); return true; });
+ */
+export async function checkedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, check: (schema: TableSchema) => boolean): Promise<undefined> {
+  for (let afresh = false; ; afresh = true) {
+    const schema = await describedWithin(server, quotedTable, timeout, afresh);
+    if (schema === undefined) return undefined;
+    try {
+      if (check(schema) || afresh) return undefined;
+    } catch (err) {
+      if (afresh || !(err instanceof QueryParamError)) throw err;
+    }
   }
 }
 

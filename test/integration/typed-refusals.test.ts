@@ -83,6 +83,10 @@ test('integers :: a value outside its column\'s type is refused before anything 
     // The edges are stored as given.
     assert.equal(await conn.insertToTable(name, [{ id: 1, small: 255, big: 2n ** 64n - 1n, xs: [-128, 127], s: 'edge' }]), { rows: 1 });
     assert.is((await sql(0, `SELECT small, big, xs FROM ${name} FORMAT TSV`)).trim(), '255\t18446744073709551615\t[-128,127]');
+    // A column widened since the table was described: the refusal is checked again by a fresh description (it stood for 30 s).
+    await sql(0, `ALTER TABLE ${name} MODIFY COLUMN small UInt16`);
+    assert.equal(await conn.insertToTable(name, [{ id: 2, small: 300 }]), { rows: 1 });
+    assert.is((await sql(0, `SELECT small FROM ${name} WHERE id = 2 FORMAT TSV`)).trim(), '300');
   });
 });
 
