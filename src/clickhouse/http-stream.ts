@@ -150,8 +150,10 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           return true;
         }
         if (gunzip) {
-          // Its output comes later: the socket waits while zlib holds what it has not inflated.
-          if (gunzip.write(chunk) && !paused) {
+          // Its output comes later: the socket waits while zlib holds a lot it has not inflated
+          // (not at its own 16 KiB mark: pausing for each chunk cost 18.16's text streams 2.5x the CPU).
+          gunzip.write(chunk);
+          if (gunzip.writableLength < STREAM_HIGH_WATER && !paused) {
             arm();
             return true;
           }
