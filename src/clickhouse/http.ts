@@ -131,19 +131,20 @@ async function* gzipped(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const gzip = createGzip({ level: 1 });
   const out: Buffer[] = [];
   let failed: Error | undefined;
-  gzip.on('data', (chunk: Buffer) => out.push(chunk));
-  // zlib's failure ends the body with it (it was an unhandled 'error').
-  gzip.on('error', (err) => { failed ??= err; });
-  const settled = (): Promise<void> => new Promise<void>((resolve) => (failed ? resolve() : gzip.once('error', () => resolve())));
+  gzip.on('data', (chunk: Buffer) => out.push(chunk)).on('error', (err) => { failed ??= err; });
+  // One step of zlib's, over when it calls back or fails (its listener removed: one per chunk would pile up).
+  const step = (run: (done: () => void) => void): Promise<void> => new Promise<void>((resolve) => {
+    gzip.once('error', resolve);
+    run(() => { gzip.off('error', resolve); resolve(); });
+  });
   try {
     for await (const chunk of chunks) {
       gzip.write(chunk);
-      await Promise.race([new Promise<void>((resolve) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve())), settled()]);
+      await step((done) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, done));
       if (failed) throw failed;
       if (out.length > 0) yield Buffer.concat(out.splice(0));
     }
-    gzip.end();
-    await Promise.race([new Promise<void>((resolve) => gzip.once('end', resolve)), settled()]);
+    await step((done) => { gzip.once('end', done); gzip.end(); });
     if (failed) throw failed;
     if (out.length > 0) yield Buffer.concat(out.splice(0));
   } finally {
