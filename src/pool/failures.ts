@@ -37,6 +37,18 @@ const REFUSED_SERVER_CODES = new Set([
 ]);
 
 /**
+ * Why a hedged read's slower attempt is aborted (`hedge.ts`): not the caller's giving up.
+ *
+ * @example
+ * controller.abort(new HedgeLost());
+ */
+export class HedgeLost extends Error {
+  constructor() {
+    super('hedged read: another server answered first');
+  }
+}
+
+/**
  * Sorts any error thrown while serving a call.
  *
  * @example
@@ -52,7 +64,8 @@ export function classifyFailure(error: unknown): FailureClass {
     case 'TIMEOUT':
       return 'timeout';
     case 'ABORTED':
-      return 'aborted';
+      // A hedged read's slower attempt, given up: its server is asked, as after a timeout.
+      return error.cause instanceof HedgeLost ? 'timeout' : 'aborted';
     case 'CLICKHOUSE':
       return REFUSED_SERVER_CODES.has((error as ClickHouseError).serverCode) ? 'refused' : 'server';
     case 'QUERY_PARAM':

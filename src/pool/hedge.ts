@@ -7,6 +7,7 @@
  */
 import { type PreparedRequest, withOptions } from '../clickhouse/index.js';
 import type { Broker } from './broker/broker.js';
+import { HedgeLost } from './failures.js';
 import type { PooledConnection } from './connection/pooled-connection.js';
 
 type Outcome = ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }) & { readonly server: number };
@@ -75,8 +76,9 @@ export async function runHedged(request: PreparedRequest, first: PooledConnectio
   deps.queries[second.server]!++;
   const secondDone = run(second, remaining);
   const winner = await firstSuccess(firstDone, secondDone);
-  // The other attempt is aborted: its connection gets a fresh Client, its query is killed.
-  for (const ac of attempts) ac.abort(new Error('hedged read: another server answered first'));
+  // The other attempt is aborted: its connection gets a fresh Client, its query is killed, and
+  // it asks its server /ping before it serves again (a hung one fails it and is marked down).
+  for (const ac of attempts) ac.abort(new HedgeLost());
   if (trace) trace.server = winner.server;
   return settle(winner);
 }

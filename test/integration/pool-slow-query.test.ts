@@ -114,6 +114,12 @@ test('hedge :: with hedgeAfter, a read on a server that hangs is answered by ano
     assert.is(pool.stats().servers[1]!.queries >= 1, true);
     // The hung attempt was cancelled: its connection does not stay busy until its timeout.
     await until('no call in flight on the hung server', () => pool.stats().servers[0]!.inFlight === 0, 3_000);
+    // It asks its server /ping, as after a timeout, and the hung server fails it: the reads
+    // after go straight to the other server (before, each was sent to the hung one first and
+    // paid the hedge delay, and the hung server stayed in service).
+    const sent = pool.stats().servers[0]!.queries;
+    for (let i = 0; i < 5; i++) assert.equal(await pool.select(WHO), [{ replica: 'r1' }]);
+    assert.is(pool.stats().servers[0]!.queries, sent, 'no read was sent to the hung server again');
   } finally {
     await app.stop();
     await hole.close();

@@ -4,7 +4,7 @@ import {
   AbortError, ClickHouseError, ClosedError, ConfigError, ProtocolError, QueryParamError, ResultTooLargeError, TimeoutError, TransportError,
 } from '../../src/clickhouse/errors.js';
 import { ConnectionCrashedError, NoServerAvailableError, PoolNotStartedError, PoolStoppedError, PoolTimeoutError } from '../../src/pool/errors.js';
-import { classifyFailure, failureKind, isPoolGone } from '../../src/pool/failures.js';
+import { classifyFailure, failureKind, isPoolGone, HedgeLost } from '../../src/pool/failures.js';
 import { MailboxFullError } from '../../src/pool/writer/errors.js';
 
 const test = suite('failures');
@@ -13,6 +13,8 @@ test('classify :: network failures and timeouts are the only ones that say the s
   assert.is(classifyFailure(new TransportError('reset', true)), 'network');
   assert.is(classifyFailure(new TimeoutError(1, true)), 'timeout');
   assert.is(classifyFailure(new AbortError('x', true)), 'aborted');
+  // A hedged read's slower attempt, given up by the pool: its server is pinged, as after a timeout.
+  assert.is(classifyFailure(new AbortError(new HedgeLost(), true)), 'timeout');
   assert.is(classifyFailure(new ClickHouseError({ serverCode: 60, serverMessage: 'no table' }, 500)), 'server');
   assert.is(classifyFailure(new ProtocolError('HTML from a proxy', 502)), 'server');
   assert.is(classifyFailure(new ConnectionCrashedError('conn-0', new Error('x'))), 'server');
