@@ -144,16 +144,15 @@ export function timeText(ticks: bigint, precision: number): string {
  * parseJson('{"a":12345678901234567890}', 'auto'); // { a: 12345678901234567890n }
  */
 export function parseJson(text: string, int64: Int64Mode): unknown {
-  const p = { pos: 0 };
-  const fail = (): never => { throw new ProtocolError(`cannot parse JSON value at ${p.pos}: ${JSON.stringify(text.slice(0, 100))}`, 200); };
   if (!/\d{16}/.test(text)) {
     try {
       return JSON.parse(text);
     } catch {
-      // Not JSON text (a query's own SETTINGS asked for the binary form): said as the client's error, not a bare SyntaxError.
-      return fail();
+      // Not JSON text: the careful reader below says where, as the client's error, not a bare SyntaxError.
     }
   }
+  const p = { pos: 0 };
+  const fail = (): never => { throw new ProtocolError(`cannot parse JSON value at ${p.pos}: ${JSON.stringify(text.slice(0, 100))}`, 200); };
   const space = (): void => { while (/\s/.test(text[p.pos] ?? '')) p.pos++; };
   const value = (): unknown => {
     space();

@@ -137,7 +137,7 @@ export function openStream(transport: Transport, server: ServerConfig, options: 
           // Inflated bytes wait in zlib (which then takes no more, and so the socket) while the reader is behind.
           g.on('data', (chunk: Buffer) => { if (!deliver(chunk)) g.pause(); });
           g.on('drain', () => { if (!ended && queue.bytes < STREAM_HIGH_WATER / 2) resumeAll(); });
-          gunzip.on('error', (err) => fail(new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${err.message})`, status)));
+          g.on('error', (err) => fail(new ProtocolError(`${server.redacted}: a gzip response that does not inflate (${err.message})`, status)));
         }
         headDone = true;
         arm();

@@ -145,13 +145,13 @@ async function performOnce<K extends PreparedRequest['type']>(
   // An array's table, described afresh when a row gives a key the cached description lacks (a column added since: its values need its type).
   const described = async (table: string, groups: readonly InsertGroup[]): Promise<TableSchema> => {
     const cached = await tableSchemaOf(transport, server, table, remaining, options.signal);
-    const schema = lacksColumn(cached, groups.flatMap((g) => columnsOf(g.rows[0] as Row))) ? await describeAfresh(server, table, remaining, options.signal) : cached;
+    const schema = lacksColumn(cached, keysOf(groups)) ? await describeAfresh(server, table, remaining, options.signal) : cached;
     refuseRows(insert?.rows ?? [], groups, schema);
     return schema;
   };
   // Numbers alone are written without the table's types; its description still refuses, when it comes soon, what the server would alter (4294967296 into a UInt32 is 0).
-  const checkedSoon = (table: string, groups: readonly InsertGroup[]): Promise<undefined> => checkedWithin(server, table, remaining, (schema) => {
-    if (lacksColumn(schema, groups.flatMap((g) => columnsOf(g.rows[0] as Row)))) return false;
+  const checkedSoon = (table: string, groups: readonly InsertGroup[]): Promise<void> => checkedWithin(server, table, remaining, (schema) => {
+    if (lacksColumn(schema, keysOf(groups))) return false;
     refuseRows(insert?.rows ?? [], groups, schema);
     return true;
   });
@@ -163,7 +163,9 @@ async function performOnce<K extends PreparedRequest['type']>(
     && !callerSets(OMITTED_SETTING, server.settings, defaults.settings, options.settings)
     && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.omittedFieldDefaults === true) {
     // The table's types only where a value may need them, as for the statements below.
-    const schema = mayNeedSchema(insert.rows) ? await described(insert.table, insert.groups) : (await checkedSoon(insert.table, insert.groups)) ?? NO_SCHEMA;
+    const needsTypes = mayNeedSchema(insert.rows);
+    if (!needsTypes) await checkedSoon(insert.table, insert.groups);
+    const schema = needsTypes ? await described(insert.table, insert.groups) : NO_SCHEMA;
     // Undefined when a row gives part of a Nested column's fields: it goes with its own set, below.
     const merged = await insertMerged(insert.table, insert.rows, schema, statement, sentRows).catch((err: unknown) => {
       throw stoppedAt(err, { queryId: lastId, index: 0, of: 1, inFlight: insert.rows ?? [], after: [] });
@@ -184,7 +186,8 @@ async function performOnce<K extends PreparedRequest['type']>(
     const schema = needed || binary ? await described(insert.table, groups).catch((err: unknown) => {
       if (needed || err instanceof QueryParamError) throw err;
       return undefined;
-    }) : await checkedSoon(insert.table, groups);
+    }) : undefined;
+    if (!needed && !binary) await checkedSoon(insert.table, groups);
     if (schema !== undefined) {
       encodings = schema.encodings;
       if (binary) types = schema.types;
@@ -376,6 +379,8 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 const NO_ENCODINGS: ColumnEncodings = new Map();
 const OMITTED_SETTING = 'input_format_defaults_for_omitted_fields';
 // Whether the connection string's, the connection's or the call's settings give `name`: then the caller decides it.
+// The keys a row of each group gives (the rows of a group give the same ones).
+const keysOf = (groups: readonly InsertGroup[]): string[] => groups.flatMap((g) => columnsOf(g.rows[0] as Row));
 const callerSets = (name: string, ...settings: (Settings | undefined)[]): boolean => settings.some((s) => s !== undefined && s[name] !== undefined);
 // No table described: for rows whose values need no column's type.
 const NO_SCHEMA: TableSchema = { encodings: NO_ENCODINGS, nested: new Set(), types: new Map() };

@@ -77,10 +77,12 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
     case 'select': case 'stream': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);
       const sql = trimEnd(rendered.sql);
-      if (ANY_FORMAT.test(sql) && TRAILING_FORMAT.test(codeOf(sql))) {
+      // The SQL's code is read only when its text names what the checks look for.
+      const code = ANY_FORMAT.test(sql) || sql.includes('output_format_binary_') ? codeOf(sql) : '';
+      if (TRAILING_FORMAT.test(code)) {
         throw new QueryParamError('sql', `${command.type} sets the output format itself; use query() for another FORMAT`);
       }
-      const own = sql.includes('output_format_binary_') ? OWN_SETTING.exec(codeOf(sql)) : null;
+      const own = OWN_SETTING.exec(code);
       if (own) throw new QueryParamError('sql', `${command.type} sets ${own[1]} itself (the result is read as RowBinary on 22.1+); leave it out of the SETTINGS`);
       return withTyped({ type: command.type, body: `${sql}\nFORMAT ${SELECT_FORMAT}`, options, readOnly: true }, rendered, command.params);
     }

@@ -12,15 +12,15 @@ import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import { openTransport } from './transport.js';
 import { type ServerInfo, knownServerInfo, serverInfo } from './server-info.js';
-import { type TableSchema, cachedTableSchema, forgetTableSchema, tableSchemaOf } from './table-schema.js';
+import { type TableSchema, cachedTableSchema, forgetTableSchema, schemaKey, tableSchemaOf } from './table-schema.js';
 import type { ServerConfig, Settings, Transport } from './types.js';
 
 // How long `describedWithin` waits for a description, bounds asking for one, and remembers a failure.
 const SOON_MS = 1_000;
 const SOON_LIMIT_MS = 5_000;
 const FAILED_MS = 30_000;
-// Descriptions being asked for by `describedWithin` (since when), or failed (when).
-const asking = new Map<string, { readonly since: number; readonly failed?: number }>();
+// When `describedWithin` last failed to describe a table (by `schemaKey`).
+const failures = new Map<string, number>();
 const PREFIX = `colonnade-${randomUUID().slice(0, 8)}`;
 let counter = 0;
 
@@ -76,24 +76,16 @@ export function describeAfresh(server: ServerConfig, quotedTable: string, timeou
  * const schema = await describedWithin(server, '`events`', () => 5_000);
  */
 export async function describedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, afresh = false): Promise<TableSchema | undefined> {
-  const key = `${server.origin}/${server.database}/${quotedTable}`;
+  const key = schemaKey(server, quotedTable);
   const now = Date.now();
-  const entry = asking.get(key);
-  if (!afresh && entry?.failed !== undefined && now < entry.failed + FAILED_MS) return undefined;
-  const cached = afresh ? undefined : cachedTableSchema(server, quotedTable);
-  let since = now;
-  let asked: Promise<TableSchema | undefined>;
-  if (cached !== undefined) {
-    if (entry !== undefined && entry.failed === undefined) since = entry.since;
-    asked = cached.catch(() => undefined);
-  } else {
-    if (afresh) forgetTableSchema(server, quotedTable);
-    asking.set(key, { since: now });
-    // Not the caller's signal: another insert may be waiting for the same description.
-    const described = withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, () => Math.min(timeout(), SOON_LIMIT_MS)));
-    described.then(() => asking.delete(key), () => asking.set(key, { since: now, failed: Date.now() }));
-    asked = described.catch(() => undefined);
-  }
+  if (!afresh && now < (failures.get(key) ?? -Infinity) + FAILED_MS) return undefined;
+  if (afresh) forgetTableSchema(server, quotedTable);
+  const cached = cachedTableSchema(server, quotedTable);
+  const since = cached?.asked ?? now;
+  // Not the caller's signal: another insert may be waiting for the same description.
+  const described = cached?.columns ?? withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, () => Math.min(timeout(), SOON_LIMIT_MS)));
+  if (cached === undefined) described.then(() => failures.delete(key), () => failures.set(key, Date.now()));
+  const asked = described.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, since + Math.min(SOON_MS, timeout() / 4) - now), undefined)));
   try {
@@ -112,12 +104,12 @@ export async function describedWithin(server: ServerConfig, quotedTable: string,
  * @example
  * await checkedWithin(server, '`events`', () => 5_000, (schema) => { refuseRows(rows, groups, schema); return true; });
  */
-export async function checkedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, check: (schema: TableSchema) => boolean): Promise<undefined> {
+export async function checkedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, check: (schema: TableSchema) => boolean): Promise<void> {
   for (let afresh = false; ; afresh = true) {
     const schema = await describedWithin(server, quotedTable, timeout, afresh);
-    if (schema === undefined) return undefined;
+    if (schema === undefined) return;
     try {
-      if (check(schema) || afresh) return undefined;
+      if (check(schema) || afresh) return;
     } catch (err) {
       if (afresh || !(err instanceof QueryParamError)) throw err;
     }

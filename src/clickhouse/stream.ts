@@ -243,7 +243,8 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
     checkStatus({ status: res.status, headers: res.headers, body: text });
   }
   try {
-    await decodeRows(res, binary, request, defaults, sink, info.timeZone);
+    const int64 = options.int64 ?? defaults.int64;
+    await decodeRows(res, binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: info.timeZone }), sink);
   } catch (error) {
     // The query is not read further: its request ends (and the server's query is killed).
     if (error instanceof UnsupportedBinaryType) res.cancel(new ColonnadeError('ABORTED', 'a column cannot be read in RowBinary'));
@@ -251,10 +252,8 @@ async function streamRows(transport: Transport, server: ServerConfig, request: P
   }
 }
 
-async function decodeRows(res: BodyStream, binary: boolean, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, timeZone: string): Promise<void> {
-  const { options } = request;
-  const int64 = options.int64 ?? defaults.int64;
-  const decoder = binary ? new RowBinaryStream({ int64 }) : new TsvStream({ int64, serverTimeZone: timeZone });
+// The body's rows into `sink`, by `decoder` (see `performStream` for the body's end).
+async function decodeRows(res: BodyStream, decoder: RowBinaryStream | TsvStream, sink: RowSink): Promise<void> {
   const tag = res.headers['x-clickhouse-exception-tag'];
   // The body's last HELD_TAIL bytes, decoded only once the body ended without an exception in them.
   const held = new ChunkQueue();
@@ -288,7 +287,7 @@ async function decodeRows(res: BodyStream, binary: boolean, request: PreparedReq
   const text = tail.toString('utf8');
   if (tag !== undefined) await rowsBeforeBlock(tail, tag, decoder, sink, text);
   // Compressed, a binary server that tags no exception block may append its exception bare, with no line break before it (a tagged one writes its block).
-  const unframed = binary && res.headers['content-encoding'] === 'gzip' && tag === undefined ? findUnframedError(text) : undefined;
+  const unframed = decoder instanceof RowBinaryStream && res.headers['content-encoding'] === 'gzip' && tag === undefined ? findUnframedError(text) : undefined;
   if (tag === undefined || unframed !== undefined) {
     const trailing = unframed ?? findTrailingError(text);
     // Text that only looks like an exception at the very end of a result (a String value

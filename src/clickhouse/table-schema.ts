@@ -238,17 +238,18 @@ export function forgetTableSchema(server: ServerConfig, quotedTable: string): vo
   schemas.delete(schemaKey(server, quotedTable));
 }
 
-const schemaKey = (server: ServerConfig, quotedTable: string): string => `${server.origin}/${server.database}/${quotedTable}`;
+export const schemaKey = (server: ServerConfig, quotedTable: string): string => `${server.origin}/${server.database}/${quotedTable}`;
 
 /**
- * The table's description if one is cached (or being asked for) and fresh, without asking.
+ * The table's description if one is cached (or being asked for) and fresh, without asking,
+ * with when it was asked for.
  *
  * @example
- * const schema = cachedTableSchema(server, '`events`'); // undefined: never described, or 30 s ago
+ * const cached = cachedTableSchema(server, '`events`'); // undefined: never described, or 30 s ago
  */
-export function cachedTableSchema(server: ServerConfig, quotedTable: string): Promise<TableSchema> | undefined {
+export function cachedTableSchema(server: ServerConfig, quotedTable: string): { readonly columns: Promise<TableSchema>; readonly asked: number } | undefined {
   const cached = schemas.get(schemaKey(server, quotedTable));
-  return cached && cached.until > Date.now() ? cached.columns : undefined;
+  return cached && cached.until > Date.now() ? { columns: cached.columns, asked: cached.until - SCHEMA_TTL_MS } : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { QueryParamError, rowRefused } from './errors.js';
 import { withAllRefused } from './refusals.js';
 import { epochSeconds } from './params.js';
 import { EPOCH_TEXT_END_MS } from './encode.js';
+import { isPlainObject } from './checks.js';
 import type { Row } from './types.js';
 
 /** A column's check: throws `QueryParamError` naming `name` (and the element) for a value its type cannot hold. */
@@ -72,7 +73,7 @@ export function rangeCheck(type: ColumnType, dates = true): RangeCheck | undefin
       const each = (value: unknown, name: string, path: boolean): void => {
         const at = (i: number): string => (path ? `${name}.${fields[i] ?? i + 1}` : name);
         if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], at(i)));
-        else if (isRecord(value)) inner.forEach((check, i) => { const f = fields[i]; if (f !== undefined) check?.(value[f] ?? null, at(i)); });
+        else if (isPlainObject(value)) inner.forEach((check, i) => { const f = fields[i]; if (f !== undefined) check?.(value[f] ?? null, at(i)); });
       };
       // The element's path is written only for a refusal, as for an Array.
       return (value, name) => {
@@ -97,7 +98,7 @@ export function rangeCheck(type: ColumnType, dates = true): RangeCheck | undefin
       };
       return (value, name) => {
         if (value instanceof Map) for (const [k, v] of value as Map<unknown, unknown>) entry(k, v, name);
-        else if (isRecord(value)) for (const k in value) entry(k, value[k], name);
+        else if (isPlainObject(value)) for (const k in value) entry(k, value[k], name);
       };
     }
   }
@@ -139,9 +140,6 @@ export function checkRanges(row: Row, columns: readonly (readonly [string, Range
     if (value !== null && value !== undefined) check(value, name);
   }
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Map);
 
 function integerCheck(typeName: string, [bits, signed]: readonly [number, boolean]): RangeCheck {
   const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
