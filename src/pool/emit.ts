@@ -55,7 +55,9 @@ export async function observedCall(
 }
 
 /**
- * Runs one send of the writer, telling it as `writer:batch` when someone listens.
+ * Runs one send of the writer, telling it as `writer:batch` when someone listens. A send
+ * that fails is told when the writer calls `trace.told` with the error that stands after
+ * it looked up what became of it (undefined: found stored).
  *
  * @example
  * run: (request, trace) => observedBatch(ctx, trace, () => runWithFailover(request, deps, trace)),
@@ -78,7 +80,8 @@ export async function observedBatch(ctx: EmitContext, trace: SendTrace, run: () 
   try {
     await run();
   } catch (error) {
-    emit(error);
+    // Told once the writer has judged it: a lost answer found stored is an 'ok' send.
+    trace.told = emit;
     throw error;
   }
   emit(undefined);

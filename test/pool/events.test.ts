@@ -30,8 +30,9 @@ async function started(options: Partial<PoolOptions> = {}) {
     probe: async (_t: unknown, server: ServerConfig) => {
       if (!probeOk[index(server)]) throw refused();
     },
-    outcome: async () => 'absent' as const,
+    outcome: async () => outcome,
   };
+  let outcome: 'absent' | 'finished' = 'absent';
   const clock = createTestClock();
   const pool = definePoolWith({ connectionStrings: urls, name: `events-${++seq}`, poolSize: 3, balance: 'in_order', ...options }, io);
   const seen: Array<{ name: keyof PoolEvents; payload: unknown }> = [];
@@ -40,7 +41,8 @@ async function started(options: Partial<PoolOptions> = {}) {
   };
   const app = await startSupervisor([pool], { clock });
   const of = (name: keyof PoolEvents) => seen.filter((e) => e.name === name).map((e) => e.payload as Record<string, unknown>);
-  return { pool, app, clock, behaviour, probeOk, seen, listen, of };
+  const lookups = (answer: typeof outcome) => { outcome = answer; };
+  return { pool, app, clock, behaviour, probeOk, seen, listen, of, lookups };
 }
 
 const test = suite('pool events');
@@ -125,6 +127,39 @@ test('writer :: a batch per send; dead-lettered and dropped rows counted', async
   await pool.flush();
   assert.equal(of('writer:dead_letter'), [{ pool: pool.name, rows: 1, error: 'CLICKHOUSE' }]);
   assert.equal(of('writer:batch').at(-1)!.outcome, 'error');
+  await app.stop();
+});
+
+test('writer :: a send whose answer was lost, then found stored, is told once, as ok', async () => {
+  const { pool, app, clock, behaviour, listen, of, lookups } = await started({ asyncFlushInterval: 10 });
+  listen('writer:batch', 'writer:dead_letter');
+  lookups('finished');
+  behaviour[0] = async () => { throw new TransportError('socket hang up', true); };
+  pool.asyncInsertToTable('t', [{ a: 1 }, { a: 2 }]);
+  clock.advance(10);
+  await pool.flush();
+  // Before: told as an error while stats().writer counted the rows written.
+  assert.equal(of('writer:batch').map((e) => [e.rows, e.attempt, e.outcome, e.error, e.server]), [[2, 1, 'ok', undefined, redacted(0)]]);
+  assert.equal(of('writer:dead_letter'), []);
+  assert.is(pool.stats().writer.written, 2);
+  // Not stored: an error, then the send that stores it.
+  lookups('absent');
+  let answered = false;
+  // Whichever server it goes to (the first is penalized by now).
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async () => {
+      if (answered) return undefined;
+      answered = true;
+      throw new TransportError('socket hang up', true);
+    };
+  }
+  pool.asyncInsertToTable('t', { a: 3 });
+  for (let i = 0; i < 20 && pool.stats().writer.written < 3; i++) {
+    clock.advance(1_000);
+    await flush();
+  }
+  await pool.flush();
+  assert.equal(of('writer:batch').slice(1).map((e) => [e.attempt, e.outcome, e.error]), [[1, 'error', 'TRANSPORT'], [2, 'ok', undefined]]);
   await app.stop();
 });
 

@@ -23,6 +23,8 @@ export interface SendTrace {
   attempts?: number;
   /** What is sent, for the pool's `writer:batch` event: the table (undefined for a statement), its rows, which send of the batch this is. */
   readonly batch?: { readonly table: string | undefined; readonly rows: number; readonly attempt: number };
+  /** Set by whoever watches a send that failed: called by the writer with the error that stands once it is judged (undefined: the send was found stored). */
+  told?: (error: unknown) => void;
 }
 
 /**

@@ -247,6 +247,7 @@ class AsyncWriter implements Writer {
           // Before anything is sent again: what was stored (looked up when the answer was lost).
           const statements = unit.request.insert?.groups.length ?? 1;
           const verdict = await judgeFailure({ error, trace, queryId, statements, table: unit.table, outcomes: this.#deps.outcomes });
+          trace.told?.(verdict.done ? undefined : verdict.error);
           if (verdict.repeat === true) unit.uncertain = true;
           // Rows the table's description refuses: each reported alone, the others go again at once (never sent).
           const refused = verdict.done || unit.uncertain ? undefined : refusedRows(verdict.error, unit.request, verdict.keep ?? unitRows(unit));
