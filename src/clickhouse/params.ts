@@ -244,6 +244,35 @@ function describe(value: object): string {
   return typeof ctor?.name === 'string' && ctor.name !== '' ? `of class ${ctor.name}` : 'of an unknown kind';
 }
 
+/**
+ * When a comment starts at `i` of `sql`, the index just past it (its line's end for `--`,
+ * `# ` and `#!`; the matching `*\/` for `/*`, nested ones counted, as ClickHouse reads
+ * them); -1 when none starts there. An unclosed comment runs to the end.
+ *
+ * @example
+ * commentEnd('SELECT 1 /* a /* b *\/ c *\/', 9); // 26: the whole nested comment
+ */
+export function commentEnd(sql: string, i: number): number {
+  const ch = sql[i];
+  const next = sql[i + 1];
+  if ((ch === '-' && next === '-') || (ch === '#' && (next === ' ' || next === '!'))) {
+    const end = sql.indexOf('\n', i);
+    return end < 0 ? sql.length : end + 1;
+  }
+  if (ch !== '/' || next !== '*') return -1;
+  let depth = 0;
+  for (let j = i; j < sql.length - 1; j++) {
+    if (sql[j] === '/' && sql[j + 1] === '*') {
+      depth++;
+      j++;
+    } else if (sql[j] === '*' && sql[j + 1] === '/') {
+      j++;
+      if (--depth === 0) return j + 1;
+    }
+  }
+  return sql.length;
+}
+
 function compile(text: string): Template {
   const cached = templates.get(text);
   if (cached) return cached;
@@ -261,12 +290,9 @@ function compile(text: string): Template {
     const ch = sql[i];
     if (ch === "'" || ch === '"' || ch === '`') {
       i = skipQuoted(sql, i, ch);
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? n : end + 1;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? n : end + 2;
+    } else if (ch === '-' || ch === '/' || ch === '#') {
+      const end = commentEnd(sql, i);
+      i = end < 0 ? i + 1 : end;
     } else if (ch === '{' && IDENT_START.test(sql[i + 1] ?? '')) {
       const name = IDENT.exec(sql.slice(i + 1, i + 130))?.[0] ?? '';
       if (sql[i + 1 + name.length] === '}') {

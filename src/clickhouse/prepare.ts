@@ -3,7 +3,7 @@ import { checkColumnName, checkRow } from './encode.js';
 import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
-import { type RenderedQuery, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
+import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
 import { typedParamValues } from './typed-params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, RowSource } from './types.js';
 
@@ -17,9 +17,18 @@ import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, R
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
 const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken', 'onProgress']);
-// One whitespace character a step (`\s`, not `\s+`): nested quantifiers over the same run
-// would try every way of splitting it before failing (seconds for 28 spaces, hours for 40).
-const READ_ONLY_START = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
+const READ_ONLY_START = /^(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
+
+/** True when `sql`'s first word, after blanks and comments, starts a statement that only reads. */
+function readsOnly(sql: string): boolean {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i] as string)) i++;
+    const end = commentEnd(sql, i);
+    if (end < 0) return READ_ONLY_START.test(sql.slice(i, i + 9));
+    i = end;
+  }
+}
 // Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
 // A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
 const ANY_FORMAT = /\bFORMAT\s/i;
@@ -33,9 +42,9 @@ function codeOf(sql: string): string {
   let out = '';
   for (let i = 0; i < sql.length;) {
     const ch = sql[i] as string;
-    if ((ch === '-' && sql[i + 1] === '-') || (ch === '/' && sql[i + 1] === '*')) {
-      const close = ch === '-' ? sql.indexOf('\n', i) : sql.indexOf('*/', i + 2);
-      i = close < 0 ? sql.length : close + (ch === '-' ? 1 : 2);
+    const comment = ch === '-' || ch === '/' || ch === '#' ? commentEnd(sql, i) : -1;
+    if (comment >= 0) {
+      i = comment;
       out += ' ';
     } else if (ch === "'" || ch === '`' || ch === '"') {
       // A quoted text ends at its unescaped closing quote (a backslash escapes, and so does the quote doubled).
@@ -88,7 +97,7 @@ export function prepare<C extends Command>(command: C): PreparedRequest<C['type'
     }
     case 'query': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);
-      return withTyped({ type: command.type, body: rendered.sql, options, readOnly: READ_ONLY_START.test(rendered.sql) }, rendered, command.params);
+      return withTyped({ type: command.type, body: rendered.sql, options, readOnly: readsOnly(rendered.sql) }, rendered, command.params);
     }
     case 'insert': {
       const rendered = renderTemplate(checkSql(command.sql), command.params);

@@ -31,6 +31,14 @@ test('render :: typed placeholders, string literals and comments are left alone'
   assert.is(sql, "SELECT {x:UInt8}, '{x}', `{x}`, \"{x}\" -- {x}\n/* {x} */, 1");
 });
 
+test('render :: nested /* */ comments and `# ` / `#!` line comments (as 22+ servers read them) are left alone', () => {
+  // Before: the comment ended at the first `*/`, and `{z}` after it was taken for a placeholder.
+  assert.is(renderQuery('SELECT {x} /* a /* {y} */ {z} */, {x}', { x: 1 }), 'SELECT 1 /* a /* {y} */ {z} */, 1');
+  assert.is(renderQuery('SELECT {x} # {y}\n, {x} #! {z}', { x: 2 }), 'SELECT 2 # {y}\n, 2 #! {z}');
+  // `#` followed by anything else starts no comment (the server refuses it as a token).
+  assert.throws(() => renderQuery('SELECT 1 #{y}', {}), /y/);
+});
+
 test('render :: escaped quotes inside a SQL literal do not end it', () => {
   assert.is(renderQuery("SELECT 'a\\'{x}', {x}", { x: 2 }), "SELECT 'a\\'{x}', 2");
   assert.is(renderQuery("SELECT 'a''{x}', {x}", { x: 2 }), "SELECT 'a''{x}', 2");

@@ -19,12 +19,14 @@ test('select :: a SQL that ends in a comment still gets its format on a new line
 
 test('select :: refuses its own FORMAT clause, also before a comment, its SETTINGS or as a quoted name', () => {
   // Before: all but the first reached the server, which refused the FORMAT the client appended.
-  for (const sql of ['SELECT 1 FORMAT JSON', 'SELECT 1 FORMAT JSON -- note', 'SELECT 1 FORMAT JSON SETTINGS max_threads = 1', 'SELECT 1 FORMAT `JSON`;\n/* done */', 'select 1 format CSVWithNames']) {
+  for (const sql of ['SELECT 1 FORMAT JSON', 'SELECT 1 FORMAT JSON -- note', 'SELECT 1 FORMAT JSON SETTINGS max_threads = 1', 'SELECT 1 FORMAT `JSON`;\n/* done */', 'select 1 format CSVWithNames',
+    'SELECT 1 FORMAT JSON /* a /* nested */ comment */', 'SELECT 1 FORMAT JSON # note', 'SELECT 1 FORMAT JSON #! note']) {
     assert.throws(() => prepare({ type: 'stream', sql }), (e: unknown) => e instanceof QueryParamError && e.param === 'sql', sql);
   }
   // A column or text named format, or FORMAT inside a string or a comment, is no clause.
   for (const sql of ['SELECT format FROM t', 'SELECT 1 AS format', "SELECT 'x FORMAT JSON'", 'SELECT 1 -- FORMAT JSON', "SELECT 1 SETTINGS format_csv_delimiter = ';'", 'SELECT `FORMAT JSON`',
-    "SELECT 'append FORMAT JSON SETTINGS to a query' AS tip", 'SELECT format FROM t GROUP BY format ORDER BY format DESC SETTINGS max_threads = 1', 'SELECT format FROM t ORDER BY format DESC']) {
+    "SELECT 'append FORMAT JSON SETTINGS to a query' AS tip", 'SELECT format FROM t GROUP BY format ORDER BY format DESC SETTINGS max_threads = 1', 'SELECT format FROM t ORDER BY format DESC',
+    'SELECT 1 /* /* */ FORMAT JSON */', 'SELECT 1 # FORMAT JSON']) {
     assert.ok(prepare({ type: 'select', sql }).body.endsWith('\nFORMAT TabSeparatedWithNamesAndTypes'), sql);
   }
 });
@@ -42,6 +44,9 @@ test('select :: refuses, in its SQL\'s SETTINGS, a setting the binary reader dep
 test('query :: readOnly only for reading statements', () => {
   assert.ok(prepare({ type: 'query', sql: '  /* hi */ -- x\n select 1' }).readOnly);
   assert.ok(prepare({ type: 'query', sql: 'SHOW TABLES' }).readOnly);
+  assert.ok(prepare({ type: 'query', sql: '/* a /* nested */ comment */ # and a line\nSELECT 1' }).readOnly);
+  assert.not.ok(prepare({ type: 'query', sql: '/* a /* nested */ SELECT */ DROP TABLE t' }).readOnly);
+  assert.not.ok(prepare({ type: 'query', sql: 'SELECTED' }).readOnly);
   assert.not.ok(prepare({ type: 'query', sql: 'CREATE TABLE t (x UInt8) ENGINE = Memory' }).readOnly);
   assert.not.ok(prepare({ type: 'query', sql: 'INSERT INTO t SELECT 1' }).readOnly);
 });
