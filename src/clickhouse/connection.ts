@@ -5,6 +5,7 @@ import { perform } from './perform.js';
 import { checkCompression, checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
+import { endControls } from './query-control.js';
 import { createRowStream } from './stream.js';
 import type { CallOptions, Command, CommandResults, InsertResult, Int64Mode, QueryParams, Row, RowSink, RowSource, RowStream, ServerConfig, Settings } from './types.js';
 
@@ -63,7 +64,7 @@ export interface Connection {
   ping(options?: { timeout?: number; signal?: AbortSignal }): Promise<void>;
   /** Runs a command in the message style the pool's `send` also takes. */
   send<C extends Command>(command: C): Promise<CommandResults[C['type']]>;
-  /** Closes the sockets; idempotent. Later calls reject with a `CLOSED` error. */
+  /** Closes the sockets (its questions on sockets of their own, `KILL QUERY` or a table's `DESCRIBE`, get a second to finish); idempotent. Later calls reject with a `CLOSED` error. */
   close(): Promise<void>;
 }
 
@@ -125,7 +126,9 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
     send: run,
     close: () => {
       if (closing === undefined) for (const sink of open) sink.fail(new ClosedError());
-      closing ??= transport.close();
+      // Then its questions on connections of their own (a table's DESCRIBE, a KILL QUERY):
+      // a second to finish, then cut, so that the process is not kept up by them.
+      closing ??= transport.close().then(() => endControls([server], 1_000));
       return closing;
     },
   };

@@ -52,6 +52,36 @@ test('connect :: select through a fake server, then close twice and get CLOSED',
   assert.instance(await conn.ping().catch((e: unknown) => e), ClosedError);
 });
 
+test('connect :: close() ends a table description still asked on a socket of its own (the process is not kept up by it)', async () => {
+  const held: Array<() => void> = [];
+  const http = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      // The server never answers the table's DESCRIBE (asked for rows of numbers alone, which wait a second at most for it).
+      if (body.startsWith('DESCRIBE')) held.push(() => res.end());
+      else res.end(body.includes('version()') ? '18.16.1\n' : '');
+    });
+  });
+  const sockets = new Set<import('node:net').Socket>();
+  http.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const conn = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`, { timeout: 8_000 });
+  try {
+    await conn.insertToTable('t', [{ a: 1, b: 2.5 }]);
+    assert.is(held.length, 1, 'the description was asked, and left unanswered');
+    const started = Date.now();
+    await conn.close();
+    await new Promise((r) => setTimeout(r, 50));
+    // Before: its socket stayed open until the DESCRIBE's own bound (5 s).
+    assert.equal([...sockets].filter((s) => !s.destroyed).length, 0, 'no socket left open');
+    assert.ok(Date.now() - started < 2_000, `closed in ${Date.now() - started} ms`);
+  } finally {
+    for (const answer of held) answer();
+    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
+  }
+});
+
 test('connect :: bad params reject before anything is sent', async () => {
   const conn = connect('http://127.0.0.1:1/default');
   try {
