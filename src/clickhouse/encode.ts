@@ -35,7 +35,7 @@ export type ColumnEncodings = ReadonlyMap<string, ColumnEncoding | ColumnType>;
  * encodeRow({ day: new Date('2020-02-29T23:30:00Z') }, new Map([['day', 'date']])); // '{"day":"2020-02-29"}'
  */
 export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+  if (!isPlainObject(row)) {
     throw new QueryParamError('row', NOT_A_ROW);
   }
   let out = '{';
@@ -68,7 +68,7 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
  * checkRow({ name: 'a\uD800' });     // throws QueryParamError naming `name`
  */
 export function checkRow(row: Row): void {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+  if (!isPlainObject(row)) {
     throw new QueryParamError('row', NOT_A_ROW);
   }
   let at = 0;

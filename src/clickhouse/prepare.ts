@@ -1,6 +1,6 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
-import { checkInt64, checkMaxResultBytes, checkSettings } from './checks.js';
+import { checkInt64, checkMaxResultBytes, checkSettings, isPlainObject } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
@@ -257,7 +257,7 @@ export class ColumnListReader {
 }
 
 function sameColumns(row: Row, keys: readonly string[]): boolean {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) return false;
+  if (!isPlainObject(row)) return false;
   let i = 0;
   for (const key in row) {
     if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
@@ -287,7 +287,7 @@ export function insertHead(quotedTable: string, columns: string, format = 'JSONE
 function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
   const groups = new Map<string, { columns: string; rows: Row[] }>();
   for (const row of rows) {
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    if (!isPlainObject(row)) {
       throw new QueryParamError('row', NOT_A_ROW);
     }
     let signature = '';

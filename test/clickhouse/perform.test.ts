@@ -6,6 +6,7 @@ import { ClickHouseError, ProtocolError, QueryParamError, TransportError } from 
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
+import type { Row } from '../../src/clickhouse/types.js';
 import { knownServerInfo } from '../../src/clickhouse/server-info.js';
 import { knownRowWriter } from '../../src/clickhouse/encode-bytes.js';
 import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
@@ -319,6 +320,20 @@ test('insert_to_table :: 20,000 rows whose column sets all differ are one statem
     assert.ok(knownRowWriter(keys) !== undefined, 'compiled');
     assert.is(seen.at(-1)?.split('\n')[100], '{"only_here_a":99,"only_here_b":"x"}');
   }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('insert_to_table :: a source that yields what is no plain object (a Map, a Date) is refused at that row', async () => {
+  for (const bad of [new Map([['id', 5]]), new Date()]) {
+    await withFakeServer((req, res) => {
+      if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\n');
+      else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+    }, async (client, server) => {
+      const rows = (function* () { yield { id: 1 }; yield bad as unknown as Row; })();
+      const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
+      assert.instance(err, QueryParamError);
+      assert.match((err as Error).message, /rows\[1\]: expected a plain object/);
+    }, (port) => `http://127.0.0.1:${port}/default`);
+  }
 });
 
 test('insert_to_table :: when a later group cannot be sent, the error still says the request was sent', async () => {

@@ -103,6 +103,16 @@ test('insert_to_table :: bad table names and values are refused before anything 
   assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: Symbol('x') }] }), (e: unknown) => e instanceof QueryParamError && e.param === 'a');
   assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ a: 1 }, [1] as unknown as Row] }),
     (e: unknown) => e instanceof QueryParamError && e.message === 'parameter rows[1]: expected a plain object keyed by column name');
+  // Before: each was taken as a row of its own (enumerable) keys, a Date or a Map as a row of column DEFAULTs.
+  class Event { constructor(readonly id: number) {} }
+  for (const row of [new Date(), new Map([['id', 5]]), new Error('x'), new Event(7), Object.create({ id: 9 })]) {
+    for (const rows of [[{ id: 1 }, row], [row, { id: 1 }]]) {
+      assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: rows as Row[] }), (e: unknown) => e instanceof QueryParamError && /rows\[[01]\]: expected a plain object/.test(e.message), String(row));
+    }
+  }
+  // A row without a prototype is a plain object.
+  const bare = Object.assign(Object.create(null) as Row, { id: 1 });
+  assert.is(prepare({ type: 'insert_to_table', table: 't', rows: [bare] }).body, 'INSERT INTO `t` (`id`) FORMAT JSONEachRow\n{"id":1}\n');
 });
 
 test('insertRequest :: grouped like prepare; rows the caller checked are not checked again', () => {
