@@ -96,20 +96,21 @@ export async function describedWithin(server: ServerConfig, quotedTable: string,
 }
 
 /**
- * Checks by the table's description (`describedWithin`) with `check`, which returns false
- * when the description lacks what it needs, or throws `QueryParamError` for a row it
- * refuses: either is checked again once by a description asked afresh (a column added or
+ * Checks by the table's description (`describedWithin`) with `check`, which throws
+ * `QueryParamError` for a row it refuses (a key the table lacks, a value out of its column's
+ * range): that is checked again once by a description asked afresh (a column added or
  * widened since), whose refusal stands. No description in time: nothing is refused.
  *
  * @example
- * await checkedWithin(server, '`events`', () => 5_000, (schema) => { refuseRows(rows, groups, schema); return true; });
+ * await checkedWithin(server, '`events`', () => 5_000, (schema) => refuseRows(rows, groups, schema));
  */
-export async function checkedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, check: (schema: TableSchema) => boolean): Promise<void> {
+export async function checkedWithin(server: ServerConfig, quotedTable: string, timeout: () => number, check: (schema: TableSchema) => void): Promise<void> {
   for (let afresh = false; ; afresh = true) {
     const schema = await describedWithin(server, quotedTable, timeout, afresh);
     if (schema === undefined) return;
     try {
-      if (check(schema) || afresh) return;
+      check(schema);
+      return;
     } catch (err) {
       if (afresh || !(err instanceof QueryParamError)) throw err;
     }
