@@ -52,7 +52,21 @@ export function checkMaxResultBytes(value: unknown, where: string): void {
 }
 
 /**
- * Validates ClickHouse settings: identifier names, string/number/boolean values.
+ * Keys the HTTP interface reads itself (in any letter case), refused as settings in a
+ * connection string and in options: they would move credentials into the URL, switch the
+ * database under the pool, or fight the request the client builds (its query and query id).
+ *
+ * @example
+ * isReservedKey('Database'); // true
+ */
+export function isReservedKey(name: string): boolean {
+  return RESERVED.has(name.toLowerCase());
+}
+const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
+
+/**
+ * Validates ClickHouse settings: identifier names, none the HTTP interface reads itself
+ * (`isReservedKey`), string/number/boolean values.
  *
  * @example
  * checkSettings({ max_threads: 2 }, 'settings');
@@ -61,6 +75,7 @@ export function checkSettings(settings: Settings, where: string): Settings {
   if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
   for (const [name, value] of Object.entries(settings)) {
     if (!isSettingName(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
+    if (isReservedKey(name)) throw new ConfigError(`${where}.${name}: not allowed as a setting (the user, password and database go in the connection string, a query id in options.queryId)`);
     const kind = typeof value;
     if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
       throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);

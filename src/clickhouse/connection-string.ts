@@ -1,10 +1,6 @@
-import { isSettingName } from './checks.js';
+import { isReservedKey, isSettingName } from './checks.js';
 import { ConfigError } from './errors.js';
 import type { ServerConfig, Settings } from './types.js';
-
-// Keys the HTTP interface reads itself (in any letter case): letting a connection string set
-// them would move credentials into the URL or fight the request the client builds.
-const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
 
 /**
  * Parses `http(s)://user:password@host:port/database?setting=value` into a `ServerConfig`.
@@ -35,6 +31,11 @@ export function parseConnectionString(url: string): ServerConfig {
   const protocol = parsed.protocol.slice(0, -1);
   if (protocol !== 'http' && protocol !== 'https') return fail(`protocol must be http or https, got ${protocol}`);
   if (parsed.hostname === '') return fail('host is missing');
+  // An `@` after the host is a password's `@`, `?`, `#` or `/` left as it is: what follows
+  // the first of these was read as the host, and the password's tail as path or settings.
+  if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) {
+    return fail('an "@" after the host: percent-encode a password\'s "@", "?", "#" and "/" (encodeURIComponent)');
+  }
   if (parsed.hash !== '') return fail('a #fragment is not allowed');
   const port = parsed.port === '' ? (protocol === 'https' ? 8443 : 8123) : Number(parsed.port);
   const username = decode(parsed.username, 'user name', fail);
@@ -46,8 +47,9 @@ export function parseConnectionString(url: string): ServerConfig {
 
   const settings: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) {
-    if (!isSettingName(key)) return fail(`setting name ${JSON.stringify(key)} is not an identifier`);
-    if (RESERVED.has(key.toLowerCase())) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
+    // Not quoted: a password's unencoded tail may be read as one.
+    if (!isSettingName(key)) return fail('a query-string key is no setting name (an identifier)');
+    if (isReservedKey(key)) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
     if (key in settings) return fail(`setting ${key} is given twice`);
     settings[key] = value;
   }
@@ -68,8 +70,10 @@ export function parseConnectionString(url: string): ServerConfig {
     origin,
     redacted: `${protocol}://${user}${parsed.hostname}:${port}/${encodeURIComponent(database)}${query === '' ? '' : `?${query}`.replace(SECRET_PARAM, '$1$2=***')}`,
   };
-  // Not enumerable, so console.log, util.inspect and JSON.stringify of a config never show it.
+  // Not enumerable, so console.log, util.inspect and JSON.stringify of a config never show
+  // them (a setting may be a secret: `?api_key=`; `redacted` shows the settings).
   Object.defineProperty(config, 'password', { value: password, enumerable: false });
+  Object.defineProperty(config, 'settings', { value: config.settings, enumerable: false });
   return Object.freeze(config);
 }
 

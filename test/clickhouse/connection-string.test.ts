@@ -50,7 +50,13 @@ const bad: [string, RegExp][] = [
   ['not a url hunter2secret', /not a valid URL/],
   ['http://u:hunter2secret@host/db/extra', /single database name/],
   ['http://u:hunter2secret@host/db?password=x', /password is not allowed/],
-  ['http://u:hunter2secret@host/db?bad-key=1', /not an identifier/],
+  ['http://u:hunter2secret@host/db?bad-key=1', /no setting name/],
+  // A password's `?`, `#` or `/` left unencoded (before: its tail quoted as a setting name, or,
+  // after digits, the string taken as host u, port 2024, with the tail shown in `redacted`).
+  ['http://u:2024?hunter2secret@host:8123/db', /percent-encode/],
+  ['http://u:2024?pw=hunter2secret@host:8123/db', /percent-encode/],
+  ['http://u:2024/hunter2secret@host:8123/db', /percent-encode/],
+  ['http://u:2024#hunter2secret@host:8123/db', /percent-encode/],
   ['http://u:hunter2secret@host/db#frag', /fragment/],
   ['http://u:hunter2%ZZsecret@host/db', /(malformed percent-escape|not a valid URL)/],
   ['http://u:hunter2@secret@host:x/db', /not a valid URL/],
@@ -69,6 +75,14 @@ for (const [url, why] of bad) {
     }
   });
 }
+
+test('parse :: settings are hidden from inspect and JSON too (one may be a secret), and shown redacted', () => {
+  const s = parseConnectionString('http://u@h/db?api_key=hunter2secret&max_threads=2');
+  assert.not.ok(inspect(s, { depth: 5 }).includes('hunter2'));
+  assert.not.ok(JSON.stringify(s).includes('hunter2'));
+  assert.equal(s.settings, { api_key: 'hunter2secret', max_threads: '2' });
+  assert.is(s.redacted, 'http://u@h:8123/db?api_key=***&max_threads=2');
+});
 
 test('parse :: refuses an empty string', () => {
   assert.throws(() => parseConnectionString(''), (e: unknown) => e instanceof ConfigError);

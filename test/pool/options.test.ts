@@ -83,7 +83,9 @@ test('validation :: writer options and the onError hook', () => {
 
 test('validation :: settings and int64 follow the same rules as connect() and per-call options', async () => {
   const { connect } = await import('../../src/clickhouse/connection.js');
-  for (const [settings, key] of [[{ max_threads: NaN }, 'max_threads'], [{ 'bad name': 1 }, 'bad name'], [{ x: { y: 1 } }, 'x']] as const) {
+  for (const [settings, key] of [[{ max_threads: NaN }, 'max_threads'], [{ 'bad name': 1 }, 'bad name'], [{ x: { y: 1 } }, 'x'],
+    // What the HTTP interface reads itself (before: a database switched silently, a query glued before the SQL, every call refused for a password).
+    [{ database: 'system' }, 'database'], [{ Password: 'x' }, 'Password'], [{ query: 'SELECT 2, ' }, 'query'], [{ default_format: 'CSV' }, 'default_format']] as const) {
     const err = problem({ connectionStrings: [url], settings });
     assert.match(err.message, `settings.${key}`);
     let refused: unknown;
@@ -93,6 +95,8 @@ test('validation :: settings and int64 follow the same rules as connect() and pe
       refused = error;
     }
     assert.instance(refused, ConfigError, `connect() refuses ${key} too`);
+    const { prepare } = await import('../../src/clickhouse/prepare.js');
+    assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: { settings: settings as never } }), (e: unknown) => e instanceof ConfigError && e.message.includes(key), `a call refuses ${key} too`);
   }
   assert.match(problem({ connectionStrings: [url], settings: [1] }).message, 'settings: expected an object');
   assert.match(problem({ connectionStrings: [url], int64: 'number' }).message, "int64: expected 'auto', 'bigint' or 'string'");
