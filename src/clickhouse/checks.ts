@@ -18,6 +18,46 @@ export function isSettingName(name: string): boolean {
 }
 
 /**
+ * The longest wait a timer takes, in milliseconds (2^31 − 1, about 24.8 days): Node runs a
+ * longer one after 1 ms, so every timeout option is refused past it.
+ *
+ * @example
+ * checkTimeout(MAX_TIMER_MS, 'options.timeout'); // fine
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Validates a timeout in milliseconds (when given): a positive number up to `MAX_TIMER_MS`.
+ *
+ * @example
+ * checkTimeout(1_000, 'options.timeout');
+ */
+export function checkTimeout(value: unknown, where: string, integer = false): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS) || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(`${where}: expected a positive ${integer ? 'integer' : 'number'} of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days), got ${shown(value)}`);
+  }
+}
+
+/**
+ * A value as an error message shows it: text quoted (so `"5"` is not read as 5), anything
+ * else by its kind, never by a conversion that could throw (`Object.create(null)`).
+ *
+ * @example
+ * shown('5'); // '"5"'
+ * shown([1]); // 'an array'
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/**
  * Validates an `int64` option (when given), naming where it came from in a `ConfigError`.
  *
  * @example
@@ -25,7 +65,7 @@ export function isSettingName(name: string): boolean {
  */
 export function checkInt64(int64: unknown, where: string): void {
   if (int64 !== undefined && int64 !== 'auto' && int64 !== 'bigint' && int64 !== 'string') {
-    throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${String(int64)}`);
+    throw new ConfigError(`${where}: expected 'auto', 'bigint' or 'string', got ${shown(int64)}`);
   }
 }
 
@@ -47,7 +87,7 @@ export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024 * 1024;
 export function checkMaxResultBytes(value: unknown, where: string): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_RESULT_BYTES) {
-    throw new ConfigError(`${where}: expected an integer from 1 to ${MAX_RESULT_BYTES} (the longest string), got ${String(value)}`);
+    throw new ConfigError(`${where}: expected an integer from 1 to ${MAX_RESULT_BYTES} (the longest string), got ${shown(value)}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { parseConnectionString } from './connection-string.js';
 import { ClosedError, ConfigError } from './errors.js';
 import { ping } from './http.js';
 import { perform } from './perform.js';
-import { checkCompression, checkInt64, checkMaxResultBytes, checkSettings, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+import { checkCompression, checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, shown, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 import { prepare } from './prepare.js';
 import { openTransport } from './transport.js';
 import { endControls } from './query-control.js';
@@ -121,6 +121,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
     query: (sql, params, callOptions) => run({ type: 'query', sql, ...opt(params, callOptions) }),
     ping: async (pingOptions) => {
       if (closing) throw new ClosedError();
+      checkPingOptions(pingOptions);
       await ping(transport, server, { timeout: defaults.timeout, ...pingOptions });
     },
     send: run,
@@ -138,21 +139,26 @@ function opt(params: QueryParams | undefined, options: CallOptions | undefined):
   return { ...(params ? { params } : {}), ...(options ? { options } : {}) };
 }
 
+function checkPingOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw new ConfigError(`ping options: expected an object, got ${shown(options)}`);
+  for (const key of Object.keys(options)) if (key !== 'timeout' && key !== 'signal') throw new ConfigError(`ping option ${key}: unknown (expected timeout, signal)`);
+  const { timeout, signal } = options as { timeout?: unknown; signal?: unknown };
+  checkTimeout(timeout, 'ping option timeout');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigError('ping option signal: expected an AbortSignal');
+}
+
 function checkConnectOptions(options: ConnectOptions): ConnectOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('connect options: expected an object');
   for (const key of Object.keys(options)) {
     if (!CONNECT_KEYS.has(key)) throw new ConfigError(`connect option ${key}: unknown (expected one of ${[...CONNECT_KEYS].join(', ')})`);
   }
-  const positive = (key: 'timeout' | 'connections' | 'connectTimeout', integer: boolean): void => {
-    const v = options[key];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-      throw new ConfigError(`connect option ${key}: expected a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
-    }
-  };
-  positive('timeout', false);
-  positive('connections', true);
-  positive('connectTimeout', false);
+  const connections = options.connections;
+  if (connections !== undefined && !(typeof connections === 'number' && Number.isInteger(connections) && connections > 0)) {
+    throw new ConfigError(`connect option connections: expected a positive integer, got ${shown(connections)}`);
+  }
+  checkTimeout(options.timeout, 'connect option timeout');
+  checkTimeout(options.connectTimeout, 'connect option connectTimeout');
   checkInt64(options.int64, 'connect option int64');
   checkMaxResultBytes(options.maxResultBytes, 'connect option maxResultBytes');
   checkCompression(options.compression, 'connect option compression');

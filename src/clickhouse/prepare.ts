@@ -1,6 +1,6 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
-import { checkInt64, checkMaxResultBytes, checkSettings, isPlainObject } from './checks.js';
+import { checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isPlainObject, shown } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
@@ -81,6 +81,7 @@ const BLANK_OR_SEMICOLON = /^[\s;]$/;
  * // 'INSERT INTO `users` (`id`, `name`) FORMAT JSONEachRow\n{"id":1,"name":"Ann"}\n'
  */
 export function prepare<C extends Command>(command: C): PreparedRequest<C['type']> {
+  if (command === null || typeof command !== 'object') throw new QueryParamError('command', `expected an object like { type: 'select', sql }, got ${shown(command)}`);
   const options = checkCallOptions(command.options);
   switch (command.type) {
     case 'select': case 'stream': {
@@ -358,9 +359,7 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
     if (!OPTION_KEYS.has(key)) throw new ConfigError(`options.${key}: unknown option (expected one of ${[...OPTION_KEYS].join(', ')})`);
   }
   const { timeout, settings, signal, queryId, int64 } = options;
-  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
-    throw new ConfigError(`options.timeout: expected a positive number of milliseconds, got ${String(timeout)}`);
-  }
+  checkTimeout(timeout, 'options.timeout');
   if (settings !== undefined) checkSettings(settings, 'options.settings');
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigError('options.signal: expected an AbortSignal');
   if (queryId !== undefined && (typeof queryId !== 'string' || queryId === '' || queryId.length > 256)) {
@@ -369,7 +368,7 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   checkInt64(int64, 'options.int64');
   checkMaxResultBytes(options.maxResultBytes, 'options.maxResultBytes');
   if (options.asyncInsert !== undefined && typeof options.asyncInsert !== 'boolean') {
-    throw new ConfigError(`options.asyncInsert: expected a boolean, got ${String(options.asyncInsert)}`);
+    throw new ConfigError(`options.asyncInsert: expected a boolean, got ${shown(options.asyncInsert)}`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new ConfigError(`options.onProgress: expected a function, got ${typeof options.onProgress}`);

@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { createActor, fromCallback, setup, type AnyActorRef } from 'xstate';
-import { ConfigError } from '../clickhouse/index.js';
+import { ConfigError, MAX_TIMER_MS, shown } from '../clickhouse/index.js';
 import type { ChildSpec, ChildSpecSource, StartContext } from '../otp/index.js';
 import { Collector } from './collector.js';
 import { renderMetrics } from './metrics.js';
@@ -55,10 +55,10 @@ function resolve(options: ObserverOptions): Required<Omit<ObserverOptions, 'toke
   const problems: string[] = [];
   for (const key of Object.keys(options)) if (!KEYS.has(key)) problems.push(`unknown key '${key}' (expected one of ${[...KEYS].join(', ')})`);
   const { port = 9464, host = '127.0.0.1', token, interval = 500, id = 'observer' } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port: expected an integer 0..65535, got ${String(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port: expected an integer 0..65535, got ${shown(port)}`);
   if (typeof host !== 'string' || host === '') problems.push('host: expected a non-empty string');
   if (token !== undefined && (typeof token !== 'string' || token === '')) problems.push('token: expected a non-empty string');
-  if (typeof interval !== 'number' || !(interval >= 50)) problems.push(`interval: expected a number of ms >= 50, got ${String(interval)}`);
+  if (typeof interval !== 'number' || !(interval >= 50 && interval <= MAX_TIMER_MS)) problems.push(`interval: expected a number of ms from 50 to ${MAX_TIMER_MS}, got ${shown(interval)}`);
   if (typeof id !== 'string' || id === '') problems.push('id: expected a non-empty string');
   if (problems.length > 0) throw new ConfigError(`observer(options): ${problems.join('; ')}`);
   return { port, host, token, interval, id };

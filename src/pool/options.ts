@@ -4,7 +4,7 @@
  * here, so a bad one fails before anything starts; messages show them redacted.
  */
 import {
-  checkInt64, checkMaxResultBytes, checkCompression, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
+  checkInt64, checkMaxResultBytes, MAX_TIMER_MS, shown, checkCompression, checkSettings, ConfigError, DEFAULT_MAX_RESULT_BYTES, parseConnectionString, redactUrl,
   type Int64Mode, type ServerConfig, type Settings,
 } from '../clickhouse/index.js';
 import type { BackoffOptions } from './backoff.js';
@@ -131,7 +131,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   for (const key of Object.keys(raw)) {
     if (KEYS.has(key)) continue;
     // `pool_size`, or `poolsize` in another case: the option it is.
-    const twin = KEYS.has(camel(key)) ? camel(key) : [...KEYS].find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
+    const twin = key === 'on_errors' ? 'onError' : KEYS.has(camel(key)) ? camel(key) : [...KEYS].find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
     problems.push(twin !== undefined ? `${key}: unknown option, did you mean ${twin}?` : `${key}: unknown option`);
   }
 
@@ -186,19 +186,19 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     else name = raw.name;
   }
   const poolSize = int('poolSize', 10, 1, 10_000);
-  const poolTimeout = int('poolTimeout', 5000, 1);
-  const timeout = int('timeout', 5000, 1);
+  const poolTimeout = int('poolTimeout', 5000, 1, MAX_TIMER_MS);
+  const timeout = int('timeout', 5000, 1, MAX_TIMER_MS);
   const maxOverflow = int('maxOverflow', Math.ceil(poolSize * 0.3), 0, 10_000);
-  const overflowLinger = int('overflowLinger', 1000, 0);
+  const overflowLinger = int('overflowLinger', 1000, 0, MAX_TIMER_MS);
   const balance = oneOf('balance', BALANCE_STRATEGIES, 'round_robin');
   const readRetries = int('readRetries', 2, 0, 100);
-  const hedgeAfter = int('hedgeAfter', 0, 0);
+  const hedgeAfter = int('hedgeAfter', 0, 0, MAX_TIMER_MS);
   const int64 = checked<Int64Mode>('int64', 'auto', (v) => checkInt64(v, 'int64'));
   const maxResultBytes = checked<number>('maxResultBytes', DEFAULT_MAX_RESULT_BYTES, (v) => checkMaxResultBytes(v, 'maxResultBytes'));
   const compression = checked<ResolvedPoolOptions['compression']>('compression', undefined, (v) => checkCompression(v, 'compression'));
   const asyncMailbox = int('asyncMailbox', 100_000, 1);
   const asyncBatchSize = int('asyncBatchSize', 10_000, 1);
-  const asyncFlushInterval = int('asyncFlushInterval', 1000, 1);
+  const asyncFlushInterval = int('asyncFlushInterval', 1000, 1, MAX_TIMER_MS);
   const asyncOverflow = oneOf<AsyncOverflowPolicy>('asyncOverflow', ['drop_newest', 'drop_oldest'], 'drop_newest');
 
   let asyncRetries = 5;
@@ -219,7 +219,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
       for (const key of ['initial', 'max'] as const) {
         const v = b[key];
         if (v === undefined) continue;
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`backoff.${key}: expected an integer from 1 up, got ${show(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) problems.push(`backoff.${key}: expected an integer from 1 to ${MAX_TIMER_MS}, got ${show(v)}`);
         else backoff[key] = v;
       }
       if (backoff.initial > backoff.max) problems.push(`backoff: initial (${backoff.initial}) must not exceed max (${backoff.max})`);
@@ -256,13 +256,5 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 }
 
 function show(value: unknown): string {
-  if (typeof value === 'string') {
-    const safe = redactUrl(value);
-    return JSON.stringify(safe.length > 60 ? `${safe.slice(0, 60)}…` : safe);
-  }
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
+  return shown(typeof value === 'string' ? redactUrl(value) : value);
 }

@@ -422,7 +422,7 @@ test('insert :: a server slow to say its version gets the insert at half the cal
 });
 
 test('options :: asyncInsert and deduplicationToken are checked before anything is sent', () => {
-  assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { asyncInsert: 'yes' as unknown as boolean } }), /options\.asyncInsert: expected a boolean, got yes/);
+  assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { asyncInsert: 'yes' as unknown as boolean } }), /options\.asyncInsert: expected a boolean, got "yes"/);
   assert.throws(() => prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1)', options: { deduplicationToken: '' } }), /options\.deduplicationToken: expected a non-empty string/);
 });
 

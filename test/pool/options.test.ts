@@ -52,7 +52,7 @@ test('validation :: connectionStrings is required and each is parsed', () => {
 test('validation :: every problem is reported at once, naming the key and what was expected', () => {
   const err = problem({ connectionStrings: [url], poolSize: 0, poolTimeout: 'soon', balance: 'fastest', backoff: { initial: 500, max: 10 } });
   assert.match(err.message, 'poolSize: expected an integer from 1');
-  assert.match(err.message, 'poolTimeout: expected an integer from 1 up, got "soon"');
+  assert.match(err.message, 'poolTimeout: expected an integer from 1 to 2147483647, got "soon"');
   assert.match(err.message, "balance: expected one of 'round_robin', 'random', 'in_order', 'least_busy'");
   assert.match(err.message, 'backoff: initial (500) must not exceed max (10)');
 });
@@ -61,6 +61,7 @@ test('validation :: unknown keys are refused, with a hint for Pillar spellings',
   assert.match(problem({ connectionStrings: [url], pool_size: 3 }).message, 'pool_size: unknown option, did you mean poolSize?');
   assert.match(problem({ connectionStrings: [url], poolsize: 3 }).message, 'poolsize: unknown option, did you mean poolSize?');
   assert.match(problem({ connectionStrings: [url], POOL_TIMEOUT: 3 }).message, 'POOL_TIMEOUT: unknown option, did you mean poolTimeout?');
+  assert.match(problem({ connectionStrings: [url], on_errors: () => undefined }).message, 'on_errors: unknown option, did you mean onError?');
   assert.match(problem({ connectionStrings: [url], colour: 'red' }).message, 'colour: unknown option');
   assert.match(problem({ connectionStrings: [url], backoff: { min: 1 } }).message, 'backoff.min: unknown option');
 });
@@ -68,7 +69,7 @@ test('validation :: unknown keys are refused, with a hint for Pillar spellings',
 test('validation :: a password misplaced in another key is not echoed', () => {
   const err = problem({ connectionStrings: [url], name: 5, poolTimeout: url });
   assert.match(err.message, 'name: expected a non-empty string');
-  assert.match(err.message, 'poolTimeout: expected an integer from 1 up, got "http://user:***@127.0.0.1');
+  assert.match(err.message, 'poolTimeout: expected an integer from 1 to 2147483647, got "http://user:***@127.0.0.1');
 });
 
 test('validation :: writer options and the onError hook', () => {
@@ -101,6 +102,26 @@ test('validation :: settings and int64 follow the same rules as connect() and pe
   assert.match(problem({ connectionStrings: [url], settings: [1] }).message, 'settings: expected an object');
   assert.match(problem({ connectionStrings: [url], int64: 'number' }).message, "int64: expected 'auto', 'bigint' or 'string'");
   assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { max_threads: 2, readonly: true } }).settings, { max_threads: 2, readonly: true });
+});
+
+test('validation :: a wait past what a timer takes (2^31 - 1 ms) is refused (Node ran it after 1 ms: every call timed out at once, every read was hedged)', async () => {
+  for (const key of ['timeout', 'poolTimeout', 'hedgeAfter', 'overflowLinger', 'asyncFlushInterval'] as const) {
+    assert.is(resolvePoolOptions({ connectionStrings: [url], [key]: 2 ** 31 - 1 })[key], 2 ** 31 - 1);
+    assert.match(problem({ connectionStrings: [url], [key]: 2 ** 31 }).message, `${key}: expected an integer from`);
+  }
+  assert.match(problem({ connectionStrings: [url], backoff: { max: 2 ** 31 } }).message, 'backoff.max: expected an integer from 1 to 2147483647');
+  const { connect } = await import('../../src/clickhouse/connection.js');
+  const { prepare } = await import('../../src/clickhouse/prepare.js');
+  assert.throws(() => connect(url, { timeout: 30 * 86_400_000 }), /connect option timeout: expected a positive number of milliseconds up to 2147483647/);
+  assert.throws(() => connect(url, { connectTimeout: '5' as never }), /connect option connectTimeout: .* got "5"/);
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: { timeout: 2 ** 31 } }), /options\.timeout: expected a positive number of milliseconds up to 2147483647/);
+  assert.throws(() => prepare({ type: 'select', sql: 'SELECT 1', options: { timeout: Object.create(null) } }), (e: unknown) => e instanceof ConfigError && /got an object/.test(e.message));
+  assert.throws(() => prepare(null as never), /command: expected an object/);
+  const conn = connect('http://127.0.0.1:1/default');
+  for (const bad of ['x', { timeout: -1 }, { bogus: 1 }, { timeout: '1' }]) {
+    assert.instance(await conn.ping(bad as never).catch((e: unknown) => e), ConfigError, JSON.stringify(bad));
+  }
+  await conn.close();
 });
 
 test('validation :: maxResultBytes is an integer up to the longest string, 256 MiB by default', () => {
