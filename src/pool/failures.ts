@@ -33,8 +33,28 @@ export type FailureKind = 'hard' | 'soft';
  * bytes again cannot succeed.
  */
 const REFUSED_SERVER_CODES = new Set([
-  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 131, 321, 349,
+  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 130, 131, 190, 321, 349,
+  376, 469, 676, 677, 691,
 ]);
+
+/**
+ * Server codes of an insert refused for the data of one of its rows (a value its column
+ * cannot read, a Nested column's arrays of different lengths, a constraint, an unknown key):
+ * 18.16 reads an Enum's unknown element as a LOGICAL_ERROR (49).
+ */
+const ROW_DATA_CODES = new Set([6, 16, 25, 26, 27, 32, 33, 36, 38, 41, 49, 53, 69, 70, 72, 117, 130, 131, 190, 349, 376, 469, 676, 677, 691]);
+
+/**
+ * True when the server refused an insert for the data of some row: the other rows of the
+ * batch are not at fault, and an insert of a few thousand rows is one block, stored whole
+ * or not at all, so they may go again without it.
+ *
+ * @example
+ * refusesRowData(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500)); // true
+ */
+export function refusesRowData(error: unknown): boolean {
+  return error instanceof ColonnadeError && error.code === 'CLICKHOUSE' && ROW_DATA_CODES.has((error as ClickHouseError).serverCode);
+}
 
 /**
  * Why a hedged read's slower attempt is aborted (`hedge.ts`): not the caller's giving up.

@@ -193,4 +193,30 @@ test('writer :: a row only the table\'s description refuses (a type, a key) goes
   }
 });
 
+test('writer :: rows the server refuses (text for a number, a fraction for an integer, an unreadable date, text for an array) go to onError alone; the good rows of their batch are stored', async () => {
+  const name = await table(`it_tr_server_${suffix}`, `id UInt32, t DateTime DEFAULT toDateTime('2020-01-01 00:00:00'), tags Array(String) DEFAULT []`);
+  const dead: { code: string | undefined; rows: readonly Row[] }[] = [];
+  const pool = definePool({
+    connectionStrings: [serverUrls()[0] as string], name: `${name}-${process.pid}`, poolSize: 1, asyncBatchSize: 1_000, timeout: 20_000,
+    onError: (error, rows) => dead.push({ code: (error as { code?: string }).code, rows }),
+  });
+  const app = await startSupervisor([pool]);
+  const bad: Row[] = [{ id: 'abc' }, { id: 1.5 }, { id: 900, t: 'nope' }, { id: 901, tags: 'x' }];
+  try {
+    let id = 0;
+    for (const row of bad) {
+      for (let i = 0; i < 25; i++) pool.asyncInsertToTable(name, { id: id++, tags: ['ok'] });
+      pool.asyncInsertToTable(name, row);
+    }
+    await pool.flush();
+    // Before: every good row of the batch went to onError with the bad ones (100 of them), none stored.
+    assert.equal(dead.map((d) => d.code), bad.map(() => 'CLICKHOUSE'));
+    assert.equal(dead.flatMap((d) => d.rows).sort((a, b) => String(a.id).localeCompare(String(b.id))), [...bad].sort((a, b) => String(a.id).localeCompare(String(b.id))));
+    assert.is((await sql(0, `SELECT count(), uniqExact(id), min(id), max(id) FROM ${name}`)).trim(), '100\t100\t0\t99');
+    assert.equal([pool.stats().writer.written, pool.stats().writer.failed], [100, 4]);
+  } finally {
+    await app.stop();
+  }
+});
+
 test.run();

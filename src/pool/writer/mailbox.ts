@@ -43,6 +43,8 @@ export interface WriterUnit {
   evicted: boolean;
   /** An attempt of it may have been stored (its outcome unknown, sent again as it was): it is never split into a request of other bytes. */
   uncertain: boolean;
+  /** Halvings left to the batch this unit is (part of) once the server refused its data (`halve`), shared by its parts. */
+  halvings?: { left: number } | undefined;
   /** A summary: inspection tools serialize the actor's context, and rows and bodies stay out of it. */
   toJSON(): { seq: number; table: string | undefined; rows: number; attempts: number };
 }
@@ -92,10 +94,13 @@ export interface MailboxOptions {
  * const box = new Mailbox({ capacity: 10, batchSize: 2, overflow: 'drop_newest', now: Date.now, onDrop() {}, onReady() {} });
  * box.pushRows('logs', [{ a: 1 }]);
  */
+/** Halvings of one refused batch, it and its parts together: a row at fault in 10,000 is found in about 14; 64 bounds the sends when many are. */
+const HALVINGS = 64;
+
 /** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
 const GONE: WriterUnit = Object.freeze({
   seq: 0, table: undefined, rows: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
-  attempts: 0, failures: 0, evicted: true, uncertain: false, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
+  attempts: 0, failures: 0, evicted: true, uncertain: false, halvings: undefined, toJSON: () => ({ seq: 0, table: undefined, rows: 0, attempts: 0 }),
 }) as WriterUnit;
 
 export class Mailbox {
@@ -201,6 +206,28 @@ export class Mailbox {
     unit.request = undefined;
     this.size -= stored;
     return stored;
+  }
+
+  /**
+   * A table batch the server refused for the data of a row it does not name reliably (nothing
+   * was stored): it keeps its first half, and the second becomes a unit of its own right
+   * after it, of the same sequence (a flush waits for both) and as frozen (never evicted).
+   * False when it is one row, a statement, or its batch was halved `HALVINGS` times already.
+   */
+  halve(unit: WriterUnit): boolean {
+    const at = unit.evicted || unit.table === undefined || unitSize(unit) < 2 ? -1 : this.#units.indexOf(unit, this.#first);
+    unit.halvings ??= { left: HALVINGS };
+    if (at < 0 || unit.halvings.left <= 0) return false;
+    unit.halvings.left--;
+    const rows = unitRows(unit);
+    const half = Math.ceil(rows.length / 2);
+    const rest: WriterUnit = { ...newUnit(unit.table, unit.openedAt), seq: unit.seq, rows: rows.slice(half), attempts: unit.attempts, halvings: unit.halvings };
+    unit.rows = rows.slice(0, half);
+    unit.start = 0;
+    unit.request = undefined;
+    this.#units.splice(at + 1, 0, rest);
+    if (this.#scan > at) this.#scan++;
+    return true;
   }
 
   /** Seals every open batch whose interval has passed. */
@@ -322,6 +349,7 @@ function newUnit(table: string | undefined, openedAt: number): WriterUnit {
     failures: 0,
     evicted: false,
     uncertain: false,
+    halvings: undefined,
     toJSON() {
       return { seq: this.seq, table: this.table, rows: unitSize(this), attempts: this.attempts };
     },

@@ -8,7 +8,7 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { BoundedCache, checkRows, insertRequest, quoteIdentifier, type PreparedRequest, type Row, type TransportError } from '../../clickhouse/index.js';
 import type { ChildSpec, Clock } from '../../otp/index.js';
 import { equalJitter } from '../backoff.js';
-import { classifyFailure, isPoolGone } from '../failures.js';
+import { classifyFailure, isPoolGone, refusesRowData } from '../failures.js';
 import { MailboxFullError, WriteOutcomeUnknownError, WriterStoppedError } from './errors.js';
 import { Mailbox, captureRow, unitRows, unitSize, type WriterUnit } from './mailbox.js';
 import { forWriter, judgeFailure, refusedRows, traced, type SendTrace, type WriteOutcomes } from './outcome.js';
@@ -36,9 +36,8 @@ export interface Writer {
   flush(): Promise<void>;
   stats(): WriterStats;
   /**
-   * The pool's broker or connections are gone (a sibling crashed, so the writer is about to
-   * be restarted, not shut down): a drain could only wait, so it keeps the queue for the
-   * next writer actor instead of dead-lettering it.
+   * The pool's broker or connections are gone (a sibling crashed, so the writer is about to be
+   * restarted, not shut down): a drain could only wait, so it keeps the queue for the next actor.
    */
   poolDown(): void;
 }
@@ -260,8 +259,9 @@ class AsyncWriter implements Writer {
             }
             if (!unit.evicted) continue;
           } else if (verdict.keep !== undefined) this.#keep(unit, verdict.keep, verdict.lost && [verdict.lost]);
-          if (!verdict.done) throw verdict.error;
-          return;
+          if (verdict.done) return;
+          // Refused for the data of a row the server does not name reliably: in halves, each sent at once, down to that row.
+          if (unit.uncertain || !refusesRowData(verdict.error) || !this.#mailbox.halve(unit)) throw verdict.error;
         }
       }
     })();

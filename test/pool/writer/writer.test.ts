@@ -248,16 +248,34 @@ test('retry :: the delay between attempts follows the backoff', async () => {
   assert.is(h.writer.stats().written, 3);
 });
 
-test('dead letter :: a batch refused as bad data goes to onError at once; the next one is sent', async () => {
+test('dead letter :: a batch refused for the data of a row: sent again in halves until that row is found; it alone goes to onError, the others are stored', async () => {
   const h = harness();
-  h.respond = (_r, n) => (n === 1 ? new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500) : undefined);
+  const parse = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' (at row 2)' }, 500);
+  h.respond = (r) => (ids(r).includes(1) ? parse() : undefined);
   push(h.writer, 't', 0, 6);
   await h.writer.flush();
-  assert.is(h.sent.length, 2);
+  // Before: the whole batch [0, 1, 2] went to onError, row 1's fault.
+  assert.equal(h.sent.map(ids).sort(), [[0, 1, 2], [0, 1], [0], [1], [2], [3, 4, 5]].sort());
   assert.is(h.dead.length, 1);
   assert.is((h.dead[0]?.error as ClickHouseError).serverCode, 27);
-  assert.equal(h.dead[0]?.rows, [row(0), row(1), row(2)]);
-  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 3, dropped: 0, failed: 3, retried: 0 });
+  assert.equal(h.dead[0]?.rows, [row(1)]);
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 5, dropped: 0, failed: 1, retried: 0 });
+});
+
+test('dead letter :: a batch every row of which the server refuses: the halvings are bounded, each row reported once, flush() settles', async () => {
+  const h = harness({ batchSize: 1_000, mailbox: 10_000 });
+  h.respond = () => new ClickHouseError({ serverCode: 72, serverMessage: 'Cannot parse number' }, 500);
+  push(h.writer, 't', 0, 1_000);
+  await h.writer.flush();
+  assert.ok(h.sent.length <= 1 + 2 * 64, `${h.sent.length} sends`);
+  assert.equal(h.dead.flatMap((d) => d.rows).map((r) => r.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 1_000 }, (_, i) => i));
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 1_000, retried: 0 });
+  // A statement is never halved.
+  const q = harness();
+  q.respond = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500);
+  q.writer.enqueueRequest(prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1), (2)' }));
+  await q.writer.flush();
+  assert.equal([q.sent.length, q.dead.length], [1, 1]);
 });
 
 test('dead letter :: other errors are retried `retries` times, then dead-lettered', async () => {
@@ -373,14 +391,17 @@ test('partly stored :: the second statement lost its answer and failed: its rows
   assert.is(h.writer.stats().written, 3);
 });
 
-test('partly stored :: the second statement refused: onError gets its rows and the third\'s, not the stored first', async () => {
+test('partly stored :: the second statement refused for a row\'s data: the stored first is not sent again, the rest go in halves until that row is found', async () => {
   const h = harness();
-  h.respond = () => stoppedAtSecond(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500));
+  // Row 1's data is refused, in whatever statement it goes.
+  const refused = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500);
+  h.respond = (r, n) => (n === 1 ? stoppedAtSecond(refused()) : ids(r).includes(1) ? refused() : undefined);
   push(h.writer, 't', 0, 3);
   await drive(h, h.writer.flush());
-  assert.is(h.sent.length, 1, 'a refusal is not sent again');
-  assert.equal(h.dead.map((d) => d.rows), [[row(1), row(2)]]);
-  assert.equal([h.writer.stats().written, h.writer.stats().failed], [1, 2]);
+  // The stored first is not sent again; the rest in halves (before: the third's rows went to onError with the second's).
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [1], [2]]);
+  assert.equal(h.dead.map((d) => d.rows), [[row(1)]]);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed], [2, 1]);
 });
 
 test('partly stored :: the second statement\'s outcome unknown: WRITE_OUTCOME_UNKNOWN names its rows; the never-sent third\'s go again', async () => {
@@ -453,7 +474,8 @@ test('dead letter :: a throwing onError hook does not stop the writer', async ()
   const warned: string[] = [];
   const onWarn = (w: Error): void => { warned.push(w.message); };
   process.on('warning', onWarn);
-  h.respond = (_r, n) => (n === 1 ? new ClickHouseError({ serverCode: 27, serverMessage: 'bad' }, 500) : undefined);
+  // Refused whole (a syntax error is no row's fault).
+  h.respond = (_r, n) => (n === 1 ? new ClickHouseError({ serverCode: 62, serverMessage: 'Syntax error' }, 500) : undefined);
   push(h.writer, 't', 0, 6);
   await h.writer.flush();
   await settle();
