@@ -4,7 +4,7 @@
 
 export {
   connect, parseConnectionString, renderQuery, formatTypedParam, formatLiteral, quoteString, quoteIdentifier, encodeRow, encodeRows,
-  parseColumnType, decodeTsv, prepare, perform, ping, parseServerError,
+  parseColumnType, decodeTsv, prepare, perform, ping, parseServerError, insertStopOf,
 } from './clickhouse/index.js';
 export {
   ColonnadeError, ClickHouseError, TransportError, TimeoutError, AbortError, ConfigError, QueryParamError,
@@ -13,5 +13,5 @@ export {
 export type {
   Connection, ConnectOptions, CallOptions, Command, CommandResults, Int64Mode, PreparedRequest, QueryParams,
   RequestDefaults, Row, RowStream, RowSink, RowSource, InsertResult, Progress, Compression, ServerConfig, Settings, Transport, ColumnType, DecodeContext, ErrorCode, ServerErrorInfo,
-  ColumnEncoding, ColumnEncodings,
+  ColumnEncoding, ColumnEncodings, InsertStop,
 } from './clickhouse/index.js';

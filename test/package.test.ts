@@ -39,7 +39,7 @@ const SURFACE = {
     file: 'protocol',
     values: [
       'connect', 'parseConnectionString', 'renderQuery', 'formatTypedParam', 'formatLiteral', 'quoteString', 'quoteIdentifier', 'encodeRow',
-      'encodeRows', 'parseColumnType', 'decodeTsv', 'prepare', 'perform', 'ping', 'parseServerError',
+      'encodeRows', 'parseColumnType', 'decodeTsv', 'prepare', 'perform', 'ping', 'parseServerError', 'insertStopOf',
       'ColonnadeError', 'ClickHouseError', 'TransportError', 'TimeoutError', 'AbortError', 'ConfigError',
       'QueryParamError', 'ProtocolError', 'ClosedError', 'ResultTooLargeError',
     ],
@@ -47,7 +47,7 @@ const SURFACE = {
       'Connection', 'ConnectOptions', 'CallOptions', 'Command', 'CommandResults', 'Int64Mode', 'PreparedRequest',
       'QueryParams', 'RequestDefaults', 'Row', 'ServerConfig', 'Settings', 'Transport', 'ColumnType', 'DecodeContext',
       'ErrorCode', 'ServerErrorInfo', 'ColumnEncoding', 'ColumnEncodings', 'RowStream', 'RowSink', 'RowSource', 'InsertResult',
-      'Progress', 'Compression',
+      'Progress', 'Compression', 'InsertStop',
     ],
   },
   'colonnade/otp': {

@@ -8,7 +8,8 @@
 // inside a Map, a Tuple or a SimpleAggregateFunction is checked as a column's is.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, definePool, startSupervisor, type Connection, type Row } from '../../src/index.js';
+import { ClickHouseError, connect, definePool, startSupervisor, type Connection, type Row } from '../../src/index.js';
+import { insertStopOf } from '../../src/protocol.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { sql } from './helpers.js';
 
@@ -140,6 +141,19 @@ test('keys :: an array\'s key that names no column, or a MATERIALIZED one, is re
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, s: 'a' }, { id: 2, s: 'b', m: 7 }])),
       'QUERY_PARAM: parameter rows[1].m: column "m" is MATERIALIZED or ALIAS: the server computes it, an insert cannot give it');
     assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+  });
+});
+
+test('keys :: where an insert of several column sets stopped when the server refused a later one: insertStopOf says which rows are stored', async () => {
+  const name = await table(`it_tr_stop_${suffix}`, 'id UInt32, t DateTime DEFAULT toDateTime(\'2020-01-01 00:00:00\')');
+  await connected(async (conn) => {
+    const rows: Row[] = [{ id: 1 }, { id: 2, t: 'not a time' }, { id: 3 }];
+    const error = await conn.insertToTable(name, rows).then(() => undefined, (e: unknown) => e);
+    assert.instance(error, ClickHouseError);
+    const stop = insertStopOf(error);
+    // 18.16: a statement per column set, the first ({ id }: rows 1 and 3) stored; 20.1+: one statement, nothing stored.
+    assert.equal(stop && [stop.index, stop.of, stop.inFlight, stop.after], modern ? [0, 1, rows, []] : [1, 2, [rows[1]], []]);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), modern ? '0' : '2');
   });
 });
 
