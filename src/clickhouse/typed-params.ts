@@ -132,6 +132,21 @@ function nested(value: unknown, type: ColumnType, name: string, seen: unknown[] 
   return scalar(value, type, name, true);
 }
 
+// `YYYY-MM-DD`, perhaps with `hh:mm:ss`: the text whose fields a server carries over silently (26.7 reads 2020-02-30 as 2020-03-01, 2020-13-45 as 1970-01-01).
+const CALENDAR = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?/;
+
+/** `value`, refused when it reads as a date (and time) that no calendar has; any other text is the server's to read. */
+function calendarChecked(value: string, name: string, t: string): string {
+  const m = CALENDAR.exec(value);
+  if (m === null) return value;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1).map((f) => (f === undefined ? undefined : Number(f))) as number[];
+  const days = new Date(Date.UTC(year as number, month as number, 0)).getUTCDate();
+  if ((month as number) < 1 || (month as number) > 12 || (day as number) < 1 || (day as number) > days || hour > 23 || minute > 59 || second > 59) {
+    throw new QueryParamError(name, `${JSON.stringify(value.trim())} is no ${t === 'Date' || t === 'Date32' ? 'date' : 'date and time'} of the calendar (the server would read another)`);
+  }
+  return value;
+}
+
 /** One scalar value: quoted (inside a composite) or TSV-escaped (at the top). */
 function scalar(value: unknown, type: ColumnType, name: string, quoted: boolean): string {
   const text = (s: string): string => (quoted ? quoteString(s, name) : escapeText(s, name));
@@ -148,19 +163,19 @@ function scalar(value: unknown, type: ColumnType, name: string, quoted: boolean)
     throw new QueryParamError(name, `expected a boolean for Bool, got ${kind(value)}`);
   }
   if (t === 'Date' || t === 'Date32') {
-    if (typeof value === 'string') return text(value);
+    if (typeof value === 'string') return text(calendarChecked(value, name, t));
     if (value instanceof Date) return text(utcDay(value, t, name));
     throw new QueryParamError(name, `expected a Date or 'YYYY-MM-DD' text for ${t}, got ${kind(value)}`);
   }
   if (t === 'DateTime') {
-    if (typeof value === 'string') return text(value);
+    if (typeof value === 'string') return text(calendarChecked(value, name, t));
     // Epoch seconds: the same instant whatever the server's or the column's time zone.
     // Ten digits at least, since the server reads a shorter number as a broken-down date.
     if (value instanceof Date) return text(String(epochSeconds(value, name)).padStart(10, '0'));
     throw new QueryParamError(name, `expected a Date or date-time text for ${typeText(type)}, got ${kind(value)}`);
   }
   if (t === 'DateTime64') {
-    if (typeof value === 'string') return text(value);
+    if (typeof value === 'string') return text(calendarChecked(value, name, t));
     if (value instanceof Date) return text(epochMillisText(value, name));
     throw new QueryParamError(name, `expected a Date or date-time text for ${typeText(type)}, got ${kind(value)}`);
   }

@@ -77,6 +77,15 @@ test('dates :: Date as its UTC day, DateTime as 10-digit epoch seconds, DateTime
   assert.throws(() => f(1577836800, 'DateTime', 'd'), /expected a Date or date-time text/);
 });
 
+test('dates :: text that reads as a date no calendar has is refused (26.7 read 2020-13-45 as 1970-01-01, 2020-02-30 as 2020-03-01); other forms are the server\'s', () => {
+  for (const [v, t] of [['2020-13-45', 'Date'], ['2021-02-29', 'Date32'], ['2020-02-30 25:61:00', 'DateTime'], ['2020-04-31 10:00:00.5', 'DateTime64(3)']]) {
+    assert.throws(() => f(v, t as string, 'd'), /parameter d: ".*" is no date/, `${v} ${t}`);
+  }
+  for (const [v, t] of [['2020-02-29', 'Date'], ['2020-02-28 23:59:59', 'DateTime'], ['1700000000', 'DateTime'], ['2020-02-28T23:59:59.123', 'DateTime64(3)']]) {
+    assert.is(f(v, t as string, 'd'), v);
+  }
+});
+
 test('map :: from a Map or a plain object; keys typed by the key type', () => {
   assert.is(f({ a: 1, "b'": 2 }, 'Map(String, UInt8)', 'm'), "{'a':1,'b\\'':2}");
   assert.is(f(new Map<unknown, unknown>([[1, 'x'], [2n, 'y']]), 'Map(UInt64, String)', 'm'), "{1:'x',2:'y'}");
