@@ -136,7 +136,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
 }
 
 function opt(params: QueryParams | undefined, options: CallOptions | undefined): { params?: QueryParams; options?: CallOptions } {
-  return { ...(params ? { params } : {}), ...(options ? { options } : {}) };
+  return { ...(params !== undefined && params !== null ? { params } : {}), ...(options !== undefined && options !== null ? { options } : {}) };
 }
 
 function checkPingOptions(options: unknown): void {

@@ -1,6 +1,6 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
-import { checkDepth, checkNesting } from './checks.js';
+import { checkDepth, checkNesting, isPlainObject, shown } from './checks.js';
 import type { QueryParams } from './types.js';
 
 /**
@@ -72,6 +72,7 @@ export function renderQuery(sql: string, params?: QueryParams): string {
  * renderTemplate("SELECT {s:String}, {n}", { s: 'x', n: 1 }); // { sql: 'SELECT {s:String}, 1', typed: [{ name: 's', type: 'String' }] }
  */
 export function renderTemplate(sql: string, params?: QueryParams): RenderedQuery {
+  if (params !== undefined && !isPlainObject(params)) throw new QueryParamError('params', `expected a plain object of values by placeholder name, got ${shown(params)}`);
   const template = compile(sql);
   if (template.names.length === 0 && template.typed.length === 0) return template.plain ?? { sql, typed: NONE };
   return { sql: substitute(template, sql, params), typed: template.typed };

@@ -118,28 +118,28 @@ class Pool implements ClickHousePool {
 
   // One message object per call; `prepare` reads an undefined field as absent, a JS caller's `null` is dropped.
   select(sql: string, params?: QueryParams, options?: CallOptions): Promise<Row[]> {
-    return this.send({ type: 'select', sql, params: params || undefined, options: options || undefined });
+    return this.send({ type: 'select', sql, params: params ?? undefined, options: options ?? undefined });
   }
 
   stream(sql: string, params?: QueryParams, options?: CallOptions): RowStream {
-    return this.#stream(prepare({ type: 'stream', sql, params: params || undefined, options: options || undefined }));
+    return this.#stream(prepare({ type: 'stream', sql, params: params ?? undefined, options: options ?? undefined }));
   }
 
   insert(sql: string, params?: QueryParams, options?: CallOptions): Promise<void> {
-    return this.send({ type: 'insert', sql, params: params || undefined, options: options || undefined });
+    return this.send({ type: 'insert', sql, params: params ?? undefined, options: options ?? undefined });
   }
 
   insertToTable(table: string, rows: Row | readonly Row[] | RowSource, options?: CallOptions): Promise<InsertResult> {
-    return this.send({ type: 'insert_to_table', table, rows, options: options || undefined });
+    return this.send({ type: 'insert_to_table', table, rows, options: options ?? undefined });
   }
 
   query(sql: string, params?: QueryParams, options?: CallOptions): Promise<string> {
-    return this.send({ type: 'query', sql, params: params || undefined, options: options || undefined });
+    return this.send({ type: 'query', sql, params: params ?? undefined, options: options ?? undefined });
   }
 
   // The async methods call the dispatcher directly: bad input throws in the caller's stack, not as a lost rejection.
   asyncInsert(sql: string, params?: QueryParams): void {
-    this.#dispatch({ type: 'async_insert', sql, params: params || undefined });
+    this.#dispatch({ type: 'async_insert', sql, params: params ?? undefined });
   }
 
   asyncInsertToTable(table: string, rows: Row | readonly Row[]): void {
@@ -147,7 +147,7 @@ class Pool implements ClickHousePool {
   }
 
   asyncQuery(sql: string, params?: QueryParams): void {
-    this.#dispatch({ type: 'async_query', sql, params: params || undefined });
+    this.#dispatch({ type: 'async_query', sql, params: params ?? undefined });
   }
 
   flush(): Promise<void> {

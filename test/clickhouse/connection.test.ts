@@ -87,6 +87,12 @@ test('connect :: bad params reject before anything is sent', async () => {
   try {
     const err = await conn.select('SELECT {x}', { x: NaN }).catch((e: unknown) => e);
     assert.is((err as { code?: string }).code, 'QUERY_PARAM');
+    // Params of the wrong kind are named as such (before: 0 was dropped and {x} had "no value").
+    for (const params of [0, 'x', [1]]) {
+      const wrong = await conn.select('SELECT {x}', params as never).catch((e: unknown) => e);
+      assert.match((wrong as Error).message, /parameter params: expected a plain object/, String(params));
+    }
+    assert.is((await conn.select('SELECT {x}', null as never).catch((e: unknown) => e) as Error).message, 'parameter x: the query has a {x} placeholder but no value was given');
   } finally {
     await conn.close();
   }

@@ -39,6 +39,14 @@ test('render :: nested /* */ comments and `# ` / `#!` line comments (as 22+ serv
   assert.throws(() => renderQuery('SELECT 1 #{y}', {}), /y/);
 });
 
+test('render :: params that are no plain object are refused as such (before: "no value was given" for {x}, or silently ignored)', () => {
+  for (const params of ['str', 42, [1], new Map([['x', 1]]), 0, null]) {
+    assert.throws(() => renderTemplate('SELECT {x}', params as never), /parameter params: expected a plain object/, String(params));
+    assert.throws(() => renderTemplate('SELECT 1', params as never), /parameter params: expected a plain object/, String(params));
+  }
+  assert.is(renderTemplate('SELECT {x}', Object.assign(Object.create(null), { x: 1 })).sql, 'SELECT 1');
+});
+
 test('render :: escaped quotes inside a SQL literal do not end it', () => {
   assert.is(renderQuery("SELECT 'a\\'{x}', {x}", { x: 2 }), "SELECT 'a\\'{x}', 2");
   assert.is(renderQuery("SELECT 'a''{x}', {x}", { x: 2 }), "SELECT 'a''{x}', 2");
