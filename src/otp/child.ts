@@ -154,8 +154,9 @@ export async function stopInstance(instance: Instance, spec: ResolvedSpec, clock
   const { stop } = spec;
   // A nested supervisor's own shutdown runs after the spec's stop, so a pool can drain its
   // writer first and still have its children stopped in reverse order, gracefully.
+  // A stop that fails does not make its children's stop a brutal kill.
   const graceful = hooks === undefined ? stop : async (ref: AnyActorRef) => {
-    await stop?.(ref);
+    await Promise.resolve().then(() => stop?.(ref)).catch(() => undefined);
     await hooks.shutdown('shutdown');
   };
   if (spec.shutdown !== 'brutal_kill' && graceful !== undefined && !isEnded(actor)) {

@@ -6,13 +6,14 @@
 import type { Clock } from './types.js';
 
 /**
- * The process clock: `Date.now()` and Node's timers.
+ * The process clock: monotonic milliseconds (`performance.now()`, as OTP's intensity window
+ * reads `erlang:monotonic_time`: a step of the wall clock moves no window) and Node's timers.
  *
  * @example
  * const app = await startSupervisor(children, { clock: realClock });
  */
 export const realClock: Clock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

@@ -80,7 +80,7 @@ export const supervisorLogic: ActorLogic<SupervisorSnapshot, SupervisorEvent, Su
     if (core === undefined) return snapshot;
     if ((event as { type: string }).type === 'xstate.stop') {
       core.kill();
-      return { status: 'stopped', output: undefined, error: undefined, context: snapshot.context };
+      return { status: 'stopped', output: undefined, error: undefined, context: contextOf(core, snapshot.context.strategy) };
     }
     if (snapshot.status !== 'active') return snapshot;
     const context = contextOf(core, snapshot.context.strategy);

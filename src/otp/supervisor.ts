@@ -324,13 +324,13 @@ export class SupervisorCore implements Supervisor, SupervisorHooks {
 
   // --- children ---
 
+  // Ended (killed while a restart waited, or while the child started): nothing more is started.
   async #launch(spec: ResolvedSpec): Promise<Instance> {
-    const instance = await startInstance(spec, { clock: this.#clock, inspect: this.#inspect, supervisor: this, root: this.#place?.root ?? this });
-    if (!this.#isLive() && this.#phase !== 'starting') {
-      killInstance(instance);
-      throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });
-    }
-    return instance;
+    const ended = (): boolean => !this.#isLive() && this.#phase !== 'starting';
+    const instance = ended() ? undefined : await startInstance(spec, { clock: this.#clock, inspect: this.#inspect, supervisor: this, root: this.#place?.root ?? this });
+    if (instance !== undefined && !ended()) return instance;
+    if (instance !== undefined) killInstance(instance);
+    throw new OtpError('OTP_NOT_RUNNING', `supervisor '${this.id}' ended while child '${spec.id}' was starting`, { childId: spec.id });
   }
 
   #attach(record: ChildRecord, instance: Instance): void {

@@ -223,7 +223,7 @@ export type SupervisorStatus = 'running' | 'stopped' | 'failed';
  */
 export interface Supervisor {
   readonly id: string;
-  /** `'failed'` once it exceeded its restart intensity or was killed. */
+  /** `'failed'` once it exceeded its restart intensity (or crashed); `'stopped'` once stopped, or killed (its `stopped` then resolves `'shutdown'`). */
   readonly status: SupervisorStatus;
   /** Resolves (never rejects) with the reason once the supervisor has ended. */
   readonly stopped: Promise<ExitReason>;

@@ -326,4 +326,34 @@ test('start context :: a child is handed its supervisor and the root of its tree
   await app.stop();
 });
 
+test('shutdown :: a nested supervisor whose own stop() rejects still stops its children gracefully (their stop() runs)', async () => {
+  const journal: Journal = [];
+  const child = (id: string) => worker(id, { journal, stop: async () => void journal.push(`stop():${id}`) }).spec;
+  const nested = supervisor({ id: 'mid', children: [child('x'), child('y')] });
+  const app = await startSupervisor([{ ...nested, stop: async () => { throw new Error('drain failed'); } }], { clock: createTestClock() });
+  journal.length = 0;
+  await app.stop();
+  // Before: x and y were killed outright, their stop() never called.
+  assert.equal(journal.filter((e) => e.startsWith('stop():')), ['stop():y', 'stop():x']);
+});
+
+test('kill :: a supervisor killed while a restart waits starts nothing more; its snapshot says no child runs', async () => {
+  const journal: Journal = [];
+  let release!: () => void;
+  const slowStop = new Promise<void>((resolve) => (release = resolve));
+  const { sup, workers } = await tree(['a', 'b'], { strategy: 'one_for_all' }, (id) => (id === 'b' ? { journal, stop: () => slowStop } : { journal }));
+  workers.a!.crash();
+  await flush();
+  // one_for_all: b is being stopped (its stop waits), then a and b are to start again.
+  sup.actor.stop();
+  release();
+  await flush();
+  await flush();
+  // Before: a's and b's start ran after the supervisor said it was stopped.
+  assert.equal([workers.a!.starts(), workers.b!.starts()], [1, 1]);
+  assert.is(sup.status, 'stopped');
+  const snapshot = sup.actor.getSnapshot() as { context: { children: { running: boolean }[] } };
+  assert.equal(snapshot.context.children.map((c) => c.running), [false, false], 'the snapshot is not the one from before the kill');
+});
+
 test.run();
