@@ -35,16 +35,21 @@ export function newQueryId(): string {
   return `${PREFIX}-${++counter}`;
 }
 
-/** Control connections open now, with their server and a promise of their end. */
-const controls = new Map<Transport, { readonly origin: string; readonly done: Promise<void> }>();
+/**
+ * Control connections open now, with the config of whoever opened them (a pool's server, a
+ * `connect()`'s: each parses its own, so one's end does not cut another's to the same
+ * server), a signal `endControls` aborts, and a promise of their end.
+ */
+const controls = new Map<Transport, { readonly server: ServerConfig; readonly ended: AbortController; readonly done: Promise<void> }>();
 
-/** Runs `use` over a connection of its own to `server`, closed (and forgotten) afterwards. */
-async function withControl<T>(server: ServerConfig, use: (transport: Transport) => Promise<T>): Promise<T> {
+/** Runs `use` over a connection of its own to `server`, closed (and forgotten) afterwards; `ended` aborts when its owner ends it. */
+async function withControl<T>(server: ServerConfig, use: (transport: Transport, ended: AbortSignal) => Promise<T>): Promise<T> {
   const transport = openTransport(server, { connections: 1 });
   let release!: () => void;
-  controls.set(transport, { origin: server.origin, done: new Promise<void>((resolve) => (release = resolve)) });
+  const ended = new AbortController();
+  controls.set(transport, { server, ended, done: new Promise<void>((resolve) => (release = resolve)) });
   try {
-    return await use(transport);
+    return await use(transport, ended.signal);
   } finally {
     await transport.close().catch(() => transport.destroy().catch(() => undefined));
     controls.delete(transport);
@@ -220,10 +225,12 @@ export function watchProgress(server: ServerConfig, queryId: string, onProgress:
   // The query and the statements it was split into (`<id>-1`, `<id>-2` ... of a multi-statement insert).
   const like = quote(`${queryId.replace(/[\\%_]/g, '\\$&')}-%`);
   const sql = `SELECT ${PROGRESS_COLUMNS} FROM system.processes WHERE query_id = ${quote(queryId)} OR query_id LIKE ${like} ORDER BY elapsed LIMIT 1 FORMAT TabSeparated`;
-  void withControl(server, async (transport) => {
-    while (!stopped) {
+  void withControl(server, async (transport, ended) => {
+    // Ended with its owner (a pool stopped, a connection closed) as when stopped.
+    ended.addEventListener('abort', () => wake?.(), { once: true });
+    while (!stopped && !ended.aborted) {
       await sleep();
-      if (stopped) break;
+      if (stopped || ended.aborted) break;
       const line = await send(transport, server, { method: 'POST', path: queryPath(server, []), body: sql, timeout: Math.max(every * 5, 1_000) })
         .then((res) => checkResponse(res).split('\n')[0] ?? '', () => '');
       if (stopped || line === '') continue;
@@ -246,17 +253,20 @@ export function watchProgress(server: ServerConfig, queryId: string, onProgress:
 }
 
 /**
- * Ends the control connections (`killQuery`, `queryOutcome`) to any of `servers`: waits up
- * to `grace` ms for them to finish, then destroys what is left (a question cut short this
- * way rejects). A stopping pool calls it last, so that it leaves no socket behind.
+ * Ends the control connections (`killQuery`, `queryOutcome`, a table's `DESCRIBE`, a
+ * progress watch) opened with any of `servers` (these very configs: another pool's or
+ * connection's to the same server are not touched): waits up to `grace` ms for them to
+ * finish, then destroys what is left (a question cut short this way rejects). A stopping
+ * pool and a closing connection call it last, so that they leave no socket behind.
  *
  * @example
  * await endControls(pool.servers, 1_000);
  */
 export async function endControls(servers: readonly ServerConfig[], grace: number): Promise<void> {
-  const origins = new Set(servers.map((s) => s.origin));
-  const mine = [...controls].filter(([, c]) => origins.has(c.origin));
+  const owners = new Set(servers);
+  const mine = [...controls].filter(([, c]) => owners.has(c.server));
   if (mine.length === 0) return;
+  for (const [, c] of mine) c.ended.abort();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(mine.map(([, c]) => c.done)), new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)))]);
   clearTimeout(timer);

@@ -70,6 +70,12 @@ test('connect :: close() ends a table description still asked on a socket of its
   try {
     await conn.insertToTable('t', [{ a: 1, b: 2.5 }]);
     assert.is(held.length, 1, 'the description was asked, and left unanswered');
+    // Another connection to the same server: its close() neither waits for nor cuts this one's question.
+    const other = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`);
+    const t0 = Date.now();
+    await other.close();
+    assert.ok(Date.now() - t0 < 500, `the other closed in ${Date.now() - t0} ms`);
+    assert.ok([...sockets].some((s) => !s.destroyed), 'the description\'s socket is still open');
     const started = Date.now();
     await conn.close();
     await new Promise((r) => setTimeout(r, 50));
