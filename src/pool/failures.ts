@@ -44,16 +44,25 @@ const REFUSED_SERVER_CODES = new Set([
  */
 const ROW_DATA_CODES = new Set([6, 16, 25, 26, 27, 32, 33, 36, 38, 41, 49, 53, 69, 70, 72, 117, 130, 131, 190, 349, 376, 469, 676, 677, 691]);
 
+// What the server says of an input row it read: a value (`at row 2`, `the value of key id`), a Nested column's arrays.
+const READ_ROW = /\bat row \d|\bvalue of key\b|of Nested data structure/i;
+// A materialized view's query failed: the table itself stored the block before it.
+const FROM_VIEW = /pushing to view/i;
+
 /**
- * True when the server refused an insert for the data of some row: the other rows of the
- * batch are not at fault, and an insert of a few thousand rows is one block, stored whole
- * or not at all, so they may go again without it.
+ * True when the server refused an insert for the data of some row, as its input format or
+ * the table's constraints read it (not a setting's value, not a materialized view's query,
+ * which runs after the table stored the block): the other rows of the batch are not at
+ * fault, and an insert of a few thousand rows is one block, stored whole or not at all, so
+ * they may go again without it. Sending the same row again cannot pass.
  *
  * @example
- * refusesRowData(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500)); // true
+ * refusesRowData(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' (at row 2)' }, 500)); // true
  */
 export function refusesRowData(error: unknown): boolean {
-  return error instanceof ColonnadeError && error.code === 'CLICKHOUSE' && ROW_DATA_CODES.has((error as ClickHouseError).serverCode);
+  if (!(error instanceof ColonnadeError) || error.code !== 'CLICKHOUSE') return false;
+  const { serverCode, serverMessage } = error as ClickHouseError;
+  return ROW_DATA_CODES.has(serverCode) && READ_ROW.test(serverMessage) && !FROM_VIEW.test(serverMessage);
 }
 
 /**

@@ -278,7 +278,7 @@ class AsyncWriter implements Writer {
   #failure(unit: WriterUnit, error: unknown): number | undefined {
     const kind = classifyFailure(error);
     const unsent = kind === 'unavailable' || ((kind === 'network' || kind === 'timeout') && !(error as TransportError).requestSent);
-    if (kind === 'refused' || error instanceof WriteOutcomeUnknownError || (!unsent && ++unit.failures > this.#opts.retries)) {
+    if (kind === 'refused' || refusesRowData(error) || error instanceof WriteOutcomeUnknownError || (!unsent && ++unit.failures > this.#opts.retries)) {
       this.#deadLetter(unit, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }

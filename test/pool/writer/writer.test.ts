@@ -262,9 +262,30 @@ test('dead letter :: a batch refused for the data of a row: sent again in halves
   assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 5, dropped: 0, failed: 1, retried: 0 });
 });
 
+test('dead letter :: a refusal that is no row\'s (a materialized view\'s query, which ran after the table stored the block; a setting\'s value) is not halved: the batch goes to onError once', async () => {
+  for (const serverMessage of [
+    "Cannot parse string '7x' as UInt8: while executing 'FUNCTION toUInt8(...)': while pushing to view default.mv (at row 1)",
+    "Cannot parse input: expected eof before: 'abc': while parsing value 'abc' for setting max_threads",
+  ]) {
+    const h = harness({ retries: 3 });
+    h.respond = () => new ClickHouseError({ serverCode: 6, serverMessage }, 500);
+    push(h.writer, 't', 0, 3);
+    await h.writer.flush();
+    // Before: sent again in halves, storing the view's table rows again each time.
+    assert.equal([h.sent.length, h.dead.length, h.dead[0]?.rows.length], [1, 1, 3], serverMessage);
+  }
+  // A row's data refused with a code that is otherwise retried (18.16 reads an unknown Enum element as 49): not retried, halved.
+  const h = harness({ retries: 3 });
+  h.respond = (r) => (ids(r).includes(2) ? new ClickHouseError({ serverCode: 49, serverMessage: "Unknown element 'zz' for type Enum8('a' = 1): (while read the value of key e)" }, 500) : undefined);
+  push(h.writer, 't', 0, 3);
+  await h.writer.flush();
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [0, 1], [2]]);
+  assert.equal([h.dead.length, h.writer.stats().written, h.writer.stats().retried], [1, 2, 0]);
+});
+
 test('dead letter :: a batch every row of which the server refuses: the halvings are bounded, each row reported once, flush() settles', async () => {
   const h = harness({ batchSize: 1_000, mailbox: 10_000 });
-  h.respond = () => new ClickHouseError({ serverCode: 72, serverMessage: 'Cannot parse number' }, 500);
+  h.respond = () => new ClickHouseError({ serverCode: 72, serverMessage: 'Cannot parse number: (at row 1)' }, 500);
   push(h.writer, 't', 0, 1_000);
   await h.writer.flush();
   assert.ok(h.sent.length <= 1 + 2 * 64, `${h.sent.length} sends`);
@@ -272,7 +293,7 @@ test('dead letter :: a batch every row of which the server refuses: the halvings
   assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 1_000, retried: 0 });
   // A statement is never halved.
   const q = harness();
-  q.respond = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500);
+  q.respond = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: (at row 1)' }, 500);
   q.writer.enqueueRequest(prepare({ type: 'insert', sql: 'INSERT INTO t VALUES (1), (2)' }));
   await q.writer.flush();
   assert.equal([q.sent.length, q.dead.length], [1, 1]);
@@ -394,7 +415,7 @@ test('partly stored :: the second statement lost its answer and failed: its rows
 test('partly stored :: the second statement refused for a row\'s data: the stored first is not sent again, the rest go in halves until that row is found', async () => {
   const h = harness();
   // Row 1's data is refused, in whatever statement it goes.
-  const refused = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input' }, 500);
+  const refused = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' before: \'abc\': (while reading the value of key id): (at row 1)' }, 500);
   h.respond = (r, n) => (n === 1 ? stoppedAtSecond(refused()) : ids(r).includes(1) ? refused() : undefined);
   push(h.writer, 't', 0, 3);
   await drive(h, h.writer.flush());
