@@ -92,21 +92,24 @@ export function checkMaxResultBytes(value: unknown, where: string): void {
 }
 
 /**
- * Keys the HTTP interface reads itself (in any letter case), refused as settings in a
- * connection string and in options: they would move credentials into the URL, switch the
- * database under the pool, or fight the request the client builds (its query and query id).
+ * Keys the HTTP interface reads itself (in any letter case), refused as a connection
+ * string's settings (credentials and the database have their places in the URL) and, the
+ * `options` ones, in every `settings` option too: credentials there fail every call, a
+ * `query` is glued before the SQL, a `query_id` fights the client's own.
  *
  * @example
  * isReservedKey('Database'); // true
+ * isReservedKey('database', 'options'); // false: a call may switch its database
  */
-export function isReservedKey(name: string): boolean {
-  return RESERVED.has(name.toLowerCase());
+export function isReservedKey(name: string, where: 'url' | 'options' = 'url'): boolean {
+  return (where === 'url' ? RESERVED_IN_URL : RESERVED_IN_OPTIONS).has(name.toLowerCase());
 }
-const RESERVED = new Set(['user', 'password', 'database', 'query', 'query_id', 'default_format', 'quota_key']);
+const RESERVED_IN_OPTIONS = new Set(['user', 'password', 'query', 'query_id']);
+const RESERVED_IN_URL = new Set([...RESERVED_IN_OPTIONS, 'database', 'default_format', 'quota_key']);
 
 /**
- * Validates ClickHouse settings: identifier names, none the HTTP interface reads itself
- * (`isReservedKey`), string/number/boolean values.
+ * Validates ClickHouse settings: identifier names, none of the credentials, query or query
+ * id the HTTP interface reads itself (`isReservedKey`), string/number/boolean values.
  *
  * @example
  * checkSettings({ max_threads: 2 }, 'settings');
@@ -115,7 +118,7 @@ export function checkSettings(settings: Settings, where: string): Settings {
   if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
   for (const [name, value] of Object.entries(settings)) {
     if (!isSettingName(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
-    if (isReservedKey(name)) throw new ConfigError(`${where}.${name}: not allowed as a setting (the user, password and database go in the connection string, a query id in options.queryId)`);
+    if (isReservedKey(name, 'options')) throw new ConfigError(`${where}.${name}: not allowed as a setting (the user and password go in the connection string, the SQL in the call, a query id in options.queryId)`);
     const kind = typeof value;
     if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
       throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);
@@ -136,6 +139,22 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * True for what can be a row: a plain object, or an instance of a class whose fields are its
+ * columns (a driver's row packet, an ORM entity, an object of another realm), read by its
+ * own enumerable keys; not a `Date`, `Map`, `Set`, `Error`, array, typed array or the like,
+ * whose keys are no columns.
+ *
+ * @example
+ * isRowObject(new (class { id = 1 })()); // true
+ * isRowObject(new Map([['id', 1]]));     // false
+ */
+export function isRowObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null || Object.prototype.toString.call(value) === '[object Object]';
 }
 
 /**

@@ -34,7 +34,7 @@ export function parseConnectionString(url: string): ServerConfig {
   // An `@` after the host is a password's `@`, `?`, `#` or `/` left as it is: what follows
   // the first of these was read as the host, and the password's tail as path or settings.
   if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) {
-    return fail('an "@" after the host: percent-encode a password\'s "@", "?", "#" and "/" (encodeURIComponent)');
+    return fail('an "@" after the host: percent-encode (encodeURIComponent) a password\'s "@", "?", "#" and "/", and an "@" in a setting\'s value');
   }
   if (parsed.hash !== '') return fail('a #fragment is not allowed');
   const port = parsed.port === '' ? (protocol === 'https' ? 8443 : 8123) : Number(parsed.port);

@@ -1,6 +1,6 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
-import { checkNesting, descend, isPlainObject } from './checks.js';
+import { checkNesting, descend, isPlainObject, isRowObject } from './checks.js';
 import { NOT_A_ROW, QueryParamError } from './errors.js';
 import { epochSeconds, isWellFormed, utcDay } from './params.js';
 import type { Row } from './types.js';
@@ -35,7 +35,7 @@ export type ColumnEncodings = ReadonlyMap<string, ColumnEncoding | ColumnType>;
  * encodeRow({ day: new Date('2020-02-29T23:30:00Z') }, new Map([['day', 'date']])); // '{"day":"2020-02-29"}'
  */
 export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
-  if (!isPlainObject(row)) {
+  if (!isRowObject(row)) {
     throw new QueryParamError('row', NOT_A_ROW);
   }
   let out = '{';
@@ -68,7 +68,7 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
  * checkRow({ name: 'a\uD800' });     // throws QueryParamError naming `name`
  */
 export function checkRow(row: Row): void {
-  if (!isPlainObject(row)) {
+  if (!isRowObject(row)) {
     throw new QueryParamError('row', NOT_A_ROW);
   }
   let at = 0;

@@ -1,6 +1,6 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
-import { checkDepth, checkNesting, isPlainObject, shown } from './checks.js';
+import { checkDepth, checkNesting, isRowObject, shown } from './checks.js';
 import type { QueryParams } from './types.js';
 
 /**
@@ -72,7 +72,7 @@ export function renderQuery(sql: string, params?: QueryParams): string {
  * renderTemplate("SELECT {s:String}, {n}", { s: 'x', n: 1 }); // { sql: 'SELECT {s:String}, 1', typed: [{ name: 's', type: 'String' }] }
  */
 export function renderTemplate(sql: string, params?: QueryParams): RenderedQuery {
-  if (params !== undefined && !isPlainObject(params)) throw new QueryParamError('params', `expected a plain object of values by placeholder name, got ${shown(params)}`);
+  if (params !== undefined && !isRowObject(params)) throw new QueryParamError('params', `expected a plain object of values by placeholder name, got ${shown(params)}`);
   const template = compile(sql);
   if (template.names.length === 0 && template.typed.length === 0) return template.plain ?? { sql, typed: NONE };
   return { sql: substitute(template, sql, params), typed: template.typed };
@@ -247,7 +247,7 @@ function describe(value: object): string {
 
 /**
  * When a comment starts at `i` of `sql`, the index just past it (its line's end for `--`,
- * `# ` and `#!`; the matching `*\/` for `/*`, nested ones counted, as ClickHouse reads
+ * `//`, `# ` and `#!`; the matching `*\/` for `/*`, nested ones counted, as ClickHouse reads
  * them); -1 when none starts there. An unclosed comment runs to the end.
  *
  * @example
@@ -256,7 +256,7 @@ function describe(value: object): string {
 export function commentEnd(sql: string, i: number): number {
   const ch = sql[i];
   const next = sql[i + 1];
-  if ((ch === '-' && next === '-') || (ch === '#' && (next === ' ' || next === '!'))) {
+  if ((ch === '-' && next === '-') || (ch === '/' && next === '/') || (ch === '#' && (next === ' ' || next === '!'))) {
     const end = sql.indexOf('\n', i);
     return end < 0 ? sql.length : end + 1;
   }

@@ -1,6 +1,6 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
-import { checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isPlainObject, shown } from './checks.js';
+import { checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isRowObject, shown } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
@@ -258,7 +258,7 @@ export class ColumnListReader {
 }
 
 function sameColumns(row: Row, keys: readonly string[]): boolean {
-  if (!isPlainObject(row)) return false;
+  if (!isRowObject(row)) return false;
   let i = 0;
   for (const key in row) {
     if (!Object.prototype.hasOwnProperty.call(row, key) || row[key] === undefined) continue;
@@ -288,7 +288,7 @@ export function insertHead(quotedTable: string, columns: string, format = 'JSONE
 function groupRows(rows: readonly Row[]): { columns: string; rows: Row[] }[] {
   const groups = new Map<string, { columns: string; rows: Row[] }>();
   for (const row of rows) {
-    if (!isPlainObject(row)) {
+    if (!isRowObject(row)) {
       throw new QueryParamError('row', NOT_A_ROW);
     }
     let signature = '';

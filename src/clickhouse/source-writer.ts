@@ -3,7 +3,7 @@
  * list known) and written as JSONEachRow lines (`SourceRowWriter`): by the writer compiled
  * for the column list, or by `encodeRow` where the table's types are needed.
  */
-import { isPlainObject } from './checks.js';
+import { isRowObject } from './checks.js';
 import { AbortError, NOT_A_ROW, QueryParamError, TimeoutError, rowRefused } from './errors.js';
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
@@ -64,7 +64,7 @@ export class SourceRowWriter {
   /** Takes the next row (number `index` of the source): checks it and returns its column list, the statement it belongs to on 18.16. */
   next(row: Row, index: number): string {
     this.#index = index;
-    if (!isPlainObject(row)) throw badRow(new QueryParamError('row', NOT_A_ROW), index);
+    if (!isRowObject(row)) throw badRow(new QueryParamError('row', NOT_A_ROW), index);
     const encoded = this.#schema.encodings.size > 0;
     let given: string;
     try {

@@ -138,7 +138,8 @@ const CALENDAR = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?/;
 /** `value`, refused when it reads as a date (and time) that no calendar has; any other text is the server's to read. */
 function calendarChecked(value: string, name: string, t: string): string {
   const m = CALENDAR.exec(value);
-  if (m === null) return value;
+  // The zero date (`0000-00-00`) is ClickHouse's own.
+  if (m === null || /^0000-00-00(?:[ T]00:00:00)?$/.test(m[0].trim())) return value;
   const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1).map((f) => (f === undefined ? undefined : Number(f))) as number[];
   const days = new Date(Date.UTC(year as number, month as number, 0)).getUTCDate();
   if ((month as number) < 1 || (month as number) > 12 || (day as number) < 1 || (day as number) > days || hour > 23 || minute > 59 || second > 59) {

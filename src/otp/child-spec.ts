@@ -45,8 +45,9 @@ export function resolveSpec(input: ChildInput): ResolvedSpec {
   if (s.stop !== undefined && typeof s.stop !== 'function') throw invalid(`child '${id}': stop must be a function`, id);
   const type = (s.type ?? 'worker') as 'worker' | 'supervisor';
   const shutdown = s.shutdown ?? (type === 'supervisor' ? 'infinity' : 5000);
-  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (typeof shutdown === 'number' && Number.isFinite(shutdown) && shutdown >= 0))) {
-    throw invalid(`child '${id}': shutdown must be a number of ms >= 0, 'brutal_kill' or 'infinity'`, id);
+  // At most what a timer waits (2^31 - 1 ms): Node runs a longer one after 1 ms.
+  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (typeof shutdown === 'number' && shutdown >= 0 && shutdown <= 2 ** 31 - 1))) {
+    throw invalid(`child '${id}': shutdown must be a number of ms from 0 to ${2 ** 31 - 1}, 'brutal_kill' or 'infinity'`, id);
   }
   return {
     id,

@@ -69,19 +69,20 @@ export async function observedBatch(ctx: EmitContext, trace: SendTrace, run: () 
     return;
   }
   const started = performance.now();
-  const emit = (error: unknown): void => {
+  const emit = (error: unknown, durationMs = performance.now() - started): void => {
     const { batch } = trace;
     events.emit('writer:batch', {
       pool: ctx.pool, table: batch?.table, rows: batch?.rows ?? 0, attempt: batch?.attempt ?? 1,
-      server: ctx.servers[trace.server]?.redacted, durationMs: performance.now() - started,
+      server: ctx.servers[trace.server]?.redacted, durationMs,
       outcome: error === undefined ? 'ok' : 'error', error: error === undefined ? undefined : errorCode(error),
     });
   };
   try {
     await run();
   } catch (error) {
-    // Told once the writer has judged it: a lost answer found stored is an 'ok' send.
-    trace.told = emit;
+    // Told once the writer has judged it (a lost answer found stored is an 'ok' send), timed as the send alone.
+    const durationMs = performance.now() - started;
+    trace.told = (settled) => emit(settled, durationMs);
     throw error;
   }
   emit(undefined);

@@ -35,6 +35,7 @@ test('render :: nested /* */ comments and `# ` / `#!` line comments (as 22+ serv
   // Before: the comment ended at the first `*/`, and `{z}` after it was taken for a placeholder.
   assert.is(renderQuery('SELECT {x} /* a /* {y} */ {z} */, {x}', { x: 1 }), 'SELECT 1 /* a /* {y} */ {z} */, 1');
   assert.is(renderQuery('SELECT {x} # {y}\n, {x} #! {z}', { x: 2 }), 'SELECT 2 # {y}\n, 2 #! {z}');
+  assert.is(renderQuery('SELECT {x} // {y}\n, {x}', { x: 3 }), 'SELECT 3 // {y}\n, 3');
   // `#` followed by anything else starts no comment (the server refuses it as a token).
   assert.throws(() => renderQuery('SELECT 1 #{y}', {}), /y/);
 });
@@ -44,6 +45,8 @@ test('render :: params that are no plain object are refused as such (before: "no
     assert.throws(() => renderTemplate('SELECT {x}', params as never), /parameter params: expected a plain object/, String(params));
     assert.throws(() => renderTemplate('SELECT 1', params as never), /parameter params: expected a plain object/, String(params));
   }
+  class Params { constructor(readonly x: number) {} }
+  assert.is(renderTemplate('SELECT {x}', new Params(4) as never).sql, 'SELECT 4');
   assert.is(renderTemplate('SELECT {x}', Object.assign(Object.create(null), { x: 1 })).sql, 'SELECT 1');
 });
 

@@ -81,7 +81,7 @@ test('dates :: text that reads as a date no calendar has is refused (26.7 read 2
   for (const [v, t] of [['2020-13-45', 'Date'], ['2021-02-29', 'Date32'], ['2020-02-30 25:61:00', 'DateTime'], ['2020-04-31 10:00:00.5', 'DateTime64(3)']]) {
     assert.throws(() => f(v, t as string, 'd'), /parameter d: ".*" is no date/, `${v} ${t}`);
   }
-  for (const [v, t] of [['2020-02-29', 'Date'], ['2020-02-28 23:59:59', 'DateTime'], ['1700000000', 'DateTime'], ['2020-02-28T23:59:59.123', 'DateTime64(3)']]) {
+  for (const [v, t] of [['2020-02-29', 'Date'], ['2020-02-28 23:59:59', 'DateTime'], ['1700000000', 'DateTime'], ['2020-02-28T23:59:59.123', 'DateTime64(3)'], ['0000-00-00', 'Date'], ['0000-00-00 00:00:00', 'DateTime']]) {
     assert.is(f(v, t as string, 'd'), v);
   }
 });

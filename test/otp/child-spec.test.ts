@@ -34,7 +34,7 @@ test('childSpec :: a module with childSpec() resolves to its spec', () => {
 
 test('validation :: bad fields and unknown keys are refused with OTP_INVALID_SPEC, naming the key', () => {
   const bad: unknown[] = [
-    { start }, { id: 'x' }, { id: 'x', start, restart: 'sometimes' }, { id: 'x', start, shutdown: -1 },
+    { start }, { id: 'x' }, { id: 'x', start, restart: 'sometimes' }, { id: 'x', start, shutdown: -1 }, { id: 'x', start, shutdown: 2 ** 31 },
     { id: 'x', start, type: 'daemon' }, { id: 'x', start, stop: 'now' }, { id: 'x', start, restrat: 'temporary' },
   ];
   for (const input of bad) assert.is(code(() => resolveSpec(input as ChildInput)), 'OTP_INVALID_SPEC', JSON.stringify(input));
