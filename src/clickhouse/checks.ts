@@ -94,18 +94,20 @@ export function checkMaxResultBytes(value: unknown, where: string): void {
 /**
  * Keys the HTTP interface reads itself (in any letter case), refused as a connection
  * string's settings (credentials and the database have their places in the URL) and, the
- * `options` ones, in every `settings` option too: credentials there fail every call, a
- * `query` is glued before the SQL, a `query_id` fights the client's own.
+ * `options` ones, in every `settings` option too: credentials there fail every call, another
+ * database would be written with the connection's database's table types, a `query` is glued
+ * before the SQL, a `query_id` fights the client's own.
  *
  * @example
  * isReservedKey('Database'); // true
- * isReservedKey('database', 'options'); // false: a call may switch its database
+ * isReservedKey('quota_key', 'options'); // false: a call may set its quota key
  */
 export function isReservedKey(name: string, where: 'url' | 'options' = 'url'): boolean {
   return (where === 'url' ? RESERVED_IN_URL : RESERVED_IN_OPTIONS).has(name.toLowerCase());
 }
-const RESERVED_IN_OPTIONS = new Set(['user', 'password', 'query', 'query_id']);
-const RESERVED_IN_URL = new Set([...RESERVED_IN_OPTIONS, 'database', 'default_format', 'quota_key']);
+// `database` too: the client describes a table in the connection's database, not in one a setting switches to.
+const RESERVED_IN_OPTIONS = new Set(['user', 'password', 'database', 'query', 'query_id']);
+const RESERVED_IN_URL = new Set([...RESERVED_IN_OPTIONS, 'default_format', 'quota_key']);
 
 /**
  * Validates ClickHouse settings: identifier names, none of the credentials, query or query
@@ -118,7 +120,7 @@ export function checkSettings(settings: Settings, where: string): Settings {
   if (settings === null || typeof settings !== 'object') throw new ConfigError(`${where}: expected an object of ClickHouse settings`);
   for (const [name, value] of Object.entries(settings)) {
     if (!isSettingName(name)) throw new ConfigError(`${where}.${name}: not a setting name`);
-    if (isReservedKey(name, 'options')) throw new ConfigError(`${where}.${name}: not allowed as a setting (the user and password go in the connection string, the SQL in the call, a query id in options.queryId)`);
+    if (isReservedKey(name, 'options')) throw new ConfigError(`${where}.${name}: not allowed as a setting (the user, password and database go in the connection string, the SQL in the call, a query id in options.queryId)`);
     const kind = typeof value;
     if (kind !== 'string' && kind !== 'boolean' && !(kind === 'number' && Number.isFinite(value))) {
       throw new ConfigError(`${where}.${name}: expected a string, finite number or boolean`);

@@ -49,7 +49,7 @@ export function parseConnectionString(url: string): ServerConfig {
   for (const [key, value] of parsed.searchParams) {
     // Not quoted: a password's unencoded tail may be read as one.
     if (!isSettingName(key)) return fail('a query-string key is no setting name (an identifier)');
-    if (isReservedKey(key)) return fail(`query-string key ${key} is not allowed (credentials and database go in the URL's user, password and path)`);
+    if (isReservedKey(key)) return fail(`query-string key ${key} is not allowed (credentials and the database go in the URL's user, password and path; a quota key or default format in the settings option)`);
     if (key in settings) return fail(`setting ${key} is given twice`);
     settings[key] = value;
   }

@@ -246,17 +246,19 @@ function describe(value: object): string {
 }
 
 /**
- * When a comment starts at `i` of `sql`, the index just past it (its line's end for `--`,
- * `//`, `# ` and `#!`; the matching `*\/` for `/*`, nested ones counted, as ClickHouse reads
- * them); -1 when none starts there. An unclosed comment runs to the end.
+ * When a comment starts at `i` of `sql`, the index just past it (its line's end for `--`;
+ * the matching `*\/` for `/*`, nested ones counted, as ClickHouse reads them; with `all`,
+ * also the line comments `//`, `# ` and `#!`); -1 when none starts there. An unclosed
+ * comment runs to the end. Placeholders are looked for without `all`: a statement's inline
+ * data (`INSERT ... FORMAT TSV` rows, a `$$` heredoc) often holds a URL's `//`.
  *
  * @example
  * commentEnd('SELECT 1 /* a /* b *\/ c *\/', 9); // 26: the whole nested comment
  */
-export function commentEnd(sql: string, i: number): number {
+export function commentEnd(sql: string, i: number, all = false): number {
   const ch = sql[i];
   const next = sql[i + 1];
-  if ((ch === '-' && next === '-') || (ch === '/' && next === '/') || (ch === '#' && (next === ' ' || next === '!'))) {
+  if ((ch === '-' && next === '-') || (all && ((ch === '/' && next === '/') || (ch === '#' && (next === ' ' || next === '!'))))) {
     const end = sql.indexOf('\n', i);
     return end < 0 ? sql.length : end + 1;
   }
@@ -291,7 +293,7 @@ function compile(text: string): Template {
     const ch = sql[i];
     if (ch === "'" || ch === '"' || ch === '`') {
       i = skipQuoted(sql, i, ch);
-    } else if (ch === '-' || ch === '/' || ch === '#') {
+    } else if (ch === '-' || ch === '/') {
       const end = commentEnd(sql, i);
       i = end < 0 ? i + 1 : end;
     } else if (ch === '{' && IDENT_START.test(sql[i + 1] ?? '')) {

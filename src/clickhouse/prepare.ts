@@ -24,7 +24,7 @@ function readsOnly(sql: string): boolean {
   let i = 0;
   for (;;) {
     while (i < sql.length && /\s/.test(sql[i] as string)) i++;
-    const end = commentEnd(sql, i);
+    const end = commentEnd(sql, i, true);
     if (end < 0) return READ_ONLY_START.test(sql.slice(i, i + 9));
     i = end;
   }
@@ -42,7 +42,7 @@ function codeOf(sql: string): string {
   let out = '';
   for (let i = 0; i < sql.length;) {
     const ch = sql[i] as string;
-    const comment = ch === '-' || ch === '/' || ch === '#' ? commentEnd(sql, i) : -1;
+    const comment = ch === '-' || ch === '/' || ch === '#' ? commentEnd(sql, i, true) : -1;
     if (comment >= 0) {
       i = comment;
       out += ' ';

@@ -46,13 +46,14 @@ const ROW_DATA_CODES = new Set([6, 16, 25, 26, 27, 32, 33, 36, 38, 41, 49, 53, 6
 
 // What the server says of an input row it read: a value (`at row 2`, `the value of key id`), a Nested column's arrays.
 const READ_ROW = /\bat row \d|\bvalue of key\b|of Nested data structure/i;
-// A materialized view's query failed: the table itself stored the block before it.
-const FROM_VIEW = /pushing to view/i;
+// A materialized view's query failed (the table itself stored the block before it), or a
+// remote shard refused its part of a Distributed insert (the other shards may have stored theirs).
+const FROM_VIEW = /pushing to view|Received from /i;
 
 /**
  * True when the server refused an insert for the data of some row, as its input format or
  * the table's constraints read it (not a setting's value, not a materialized view's query,
- * which runs after the table stored the block): the other rows of the batch are not at
+ * which runs after the table stored the block, not a remote shard's refusal): the other rows of the batch are not at
  * fault, and an insert of a few thousand rows is one block, stored whole or not at all, so
  * they may go again without it. Sending the same row again cannot pass.
  *

@@ -86,7 +86,9 @@ test('validation :: settings and int64 follow the same rules as connect() and pe
   const { connect } = await import('../../src/clickhouse/connection.js');
   for (const [settings, key] of [[{ max_threads: NaN }, 'max_threads'], [{ 'bad name': 1 }, 'bad name'], [{ x: { y: 1 } }, 'x'],
     // What the HTTP interface reads itself (before: a database switched silently, a query glued before the SQL, every call refused for a password).
-    [{ user: 'ann' }, 'user'], [{ Password: 'x' }, 'Password'], [{ query: 'SELECT 2, ' }, 'query'], [{ query_id: 'q' }, 'query_id']] as const) {
+    [{ user: 'ann' }, 'user'], [{ Password: 'x' }, 'Password'], [{ query: 'SELECT 2, ' }, 'query'], [{ query_id: 'q' }, 'query_id'],
+    // Another database's rows were encoded by the connection's database's table types.
+    [{ database: 'system' }, 'database']] as const) {
     const err = problem({ connectionStrings: [url], settings });
     assert.match(err.message, `settings.${key}`);
     let refused: unknown;
@@ -102,8 +104,8 @@ test('validation :: settings and int64 follow the same rules as connect() and pe
   assert.match(problem({ connectionStrings: [url], settings: [1] }).message, 'settings: expected an object');
   assert.match(problem({ connectionStrings: [url], int64: 'number' }).message, "int64: expected 'auto', 'bigint' or 'string'");
   assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { max_threads: 2, readonly: true } }).settings, { max_threads: 2, readonly: true });
-  // What a call may well choose: its database, a quota key, query()'s output format.
-  assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { database: 'system', quota_key: 'k', default_format: 'CSV' } }).settings, { database: 'system', quota_key: 'k', default_format: 'CSV' });
+  // What a call may well choose: a quota key, query()'s output format.
+  assert.equal(resolvePoolOptions({ connectionStrings: [url], settings: { quota_key: 'k', default_format: 'CSV' } }).settings, { quota_key: 'k', default_format: 'CSV' });
 });
 
 test('validation :: a wait past what a timer takes (2^31 - 1 ms) is refused (Node ran it after 1 ms: every call timed out at once, every read was hedged)', async () => {

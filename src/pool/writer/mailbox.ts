@@ -96,6 +96,8 @@ export interface MailboxOptions {
  */
 /** Halvings of one refused batch, it and its parts together: a row at fault in 10,000 is found in about 14; 64 bounds the sends when many are. */
 const HALVINGS = 64;
+/** The largest batch halved: far below a block the server writes on its own (1,048,576 rows), so a refused one stored nothing. */
+const HALVED_UP_TO = 100_000;
 
 /** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
 const GONE: WriterUnit = Object.freeze({
@@ -212,10 +214,12 @@ export class Mailbox {
    * A table batch the server refused for the data of a row it does not name reliably (nothing
    * was stored): it keeps its first half, and the second becomes a unit of its own right
    * after it, of the same sequence (a flush waits for both) and as frozen (never evicted).
-   * False when it is one row, a statement, or its batch was halved `HALVINGS` times already.
+   * False when it is one row, more than `HALVED_UP_TO`, a statement, or its batch was halved
+   * `HALVINGS` times already.
    */
   halve(unit: WriterUnit): boolean {
-    const at = unit.evicted || unit.table === undefined || unitSize(unit) < 2 ? -1 : this.#units.indexOf(unit, this.#first);
+    const size = unitSize(unit);
+    const at = unit.evicted || unit.table === undefined || size < 2 || size > HALVED_UP_TO ? -1 : this.#units.indexOf(unit, this.#first);
     unit.halvings ??= { left: HALVINGS };
     if (at < 0 || unit.halvings.left <= 0) return false;
     unit.halvings.left--;

@@ -266,6 +266,8 @@ test('dead letter :: a refusal that is no row\'s (a materialized view\'s query, 
   for (const serverMessage of [
     "Cannot parse string '7x' as UInt8: while executing 'FUNCTION toUInt8(...)': while pushing to view default.mv (at row 1)",
     "Cannot parse input: expected eof before: 'abc': while parsing value 'abc' for setting max_threads",
+    // A shard's refusal of its part of a Distributed insert: the other shards may have stored theirs.
+    'Received from shard2:9000. DB::Exception: Constraint `c` for table default.t_local is violated at row 1.',
   ]) {
     const h = harness({ retries: 3 });
     h.respond = () => new ClickHouseError({ serverCode: 6, serverMessage }, 500);
@@ -291,6 +293,12 @@ test('dead letter :: a batch every row of which the server refuses: the halvings
   assert.ok(h.sent.length <= 1 + 2 * 64, `${h.sent.length} sends`);
   assert.equal(h.dead.flatMap((d) => d.rows).map((r) => r.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 1_000 }, (_, i) => i));
   assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 1_000, retried: 0 });
+  // Nor a batch past 100,000 rows, of which the server may have written blocks before the one it refused.
+  const big = harness({ batchSize: 100_001, mailbox: 200_000 });
+  big.respond = () => new ClickHouseError({ serverCode: 72, serverMessage: 'Cannot parse number: (at row 100001)' }, 500);
+  big.writer.enqueueRows('t', Array.from({ length: 100_001 }, (_, i) => row(i)));
+  await big.writer.flush();
+  assert.equal([big.sent.length, big.dead.length, big.dead[0]?.rows.length], [1, 1, 100_001]);
   // A statement is never halved.
   const q = harness();
   q.respond = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: (at row 1)' }, 500);
