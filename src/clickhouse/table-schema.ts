@@ -9,7 +9,7 @@ import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
 import { checkRows } from './prepare.js';
 import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
-import { QueryParamError, rowRefused } from './errors.js';
+import { ClickHouseError, QueryParamError, rowRefused } from './errors.js';
 import { withAllRefused } from './refusals.js';
 import { columnsOf } from './encode-bytes.js';
 import type { ColumnTypes } from './encode-binary.js';
@@ -253,7 +253,9 @@ export function cachedTableSchema(server: ServerConfig, quotedTable: string): { 
 }
 
 /**
- * The table's schema (`DESCRIBE TABLE`), cached 30 s per server and table; a failure is not cached.
+ * The table's schema (`DESCRIBE TABLE`), cached 30 s per server and table; a failure is not
+ * cached. A description another call asked that fails on its way (that call's connection
+ * ended, its signal fired), not by the server's answer, is asked again by this one.
  *
  * @example
  * const schema = await tableSchemaOf(transport, server, '`events`', () => 5_000);
@@ -264,11 +266,17 @@ export function tableSchemaOf(
   quotedTable: string,
   timeout: () => number,
   signal?: AbortSignal,
+  again = true,
 ): Promise<TableSchema> {
   const key = schemaKey(server, quotedTable);
   const now = Date.now();
   const cached = schemas.get(key);
-  if (cached && cached.until > now) return cached.columns;
+  if (cached && cached.until > now) {
+    return again ? cached.columns.catch((err: unknown) => {
+      if (err instanceof ClickHouseError) throw err;
+      return tableSchemaOf(transport, server, quotedTable, timeout, signal, false);
+    }) : cached.columns;
+  }
   const columns = send(transport, server, {
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),

@@ -88,6 +88,46 @@ test('connect :: close() ends a table description still asked on a socket of its
   }
 });
 
+test('connect :: an insert waiting on a table description another connection asked is not failed by that connection\'s close(): it asks again', async () => {
+  let describes = 0;
+  const held: Array<() => void> = [];
+  const inserted: string[] = [];
+  const http = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      // The first DESCRIBE is never answered; the next is.
+      if (body.startsWith('DESCRIBE')) {
+        if (++describes === 1) held.push(() => res.end());
+        else res.end('id\tUInt32\t\t\nname\tString\t\t\n');
+      } else {
+        if (body.startsWith('INSERT')) inserted.push(body);
+        res.end(body.includes('version()') ? '18.16.1\n' : '');
+      }
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/default`;
+  const a = connect(url, { timeout: 8_000 });
+  const b = connect(url, { timeout: 8_000 });
+  try {
+    // a's rows of numbers alone ask the description on a socket of a's, wait a second for it, and go unchecked.
+    await a.insertToTable('t', [{ id: 1 }]);
+    // b's row with text needs the description: it waits on the one a asked.
+    const waiting = b.insertToTable('t', [{ id: 2, name: 'x' }]);
+    await new Promise((r) => setTimeout(r, 100));
+    await a.close();
+    // Before: b's insert failed with the socket a's close() destroyed.
+    assert.equal(await waiting, { rows: 1 });
+    assert.is(describes, 2);
+    assert.ok(inserted.some((body) => body.includes('{"id":2,"name":"x"}')));
+  } finally {
+    for (const answer of held) answer();
+    await b.close();
+    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
+  }
+});
+
 test('connect :: bad params reject before anything is sent', async () => {
   const conn = connect('http://127.0.0.1:1/default');
   try {
