@@ -18,6 +18,14 @@ export function isSettingName(name: string): boolean {
 }
 
 /**
+ * The keys of a call's options (`CallOptions`).
+ *
+ * @example
+ * CALL_OPTION_KEYS.has('timeout'); // true
+ */
+export const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken', 'onProgress']);
+
+/**
  * The longest wait a timer takes, in milliseconds (2^31 − 1, about 24.8 days): Node runs a
  * longer one after 1 ms, so every timeout option is refused past it.
  *

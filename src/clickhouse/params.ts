@@ -1,6 +1,6 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
 import { QueryParamError } from './errors.js';
-import { checkDepth, checkNesting, isRowObject, shown } from './checks.js';
+import { CALL_OPTION_KEYS, checkDepth, checkNesting, isRowObject, shown } from './checks.js';
 import type { QueryParams } from './types.js';
 
 /**
@@ -74,7 +74,14 @@ export function renderQuery(sql: string, params?: QueryParams): string {
 export function renderTemplate(sql: string, params?: QueryParams): RenderedQuery {
   if (params !== undefined && !isRowObject(params)) throw new QueryParamError('params', `expected a plain object of values by placeholder name, got ${shown(params)}`);
   const template = compile(sql);
-  if (template.names.length === 0 && template.typed.length === 0) return template.plain ?? { sql, typed: NONE };
+  if (template.names.length === 0 && template.typed.length === 0) {
+    // `select(sql, { timeout: 1_000 })`: options in the params' place, which the SQL has no use for.
+    const keys = params === undefined ? undefined : Object.keys(params);
+    if (keys !== undefined && keys.length > 0 && keys.every((k) => CALL_OPTION_KEYS.has(k))) {
+      throw new QueryParamError('params', `${keys.join(', ')} ${keys.length === 1 ? 'is an option' : 'are options'}, and the SQL has no placeholder: pass options as the third argument (sql, params, options)`);
+    }
+    return template.plain ?? { sql, typed: NONE };
+  }
   return { sql: substitute(template, sql, params), typed: template.typed };
 }
 

@@ -1,6 +1,6 @@
 import { columnsOf, statementParts } from './encode-bytes.js';
 import { checkColumnName, checkRow } from './encode.js';
-import { checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isRowObject, shown } from './checks.js';
+import { CALL_OPTION_KEYS, checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isRowObject, shown } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
 import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
@@ -16,7 +16,6 @@ import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, R
  */
 export const SELECT_FORMAT = 'TabSeparatedWithNamesAndTypes';
 
-const OPTION_KEYS = new Set(['timeout', 'settings', 'signal', 'queryId', 'int64', 'maxResultBytes', 'asyncInsert', 'deduplicationToken', 'onProgress']);
 const READ_ONLY_START = /^(?:SELECT|SHOW|DESCRIBE|DESC|EXISTS|WITH|EXPLAIN)\b/i;
 
 /** True when `sql`'s first word, after blanks and comments, starts a statement that only reads. */
@@ -356,7 +355,7 @@ export function checkCallOptions(options: CallOptions | undefined): CallOptions 
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') throw new ConfigError('options: expected an object');
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new ConfigError(`options.${key}: unknown option (expected one of ${[...OPTION_KEYS].join(', ')})`);
+    if (!CALL_OPTION_KEYS.has(key)) throw new ConfigError(`options.${key}: unknown option (expected one of ${[...CALL_OPTION_KEYS].join(', ')})`);
   }
   const { timeout, settings, signal, queryId, int64 } = options;
   checkTimeout(timeout, 'options.timeout');

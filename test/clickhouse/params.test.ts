@@ -48,6 +48,14 @@ test('render :: params that are no plain object are refused as such (before: "no
   assert.is(renderTemplate('SELECT {x}', Object.assign(Object.create(null), { x: 1 })).sql, 'SELECT 1');
 });
 
+test('render :: options given in the params\' place, to SQL without placeholders, are refused as such (before: silently ignored)', () => {
+  assert.throws(() => renderTemplate('SELECT 1', { timeout: 1 } as never), /parameter params: timeout is an option, and the SQL has no placeholder: pass options as the third argument/);
+  assert.throws(() => renderTemplate('SELECT 1', { settings: {}, queryId: 'q' } as never), /settings, queryId are options/);
+  // A placeholder of that name, or a key that is no option: params as ever.
+  assert.is(renderTemplate('SELECT {timeout}', { timeout: 1 }).sql, 'SELECT 1');
+  assert.is(renderTemplate('SELECT 1', { timeout: 1, x: 2 }).sql, 'SELECT 1');
+});
+
 test('render :: escaped quotes inside a SQL literal do not end it', () => {
   assert.is(renderQuery("SELECT 'a\\'{x}', {x}", { x: 2 }), "SELECT 'a\\'{x}', 2");
   assert.is(renderQuery("SELECT 'a''{x}', {x}", { x: 2 }), "SELECT 'a''{x}', 2");
