@@ -40,10 +40,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * @example
  * checkTimeout(1_000, 'options.timeout');
  */
-export function checkTimeout(value: unknown, where: string, integer = false): void {
+export function checkTimeout(value: unknown, where: string): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS) || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(`${where}: expected a positive ${integer ? 'integer' : 'number'} of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days), got ${shown(value)}`);
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
+    throw new ConfigError(`${where}: expected a positive number of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days), got ${shown(value)}`);
   }
 }
 

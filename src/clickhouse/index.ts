@@ -13,7 +13,7 @@ export { dateTimeFromText } from './time-zone.js';
 export { prepare, insertRequest, insertHead, checkRows, checkCallOptions, isRowSource, withOptions } from './prepare.js';
 export { formatTypedParam, typedParamValues, escapeText } from './typed-params.js';
 export { type ParamRequest, paramRequest, checkParamSizes, MAX_URI_BYTES, MAX_FIELD_BYTES, MAX_FIELDS } from './param-layout.js';
-export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, checkTimeout, shown, MAX_TIMER_MS, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
+export { isSettingName, checkSettings, checkInt64, checkMaxResultBytes, checkCompression, shown, MAX_TIMER_MS, DEFAULT_MAX_RESULT_BYTES } from './checks.js';
 export { type TransportOptions, openTransport } from './transport.js';
 export { type SendOptions, type RawResponse, type Compression, send, ping } from './http.js';
 export { queryPath } from './query-path.js';

@@ -353,8 +353,14 @@ function typedEnd(sql: string, at: number): number {
   return -1;
 }
 
-/** Index just past the closing quote; backslash escapes and doubled quotes stay inside. */
-function skipQuoted(sql: string, open: number, quote: string): number {
+/**
+ * Index just past the closing quote of the quoted text opening at `open`; backslash escapes
+ * and doubled quotes stay inside.
+ *
+ * @example
+ * skipQuoted("'it''s' AS x", 0, "'"); // 7
+ */
+export function skipQuoted(sql: string, open: number, quote: string): number {
   let i = open + 1;
   while (i < sql.length) {
     const ch = sql[i];

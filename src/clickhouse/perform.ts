@@ -374,9 +374,9 @@ function insertSettings(features: ServerFeatures, options: CallOptions): Setting
 
 const NO_ENCODINGS: ColumnEncodings = new Map();
 const OMITTED_SETTING = 'input_format_defaults_for_omitted_fields';
-// Whether the connection string's, the connection's or the call's settings give `name`: then the caller decides it.
 // The keys a row of each group gives (the rows of a group give the same ones).
 const keysOf = (groups: readonly InsertGroup[]): string[] => groups.flatMap((g) => columnsOf(g.rows[0] as Row));
+// Whether the connection string's, the connection's or the call's settings give `name`: then the caller decides it.
 const callerSets = (name: string, ...settings: (Settings | undefined)[]): boolean => settings.some((s) => s !== undefined && s[name] !== undefined);
 // No table described: for rows whose values need no column's type.
 const NO_SCHEMA: TableSchema = { encodings: NO_ENCODINGS, nested: new Set(), types: new Map() };

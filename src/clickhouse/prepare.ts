@@ -3,7 +3,7 @@ import { checkColumnName, checkRow } from './encode.js';
 import { CALL_OPTION_KEYS, checkInt64, checkMaxResultBytes, checkSettings, checkTimeout, isRowObject, shown } from './checks.js';
 import { ColonnadeError, ConfigError, NOT_A_ROW, QueryParamError, rowRefused } from './errors.js';
 import { checkParamSizes } from './param-layout.js';
-import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate } from './params.js';
+import { type RenderedQuery, commentEnd, isWellFormed, quoteIdentifier, renderTemplate, skipQuoted } from './params.js';
 import { typedParamValues } from './typed-params.js';
 import type { CallOptions, Command, InsertGroup, PreparedRequest, QueryParams, Row, RowSource } from './types.js';
 
@@ -28,11 +28,11 @@ function readsOnly(sql: string): boolean {
     i = end;
   }
 }
-// Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
-// A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
 const ANY_FORMAT = /\bFORMAT\s/i;
 // The settings the binary reader depends on (decode-binary.ts's BINARY_SETTINGS), set in a statement's SETTINGS.
 const OWN_SETTING = /\bSETTINGS\s[\s\S]*?\b(output_format_binary_(?:write_json_as_string|encode_types_in_binary_format))\s*=/i;
+// Read after the SQL's trailing blanks and semicolons are cut (`trimEnd`).
+// A FORMAT clause at the end of a statement's code, perhaps followed by its SETTINGS.
 // Not a column named format before a keyword (`ORDER BY format DESC`).
 const TRAILING_FORMAT = /\bFORMAT\s+(?!(?:ASC|DESC|NULLS|COLLATE|WITH|LIMIT|OFFSET|SETTINGS|FROM|AS|AND|OR|BY|FILL|UNION|EXCEPT|INTERSECT)\b)(?:`[^`]*`|"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)(?:\s+SETTINGS\s[\s\S]*)?$/i;
 
@@ -46,17 +46,15 @@ function codeOf(sql: string): string {
       i = comment;
       out += ' ';
     } else if (ch === "'" || ch === '`' || ch === '"') {
-      // A quoted text ends at its unescaped closing quote (a backslash escapes, and so does the quote doubled).
-      let j = i + 1;
-      while (j < sql.length && sql[j] !== ch) j += sql[j] === '\\' ? 2 : 1;
-      out += ch === "'" ? "''" : sql.slice(i, j + 1);
-      i = j + 1;
+      const end = skipQuoted(sql, i, ch);
+      out += ch === "'" ? "''" : sql.slice(i, end);
+      i = end;
     } else {
       out += ch;
       i++;
     }
   }
-  return out.replace(/[\s;]+$/, '');
+  return trimEnd(out);
 }
 
 // The SQL without its trailing blanks and semicolons, cut by a loop from the end: the regex

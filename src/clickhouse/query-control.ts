@@ -86,6 +86,8 @@ export async function describedWithin(server: ServerConfig, quotedTable: string,
   if (!afresh && now < (failures.get(key) ?? -Infinity) + FAILED_MS) return undefined;
   if (afresh) forgetTableSchema(server, quotedTable);
   const cached = cachedTableSchema(server, quotedTable);
+  // Come already: no wait to arm (every insert of numbers alone asks).
+  if (cached?.value !== undefined) return cached.value;
   const since = cached?.asked ?? now;
   // Not the caller's signal: another insert may be waiting for the same description.
   const described = cached?.columns ?? withControl(server, (transport) => tableSchemaOf(transport, server, quotedTable, () => Math.min(timeout(), SOON_LIMIT_MS)));

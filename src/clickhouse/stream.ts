@@ -287,8 +287,8 @@ async function decodeRows(res: BodyStream, decoder: RowBinaryStream | TsvStream,
   const text = tail.toString('utf8');
   if (tag !== undefined) await rowsBeforeBlock(tail, tag, decoder, sink, text);
   // Compressed, a binary server that tags no exception block may append its exception bare, with no line break before it (a tagged one writes its block).
-  const unframed = decoder instanceof RowBinaryStream && res.headers['content-encoding'] === 'gzip' && tag === undefined ? findUnframedError(text) : undefined;
-  if (tag === undefined || unframed !== undefined) {
+  if (tag === undefined) {
+    const unframed = decoder instanceof RowBinaryStream && res.headers['content-encoding'] === 'gzip' ? findUnframedError(text) : undefined;
     const trailing = unframed ?? findTrailingError(text);
     // Text that only looks like an exception at the very end of a result (a String value
     // ending a one-column text result, or a binary one from a server that tags no exception

@@ -20,7 +20,8 @@ import type { InsertGroup, Row, ServerConfig, Transport } from './types.js';
 
 const SCHEMA_TTL_MS = 30_000;
 // Per server origin, database and table: bounded like every cache here.
-const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema> }>(
+// `value` once `columns` has resolved: a caller that must not wait reads it at once.
+const schemas = new BoundedCache<{ readonly until: number; readonly columns: Promise<TableSchema>; value?: TableSchema }>(
   { maxEntries: 1_024, maxKeyLength: 4_096, maxChars: 1024 * 1024 },
 );
 
@@ -242,14 +243,14 @@ export const schemaKey = (server: ServerConfig, quotedTable: string): string => 
 
 /**
  * The table's description if one is cached (or being asked for) and fresh, without asking,
- * with when it was asked for.
+ * with when it was asked for, and the description itself once it has come.
  *
  * @example
  * const cached = cachedTableSchema(server, '`events`'); // undefined: never described, or 30 s ago
  */
-export function cachedTableSchema(server: ServerConfig, quotedTable: string): { readonly columns: Promise<TableSchema>; readonly asked: number } | undefined {
+export function cachedTableSchema(server: ServerConfig, quotedTable: string): { readonly columns: Promise<TableSchema>; readonly asked: number; readonly value: TableSchema | undefined } | undefined {
   const cached = schemas.get(schemaKey(server, quotedTable));
-  return cached && cached.until > Date.now() ? { columns: cached.columns, asked: cached.until - SCHEMA_TTL_MS } : undefined;
+  return cached && cached.until > Date.now() ? { columns: cached.columns, asked: cached.until - SCHEMA_TTL_MS, value: cached.value } : undefined;
 }
 
 /**
@@ -260,23 +261,20 @@ export function cachedTableSchema(server: ServerConfig, quotedTable: string): { 
  * @example
  * const schema = await tableSchemaOf(transport, server, '`events`', () => 5_000);
  */
-export function tableSchemaOf(
-  transport: Transport,
-  server: ServerConfig,
-  quotedTable: string,
-  timeout: () => number,
-  signal?: AbortSignal,
-  again = true,
-): Promise<TableSchema> {
+export function tableSchemaOf(transport: Transport, server: ServerConfig, quotedTable: string, timeout: () => number, signal?: AbortSignal): Promise<TableSchema> {
+  return describe(transport, server, quotedTable, timeout, signal, true);
+}
+
+function describe(transport: Transport, server: ServerConfig, quotedTable: string, timeout: () => number, signal: AbortSignal | undefined, again: boolean): Promise<TableSchema> {
+  const cached = cachedTableSchema(server, quotedTable);
+  if (cached) {
+    return cached.value !== undefined || !again ? cached.columns : cached.columns.catch((err: unknown) => {
+      if (err instanceof ClickHouseError) throw err;
+      return describe(transport, server, quotedTable, timeout, signal, false);
+    });
+  }
   const key = schemaKey(server, quotedTable);
   const now = Date.now();
-  const cached = schemas.get(key);
-  if (cached && cached.until > now) {
-    return again ? cached.columns.catch((err: unknown) => {
-      if (err instanceof ClickHouseError) throw err;
-      return tableSchemaOf(transport, server, quotedTable, timeout, signal, false);
-    }) : cached.columns;
-  }
   const columns = send(transport, server, {
     method: 'POST', path: queryPath(server, []), body: `DESCRIBE TABLE ${quotedTable} FORMAT TabSeparated`, timeout: timeout(),
     ...(signal ? { signal } : {}),
@@ -310,9 +308,12 @@ export function tableSchemaOf(
       const dot = name.indexOf('.');
       if (dot > 0 && !types.has(name.slice(0, dot))) nested.add(name.slice(0, dot));
     }
-    return ephemeral ? { encodings, nested, types, writable, computed, ranged } : { encodings, nested, types, computed, ranged };
+    const schema: TableSchema = ephemeral ? { encodings, nested, types, writable, computed, ranged } : { encodings, nested, types, computed, ranged };
+    entry.value = schema;
+    return schema;
   });
-  schemas.set(key, { until: now + SCHEMA_TTL_MS, columns });
+  const entry: { until: number; columns: Promise<TableSchema>; value?: TableSchema } = { until: now + SCHEMA_TTL_MS, columns };
+  schemas.set(key, entry);
   columns.catch(() => {
     if (schemas.get(key)?.columns === columns) schemas.delete(key);
   });

@@ -71,9 +71,8 @@ export function rangeCheck(type: ColumnType, dates = true): RangeCheck | undefin
       if (inner.every((c) => c === undefined)) return undefined;
       const fields = elements.map((e) => e.field);
       const each = (value: unknown, name: string, path: boolean): void => {
-        const at = (i: number): string => (path ? `${name}.${fields[i] ?? i + 1}` : name);
-        if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], at(i)));
-        else if (isPlainObject(value)) inner.forEach((check, i) => { const f = fields[i]; if (f !== undefined) check?.(value[f] ?? null, at(i)); });
+        if (Array.isArray(value)) inner.forEach((check, i) => check?.(value[i], path ? `${name}.${fields[i] ?? i + 1}` : name));
+        else if (isPlainObject(value)) inner.forEach((check, i) => { const f = fields[i]; if (f !== undefined) check?.(value[f] ?? null, path ? `${name}.${f}` : name); });
       };
       // The element's path is written only for a refusal, as for an Array.
       return (value, name) => {

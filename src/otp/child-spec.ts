@@ -15,6 +15,8 @@ export interface ResolvedSpec {
   readonly stop: ChildSpec['stop'];
 }
 
+// At most what a timer waits: Node runs a longer one after 1 ms.
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 const specKeys = new Set(['id', 'start', 'restart', 'shutdown', 'type', 'stop']);
 const restarts = new Set<unknown>(['permanent', 'transient', 'temporary']);
 const strategies = new Set<unknown>(['one_for_one', 'one_for_all', 'rest_for_one']);
@@ -45,9 +47,8 @@ export function resolveSpec(input: ChildInput): ResolvedSpec {
   if (s.stop !== undefined && typeof s.stop !== 'function') throw invalid(`child '${id}': stop must be a function`, id);
   const type = (s.type ?? 'worker') as 'worker' | 'supervisor';
   const shutdown = s.shutdown ?? (type === 'supervisor' ? 'infinity' : 5000);
-  // At most what a timer waits (2^31 - 1 ms): Node runs a longer one after 1 ms.
-  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (typeof shutdown === 'number' && shutdown >= 0 && shutdown <= 2 ** 31 - 1))) {
-    throw invalid(`child '${id}': shutdown must be a number of ms from 0 to ${2 ** 31 - 1}, 'brutal_kill' or 'infinity'`, id);
+  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (typeof shutdown === 'number' && shutdown >= 0 && shutdown <= LONGEST_TIMER_MS))) {
+    throw invalid(`child '${id}': shutdown must be a number of ms from 0 to ${LONGEST_TIMER_MS}, 'brutal_kill' or 'infinity'`, id);
   }
   return {
     id,

@@ -32,17 +32,14 @@ export type FailureKind = 'hard' | 'soft';
  * Server codes meaning the request itself is wrong (bad data, SQL, types): sending the same
  * bytes again cannot succeed.
  */
-const REFUSED_SERVER_CODES = new Set([
-  6, 8, 10, 16, 20, 25, 26, 27, 32, 33, 36, 38, 41, 42, 43, 44, 46, 47, 53, 57, 62, 69, 70, 72, 73, 117, 130, 131, 190, 321, 349,
-  376, 469, 676, 677, 691,
-]);
-
 /**
  * Server codes of an insert refused for the data of one of its rows (a value its column
- * cannot read, a Nested column's arrays of different lengths, a constraint, an unknown key):
- * 18.16 reads an Enum's unknown element as a LOGICAL_ERROR (49).
+ * cannot read, a Nested column's arrays of different lengths, a constraint, an unknown key).
  */
-const ROW_DATA_CODES = new Set([6, 16, 25, 26, 27, 32, 33, 36, 38, 41, 49, 53, 69, 70, 72, 117, 130, 131, 190, 349, 376, 469, 676, 677, 691]);
+const ROW_REFUSALS = [6, 16, 25, 26, 27, 32, 33, 36, 38, 41, 53, 69, 70, 72, 117, 130, 131, 190, 349, 376, 469, 676, 677, 691];
+const REFUSED_SERVER_CODES = new Set([...ROW_REFUSALS, 8, 10, 20, 42, 43, 44, 46, 47, 57, 62, 73, 321]);
+// 18.16 reads an Enum's unknown element as a LOGICAL_ERROR (49), otherwise no refusal.
+const ROW_DATA_CODES = new Set([...ROW_REFUSALS, 49]);
 
 // What the server says of an input row it read: a value (`at row 2`, `the value of key id`), a Nested column's arrays.
 const READ_ROW = /\bat row \d|\bvalue of key\b|of Nested data structure/i;
@@ -55,7 +52,8 @@ const FROM_VIEW = /pushing to view|Received from /i;
  * the table's constraints read it (not a setting's value, not a materialized view's query,
  * which runs after the table stored the block, not a remote shard's refusal): the other rows of the batch are not at
  * fault, and an insert of a few thousand rows is one block, stored whole or not at all, so
- * they may go again without it. Sending the same row again cannot pass.
+ * they may go again without it. Sending the same row again cannot pass: the writer retries
+ * none (all are `'refused'` but 18.16's code 49).
  *
  * @example
  * refusesRowData(new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' (at row 2)' }, 500)); // true

@@ -112,8 +112,6 @@ const KEYS: ReadonlySet<string> = new Set<keyof PoolOptions>([
 // Unnamed pools get a name of their own, so two of them run side by side (and under one supervisor).
 let unnamed = 0;
 
-const camel = (snake: string): string => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /**
  * Validates `definePool` options and fills in defaults. Throws one `ConfigError` listing
  * every problem.
@@ -131,7 +129,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   for (const key of Object.keys(raw)) {
     if (KEYS.has(key)) continue;
     // `pool_size`, or `poolsize` in another case: the option it is.
-    const twin = key === 'on_errors' ? 'onError' : KEYS.has(camel(key)) ? camel(key) : [...KEYS].find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
+    const twin = key === 'on_errors' ? 'onError' : [...KEYS].find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
     problems.push(twin !== undefined ? `${key}: unknown option, did you mean ${twin}?` : `${key}: unknown option`);
   }
 

@@ -86,6 +86,11 @@ export interface MailboxOptions {
   readonly onReady: () => void;
 }
 
+/** Halvings of one refused batch, it and its parts together: a row at fault in 10,000 is found in about 14; 64 bounds the sends when many are. */
+const HALVINGS = 64;
+/** The largest batch halved: far below a block the server writes on its own (1,048,576 rows), so a refused one stored nothing. */
+const HALVED_UP_TO = 100_000;
+
 /**
  * Bounded mailbox of the async writer. `size` counts rows (and request entries) not yet
  * written or dead-lettered, including the one being sent.
@@ -94,11 +99,6 @@ export interface MailboxOptions {
  * const box = new Mailbox({ capacity: 10, batchSize: 2, overflow: 'drop_newest', now: Date.now, onDrop() {}, onReady() {} });
  * box.pushRows('logs', [{ a: 1 }]);
  */
-/** Halvings of one refused batch, it and its parts together: a row at fault in 10,000 is found in about 14; 64 bounds the sends when many are. */
-const HALVINGS = 64;
-/** The largest batch halved: far below a block the server writes on its own (1,048,576 rows), so a refused one stored nothing. */
-const HALVED_UP_TO = 100_000;
-
 /** What a finished slot holds until the array is compacted: nothing to send, nothing retained. */
 const GONE: WriterUnit = Object.freeze({
   seq: 0, table: undefined, rows: [], start: 0, openedAt: 0, request: undefined, pending: undefined,
