@@ -87,23 +87,22 @@ function failoverSuite(engine: Engine): void {
     let queriesWhenDown = -1;
     let versionWhenDown: string | undefined = 'unset';
     const versionBefore = pool.stats().servers[1]!.version;
-    const results = await load({
-      count: 300,
-      ms: 30_000,
-      concurrency: 4,
-      onEach: async (done, sofar) => {
-        if (!killed && done >= 60) {
-          killed = true;
-          await engine.killServer(1);
-          deadFrom = sofar.length; // every answer recorded from here on came after its death
-        }
-        const s1 = pool.stats().servers[1]!;
-        if (killed && !s1.up && queriesWhenDown < 0) {
-          queriesWhenDown = s1.queries;
-          versionWhenDown = s1.version;
-        }
-      },
-    });
+    const onEach = async (done: number, sofar: readonly unknown[]): Promise<void> => {
+      if (!killed && done >= 60) {
+        killed = true;
+        await engine.killServer(1);
+        deadFrom = sofar.length; // every answer recorded from here on came after its death
+      }
+      const s1 = pool.stats().servers[1]!;
+      if (killed && !s1.up && queriesWhenDown < 0) {
+        queriesWhenDown = s1.queries;
+        versionWhenDown = s1.version;
+      }
+    };
+    const results = await load({ count: 300, ms: 30_000, concurrency: 4, onEach });
+    // On a loaded machine the other workers may finish every select while the kill is still
+    // being made (a CI run once did: 300 of 300 before it returned): some more, all after it.
+    results.push(...await load({ count: 40, ms: 10_000, concurrency: 4, onEach }));
     const failed = results.filter((r) => !r.ok);
     assert.equal(failed, [], 'no select failed');
     assert.ok(results.length >= 200, `a real load ran (${results.length} selects)`);
