@@ -2,7 +2,7 @@
  * The checks of values a user gives in more than one place (connection strings, pool and
  * connect options, per-call options): one home each, so the places cannot drift apart.
  */
-import { ConfigError, MAX_RESULT_BYTES, QueryParamError } from './errors.js';
+import { ConfigError, MAX_RESULT_BYTES, NOT_A_ROW, QueryParamError } from './errors.js';
 import type { Settings } from './types.js';
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -165,6 +165,22 @@ export function isRowObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null || Object.prototype.toString.call(value) === '[object Object]';
+}
+
+/**
+ * Refuses a row that has no field of its own and is no plain object: a class instance whose
+ * values are getters, or an object whose fields are its prototype's. Only a row's own
+ * enumerable fields are read, so it would be stored as a row of column DEFAULTs, its values
+ * lost. `{}` (or fields all `undefined`) asks for the DEFAULTs on purpose and passes.
+ *
+ * @example
+ * checkOwnFields(new (class { get id() { return 1; } })()); // throws: rows[i]: ... a class with no field of its own
+ */
+export function checkOwnFields(row: object): void {
+  if (isPlainObject(row) || Object.keys(row).length > 0) return;
+  const maker: unknown = Object.getPrototypeOf(row)?.constructor;
+  const kind = typeof maker === 'function' && maker !== Object && maker.name !== '' ? `a ${maker.name}` : 'an object';
+  throw new QueryParamError('row', `${NOT_A_ROW}: ${kind} with no field of its own (getters and inherited fields are not read)`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { BoundedCache } from './bounded-cache.js';
 import { type ColumnEncoding, type ColumnType, structuralType } from './column-type.js';
-import { checkNesting, descend, isPlainObject, isRowObject } from './checks.js';
+import { checkNesting, checkOwnFields, descend, isPlainObject, isRowObject } from './checks.js';
 import { NOT_A_ROW, QueryParamError } from './errors.js';
 import { epochSeconds, isWellFormed, utcDay } from './params.js';
 import type { Row } from './types.js';
@@ -68,9 +68,7 @@ export function encodeRow(row: Row, encodings?: ColumnEncodings): string {
  * checkRow({ name: 'a\uD800' });     // throws QueryParamError naming `name`
  */
 export function checkRow(row: Row): void {
-  if (!isRowObject(row)) {
-    throw new QueryParamError('row', NOT_A_ROW);
-  }
+  if (!isRowObject(row)) throw new QueryParamError('row', NOT_A_ROW);
   let at = 0;
   for (const key in row) {
     if (!Object.prototype.hasOwnProperty.call(row, key)) continue;
@@ -84,6 +82,7 @@ export function checkRow(row: Row): void {
     at++;
     if (!plainValue(value, key)) encodeValue(value, key, undefined, NOTHING_SEEN);
   }
+  if (at === 0) checkOwnFields(row);
 }
 
 // The column names of the row checked last, by place; each was checked when it was put here.

@@ -178,7 +178,8 @@ export class QueryParamError extends ColonnadeError {
 }
 
 /**
- * Why a row that is not an object is refused (`QueryParamError` with the param `row`).
+ * Why a row that is not an object is refused (`QueryParamError` with the param `row`); a
+ * refusal of the row itself starts with it.
  *
  * @example
  * throw new QueryParamError('row', NOT_A_ROW);
@@ -201,7 +202,7 @@ export function rowRefused(err: unknown, index: number, note = ''): unknown {
   if (!(err instanceof QueryParamError)) return err;
   const reason = err.message.slice(`parameter ${err.param}: `.length);
   // A column may be called `row` too: the row itself is meant only when it is no object.
-  const place = err.param === 'row' && reason === NOT_A_ROW ? `rows[${index}]` : `rows[${index}].${err.param}`;
+  const place = err.param === 'row' && reason.startsWith(NOT_A_ROW) ? `rows[${index}]` : `rows[${index}].${err.param}`;
   return new QueryParamError(place, `${reason}${note}`, { cause: err, row: index });
 }
 

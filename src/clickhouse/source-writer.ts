@@ -3,7 +3,7 @@
  * list known) and written as JSONEachRow lines (`SourceRowWriter`): by the writer compiled
  * for the column list, or by `encodeRow` where the table's types are needed.
  */
-import { isRowObject } from './checks.js';
+import { checkOwnFields, isRowObject } from './checks.js';
 import { AbortError, NOT_A_ROW, QueryParamError, TimeoutError, rowRefused } from './errors.js';
 import { checkRow, encodeRow } from './encode.js';
 import { COMPILE_AFTER, type ChunkWriter, knownRowWriter, rowWriter } from './encode-bytes.js';
@@ -70,6 +70,7 @@ export class SourceRowWriter {
     try {
       if (!encoded) checkRow(row);
       given = this.#columns.of(row);
+      if (encoded && this.#columns.keys.length === 0) checkOwnFields(row);
       if (this.#schema.ranged !== undefined) checkRanges(row, this.#schema.ranged);
     } catch (err) {
       throw badRow(err, index);

@@ -113,6 +113,16 @@ test('insert_to_table :: bad table names and values are refused before anything 
   const bare = Object.assign(Object.create(null) as Row, { id: 1 });
   class Entity { constructor(readonly id: number) {} get doubled(): number { return this.id * 2; } }
   assert.is(prepare({ type: 'insert_to_table', table: 't', rows: [bare, new Entity(2) as unknown as Row] }).body, 'INSERT INTO `t` (`id`) FORMAT JSONEachRow\n{"id":1}\n{"id":2}\n');
+  // A row whose values are all getters or inherited gives no field of its own: before, it was stored as a row of column DEFAULTs.
+  class Getters { readonly #id = 7; get id(): number { return this.#id; } }
+  const inherited = Object.create({ id: 9 }) as Row;
+  for (const [row, kind] of [[new Getters(), 'a Getters'], [inherited, 'an object']] as const) {
+    assert.throws(() => prepare({ type: 'insert_to_table', table: 't', rows: [{ id: 1 }, row as unknown as Row] }),
+      (e: unknown) => e instanceof QueryParamError && e.param === 'rows[1]' && e.message === `parameter rows[1]: expected a plain object keyed by column name: ${kind} with no field of its own (getters and inherited fields are not read)`, kind);
+  }
+  // {} (or fields all undefined, a class's too) asks for the DEFAULTs on purpose.
+  class Blank { id: number | undefined = undefined; }
+  assert.is(prepare({ type: 'insert_to_table', table: 't', rows: [{}, new Blank() as unknown as Row] }).body, 'INSERT INTO `t` FORMAT JSONEachRow\n{}\n{}\n');
 });
 
 test('insertRequest :: grouped like prepare; rows the caller checked are not checked again', () => {
