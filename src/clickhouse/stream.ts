@@ -11,6 +11,7 @@ import { queryPath } from './query-path.js';
 import { openStream, type BodyStream } from './http-stream.js';
 import { paramRequest } from './param-layout.js';
 import { killQuery, newQueryId } from './query-control.js';
+import { joinSignals } from './signals.js';
 import { knownServerInfo, serverInfoWithin } from './server-info.js';
 import { BINARY_SETTINGS, UnsupportedBinaryType, binarySelectBody } from './decode-binary.js';
 import type { PreparedRequest, RequestDefaults, Row, RowSink, RowStream, ServerConfig, Transport } from './types.js';
@@ -88,12 +89,16 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       wake();
     },
   };
+  // Once the request has ended there is nothing left to end: the registry lets go of `stop`
+  // (and so of the rows left unread) as soon as the reader drops the stream.
+  const token = {};
   const start = (): Promise<void> => {
     started ??= produce(sink).then(
-      () => { done = true; wake(); },
+      () => { done = true; dropped.unregister(token); wake(); },
       (error: unknown) => {
         if (!over) failure ??= error;
         done = true;
+        dropped.unregister(token);
         // Work the call left running (a pool call rejected under it) pushes no more, and its request ends.
         if (!gone.signal.aborted) gone.abort(error);
         wake();
@@ -154,7 +159,7 @@ export function createRowStream(produce: (sink: RowSink) => Promise<unknown>): R
       await new Promise<void>((resolve) => { readers.push(resolve); });
     }
   }
-  return handle(next, stop, () => read);
+  return handle(next, stop, () => read, token);
 }
 
 // A stream its reader dropped unfinished (no `return()`, no `cancel()`) is ended when collected: its connection and query are not held for ever.
@@ -162,7 +167,7 @@ const dropped = new FinalizationRegistry<() => Promise<void>>((stop) => void sto
 
 // The reader's side, made outside `createRowStream`'s scope: nothing the producer holds
 // leads back to it, so that it can be collected while a request waits on it.
-function handle(next: () => Promise<IteratorResult<Row>>, stop: () => Promise<void>, read: () => number): RowStream {
+function handle(next: () => Promise<IteratorResult<Row>>, stop: () => Promise<void>, read: () => number, token: object): RowStream {
   const iterator: AsyncIterator<Row> = {
     // A closure of this scope, as every method here is: whichever the reader keeps (`next`
     // taken off the iterator, say) keeps `iterator`, which the registry watches, alive.
@@ -172,7 +177,7 @@ function handle(next: () => Promise<IteratorResult<Row>>, stop: () => Promise<vo
       return { value: undefined, done: true };
     },
   };
-  dropped.register(iterator, stop);
+  dropped.register(iterator, stop, token);
   return {
     [Symbol.asyncIterator]: () => iterator,
     cancel: stop,
@@ -200,7 +205,8 @@ export async function performStream(
   const { options, sink } = request;
   if (sink === undefined) throw new ProtocolError('a stream request needs a sink', 0);
   if (sink.gone.aborted) return;
-  const signal = options.signal === undefined ? sink.gone : AbortSignal.any([options.signal, sink.gone]);
+  const joined = options.signal === undefined ? undefined : joinSignals(options.signal, sink.gone);
+  const signal = joined?.signal ?? sink.gone;
   // The caller's abort ends the stream at once, even while the producer waits for a reader that paused.
   const onAbort = (): void => sink.fail(new AbortError(options.signal?.reason, true));
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -214,7 +220,10 @@ export async function performStream(
     await streamRows(transport, server, request, defaults, sink, signal, `${queryId}-text`, true);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    joined?.release();
   }
+  // Ended by the caller's signal (not by the reader leaving): the call failed, as its reader was told.
+  if (sink.gone.reason instanceof AbortError) throw sink.gone.reason;
 }
 
 async function streamRows(transport: Transport, server: ServerConfig, request: PreparedRequest<'stream'>, defaults: RequestDefaults, sink: RowSink, signal: AbortSignal,

@@ -3,7 +3,7 @@
  * prepared once (bad input throws before anything is sent), then run through the broker
  * with failover, or handed to the async writer. The tree of actors lives in pool-tree.ts.
  */
-import { QueryParamError, createRowStream, isRowSource, prepare, type CallOptions, type InsertResult, type PreparedRequest, type QueryParams, type Row, type RowSource, type RowStream } from '../clickhouse/index.js';
+import { QueryParamError, createRowStream, isRowSource, prepare, withEitherSignal, type CallOptions, type InsertResult, type PreparedRequest, type QueryParams, type Row, type RowSource, type RowStream } from '../clickhouse/index.js';
 import { realClock, startSupervisor, type ChildSpec, type Supervisor, type SupervisorOptions } from '../otp/index.js';
 import { defaultIO, type ConnectionIO } from './connection/io.js';
 import { observedBatch, observedCall, observedSpec, reportingLoss, type EmitContext } from './emit.js';
@@ -68,7 +68,7 @@ class Pool implements ClickHousePool {
       backoff: opts.backoff, onError: reportingLoss(this.#emit, opts.onError, () => this.#writer.stats().dropped), serverAsyncInsert: opts.serverAsyncInsert,
     };
     this.#writer = createWriter({
-      id: 'writer', clock: realClock, options, outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => this.select(sql)),
+      id: 'writer', clock: realClock, options, outcomes: poolWriteOutcomes(opts.servers, io.outcome, (sql) => runWithFailover(prepare({ type: 'select', sql }), this.#failover) as Promise<Row[]>),
       run: (request, trace) => observedBatch(this.#emit, trace, () => runWithFailover(request, this.#failover, trace)),
     });
     this.#tree = new PoolTree({ opts, io, writer: this.#writer, errors: this.#errors, registrant: this, events: this.events });
@@ -166,7 +166,7 @@ class Pool implements ClickHousePool {
   // A stream holds a connection from the loop's first step to its end (not waited for once the reader left); it fails over until a row was handed over.
   #stream({ options, ...prepared }: PreparedRequest<'stream'>): RowStream {
     if (!this.#tree.live) throw new PoolNotStartedError(this.name);
-    return createRowStream((sink) => this.#call({ ...prepared, options: { ...options, signal: options.signal ? AbortSignal.any([options.signal, sink.gone]) : sink.gone }, sink }));
+    return createRowStream((sink) => withEitherSignal(options.signal, sink.gone, (signal) => this.#call({ ...prepared, options: { ...options, signal }, sink })));
   }
 
   // A call through the broker with failover, observed only when someone listens.

@@ -5,7 +5,7 @@
  * hole) then costs a read `hedgeAfter` ms instead of its whole timeout. Off unless the pool
  * sets `hedgeAfter`.
  */
-import { type PreparedRequest, withOptions } from '../clickhouse/index.js';
+import { type PreparedRequest, withEitherSignal, withOptions } from '../clickhouse/index.js';
 import type { Broker } from './broker/broker.js';
 import { HedgeLost } from './failures.js';
 import type { PooledConnection } from './connection/pooled-connection.js';
@@ -44,10 +44,9 @@ export async function runHedged(request: PreparedRequest, first: PooledConnectio
   const run = (conn: PooledConnection, ms: number): Promise<Outcome> => {
     const ac = new AbortController();
     attempts.push(ac);
-    const { signal } = request.options;
-    const options = { ...request.options, timeout: ms, signal: signal ? AbortSignal.any([signal, ac.signal]) : ac.signal };
     const { server } = conn;
-    return conn.run(withOptions(request, options)).then((value) => ({ ok: true, value, server }), (error: unknown) => ({ ok: false, error, server }));
+    return withEitherSignal(request.options.signal, ac.signal, (signal) => conn.run(withOptions(request, { ...request.options, timeout: ms, signal })))
+      .then((value) => ({ ok: true, value, server }), (error: unknown) => ({ ok: false, error, server }));
   };
   const firstDone = run(first, timeout);
   let timer: NodeJS.Timeout | undefined;

@@ -104,6 +104,8 @@ test('stream :: the caller\'s abort while the loop is paused ends the stream at 
   const pool = definePool({ connectionStrings: serverUrls().slice(0, 1), name: `it-stream-pause-${process.pid}`, poolSize: 1, poolTimeout: 2_000, timeout: 10_000 });
   const app = await startSupervisor([pool]);
   const queryId = `it-stream-pause-${suffix}`;
+  const told: { type: string; outcome: string; error?: string }[] = [];
+  pool.events.on('query', ({ type, outcome, error }) => told.push({ type, outcome, ...(error === undefined ? {} : { error }) }));
   try {
     const abort = new AbortController();
     const rows = pool.stream('SELECT number AS n FROM system.numbers', {}, { queryId, signal: abort.signal })[Symbol.asyncIterator]();
@@ -119,6 +121,8 @@ test('stream :: the caller\'s abort while the loop is paused ends the stream at 
     const twice = pool.stream('SELECT number AS n FROM numbers(3)')[Symbol.asyncIterator]();
     assert.equal((await Promise.all([twice.next(), twice.next()])).map((r) => r.value), [{ n: 0 }, { n: 1 }]);
     await twice.return?.();
+    // The aborted stream failed (it was told as a success, and the observer counted it so); the one its reader left did not.
+    assert.equal(told.filter((e) => e.type === 'stream'), [{ type: 'stream', outcome: 'error', error: 'ABORTED' }, { type: 'stream', outcome: 'ok' }]);
   } finally {
     await app.stop();
   }
