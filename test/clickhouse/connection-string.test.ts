@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { visibleText } from '../secrets.js';
 import { inspect } from 'node:util';
-import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { parseConnectionString, redactUrl } from '../../src/clickhouse/connection-string.js';
 import { ConfigError } from '../../src/clickhouse/errors.js';
 
 const test = suite('connection-string');
@@ -60,6 +60,19 @@ const bad: [string, RegExp][] = [
   ['http://u:hunter2secret@host/db#frag', /fragment/],
   ['http://u:hunter2%ZZsecret@host/db', /(malformed percent-escape|not a valid URL)/],
   ['http://u:hunter2@secret@host:x/db', /not a valid URL/],
+  // A password's `@` left unencoded: the user info ends at the last `@` (before: its tail was shown).
+  ['ftp://u:hunter2@secret@host/db', /protocol must be http or https/],
+  ['http://u:hunter2@secret@host/db/extra', /single database name/],
+  ['http://u:hunter2@secret@host/db?bad-key=1', /no setting name/],
+  // HTTP Basic splits user and password at the first `:`: such a user cannot go with a non-ASCII password.
+  ['http://a%3Ab:hunter2%C3%A4secret@host/db', /user name with ":" cannot be sent with a password that is not printable ASCII/],
+  // A database name is quoted in SQL with backticks.
+  ['http://u:hunter2secret@host/a%60b', /database name holds a control character or backtick/],
+  ['http://u:hunter2secret@host/a%0Ab', /database name holds a control character or backtick/],
+  ['http://u:hunter2secret@host/db?max_threads=1&max_threads=8', /setting max_threads is given twice/],
+  // A quota key or output format set for every call of the connection: they belong in the settings option.
+  ['http://u:hunter2secret@host/db?quota_key=k', /query-string key quota_key is not allowed/],
+  ['http://u:hunter2secret@host/db?default_format=CSV', /query-string key default_format is not allowed/],
 ];
 for (const [url, why] of bad) {
   test(`parse :: refuses ${url.replace(/hunter2[^@]*/, '<pw>')} without echoing the password`, () => {
@@ -82,6 +95,12 @@ test('parse :: settings are hidden from inspect and JSON too (one may be a secre
   assert.not.ok(JSON.stringify(s).includes('hunter2'));
   assert.equal(s.settings, { api_key: 'hunter2secret', max_threads: '2' });
   assert.is(s.redacted, 'http://u@h:8123/db?api_key=***&max_threads=2');
+});
+
+test('redact :: the user info is hidden up to the last "@", and a long string is cut at 200 characters', () => {
+  assert.is(redactUrl('http://u:p@ss@h/db'), 'http://u:***@h/db');
+  const long = redactUrl(`http://u:pw@h/${'x'.repeat(300)}`);
+  assert.is(long, `http://u:***@h/${'x'.repeat(200 - 'http://u:***@h/'.length)}...`);
 });
 
 test('parse :: refuses an empty string', () => {

@@ -138,6 +138,27 @@ test('render :: a placeholder without a value is refused, also with no params at
   assert.throws(() => renderQuery('SELECT {missing}'), (e: unknown) => e instanceof QueryParamError && e.param === 'missing');
 });
 
+test('render :: the nesting bound is exact: a value inside 512 arrays passes, inside 513 it is refused', () => {
+  const deep = (depth: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+  assert.is(renderQuery('SELECT {x}', { x: deep(512) }), `SELECT ${'['.repeat(512)}1${']'.repeat(512)}`);
+  assert.throws(() => renderQuery('SELECT {x}', { x: deep(513) }), (e: unknown) => e instanceof QueryParamError && /nested deeper than 512 levels/.test(e.message));
+});
+
+test('render :: a placeholder named like an Object.prototype member without a value is refused as such', () => {
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    assert.throws(() => renderQuery(`SELECT {${name}}`, {}), (e: unknown) => e instanceof QueryParamError && e.param === name && /no value was given/.test(e.message), name);
+  }
+});
+
+test('render :: a Date up to the last second a DateTime holds (2106-02-07T06:28:15Z) is sent; the next one is refused', () => {
+  assert.is(renderQuery('SELECT {d}', { d: new Date('2106-02-07T06:28:15.999Z') }), 'SELECT toDateTime(4294967295)');
+  assert.throws(() => renderQuery('SELECT {d}', { d: new Date('2106-02-07T06:28:16Z') }), (e: unknown) => e instanceof QueryParamError && e.param === 'd' && /outside DateTime's range/.test(e.message));
+});
+
 test('render :: the nested element is named in the error', () => {
   try {
     formatLiteral([1, [2, undefined]], 'xs');

@@ -33,6 +33,8 @@ test('defaults :: Pillar-compatible defaults', () => {
   assert.equal(o.backoff, { initial: 100, max: 10_000 });
   assert.is(o.asyncMailbox, 100_000);
   assert.is(o.asyncOverflow, 'drop_newest');
+  assert.is(o.asyncRetries, 5);
+  assert.is(o.serverAsyncInsert, false);
   assert.is(o.servers.length, 2);
   assert.is(o.servers[0]!.password, 'hunter2');
 });
@@ -80,6 +82,21 @@ test('validation :: writer options and the onError hook', () => {
   assert.match(err.message, 'asyncBatchSize');
   assert.match(err.message, 'onError: expected a function');
   assert.match(err.message, 'asyncOverflow');
+});
+
+test('validation :: serverAsyncInsert and the compression flags are true or false, not truthy', () => {
+  assert.is(resolvePoolOptions({ connectionStrings: [url], serverAsyncInsert: true }).serverAsyncInsert, true);
+  assert.equal(resolvePoolOptions({ connectionStrings: [url], compression: { request: true, response: false } }).compression, { request: true, response: false });
+  const err = problem({ connectionStrings: [url], serverAsyncInsert: 'yes', compression: { request: 'yes' } });
+  assert.match(err.message, 'serverAsyncInsert: expected true or false, got "yes"');
+  assert.match(err.message, 'compression.request: expected true or false, got string');
+  assert.match(problem({ connectionStrings: [url], compression: { response: 1 } }).message, 'compression.response: expected true or false');
+});
+
+test('validation :: a long string value is shown cut at 60 characters', () => {
+  const err = problem({ connectionStrings: [url], poolTimeout: 'x'.repeat(100) });
+  assert.match(err.message, `got "${'x'.repeat(60)}…"`);
+  assert.not.match(err.message, 'x'.repeat(61));
 });
 
 test('validation :: settings and int64 follow the same rules as connect() and per-call options', async () => {

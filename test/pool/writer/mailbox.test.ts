@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Row } from '../../../src/clickhouse/types.js';
-import { Mailbox, unitRows, unitSize, type MailboxOptions } from '../../../src/pool/writer/mailbox.js';
+import { Mailbox, captureRow, unitRows, unitSize, type MailboxOptions } from '../../../src/pool/writer/mailbox.js';
 import { gc } from '../../gc.js';
 
 const test = suite('writer-mailbox');
@@ -131,6 +131,41 @@ test('overflow :: a frozen mailbox drops the newest under drop_oldest too', () =
   assert.is(b.size, 3);
 });
 
+test('overflow :: drop_oldest that evicts a whole open batch: the next rows of its table open a new batch', () => {
+  const { b, push, dropped } = box({ capacity: 3, batchSize: 10, overflow: 'drop_oldest' });
+  push('t', 1, 2, 3);
+  push('t', 4, 5, 6);
+  assert.equal(dropped, [[{ id: 1 }, { id: 2 }, { id: 3 }]]);
+  assert.is(b.size, 3);
+  // Before: rows 4 to 6 joined the evicted batch and were neither sent nor reported.
+  assert.equal(b.takeAll(), [[{ id: 4 }, { id: 5 }, { id: 6 }]]);
+  assert.is(b.size, 0);
+});
+
+test('overflow :: drop_oldest still evicts the oldest after compaction', () => {
+  const { b, push, dropped } = box({ capacity: 4, batchSize: 1, overflow: 'drop_oldest' });
+  // Full at every push: each evicts the oldest unit, and head() lets the evicted ones go (past 1024 the array is compacted).
+  for (let i = 0; i < 3_000; i++) {
+    push('t', i);
+    b.head();
+  }
+  dropped.length = 0;
+  b.pushRows('t', [{ id: 'new' }]);
+  assert.equal(dropped, [[{ id: 2996 }]]);
+  assert.equal(b.takeAll(), [[{ id: 2997 }], [{ id: 2998 }], [{ id: 2999 }], [{ id: 'new' }]]);
+});
+
+test('overflow :: both halves of a refused batch stay frozen: drop_oldest evicts neither', () => {
+  const { b, push, dropped } = box({ capacity: 4, batchSize: 4, overflow: 'drop_oldest' });
+  push('a', 1, 2, 3, 4);
+  const unit = b.head()!;
+  unit.attempts = 1; // sent, and refused for a row's data
+  assert.ok(b.halve(unit));
+  push('a', 5);
+  assert.equal(dropped, [[{ id: 5 }]], 'the newest row is dropped, not one of the second half');
+  assert.equal(b.takeAll(), [[{ id: 1 }, { id: 2 }], [{ id: 3 }, { id: 4 }]]);
+});
+
 test('requests :: a request seals open batches first (rows before it go before it)', () => {
   const { b, push } = box({ batchSize: 100 });
   push('a', 1);
@@ -156,6 +191,16 @@ test('queue :: stays correct across internal compaction', () => {
   for (let i = 0; i < 4000; i++) assert.is(b.complete(b.head()!), 1);
   assert.equal(unitRows(b.head()!), [{ id: 4000 }]);
   assert.is(b.size, 1000);
+});
+
+test('capture :: nested values a caller can change in place are copied: objects, arrays of arrays, Maps, typed arrays', () => {
+  const row: Row = { meta: { a: { b: 1 } }, xs: [[1]], m: new Map([['k', { v: 1 }]]), bytes: new Uint8Array([1, 2]) };
+  const kept = captureRow(row);
+  (row.meta as { a: { b: number } }).a.b = 2;
+  (row.xs as number[][])[0]![0] = 7;
+  (row.m as Map<string, { v: number }>).get('k')!.v = 3;
+  (row.bytes as Uint8Array)[0] = 9;
+  assert.equal(kept, { meta: { a: { b: 1 } }, xs: [[1]], m: new Map([['k', { v: 1 }]]), bytes: new Uint8Array([1, 2]) });
 });
 
 test('inspection :: a unit serializes as a summary, without rows or bodies', () => {

@@ -34,7 +34,7 @@ interface Harness {
   outcomes: WriteOutcomes | undefined;
 }
 
-function harness(options: Partial<WriterOptions> = {}, shutdown = 5000, concurrency = 3): Harness {
+function harness(options: Partial<WriterOptions> = {}, shutdown = 5000, concurrency: number | 'default' = 3): Harness {
   const clock = createTestClock(1_000_000);
   const sent: PreparedRequest[] = [];
   const dead: Harness['dead'] = [];
@@ -43,7 +43,7 @@ function harness(options: Partial<WriterOptions> = {}, shutdown = 5000, concurre
     id: 'writer',
     clock,
     shutdown,
-    concurrency,
+    ...(concurrency === 'default' ? {} : { concurrency }),
     random: () => 0.5,
     options: {
       mailbox: 100,
@@ -248,6 +248,24 @@ test('retry :: the delay between attempts follows the backoff', async () => {
   assert.is(h.writer.stats().written, 3);
 });
 
+test('retry :: a wave of failed batches waits for the longest of their delays', async () => {
+  const h = harness();
+  h.respond = (_r, n) => (n <= 3 ? new NoServerAvailableError(1) : undefined);
+  push(h.writer, 'a', 0, 3);
+  await settle(); // a's first attempt failed: 75 ms
+  push(h.writer, 'b', 3, 6);
+  h.clock.advance(75);
+  await settle();
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [0, 1, 2], [3, 4, 5]], 'a (its second attempt) and b went in one wave, and failed');
+  h.clock.advance(149); // a's delay after its second attempt: 150; b's after its first: 75
+  await settle();
+  assert.is(h.sent.length, 3, 'the wave waits for the longer delay');
+  h.clock.advance(1);
+  await settle();
+  assert.is(h.sent.length, 5);
+  assert.is(h.writer.stats().written, 6);
+});
+
 test('dead letter :: a batch refused for the data of a row: sent again in halves until that row is found; it alone goes to onError, the others are stored', async () => {
   const h = harness();
   const parse = () => new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' (at row 2)' }, 500);
@@ -380,6 +398,20 @@ test('unknown :: a table that deduplicates blocks gets the batch again when its 
   await drive(h, h.writer.flush());
   assert.equal(h.sent.map(ids), [[0, 1, 2], [0, 1, 2]]);
   assert.equal(h.dead, []);
+});
+
+test('unknown :: a batch sent again as it was (its table deduplicates) is never split, even when the server then refuses a row\'s data', async () => {
+  const h = harness({ retries: 3 });
+  h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => true };
+  h.respond = (_r, n) => (n === 1 ? new TimeoutError(500, true)
+    : new ClickHouseError({ serverCode: 27, serverMessage: 'Cannot parse input: expected \'"\' (while reading the value of key id): (at row 1)' }, 500));
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  // Halves are requests of other bytes and tokens: the first send, if it was stored, would be stored again.
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [0, 1, 2]]);
+  assert.is(h.sent[1]?.body, h.sent[0]?.body);
+  assert.is(h.sent[1]?.options.deduplicationToken, h.sent[0]?.options.deduplicationToken);
+  assert.equal(h.dead.map((d) => [(d.error as ClickHouseError).serverCode, d.rows]), [[27, [row(0), row(1), row(2)]]]);
 });
 
 test('unknown :: a statement whose answer was lost is never repeated blindly, and not at all without a way to ask', async () => {
@@ -549,6 +581,28 @@ test('overflow :: drop_oldest evicts the oldest unsent rows, never the batch in 
   assert.is(h.writer.stats().dropped, 2);
 });
 
+test('overflow :: drop_oldest that evicts a whole open batch: the rows after it are sent', async () => {
+  const h = harness({ mailbox: 3, batchSize: 10, overflow: 'drop_oldest' });
+  h.writer.enqueueRows('t', [row(1), row(2), row(3)]);
+  h.writer.enqueueRows('t', [row(4), row(5), row(6)]);
+  await h.writer.flush();
+  // Before: rows 4 to 6 joined the evicted batch: never sent, never reported, counted as queued for ever.
+  assert.equal(h.sent.map(ids), [[4, 5, 6]]);
+  assert.equal(h.dead.map((d) => [codeOf(d.error), d.rows]), [['WRITER_MAILBOX_FULL', [row(1), row(2), row(3)]]]);
+  assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 3, dropped: 3, failed: 0, retried: 0 });
+});
+
+test('overflow :: SQL requests count against the mailbox like rows', async () => {
+  const h = harness({ mailbox: 2 });
+  h.respond = () => new Promise<void>(() => {}); // the first statement's send hangs
+  for (let i = 0; i < 4; i++) h.writer.enqueueRequest({ type: 'query', body: `OPTIMIZE TABLE t${i}`, options: {}, readOnly: false });
+  await settle();
+  assert.equal(h.dead.map((d) => [codeOf(d.error), d.rows]), [
+    ['WRITER_MAILBOX_FULL', [{ type: 'query', body: 'OPTIMIZE TABLE t2' }, { type: 'query', body: 'OPTIMIZE TABLE t3' }]],
+  ]);
+  assert.equal(h.writer.stats(), { queued: 1, inFlight: 1, written: 0, dropped: 2, failed: 0, retried: 0 });
+});
+
 test('flush :: resolves only when everything before it is written', async () => {
   const h = harness({ batchSize: 100 });
   let release: () => void = () => {};
@@ -572,12 +626,86 @@ test('stop :: drains the mailbox before the actor stops', async () => {
   await h.writer.spec.stop?.(h.actor);
   assert.equal(h.sent.map(ids), [[0, 1, 2, 3, 4]]);
   assert.is(h.dead.length, 0);
+  h.actor.stop();
+  await settle();
+  // On the real clock such a timer keeps the process alive for up to the shutdown time after stop().
+  assert.is(h.clock.pending(), 0, 'a drain that wrote everything leaves no timer behind');
+});
+
+test('stop :: a writer stopped for good and started again accepts and writes rows', async () => {
+  const h = harness();
+  await h.writer.spec.stop?.(h.actor);
+  h.actor.stop();
+  const next = h.writer.spec.start() as AnyActorRef; // app.stop(), then startSupervisor() again (tests, hot reload)
+  next.start();
+  h.writer.enqueueRows('t', [row(1)]);
+  await h.writer.flush();
+  next.stop();
+  assert.equal(h.sent.map(ids), [[1]]);
+  assert.equal(h.dead, []);
+  assert.equal([h.writer.stats().written, h.writer.stats().dropped], [1, 0]);
+});
+
+test('stop :: rows enqueued while a kept queue waits for the restart are written after it', async () => {
+  const h = harness();
+  h.writer.poolDown();
+  await h.writer.spec.stop?.(h.actor); // a sibling restart: the queue is kept
+  h.actor.stop();
+  h.writer.enqueueRows('t', [row(7)]);
+  const next = h.writer.spec.start() as AnyActorRef;
+  next.start();
+  await h.writer.flush();
+  next.stop();
+  assert.equal(h.dead, []);
+  assert.equal(h.sent.map(ids), [[7]]);
+});
+
+test('stop :: a send failing with PoolNotStartedError during the drain ends it at once and keeps the queue', async () => {
+  const h = harness({ batchSize: 100 });
+  let gone = false;
+  h.respond = () => (gone ? new PoolNotStartedError('p') : new TimeoutError(100, false));
+  push(h.writer, 't', 0, 2);
+  void h.writer.flush();
+  await settle(); // the first attempt failed before anything was sent: waiting out its backoff
+  gone = true;
+  let done = false;
+  const stopped = h.writer.spec.stop?.(h.actor)?.then(() => { done = true; });
+  for (let i = 0; i < 5 && !done; i++) {
+    await settle();
+    h.clock.advance(10);
+  }
+  assert.ok(done, 'the drain ended well before its shutdown time');
+  await stopped;
+  h.actor.stop();
+  assert.equal(h.dead, [], 'the queue is kept for the restarted writer, not reported');
+  assert.is(h.writer.stats().queued + h.writer.stats().inFlight, 2);
+});
+
+test('stop :: poolDown() during a drain (send hanging) ends it at once, queue kept', async () => {
+  const h = harness({ batchSize: 100 });
+  h.respond = () => new Promise<void>(() => {});
+  push(h.writer, 't', 0, 2);
+  void h.writer.flush();
+  await settle();
+  let done = false;
+  const stopped = h.writer.spec.stop?.(h.actor)?.then(() => { done = true; });
+  await settle();
+  assert.is(done, false, 'the drain waits for the send');
+  h.writer.poolDown();
+  await settle();
+  assert.ok(done, 'poolDown() ended the drain at once');
+  await stopped;
+  h.actor.stop();
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().queued + h.writer.stats().inFlight, 2);
 });
 
 test('stop :: what cannot be written within the shutdown time goes to onError', async () => {
   const h = harness({ batchSize: 2 }, 1000);
   h.respond = () => new NoServerAvailableError(3);
   push(h.writer, 't', 0, 5);
+  let flushed = false;
+  void h.writer.flush().then(() => { flushed = true; });
   const stopped = h.writer.spec.stop?.(h.actor);
   for (let i = 0; i < 10; i++) {
     await settle();
@@ -589,9 +717,15 @@ test('stop :: what cannot be written within the shutdown time goes to onError', 
   ]);
   assert.equal(h.writer.stats(), { queued: 0, inFlight: 0, written: 0, dropped: 0, failed: 5, retried: h.writer.stats().retried });
   assert.ok(h.writer.stats().retried >= 2, 'the drain kept retrying until the time ran out');
+  await settle();
+  assert.ok(flushed, 'a flush() waiting for the rows given up settles');
   h.writer.enqueueRows('t', [row(9)]);
   assert.is((h.dead[3]?.error as { code?: string }).code, 'WRITER_STOPPED');
   assert.is(h.writer.stats().dropped, 1);
+  // A statement too: reported, not queued where nothing would ever send it.
+  h.writer.enqueueRequest({ type: 'query', body: 'OPTIMIZE TABLE t', options: {}, readOnly: false });
+  assert.equal(h.dead.slice(4).map((d) => [(d.error as { code?: string }).code, d.rows]), [['WRITER_STOPPED', [{ type: 'query', body: 'OPTIMIZE TABLE t' }]]]);
+  assert.equal([h.writer.stats().dropped, h.writer.stats().queued], [2, 0]);
 });
 
 test('stop :: a batch waiting out a long backoff is retried at once when the drain starts', async () => {
@@ -724,6 +858,16 @@ test('concurrency :: waves of up to `concurrency` batches; a SQL request alone, 
   releases.shift()?.();
   await h.writer.flush();
   assert.is(h.writer.stats().written, 5);
+});
+
+test('concurrency :: without the option, three table batches go at once (as definePool creates its writer)', async () => {
+  const h = harness({ batchSize: 10 }, 5000, 'default');
+  h.respond = () => new Promise<void>(() => {});
+  for (const table of ['a', 'b', 'c', 'd']) h.writer.enqueueRows(table, [row(1)]);
+  void h.writer.flush(); // seals the four batches at once
+  await settle();
+  assert.equal(h.sent.map((r) => r.body.split('\n')[0]), ['a', 'b', 'c'].map((t) => `INSERT INTO \`${t}\` (\`id\`) FORMAT JSONEachRow`));
+  assert.is(h.writer.stats().inFlight, 3);
 });
 
 test('crash :: the supervisor restarts a crashed writer actor and the queue survives', async () => {
