@@ -174,12 +174,12 @@ export function isRowObject(value: unknown): value is Record<string, unknown> {
  * lost. `{}` (or fields all `undefined`) asks for the DEFAULTs on purpose and passes.
  *
  * @example
- * checkOwnFields(new (class { get id() { return 1; } })()); // throws: rows[i]: ... a class with no field of its own
+ * checkOwnFields(new (class Entity { get id() { return 1; } })()); // throws QueryParamError: ...: an Entity with no field of its own ...
  */
 export function checkOwnFields(row: object): void {
   if (isPlainObject(row) || Object.keys(row).length > 0) return;
   const maker: unknown = Object.getPrototypeOf(row)?.constructor;
-  const kind = typeof maker === 'function' && maker !== Object && maker.name !== '' ? `a ${maker.name}` : 'an object';
+  const kind = typeof maker === 'function' && maker !== Object && maker.name !== '' ? `${/^[aeiou]/i.test(maker.name) ? 'an' : 'a'} ${maker.name}` : 'an object';
   throw new QueryParamError('row', `${NOT_A_ROW}: ${kind} with no field of its own (getters and inherited fields are not read)`);
 }
 

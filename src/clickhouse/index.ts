@@ -21,7 +21,7 @@ export { type BodyStream, openStream } from './http-stream.js';
 export { perform } from './perform.js';
 export { type InsertStop, insertStopOf } from './insert-stop.js';
 export { createRowStream, performStream } from './stream.js';
-export { joinSignals, withEitherSignal } from './signals.js';
+export { withEitherSignal } from './signals.js';
 export { type Connection, type ConnectOptions, connect } from './connection.js';
 export { type QueryOutcome, type Progress, TRACEABLE, newQueryId, killQuery, endControls, queryOutcome, learnServerInfo, watchProgress } from './query-control.js';
 export { type ServerFeatures, type ServerInfo, parseVersion, featuresOf, serverInfo, knownServerInfo, forgetServerInfo } from './server-info.js';

@@ -2,7 +2,7 @@
  * Two abort signals joined for one call, and parted when it ends. Node 20's
  * `AbortSignal.any` keeps an entry on each source signal for every signal it made, for as
  * long as the source lives: a caller who passes one long-lived signal to every stream or
- * hedged read would grow the heap by about 135 bytes a call, for ever.
+ * hedged read would grow the heap with every call, for ever (135 bytes to 3.8 KB a call here).
  */
 
 /**
