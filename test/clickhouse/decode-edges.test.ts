@@ -125,6 +125,14 @@ test('tsv :: a line with too few or too many fields is an error naming its row; 
   assert.throws(() => decodeTsvRows('a\tb\nUInt8\n1\t2\n', ctx), (e: unknown) => e instanceof ProtocolError);
 });
 
+test('tsv stream :: a one-line body with no column names and types (a proxy\'s "Ok.") is an error at its end, not an empty result', () => {
+  const decoder = new TsvStream(ctx);
+  assert.equal(decoder.push(Buffer.from('Ok.')), []);
+  // Before: it ended as a result of no rows.
+  assert.throws(() => decoder.end(), (e: unknown) => e instanceof ProtocolError && /no column names and types/.test((e as Error).message));
+  assert.equal(new TsvStream(ctx).end(), [], 'an empty body is no rows');
+});
+
 test('tsv :: a one-column result is searched for tabs once, not to its end again for every line', () => {
   const body = `n\nUInt32\n${Array.from({ length: 20_000 }, (_, i) => i).join('\n')}\n`;
   const indexOf = String.prototype.indexOf;

@@ -5,6 +5,7 @@ import {
   TransportError, findExceptionBlock, findTrailingError, parseServerError, rowRefused,
 } from '../../src/clickhouse/errors.js';
 import { checkRows } from '../../src/clickhouse/prepare.js';
+import { checkStatus } from '../../src/clickhouse/response.js';
 
 const test = suite('errors');
 
@@ -116,6 +117,21 @@ test('rows :: a refused row is named by its place; a column called row is still 
   assert.is(read.cause, own);
   assert.is(refusal([{ get a(): number { throw own; } }]).message, 'parameter rows[0]: reading the row threw: getter failed', 'one row too');
   assert.is((rowRefused('text', 3, ' (cancelled)') as QueryParamError).message, 'parameter rows[3]: reading the row threw: text (cancelled)');
+});
+
+test('response :: a 200 answer whose X-ClickHouse-Exception-Code header says it failed is that error, also with the exception bare at the end of the rows', () => {
+  const body = '0\n1\nCode: 241. DB::Exception: Memory limit (for query) exceeded: would use 9.31 GiB. (MEMORY_LIMIT_EXCEEDED) (version 24.3.2.23 (official build))\n';
+  const err = (() => {
+    try {
+      return checkStatus({ status: 200, headers: { 'x-clickhouse-exception-code': '241' }, body });
+    } catch (e) {
+      return e;
+    }
+  })();
+  // Before: the header was not read, and a 22-24 server's failure after rows (no exception tag) came back as the rows.
+  assert.instance(err, ClickHouseError);
+  assert.is((err as ClickHouseError).serverCode, 241);
+  assert.is(checkStatus({ status: 200, headers: {}, body: '0\n1\n' }), '0\n1\n');
 });
 
 test.run();

@@ -18,12 +18,16 @@ import { fakeServer } from './fake-http.js';
 import { heldBytes } from '../gc.js';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
 import { openStream } from '../../src/clickhouse/http-stream.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import type { ServerResponse } from 'node:http';
+import { le, str, varint } from './row-binary-bytes.js';
 
 const test = suite('stream');
+const codeOf = (e: unknown) => (e as { code?: string }).code;
 
 /** Splits `body` into chunks of the given sizes, cycling. */
 function chunked(body: Buffer, sizes: readonly number[]): Buffer[] {
@@ -306,6 +310,160 @@ test('openStream :: a compressed body is inflated only as fast as it is read: a 
     await client.close().catch(() => undefined);
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** Runs `fn` with a Client to a local server that answers with `reply`; closes both afterwards. */
+async function withRawServer(reply: (res: ServerResponse) => void, fn: (client: Client, config: ReturnType<typeof parseConnectionString>, requested: Promise<void>) => Promise<void>): Promise<void> {
+  let requested!: () => void;
+  const seen = new Promise<void>((resolve) => { requested = resolve; });
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requested();
+      reply(res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = parseConnectionString(`http://127.0.0.1:${(server.address() as AddressInfo).port}/default`);
+  const client = new Client(config.origin);
+  try {
+    await fn(client, config, seen);
+  } finally {
+    await client.destroy().catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** `promise`'s outcome, or 'still waiting' after `ms`. */
+const within = <T>(promise: Promise<T>, ms: number): Promise<{ value: T } | { error: unknown } | 'still waiting'> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then((value) => ({ value }), (error: unknown) => ({ error })),
+    new Promise<'still waiting'>((resolve) => (timer = setTimeout(resolve, ms, 'still waiting'))),
+  ]).finally(() => clearTimeout(timer));
+};
+
+test('openStream :: a connection reset while the reader waits for the next chunk rejects that read with TRANSPORT', async () => {
+  let reset!: () => void;
+  await withRawServer((res) => {
+    res.writeHead(200);
+    res.write(Buffer.alloc(1_000, 0x61));
+    reset = () => res.socket?.destroy();
+  }, async (client, config) => {
+    const res = await openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 30_000 });
+    assert.is((await res.read())?.length, 1_000);
+    const pending = res.read();
+    reset();
+    // Before: the read was never settled, and the loop reading the stream hung for good.
+    const outcome = await within(pending, 5_000);
+    assert.ok(outcome !== 'still waiting' && 'error' in outcome, `the pending read: ${JSON.stringify(outcome)}`);
+    assert.is(codeOf((outcome as { error: unknown }).error), 'TRANSPORT');
+  });
+});
+
+test('openStream :: a server that never answers the request is given up at the timeout (TIMEOUT), not waited for for ever', async () => {
+  await withRawServer(() => undefined, async (client, config) => {
+    const opened = openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 300 });
+    // Before: nothing timed the wait for the headers: stream() on a frozen server never ended.
+    const outcome = await within(opened, 5_000);
+    assert.ok(outcome !== 'still waiting' && 'error' in outcome, `the stream: ${outcome === 'still waiting' ? outcome : 'opened'}`);
+    assert.is(codeOf((outcome as { error: unknown }).error), 'TIMEOUT');
+  });
+});
+
+test('openStream :: a request aborted after it was sent, before any answer, is abandoned (its query gets killed)', async () => {
+  await withRawServer(() => undefined, async (client, config, requested) => {
+    const ac = new AbortController();
+    let abandoned = 0;
+    const opened = openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 30_000, signal: ac.signal, onAbandon: () => abandoned++ });
+    await requested;
+    ac.abort();
+    assert.is(codeOf(await opened.catch((e: unknown) => e)), 'ABORTED');
+    // Before: only a stream that had rows called it: a long query aborted before its first row ran on.
+    assert.is(abandoned, 1, 'onAbandon, which kills the query on its server');
+  });
+});
+
+test('openStream :: a reader that stops reading for longer than the timeout still gets every byte (a slow reader is never timed out)', async () => {
+  const whole = 8 * 1024 * 1024;
+  await withRawServer((res) => {
+    res.writeHead(200);
+    res.end(Buffer.alloc(whole, 0x62));
+  }, async (client, config) => {
+    const res = await openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 300 });
+    let read = (await res.read())?.length ?? 0;
+    // Long enough for the queue to fill and the socket to pause, and several timeouts over.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Before: the timer ran on while the socket was paused for the reader, and the stream failed with TIMEOUT.
+    for (let chunk = await res.read(); chunk !== null; chunk = await res.read()) read += chunk.length;
+    assert.is(read, whole);
+  });
+});
+
+test('openStream :: a compressed body that does not shrink (random bytes) is taken from the socket only as fast as it is inflated and read', async () => {
+  const whole = 48 * 1024 * 1024;
+  const gz = gzipSync(randomBytes(whole), { level: zlibConstants.Z_NO_COMPRESSION });
+  await withRawServer((res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip' });
+    res.end(gz);
+  }, async (client, config) => {
+    const before = heldBytes();
+    const res = await openStream(client, config, { method: 'POST', path: '/', body: 'x', timeout: 5_000 });
+    let read = (await res.read())?.length ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const grown = heldBytes() - before;
+    // Before: the socket was never paused for zlib's backlog, and what the socket took in waited in it (34 MiB here).
+    assert.ok(grown < 16 * 1024 * 1024, `${(grown / 1048576).toFixed(1)} MiB taken in while the reader waited`);
+    for (let chunk = await res.read(); chunk !== null; chunk = await res.read()) read += chunk.length;
+    assert.is(read, whole, 'every byte, once read');
+  });
+});
+
+test('row stream :: leaving the loop early returns once the request has ended, so that its connection is free at once', async () => {
+  let requestEnded = false;
+  const rows = createRowStream(async (sink) => {
+    for (let i = 0; i < 100 && !sink.gone.aborted; i++) await sink.push(Array.from({ length: 10_000 }, (_, k) => ({ n: i * 10_000 + k })));
+    // The request takes a moment to end after the reader left (its socket closing, say).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    requestEnded = true;
+  });
+  for await (const row of rows) if (row.n === 5) break;
+  // Before: the loop left first; a pool then still counted the connection busy.
+  assert.ok(requestEnded, 'the request had ended when the loop left');
+});
+
+test('connect :: a binary stream whose last row is large (an array of many strings, megabytes) gives that row too', async () => {
+  // A row of an array of strings says only its next value's size: the decoder asks for twice
+  // what it holds, so the body's last row most often comes out of the decoder only at its end.
+  const strings = (width: number): Buffer => Buffer.concat([Buffer.from(varint(width)), Buffer.from(Array.from({ length: width }, (_, x) => `${String.fromCharCode(String(x).length)}${x}`).join(''), 'latin1')]);
+  const bodyOf = (widths: readonly number[]): Buffer => Buffer.concat([
+    Buffer.from([...varint(2), ...str('n'), ...str('a'), ...str('UInt64'), ...str('Array(String)')]),
+    ...widths.flatMap((width, n) => [Buffer.from(le(BigInt(n), 8)), strings(width)]),
+  ]);
+  const shapes = [[10, 300_000], [5, 20, 450_000], [400_000]];
+  let body: Buffer = Buffer.alloc(0);
+  const server = await fakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) return void res.end('26.7.2.1\tUTC\n');
+    res.end(body);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const conn = connect(server.url);
+  try {
+    for (const widths of shapes) {
+      body = bodyOf(widths);
+      const seen: Array<[unknown, number, unknown]> = [];
+      for await (const row of conn.stream('SELECT n, a FROM wide')) {
+        const a = row.a as string[];
+        seen.push([row.n, a.length, a[a.length - 1]]);
+      }
+      // Before: the last row, which the decoder gave only at the body's end, was dropped.
+      assert.equal(seen, widths.map((width, n) => [n, width, String(width - 1)]), `rows of ${widths.join(', ')} strings`);
+    }
+    assert.ok(server.seen.some((s) => s.url.includes('RowBinaryWithNamesAndTypes') || s.body.includes('RowBinaryWithNamesAndTypes')), 'read as RowBinary');
+  } finally {
+    await conn.close();
+    await server.close();
   }
 });
 

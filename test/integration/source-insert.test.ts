@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { connect, definePool, startSupervisor, type ClickHousePool, type Connection, type Row } from '../../src/index.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
-import { sql } from './helpers.js';
+import { sql, until } from './helpers.js';
 
 const test = suite(`source-insert [${TEST_ENGINE}]`);
 const modern = TEST_ENGINE === 'modern';
@@ -161,6 +161,59 @@ test('timeout :: a source that stalls after its first row does not hold the call
     assert.is(outcome, 'TIMEOUT');
     // Before: the call waited for the source to give its next row (6 s) before it rejected.
     assert.ok(took < 4_000, `rejected after ${took} ms`);
+  });
+});
+
+test('timeout :: a source that stalls past the timeout and then goes on: nothing of it is stored after the call was told TIMEOUT', async () => {
+  const name = await table(0, `it_src_stall_late_${suffix}`, 'id UInt32');
+  await connected(1_000, async (conn) => {
+    let ended = false;
+    async function* stalls(): AsyncGenerator<Row> {
+      try {
+        yield { id: 1 };
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        yield { id: 2 };
+      } finally {
+        ended = true;
+      }
+    }
+    const outcome = await conn.insertToTable(name, stalls()).then(() => 'stored', (e: Error & { code?: string }) => e.code);
+    assert.is(outcome, 'TIMEOUT');
+    // The source went on after its stall, and was ended (or ran out).
+    await until('the source ended', () => ended, 10_000);
+    // Before: its rows were sent when it went on, and stored though the caller was told TIMEOUT.
+    const stored: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      stored.push((await sql(0, `SELECT count() FROM ${name}`)).trim());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal([...new Set(stored)], ['0']);
+  });
+});
+
+test('abort :: aborting an insert whose source has stalled ends it at once with ABORTED, not at its timeout', async () => {
+  const name = await table(0, `it_src_stall_abort_${suffix}`, 'id UInt32');
+  await connected(8_000, async (conn) => {
+    let resume!: () => void;
+    async function* stalls(): AsyncGenerator<Row> {
+      yield { id: 1 };
+      await new Promise<void>((resolve) => { resume = resolve; });
+      yield { id: 2 };
+    }
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const call = conn.insertToTable(name, stalls(), { signal: ac.signal }).then(() => 'stored', (e: Error & { code?: string }) => e.code);
+    setTimeout(() => ac.abort(), 200);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([call, new Promise<string>((resolve) => (timer = setTimeout(resolve, 15_000, 'still waiting')))]);
+    clearTimeout(timer);
+    const took = Date.now() - t0;
+    resume();
+    await call;
+    // Before (18.16): the abort took effect only at the timeout, as TIMEOUT.
+    assert.is(outcome, 'ABORTED');
+    assert.ok(took < 6_000, `rejected after ${took} ms`);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
   });
 });
 

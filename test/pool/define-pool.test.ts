@@ -365,6 +365,103 @@ test('abort :: one long-lived signal given to many streams and hedged reads is n
   await app.stop();
 });
 
+test('failover :: a stream its server drops after rows were read is not sent again: the loop rejects, no row comes twice', async () => {
+  const { pool, app, sent, behaviour } = await started({ readRetries: 2 });
+  // Each server streams rows 0..; the first drops the request after three of them.
+  for (const i of [0, 1, 2]) {
+    behaviour[i] = async (req) => {
+      await req.sink!.push([{ n: 0 }, { n: 1 }, { n: 2 }]);
+      if (i === 0) throw new TransportError('other side closed', true);
+      await req.sink!.push([{ n: 3 }]);
+      return undefined;
+    };
+  }
+  const seen: unknown[] = [];
+  const error = await (async () => {
+    for await (const row of pool.stream('SELECT number AS n FROM numbers(4)')) seen.push(row.n);
+  })().catch((e: unknown) => e);
+  // Before: the stream started over on the next server, and the reader got rows 0, 1, 2 twice.
+  assert.is(codeOf(error), 'TRANSPORT');
+  assert.equal(seen, [0, 1, 2]);
+  assert.equal(sent.map((s) => s.server), [0]);
+  await app.stop();
+});
+
+/** Resolves after `ms` ms of real time (hedging times its second attempt by the real clock). */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('hedge :: when the only other healthy connection is on the first attempt\'s own server, it is handed back, not kept lent', async () => {
+  const { pool, app, behaviour, probeOk } = await started({ poolSize: 6, maxOverflow: 0, hedgeAfter: 20 });
+  for (const i of [1, 2]) {
+    behaviour[i] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+    probeOk[i] = false;
+  }
+  for (let i = 0; i < 20 && pool.stats().servers.some((s, n) => n > 0 && s.up); i++) await pool.select('SELECT 1', {}, { timeout: 5_000 }).catch(() => undefined);
+  assert.equal(pool.stats().servers.map((s) => s.up), [true, false, false]);
+  behaviour[0] = async () => {
+    await sleep(100);
+    return [{ x: 0 }];
+  };
+  for (let i = 0; i < 4; i++) {
+    let timer: NodeJS.Timeout | undefined;
+    const read = pool.select('SELECT 1', {}, { timeout: 5_000 }).then((rows) => ({ rows }));
+    const outcome = await Promise.race([read, new Promise<'still waiting'>((resolve) => (timer = setTimeout(resolve, 5_000, 'still waiting')))]);
+    clearTimeout(timer);
+    assert.equal(outcome, { rows: [{ x: 0 }] }, `read ${i + 1}`);
+  }
+  await flush();
+  // Before: each hedge kept a second connection of server 0 lent for good, and the pool ran dry.
+  assert.equal([pool.stats().inUse, pool.stats().waiters], [0, 0]);
+  await app.stop();
+});
+
+test('hedge :: a read answered while its hedge still waits for a connection resolves at once, not when one frees up', async () => {
+  const { pool, app, behaviour } = await started({ poolSize: 3, maxOverflow: 0, hedgeAfter: 20, poolTimeout: 60_000 });
+  const gates: Array<() => void> = [];
+  const gated = () => new Promise((resolve) => gates.push(() => resolve([{ x: 'held' }])));
+  for (const i of [0, 1, 2]) {
+    behaviour[i] = async (req) => {
+      if (req.type === 'insert' || req.body.includes('held')) return gated();
+      await sleep(100);
+      return [{ x: i }];
+    };
+  }
+  // A read that holds two connections (its own and its hedge's), then the read under test on the
+  // third, and a write waiting in line ahead of that read's hedge.
+  const held: Array<Promise<unknown>> = [pool.select('SELECT held')];
+  for (let i = 0; i < 100 && pool.stats().inUse < 2; i++) await sleep(10);
+  assert.is(pool.stats().inUse, 2);
+  const read = pool.select('SELECT 1').then((rows) => ({ rows }));
+  held.push(pool.insert('INSERT INTO t VALUES (1)'));
+  await flush();
+  assert.is(pool.stats().waiters, 1);
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([read, new Promise<'still waiting'>((resolve) => (timer = setTimeout(resolve, 5_000, 'still waiting')))]);
+  clearTimeout(timer);
+  // Before: the call waited for the hedge's connection after its first attempt had answered.
+  assert.equal(outcome, { rows: [{ x: 2 }] });
+  for (const open of gates) open();
+  for (let i = 0; i < 100 && gates.length < 3; i++) await sleep(10);
+  for (const open of gates) open();
+  await Promise.all(held);
+  await app.stop();
+});
+
+test('hedge :: a first attempt that fails after the hedge started does not win over the hedge that answers', async () => {
+  const { pool, app, behaviour } = await started({ poolSize: 3, hedgeAfter: 30, readRetries: 0, balance: 'in_order' });
+  behaviour[0] = async () => {
+    await sleep(100);
+    throw new TransportError('other side closed', true);
+  };
+  behaviour[1] = async () => {
+    await sleep(150);
+    return [{ x: 1 }];
+  };
+  // Before: the first attempt's failure was the call's answer.
+  assert.equal(await pool.select('SELECT 1', {}, { timeout: 5_000 }), [{ x: 1 }]);
+  await app.stop();
+});
+
 test('lifecycle :: stop() refuses a pool another supervisor runs (POOL_SUPERVISED)', async () => {
   const { pool, app } = await started();
   assert.is(codeOf(await pool.stop().catch((e) => e)), 'POOL_SUPERVISED');

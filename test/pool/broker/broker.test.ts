@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Broker, type BrokerConnection } from '../../../src/pool/broker/broker.js';
-import { createBalancer } from '../../../src/pool/broker/balancer.js';
+import { type BalanceStrategy, createBalancer } from '../../../src/pool/broker/balancer.js';
 import { Health } from '../../../src/pool/broker/health.js';
 import { manualClock, seeded, type ManualClock } from '../fake-clock.js';
 
@@ -17,7 +17,7 @@ function conn(id: string, server: number, overflow: boolean): Conn {
 }
 const byId = (id: string): Conn => conns.get(id)!;
 
-function setup(opts: { servers?: number; base?: number; maxOverflow?: number; linger?: number } = {}) {
+function setup(opts: { servers?: number; base?: number; maxOverflow?: number; linger?: number; balance?: BalanceStrategy } = {}) {
   const clock = manualClock();
   const servers = opts.servers ?? 1;
   const health = new Health(servers, clock);
@@ -31,7 +31,7 @@ function setup(opts: { servers?: number; base?: number; maxOverflow?: number; li
       overflowLinger: opts.linger ?? 1000,
       clock,
       health,
-      balancer: createBalancer('round_robin'),
+      balancer: createBalancer(opts.balance ?? 'round_robin'),
       spawnOverflow: (server) => conn(`o${next++}`, server, true),
       dismiss: (conn) => dismissed.push(conn.id),
       onMode: (mode) => modes.push(mode),
@@ -139,6 +139,36 @@ test('overflow :: dismissed after lingering idle, kept when reused in time', () 
   assert.equal(dismissed, [o.id]);
   assert.is(broker.status().overflow, 0);
   assert.equal(broker.overflowConnections(), [], 'a dismissed connection is no longer held');
+});
+
+test('balance :: least_busy counts only the calls still in flight, not those long returned', () => {
+  const { broker } = setup({ servers: 2, base: 4, balance: 'least_busy' });
+  // Ten calls one after another on server 0 (retries avoiding server 1, say), each back at once.
+  for (let i = 0; i < 10; i++) {
+    broker.checkout({ timeout: 100, avoid: new Set([1]) }, (_error, c) => broker.checkin(c!, 'ready'));
+  }
+  // Nothing is in flight: two calls at once go one to each server.
+  const a = take(broker).conn!;
+  const b = take(broker).conn!;
+  // Before: every lend was counted for good, and server 0, busy long ago, got none of them.
+  assert.equal([a.server, b.server].sort(), [0, 1]);
+});
+
+test('overflow :: a lingering overflow connection of a server since marked down, once dismissed, makes room for a waiter on a server that is up', () => {
+  const { broker, clock, health, dismissed } = setup({ servers: 2, base: 2, maxOverflow: 1, linger: 100 });
+  take(broker);
+  take(broker);
+  const o = take(broker).conn!;
+  assert.ok(o.overflow);
+  broker.checkin(o, 'ready');
+  health.fail(o.server, 'hard');
+  const w = take(broker, 1_000);
+  assert.is(w.conn, undefined, 'waits: the idle overflow connection is on a server that is down, and no more overflow is allowed');
+  clock.advance(100);
+  assert.equal(dismissed, [o.id]);
+  // Before: the room the dismissed connection left was not used, and the caller waited out poolTimeout.
+  assert.ok(w.conn?.overflow, `the waiter was served: ${w.error?.message ?? 'not yet'}`);
+  assert.is.not(w.conn!.server, o.server);
 });
 
 test('balance :: checkouts rotate over servers with idle connections', () => {

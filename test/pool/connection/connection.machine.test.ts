@@ -123,7 +123,7 @@ test('timeout :: when /ping is not answered either, the server is blamed and the
   assert.equal(c.emitted, ['unavailable', 'failure:soft']);
 });
 
-test('failure :: failed probes back off exponentially with full jitter, capped', async () => {
+test('failure :: failed probes back off exponentially with full jitter, capped; after a good probe, the next outage starts from the first delay again', async () => {
   let fail = true;
   const c = start({
     perform: async () => { throw new TransportError('socket hang up', true); },
@@ -145,6 +145,12 @@ test('failure :: failed probes back off exponentially with full jitter, capped',
   await flush();
   assert.is(c.state(), 'idle');
   assert.is(fullJitter(0, { initial: 100, max: 1000 }, () => 0.999), 99, 'the exponent was reset');
+  fail = true;
+  c.run();
+  await flush();
+  assert.is(c.state(), 'backoff');
+  // Before: the machine kept the exponent, and a server that failed once more waited 999 ms at once.
+  assert.is(c.clock.runNext(), 99, 'the next outage backs off from the first delay again');
 });
 
 test('abort :: a caller that gave up leaves a fresh Client, not a half-read socket', async () => {
