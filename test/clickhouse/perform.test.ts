@@ -322,6 +322,25 @@ test('insert_to_table :: 20,000 rows whose column sets all differ are one statem
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+test('insert_to_table :: rows of a source that give only part of a Nested column are kept aside in bounded groups, not all of them until the source ends', async () => {
+  const held: number[] = [];
+  await withFakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t\nn.b\tArray(String)\t\t\n');
+    else if (req.body.startsWith('SELECT version()')) res.end('26.7.2.1\tUTC\n');
+    else {
+      // Each statement of the kept-aside rows (`n.b` alone) and how many rows it carries.
+      const lines = req.body.split('\n');
+      if (lines[0]?.includes('`n.b`')) held.push(lines.length - 2);
+      res.end('');
+    }
+  }, async (client, server) => {
+    const rows = (function* () { for (let id = 0; id < 120_000; id++) yield { id, 'n.b': ['x'] }; })();
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 120_000 });
+    // Sent after every 50,000 such rows: the memory they hold stays bounded whatever the source's length.
+    assert.equal(held, [50_000, 50_000, 20_000]);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 test('insert_to_table :: a source that yields what is no plain object (a Map, a Date, getters alone) is refused at that row', async () => {
   class Getters { get id(): number { return 5; } }
   // A Date column has its own encoding: such rows are written by another path.
