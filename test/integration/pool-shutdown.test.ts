@@ -48,6 +48,8 @@ test('stop :: no socket left to any server, with calls timing out and reconnects
     assert.ok(socketsTo(ports).length > 0, 'the pool holds sockets while it runs');
     await app.stop();
     assert.equal(socketsTo(ports), [], `no socket right after stop() resolved (late ${late.port}, refusing ${refusing.port})`);
+    // Idle keep-alive sockets are unref'd, hidden from socketsTo: the proxies count what is open.
+    await until('the proxies saw every connection of the pool closed', () => late.stats().open + refusing.stats().open === 0, 500, 10);
     assert.ok((await Promise.all(calls)).every((c) => c !== 'answered'));
     // Timers that would fire after the stop (backoffs, linger, kills) open nothing.
     for (let i = 0; i < 10; i++) {
@@ -58,6 +60,37 @@ test('stop :: no socket left to any server, with calls timing out and reconnects
     await app.stop();
     await late.close();
     await refusing.close();
+  }
+});
+
+test('stop :: the connections a pool opened to kill timed-out and aborted queries are closed, not left to keep-alive', async () => {
+  // A proxy that passes everything: the pool's sockets are the only ones of this process to its port.
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string });
+  const tag = `shutdown-kill-${process.pid}-${Date.now().toString(36)}`;
+  const pool = definePool({ connectionStrings: [proxy.url()], name: `it-shutdown-kill-${process.pid}`, poolSize: 3, maxOverflow: 0, onError: () => undefined });
+  const app = await startSupervisor([pool]);
+  try {
+    const slow = SLOW.replace('AS s', `AS s, '${tag}' AS tag`);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    // Each ended call sends KILL QUERY to its server over a connection of its own.
+    const codes = await Promise.all([
+      pool.select(slow, {}, { timeout: 300 }), pool.select(slow, {}, { timeout: 350 }), pool.select(slow, {}, { signal: ac.signal, timeout: 30_000 }),
+    ].map((call) => call.then(() => 'answered', (e: { code?: string }) => e.code)));
+    assert.equal(codes.sort(), ['ABORTED', 'TIMEOUT', 'TIMEOUT']);
+    const running = async () => (await sql(0, `SELECT count() FROM system.processes WHERE query LIKE '%${tag}%' AND query NOT LIKE '%system.processes%' FORMAT TSV`)).trim();
+    await until('the three queries were killed on the server', async () => (await running()) === '0', 10_000);
+    // Let the KILL answers reach the client (the server drops the query before it answers).
+    await pause(150);
+    await app.stop();
+    // Before: each KILL's connection stayed open, idle, until its keep-alive ran out (2 s and
+    // more). An idle keep-alive socket is unref'd, which hides it from socketsTo: the proxy
+    // counts the connections still open at its end.
+    assert.equal(socketsTo([proxy.port]), [], 'no socket right after stop() resolved');
+    await until('the proxy saw every connection of the pool closed', () => proxy.stats().open === 0, 500, 10);
+  } finally {
+    await app.stop();
+    await proxy.close();
   }
 });
 
@@ -94,7 +127,12 @@ test('gone :: when the pool\'s supervisor gives up, queued async rows go to onEr
     // Before: the rows stayed queued in a writer nobody would restart, and flush() never settled.
     const outcome = await Promise.race([flushed, pause(10_000).then(() => 'pending after 10 s')]);
     assert.is(outcome, 'settled');
-    assert.equal(dead.map((d) => [d.code, d.rows.length]), [['WRITER_STOPPED', 10]]);
+    // Each row reported once. WRITER_STOPPED, or WRITE_OUTCOME_UNKNOWN when a crash stopped a
+    // send a connection had taken (the pool cannot tell then whether a byte of it left; seen
+    // once in a loaded run: the batch went to onError as unknown, which loses nothing).
+    const ids = dead.flatMap((d) => d.rows.map((r) => r.id));
+    assert.equal(ids.sort((a, b) => Number(a) - Number(b)), Array.from({ length: 10 }, (_, id) => id), JSON.stringify(dead.map((d) => [d.code, d.rows.length])));
+    assert.ok(dead.every((d) => d.code === 'WRITER_STOPPED' || d.code === 'WRITE_OUTCOME_UNKNOWN'), JSON.stringify(dead.map((d) => d.code)));
   } finally {
     await app.stop().catch(() => undefined);
     await proxy.close();
