@@ -1,5 +1,5 @@
 import { BoundedCache, ownCopy } from './bounded-cache.js';
-import { type ColumnType, parseColumnType } from './column-type.js';
+import { type ColumnType, parseColumnType, structuralType } from './column-type.js';
 import { ClickHouseError, ProtocolError, findTrailingError, type ServerErrorInfo } from './errors.js';
 import { stripNuls } from './binary-values.js';
 import { dateTimeReader } from './time-zone.js';
@@ -150,8 +150,11 @@ function couldBeRows(body: string, from: number, header: TsvHeader): boolean {
   return true;
 }
 
+/** What a value of `type` is read as: a `SimpleAggregateFunction(f, T)` as a T, a geo type as its tuples and arrays. */
+const readAs = (type: ColumnType): ColumnType =>
+  type.name === 'SimpleAggregateFunction' ? readAs(type.args[type.args.length - 1] as ColumnType) : structuralType(type);
 const unwrap = (type: ColumnType): ColumnType =>
-  type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : type;
+  type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : readAs(type);
 
 /** Types whose TSV field is an escaped string. */
 function isEscapedText(type: ColumnType): boolean {
@@ -253,7 +256,8 @@ function fieldsOf(header: TsvHeader, context: DecodeContext): Scalar[] {
 }
 
 /** A field as it appears in a TSV line: escaped scalars, or the quoted text of composites. */
-function topLevel(type: ColumnType, context: DecodeContext): Scalar {
+function topLevel(declared: ColumnType, context: DecodeContext): Scalar {
+  const type = readAs(declared);
   if (type.name === 'Nullable' || type.name === 'Nothing') {
     const inner = type.name === 'Nothing' ? () => null : topLevel(type.args[0] as ColumnType, context);
     return (text) => (text === '\\N' ? null : inner(text));
@@ -279,7 +283,8 @@ interface Cursor {
 type Nested = (cursor: Cursor) => unknown;
 
 /** Reads a value in ClickHouse's quoted text form, as inside `[...]` and `(...)`. */
-function composite(type: ColumnType, context: DecodeContext): Nested {
+function composite(declared: ColumnType, context: DecodeContext): Nested {
+  const type = readAs(declared);
   if (type.name === 'Array') {
     const item = composite(type.args[0] as ColumnType, context);
     return (c) => list(c, '[', ']', () => item(c));

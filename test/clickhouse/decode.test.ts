@@ -34,6 +34,16 @@ test('decode :: arrays of every element kind, as 18.16 prints them', () => {
   }]);
 });
 
+test('decode :: a SimpleAggregateFunction column is read as its value\'s type, a geo type as its tuples and arrays', () => {
+  const text = body(['n', 'a', 'm', 'p', 'r', 'ss'],
+    ['SimpleAggregateFunction(sum, UInt64)', 'SimpleAggregateFunction(groupArrayArray, Array(UInt8))', 'SimpleAggregateFunction(anyLast, Nullable(UInt32))', 'Point', 'Ring', 'SimpleAggregateFunction(anyLast, String)'],
+    ['5', '[1,2]', '\\N', '(1.5,2)', '[(1,2),(3,4)]', 'a\\tb'], ['18446744073709551615', '[]', '7', '(0,-1)', '[]', '']);
+  assert.equal(decodeTsv(text, ctx), [
+    { n: 5, a: [1, 2], m: null, p: [1.5, 2], r: [[1, 2], [3, 4]], ss: 'a\tb' },
+    { n: 18446744073709551615n, a: [], m: 7, p: [0, -1], r: [], ss: '' },
+  ]);
+});
+
 test('decode :: 64-bit integers by mode', () => {
   const text = body(['small', 'big'], ['Int64', 'UInt64'], ['-42', '18446744073709551615']);
   assert.equal(decodeTsv(text, ctx), [{ small: -42, big: 18446744073709551615n }]);

@@ -140,6 +140,21 @@ checks.push(['select :: a type the binary decoder cannot read (an aggregate stat
   assert.equal(streamed, [row]);
 }]);
 
+checks.push(['select :: asked again as text, a SimpleAggregateFunction is its value\'s type and a geo type its arrays, as on the binary path', async () => {
+  const columns = "CAST(5 AS SimpleAggregateFunction(sum, UInt64)) AS n, CAST([1, 2] AS SimpleAggregateFunction(groupArrayArray, Array(UInt8))) AS a, "
+    + "CAST(toNullable(7) AS SimpleAggregateFunction(anyLast, Nullable(UInt32))) AS m, CAST((1.5, 2) AS Point) AS p, CAST([(1, 2)] AS Ring) AS r";
+  const binary = await conn.select(`SELECT ${columns}`);
+  assert.equal(binary, [{ n: 5, a: [1, 2], m: 7, p: [1.5, 2], r: [[1, 2]] }]);
+  // Before: the text path gave the server's text ('5', '[1,2]', '(1.5,2)'), so a value's type depended on the other columns.
+  const [row] = await conn.select(`SELECT uniqState(1) AS s, ${columns}`);
+  const { s, ...rest } = row as Record<string, unknown>;
+  assert.is(typeof s, 'string');
+  assert.equal([rest], binary);
+  const streamed: Record<string, unknown>[] = [];
+  for await (const r of conn.stream(`SELECT uniqState(1) AS s, ${columns}`)) streamed.push(r);
+  assert.equal(streamed.map(({ s: _s, ...other }) => other), binary);
+}]);
+
 // The official JS client's data type cases (clickhouse-js tests/integration data_types, date_time).
 checks.push(['official :: integer types', async () => {
   const values = [
