@@ -9,7 +9,8 @@ import {
   AbortError, ClickHouseError, ColonnadeError, TimeoutError, TransportError,
 } from '../../src/protocol.js';
 import { PASSWORD, clusterInfo, serverUrls, TEST_ENGINE } from './cluster.js';
-import { assertNoPassword } from './helpers.js';
+import { assertNoPassword, pause, sql, until } from './helpers.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 
 const test = suite('clickhouse-connection');
 const table = `ch_conn_${process.pid}_${Date.now()}`;
@@ -101,6 +102,37 @@ test('abort :: a signal cancels a running query; the connection keeps working', 
   assert.instance(err, AbortError);
   assert.is(err.code, 'ABORTED');
   assert.equal(await conn.select('SELECT 1 AS one'), [{ one: 1 }]);
+});
+
+test('close :: the connections connect() opened of its own (to kill queries, to describe a table) close with it', async () => {
+  // A proxy that passes everything: it counts the connections still open at its end (an idle
+  // keep-alive socket is unref'd, so the process's handles do not show it).
+  const proxy = await startFaultProxy({ target: serverUrls()[0] as string });
+  const tag = `conn-close-${process.pid}-${Date.now().toString(36)}`;
+  const own = connect(proxy.url(), { timeout: 10_000 });
+  const described = `${table}_described`;
+  try {
+    const slow = `SELECT sleepEachRow(0.5) AS s, '${tag}' AS tag FROM numbers(20) SETTINGS max_block_size = 1, max_execution_time = 15`;
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const codes = await Promise.all([own.select(slow, {}, { timeout: 300 }), own.select(slow, {}, { signal: ac.signal })]
+      .map((call) => call.then(() => 'answered', (e: { code?: string }) => e.code)));
+    assert.equal(codes.sort(), ['ABORTED', 'TIMEOUT']);
+    // Rows of numbers alone are checked by the table's description, asked on a connection of its own.
+    await own.query(`CREATE TABLE ${described} (id UInt8) ENGINE = Memory`);
+    await own.insertToTable(described, [{ id: 1 }]);
+    const running = async () => (await sql(0, `SELECT count() FROM system.processes WHERE query LIKE '%${tag}%' AND query NOT LIKE '%system.processes%' FORMAT TSV`)).trim();
+    await until('both queries were killed on the server', async () => (await running()) === '0', 10_000);
+    await pause(150);
+    await own.query(`DROP TABLE ${described}`);
+    await own.close();
+    // Before: each of those connections stayed open, idle, until its keep-alive ran out (2 s and more).
+    await until('the proxy saw every connection closed', () => proxy.stats().open === 0, 500, 10);
+  } finally {
+    await own.close();
+    await sql(0, `DROP TABLE IF EXISTS ${described}`);
+    await proxy.close();
+  }
 });
 
 test('transport :: a port nobody listens on gives TransportError with requestSent false', async () => {
