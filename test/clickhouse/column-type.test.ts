@@ -42,6 +42,8 @@ test('parse :: the forms of modern servers: quoted element names, DESCRIBE line 
   assert.equal(parseColumnType("JSON(max_dynamic_paths=10, a UInt32, SKIP REGEXP 'x(')"), { name: 'JSON', args: ["max_dynamic_paths=10, a UInt32, SKIP REGEXP 'x('"] });
   assert.equal(parseColumnType('Dynamic(max_types=5)'), { name: 'Dynamic', args: ['max_types=5'] });
   assert.equal(parseColumnType('SimpleAggregateFunction(quantile(0.5), Float64)').args[1], { name: 'Float64', args: [] });
+  // 26.7 escapes a backtick or a backslash in an element name with a backslash.
+  assert.equal(parseColumnType('Tuple(`a\\`b` UInt8, `c\\\\d` UInt8)').args.map((t) => (t as { field?: string }).field), ['a`b', 'c\\d']);
 });
 
 test('helpers :: structuralType', () => {

@@ -46,6 +46,31 @@ test('decimals and DateTime64 :: every digit', () => {
   assert.equal(decodeRowBinary(b, ctx), [{ d: '-0.05', e: '1.50000', t3: new Date('2020-01-01T00:00:00.123Z'), t9: '2020-01-01T00:00:00.123456789Z' }]);
 });
 
+test('DateTime64 :: precision 0, 1 and 2 count seconds, tenths and hundredths (each a Date of the same instant)', () => {
+  const b = body([['t0', 'DateTime64(0)'], ['t1', "DateTime64(1, 'UTC')"], ['t2', 'DateTime64(2)']],
+    [...le(1577836801n, 8), ...le(15778368015n, 8), ...le(157783680125n, 8)]);
+  assert.equal(decodeRowBinary(b, ctx), [{ t0: new Date('2020-01-01T00:00:01Z'), t1: new Date('2020-01-01T00:00:01.500Z'), t2: new Date('2020-01-01T00:00:01.250Z') }]);
+});
+
+test('edges :: a Decimal of precision 18 in 8 bytes, an empty Tuple, a negative Time, the last Date, a negative Enum16, IPv4 255.x, MultiPolygon', () => {
+  const f64 = (...v: number[]): number[] => [...Buffer.from(new Float64Array(v).buffer)];
+  const b = body(
+    [['d', 'Decimal(18, 4)'], ['e', 'Tuple()'], ['t', 'Time'], ['day', 'Date'], ['en', "Enum16('y' = -1000, 'z' = 1000)"], ['ip', 'IPv4'], ['mp', 'MultiPolygon'], ['after', 'UInt8']],
+    [...le(-12345n, 8), ...le(-3723n, 4), ...le(65535n, 2), ...le(-1000n, 2), ...le(0xfffffffen, 4), ...varint(1), ...varint(1), ...varint(2), ...f64(1.5, -2, 3, 4), 9],
+  );
+  assert.equal(decodeRowBinary(b, ctx), [{ d: '-1.2345', e: [], t: '-01:02:03', day: '2149-06-06', en: 'y', ip: '255.255.255.254', mp: [[[[1.5, -2], [3, 4]]]], after: 9 }]);
+});
+
+test('FixedString :: UTF-8 text in its bytes, trailing NULs dropped', () => {
+  const b = body([['fs', 'FixedString(6)']], [...Buffer.from('é中\0')]);
+  assert.equal(decodeRowBinary(b, ctx), [{ fs: 'é中' }]);
+});
+
+test('SimpleAggregateFunction :: read as the type it stores', () => {
+  const b = body([['s', 'SimpleAggregateFunction(sum, UInt64)'], ['q', 'SimpleAggregateFunction(anyLast, Nullable(String))']], [...le(5n, 8), 0, ...str('x')]);
+  assert.equal(decodeRowBinary(b, ctx), [{ s: 5, q: 'x' }]);
+});
+
 test('composites :: Nullable, Array, named and unnamed Tuple, Map with typed keys, Enum, geo', () => {
   const b = body(
     [['n', 'Array(Nullable(UInt8))'], ['t', 'Tuple(a UInt8, `b c` String)'], ['u', 'Tuple(UInt8, String)'], ['m', 'Map(UInt16, Array(String))'], ['e', "Enum8('a' = -1, 'b' = 2)"], ['p', 'Point']],
@@ -62,10 +87,27 @@ test('Variant and Dynamic :: NULL is null, the text N stays N, Dynamic carries i
   assert.equal(decodeRowBinary(b, ctx), [{ v: null, d: null }, { v: 'N', d: 'N' }, { v: 42, d: [3, null] }]);
 });
 
+test('Dynamic :: the type each value carries: Decimal keeps its scale, FixedString its length, Enum8 its negative values, an interval its unit', () => {
+  const b = body([['d', 'Dynamic']],
+    [0x1a, 10, 2, ...le(150n, 8)],
+    [0x16, ...varint(3), ...Buffer.from('ab\0')],
+    [0x17, ...varint(2), ...str('a'), 0xff, ...str('b'), 0x02, 0xff],
+    [0x22, 10, ...le(2n, 8)],
+    [0x15, ...str('end')]);
+  assert.equal(decodeRowBinary(b, ctx).map((r) => r['d']), ['1.50', 'ab', 'a', 2, 'end']);
+});
+
 test('JSON :: parsed from its text, integers past 2^53 kept', () => {
   const b = body([['j', 'JSON']], str('{"a":{"b":1},"big":12345678901234567890,"s":"x"}'));
   assert.equal(decodeRowBinary(b, ctx), [{ j: { a: { b: 1 }, big: 12345678901234567890n, s: 'x' } }]);
   assert.equal(parseJson('[-9007199254740993, 1.5e3, "\\u0041"]', 'string'), ['-9007199254740993', 1500, 'A']);
+  // A run of 16+ digits takes the careful reader: escapes in its strings, and a __proto__ key as data.
+  assert.equal(parseJson('{"s":"a\\"b\\\\","n":12345678901234567890}', 'auto'), { s: 'a"b\\', n: 12345678901234567890n });
+  const hostile = parseJson('{"__proto__":{"x":1},"n":12345678901234567890}', 'auto') as Record<string, unknown>;
+  assert.is(Object.getPrototypeOf(hostile), Object.prototype);
+  assert.equal(Object.keys(hostile), ['__proto__', 'n']);
+  assert.equal(Object.getOwnPropertyDescriptor(hostile, '__proto__')?.value, { x: 1 });
+  assert.is(hostile['x'], undefined);
 });
 
 test('refusals :: a body cut inside a row, an unreadable type', () => {
@@ -101,6 +143,13 @@ test('text forms :: as the server prints them', () => {
   assert.is(timeText(-5n, 0), '-00:00:05');
   assert.is(timeText(360000123n, 3), '100:00:00.123');
   assert.is(preciseInstant(-1n, 6), '1969-12-31T23:59:59.999999Z');
+  // Fractions whose first digits are zeros.
+  assert.is(preciseInstant(1_577_836_801_000_123n, 6), '2020-01-01T00:00:01.000123Z');
+  assert.is(preciseInstant(5n, 9), '1970-01-01T00:00:00.000000005Z');
+  assert.is(timeText(1005n, 3), '00:00:01.005');
+  assert.is(timeText(1_000_005n, 6), '00:00:01.000005');
+  // An IPv4-compatible address, as 26.7 prints toIPv6('::1.2.3.4').
+  assert.is(v6('00000000000000000000000001020304'), '::1.2.3.4');
 });
 
 test.run();

@@ -44,6 +44,11 @@ test('decode :: a SimpleAggregateFunction column is read as its value\'s type, a
   ]);
 });
 
+test('decode :: a Tuple whose last element is a bare value, alone and in an array', () => {
+  const real = 't\tat\tn\n' + 'Tuple(String, UInt8)\tArray(Tuple(UInt8, UInt8))\tTuple(Nullable(UInt8), Float64)\n' + "('a',2)\t[(1,2),(3,4)]\t(NULL,-1.5)\n";
+  assert.equal(decodeTsv(real, ctx), [{ t: ['a', 2], at: [[1, 2], [3, 4]], n: [null, -1.5] }]);
+});
+
 test('decode :: 64-bit integers by mode', () => {
   const text = body(['small', 'big'], ['Int64', 'UInt64'], ['-42', '18446744073709551615']);
   assert.equal(decodeTsv(text, ctx), [{ small: -42, big: 18446744073709551615n }]);
@@ -51,6 +56,9 @@ test('decode :: 64-bit integers by mode', () => {
   assert.equal(decodeTsv(text, { ...ctx, int64: 'string' }), [{ small: '-42', big: '18446744073709551615' }]);
   assert.equal(decodeTsv(body(['x'], ['Int64'], ['9007199254740991']), ctx), [{ x: 9007199254740991 }]);
   assert.equal(decodeTsv(body(['x'], ['Int64'], ['9007199254740992']), ctx), [{ x: 9007199254740992n }]);
+  // Past -2^53 too: a Number would round them.
+  assert.equal(decodeTsv(body(['x', 'y'], ['Int64', 'Int64'], ['-9007199254740993', '-9223372036854775808']), ctx), [{ x: -9007199254740993n, y: -9223372036854775808n }]);
+  assert.equal(decodeTsv(body(['x'], ['Int64'], ['-9007199254740991']), ctx), [{ x: -9007199254740991 }]);
 });
 
 test('decode :: an interval is an Int64, as the binary reader gives it (it came as text from 18.16)', () => {
@@ -71,6 +79,11 @@ test('decode :: DateTime in the server zone and in the column zone', () => {
 test('decode :: LowCardinality, Enum, Nullable and a string that reads NULL', () => {
   const text = body(['l', 'e', 'n', 'q'], ['LowCardinality(String)', "Enum8(\\'a\\' = 1)", 'Nullable(Int32)', 'Array(String)'], ['x', 'a', '\\N', "['NULL']"]);
   assert.equal(decodeTsv(text, ctx), [{ l: 'x', e: 'a', n: null, q: ['NULL'] }]);
+});
+
+test('decode :: LowCardinality of a Nullable or of a number, at the top and inside an array, reads as its inner type', () => {
+  const text = body(['ln', 'lu', 'al'], ['LowCardinality(Nullable(String))', 'LowCardinality(UInt32)', 'Array(LowCardinality(UInt32))'], ['\\N', '5', '[5,6]'], ['x', '7', '[]']);
+  assert.equal(decodeTsv(text, ctx), [{ ln: null, lu: 5, al: [5, 6] }, { ln: 'x', lu: 7, al: [] }]);
 });
 
 test('decode :: no rows, and an empty body', () => {
@@ -106,6 +119,9 @@ test('tail :: what no row can be is the server\'s exception', () => {
   // A carriage return or a lone backslash in a String cell.
   assert.is((tsvTail(body(['s'], ['String']) + 'Code: 1, e.displayText() = DB::Exception: a\rb, e.what() = DB::Exception\n') as { serverCode: number }).serverCode, 1);
   assert.is((tsvTail(body(['a', 'b'], ['String', 'String']) + 'Code: 1, e.displayText() = DB::Exception: a\\\tb, e.what() = DB::Exception\n') as { serverCode: number }).serverCode, 1);
+  // A quote no Enum or Date cell can hold: the exception at once, not a second request to be sure.
+  assert.is((tsvTail(body(['e'], ["Enum8(\\'a\\' = 1)"], ['a']) + RAW_395) as { serverCode: number }).serverCode, 395);
+  assert.is((tsvTail(body(['d'], ['Date'], ['2020-01-01']) + RAW_395) as { serverCode: number }).serverCode, 395);
 });
 
 test('tail :: rows that read like an exception are data, or ambiguous when the bytes cannot tell', () => {
@@ -140,6 +156,8 @@ test('unescape :: every escape ClickHouse writes', () => {
 
 test('needsServerTimeZone :: only for DateTime without a zone', () => {
   assert.ok(needsServerTimeZone(['Array(Nullable(DateTime))']));
+  assert.ok(needsServerTimeZone(['Tuple(UInt8, DateTime)']));
+  assert.ok(needsServerTimeZone(['Map(String, DateTime)']));
   assert.not.ok(needsServerTimeZone(["DateTime('UTC')", 'Date', 'String']));
   assert.ok(bodyNeedsServerTimeZone(body(['a', 'b'], ['UInt8', 'Nullable(DateTime)'], [])));
   assert.not.ok(bodyNeedsServerTimeZone(body(['a'], ["DateTime(\\'UTC\\')"], [])));
@@ -169,6 +187,16 @@ test('decode :: rows kept from a big text result keep none of the response: each
     fs: 'fixed-string-0000007', d: '7.0000000001', ns: 'nullable-long-value-7', esc: 'escaped\tlong-value-7', big: '1000000000000007',
   });
   assert.ok(grown < 4 * 2 ** 20, `two kept rows hold ${(grown / 2 ** 20).toFixed(1)} MiB`);
+});
+
+test('decode :: an array kept from a text row is sized to its items (a pushed array keeps room for more)', () => {
+  const rows = 300_000;
+  const base = heldBytes();
+  const kept = decodeTsv(`a\nArray(UInt8)\n${'[1]\n'.repeat(rows)}`, ctx);
+  const perRow = (heldBytes() - base) / rows;
+  assert.equal(kept[rows - 1], { a: [1] });
+  // About 100 bytes a row with arrays of one slot, 230 with a pushed array's 17.
+  assert.ok(perRow < 160, `${perRow.toFixed(0)} bytes held per kept row`);
 });
 
 test('decode :: rows kept from a text stream keep none of its chunks', () => {

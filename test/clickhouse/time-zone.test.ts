@@ -15,6 +15,9 @@ test('dateTime :: zones with and without daylight saving', () => {
   assert.is(dateTimeFromText('2020-07-15 12:00:00', 'Europe/Berlin').toISOString(), '2020-07-15T10:00:00.000Z');
   assert.is(dateTimeFromText('2020-03-08 03:30:00', 'America/New_York').toISOString(), '2020-03-08T07:30:00.000Z');
   assert.is(dateTimeFromText('2020-01-01 00:00:00', 'Asia/Kolkata').toISOString(), '2019-12-31T18:30:00.000Z');
+  // London is UTC only in winter.
+  assert.is(dateTimeFromText('2020-07-01 12:00:00', 'Europe/London').toISOString(), '2020-07-01T11:00:00.000Z');
+  assert.is(dateTimeFromText('2020-01-01 12:00:00', 'Europe/London').toISOString(), '2020-01-01T12:00:00.000Z');
 });
 
 // Expected instants are what ClickHouse 18.16's toUInt32(toDateTime(text, zone)) answers.

@@ -64,6 +64,13 @@ test('round trip :: int64 modes bigint and string', async () => {
   assert.equal(asText, { u64: '18446744073709551615', i64: '-9223372036854775808' });
 });
 
+test('select :: a LowCardinality of a Nullable or of a number, a Tuple ending in a number (18.16 sends them as text)', async () => {
+  const settings: Record<string, number> = TEST_ENGINE === 'modern' ? { allow_suspicious_low_cardinality_types: 1 } : { allow_experimental_low_cardinality_type: 1 };
+  const sql = `SELECT CAST(NULL AS LowCardinality(Nullable(String))) AS ln, CAST(toUInt32(5) AS LowCardinality(UInt32)) AS lu,
+    ('a', toUInt8(2)) AS t, [(toUInt8(1), toUInt8(2))] AS at`;
+  assert.equal(await conn.select(sql, {}, { settings }), [{ ln: null, lu: 5, t: ['a', 2], at: [[1, 2]] }]);
+});
+
 test('params :: each parameter kind reaches the server as the right value', async () => {
   const [row] = await conn.select(
     'SELECT {s} AS s, {n} AS n, {big} AS big, {t} AS t, {z} AS z, {d} AS d, {a} AS a, {o} AS o, toTypeName({d}) AS dtype',

@@ -39,7 +39,9 @@ const ROUND_TRIPS: Array<[string, unknown[]]> = [
   ['Map(UUID, Map(String, Int32))', [new Map([['61f0c404-5cb3-11e7-907b-a6006ad3dba0', new Map([['x', -1]])]])]],
   ["DateTime64(3, 'UTC')", [new Date('2020-01-01T00:00:00.123Z'), new Date('2299-12-31T23:59:59.999Z')]],
   ["DateTime64(3, 'Asia/Tokyo')", [new Date('2020-01-01T00:00:00.007Z')]],
-  ['DateTime64(6)', ['2020-01-01T00:00:00.123456Z']],
+  ["DateTime64(0, 'UTC')", [new Date('2020-01-01T00:00:01Z')]],
+  ['DateTime64(2)', [new Date('2020-01-01T00:00:01.250Z')]],
+  ['DateTime64(6)', ['2020-01-01T00:00:00.123456Z', '2020-01-01T00:00:01.000123Z']],
   ['DateTime64(9)', ['2106-02-07T06:28:15.123456789Z']],
   ['DateTime', [new Date('2106-02-07T06:28:15Z')]],
   ['Date', ['2149-06-06', '1970-01-01']],
@@ -51,7 +53,7 @@ const ROUND_TRIPS: Array<[string, unknown[]]> = [
   ['Decimal128(20)', ['-123456789012345678.12345678901234567891', '0.00000000000000000001']],
   ['Decimal256(40)', ['123456789012345678901234567890123456.1234567890123456789012345678901234567891']],
   ['IPv4', ['1.2.3.4', '255.255.255.255']],
-  ['IPv6', ['2001:db8::1', '::ffff:1.2.3.4', '::', 'f984:5f0b:bf33:e2db:16cd:567c:c1b3:20c4']],
+  ['IPv6', ['2001:db8::1', '::ffff:1.2.3.4', '::1.2.3.4', '::', 'f984:5f0b:bf33:e2db:16cd:567c:c1b3:20c4']],
   ['UUID', ['61f0c404-5cb3-11e7-907b-a6006ad3dba0', '00000000-0000-0000-0000-000000000000']],
   ["Enum16('a' = -1000, 'b' = 1000)", ['a', 'b']],
   ['Tuple(a UInt8, b Nullable(String))', [{ a: 1, b: 'x' }, { a: 2, b: null }]],
@@ -62,7 +64,7 @@ const ROUND_TRIPS: Array<[string, unknown[]]> = [
   ['Variant(String, UInt64, Array(UInt8))', ['N', 42, [1, 2], null]],
   ['Dynamic', ['N', 42, true, null, [1, 2]]],
   ['Time', ['-12:34:56', '100:00:00']],
-  ['Time64(6)', ['00:00:01.500000']],
+  ['Time64(6)', ['00:00:01.500000', '00:00:01.000005']],
   ['Point', [[1.5, -2]]],
   ['Ring', [[[0, 0], [10, 0], [10, 10]]]],
   ['LineString', [[[0, 0], [1, 1]]]],
@@ -74,7 +76,8 @@ const ROUND_TRIPS: Array<[string, unknown[]]> = [
   ['BFloat16', [1.09375, -2]],
   ['Nullable(Bool)', [null, true]],
   ['LowCardinality(Nullable(String))', ['x', null]],
-  ['FixedString(3)', ['bar']],
+  ['FixedString(3)', ['bar', 'é']],
+  ['SimpleAggregateFunction(sum, UInt64)', [5, 18446744073709551615n]],
 ];
 
 const checks: Array<[string, () => Promise<void>]> = [];
@@ -96,6 +99,11 @@ checks.push(['round trip :: a Date into DateTime64(3) keeps its milliseconds, a 
 checks.push(['select :: inside Variant and Dynamic a NULL is null and the text N stays N', async () => {
   const rows = await conn.select(`SELECT CAST(if(number = 0, NULL, 'N') AS Variant(String, UInt64)) AS v, CAST(if(number = 0, NULL, 'N') AS Dynamic) AS d FROM numbers(2) ORDER BY number`);
   assert.equal(rows, [{ v: null, d: null }, { v: 'N', d: 'N' }]);
+}]);
+
+checks.push(['select :: inside Dynamic a Decimal keeps its scale, a FixedString its length, an Enum8 its negative values', async () => {
+  const sql = "SELECT CAST(toDecimal64(1.5, 2) AS Dynamic) AS d, CAST(toFixedString('ab', 3) AS Dynamic) AS f, CAST(CAST('a' AS Enum8('a' = -1, 'b' = 2)) AS Dynamic) AS e";
+  assert.equal(await conn.select(sql), [{ d: '1.50', f: 'ab', e: 'a' }]);
 }]);
 
 checks.push(['select :: an IntervalYear inside Dynamic, an empty Tuple, an interval: read in binary, the same by stream (the first two made the whole result text, or threw)', async () => {
