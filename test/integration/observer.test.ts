@@ -13,7 +13,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { definePool, observer, startSupervisor, type ClickHousePool, type PoolEvents } from '../../src/index.js';
 import type { Observer } from '../../src/observer/index.js';
-import { supervisorOf, type Supervisor } from '../../src/otp.js';
+import { supervisor, supervisorOf, type Supervisor } from '../../src/otp.js';
+import { crashy, deadPool, emitQuery } from '../observer/fixtures.js';
 import { parsePrometheus, sumOf, valueOf } from '../support/prometheus.js';
 import { killServer, serverUrls, startServer, TEST_ENGINE } from './cluster.js';
 import { allServers, assertNoPassword, pause, sql, until } from './helpers.js';
@@ -46,6 +47,16 @@ async function load(ms: number, count: number, workers = 3): Promise<void> {
       await pause(10);
     }
   }));
+}
+
+/** Runs `fn` on a tab of its own, closed after (the suite's page stays on the main observer). */
+async function inTab(fn: (tab: Page) => Promise<void>): Promise<void> {
+  const tab = await browser!.newPage();
+  try {
+    await fn(tab);
+  } finally {
+    await tab.close();
+  }
 }
 
 const serverRow = (i: number) => page.locator(`tr[data-server="${pool.stats().servers[i]!.server}"]`);
@@ -213,10 +224,62 @@ test('observer :: a bearer token is required when set', async () => {
     const ok = await fetch(`${guarded.url}metrics`, { headers: { authorization: 'Bearer obs-token-42' } });
     assert.is(ok.status, 200);
     assert.is((await fetch(`${guarded.url}state.json`, { headers: { authorization: 'Bearer wrong-token!' } })).status, 401);
+    // A browser cannot set the header: the page opened with ?token= passes it on to /events.
+    await inTab(async (tab) => {
+      await tab.goto(`${guarded.url}?token=obs-token-42`);
+      await tab.locator('#status', { hasText: 'live' }).waitFor({ timeout: 10_000 });
+      assert.is(await tab.locator('[data-node="root/guarded"]').count(), 1);
+    });
   } finally {
     await sup.stop();
   }
   assert.is(guarded.url, undefined);
+});
+
+test('page :: a restart reason with HTML in it is shown as text, never parsed', async () => {
+  const watched = observer({ port: 0, interval: 100, id: 'xss' });
+  const sup = await startSupervisor([crashy('w'), watched], { intensity: 10 });
+  try {
+    const html = '<img src=x onerror="document.title=\'pwned\'"><b id=inj>bold</b>';
+    sup.whichChildren().find((c) => c.id === 'w')!.actor!.send({ type: 'crash', why: html });
+    await until('w restarted', () => sup.whichChildren().find((c) => c.id === 'w')?.restarts === 1, 5_000);
+    await inTab(async (tab) => {
+      await tab.goto(watched.url!);
+      await tab.locator('#restarts td').first().waitFor({ timeout: 10_000 });
+      assert.is(await tab.locator('#restarts img, #restarts #inj').count(), 0, 'no element made of the reason');
+      assert.ok((await tab.locator('#restarts').innerText()).includes('<img src=x'), 'the reason is shown as text');
+      assert.is.not(await tab.title(), 'pwned');
+    });
+  } finally {
+    await sup.stop();
+  }
+});
+
+test('page :: the numbers of the table: p50 and p99, the last minute\'s errors, the writer\'s queue; a give-up listed', async () => {
+  // No ClickHouse here: the pool's server is at port 1 and its calls are told by hand; the
+  // queued rows are lost at stop, quietly.
+  const shown = deadPool('Shown', { asyncFlushInterval: 60_000, asyncBatchSize: 1_000, onError: () => undefined });
+  const watched = observer({ port: 0, interval: 100, id: 'cells' });
+  // `inner` gives up at its child's first crash (and is restarted by the root).
+  const sup = await startSupervisor([shown, watched, supervisor({ id: 'inner', intensity: 0, children: [crashy('x')] })], { intensity: 10 });
+  try {
+    for (let ms = 1; ms <= 100; ms++) emitQuery(shown, ms, ms <= 3 ? 'error' : 'ok');
+    shown.asyncInsertToTable('t', [1, 2, 3, 4, 5].map((a) => ({ a })));
+    const inner = () => sup.whichChildren().find((c) => c.id === 'inner');
+    supervisorOf(inner()!.actor!)!.whichChildren()[0]!.actor!.send({ type: 'crash', why: 'x failed' });
+    await until('inner restarted, 5 rows queued', () => inner()?.restarts === 1 && inner()!.running && shown.stats().writer.queued === 5, 5_000);
+    await inTab(async (tab) => {
+      await tab.goto(watched.url!);
+      await tab.locator('#restarts td').first().waitFor({ timeout: 10_000 });
+      const cells = await tab.locator('tr[data-server] td').allInnerTexts();
+      assert.equal([cells[7], cells[8]], ['50 ms', '99 ms'], 'p50, p99');
+      assert.match(cells[6] ?? '', / \/ 3$/, 'errors in the last minute');
+      assert.match(await tab.locator('[data-pool="Shown"] [data-writer]').innerText(), /queued 5 /);
+      assert.match(await tab.locator('#restarts').innerText(), /inner\s+x\s+0 \(gave up\)/);
+    });
+  } finally {
+    await sup.stop();
+  }
 });
 
 test('observer :: bad options are refused at once, naming the key', () => {

@@ -48,6 +48,35 @@ test('render :: parses strictly and carries every value, awkward label values es
   assert.is(families.get('colonnade_query_duration_seconds')?.type, 'histogram');
 });
 
+test('render :: every family carries its own field (all values distinct), and a call slower than the last bucket', () => {
+  const pool = state.pools[0]!;
+  const distinct: ObserverState = {
+    ...state,
+    pools: [{
+      ...pool, overflow: 5, overflowInUse: 1, inUse: 6,
+      writer: { queued: 11, inFlight: 12, written: 100, dropped: 7, failed: 4, retried: 9 },
+      servers: [{ ...pool.servers[0]!, server: 's1', up: true, inFlight: 13, queries: 21, errors: 8 }],
+    }],
+    restarts: [{ supervisor: 'connections', child: 'conn-0', count: 2, gaveUp: 1, lastReason: 'x', at: 0 }],
+  };
+  const slow = [0.5, 3, 40, 2_000, 30_000];
+  const families = parsePrometheus(renderMetrics(distinct, [{ ...queries[0]!, server: 's1', outcomes: new Map([['ok', 4], ['error', 1]]), buckets: buckets(slow), sum: 32.0435 }]));
+  const expected: Array<[string, Record<string, string>, number]> = [
+    ['colonnade_query_duration_seconds_sum', {}, 32.0435],
+    ['colonnade_query_duration_seconds_count', {}, 5],
+    ['colonnade_query_duration_seconds_bucket', { le: '+Inf' }, 5],
+    ['colonnade_query_duration_seconds_bucket', { le: '10' }, 4],
+    ['colonnade_server_requests_total', { server: 's1' }, 21],
+    ['colonnade_server_errors_total', { server: 's1' }, 8],
+    ['colonnade_in_flight', { server: 's1' }, 13],
+    ['colonnade_overflow_connections', { pool: 'P' }, 5],
+    ['colonnade_writer_queue_rows', { pool: 'P' }, 11],
+    ['colonnade_writer_in_flight_rows', { pool: 'P' }, 12],
+    ['colonnade_supervisor_restarts_total', { child: 'conn-0' }, 2],
+  ];
+  for (const [name, labels, value] of expected) assert.is(valueOf(families, name, labels), value, `${name}${JSON.stringify(labels)}`);
+});
+
 test('render :: an empty tree is still valid text', () => {
   const families = parsePrometheus(renderMetrics({ ...state, pools: [], restarts: [] }, []));
   assert.is(families.get('colonnade_server_up')?.samples.length, 0);

@@ -18,6 +18,7 @@ const flush = async (n = 8) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 const refused = () => new TransportError('connect ECONNREFUSED', false);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let seq = 0;
 async function started(options: Partial<PoolOptions> = {}) {
@@ -30,9 +31,13 @@ async function started(options: Partial<PoolOptions> = {}) {
     probe: async (_t: unknown, server: ServerConfig) => {
       if (!probeOk[index(server)]) throw refused();
     },
-    outcome: async () => outcome,
+    outcome: async () => {
+      if (lookupMs > 0) await pause(lookupMs);
+      return outcome;
+    },
   };
   let outcome: 'absent' | 'finished' = 'absent';
+  let lookupMs = 0;
   const clock = createTestClock();
   const pool = definePoolWith({ connectionStrings: urls, name: `events-${++seq}`, poolSize: 3, balance: 'in_order', ...options }, io);
   const seen: Array<{ name: keyof PoolEvents; payload: unknown }> = [];
@@ -41,7 +46,11 @@ async function started(options: Partial<PoolOptions> = {}) {
   };
   const app = await startSupervisor([pool], { clock });
   const of = (name: keyof PoolEvents) => seen.filter((e) => e.name === name).map((e) => e.payload as Record<string, unknown>);
-  const lookups = (answer: typeof outcome) => { outcome = answer; };
+  /** What the lookup of a lost answer finds, and how long (real time) it takes. */
+  const lookups = (answer: typeof outcome, ms = 0) => {
+    outcome = answer;
+    lookupMs = ms;
+  };
   return { pool, app, clock, behaviour, probeOk, seen, listen, of, lookups };
 }
 
@@ -160,6 +169,34 @@ test('writer :: a send whose answer was lost, then found stored, is told once, a
   }
   await pool.flush();
   assert.equal(of('writer:batch').slice(1).map((e) => [e.attempt, e.outcome, e.error]), [[1, 'error', 'TRANSPORT'], [2, 'ok', undefined]]);
+  await app.stop();
+});
+
+test('query :: durationMs is the wall time of the call (a send that takes 40 ms real time)', async () => {
+  const { pool, app, behaviour, listen, of } = await started();
+  listen('query');
+  behaviour[0] = async () => {
+    await pause(40);
+    return [{ x: 1 }];
+  };
+  await pool.select('SELECT x');
+  const [event] = of('query');
+  assert.ok(Number(event!.durationMs) >= 30 && Number(event!.durationMs) < 60_000, String(event!.durationMs));
+  await app.stop();
+});
+
+test('writer :: a send whose answer was lost is timed as the send alone, not with the lookup after it', async () => {
+  const { pool, app, clock, behaviour, listen, of, lookups } = await started({ asyncFlushInterval: 10 });
+  listen('writer:batch');
+  // The lookup takes 400 ms of real time; the send itself fails at once.
+  lookups('finished', 400);
+  behaviour[0] = async () => { throw new TransportError('socket hang up', true); };
+  pool.asyncInsertToTable('t', [{ a: 1 }]);
+  clock.advance(10);
+  await pool.flush();
+  const batches = of('writer:batch');
+  assert.equal(batches.map((e) => e.outcome), ['ok']);
+  assert.ok(Number(batches[0]!.durationMs) < 400, String(batches[0]!.durationMs));
   await app.stop();
 });
 
