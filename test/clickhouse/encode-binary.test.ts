@@ -5,6 +5,8 @@ import { type ColumnTypes, binaryParts, binaryPlan } from '../../src/clickhouse/
 import { decodeRowBinary } from '../../src/clickhouse/decode-binary.js';
 import { insertHead } from '../../src/clickhouse/prepare.js';
 import type { Row } from '../../src/clickhouse/types.js';
+import { ChunkWriter } from '../../src/clickhouse/encode-bytes.js';
+import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { seeded } from '../seeded.js';
 
 const test = suite('encode-binary');
@@ -144,20 +146,50 @@ test('the compiled writer takes the values the codecs take and writes the same b
   assert.equal(decodeRowBinary(body(wide, wideRows), { int64: 'auto' }), wideRows);
 });
 
-test('a row changed after its check throws when written, naming the column', () => {
-  const plan = binaryPlan(head('(`n`)'), ['n'], typesOf({ n: 'UInt8' }));
-  assert.ok(plan);
-  const rows: Row[] = [{ n: 1 }, { n: 2 }];
-  assert.ok(rows.every(plan.fits));
-  (rows[1] as Row).n = 'two';
-  assert.throws(() => [...binaryParts(plan, rows)], /parameter n: changed after the insert was called/);
+test('a row changed after its check throws when written, naming the column (compiled, and by the codecs of a plan too wide to compile)', () => {
+  for (const compile of [true, false]) {
+    const plan = binaryPlan(head('(`n`)'), ['n'], typesOf({ n: 'UInt8' }), compile);
+    assert.ok(plan);
+    const rows: Row[] = [{ n: 1 }, { n: 2 }];
+    assert.ok(rows.every(plan.fits));
+    (rows[1] as Row).n = 'two';
+    assert.throws(() => [...binaryParts(plan, rows)], (e: unknown) => e instanceof QueryParamError && e.param === 'n' && /changed after the insert was called/.test(e.message), `compile ${compile}`);
+  }
 });
 
-test('a string changed into one with a lone surrogate is refused as the text encoder refuses it, naming the column or element', () => {
-  const plan = binaryPlan(head('(`s`, `a`)'), ['s', 'a'], typesOf({ s: 'String', a: 'Array(String)' }));
-  assert.ok(plan);
-  assert.throws(() => [...binaryParts(plan, [{ s: 'a\uD800b', a: [] }])], /parameter s: string holds a lone UTF-16 surrogate/);
-  assert.throws(() => [...binaryParts(plan, [{ s: 'ok', a: ['fine', 'x\uDC00'] }])], /parameter a\[1\]: string holds a lone UTF-16 surrogate/);
+test('a string changed into one with a lone surrogate is refused as the text encoder refuses it, naming the column or element (compiled or not)', () => {
+  for (const compile of [true, false]) {
+    const plan = binaryPlan(head('(`s`, `a`)'), ['s', 'a'], typesOf({ s: 'String', a: 'Array(String)' }), compile);
+    assert.ok(plan);
+    const refused = (param: string) => (e: unknown): boolean => e instanceof QueryParamError && e.param === param && /string holds a lone UTF-16 surrogate/.test(e.message);
+    assert.throws(() => [...binaryParts(plan, [{ s: 'a\uD800b', a: [] }])], refused('s'), `compile ${compile}`);
+    assert.throws(() => [...binaryParts(plan, [{ s: 'ok', a: ['fine', 'x\uDC00'] }])], refused('a[1]'), `compile ${compile}`);
+  }
+});
+
+test('a row begun at any place near a chunk\'s end is written whole, compiled or by the codecs', () => {
+  const columns = { n: 'Nullable(Int32)', a: 'Array(Nullable(UInt8))', s: 'Nullable(String)', u: 'UInt64', t: "DateTime('UTC')", b: 'Bool' };
+  const keys = Object.keys(columns);
+  const rows: Row[] = [
+    { n: -5, a: [1, null, 3], s: 'é中', u: 18446744073709551615n, t: new Date(1_600_000_000_000), b: true },
+    { n: null, a: [null], s: null, u: 7, t: new Date(0), b: false },
+  ];
+  for (const compile of [true, false]) {
+    const plan = binaryPlan(head(quoted(keys)), keys, typesOf(columns), compile);
+    assert.ok(plan);
+    for (const row of rows) {
+      const ref = new ChunkWriter();
+      plan.write(ref, row);
+      const want = Buffer.concat(ref.take()).toString('hex');
+      for (let left = 0; left <= 48; left++) {
+        const out = new ChunkWriter();
+        const start = out.buf.length - left;
+        out.pos = start;
+        plan.write(out, row);
+        assert.is(Buffer.concat(out.take()).subarray(start).toString('hex'), want, `compile ${compile}, ${left} bytes left`);
+      }
+    }
+  }
 });
 
 test.run();

@@ -14,6 +14,8 @@ test('encodeRow :: each value kind', () => {
   assert.is(line, '{"s":"a\\"b\\\\c\\n","n":1.5,"big":18446744073709551615,"t":1,"f":0,"z":null,"nan":"nan","inf":"inf","ninf":"-inf",'
     + '"at":"1577836800","early":"0000000005","arr":[[1],["x",null]],"obj":"{\\"k\\":[1,\\"v\\"]}"}');
   assert.equal(JSON.parse(line).s, 'a"b\\c\n');
+  // Inside an array too: the strings the server reads, not bare NaN/Infinity (which is no JSON).
+  assert.is(encodeRow({ xs: [NaN, Infinity, -Infinity, 1.5] }), '{"xs":["nan","inf","-inf",1.5]}');
 });
 
 test('encodeRow :: undefined keys are left out', () => {
@@ -65,6 +67,8 @@ test('encodeRow :: refusals name the column', () => {
   loop.push(loop);
   assert.throws(() => encodeRow({ loop }), (e: unknown) => e instanceof QueryParamError && /circular/.test(e.message));
   assert.throws(() => encodeRow([] as unknown as Record<string, unknown>), (e: unknown) => e instanceof QueryParamError);
+  // Before 1900 no date or time type holds it: said so, not only that DateTime does not.
+  assert.throws(() => encodeRow({ d: new Date(Date.UTC(1850, 0, 1)) }), (e: unknown) => e instanceof QueryParamError && e.param === 'd' && /outside 1900 to 2299, which no ClickHouse date or time type holds/.test(e.message));
 });
 
 test('encodeRow :: by column type (modern tables): Map, named Tuple, JSON, Bool, Variant, DateTime64 text, Nested objects', () => {
@@ -107,6 +111,34 @@ test('nesting :: values nested deeper than 512 levels are refused with QueryPara
       assert.throws(() => encodeRow(row, types), refused, `${kind}: encodeRow with types`);
     }
   }
+});
+
+test('nesting :: wide arrays and one array given twice are neither too deep nor circular', () => {
+  const types = new Map([['xs', parseColumnType('Array(Array(UInt16))')], ['j', parseColumnType('JSON')]]);
+  const wide = Array.from({ length: 600 }, (_, i) => [i]);
+  const shared = [1, 2];
+  // 600 inner arrays are 600 siblings, not 600 levels: each is left before the next.
+  assert.equal(JSON.parse(encodeRow({ xs: wide })), { xs: wide });
+  assert.equal(JSON.parse(encodeRow({ xs: wide }, types)), { xs: wide });
+  assert.equal(JSON.parse(encodeRow({ j: { xs: wide } }, types)), { j: { xs: wide } });
+  assert.not.throws(() => checkRow({ xs: wide }));
+  assert.is(encodeRow({ xs: [shared, shared] }), '{"xs":[[1,2],[1,2]]}');
+  assert.is(encodeRow({ xs: [shared, shared] }, types), '{"xs":[[1,2],[1,2]]}');
+  assert.is(encodeRow({ j: { a: shared, b: [shared, shared] } }, types), '{"j":{"a":[1,2],"b":[[1,2],[1,2]]}}');
+  assert.not.throws(() => checkRow({ xs: [shared, shared] }));
+});
+
+test('encodeRow :: a Date a typed DateTime inside a Map or named Tuple cannot hold is refused, naming the element', () => {
+  const types = new Map([['m', parseColumnType("Map(String, DateTime('UTC'))")], ['t', parseColumnType('Tuple(a DateTime, b UInt8)')]]);
+  const late = new Date('2250-01-01T00:00:00Z');
+  const cases: [Record<string, unknown>, string][] = [
+    [{ m: new Map([['k', late]]) }, 'm[k]'], [{ m: { k: new Date(-1000) } }, 'm[k]'],
+    [{ t: { a: late, b: 1 } }, 't.a'], [{ t: [new Date(-1000), 1] }, 't.a'], [{ t: { a: new Date(2 ** 32 * 1000), b: 1 } }, 't.a'],
+  ];
+  for (const [row, param] of cases) {
+    assert.throws(() => encodeRow(row, types), (e: unknown) => e instanceof QueryParamError && e.param === param && /outside DateTime's range/.test(e.message), param);
+  }
+  assert.is(encodeRow({ m: { k: new Date(0) }, t: { a: new Date(2 ** 32 * 1000 - 1000), b: 1 } }, types), '{"m":{"k":"0000000000"},"t":{"a":"4294967295","b":1}}');
 });
 
 test('encodeRows :: one line per row, each ending in a newline', () => {

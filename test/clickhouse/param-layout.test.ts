@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
-import { MAX_FIELD_BYTES, MAX_URI_BYTES, checkParamSizes, paramRequest } from '../../src/clickhouse/param-layout.js';
+import { MAX_FIELDS, MAX_FIELD_BYTES, MAX_URI_BYTES, checkParamSizes, paramRequest } from '../../src/clickhouse/param-layout.js';
 
 const test = suite('param-layout');
 const PATH = '/?database=default&query_id=q1';
@@ -43,6 +43,45 @@ test('multipart :: values that together pass the URL limit go in a form', () => 
   const eight = paramRequest(PATH, 'SELECT 1', Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`v${i}`, 'x'.repeat(MAX_FIELD_BYTES)])));
   assert.is(eight.contentType, undefined, '7 × 128 KiB still fit the 1 MiB URL');
   assert.ok(eight.path.length <= MAX_URI_BYTES);
+});
+
+// 26.7 takes a URL value of exactly http_max_field_value_size bytes, a path of exactly http_max_uri_size and exactly
+// http_max_fields keys, and refuses one more of each ("Field value too long", "URI invalid or too long", "Too many form fields").
+test('limits :: the URL is used up to each of the server\'s limits inclusive, and a form past them', () => {
+  const inUrl = (r: { contentType?: string }): boolean => r.contentType === undefined;
+  // One value: its percent-encoded length ('é' is 6 characters encoded) against the field limit.
+  const exact = 'é'.repeat(MAX_FIELD_BYTES / 8) + 'x'.repeat(MAX_FIELD_BYTES / 4);
+  assert.is(encodeURIComponent(exact).length, MAX_FIELD_BYTES);
+  const fits = paramRequest(PATH, 'SELECT {s:String}', { s: exact });
+  assert.ok(inUrl(fits), 'a value of exactly the field limit');
+  assert.is(fits.path, `${PATH}&param_s=${encodeURIComponent(exact)}`);
+  const over = paramRequest(PATH, 'SELECT {s:String}', { s: `${exact}x` });
+  assert.not.ok(inUrl(over), 'a value one byte over the field limit');
+  assert.is(fields(over.body, over.contentType).param_s, `${exact}x`);
+  // The whole path against the URI limit: full values, then one that brings it to exactly the limit.
+  const values: Record<string, string> = {};
+  let length = PATH.length;
+  for (let i = 0; length < MAX_URI_BYTES; i++) {
+    const key = `&param_v${i}=`.length;
+    const n = Math.min(MAX_FIELD_BYTES, MAX_URI_BYTES - length - key);
+    values[`v${i}`] = 'x'.repeat(n);
+    length += key + n;
+  }
+  const whole = paramRequest(PATH, 'SELECT 1', values);
+  assert.ok(inUrl(whole), 'a path of exactly the URI limit');
+  assert.is(whole.path.length, MAX_URI_BYTES);
+  const last = Object.keys(values).at(-1) as string;
+  assert.not.ok(inUrl(paramRequest(PATH, 'SELECT 1', { ...values, [last]: `${values[last]}x` })), 'a path one byte over the URI limit');
+  // The keys the path has already (database, query_id, settings) count toward the field limit.
+  const path = '/?database=default&query_id=q&max_threads=1';
+  const ones = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, '1']));
+  const most = paramRequest(path, 'SELECT 1', ones(MAX_FIELDS - 3));
+  assert.ok(inUrl(most), `${MAX_FIELDS - 3} values and 3 keys of the path`);
+  assert.is(most.path.split('&').length, MAX_FIELDS);
+  const more = paramRequest(path, 'SELECT 1', ones(MAX_FIELDS - 2));
+  assert.not.ok(inUrl(more), 'one key more');
+  assert.is(more.path, path);
+  assert.is(Object.keys(fields(more.body, more.contentType)).length, MAX_FIELDS - 1);
 });
 
 test('multipart :: the boundary never occurs in a value, and the same values give the same bytes', () => {

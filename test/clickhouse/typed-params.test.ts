@@ -73,15 +73,25 @@ test('dates :: Date as its UTC day, DateTime as 10-digit epoch seconds, DateTime
   assert.throws(() => f(new Date('1960-01-01'), 'DateTime', 'd'), /outside DateTime/);
   assert.throws(() => f(new Date('1960-01-01'), 'Date', 'd'), /outside Date's range/);
   assert.throws(() => f(new Date('2300-01-01'), 'DateTime64(3)', 'd'), /outside DateTime64/);
+  // 1899 is no DateTime64's (26.7 read -2240611200.000 as 1898-12-31): refused, 1900 itself is written.
+  for (const early of [new Date('1899-12-31T23:59:59.999Z'), new Date('1899-01-01T00:00:00Z')]) {
+    assert.throws(() => f(early, 'DateTime64(3)', 'at'), (e: unknown) => e instanceof QueryParamError && e.param === 'at' && /outside DateTime64's range \(1900 to 2299\)/.test(e.message), early.toISOString());
+    assert.throws(() => f([early], 'Array(DateTime64(3))', 'at'), (e: unknown) => e instanceof QueryParamError && e.param === 'at[0]', `${early.toISOString()} in an array`);
+  }
+  assert.is(f(new Date('1900-01-01T00:00:00Z'), 'DateTime64(3)', 'at'), '-2208988800.000');
+  assert.is(f(new Date('2299-12-31T23:59:59.999Z'), 'DateTime64(3)', 'at'), '10413791999.999');
   assert.throws(() => f(new Date('nope'), 'DateTime64(3)', 'd'), /invalid/);
   assert.throws(() => f(1577836800, 'DateTime', 'd'), /expected a Date or date-time text/);
 });
 
 test('dates :: text that reads as a date no calendar has is refused (26.7 read 2020-13-45 as 1970-01-01, 2020-02-30 as 2020-03-01); other forms are the server\'s', () => {
-  for (const [v, t] of [['2020-13-45', 'Date'], ['2021-02-29', 'Date32'], ['2020-02-30 25:61:00', 'DateTime'], ['2020-04-31 10:00:00.5', 'DateTime64(3)']]) {
+  // 26.7 read {t:DateTime} = 2020-01-01 24:00:00 as 2020-01-02 00:00:00: each time field is bounded on its own too.
+  const refused = [['2020-13-45', 'Date'], ['2021-02-29', 'Date32'], ['2020-02-30 25:61:00', 'DateTime'], ['2020-04-31 10:00:00.5', 'DateTime64(3)'],
+    ['2020-01-01 24:00:00', 'DateTime'], ['2020-01-01 23:60:00', 'DateTime'], ['2020-01-01 23:59:60', 'DateTime'], ['2020-01-01T24:00:00.000', 'DateTime64(3)']];
+  for (const [v, t] of refused) {
     assert.throws(() => f(v, t as string, 'd'), /parameter d: ".*" is no date/, `${v} ${t}`);
   }
-  for (const [v, t] of [['2020-02-29', 'Date'], ['2020-02-28 23:59:59', 'DateTime'], ['1700000000', 'DateTime'], ['2020-02-28T23:59:59.123', 'DateTime64(3)'], ['0000-00-00', 'Date'], ['0000-00-00 00:00:00', 'DateTime']]) {
+  for (const [v, t] of [['2020-02-29', 'Date'], ['2020-02-28 23:59:59', 'DateTime'], ['1700000000', 'DateTime'], ['2020-02-28T23:59:59.123', 'DateTime64(3)'], ['0000-00-00', 'Date'], ['0000-00-00 00:00:00', 'DateTime'], ['2020-01-01 23:59:59', 'DateTime'], ['2020-12-31 00:00:00', 'DateTime']]) {
     assert.is(f(v, t as string, 'd'), v);
   }
 });

@@ -77,6 +77,10 @@ test('integers :: a value outside its column\'s type is refused before anything 
       'QUERY_PARAM: parameter rows[0].big: 18446744073709551616 is outside UInt64 (0 to 18446744073709551615)');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, xs: [1, -129], s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].xs[1]: -129 is outside Int8 (-128 to 127)');
     assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: '', s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].big: an empty string is no UInt64 (the server would store 0)');
+    // A negative number for a wide unsigned column, and a non-finite one (the server failed the whole statement: errors 72 and 27).
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, big: 5 }, { id: 2, big: -1 }])), 'QUERY_PARAM: parameter rows[1].big: -1 is outside UInt64 (0 to 18446744073709551615)');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: NaN, s: 'a' }, { id: 2, s: 'b' }])), 'QUERY_PARAM: parameter rows[0].small: NaN cannot be stored in UInt8');
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, small: 1 }, { id: 2, small: Infinity }])), 'QUERY_PARAM: parameter rows[1].small: Infinity cannot be stored in UInt8');
     // A source's rows are always checked.
     assert.is(await refusal(conn.insertToTable(name, (function* () { yield { id: 1, small: 1 }; yield { id: 2, small: -1 }; })())),
       'QUERY_PARAM: parameter rows[1].small: -1 is outside UInt8 (0 to 255) (the insert was cancelled at this row)');
@@ -106,6 +110,21 @@ test('integers inside :: a Map\'s key or value, a named Tuple\'s element, a Simp
     // The edges are stored as given.
     assert.equal(await conn.insertToTable(name, [{ id: 1, m: { a: 255 }, mk: { 0: 'z' }, t: { a: 255, b: 'e' }, sa: 255 }]), { rows: 1 });
     assert.is((await sql(0, `SELECT m['a'], mk[0], t.1, sa FROM ${name} FORMAT TSV`)).trim(), '255\tz\t255\t255');
+  });
+});
+
+test('DateTime inside :: a Date a Map\'s value or a named Tuple\'s element of type DateTime cannot hold is refused (the server clamped it, to 2106-02-07 06:28:15 or 1970-01-01)', async () => {
+  if (!modern) return; // 18.16 has neither Map nor named Tuple
+  const name = await table(`it_tr_inside_dt_${suffix}`, "id UInt32, m Map(String, DateTime('UTC')), t Tuple(a DateTime('UTC'), b UInt8)");
+  await connected(async (conn) => {
+    const range = (d: Date) => `Date ${d.toISOString()} is outside DateTime's range (1970 to 2106)`;
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, m: new Map([['k', late]]) }])), `QUERY_PARAM: parameter rows[0].m[k]: ${range(late)}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, t: [late, 1] }])), `QUERY_PARAM: parameter rows[0].t.a: ${range(late)}`);
+    assert.is(await refusal(conn.insertToTable(name, [{ id: 1, m: { k: fine } }, { id: 2, t: { a: early, b: 1 } }])), `QUERY_PARAM: parameter rows[1].t.a: ${range(early)}`);
+    assert.is((await sql(0, `SELECT count() FROM ${name}`)).trim(), '0');
+    // The dates it holds are stored as given.
+    assert.equal(await conn.insertToTable(name, [{ id: 1, m: { k: fine }, t: { a: new Date(0), b: 2 } }]), { rows: 1 });
+    assert.is((await sql(0, `SELECT m['k'], t.a, t.b FROM ${name} FORMAT TSV`)).trim(), '2020-01-01 00:00:00\t1970-01-01 00:00:00\t2');
   });
 });
 
