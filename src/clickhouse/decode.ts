@@ -151,10 +151,11 @@ function couldBeRows(body: string, from: number, header: TsvHeader): boolean {
 }
 
 /** What a value of `type` is read as: a `SimpleAggregateFunction(f, T)` as a T, a geo type as its tuples and arrays. */
-const readAs = (type: ColumnType): ColumnType =>
-  type.name === 'SimpleAggregateFunction' ? readAs(type.args[type.args.length - 1] as ColumnType) : structuralType(type);
-const unwrap = (type: ColumnType): ColumnType =>
-  type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : readAs(type);
+const readAs = (type: ColumnType): ColumnType => (type.name === 'SimpleAggregateFunction' ? readAs(type.args[type.args.length - 1] as ColumnType) : structuralType(type));
+const unwrap = (declared: ColumnType): ColumnType => {
+  const type = readAs(declared);
+  return type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : type;
+};
 
 /** Types whose TSV field is an escaped string. */
 function isEscapedText(type: ColumnType): boolean {

@@ -122,6 +122,9 @@ test('tail :: what no row can be is the server\'s exception', () => {
   // A quote no Enum or Date cell can hold: the exception at once, not a second request to be sure.
   assert.is((tsvTail(body(['e'], ["Enum8(\\'a\\' = 1)"], ['a']) + RAW_395) as { serverCode: number }).serverCode, 395);
   assert.is((tsvTail(body(['d'], ['Date'], ['2020-01-01']) + RAW_395) as { serverCode: number }).serverCode, 395);
+  // So for one wrapped in a SimpleAggregateFunction and a Nullable, in either order.
+  assert.is((tsvTail(body(['d'], ['SimpleAggregateFunction(anyLast, Nullable(Date))'], ['2020-01-01']) + RAW_395) as { serverCode: number }).serverCode, 395);
+  assert.is((tsvTail(body(['d'], ['Nullable(SimpleAggregateFunction(anyLast, Date))'], ['2020-01-01']) + RAW_395) as { serverCode: number }).serverCode, 395);
 });
 
 test('tail :: rows that read like an exception are data, or ambiguous when the bytes cannot tell', () => {
