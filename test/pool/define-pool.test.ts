@@ -7,7 +7,7 @@ import { assertNoSecret } from '../secrets.js';
 import { heldBytes } from '../gc.js';
 import type { InspectionEvent } from 'xstate';
 import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
-import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
+import type { PreparedRequest, Row, ServerConfig } from '../../src/clickhouse/types.js';
 import { createTestClock, startSupervisor, whereis } from '../../src/otp/index.js';
 import { openTransport } from '../../src/clickhouse/transport.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
@@ -497,6 +497,154 @@ test('inspect :: broker, every connection and the writer show their state change
     const shown = { type: e.type, snapshot: (e as { snapshot?: unknown }).snapshot, event: (e as { event?: unknown }).event };
     assertNoSecret(shown, [PASSWORD, encodeURIComponent(PASSWORD), 'hunter2'], `inspection event ${e.type}`);
   }
+});
+
+test('lifecycle :: start() on a pool a supervisor already runs leaves it as it is; concurrent starts share one start', async () => {
+  const { pool, app, sent } = await started();
+  await pool.start();
+  assert.is(whereis(pool.name), pool, 'still the one running pool under its name');
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }]);
+  await app.stop();
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED', 'start() had not started a second tree');
+  const again = await Promise.all([pool.start(), pool.start()]).then(() => 'ok', (e: unknown) => e);
+  assert.is(again, 'ok', 'two concurrent start() calls both resolve');
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }]);
+  await pool.stop();
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED', 'one stop() stops it');
+  assert.is(sent.length, 2);
+});
+
+test('lifecycle :: flush() before start() rejects; a stopped pool starts again; a stop() during start() leaves it stopped', async () => {
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3 }, fakeServers().io);
+  const early = await Promise.race([pool.flush().then(() => 'flushed', (e: unknown) => e), flush().then(() => 'still waiting')]);
+  assert.is(codeOf(early), 'POOL_NOT_STARTED', 'flush() before start() rejects at once');
+  for (let round = 0; round < 2; round++) {
+    await pool.start();
+    assert.ok(pool.stats().started, `round ${round}: started`);
+    assert.equal(await pool.select('SELECT 1'), [{ x: 1 }]);
+    await pool.stop();
+    assert.not.ok(pool.stats().started, `round ${round}: stopped`);
+  }
+  // A stop() called while the start is still under way waits for it, then stops the pool.
+  const starting = pool.start();
+  await pool.stop();
+  await starting;
+  assert.not.ok(pool.stats().started, 'stop() during start() leaves the pool stopped');
+  assert.is(codeOf(await pool.select('SELECT 1').catch((e) => e)), 'POOL_NOT_STARTED');
+});
+
+test('async :: asyncInsertToTable refuses a generator of rows in the caller (it belongs to insertToTable) and queues nothing', async () => {
+  const { pool, app, sent } = await started();
+  function* rows(): Generator<Row> {
+    yield { id: 1 };
+  }
+  const err = (() => {
+    try {
+      pool.asyncInsertToTable('events', rows() as unknown as Row);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.is(codeOf(err), 'QUERY_PARAM');
+  assert.match(String((err as Error).message), 'insertToTable', 'the error points to insertToTable');
+  await pool.flush();
+  assert.equal(sent, [], 'nothing was written');
+  assert.is(pool.stats().writer.queued, 0);
+  await app.stop();
+});
+
+test('health :: a server\'s version is read at start, forgotten when it goes down and read again when it is back', async () => {
+  const fake = fakeServers();
+  const told: string[] = [];
+  const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
+  const io = { ...fake.io, info: { learn: async (server: ServerConfig) => void told.push(`learn:${index(server)}`), forget: (server: ServerConfig) => void told.push(`forget:${index(server)}`) } };
+  const clock = createTestClock();
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, balance: 'in_order', backoff: { initial: 100, max: 100 } }, io);
+  const app = await startSupervisor([pool], { clock });
+  assert.equal(told.sort(), ['learn:0', 'learn:1', 'learn:2']);
+  told.length = 0;
+  fake.behaviour[0] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  fake.probeOk[0] = false;
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }], 'failed over');
+  assert.not.ok(pool.stats().servers[0]!.up);
+  assert.equal(told, ['forget:0']);
+  assert.equal(pool.stats().servers.map((s) => s.errors), [1, 0, 0], 'the refused call counts against server 0 in stats()');
+  fake.behaviour[0] = async () => [{ x: 0 }];
+  fake.probeOk[0] = true;
+  clock.advance(100);
+  await flush();
+  assert.ok(pool.stats().servers[0]!.up, 'probed back up');
+  assert.equal(told, ['forget:0', 'learn:0']);
+  await app.stop();
+});
+
+test('stream :: send({ type: \'stream\' }) answers a row stream as stream() does; stream() before start throws POOL_NOT_STARTED at once', async () => {
+  const fake = fakeServers();
+  for (const i of [0, 1, 2]) {
+    fake.behaviour[i] = async (req) => {
+      if (req.type !== 'stream') return [{ x: 1 }];
+      await req.sink!.push([{ n: 0 }, { n: 1 }]);
+      return undefined;
+    };
+  }
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3 }, fake.io);
+  assert.throws(() => pool.stream('SELECT 1'), (e: unknown) => codeOf(e) === 'POOL_NOT_STARTED');
+  await pool.start();
+  const stream = await pool.send({ type: 'stream', sql: 'SELECT number AS n FROM numbers(2)' });
+  const seen: unknown[] = [];
+  for await (const row of stream) seen.push(row.n);
+  assert.equal(seen, [0, 1]);
+  assert.equal(fake.sent.length, 1);
+  await pool.stop();
+});
+
+test('overflow :: an overflow connection idle past its linger is stopped and its Client closed', async () => {
+  const fake = fakeServers();
+  // undici's Client tells whether it was closed or destroyed.
+  const opened: Array<{ readonly closed: boolean; readonly destroyed: boolean }> = [];
+  const io = {
+    ...fake.io,
+    open: (server: ServerConfig) => {
+      const t = openTransport(server);
+      opened.push(t as unknown as { readonly closed: boolean; readonly destroyed: boolean });
+      return t;
+    },
+  };
+  const clock = createTestClock();
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 1, maxOverflow: 1, overflowLinger: 50 }, io);
+  const app = await startSupervisor([pool], { clock });
+  const states: string[] = [];
+  pool.events.on('connection', (e) => { if (e.overflow) states.push(e.state); });
+  const gates: Array<() => void> = [];
+  for (let i = 0; i < 3; i++) fake.behaviour[i] = () => new Promise((resolve) => gates.push(() => resolve([{ x: 1 }])));
+  const calls = [pool.select('SELECT 1'), pool.select('SELECT 2')];
+  await flush();
+  assert.is(pool.stats().overflowInUse, 1);
+  assert.is(pool.stats().servers.reduce((n, s) => n + s.connections.busy, 0), 2, 'stats() counts the overflow connection among the busy ones');
+  assert.is(opened.length, 2);
+  for (const open of gates) open();
+  await Promise.all(calls);
+  clock.advance(50);
+  await flush();
+  assert.is(pool.stats().overflow, 0);
+  assert.is(states.at(-1), 'stopped', 'the overflow connection was stopped');
+  assert.ok(opened[1]!.closed || opened[1]!.destroyed, 'its Client was closed');
+  assert.not.ok(opened[0]!.closed, 'the base connection keeps its Client');
+  await app.stop();
+});
+
+test('lifecycle :: stop() answers a caller still waiting in line with POOL_STOPPED, not at its poolTimeout', async () => {
+  const { pool, app, behaviour } = await started({ poolSize: 1, maxOverflow: 0 });
+  behaviour[0] = () => new Promise(() => undefined);
+  const busy = pool.select('SELECT 1').catch((e: unknown) => e);
+  const waiting = pool.select('SELECT 2').catch((e: unknown) => e);
+  await flush();
+  assert.is(pool.stats().waiters, 1);
+  await app.stop();
+  const answer = await Promise.race([waiting, flush().then(() => 'still waiting')]);
+  assert.is(codeOf(answer), 'POOL_STOPPED');
+  assert.ok(codeOf(await Promise.race([busy, flush().then(() => 'still waiting')])), 'the call in flight is answered too');
 });
 
 test.run();

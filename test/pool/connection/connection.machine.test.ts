@@ -10,7 +10,7 @@ import { manualClock } from '../fake-clock.js';
 const request: PreparedRequest = { type: 'select', body: 'SELECT 1', options: {}, readOnly: true };
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number }) {
+function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; probe?: () => Promise<void>; random?: () => number; reset?: () => Promise<void> }) {
   const clock = manualClock();
   const resets: number[] = [];
   const probes: number[] = [];
@@ -19,6 +19,7 @@ function start(opts: { perform: (req: PreparedRequest) => Promise<unknown>; prob
     actors: {
       transport: transportLogic(async () => {
         resets.push(clock.now());
+        await opts.reset?.();
       }),
       probe: fromPromise(async () => {
         probes.push(clock.now());
@@ -162,6 +163,34 @@ test('abort :: a caller that gave up leaves a fresh Client, not a half-read sock
   assert.equal(c.resets.length, 1);
   assert.is(c.state(), 'idle');
   assert.equal(c.emitted, ['unavailable', 'ready']);
+});
+
+test('abort :: a Client that fails to be replaced still leaves the connection lendable (no hang in resetting)', async () => {
+  const c = start({
+    perform: async () => { throw new AbortError('bye', true); },
+    reset: async () => { throw new Error('destroy failed'); },
+  });
+  const out = c.run();
+  await flush();
+  await flush();
+  assert.is((out.error as { code: string }).code, 'ABORTED');
+  assert.equal(c.resets.length, 1);
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['unavailable', 'ready']);
+});
+
+test('failure :: a reset that fails still backs off and probes the server back (no hang in failed)', async () => {
+  const c = start({
+    perform: async () => { throw new TransportError('connect ECONNREFUSED', false); },
+    reset: async () => { throw new Error('destroy failed'); },
+  });
+  c.run();
+  await flush();
+  assert.is(c.state(), 'backoff');
+  c.clock.runNext();
+  await flush();
+  assert.is(c.state(), 'idle');
+  assert.equal(c.emitted, ['unavailable', 'failure:hard', 'probed', 'ready']);
 });
 
 test('context :: a busy connection keeps no call in its context (inspection shows plain data)', async () => {
