@@ -2,6 +2,7 @@
 // holds no socket to any server, also while calls time out during the stop and reconnect
 // backoffs fire; when the pool's supervisor gives up, queued async rows are reported and
 // flush() settles.
+import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { suite } from 'uvu';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
@@ -18,6 +19,13 @@ function socketsTo(ports: readonly number[]): string[] {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   return handles.filter((h): h is Socket => h instanceof Socket && !h.destroyed && ports.includes(h.remotePort ?? -1))
     .map((h) => `${h.remotePort}:${h.localPort}`);
+}
+
+/** Connections of any process on loopback to `port` in state ESTABLISHED (from /proc/net/tcp; a closed one is in FIN_WAIT). */
+function establishedTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+    .filter((line) => { const f = line.trim().split(/\s+/); return f[2] === `0100007F:${hex}` && f[3] === '01'; }).length;
 }
 
 const refuse = (proxy: { setMode(mode: 'reset-connect'): void }): void => proxy.setMode('reset-connect');
@@ -91,6 +99,27 @@ test('stop :: the connections a pool opened to kill timed-out and aborted querie
   } finally {
     await app.stop();
     await proxy.close();
+  }
+});
+
+test('stop :: a KILL QUERY still waiting for its answer when the pool stops is cut, not left open', async () => {
+  // Answers come 3 s late: the KILL of the timed-out select is still out when stop() is called.
+  const late = await startFaultProxy({ target: serverUrls()[0] as string, mode: { mode: 'latency', ms: 3_000, firstByteOnly: true } });
+  const pool = definePool({ connectionStrings: [late.url()], name: `it-shutdown-kill-out-${process.pid}`, poolSize: 1, maxOverflow: 0, onError: () => undefined });
+  const app = await startSupervisor([pool]);
+  try {
+    await until('the server\'s version is known', () => pool.stats().servers[0]!.version !== undefined, 10_000);
+    const code = await pool.select(SLOW, {}, { timeout: 300 }).then(() => 'answered', (e: { code?: string }) => e.code);
+    assert.is(code, 'TIMEOUT');
+    await until('the KILL is out', () => late.stats().open > 0, 2_000, 10);
+    await app.stop();
+    // Before: stop() resolved with the KILL's connection still waiting for its late answer.
+    // (The proxy's own count is no help here: it keeps its half of a link the client closed
+    // until the late answer comes.)
+    await until('no connection of the pool still established', () => establishedTo(late.port) === 0, 300, 10);
+  } finally {
+    await app.stop();
+    await late.close();
   }
 });
 
