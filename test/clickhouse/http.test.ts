@@ -235,6 +235,12 @@ test('send :: the untagged block of 24.x releases, in a broken stream, is a Clic
   assert.is((err as ClickHouseError).serverName, 'MEMORY_LIMIT_EXCEEDED');
 });
 
+test('send :: an untagged block split over several chunks of a broken stream is still a ClickHouseError', async () => {
+  const err = await brokenStream('', ['0\n1\n', '__exception__\r\nCode: 241. DB::Exception: Memory li', 'mit (for query) exceeded. (MEMORY_LIMIT_EXCEEDED) (version 24.12.1.1)\n']);
+  assert.instance(err, ClickHouseError);
+  assert.is((err as ClickHouseError).serverCode, 241);
+});
+
 test('send :: a stream broken without an exception block stays a TransportError', async () => {
   const err = await brokenStream('X-ClickHouse-Exception-Tag: abcdefghijklmnop\r\n', ['0\n1\n', 'Code: 241. DB::Exception: in the data\n']);
   assert.instance(err, TransportError);

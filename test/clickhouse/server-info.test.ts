@@ -23,4 +23,12 @@ test('featuresOf :: 18.16 has none of the modern features, 26.7 has all, and eac
   assert.is(featuresOf('22.2.1').insertDeduplicationToken, true);
 });
 
+test('featuresOf :: RowBinaryWithNamesAndTypes is asked of 22.1 and later only, omitted fields take their DEFAULT from 20.1', () => {
+  assert.is(featuresOf('21.12.4').rowBinaryWithNamesAndTypes, false);
+  assert.is(featuresOf('21.1.2').rowBinaryWithNamesAndTypes, false);
+  assert.is(featuresOf('22.1.3').rowBinaryWithNamesAndTypes, true);
+  assert.is(featuresOf('19.17.1').omittedFieldDefaults, false);
+  assert.is(featuresOf('20.1.2').omittedFieldDefaults, true);
+});
+
 test.run();
