@@ -93,12 +93,14 @@ const GEO: Readonly<Record<string, ColumnType>> = {
 /**
  * The type a value of `type` is made of, for the types that are another under a name of
  * their own: the geo types (`Point` is `Tuple(Float64, Float64)`, `Ring` an `Array` of
- * them ...) and `Nested(a T, ...)`, an `Array(Tuple(a T, ...))`; any other type as it is.
+ * them ...), `Nested(a T, ...)`, an `Array(Tuple(a T, ...))`, and `SimpleAggregateFunction(f, T)`,
+ * a T; any other type as it is.
  *
  * @example
  * structuralType(parseColumnType('Ring')); // Array(Tuple(Float64, Float64))
  */
 export function structuralType(type: ColumnType): ColumnType {
+  if (type.name === 'SimpleAggregateFunction') return structuralType(type.args[type.args.length - 1] as ColumnType);
   const geo = GEO[type.name];
   if (geo !== undefined && type.args.length === 0) return geo;
   if (type.name === 'Nested') return arrayOf({ name: 'Tuple', args: type.args });

@@ -150,10 +150,8 @@ function couldBeRows(body: string, from: number, header: TsvHeader): boolean {
   return true;
 }
 
-/** What a value of `type` is read as: a `SimpleAggregateFunction(f, T)` as a T, a geo type as its tuples and arrays. */
-const readAs = (type: ColumnType): ColumnType => (type.name === 'SimpleAggregateFunction' ? readAs(type.args[type.args.length - 1] as ColumnType) : structuralType(type));
 const unwrap = (declared: ColumnType): ColumnType => {
-  const type = readAs(declared);
+  const type = structuralType(declared);
   return type.name === 'Nullable' || type.name === 'LowCardinality' ? unwrap(type.args[0] as ColumnType) : type;
 };
 
@@ -258,7 +256,7 @@ function fieldsOf(header: TsvHeader, context: DecodeContext): Scalar[] {
 
 /** A field as it appears in a TSV line: escaped scalars, or the quoted text of composites. */
 function topLevel(declared: ColumnType, context: DecodeContext): Scalar {
-  const type = readAs(declared);
+  const type = structuralType(declared);
   if (type.name === 'Nullable' || type.name === 'Nothing') {
     const inner = type.name === 'Nothing' ? () => null : topLevel(type.args[0] as ColumnType, context);
     return (text) => (text === '\\N' ? null : inner(text));
@@ -285,7 +283,7 @@ type Nested = (cursor: Cursor) => unknown;
 
 /** Reads a value in ClickHouse's quoted text form, as inside `[...]` and `(...)`. */
 function composite(declared: ColumnType, context: DecodeContext): Nested {
-  const type = readAs(declared);
+  const type = structuralType(declared);
   if (type.name === 'Array') {
     const item = composite(type.args[0] as ColumnType, context);
     return (c) => list(c, '[', ']', () => item(c));

@@ -260,8 +260,6 @@ function encodeTyped(value: unknown, name: string, declared: ColumnType, seen: u
   switch (type.name) {
     case 'Nullable': case 'LowCardinality':
       return encodeTyped(value, name, type.args[0] as ColumnType, seen);
-    case 'SimpleAggregateFunction':
-      return encodeTyped(value, name, type.args[type.args.length - 1] as ColumnType, seen);
     case 'Decimal': case 'Decimal32': case 'Decimal64': case 'Decimal128': case 'Decimal256':
       return encodeValue(value, name, 'decimal', seen);
     case 'DateTime':
