@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'undici';
 import { AbortError, ClosedError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
@@ -11,6 +11,7 @@ import { connect } from '../../src/clickhouse/connection.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { forgetServerInfo, serverInfo } from '../../src/clickhouse/server-info.js';
 import { fakeServer, withFakeServer } from './fake-http.js';
+import type { Row } from '../../src/clickhouse/types.js';
 
 const test = suite('request-path');
 
@@ -414,6 +415,138 @@ test('connect :: ping\'s own timeout wins over the connection\'s', async () => {
       assert.instance(err, TimeoutError);
       assert.is((err as TimeoutError).timeout, 200);
       assert.ok(Date.now() - t0 < 2_000);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('insert_to_table :: each request of an insert from a slow source gets the whole timeout: a source slower than the timeout as a whole, but not between rows, is stored', async () => {
+  const statements: string[] = [];
+  await withFakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) return void res.end('18.16.1\tUTC\n');
+    if (req.body.startsWith('DESCRIBE')) return void res.end('a\tUInt32\t\t\n');
+    statements.push(req.body);
+    // Answered soon, but not within a millisecond.
+    setTimeout(() => res.end(''), 50);
+  }, async (_client, _server, fake) => {
+    const conn = connect(fake.url);
+    try {
+      // 18.16 takes a source in rounds: the round is sent once its rows waited a second,
+      // by then longer than the call's timeout of 800 ms (each wait for a row is 300 ms).
+      async function* slowRows(): AsyncGenerator<Row> {
+        for (let a = 1; a <= 5; a++) {
+          if (a > 1) await new Promise((r) => setTimeout(r, 300));
+          yield { a };
+        }
+      }
+      const t0 = Date.now();
+      const result = await conn.insertToTable('t', slowRows(), { timeout: 800 });
+      assert.ok(Date.now() - t0 > 800, 'the call as a whole took longer than its timeout');
+      assert.is(result.rows, 5);
+      assert.is(statements.length, 1);
+      assert.match(statements[0] ?? '', /^INSERT INTO `t`/);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('query :: a WITH ... SELECT is a read: a value that ends like an exception is asked again to be sure, not thrown', async () => {
+  const value = 'Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded, e.what() = DB::Exception';
+  await withModern(async (conn, statements) => {
+    assert.is(await conn.query('WITH 1 AS x SELECT s FROM t FORMAT TSV', undefined, { queryId: 'with-1' }), `${value}\n`);
+    assert.equal(statements.map((p) => [p.get('query_id'), p.get('wait_end_of_query')]), [['with-1', null], ['with-1-confirm', '1']]);
+  }, () => `${value}\n`);
+});
+
+test('connect :: without a timeout option a call and a ping give up after 5 s (the documented default)', async () => {
+  await withFakeServer((req, res) => {
+    // Nothing is answered but the KILL QUERY that follows a timed-out call.
+    if (req.body.startsWith('KILL')) res.end('');
+  }, async (_client, _server, fake) => {
+    const conn = connect(fake.url);
+    try {
+      // A bound for the test only: with a longer default the calls end here, as ABORTED.
+      const signal = AbortSignal.timeout(6_500);
+      const t0 = Date.now();
+      const [call, pinged] = await Promise.all([
+        conn.query('SELECT 1', undefined, { signal }).catch((e: unknown) => e),
+        conn.ping({ signal }).catch((e: unknown) => e),
+      ]);
+      for (const err of [call, pinged]) {
+        assert.instance(err, TimeoutError);
+        assert.is((err as TimeoutError).timeout, 5_000);
+      }
+      assert.ok(Date.now() - t0 >= 4_900, `gave up after ${Date.now() - t0} ms`);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+// A server that never closes an idle socket itself, and says so (`Keep-Alive: timeout=N`) or not (`hint` undefined); it counts the sockets it is given.
+async function withKeepAlive(hint: number | undefined, fn: (url: string, sockets: Socket[]) => Promise<void>): Promise<void> {
+  const sockets: Socket[] = [];
+  const http = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (hint !== undefined) res.setHeader('Keep-Alive', `timeout=${hint}`);
+      res.end('1\n');
+    });
+  });
+  // No timer of its own, so no hint of its own either: what the client does is all there is.
+  http.keepAliveTimeout = 0;
+  http.on('connection', (socket: Socket) => sockets.push(socket));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  try {
+    await fn(`http://127.0.0.1:${(http.address() as AddressInfo).port}/default`, sockets);
+  } finally {
+    await new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); });
+  }
+}
+
+test('transport :: an idle socket is kept for the next call, but never up to the server\'s keep-alive: one of 2 s or less is not reused at all', async () => {
+  // A hint of 10 s: kept (8 s), the next call goes on the same socket.
+  await withKeepAlive(10, async (url, sockets) => {
+    const conn = connect(url, { connections: 1 });
+    try {
+      await conn.query('SELECT 1');
+      await conn.query('SELECT 2');
+      assert.is(sockets.length, 1, 'one socket for both calls');
+    } finally {
+      await conn.close();
+    }
+  });
+  // A hint of 2 s: the server may close it at any moment, so each call gets a fresh socket.
+  await withKeepAlive(2, async (url, sockets) => {
+    const conn = connect(url, { connections: 1 });
+    try {
+      await conn.query('SELECT 1');
+      await conn.query('SELECT 2');
+      assert.is(sockets.length, 2, 'a socket the server may be closing is not reused');
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('transport :: a server that gives no keep-alive hint has its idle socket closed by the client after about 4 s', async () => {
+  await withKeepAlive(undefined, async (url, sockets) => {
+    const conn = connect(url, { connections: 1 });
+    try {
+      await conn.query('SELECT 1');
+      const idleFrom = Date.now();
+      await conn.query('SELECT 2');
+      assert.is(sockets.length, 1, 'kept for the next call');
+      const socket = sockets[0] as Socket;
+      // Bounded: a socket still open after 6 s is a failure, not a wait.
+      const closedAfter = await new Promise<number | undefined>((resolve) => {
+        const bound = setTimeout(() => resolve(undefined), 6_000);
+        socket.once('close', () => { clearTimeout(bound); resolve(Date.now() - idleFrom); });
+      });
+      assert.ok(closedAfter !== undefined, 'the idle socket was still open after 6 s');
+      assert.ok(closedAfter >= 2_500, `closed after ${closedAfter} ms: too soon to be of use`);
     } finally {
       await conn.close();
     }

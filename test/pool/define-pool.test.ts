@@ -554,6 +554,32 @@ test('async :: asyncInsertToTable refuses a generator of rows in the caller (it 
   await app.stop();
 });
 
+test('async :: asyncQuery sends its statement as a query: no insert deduplication token, no async_insert setting, in order with the rest', async () => {
+  const fake = fakeServers();
+  const got: PreparedRequest[] = [];
+  const perform = fake.io.perform;
+  fake.io.perform = (t: unknown, server: ServerConfig, request: PreparedRequest) => {
+    got.push(request);
+    return perform(t, server, request);
+  };
+  const pool = definePoolWith({ connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3 }, fake.io);
+  const app = await startSupervisor([pool], { clock: createTestClock() });
+  pool.asyncQuery('OPTIMIZE TABLE events FINAL');
+  pool.asyncInsert('INSERT INTO events VALUES ({id})', { id: 7 });
+  await pool.flush();
+  assert.equal(got.map((r) => r.body), ['OPTIMIZE TABLE events FINAL', 'INSERT INTO events VALUES (7)']);
+  const [query, insert] = got;
+  assert.is(query?.type, 'query');
+  assert.is(query?.readOnly, false);
+  // What the writer stamps on an insert (a token kept across retries) is not put on a query.
+  assert.is(query?.options.deduplicationToken, undefined);
+  assert.is(query?.options.asyncInsert, undefined);
+  assert.is(insert?.type, 'insert');
+  assert.type(insert?.options.deduplicationToken, 'string');
+  assert.equal([pool.stats().writer.written, pool.stats().writer.failed], [2, 0]);
+  await app.stop();
+});
+
 test('health :: a server\'s version is read at start, forgotten when it goes down and read again when it is back', async () => {
   const fake = fakeServers();
   const told: string[] = [];
