@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'undici';
-import { AbortError, ClosedError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
+import { AbortError, ClosedError, ConfigError, ProtocolError, ResultTooLargeError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import { ping, send } from '../../src/clickhouse/http.js';
 import { connect } from '../../src/clickhouse/connection.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
@@ -547,6 +547,112 @@ test('transport :: a server that gives no keep-alive hint has its idle socket cl
       });
       assert.ok(closedAfter !== undefined, 'the idle socket was still open after 6 s');
       assert.ok(closedAfter >= 2_500, `closed after ${closedAfter} ms: too soon to be of use`);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('connect :: a call made while a stream is being read goes on a socket of its own, not in line behind the stream', async () => {
+  let endStream: () => void = () => undefined;
+  await withFakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) return void res.end('18.16.1\tUTC\n');
+    if (req.body.startsWith('KILL')) return void res.end('');
+    if (req.body.startsWith('SELECT slow')) {
+      // The answer starts (its end is held back by the reader, to tell an appended exception
+      // from rows: enough rows that the first is handed over), and is held open until the test ends it.
+      res.write(`x\nUInt32\n${Array.from({ length: 50_000 }, (_, i) => i + 1).join('\n')}\n`);
+      endStream = () => res.end('50001\n');
+      return;
+    }
+    res.end(`${req.body}\n`);
+  }, async (_client, _server, fake) => {
+    const conn = connect(fake.url, { timeout: 3_000 });
+    try {
+      const rows = conn.stream('SELECT slow')[Symbol.asyncIterator]();
+      assert.equal((await rows.next()).value, { x: 1 });
+      // The stream's answer has begun and is still coming: the next call must not wait for its end.
+      const next = await conn.query('SELECT 2', undefined, { timeout: 1_500 }).catch((e: unknown) => e);
+      assert.is(next, 'SELECT 2\n', `the second call got ${String(next)}`);
+      endStream();
+      let count = 1;
+      while ((await rows.next()).done !== true) count++;
+      assert.is(count, 50_001);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('ping :: without a timeout of its own a ping waits up to 5 s: a server slow to say Ok. is not taken for down', async () => {
+  await withFakeServer((_req, res) => void setTimeout(() => res.end('Ok.\n'), 800), async (client, server) => {
+    await ping(client, server);
+  });
+});
+
+test('send :: an array\'s rows in several chunks go with their Content-Length, never chunked (18.16 would store the rows of a cut chunked body)', async () => {
+  await withFakeServer((req, res) => res.end(req.body.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (_client, _server, fake) => {
+    const conn = connect(fake.url);
+    try {
+      // About 40 KB of rows: more than the first chunk the encoder fills.
+      const rows = Array.from({ length: 200 }, (_, id) => ({ id, s: 'x'.repeat(200) }));
+      await conn.insertToTable('t', rows);
+      const insert = fake.seen.find((s) => s.body.startsWith('INSERT'));
+      assert.ok(insert !== undefined);
+      assert.ok((insert?.body.length ?? 0) > 32 * 1024);
+      assert.is(insert?.headers['content-length'], String(Buffer.byteLength(insert?.body ?? '')));
+      assert.is(insert?.headers['transfer-encoding'], undefined);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('query :: a query id of 256 characters is taken; one of 257 is refused before anything is sent', async () => {
+  await withFakeServer((_req, res) => res.end('1\n'), async (_client, _server, fake) => {
+    const conn = connect(fake.url);
+    try {
+      const longest = 'q'.repeat(256);
+      assert.is(await conn.query('SELECT 1', undefined, { queryId: longest }), '1\n');
+      assert.is(new URL(fake.seen[0]?.url ?? '', 'http://x').searchParams.get('query_id'), longest);
+      const err = await conn.query('SELECT 1', undefined, { queryId: `${longest}q` }).catch((e: unknown) => e);
+      assert.instance(err, ConfigError);
+      assert.match((err as ConfigError).message, 'options.queryId');
+      assert.is(fake.seen.length, 1);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+test('insert_to_table :: a backslash in a column name is escaped in the statement, so the name cannot end its quotes', async () => {
+  await withModern(async (conn, _statements, bodies) => {
+    await conn.insertToTable('t', [{ 'a\\b': 1, 'c\\': 2 }]);
+    assert.is(bodies.length, 1);
+    assert.match(bodies[0] ?? '', /^INSERT INTO `t` \(`a\\\\b`, `c\\\\`\) FORMAT JSONEachRow\n/);
+  });
+});
+
+test('select :: a call is not held past its own timeout by a version question another call asked with a longer one', async () => {
+  await withFakeServer((req, res) => {
+    // The version is never told; the KILL that follows a timed-out call is answered.
+    if (req.body.startsWith('KILL')) res.end('');
+  }, async (_client, _server, fake) => {
+    const conn = connect(fake.url);
+    try {
+      const ac = new AbortController();
+      const first = conn.select('SELECT 1 AS x', undefined, { timeout: 4_000, signal: ac.signal }).catch((e: unknown) => e);
+      // The second call shares the question the first one asked.
+      const t0 = Date.now();
+      const err = await conn.select('SELECT 2 AS x', undefined, { timeout: 300 }).catch((e: unknown) => e);
+      const took = Date.now() - t0;
+      ac.abort(new Error('done with it'));
+      assert.instance(err, TimeoutError);
+      assert.ok((err as TimeoutError).timeout <= 300, `timed out by a ${(err as TimeoutError).timeout} ms bound`);
+      assert.is((err as TimeoutError).requestSent, false);
+      assert.ok(took < 2_000, `the call of 300 ms took ${took} ms`);
+      assert.instance(await first, AbortError);
+      assert.equal(fake.seen.filter((s) => !s.body.startsWith('KILL')).map((s) => s.body.slice(0, 16)), ['SELECT version()'], 'one question, and no select sent');
     } finally {
       await conn.close();
     }
