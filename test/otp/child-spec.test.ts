@@ -58,4 +58,10 @@ test('flags :: defaults are one_for_one, 3 restarts in 5000 ms; bad or unknown f
   assert.is(code(() => supervisor({ id: 's', children: [], inspect: () => undefined } as never)), 'OTP_INVALID_SPEC');
 });
 
+test('validation :: shutdown takes any ms from 0 up to the longest timer, 2^31-1', () => {
+  assert.is(resolveSpec({ id: 'w', start, shutdown: 0 }).shutdown, 0);
+  assert.is(resolveSpec({ id: 'w', start, shutdown: 2 ** 31 - 1 }).shutdown, 2 ** 31 - 1);
+  for (const bad of [-1, 2 ** 31, Number.NaN]) assert.is(code(() => resolveSpec({ id: 'w', start, shutdown: bad })), 'OTP_INVALID_SPEC', String(bad));
+});
+
 test.run();

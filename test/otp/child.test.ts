@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { createActor, fromPromise, setup } from 'xstate';
 import { resolveSpec } from '../../src/otp/child-spec.js';
 import { startInstance, stopInstance } from '../../src/otp/child.js';
-import { createTestClock, type TestClock } from '../../src/otp/clock.js';
+import { createTestClock, realClock, type TestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { startSupervisor } from '../../src/otp/supervisor.logic.js';
 import type { ChildActor, ChildSpec, Shutdown } from '../../src/otp/types.js';
@@ -164,6 +164,38 @@ test('exit :: an actor stopped from outside its supervisor is a crash (OTP_KILLE
   instance.actor.stop();
   const reason = await instance.exited;
   assert.ok(typeof reason === 'object' && reason.error instanceof OtpError && reason.error.code === 'OTP_KILLED');
+});
+
+test('shutdown :: a child that ends by itself during its graceful stop ends the wait, without waiting for the deadline', async () => {
+  for (const shutdown of [5_000, 'infinity'] as const) {
+    const clock = createTestClock();
+    // The stop asks the actor to finish and never settles itself (a drain whose promise is lost).
+    const spec = resolveSpec({
+      id: 'w', shutdown, start: () => createActor(workerMachine),
+      stop: (actor: ChildActor) => { actor.send({ type: 'EXIT' }); return new Promise<void>(() => undefined); },
+    });
+    const instance = await startInstance(spec, noInspect(clock));
+    let done = false;
+    void stopInstance(instance, spec, clock).then(() => { done = true; });
+    await flush();
+    assert.is(done, true, `shutdown ${shutdown}: stopped without the clock moving`);
+    assert.is(await instance.exited, 'normal');
+    assert.is(clock.pending(), 0, 'no deadline timer left behind');
+  }
+});
+
+test('shutdown :: infinity on the real clock waits for a graceful stop that takes real time', async () => {
+  const log: string[] = [];
+  const spec = resolveSpec({
+    id: 'w', shutdown: 'infinity', start: () => createActor(workerMachine),
+    stop: (actor: ChildActor) => new Promise<void>((resolve) => {
+      setTimeout(() => { log.push(`drained:${status(actor)}`); resolve(); }, 20);
+    }),
+  });
+  const instance = await startInstance(spec, { clock: realClock, inspect: undefined });
+  await stopInstance(instance, spec, realClock);
+  assert.equal(log, ['drained:active'], 'the drain ran to its end before the actor was stopped');
+  assert.is(status(instance.actor), 'stopped');
 });
 
 test.run();

@@ -55,4 +55,13 @@ test('real clock :: monotonic (a wall clock stepped back an hour moves it not) a
   realClock.clearTimeout(handle);
 });
 
+test('test clock :: a negative delay is a delay of 0: the timer fires at the current instant, time never goes back', () => {
+  const clock = createTestClock(100);
+  const seen: number[] = [];
+  clock.setTimeout(() => seen.push(clock.now()), -50);
+  clock.advance(0);
+  assert.equal(seen, [100]);
+  assert.is(clock.now(), 100);
+});
+
 test.run();

@@ -89,3 +89,31 @@ export function rows(children: ReadonlyArray<{ id: string; running: boolean }>):
 
 /** The xstate status of an actor's snapshot: `'active'`, `'done'`, `'error'` or `'stopped'`. */
 export const status = (actor: ChildActor): string => (actor.getSnapshot() as { status: string }).status;
+
+/** A promise settled from outside. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A new `Deferred`; its promise stays pending until `resolve` or `reject` is called. */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+/** `spec` whose start attempts listed in `attempts` (counted from 1) wait for `gate` before starting. */
+export function held(spec: ChildSpec, attempts: number[], gate: Promise<unknown>): ChildSpec {
+  let attempt = 0;
+  return {
+    ...spec,
+    start: async (context) => {
+      attempt += 1;
+      if (attempts.includes(attempt)) await gate;
+      return spec.start(context);
+    },
+  };
+}

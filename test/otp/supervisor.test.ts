@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { createTestClock } from '../../src/otp/clock.js';
 import { OtpError } from '../../src/otp/errors.js';
 import { startSupervisor, supervisor, supervisorOf } from '../../src/otp/supervisor.logic.js';
-import type { StartContext, SupervisorNotice, SupervisorOptions } from '../../src/otp/types.js';
-import { flush, rows, worker, type Journal, type WorkerOptions } from './helpers.js';
+import type { ChildSpec, StartContext, Supervisor, SupervisorNotice, SupervisorOptions } from '../../src/otp/types.js';
+import { deferred, flush, held, rows, status, worker, type Journal, type WorkerOptions } from './helpers.js';
 
 const test = suite('supervisor');
 
@@ -354,6 +354,141 @@ test('kill :: a supervisor killed while a restart waits starts nothing more; its
   assert.is(sup.status, 'stopped');
   const snapshot = sup.actor.getSnapshot() as { context: { children: { running: boolean }[] } };
   assert.equal(snapshot.context.children.map((c) => c.running), [false, false], 'the snapshot is not the one from before the kill');
+});
+
+test('one_for_all :: two children crashing while the supervisor is busy cost one restart, and the dead one\'s stop() is not called', async () => {
+  const stops: string[] = [];
+  const { sup, workers } = await tree(['a', 'b'], { strategy: 'one_for_all', intensity: 1 }, (id) => ({ stop: async () => void stops.push(id) }));
+  const gate = deferred();
+  const x = worker('x');
+  const added = sup.startChild(held(x.spec, [1], gate.promise)); // keeps the mailbox busy
+  await flush();
+  workers.a!.crash();
+  workers.b!.crash();
+  gate.resolve();
+  await added;
+  await flush();
+  // a's exit restarts all three; b's exit, queued meanwhile, is of an instance already replaced.
+  assert.is(sup.status, 'running');
+  assert.equal([workers.a!.starts(), workers.b!.starts(), x.starts()], [2, 2, 2]);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up', 'x:up']);
+  assert.equal(sup.whichChildren().map((c) => c.actor), [workers.a!.actor(), workers.b!.actor(), x.actor()]);
+  assert.equal(stops, [], 'b had already crashed: no graceful stop for it');
+  await sup.stop();
+});
+
+test('restart :: a queued retry is dropped once a restart of its group has superseded it (rest_for_one)', async () => {
+  const gate = deferred();
+  const a = worker('a', { failOn: [2] });
+  const b = worker('b', { failOn: [2] });
+  const sup = await startSupervisor([a.spec, held(b.spec, [2], gate.promise)], { clock: createTestClock(), strategy: 'rest_for_one', intensity: 10 });
+  b.crash();
+  await flush(); // b's restart waits on the gate
+  a.crash(); // a's exit is queued behind it
+  gate.resolve(); // b's start fails: a retry of b is queued behind a's exit
+  await flush();
+  // a's exit restarts a and b, but a's start fails; a's retry then starts a and b. b's own retry, superseded, is dropped.
+  assert.equal([a.starts(), b.starts()], [3, 3]);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up']);
+  assert.equal(sup.whichChildren().map((c) => c.restarts), [2, 2]);
+  await sup.stop();
+});
+
+test('kill :: a supervisor killed while its children are still starting rejects its start with OTP_KILLED at once', async () => {
+  const gate = deferred();
+  const a = worker('a');
+  const b = worker('b');
+  let root: Supervisor | undefined;
+  const spy: ChildSpec = { ...a.spec, start: (ctx) => { root = ctx?.supervisor; return a.spec.start(ctx); } };
+  let outcome = 'pending';
+  void startSupervisor([spy, held(b.spec, [1], gate.promise)], { clock: createTestClock() }).then(
+    () => { outcome = 'started'; },
+    (error: unknown) => { outcome = error instanceof OtpError ? error.code : String(error); },
+  );
+  await flush(); // b's start waits on the gate
+  root!.actor.stop();
+  await flush();
+  assert.is(outcome, 'OTP_KILLED', 'the start settled without waiting for b');
+  assert.is(status(a.actor()), 'stopped');
+  gate.resolve();
+  await flush();
+  assert.is(b.starts(), 1);
+  assert.is(status(b.actor()), 'stopped', 'b, started late, was stopped');
+});
+
+test('api :: terminateChild on a child whose restart failed cancels the queued retry', async () => {
+  const gate = deferred();
+  const a = worker('a', { failOn: [2] });
+  const sup = await startSupervisor([held(a.spec, [2], gate.promise)], { clock: createTestClock() });
+  a.crash();
+  await flush(); // the restart's start waits on the gate
+  const terminated = sup.terminateChild('a'); // queued behind the restart
+  gate.resolve(); // that start fails: a retry is queued behind terminateChild
+  await terminated;
+  await flush();
+  assert.is(a.starts(), 2, 'the retry was not run');
+  assert.equal(rows(sup.whichChildren()), ['a:down']);
+  assert.is(sup.status, 'running');
+  await sup.stop();
+});
+
+test('start :: a child that crashes while a later sibling is still starting is restarted once the supervisor is up', async () => {
+  const gate = deferred();
+  const a = worker('a');
+  const b = worker('b');
+  const starting = startSupervisor([a.spec, held(b.spec, [1], gate.promise)], { clock: createTestClock() });
+  await flush();
+  a.crash();
+  await flush();
+  gate.resolve();
+  const sup = await starting;
+  await flush();
+  assert.equal([a.starts(), b.starts()], [2, 1]);
+  assert.equal(rows(sup.whichChildren()), ['a:up', 'b:up']);
+  await sup.stop();
+});
+
+test('stop :: stop() called while the supervisor is giving up resolves once it has failed', async () => {
+  const gate = deferred();
+  const { sup, workers } = await tree(['a', 'b'], { intensity: 0 }, (id) => (id === 'b' ? { stop: () => gate.promise } : {}));
+  workers.a!.crash();
+  await flush(); // past its intensity, it is stopping b, whose stop() waits on the gate
+  let stopped = false;
+  void sup.stop().then(() => { stopped = true; });
+  await flush();
+  assert.is(stopped, false);
+  gate.resolve();
+  await flush();
+  assert.is(stopped, true, 'stop() did not hang');
+  assert.is(sup.status, 'failed');
+  const reason = await sup.stopped;
+  assert.ok(typeof reason === 'object' && reason.error instanceof OtpError && reason.error.code === 'OTP_MAX_RESTARTS');
+});
+
+test('kill :: a killed supervisor stops its running children at once, last started first', async () => {
+  const { sup, journal } = await tree(['a', 'b', 'c']);
+  sup.actor.stop();
+  await flush();
+  assert.equal(journal, ['stop:c', 'stop:b', 'stop:a']);
+  assert.equal(rows(sup.whichChildren()), ['a:down', 'b:down', 'c:down']);
+  assert.is(await sup.stopped, 'shutdown');
+});
+
+test('kill :: a child whose start finishes after its supervisor was killed is stopped, not left running', async () => {
+  const gate = deferred();
+  const a = worker('a');
+  const sup = await startSupervisor([held(a.spec, [2], gate.promise)], { clock: createTestClock() });
+  const first = a.actor();
+  a.crash();
+  await flush(); // the restart's start waits on the gate
+  sup.actor.stop();
+  gate.resolve();
+  await flush();
+  assert.is(a.starts(), 2);
+  assert.is.not(a.actor(), first);
+  assert.is(status(a.actor()), 'stopped', 'the late actor was stopped');
+  assert.equal(rows(sup.whichChildren()), ['a:down']);
+  assert.is(sup.status, 'stopped');
 });
 
 test.run();
