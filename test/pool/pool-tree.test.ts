@@ -1,0 +1,188 @@
+// The pool's supervision tree (pool-tree.ts) under faults: a burst of connection crashes,
+// the broker crashing, an overflow connection whose start is refused. Fake servers (the
+// ConnectionIO seam) and a simulated clock, as in define-pool.test.ts; every wait is a few
+// setImmediate turns or a step of the test clock.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TransportError } from '../../src/clickhouse/errors.js';
+import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
+import type { QueryOutcome } from '../../src/clickhouse/query-control.js';
+import { createTestClock, startSupervisor, supervisorOf, type ChildActor, type Supervisor, type SupervisorNotice } from '../../src/otp/index.js';
+import { openTransport } from '../../src/clickhouse/transport.js';
+import { definePoolWith } from '../../src/pool/define-pool.js';
+import type { PoolOptions } from '../../src/pool/options.js';
+
+const urls = [1, 2, 3].map((i) => `http://alice:secret@10.0.0.${i}:8123/db`);
+const flush = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+const codeOf = (e: unknown) => (e as { code?: string } | undefined)?.code;
+const bug = async (): Promise<never> => {
+  throw new TypeError("Cannot read properties of undefined (reading 'x')");
+};
+
+type Behaviour = (request: PreparedRequest) => Promise<unknown>;
+
+function fakeServers() {
+  const sent: Array<{ server: number; body: string }> = [];
+  const behaviour: Behaviour[] = [0, 1, 2].map(() => async (req) => (req.type === 'select' ? [{ x: 1 }] : req.type === 'query' ? 'ok' : undefined));
+  const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
+  let opened = 0;
+  const io = {
+    open: (server: ServerConfig) => {
+      opened++;
+      return openTransport(server);
+    },
+    perform: (_t: unknown, server: ServerConfig, request: PreparedRequest) => {
+      sent.push({ server: index(server), body: request.body });
+      return behaviour[index(server)]!(request);
+    },
+    probe: async () => undefined,
+    // A fake server never runs a call its connection crashed on.
+    outcome: async (): Promise<QueryOutcome> => 'absent',
+  };
+  return { sent, behaviour, io, opened: () => opened };
+}
+
+let seq = 0;
+async function started(options: Partial<PoolOptions> = {}) {
+  const fake = fakeServers();
+  const clock = createTestClock();
+  const pool = definePoolWith({ connectionStrings: urls, name: `tree-${++seq}`, poolSize: 3, ...options }, fake.io);
+  const app = await startSupervisor([pool], { clock });
+  return { ...fake, pool, app, clock };
+}
+
+/** The pool supervisor's child `id` (broker, connections, writer), as a supervisor shows it. */
+function childOf(app: Supervisor, id: string): ChildActor {
+  const poolActor = app.whichChildren()[0]!.actor!;
+  const actor = supervisorOf(poolActor)!.whichChildren().find((c) => c.id === id)?.actor;
+  if (actor === undefined) throw new Error(`no running child '${id}'`);
+  return actor;
+}
+
+const test = suite('pool-tree');
+
+test('crash :: a burst of poolSize connection crashes leaves the healthy connections alone: a call in flight on one still gets its answer', async () => {
+  // poolSize 5: the connections supervisor takes max(3, 5) = 5 restarts within its period.
+  const { pool, app, behaviour, sent, opened } = await started({ poolSize: 5, maxOverflow: 0 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async (req) => {
+      if (req.body.includes('bug')) return bug();
+      if (req.body.includes('slow')) {
+        await gate;
+        return [{ x: 'slow' }];
+      }
+      return [{ x: i }];
+    };
+  }
+  const slow = pool.select('SELECT slow').then((rows) => ({ rows }), (e: unknown) => ({ error: codeOf(e) }));
+  await flush();
+  assert.is(pool.stats().inUse, 1, 'the slow call holds one connection');
+  assert.is(opened(), 5);
+  for (let i = 0; i < 5; i++) {
+    assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED', `crash ${i + 1}`);
+    await flush();
+  }
+  release();
+  const outcome = await Promise.race([slow, flush(20).then(() => 'still waiting')]);
+  assert.equal(outcome, { rows: [{ x: 'slow' }] }, 'the call in flight on a healthy connection was answered');
+  assert.is(sent.filter((s) => s.body.includes('slow')).length, 1, 'and sent once, not retried after a restart');
+  // Each crash restarted its own connection only (one new Client each): nobody else was stopped.
+  assert.is(opened(), 10, 'five restarts, five new Clients; the busy connection kept its own');
+  await flush();
+  assert.is(pool.stats().idle, 5);
+  assert.is(app.status, 'running');
+  await app.stop();
+});
+
+test('crash :: when the broker crashes with an async batch in flight, the batch is kept for the restart, then written; nothing is dead-lettered', async () => {
+  const dead: Array<{ code: string | undefined; rows: number }> = [];
+  const { pool, app, clock, behaviour, sent } = await started({
+    poolSize: 3, maxOverflow: 0, asyncRetries: 0, onError: (e, rows) => dead.push({ code: codeOf(e), rows: rows.length }),
+  });
+  // The first insert hangs on its server (a slow write): in flight when the broker goes.
+  let inserts = 0;
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async (req) => {
+      if (req.type === 'insert_to_table' && ++inserts === 1) return new Promise(() => undefined);
+      return req.type === 'select' ? [{ x: i }] : undefined;
+    };
+  }
+  pool.asyncInsertToTable('events', [{ id: 1 }, { id: 2 }]);
+  const flushed = pool.flush().then(() => 'flushed');
+  await flush();
+  assert.is(inserts, 1, 'the batch is in flight');
+  // The broker's actor ends outside its supervisor: a crash, which the pool supervisor
+  // (rest_for_one) answers by restarting the broker, the connections and the writer.
+  childOf(app, 'broker').stop();
+  // Give the writer's drain its whole shutdown time: a drain left waiting on the batch in
+  // flight would run out of it and dead-letter the rows.
+  for (let i = 0; i < 20; i++) {
+    clock.advance(500);
+    await flush();
+  }
+  assert.is(await Promise.race([flushed, flush().then(() => 'still waiting')]), 'flushed');
+  assert.equal(dead, [], 'no row reported as not written');
+  assert.is(app.status, 'running');
+  const written = sent.filter((s) => s.body.startsWith('INSERT'));
+  assert.is(written.length, 2, 'sent again after the restart');
+  assert.is(written[1]!.body, 'INSERT INTO `events` (`id`) FORMAT JSONEachRow\n{"id":1}\n{"id":2}\n');
+  assert.equal([pool.stats().writer.written, pool.stats().writer.failed, pool.stats().writer.dropped], [2, 0, 0]);
+  assert.equal(await pool.select('SELECT 1', {}, { timeout: 5_000 }).then(() => 'ok'), 'ok', 'the restarted broker serves');
+  await app.stop();
+});
+
+test('overflow :: an overflow connection whose start the dying connections supervisor refuses leaves no slot behind: later callers still get one', async () => {
+  const { pool, app, clock, behaviour } = await started({ poolSize: 3, maxOverflow: 1, poolTimeout: 1_000, asyncFlushInterval: 60_000 });
+  const gates: Array<() => void> = [];
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async (req) => {
+      if (req.body.includes('bug')) return bug();
+      if (req.body.includes('held')) return new Promise((resolve) => gates.push(() => resolve([{ x: 'held' }])));
+      return [{ x: i }];
+    };
+  }
+  // Three crashes: the connections supervisor's whole intensity (max(3, poolSize) = 3).
+  for (let i = 0; i < 3; i++) {
+    assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED');
+    await flush();
+  }
+  // Two connections busy; the fourth crash, on the third, makes the connections supervisor
+  // give up. A caller that comes at that moment finds nothing idle and gets an overflow
+  // connection, which the dying supervisor refuses to start.
+  const held = [pool.select('SELECT held'), pool.select('SELECT held')].map((h) => h.then(() => 'ok', (e: unknown) => codeOf(e)));
+  await flush();
+  assert.is(pool.stats().inUse, 2);
+  let during: Promise<unknown> | undefined;
+  const unwatch = app.watch((notice: SupervisorNotice) => {
+    if (notice.type === 'give_up' && notice.supervisor === 'connections' && during === undefined) {
+      during = pool.select('SELECT 1').then(() => 'ok', (e: unknown) => codeOf(e));
+    }
+  });
+  assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED');
+  await flush(20);
+  unwatch();
+  assert.ok(during !== undefined, 'the connections supervisor gave up');
+  assert.ok(await Promise.race([during, flush().then(() => 'still waiting')]) !== 'still waiting', 'the caller on the refused overflow connection is answered');
+  // The held calls were stopped with their connections; the pool restarted the connections.
+  for (const open of gates) open();
+  await Promise.all(held);
+  await flush();
+  assert.is(app.status, 'running');
+  assert.is(pool.stats().overflow, 0, 'the broker holds no overflow slot for the connection that never started');
+  // Every base connection busy: the next caller must get an overflow connection, not wait out its poolTimeout.
+  const busy = [pool.select('SELECT held'), pool.select('SELECT held'), pool.select('SELECT held')];
+  await flush();
+  const extra = pool.select('SELECT 1').then(() => 'ok', (e: unknown) => codeOf(e));
+  await flush();
+  clock.advance(1_000);
+  assert.is(await Promise.race([extra, flush().then(() => 'still waiting')]), 'ok', 'answered on an overflow connection');
+  for (const open of gates) open();
+  await Promise.all(busy);
+  await app.stop();
+});
+
+test.run();
