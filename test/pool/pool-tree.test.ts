@@ -26,6 +26,7 @@ type Behaviour = (request: PreparedRequest) => Promise<unknown>;
 function fakeServers() {
   const sent: Array<{ server: number; body: string }> = [];
   const behaviour: Behaviour[] = [0, 1, 2].map(() => async (req) => (req.type === 'select' ? [{ x: 1 }] : req.type === 'query' ? 'ok' : undefined));
+  const probeOk = [true, true, true];
   const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
   let opened = 0;
   const io = {
@@ -37,11 +38,13 @@ function fakeServers() {
       sent.push({ server: index(server), body: request.body });
       return behaviour[index(server)]!(request);
     },
-    probe: async () => undefined,
+    probe: async (_t: unknown, server: ServerConfig) => {
+      if (!probeOk[index(server)]) throw new TransportError('connect ECONNREFUSED', false);
+    },
     // A fake server never runs a call its connection crashed on.
     outcome: async (): Promise<QueryOutcome> => 'absent',
   };
-  return { sent, behaviour, io, opened: () => opened };
+  return { sent, behaviour, probeOk, io, opened: () => opened };
 }
 
 let seq = 0;
@@ -182,6 +185,57 @@ test('overflow :: an overflow connection whose start the dying connections super
   assert.is(await Promise.race([extra, flush().then(() => 'still waiting')]), 'ok', 'answered on an overflow connection');
   for (const open of gates) open();
   await Promise.all(busy);
+  await app.stop();
+});
+
+test('crash :: crashes spread out over more than the period never add up: one every 2 s keeps the pool serving', async () => {
+  // poolSize 3: the connections supervisor takes 3 restarts within 5 s, whatever came before.
+  const { pool, app, clock, behaviour, sent } = await started({ poolSize: 3, maxOverflow: 0 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  for (let i = 0; i < 3; i++) {
+    behaviour[i] = async (req) => {
+      if (req.body.includes('bug')) return bug();
+      if (req.body.includes('slow')) {
+        await gate;
+        return [{ x: 'slow' }];
+      }
+      return [{ x: i }];
+    };
+  }
+  const slow = pool.select('SELECT slow', {}, { timeout: 600_000 }).then((rows) => ({ rows }), (e: unknown) => ({ error: codeOf(e) }));
+  await flush();
+  // Six crashes, 2 s apart: never more than three within any 5 s.
+  for (let i = 0; i < 6; i++) {
+    assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED', `crash ${i + 1}`);
+    await flush();
+    clock.advance(2_000);
+    await flush();
+  }
+  release();
+  const outcome = await Promise.race([slow, flush(20).then(() => 'still waiting')]);
+  assert.equal(outcome, { rows: [{ x: 'slow' }] }, 'the call in flight was not stopped by a give-up of the connections supervisor');
+  assert.is(sent.filter((s) => s.body.includes('slow')).length, 1);
+  await flush();
+  assert.is(pool.stats().idle, 3);
+  assert.is(app.status, 'running');
+  await app.stop();
+});
+
+test('health :: a server probed back up counts only its failures in stats(), not the probe that answered', async () => {
+  const { pool, app, clock, behaviour, probeOk } = await started({ poolSize: 3, balance: 'in_order', backoff: { initial: 100, max: 100 } });
+  behaviour[0] = async () => { throw new TransportError('connect ECONNREFUSED', false); };
+  probeOk[0] = false;
+  assert.equal(await pool.select('SELECT 1'), [{ x: 1 }], 'failed over to server 1');
+  assert.not.ok(pool.stats().servers[0]!.up);
+  assert.equal(pool.stats().servers.map((s) => s.errors), [1, 0, 0]);
+  behaviour[0] = async () => [{ x: 0 }];
+  probeOk[0] = true;
+  clock.advance(100);
+  await flush();
+  assert.ok(pool.stats().servers[0]!.up, 'probed back up');
+  assert.equal(pool.stats().servers.map((s) => s.errors), [1, 0, 0], 'the answered probe is no error');
+  assert.equal(await pool.select('SELECT 1'), [{ x: 0 }]);
   await app.stop();
 });
 

@@ -57,4 +57,30 @@ test('health :: listeners hear each change of side once', () => {
   assert.equal(seen, ['1:down', '1:up']);
 });
 
+test('health :: the penalty stats() shows keeps decaying after the last failure (halved every 10 s)', () => {
+  const clock = manualClock();
+  const health = new Health(1, clock);
+  health.fail(0, 'soft');
+  assert.is(health.snapshot(0).penalty, 1);
+  clock.advance(10_000);
+  assert.ok(Math.abs(health.snapshot(0).penalty - 0.5) < 1e-9, `after one half-life: ${health.snapshot(0).penalty}`);
+  clock.advance(20_000);
+  assert.ok(Math.abs(health.snapshot(0).penalty - 0.125) < 1e-9, `after three: ${health.snapshot(0).penalty}`);
+  assert.ok(health.snapshot(0).up);
+});
+
+test('health :: a listener removed by the function onChange returned hears no later change', () => {
+  const health = new Health(2, manualClock());
+  const kept: string[] = [];
+  const gone: string[] = [];
+  health.onChange((server, up) => kept.push(`${server}:${up ? 'up' : 'down'}`));
+  const off = health.onChange((server, up) => gone.push(`${server}:${up ? 'up' : 'down'}`));
+  health.fail(0, 'hard');
+  off();
+  health.probeSucceeded(0);
+  health.fail(1, 'hard');
+  assert.equal(kept, ['0:down', '0:up', '1:down']);
+  assert.equal(gone, ['0:down'], 'nothing heard after it was removed');
+});
+
 test.run();
