@@ -6,7 +6,7 @@
  * each report to the broker and health of the moment.
  */
 import { createActor, type AnyActorRef } from 'xstate';
-import { endControls } from '../clickhouse/index.js';
+import { ColonnadeError, endControls } from '../clickhouse/index.js';
 import {
   realClock, register, supervisor, supervisorOf, unregister, type ChildActor, type ChildSpec, type Clock, type Supervisor,
 } from '../otp/index.js';
@@ -16,7 +16,7 @@ import { brokerMachine } from './broker/broker.machine.js';
 import { Health } from './broker/health.js';
 import type { ConnectionIO } from './connection/io.js';
 import { PooledConnection, type ConnectionOwner } from './connection/pooled-connection.js';
-import { PoolNotStartedError } from './errors.js';
+import { PoolError, PoolNotStartedError } from './errors.js';
 import type { PoolEventEmitter } from './events.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { Writer } from './writer/writer.js';
@@ -180,7 +180,10 @@ export class PoolTree {
     const connections = this.#connections;
     const started = connections ? connections.startChild(conn.spec()) : Promise.reject(new PoolNotStartedError(this.#deps.opts.name));
     started.catch((error: unknown) => {
-      conn.abandon(error);
+      // Refused by a connections supervisor that is giving up (an OtpError): for the caller,
+      // the pool's connections are not running and nothing was sent, as in the branch above.
+      conn.abandon(error instanceof ColonnadeError ? error : new PoolError('POOL_NOT_STARTED',
+        `pool "${this.#deps.opts.name}" is restarting its connections: the overflow connection for this call could not start`, { cause: error }));
       this.#owner.left(conn);
     });
     return conn;

@@ -138,14 +138,21 @@ test('crash :: when the broker crashes with an async batch in flight, the batch 
   await app.stop();
 });
 
-test('overflow :: an overflow connection whose start the dying connections supervisor refuses leaves no slot behind: later callers still get one', async () => {
-  const { pool, app, clock, behaviour } = await started({ poolSize: 3, maxOverflow: 1, poolTimeout: 1_000, asyncFlushInterval: 60_000 });
+/**
+ * Brings the connections supervisor to give up while two calls hold connections: `during`
+ * runs at that moment, when a caller finds nothing idle and gets an overflow connection
+ * that the dying supervisor refuses to start. Returns what `during` gave, the held calls
+ * (answered once `gates` are opened) and the gates.
+ */
+async function atGiveUp<T>(options: Partial<PoolOptions>, during: (pool: Awaited<ReturnType<typeof started>>['pool']) => Promise<T>) {
+  const tree = await started({ poolSize: 3, maxOverflow: 1, poolTimeout: 1_000, asyncFlushInterval: 60_000, ...options });
+  const { pool, app, behaviour } = tree;
   const gates: Array<() => void> = [];
   for (let i = 0; i < 3; i++) {
     behaviour[i] = async (req) => {
       if (req.body.includes('bug')) return bug();
       if (req.body.includes('held')) return new Promise((resolve) => gates.push(() => resolve([{ x: 'held' }])));
-      return [{ x: i }];
+      return req.type === 'select' ? [{ x: i }] : undefined;
     };
   }
   // Three crashes: the connections supervisor's whole intensity (max(3, poolSize) = 3).
@@ -153,23 +160,24 @@ test('overflow :: an overflow connection whose start the dying connections super
     assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED');
     await flush();
   }
-  // Two connections busy; the fourth crash, on the third, makes the connections supervisor
-  // give up. A caller that comes at that moment finds nothing idle and gets an overflow
-  // connection, which the dying supervisor refuses to start.
+  // Two connections busy; the fourth crash, on the third, makes the connections supervisor give up.
   const held = [pool.select('SELECT held'), pool.select('SELECT held')].map((h) => h.then(() => 'ok', (e: unknown) => codeOf(e)));
   await flush();
   assert.is(pool.stats().inUse, 2);
-  let during: Promise<unknown> | undefined;
+  let result: Promise<T> | undefined;
   const unwatch = app.watch((notice: SupervisorNotice) => {
-    if (notice.type === 'give_up' && notice.supervisor === 'connections' && during === undefined) {
-      during = pool.select('SELECT 1').then(() => 'ok', (e: unknown) => codeOf(e));
-    }
+    if (notice.type === 'give_up' && notice.supervisor === 'connections' && result === undefined) result = during(pool);
   });
   assert.is(codeOf(await pool.select('SELECT bug').catch((e: unknown) => e)), 'POOL_CONNECTION_CRASHED');
   await flush(20);
   unwatch();
-  assert.ok(during !== undefined, 'the connections supervisor gave up');
-  assert.ok(await Promise.race([during, flush().then(() => 'still waiting')]) !== 'still waiting', 'the caller on the refused overflow connection is answered');
+  assert.ok(result !== undefined, 'the connections supervisor gave up');
+  return { ...tree, result, held, gates };
+}
+
+test('overflow :: an overflow connection whose start the dying connections supervisor refuses leaves no slot behind: later callers still get one', async () => {
+  const { pool, app, clock, result, held, gates } = await atGiveUp({}, (p) => p.select('SELECT 1').then(() => 'ok', (e: unknown) => codeOf(e)));
+  assert.ok(await Promise.race([result, flush().then(() => 'still waiting')]) !== 'still waiting', 'the caller on the refused overflow connection is answered');
   // The held calls were stopped with their connections; the pool restarted the connections.
   for (const open of gates) open();
   await Promise.all(held);
@@ -186,6 +194,38 @@ test('overflow :: an overflow connection whose start the dying connections super
   for (const open of gates) open();
   await Promise.all(busy);
   await app.stop();
+});
+
+test('overflow :: a write lent the overflow connection the dying supervisor refuses fails as the pool\'s, never sent; an async row there is written after the restart, not dead-lettered', async () => {
+  // The insert's error is what a caller would read: a pool error that says nothing was sent.
+  const { app, result, held, gates, sent } = await atGiveUp({}, (p) => p.insert('INSERT INTO t VALUES (1)').then(() => undefined, (e: unknown) => e));
+  const err = await result;
+  assert.is(codeOf(err), 'POOL_NOT_STARTED', `got ${String(err)}`);
+  assert.match((err as Error).message, 'restarting its connections');
+  assert.ok(!sent.some((s) => s.body.startsWith('INSERT')), 'nothing was sent');
+  for (const open of gates) open();
+  await Promise.all(held);
+  await app.stop();
+
+  // The same moment for an async row, with no retries allowed: the writer keeps it for the restart.
+  const dead: unknown[] = [];
+  const tree = await atGiveUp({ asyncRetries: 0, onError: (e) => void dead.push(e) }, async (p) => {
+    p.asyncInsertToTable('t', { a: 1 });
+    return p.flush().then(() => 'flushed');
+  });
+  for (const open of tree.gates) open();
+  await Promise.all(tree.held);
+  let flushed: string | undefined;
+  void tree.result.then((r) => { flushed = r; });
+  for (let i = 0; i < 40 && flushed === undefined; i++) {
+    tree.clock.advance(500);
+    await flush(10);
+  }
+  assert.is(flushed, 'flushed');
+  assert.equal(dead, [], 'nothing dead-lettered');
+  assert.is(tree.pool.stats().writer.written, 1);
+  assert.is(tree.sent.filter((s) => s.body.startsWith('INSERT')).length, 1, 'the row was written once');
+  await tree.app.stop();
 });
 
 test('crash :: crashes spread out over more than the period never add up: one every 2 s keeps the pool serving', async () => {
