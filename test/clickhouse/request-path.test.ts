@@ -331,12 +331,15 @@ test('insert_to_table :: statements of one call that go apart get tokens of thei
   });
 });
 
-test('query :: a read asked again to be sure of its end goes under a query id of its own (the first may still be listed as running)', async () => {
+test('query :: a read (a SELECT, a WITH ... SELECT) asked again to be sure of its end goes under a query id of its own (the first may still be listed as running)', async () => {
   const value = 'Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded, e.what() = DB::Exception';
-  await withModern(async (conn, statements) => {
-    assert.is(await conn.query('SELECT s FROM t FORMAT TSV', undefined, { queryId: 'read-1' }), `${value}\n`);
-    assert.equal(statements.map((p) => [p.get('query_id'), p.get('wait_end_of_query')]), [['read-1', null], ['read-1-confirm', '1']]);
-  }, () => `${value}\n`);
+  for (const [sql, id] of [['SELECT s FROM t FORMAT TSV', 'read-1'], ['WITH 1 AS x SELECT s FROM t FORMAT TSV', 'with-1']]) {
+    // A value that ends like an exception is asked again to be sure, not thrown.
+    await withModern(async (conn, statements) => {
+      assert.is(await conn.query(sql as string, undefined, { queryId: id }), `${value}\n`);
+      assert.equal(statements.map((p) => [p.get('query_id'), p.get('wait_end_of_query')]), [[id, null], [`${id}-confirm`, '1']]);
+    }, () => `${value}\n`);
+  }
 });
 
 test('serverInfo :: an answer without a time zone is a ProtocolError, and is not kept', async () => {
@@ -452,14 +455,6 @@ test('insert_to_table :: each request of an insert from a slow source gets the w
   });
 });
 
-test('query :: a WITH ... SELECT is a read: a value that ends like an exception is asked again to be sure, not thrown', async () => {
-  const value = 'Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded, e.what() = DB::Exception';
-  await withModern(async (conn, statements) => {
-    assert.is(await conn.query('WITH 1 AS x SELECT s FROM t FORMAT TSV', undefined, { queryId: 'with-1' }), `${value}\n`);
-    assert.equal(statements.map((p) => [p.get('query_id'), p.get('wait_end_of_query')]), [['with-1', null], ['with-1-confirm', '1']]);
-  }, () => `${value}\n`);
-});
-
 test('connect :: without a timeout option a call and a ping give up after 5 s (the documented default)', async () => {
   await withFakeServer((req, res) => {
     // Nothing is answered but the KILL QUERY that follows a timed-out call.
@@ -509,28 +504,20 @@ async function withKeepAlive(hint: number | undefined, fn: (url: string, sockets
 }
 
 test('transport :: an idle socket is kept for the next call, but never up to the server\'s keep-alive: one of 2 s or less is not reused at all', async () => {
-  // A hint of 10 s: kept (8 s), the next call goes on the same socket.
-  await withKeepAlive(10, async (url, sockets) => {
-    const conn = connect(url, { connections: 1 });
-    try {
-      await conn.query('SELECT 1');
-      await conn.query('SELECT 2');
-      assert.is(sockets.length, 1, 'one socket for both calls');
-    } finally {
-      await conn.close();
-    }
-  });
-  // A hint of 2 s: the server may close it at any moment, so each call gets a fresh socket.
-  await withKeepAlive(2, async (url, sockets) => {
-    const conn = connect(url, { connections: 1 });
-    try {
-      await conn.query('SELECT 1');
-      await conn.query('SELECT 2');
-      assert.is(sockets.length, 2, 'a socket the server may be closing is not reused');
-    } finally {
-      await conn.close();
-    }
-  });
+  // A hint of 10 s: kept (8 s), the next call goes on the same socket. A hint of 2 s: the
+  // server may close it at any moment, so each call gets a fresh socket.
+  for (const [hint, expected, why] of [[10, 1, 'one socket for both calls'], [2, 2, 'a socket the server may be closing is not reused']] as const) {
+    await withKeepAlive(hint, async (url, sockets) => {
+      const conn = connect(url, { connections: 1 });
+      try {
+        await conn.query('SELECT 1');
+        await conn.query('SELECT 2');
+        assert.is(sockets.length, expected, why);
+      } finally {
+        await conn.close();
+      }
+    });
+  }
 });
 
 test('transport :: a server that gives no keep-alive hint has its idle socket closed by the client after about 4 s', async () => {

@@ -9,9 +9,9 @@ import type { InspectionEvent } from 'xstate';
 import { ClickHouseError, TransportError } from '../../src/clickhouse/errors.js';
 import type { PreparedRequest, Row, ServerConfig } from '../../src/clickhouse/types.js';
 import { createTestClock, startSupervisor, whereis } from '../../src/otp/index.js';
-import { openTransport } from '../../src/clickhouse/transport.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
-import type { QueryOutcome } from '../../src/clickhouse/query-control.js';
+import { openTransport } from '../../src/clickhouse/transport.js';
+import { fakeServers } from './fake-servers.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
 const PASSWORD = 'hunter2:secret';
@@ -20,28 +20,6 @@ const flush = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 const codeOf = (e: unknown) => (e as { code?: string }).code;
-
-type Behaviour = (request: PreparedRequest) => Promise<unknown>;
-
-function fakeServers() {
-  const sent: Array<{ server: number; body: string }> = [];
-  const behaviour: Behaviour[] = [0, 1, 2].map(() => async (req) => (req.type === 'select' ? [{ x: 1 }] : req.type === 'query' ? 'ok' : undefined));
-  const probeOk = [true, true, true];
-  const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
-  const io = {
-    open: (server: ServerConfig) => openTransport(server),
-    perform: (_t: unknown, server: ServerConfig, request: PreparedRequest) => {
-      sent.push({ server: index(server), body: request.body });
-      return behaviour[index(server)]!(request);
-    },
-    probe: async (_t: unknown, server: ServerConfig) => {
-      if (!probeOk[index(server)]) throw new TransportError('connect ECONNREFUSED', false);
-    },
-    // A fake server never runs a call its connection crashed on.
-    outcome: async (): Promise<QueryOutcome> => 'absent',
-  };
-  return { sent, behaviour, probeOk, io };
-}
 
 let seq = 0;
 async function started(options: Partial<PoolOptions> = {}, inspect?: (e: InspectionEvent) => void) {

@@ -5,11 +5,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TransportError } from '../../src/clickhouse/errors.js';
-import type { PreparedRequest, ServerConfig } from '../../src/clickhouse/types.js';
-import type { QueryOutcome } from '../../src/clickhouse/query-control.js';
 import { createTestClock, startSupervisor, supervisorOf, type ChildActor, type Supervisor, type SupervisorNotice } from '../../src/otp/index.js';
-import { openTransport } from '../../src/clickhouse/transport.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
+import { fakeServers } from './fake-servers.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
 const urls = [1, 2, 3].map((i) => `http://alice:secret@10.0.0.${i}:8123/db`);
@@ -20,32 +18,6 @@ const codeOf = (e: unknown) => (e as { code?: string } | undefined)?.code;
 const bug = async (): Promise<never> => {
   throw new TypeError("Cannot read properties of undefined (reading 'x')");
 };
-
-type Behaviour = (request: PreparedRequest) => Promise<unknown>;
-
-function fakeServers() {
-  const sent: Array<{ server: number; body: string }> = [];
-  const behaviour: Behaviour[] = [0, 1, 2].map(() => async (req) => (req.type === 'select' ? [{ x: 1 }] : req.type === 'query' ? 'ok' : undefined));
-  const probeOk = [true, true, true];
-  const index = (server: ServerConfig) => Number(server.host.split('.').pop()) - 1;
-  let opened = 0;
-  const io = {
-    open: (server: ServerConfig) => {
-      opened++;
-      return openTransport(server);
-    },
-    perform: (_t: unknown, server: ServerConfig, request: PreparedRequest) => {
-      sent.push({ server: index(server), body: request.body });
-      return behaviour[index(server)]!(request);
-    },
-    probe: async (_t: unknown, server: ServerConfig) => {
-      if (!probeOk[index(server)]) throw new TransportError('connect ECONNREFUSED', false);
-    },
-    // A fake server never runs a call its connection crashed on.
-    outcome: async (): Promise<QueryOutcome> => 'absent',
-  };
-  return { sent, behaviour, probeOk, io, opened: () => opened };
-}
 
 let seq = 0;
 async function started(options: Partial<PoolOptions> = {}) {
@@ -64,11 +36,8 @@ function childOf(app: Supervisor, id: string): ChildActor {
   return actor;
 }
 
-const test = suite('pool-tree');
-
-test('crash :: a burst of poolSize connection crashes leaves the healthy connections alone: a call in flight on one still gets its answer', async () => {
-  // poolSize 5: the connections supervisor takes max(3, 5) = 5 restarts within its period.
-  const { pool, app, behaviour, sent, opened } = await started({ poolSize: 5, maxOverflow: 0 });
+/** Every server crashes its connection on `bug` and holds `slow` until the returned release. */
+function crashOrHold(behaviour: ReturnType<typeof fakeServers>['behaviour']): () => void {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   for (let i = 0; i < 3; i++) {
@@ -81,6 +50,15 @@ test('crash :: a burst of poolSize connection crashes leaves the healthy connect
       return [{ x: i }];
     };
   }
+  return release;
+}
+
+const test = suite('pool-tree');
+
+test('crash :: a burst of poolSize connection crashes leaves the healthy connections alone: a call in flight on one still gets its answer', async () => {
+  // poolSize 5: the connections supervisor takes max(3, 5) = 5 restarts within its period.
+  const { pool, app, behaviour, sent, opened } = await started({ poolSize: 5, maxOverflow: 0 });
+  const release = crashOrHold(behaviour);
   const slow = pool.select('SELECT slow').then((rows) => ({ rows }), (e: unknown) => ({ error: codeOf(e) }));
   await flush();
   assert.is(pool.stats().inUse, 1, 'the slow call holds one connection');
@@ -231,18 +209,7 @@ test('overflow :: a write lent the overflow connection the dying supervisor refu
 test('crash :: crashes spread out over more than the period never add up: one every 2 s keeps the pool serving', async () => {
   // poolSize 3: the connections supervisor takes 3 restarts within 5 s, whatever came before.
   const { pool, app, clock, behaviour, sent } = await started({ poolSize: 3, maxOverflow: 0 });
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  for (let i = 0; i < 3; i++) {
-    behaviour[i] = async (req) => {
-      if (req.body.includes('bug')) return bug();
-      if (req.body.includes('slow')) {
-        await gate;
-        return [{ x: 'slow' }];
-      }
-      return [{ x: i }];
-    };
-  }
+  const release = crashOrHold(behaviour);
   const slow = pool.select('SELECT slow', {}, { timeout: 600_000 }).then((rows) => ({ rows }), (e: unknown) => ({ error: codeOf(e) }));
   await flush();
   // Six crashes, 2 s apart: never more than three within any 5 s.
