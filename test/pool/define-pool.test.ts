@@ -651,4 +651,66 @@ test('lifecycle :: stop() answers a caller still waiting in line with POOL_STOPP
   assert.ok(codeOf(await Promise.race([busy, flush().then(() => 'still waiting')])), 'the call in flight is answered too');
 });
 
+
+// Mutation-run gaps (mut-wo): the writer's options reach the writer.
+
+test('async :: asyncRetries is the writer\'s: a batch the server keeps failing is sent 1 + asyncRetries times, then reported', async () => {
+  const fake = fakeServers();
+  fake.behaviour[0] = fake.behaviour[1] = fake.behaviour[2] = async (req) => {
+    if (req.type === 'insert_to_table') throw new ClickHouseError({ serverCode: 241, serverMessage: 'Memory limit (total) exceeded' }, 500);
+    return req.type === 'select' ? [] : undefined;
+  };
+  const lost: { code: string | undefined; rows: number }[] = [];
+  const clock = createTestClock();
+  const pool = definePoolWith({
+    connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, asyncRetries: 1, backoff: { initial: 10, max: 10 }, onError: (e, rows) => lost.push({ code: codeOf(e), rows: rows.length }),
+  }, fake.io);
+  const app = await startSupervisor([pool], { clock });
+  pool.asyncInsertToTable('events', [{ id: 1 }, { id: 2 }]);
+  const flushed = pool.flush();
+  for (let i = 0; i < 40 && lost.length === 0; i++) {
+    clock.advance(1000);
+    await flush();
+  }
+  await flushed;
+  assert.is(fake.sent.filter((s) => s.body.startsWith('INSERT')).length, 2, 'sent 1 + asyncRetries times');
+  assert.equal(lost, [{ code: 'CLICKHOUSE', rows: 2 }]);
+  assert.equal([pool.stats().writer.failed, pool.stats().writer.retried], [2, 1]);
+  await app.stop();
+});
+
+test('async :: serverAsyncInsert and asyncOverflow are the writer\'s: batches ask for the server\'s async inserts; drop_oldest drops the oldest rows', async () => {
+  const fake = fakeServers();
+  const asked: unknown[] = [];
+  fake.behaviour[0] = fake.behaviour[1] = fake.behaviour[2] = async (req) => {
+    if (req.type === 'insert_to_table') asked.push(req.options.asyncInsert);
+    return req.type === 'select' ? [] : undefined;
+  };
+  const lost: unknown[] = [];
+  const pool = definePoolWith({
+    connectionStrings: urls, name: `unit-${++seq}`, poolSize: 3, serverAsyncInsert: true, asyncOverflow: 'drop_oldest', asyncMailbox: 2, onError: (_e, rows) => lost.push(...rows),
+  }, fake.io);
+  await startSupervisor([pool], { clock: createTestClock() }).then(async (app) => {
+    pool.asyncInsertToTable('events', [{ id: 1 }]);
+    pool.asyncInsertToTable('events', [{ id: 2 }]);
+    pool.asyncInsertToTable('events', [{ id: 3 }]);
+    await pool.flush();
+    assert.equal(lost, [{ id: 1 }], 'the oldest row was dropped');
+    assert.equal(fake.sent.filter((s) => s.body.startsWith('INSERT')).map((s) => s.body), ['INSERT INTO `events` (`id`) FORMAT JSONEachRow\n{"id":2}\n{"id":3}\n']);
+    assert.equal(asked, [true]);
+    await app.stop();
+  });
+});
+
+test('send :: a message of no known type, or no object at all, rejects with QUERY_PARAM and reaches no server', async () => {
+  const { pool, app, sent } = await started();
+  const before = sent.length;
+  for (const message of [{ type: 'bogus', sql: 'SELECT 1' }, { sql: 'SELECT 1' }, 'SELECT 1']) {
+    const err = await pool.send(message as never).then(() => undefined, (e: unknown) => e);
+    assert.is(codeOf(err), 'QUERY_PARAM', JSON.stringify(message));
+  }
+  assert.is(sent.length, before, 'nothing sent');
+  await app.stop();
+});
+
 test.run();

@@ -153,4 +153,16 @@ test('validation :: maxResultBytes is an integer up to the longest string, 256 M
   }
 });
 
+
+test('validation :: the writer\'s sizes and interval start at 1, asyncRetries at 0; backoff.initial may equal backoff.max', () => {
+  const err = problem({ connectionStrings: [url], asyncMailbox: 0, asyncBatchSize: 0, asyncFlushInterval: 0, asyncRetries: -1 });
+  for (const key of ['asyncMailbox', 'asyncBatchSize', 'asyncFlushInterval']) assert.match(err.message, `${key}: expected an integer from 1`);
+  assert.match(err.message, 'asyncRetries: expected an integer from 0 up, or Infinity, got -1');
+  const o = resolvePoolOptions({ connectionStrings: [url], asyncMailbox: 1, asyncBatchSize: 1, asyncFlushInterval: 1, asyncRetries: 0, backoff: { initial: 50, max: 50 } });
+  assert.equal([o.asyncMailbox, o.asyncBatchSize, o.asyncFlushInterval, o.asyncRetries], [1, 1, 1, 0]);
+  assert.equal(o.backoff, { initial: 50, max: 50 });
+  const d = resolvePoolOptions({ connectionStrings: [url] });
+  assert.equal([d.asyncMailbox, d.asyncBatchSize, d.asyncFlushInterval], [100_000, 10_000, 1000], 'the README\'s defaults');
+});
+
 test.run();

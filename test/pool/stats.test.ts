@@ -2,6 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertNoSecret } from '../secrets.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { forgetServerInfo, serverInfo } from '../../src/clickhouse/server-info.js';
+import { withFakeServer } from '../clickhouse/fake-http.js';
 import type { PooledConnection } from '../../src/pool/connection/pooled-connection.js';
 import { Health } from '../../src/pool/broker/health.js';
 import { collectStats } from '../../src/pool/stats.js';
@@ -48,6 +50,44 @@ test('stats :: a pool not started shows every server down and nothing in use', (
   assert.is(stats.started, false);
   assert.equal(stats.servers.map((s) => s.up), [false, false]);
   assert.is(stats.inUse, 0);
+});
+
+
+test('stats :: each number from its own source: in flight is what is lent (not idle), overflow alive apart from overflow lent, penalty from health', () => {
+  const health = new Health(2, { now: () => 0 });
+  health.fail(1, 'soft');
+  const stats = collectStats({
+    name: 'p',
+    started: true,
+    servers,
+    connections: [conn(0, 'idle'), conn(0, 'idle'), conn(0, 'busy'), conn(1, 'busy'), conn(1, 'busy'), conn(1, 'busy')],
+    broker: { waiters: 0, overflow: 3, overflowInUse: 1, servers: [{ idle: 2, lent: 1, recovering: 0 }, { idle: 0, lent: 3, recovering: 0 }] },
+    health,
+    queries: [0, 0],
+    errors: [0, 1],
+    writer,
+  });
+  assert.equal(stats.servers.map((s) => s.inFlight), [1, 3]);
+  assert.equal([stats.idle, stats.inUse], [2, 4]);
+  assert.equal([stats.overflow, stats.overflowInUse], [3, 1]);
+  assert.is(stats.servers[0]!.penalty, 0);
+  assert.is(stats.servers[1]!.penalty, health.snapshot(1).penalty);
+  assert.ok(stats.servers[1]!.penalty > 0, 'a failure shows as a penalty');
+  assert.equal(stats.servers.map((s) => s.up), [true, true], 'one soft failure does not mark a server down');
+});
+
+test('stats :: a server\'s version, once read, shows in stats(); forgotten, it is undefined again', async () => {
+  await withFakeServer((_req, res) => res.end('26.7.2.1\tUTC\n'), async (client, server) => {
+    try {
+      await serverInfo(client, server, { timeout: 2_000 });
+      const seen = () => collectStats({ name: 'p', started: true, servers: [server], connections: [], broker: undefined, health: undefined, queries: [0], errors: [0], writer }).servers[0]!.version;
+      assert.is(seen(), '26.7.2.1');
+      forgetServerInfo(server);
+      assert.is(seen(), undefined);
+    } finally {
+      forgetServerInfo(server);
+    }
+  });
 });
 
 test.run();

@@ -63,4 +63,29 @@ test('outcome :: without a way to ask a server, the lookup rejects (the writer r
   assert.is(got, 'this pool has no way to ask');
 });
 
+test('outcome :: the server the send went to is the one asked, by the send\'s query id', async () => {
+  const servers: ServerConfig[] = ['http://h1:8123/db', 'http://h2:8123/db', 'http://h3:8123/db'].map(parseConnectionString);
+  const asked: string[] = [];
+  const { outcome } = poolWriteOutcomes(servers, async (server, queryId) => (asked.push(`${server.host}:${queryId}`), 'finished'), async () => []);
+  assert.is(await outcome(1, 'q-1'), 'finished');
+  await outcome(2, 'q-2');
+  assert.equal(asked, ['h2:q-1', 'h3:q-2']);
+});
+
+test('deduplicates :: the engines of many tables stay known: a table asked again is not looked up again', async () => {
+  const { asked, outcomes } = tables({ a: 'ReplicatedMergeTree', b: 'MergeTree', c: 'Log' });
+  for (const t of ['a', 'b', 'c', 'a', 'b', 'c']) await outcomes.deduplicates(t);
+  assert.is(asked.length, 3);
+});
+
+test('deduplicates :: the engines known are bounded (1000 tables): past that they are forgotten and looked up again', async () => {
+  const { asked, outcomes } = tables({});
+  for (let i = 0; i <= 1000; i++) await outcomes.deduplicates(`t${i}`);
+  assert.is(asked.length, 1001);
+  await outcomes.deduplicates('t1000');
+  assert.is(asked.length, 1001, 'the newest is kept');
+  await outcomes.deduplicates('t0');
+  assert.is(asked.length, 1002, 'the oldest was forgotten');
+});
+
 test.run();

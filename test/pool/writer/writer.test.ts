@@ -1,14 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyActorRef } from 'xstate';
-import { ClickHouseError, TransportError, TimeoutError } from '../../../src/clickhouse/errors.js';
+import { AbortError, ClickHouseError, NOT_A_ROW, QueryParamError, TransportError, TimeoutError, rowRefused } from '../../../src/clickhouse/errors.js';
+import { withAllRefused } from '../../../src/clickhouse/refusals.js';
 import { insertRequest, prepare } from '../../../src/clickhouse/prepare.js';
 import { stoppedAt } from '../../../src/clickhouse/insert-stop.js';
 import type { PreparedRequest, Row } from '../../../src/clickhouse/types.js';
 import { createTestClock, type TestClock } from '../../../src/otp/clock.js';
 import { startSupervisor } from '../../../src/otp/index.js';
 import type { Clock } from '../../../src/otp/types.js';
-import { NoServerAvailableError, PoolNotStartedError } from '../../../src/pool/errors.js';
+import { NoServerAvailableError, PoolError, PoolNotStartedError } from '../../../src/pool/errors.js';
 import { MailboxFullError } from '../../../src/pool/writer/errors.js';
 import { createWriter, type Writer, type WriterOptions } from '../../../src/pool/writer/writer.js';
 import type { WriteOutcomes } from '../../../src/pool/writer/outcome.js';
@@ -1003,6 +1004,158 @@ test('model :: random loads and faults; no row stored twice; every row stored, r
     assert.ok(unknown.length > 0 || seed !== 1, 'the model does reach unknown outcomes');
     h.actor.stop();
   }
+});
+
+
+// Mutation-run gaps (mut-wo): what the writer stamps on a request, and how it judges a send
+// whose answer was lost in the cases the tests above leave open.
+
+test('request :: a SQL insert the caller gave only asyncInsert, or only a token: the writer adds the other, keeps the caller\'s, and keeps both across a retry', async () => {
+  const h = harness({ serverAsyncInsert: true });
+  h.outcomes = { label: () => 's0', outcome: async () => 'failed', deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? new TransportError('socket hang up', true) : undefined);
+  h.writer.enqueueRequest({ type: 'insert', body: 'INSERT INTO t VALUES (1)', options: { asyncInsert: false }, readOnly: false });
+  h.writer.enqueueRequest({ type: 'insert', body: 'INSERT INTO t VALUES (2)', options: { deduplicationToken: 'mine' }, readOnly: false });
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map((r) => r.body), ['INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (2)']);
+  const [first, again, second] = h.sent;
+  assert.is(first?.options.asyncInsert, false, 'the caller\'s asyncInsert is kept over the pool\'s');
+  assert.type(first?.options.deduplicationToken, 'string', 'a token is added');
+  assert.is(again?.options.deduplicationToken, first?.options.deduplicationToken, 'the retry carries the same token');
+  assert.is(second?.options.deduplicationToken, 'mine', 'the caller\'s token is kept');
+  assert.is(second?.options.asyncInsert, true, 'the pool\'s serverAsyncInsert is added');
+  assert.equal(h.dead, []);
+});
+
+test('request :: each attempt carries a query id of its own, after the caller\'s, and asks for query logging whatever the caller set', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => 'failed', deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? new TransportError('socket hang up', true) : undefined);
+  h.writer.enqueueRequest({ type: 'insert', body: 'INSERT INTO t VALUES (1)', options: { queryId: 'mine', settings: { log_queries: 0 } }, readOnly: false });
+  await drive(h, h.writer.flush());
+  const ids = h.sent.map((r) => r.options.queryId ?? '');
+  assert.is(ids.length, 2);
+  assert.ok(ids.every((id) => id.startsWith('mine-')), `${ids.join(', ')}: the caller's query id leads`);
+  assert.is.not(ids[1], ids[0], 'a lookup by query id finds one attempt, never two');
+  assert.ok(h.sent.every((r) => r.options.settings?.log_queries === 1), 'logged: its outcome can be looked up');
+});
+
+test('unknown :: a send aborted after its request was sent is looked up, not sent again blindly', async () => {
+  const h = harness();
+  const asked: string[] = [];
+  h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? new AbortError(new Error('shutting down'), true) : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1, 'stored: not sent again');
+  assert.equal(asked, [h.sent[0]?.options.queryId]);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('unknown :: a send its connection dropped as the pool stopped (POOL_STOPPED) is looked up, not sent again blindly', async () => {
+  const h = harness();
+  const asked: string[] = [];
+  h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? new PoolError('POOL_STOPPED', 'connection conn-0 stopped') : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1, 'stored: not sent again');
+  assert.equal(asked, [h.sent[0]?.options.queryId]);
+  assert.equal(h.dead, []);
+  assert.is(h.writer.stats().written, 3);
+});
+
+test('unknown :: when the table\'s engine cannot be looked up either, the batch is not sent again: WRITE_OUTCOME_UNKNOWN names the server and the send\'s own error', async () => {
+  const h = harness();
+  h.outcomes = {
+    label: () => 'http://u:***@h:8123/db',
+    outcome: async () => { throw new ClickHouseError({ serverCode: 60, serverMessage: 'Table system.query_log doesn\'t exist' }, 500); },
+    deduplicates: async () => { throw new Error('engine lookup failed'); },
+  };
+  h.respond = () => new TimeoutError(500, true);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1, 'not sent again');
+  const error = h.dead[0]?.error as (Error & { cause?: Error; server?: string }) | undefined;
+  assert.is(codeOf(error), 'WRITE_OUTCOME_UNKNOWN');
+  assert.is(codeOf(error?.cause), 'TIMEOUT', 'the cause is the send\'s error, not the lookup\'s');
+  assert.is(error?.server, 'http://u:***@h:8123/db');
+  assert.match(error?.message ?? '', /to http:\/\/u:\*\*\*@h:8123\/db:/);
+  assert.match(error?.message ?? '', /query_log doesn't exist/);
+  assert.equal(h.dead.map((d) => d.rows), [[row(0), row(1), row(2)]]);
+});
+
+test('unknown :: a SQL statement whose answer was lost is not repeated even when every table deduplicates (a statement is not a block)', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => true };
+  h.respond = () => new TransportError('socket hang up', true);
+  h.writer.enqueueRequest({ type: 'query', body: 'INSERT INTO t SELECT 1', options: {}, readOnly: false });
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1);
+  assert.is(codeOf(h.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
+});
+
+test('partly stored :: the last of three statements lost its answer and cannot be known: only its rows are reported; the first two were stored', async () => {
+  const h = harness();
+  h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => false };
+  h.respond = () => stoppedAt(new TimeoutError(500, true), { queryId: 'q-3of3', index: 2, of: 3, inFlight: [row(2)], after: [] }) as Error;
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.is(h.sent.length, 1, 'nothing sent again');
+  assert.equal(h.dead.map((d) => [codeOf(d.error), d.rows]), [['WRITE_OUTCOME_UNKNOWN', [row(2)]]]);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed], [2, 1]);
+});
+
+test('partly stored :: the second statement\'s outcome unknown: the never-sent third\'s rows go again without using up a retry (asyncRetries 0)', async () => {
+  const h = harness({ retries: 0 });
+  h.outcomes = { label: () => 's0', outcome: async () => { throw new TimeoutError(2000, true); }, deduplicates: async () => false };
+  h.respond = (_r, n) => (n === 1 ? stoppedAtSecond(new TimeoutError(500, true)) : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [2]]);
+  assert.equal(h.dead.map((d) => [codeOf(d.error), d.rows]), [['WRITE_OUTCOME_UNKNOWN', [row(1)]]]);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed], [2, 1]);
+});
+
+test('partly stored :: a connection that crashed under two column sets, the first stored: sent again as it was when the table deduplicates, reported when its engine cannot be looked up', async () => {
+  const crashed = (): Error => Object.assign(new Error('connection conn-0 crashed while serving the call'), { code: 'POOL_CONNECTION_CRASHED' });
+  const mixed = (w: Writer): void => w.enqueueRows('t', [{ id: 0 }, { id: 1, note: 'x' }, { id: 2 }]);
+  const dedup = harness();
+  dedup.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => true };
+  dedup.respond = (_r, n) => (n === 1 ? crashed() : undefined);
+  mixed(dedup.writer);
+  await drive(dedup, dedup.writer.flush());
+  assert.is(dedup.sent.length, 2, 'the table drops the stored statement\'s repeat: all of it again');
+  assert.is(dedup.sent[1]?.body, dedup.sent[0]?.body);
+  assert.is(dedup.sent[1]?.options.deduplicationToken, dedup.sent[0]?.options.deduplicationToken);
+  assert.equal(dedup.dead, []);
+  const blind = harness();
+  blind.outcomes = { label: () => 's0', outcome: async () => 'finished', deduplicates: async () => { throw new Error('engine lookup failed'); } };
+  blind.respond = () => crashed();
+  mixed(blind.writer);
+  await drive(blind, blind.writer.flush());
+  assert.is(blind.sent.length, 1, 'not sent again');
+  assert.is(codeOf(blind.dead[0]?.error), 'WRITE_OUTCOME_UNKNOWN');
+  assert.is(blind.dead[0]?.rows.length, 3);
+});
+
+test('dead letter :: rows the table\'s description refuses as the batch is encoded: each reported alone, named by its column (or as the row), the others sent again at once as a batch of their own', async () => {
+  const h = harness();
+  const range = 'Date 2200-01-01T00:00:00.000Z is outside DateTime\'s range (1970 to 2106)';
+  // Row 0 refused as a row, row 2 for its column `at`; row 1 is fine.
+  const refusal = (): Error => withAllRefused([
+    rowRefused(new QueryParamError('row', `${NOT_A_ROW} (it reads as null)`), 0) as QueryParamError,
+    rowRefused(new QueryParamError('at', range), 2) as QueryParamError,
+  ]);
+  h.respond = (r) => (ids(r).includes(0) ? refusal() : undefined);
+  push(h.writer, 't', 0, 3);
+  await drive(h, h.writer.flush());
+  assert.equal(h.sent.map(ids), [[0, 1, 2], [1]], 'the rest goes again, without the refused rows');
+  assert.is.not(h.sent[1]?.options.deduplicationToken, h.sent[0]?.options.deduplicationToken, 'a block of its own');
+  assert.equal(h.dead.map((d) => [(d.error as QueryParamError).param, d.rows]), [['row', [row(0)]], ['at', [row(2)]]]);
+  assert.is(h.dead[1]?.error.message, `parameter at: ${range}`);
+  assert.equal([h.writer.stats().written, h.writer.stats().failed, h.writer.stats().retried], [1, 2, 0]);
 });
 
 test.run();
