@@ -110,7 +110,7 @@ class Pool implements ClickHousePool {
 
   send<M extends PoolMessage>(message: M): Promise<PoolResults[M['type']]> {
     try {
-      return this.#dispatch(message) as Promise<PoolResults[M['type']]>;
+      return (message === null || typeof message !== 'object' ? prepare(message) : this.#dispatch(message)) as Promise<PoolResults[M['type']]>;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -705,7 +705,7 @@ test('async :: serverAsyncInsert and asyncOverflow are the writer\'s: batches as
 test('send :: a message of no known type, or no object at all, rejects with QUERY_PARAM and reaches no server', async () => {
   const { pool, app, sent } = await started();
   const before = sent.length;
-  for (const message of [{ type: 'bogus', sql: 'SELECT 1' }, { sql: 'SELECT 1' }, 'SELECT 1']) {
+  for (const message of [{ type: 'bogus', sql: 'SELECT 1' }, { sql: 'SELECT 1' }, 'SELECT 1', null, undefined]) {
     const err = await pool.send(message as never).then(() => undefined, (e: unknown) => e);
     assert.is(codeOf(err), 'QUERY_PARAM', JSON.stringify(message));
   }
