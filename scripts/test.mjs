@@ -31,8 +31,12 @@ const running = new Set();
 // How long uvu may stay alive after it printed its summary: a timer, socket or server a test
 // left open keeps the process running, which would hang the whole run without a word.
 const EXIT_GRACE_MS = 60_000;
+// How long one uvu run may take in all (each takes a few minutes): a test that never ends
+// (a loop that spins, a promise awaited while a server keeps the process alive) is stopped
+// and counted as a failure, so that the whole run ends well within CI's 90 minutes.
+const RUN_LIMIT_MS = 30 * 60_000;
 
-function run(cmd, args, env = {}) {
+function run(cmd, args, env = {}, limitMs = undefined) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: root,
@@ -42,6 +46,12 @@ function run(cmd, args, env = {}) {
     let out = '';
     let lingering;
     let hung = false;
+    let overran = false;
+    const limit = limitMs === undefined ? undefined : setTimeout(() => {
+      overran = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, limitMs);
     child.stdout.on('data', (d) => {
       out += d;
       process.stdout.write(d);
@@ -53,8 +63,9 @@ function run(cmd, args, env = {}) {
     running.add(child);
     child.on('close', (code, signal) => {
       clearTimeout(lingering);
+      clearTimeout(limit);
       running.delete(child);
-      resolve({ code: code ?? 1, signal, out, hung });
+      resolve({ code: code ?? 1, signal, out, hung, overran });
     });
   });
 }
@@ -137,7 +148,11 @@ if (process.env.COLONNADE_TEST_MODERN !== '0' && clusterEnv.COLONNADE_CLUSTER_DI
 /** Runs the uvu suites matching `pattern` with `env`, adding their counts to the totals. */
 async function suites(pattern, env) {
   const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
-  const { code, out, hung } = await run(process.execPath, ['--import', 'tsx', uvu, 'test', pattern], env);
+  const { code, out, hung, overran } = await run(process.execPath, ['--import', 'tsx', uvu, 'test', pattern], env, RUN_LIMIT_MS);
+  if (overran) {
+    failed++;
+    console.error(`== uvu was still running after ${RUN_LIMIT_MS / 60_000} minutes (a test that never ends): stopped it`);
+  }
   if (hung) {
     failed++;
     console.error(`== uvu printed its summary but was still running ${EXIT_GRACE_MS / 1000} s later (a timer, socket or server a test left open): stopped it`);
@@ -147,7 +162,7 @@ async function suites(pattern, env) {
   const ok = num('Passed');
   const skip = num('Skipped');
   if (Number.isNaN(total) || Number.isNaN(ok)) {
-    failed++;
+    if (!overran) failed++;
     console.error(`== uvu ended without a summary (exit ${code})`);
   } else {
     passed += ok;

@@ -342,12 +342,18 @@ test('dead letter :: other errors are retried `retries` times, then dead-lettere
   assert.is(h.writer.stats().written, 3);
 });
 
+// Twenty steps of a second, then flush() must have settled: a writer that never settles fails the test by name, not the run by a hang.
 const drive = async (h: Harness, flushed: Promise<void>): Promise<void> => {
+  let settled = false;
+  const watched = flushed.finally(() => { settled = true; });
+  watched.catch(() => undefined);
   for (let i = 0; i < 20; i++) {
     await settle();
     h.clock.advance(1000);
   }
-  await flushed;
+  await settle();
+  assert.ok(settled, 'flush() has not settled after 20 s of the test clock');
+  await watched;
 };
 const codeOf = (e: Error | undefined): string | undefined => (e as { code?: string } | undefined)?.code;
 
