@@ -1,0 +1,382 @@
+// The table description `insert_to_table` keeps (`DESCRIBE TABLE`): what a line of it means,
+// how long it is kept, for which server, database and table, and how many are kept.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ServerResponse } from 'node:http';
+import { Client, Pool } from 'undici';
+import { AbortError, ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js';
+import { perform } from '../../src/clickhouse/perform.js';
+import { prepare } from '../../src/clickhouse/prepare.js';
+import { allRefused } from '../../src/clickhouse/refusals.js';
+import { insertStopOf } from '../../src/clickhouse/insert-stop.js';
+import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
+import { type TableSchema, cachedTableSchema, forgetTableSchema, tableSchemaOf } from '../../src/clickhouse/table-schema.js';
+import type { Row, ServerConfig } from '../../src/clickhouse/types.js';
+import { fakeServer, type FakeServer } from './fake-http.js';
+
+const test = suite('table-schema');
+const timeout = (): number => 2_000;
+
+/** A fake server that answers every DESCRIBE with `lines` (per table when a function). */
+async function describing(lines: (body: string) => string): Promise<{ fake: FakeServer; client: Client; server: ServerConfig; describes: () => string[] }> {
+  const fake = await fakeServer((req, res) => res.end(req.body.startsWith('DESCRIBE') ? lines(req.body) : ''), (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  return { fake, client, server, describes: () => fake.seen.map((s) => s.body).filter((b) => b.startsWith('DESCRIBE')) };
+}
+
+async function closing(parts: { fake: FakeServer; client: Client | Pool }): Promise<void> {
+  await parts.client.close();
+  await parts.fake.close();
+}
+
+/** Runs `fn` with Date.now moved `ms` ahead. */
+async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const real = Date.now;
+  const at = real() + ms;
+  Date.now = () => at;
+  try {
+    return await fn();
+  } finally {
+    Date.now = real;
+  }
+}
+
+test('ttl :: a description is kept for 30 s, then the table is described again (it may have changed)', async () => {
+  let type = 'String';
+  const parts = await describing(() => `id\tUInt32\t\t\nv\t${type}\t\t\n`);
+  try {
+    const { client, server, describes } = parts;
+    const first = await tableSchemaOf(client, server, '`ttl_t`', timeout);
+    assert.is(first.types.get('v')?.text, 'String');
+    type = 'Date';
+    const soon = await later(29_000, () => tableSchemaOf(client, server, '`ttl_t`', timeout));
+    assert.is(describes().length, 1, 'within 30 s: the kept one');
+    assert.is(soon.types.get('v')?.text, 'String');
+    assert.ok(await later(29_000, async () => cachedTableSchema(server, '`ttl_t`')) !== undefined);
+    assert.is(await later(31_000, async () => cachedTableSchema(server, '`ttl_t`')), undefined, 'stale after 30 s');
+    const after = await later(31_000, () => tableSchemaOf(client, server, '`ttl_t`', timeout));
+    assert.is(describes().length, 2, 'after 30 s: asked again');
+    assert.is(after.types.get('v')?.text, 'Date', 'the table as it is now');
+  } finally {
+    await closing(parts);
+  }
+});
+
+test('key :: kept per server, database and table: another database or server of the same table name is described on its own', async () => {
+  const a = await describing(() => 'id\tUInt32\t\t\ns\tString\t\t\n');
+  const b = await describing(() => 'id\tUInt32\t\t\nd\tDate\t\t\n');
+  try {
+    const inA = await tableSchemaOf(a.client, a.server, '`same`', timeout);
+    const otherDatabase: ServerConfig = { ...a.server, database: 'other' };
+    const inOther = await tableSchemaOf(a.client, otherDatabase, '`same`', timeout);
+    assert.is(a.describes().length, 2, 'database "other" asked on its own');
+    assert.ok(a.fake.seen[1]?.url.includes('database=other'), a.fake.seen[1]?.url);
+    assert.ok(inA !== inOther);
+    const inB = await tableSchemaOf(b.client, b.server, '`same`', timeout);
+    assert.is(b.describes().length, 1, 'another server asked on its own');
+    assert.equal([...inB.types.keys()], ['id', 'd']);
+    assert.equal([...inA.types.keys()], ['id', 's']);
+    await tableSchemaOf(a.client, a.server, '`same`', timeout);
+    await tableSchemaOf(a.client, otherDatabase, '`same`', timeout);
+    assert.is(a.describes().length, 2, 'each kept');
+  } finally {
+    await closing(a);
+    await closing(b);
+  }
+});
+
+test('bound :: at most 1,024 tables are kept: the oldest is described again once 1,024 others came after it', async () => {
+  const parts = await describing(() => 'id\tUInt32\t\t\n');
+  try {
+    const { client, server, describes } = parts;
+    await tableSchemaOf(client, server, '`t_0`', timeout);
+    for (let i = 1; i <= 1_023; i++) await tableSchemaOf(client, server, `\`t_${i}\``, timeout);
+    assert.ok(cachedTableSchema(server, '`t_0`') !== undefined, '1,024 kept');
+    await tableSchemaOf(client, server, '`t_1024`', timeout);
+    assert.is(cachedTableSchema(server, '`t_0`'), undefined, 'the oldest went');
+    assert.ok(cachedTableSchema(server, '`t_1`') !== undefined);
+    assert.is(describes().length, 1_025);
+    await tableSchemaOf(client, server, '`t_0`', timeout);
+    assert.is(describes().length, 1_026, 'described again');
+  } finally {
+    await closing(parts);
+  }
+});
+
+
+test('describe :: a line\'s columns: subcolumns listed by describe_include_subcolumns are no columns; flattened Nested columns; MATERIALIZED and ALIAS computed; writable only with EPHEMERAL', async () => {
+  const lines = [
+    'id\tUInt32\t\t\t\t\t\t0',
+    'raw\tArray(String)\t\t\t\t\t\t0',
+    'n.a\tArray(UInt8)\t\t\t\t\t\t0',
+    'n.b\tArray(String)\t\t\t\t\t\t0',
+    'p\tString\t\t\t\t\t\t0',
+    'p.q\tString\t\t\t\t\t\t0',
+    'm\tString\tMATERIALIZED\tupper(p)\t\t\t\t0',
+    'al\tString\tALIAS\tp\t\t\t\t0',
+    'raw.size0\tUInt64\t\t\t\t\t\t1',
+  ].join('\n');
+  const parts = await describing((body) => (body.includes('`eph`') ? `${lines}\ne\tString\tEPHEMERAL\t\t\t\t\t0\n` : `${lines}\n`));
+  try {
+    const { client, server } = parts;
+    const schema = await tableSchemaOf(client, server, '`plain`', timeout);
+    assert.equal([...schema.types.keys()], ['id', 'raw', 'n.a', 'n.b', 'p', 'p.q', 'm', 'al'], 'raw.size0 is a subcolumn');
+    assert.equal([...schema.nested], ['n'], '`p.q` beside a column `p` is no Nested field');
+    assert.equal([...(schema.computed ?? [])], ['m', 'al']);
+    assert.is(schema.writable, undefined, 'no EPHEMERAL column: a statement naming none takes them all');
+    assert.is(cachedTableSchema(server, '`plain`')?.value, schema, 'kept with its value: a caller that must not wait reads it');
+    const eph = await tableSchemaOf(client, server, '`eph`', timeout);
+    assert.equal(eph.writable, ['id', 'raw', 'n.a', 'n.b', 'p', 'p.q', 'e']);
+    assert.equal([...(eph.computed ?? [])], ['m', 'al']);
+  } finally {
+    await closing(parts);
+  }
+});
+
+/** A fake whose DESCRIBE answers wait until the test releases them, in order. */
+async function holding(answer: (n: number, res: ServerResponse) => void): Promise<{ fake: FakeServer; client: Pool; server: ServerConfig; release: () => void; waiting: () => number }> {
+  const held: (() => void)[] = [];
+  let n = 0;
+  const fake = await fakeServer((req, res) => {
+    if (!req.body.startsWith('DESCRIBE')) return void res.end('');
+    const i = n++;
+    held.push(() => answer(i, res));
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  // Several connections: a description may be asked while another is in flight.
+  const client = new Pool(server.origin, { connections: 4 });
+  return { fake, client, server, release: () => { for (const go of held.splice(0)) go(); }, waiting: () => held.length };
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('shared :: a description asked by a call whose signal fired is asked again for the call waiting on it; one the server refused is not', async () => {
+  const parts = await holding((_, res) => res.end('id\tUInt32\t\t\ns\tString\t\t\n'));
+  try {
+    const { client, server } = parts;
+    const controller = new AbortController();
+    const first = tableSchemaOf(client, server, '`shared_t`', timeout, controller.signal).catch((e: unknown) => e);
+    await until(() => parts.waiting() === 1);
+    const second = tableSchemaOf(client, server, '`shared_t`', timeout).catch((e: unknown) => e);
+    controller.abort(new Error('caller gave up'));
+    assert.instance(await first, AbortError);
+    await until(() => parts.waiting() === 2);
+    parts.release();
+    const schema = await second;
+    assert.ok(!(schema instanceof Error), String(schema));
+    assert.equal([...(schema as TableSchema).types.keys()], ['id', 's'], 'the waiting call got its description');
+    assert.is(parts.fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length, 2);
+  } finally {
+    await closing(parts);
+  }
+  const refusing = await holding((_, res) => {
+    res.statusCode = 404;
+    res.end('Code: 60. DB::Exception: Table default.gone does not exist. (UNKNOWN_TABLE) (version 26.7.2.1)\n');
+  });
+  try {
+    const { client, server } = refusing;
+    const first = tableSchemaOf(client, server, '`gone`', timeout).catch((e: unknown) => e);
+    await until(() => refusing.waiting() === 1);
+    const second = tableSchemaOf(client, server, '`gone`', timeout).catch((e: unknown) => e);
+    refusing.release();
+    assert.instance(await first, ClickHouseError);
+    assert.instance(await second, ClickHouseError);
+    assert.is(refusing.fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length, 1, 'the server\'s answer is the waiting call\'s too');
+    assert.is(cachedTableSchema(server, '`gone`'), undefined, 'a refusal is not kept');
+  } finally {
+    await closing(refusing);
+  }
+});
+
+const TABLE = [
+  'id\tUInt32\t\t',
+  's\tString\t\t',
+  'm\tString\tMATERIALIZED\tupper(s)',
+  'al\tString\tALIAS\ts',
+  'n.a\tArray(UInt8)\t\t',
+  'n.b\tArray(String)\t\t',
+].join('\n');
+
+/** An insert_to_table against a 26.7 fake whose table is `columns`; the statements it got. */
+async function inserting(columns: string, rows: Row[] | Iterable<Row>): Promise<{ result: unknown; inserts: string[] }> {
+  const fake = await fakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) res.end(`${columns}\n`);
+    else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  try {
+    const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'ins_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
+    return { result, inserts: fake.seen.map((s) => s.body).filter((b) => b.startsWith('INSERT')) };
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+}
+
+test('refuse :: rows giving a MATERIALIZED or ALIAS column are refused before anything is sent, each by its place, in the caller\'s order', async () => {
+  const rows: Row[] = [
+    { id: 0, s: 'a' },
+    { id: 1, s: 'b', m: 'x' },
+    { id: 2, s: 'c', al: 'y' },
+    { id: 3, s: 'd', al: 'z' },
+    { id: 4, s: 'e', m: 'w' },
+  ];
+  const { result, inserts } = await inserting(TABLE, rows);
+  assert.instance(result, QueryParamError);
+  assert.equal(inserts, [], 'nothing sent');
+  const all = allRefused(result as QueryParamError);
+  assert.equal(all.map((e) => [e.row, e.param]), [[1, 'rows[1].m'], [2, 'rows[2].al'], [3, 'rows[3].al'], [4, 'rows[4].m']]);
+  assert.is(all[0], result, 'the first is the one thrown');
+  assert.match((result as Error).message, /MATERIALIZED or ALIAS/);
+  // One row alone: refused by its column.
+  const one = await inserting(TABLE, [{ id: 7, s: 'q', al: 'r' }]);
+  assert.instance(one.result, QueryParamError);
+  assert.is((one.result as QueryParamError).param, 'al');
+  assert.equal(one.inserts, []);
+});
+
+test('refuse :: a Nested column given as one object is no unknown key: written as its fields', async () => {
+  const { result, inserts } = await inserting(TABLE, [{ id: 1, s: 'a', n: { a: [1, 2], b: ['x', 'y'] } }, { id: 2, s: 'b' }]);
+  assert.equal(result, { rows: 2 });
+  assert.equal(inserts, ['INSERT INTO `ins_t` (`id`, `s`, `n.a`, `n.b`) FORMAT JSONEachRow\n{"id":1,"s":"a","n.a":[1,2],"n.b":["x","y"]}\n{"id":2,"s":"b"}\n']);
+});
+
+test('source :: a source into a table with EPHEMERAL columns names its writable ones (a statement naming none would skip them); none otherwise', async () => {
+  const source = (): Iterable<Row> => (function* () { yield { id: 1, s: 'a', e: 'x' }; yield { id: 2, s: 'b', e: 'y' }; })();
+  const eph = await inserting(`${TABLE}\ne\tString\tEPHEMERAL\t`, source());
+  assert.equal(eph.result, { rows: 2 });
+  assert.is(eph.inserts[0]?.split('\n')[0], 'INSERT INTO `ins_t` (`id`, `s`, `n.a`, `n.b`, `e`) FORMAT JSONEachRow');
+  const plain = await inserting('id\tUInt32\t\t\ns\tString\t\t\ne\tString\t\t', source());
+  assert.equal(plain.result, { rows: 2 });
+  assert.is(plain.inserts[0]?.split('\n')[0], 'INSERT INTO `ins_t` FORMAT JSONEachRow');
+});
+
+
+test('need :: rows of numbers and nulls need no description: a user who may not describe the table still inserts them', async () => {
+  const fake = await fakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) {
+      res.statusCode = 500;
+      return void res.end('Code: 497. DB::Exception: alice: Not enough privileges. (ACCESS_DENIED) (version 26.7.2.1)\n');
+    }
+    res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  try {
+    const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'no_describe', rows: [{ id: 1, note: null }, { id: 2, note: 3 }] }), { timeout: 2_000, int64: 'auto' });
+    assert.equal(result, { rows: 2 });
+    assert.equal(fake.seen.map((s) => s.body).filter((b) => b.startsWith('INSERT')), ['INSERT INTO `no_describe` (`id`, `note`) FORMAT JSONEachRow\n{"id":1,"note":null}\n{"id":2,"note":3}\n']);
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+});
+
+test('nested :: a row whose other Nested field is undefined gives part of the Nested column: its own statement, not one where that field would be []', async () => {
+  const rows: Row[] = [{ id: 1, 'n.a': [1], 'n.b': ['x'] }, { id: 2, 'n.a': [2, 3], 'n.b': undefined }];
+  const { result, inserts } = await inserting(TABLE, rows);
+  assert.equal(result, { rows: 2 });
+  assert.equal(inserts, [
+    'INSERT INTO `ins_t` (`id`, `n.a`, `n.b`) FORMAT JSONEachRow\n{"id":1,"n.a":[1],"n.b":["x"]}\n',
+    'INSERT INTO `ins_t` (`id`, `n.a`) FORMAT JSONEachRow\n{"id":2,"n.a":[2,3]}\n',
+  ]);
+});
+
+test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
+  const fake = await fakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
+    else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  const describes = (): number => fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length;
+  const insert = (rows: Row[]): Promise<unknown> => perform(client, server, prepare({ type: 'insert_to_table', table: 'afresh_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(await insert([{ id: i, s: 'a', n: { a: [1], b: ['x'] } }]), { rows: 1 });
+    assert.is(describes(), 1, 'described once');
+    const refused = await insert([{ ID: 1, s: 'a' }]);
+    assert.instance(refused, QueryParamError, 'a key in another case is refused by its name');
+    assert.is(describes(), 1, 'and asks no new description first');
+    assert.instance(await insert([{ id: 1, added: 'a' }]), QueryParamError);
+    assert.is(describes(), 2, 'a key the description lacks: described afresh before it is refused');
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+});
+
+test('nested :: a value inside a Nested object is checked as its column\'s; a refused insert of such rows says which caller rows were in flight', async () => {
+  const wide = await inserting(TABLE, [{ id: 1, s: 'a', n: { a: [1, 300], b: ['x', 'y'] } }]);
+  assert.instance(wide.result, QueryParamError, String(wide.result));
+  assert.match((wide.result as Error).message, /n\.a/);
+  assert.equal(wide.inserts, []);
+  const rows: Row[] = [{ id: 1, s: 'a', n: { a: [1], b: ['x'] } }, { id: 2, s: 'b', n: { a: [2], b: ['y'] } }];
+  const fake = await fakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) return void res.end(`${TABLE}\n`);
+    if (req.body.startsWith('INSERT')) {
+      res.statusCode = 500;
+      return void res.end('Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 26.7.2.1)\n');
+    }
+    res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  try {
+    const err = await perform(client, server, prepare({ type: 'insert_to_table', table: 'stop_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
+    assert.instance(err, ClickHouseError);
+    const stop = insertStopOf(err);
+    assert.ok(stop !== undefined);
+    assert.is(stop?.inFlight.length, 2);
+    assert.ok(stop?.inFlight[0] === rows[0] && stop.inFlight[1] === rows[1], 'the caller\'s own rows, not their flattened copies');
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+});
+
+test('shared :: a description that failed on its way leaves a newer one asked since in place', async () => {
+  const parts = await holding((_, res) => res.end('id\tUInt32\t\t\ns\tString\t\t\n'));
+  try {
+    const { client, server } = parts;
+    const controller = new AbortController();
+    const old = tableSchemaOf(client, server, '`newer_t`', timeout, controller.signal).catch((e: unknown) => e);
+    await until(() => parts.waiting() === 1);
+    forgetTableSchema(server, '`newer_t`');
+    const fresh = tableSchemaOf(client, server, '`newer_t`', timeout).catch((e: unknown) => e);
+    await until(() => parts.waiting() === 2);
+    controller.abort(new Error('caller gave up'));
+    assert.instance(await old, AbortError);
+    parts.release();
+    assert.not.instance(await fresh, Error);
+    await tableSchemaOf(client, server, '`newer_t`', timeout);
+    assert.is(parts.fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length, 2, 'the newer description is kept');
+  } finally {
+    await closing(parts);
+  }
+});
+
+test('refuse :: a description with no columns refuses no key', async () => {
+  const { result, inserts } = await inserting('', [{ id: 1, s: 'a' }, { id: 2, s: 'b', extra: 'c' }]);
+  assert.equal(result, { rows: 2 });
+  assert.is(inserts.length, 1);
+});
+
+test('refuse :: an integer outside its column\'s range, in rows that were described, is refused before anything is sent, named by its row', async () => {
+  const { result, inserts } = await inserting(TABLE, [{ id: 1, s: 'a' }, { id: 2 ** 32, s: 'b' }, { id: -1, s: 'c' }]);
+  assert.instance(result, QueryParamError);
+  assert.equal(allRefused(result as QueryParamError).map((e) => e.param), ['rows[1].id', 'rows[2].id']);
+  assert.equal(inserts, []);
+});
+
+test('refuse :: a Date past 2106 for a DateTime column (written without its type) is refused before anything is sent', async () => {
+  const { result, inserts } = await inserting('id\tUInt32\t\t\nat\tDateTime\t\t', [{ id: 1, at: new Date('2020-01-01T00:00:00Z') }, { id: 2, at: new Date('2200-01-01T00:00:00Z') }]);
+  assert.instance(result, QueryParamError, String(result));
+  assert.is((result as QueryParamError).param, 'rows[1].at');
+  assert.equal(inserts, []);
+});
+
+test.run();
