@@ -90,6 +90,7 @@ test('queryPath :: an empty layer beside a set one: the set one counts; booleans
   assert.is(queryPath(server, [undefined, { log_queries: false }], 'q-2'), '/?database=db&max_threads=3&log_queries=0&query_id=q-2');
   assert.is(queryPath(server, [], 'a&b=c'), '/?database=db&max_threads=3&query_id=a%26b%3Dc', 'an id that is no plain word is encoded');
   assert.is(queryPath(server, [], 'q.1-x_y'), '/?database=db&max_threads=3&query_id=q.1-x_y');
+  assert.is(queryPath(server, [], 'a&b'), '/?database=db&max_threads=3&query_id=a%26b', 'an & would start another parameter');
 });
 
 test('chunk-queue :: taking a whole chunk exactly, compacting while chunks wait, clearing after use', () => {
