@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerResponse } from 'node:http';
 import { Client, Pool } from 'undici';
-import { AbortError, ClickHouseError, QueryParamError } from '../../src/clickhouse/errors.js';
+import { AbortError, ClickHouseError, QueryParamError, TimeoutError } from '../../src/clickhouse/errors.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
 import { allRefused } from '../../src/clickhouse/refusals.js';
@@ -188,6 +188,37 @@ test('shared :: a description asked by a call whose signal fired is asked again 
     assert.is(cachedTableSchema(server, '`gone`'), undefined, 'a refusal is not kept');
   } finally {
     await closing(refusing);
+  }
+});
+
+test('shared :: a call waiting on another call\'s description gives up by its own timeout and signal, not the other\'s; the description goes on for the other', async () => {
+  const parts = await holding((_, res) => res.end('id\tUInt32\t\t\ns\tString\t\t\n'));
+  try {
+    const { client, server } = parts;
+    // The first asks with a long time; the server holds the answer.
+    const first = tableSchemaOf(client, server, '`slow_t`', () => 10_000).catch((e: unknown) => e);
+    await until(() => parts.waiting() === 1);
+    const t0 = Date.now();
+    const timed = tableSchemaOf(client, server, '`slow_t`', () => 300).catch((e: unknown) => e);
+    const controller = new AbortController();
+    const aborted = tableSchemaOf(client, server, '`slow_t`', () => 10_000, controller.signal).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+    const err = await timed;
+    assert.instance(err, TimeoutError);
+    assert.is((err as TimeoutError).timeout, 300);
+    assert.is((err as TimeoutError).requestSent, false);
+    assert.ok(Date.now() - t0 < 2_000, `gave up after ${Date.now() - t0} ms, not by its own 300 ms`);
+    const abort = await aborted;
+    assert.instance(abort, AbortError);
+    assert.is(((abort as AbortError).cause as Error).message, 'caller gave up');
+    parts.release();
+    const schema = await first;
+    assert.ok(!(schema instanceof Error), String(schema));
+    assert.equal([...(schema as TableSchema).types.keys()], ['id', 's'], 'the first call still got its description');
+    assert.is(parts.fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length, 1, 'asked once');
+  } finally {
+    parts.release();
+    await closing(parts);
   }
 });
 
