@@ -1,6 +1,7 @@
 import { BoundedCache } from './bounded-cache.js';
-import { AbortError, ProtocolError, TimeoutError, withRequestSent } from './errors.js';
+import { AbortError, ProtocolError, withRequestSent } from './errors.js';
 import { send } from './http.js';
+import { withinOwn } from './signals.js';
 import { queryPath } from './query-path.js';
 import { checkResponse } from './response.js';
 import type { ServerConfig, Transport } from './types.js';
@@ -158,21 +159,7 @@ export function forgetServerInfo(server: ServerConfig): void {
  */
 export function serverInfoWithin(transport: Transport, server: ServerConfig, timeout: number, signal: AbortSignal | undefined): Promise<ServerInfo> {
   if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
-  return new Promise<ServerInfo>((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => finish(new AbortError(signal?.reason, false));
-    // Bounded by this call's time even when the question was asked earlier with a longer one.
-    const timer = setTimeout(() => finish(new TimeoutError(timeout, false)), timeout);
-    function finish(error: unknown, info?: ServerInfo): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (info !== undefined) resolve(info);
-      else reject(error);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    // A failure of the version question is the call's, before its own request was sent.
-    serverInfo(transport, server, { timeout }).then((info) => finish(undefined, info), (error: unknown) => finish(withRequestSent(error, false)));
-  });
+  // Bounded by this call's time even when the question was asked earlier with a longer one;
+  // a failure of the version question is the call's, before its own request was sent.
+  return withinOwn(serverInfo(transport, server, { timeout }), timeout, signal, (error) => withRequestSent(error, false));
 }

@@ -4,6 +4,7 @@
  * long as the source lives: a caller who passes one long-lived signal to every stream or
  * hedged read would grow the heap with every call, for ever (135 bytes to 3.8 KB a call here).
  */
+import { AbortError, TimeoutError } from './errors.js';
 
 /**
  * A signal that aborts when `first` or `second` does, with its reason, and `release`, which
@@ -39,6 +40,40 @@ export function withEitherSignal<T>(first: AbortSignal | undefined, second: Abor
   if (first === undefined) return run(second);
   const { signal, release } = joinSignals(first, second);
   return run(signal).finally(release);
+}
+
+/**
+ * `shared` (a request other calls may be waiting on too), or this call's own `TimeoutError`
+ * or `AbortError` (its own request never sent) when its time runs out or its signal fires
+ * first; `shared` goes on for the others. A failure of `shared` comes through `failed`.
+ *
+ * @example
+ * const schema = await withinOwn(describing, remaining(), options.signal);
+ */
+export function withinOwn<T>(shared: Promise<T>, timeout: number, signal: AbortSignal | undefined, failed: (error: unknown) => unknown = (error) => error): Promise<T> {
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  return new Promise<T>((resolve, reject) => {
+    const end = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      end();
+      reject(new AbortError(signal?.reason, false));
+    };
+    const timer = setTimeout(() => {
+      end();
+      reject(new TimeoutError(timeout, false));
+    }, Math.max(1, timeout));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    shared.then((value) => {
+      end();
+      resolve(value);
+    }, (error: unknown) => {
+      end();
+      reject(failed(error));
+    });
+  });
 }
 
 function noop(): void {}

@@ -9,7 +9,8 @@ import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
 import { checkRows } from './prepare.js';
 import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
-import { AbortError, ClickHouseError, QueryParamError, TimeoutError, rowRefused } from './errors.js';
+import { ClickHouseError, QueryParamError, rowRefused } from './errors.js';
+import { withinOwn } from './signals.js';
 import { withAllRefused } from './refusals.js';
 import { columnsOf } from './encode-bytes.js';
 import type { ColumnTypes } from './encode-binary.js';
@@ -321,16 +322,4 @@ function describe(transport: Transport, server: ServerConfig, quotedTable: strin
     if (schemas.get(key)?.columns === columns) schemas.delete(key);
   });
   return columns;
-}
-
-/** `shared` (another call's request), or this call's own `TimeoutError` or `AbortError` (nothing of its own sent) if they come first; the shared request goes on. */
-function withinOwn<T>(shared: Promise<T>, timeout: number, signal: AbortSignal | undefined): Promise<T> {
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
-  return new Promise<T>((resolve, reject) => {
-    const end = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
-    const onAbort = (): void => { end(); reject(new AbortError(signal?.reason, false)); };
-    const timer = setTimeout(() => { end(); reject(new TimeoutError(timeout, false)); }, Math.max(1, timeout));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    shared.then((value) => { end(); resolve(value); }, (err: unknown) => { end(); reject(err); });
-  });
 }
