@@ -104,7 +104,6 @@ test('bound :: at most 1,024 tables are kept: the oldest is described again once
   }
 });
 
-
 test('describe :: a line\'s columns: subcolumns listed by describe_include_subcolumns are no columns; flattened Nested columns; MATERIALIZED and ALIAS computed; writable only with EPHEMERAL', async () => {
   const lines = [
     'id\tUInt32\t\t\t\t\t\t0',
@@ -285,7 +284,6 @@ test('source :: a source into a table with EPHEMERAL columns names its writable 
   assert.equal(plain.result, { rows: 2 });
   assert.is(plain.inserts[0]?.split('\n')[0], 'INSERT INTO `ins_t` FORMAT JSONEachRow');
 });
-
 
 test('need :: rows of numbers and nulls need no description: a user who may not describe the table still inserts them', async () => {
   const fake = await fakeServer((req, res) => {

@@ -1046,30 +1046,19 @@ test('request :: each attempt carries a query id of its own, after the caller\'s
   assert.ok(h.sent.every((r) => r.options.settings?.log_queries === 1), 'logged: its outcome can be looked up');
 });
 
-test('unknown :: a send aborted after its request was sent is looked up, not sent again blindly', async () => {
-  const h = harness();
-  const asked: string[] = [];
-  h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
-  h.respond = (_r, n) => (n === 1 ? new AbortError(new Error('shutting down'), true) : undefined);
-  push(h.writer, 't', 0, 3);
-  await drive(h, h.writer.flush());
-  assert.is(h.sent.length, 1, 'stored: not sent again');
-  assert.equal(asked, [h.sent[0]?.options.queryId]);
-  assert.equal(h.dead, []);
-  assert.is(h.writer.stats().written, 3);
-});
-
-test('unknown :: a send its connection dropped as the pool stopped (POOL_STOPPED) is looked up, not sent again blindly', async () => {
-  const h = harness();
-  const asked: string[] = [];
-  h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
-  h.respond = (_r, n) => (n === 1 ? new PoolError('POOL_STOPPED', 'connection conn-0 stopped') : undefined);
-  push(h.writer, 't', 0, 3);
-  await drive(h, h.writer.flush());
-  assert.is(h.sent.length, 1, 'stored: not sent again');
-  assert.equal(asked, [h.sent[0]?.options.queryId]);
-  assert.equal(h.dead, []);
-  assert.is(h.writer.stats().written, 3);
+test('unknown :: a send aborted after its request was sent, or one its connection dropped as the pool stopped (POOL_STOPPED), is looked up, not sent again blindly', async () => {
+  for (const failure of [new AbortError(new Error('shutting down'), true), new PoolError('POOL_STOPPED', 'connection conn-0 stopped')]) {
+    const h = harness();
+    const asked: string[] = [];
+    h.outcomes = { label: () => 's0', outcome: async (_s, id) => (asked.push(id), 'finished'), deduplicates: async () => false };
+    h.respond = (_r, n) => (n === 1 ? failure : undefined);
+    push(h.writer, 't', 0, 3);
+    await drive(h, h.writer.flush());
+    assert.is(h.sent.length, 1, `${failure.code}: stored, not sent again`);
+    assert.equal(asked, [h.sent[0]?.options.queryId]);
+    assert.equal(h.dead, []);
+    assert.is(h.writer.stats().written, 3);
+  }
 });
 
 test('unknown :: when the table\'s engine cannot be looked up either, the batch is not sent again: WRITE_OUTCOME_UNKNOWN names the server and the send\'s own error', async () => {
