@@ -51,7 +51,10 @@ export function withEitherSignal<T>(first: AbortSignal | undefined, second: Abor
  * const schema = await withinOwn(describing, remaining(), options.signal);
  */
 export function withinOwn<T>(shared: Promise<T>, timeout: number, signal: AbortSignal | undefined, failed: (error: unknown) => unknown = (error) => error): Promise<T> {
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  if (signal?.aborted) {
+    shared.catch(noop); // the others' to handle; not left unhandled here
+    return Promise.reject(new AbortError(signal.reason, false));
+  }
   return new Promise<T>((resolve, reject) => {
     const end = (): void => {
       clearTimeout(timer);

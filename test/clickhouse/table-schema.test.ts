@@ -221,6 +221,42 @@ test('shared :: a call waiting on another call\'s description gives up by its ow
   }
 });
 
+test('shared :: a call that gave up leaves the asking again to the calls still waiting, and leaves no rejection unhandled', async () => {
+  // The first description is cut on its way (the socket closed), the second answered.
+  const parts = await holding((n, res) => (n === 0 ? res.socket?.destroy() : res.end('id\tUInt32\t\t\n')));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const { client, server } = parts;
+    const first = tableSchemaOf(client, server, '`gave_up_t`', () => 10_000).catch((e: unknown) => e);
+    await until(() => parts.waiting() === 1);
+    // One joins with its signal already fired, one leaves by its signal, one still waits.
+    const dead = tableSchemaOf(client, server, '`gave_up_t`', () => 10_000, AbortSignal.abort(new Error('already gone'))).catch((e: unknown) => e);
+    const controller = new AbortController();
+    const leaving = tableSchemaOf(client, server, '`gave_up_t`', () => 10_000, controller.signal).catch((e: unknown) => e);
+    const waiting = tableSchemaOf(client, server, '`gave_up_t`', () => 10_000).catch((e: unknown) => e);
+    controller.abort(new Error('left'));
+    assert.instance(await dead, AbortError);
+    assert.instance(await leaving, AbortError);
+    parts.release();
+    assert.ok(await first instanceof Error, 'the first description was cut');
+    // The waiting call asks again itself, not through a request born aborted.
+    await until(() => parts.waiting() === 1);
+    parts.release();
+    const schema = await waiting;
+    assert.ok(!(schema instanceof Error), `the waiting call got ${String(schema)}`);
+    assert.equal([...(schema as TableSchema).types.keys()], ['id']);
+    assert.is(parts.fake.seen.filter((x) => x.body.startsWith('DESCRIBE')).length, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(unhandled, [], 'no rejection left unhandled');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    parts.release();
+    await closing(parts);
+  }
+});
+
 const TABLE = [
   'id\tUInt32\t\t',
   's\tString\t\t',
