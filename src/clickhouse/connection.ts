@@ -108,7 +108,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
   };
   const run = async <C extends Command>(command: C): Promise<CommandResults[C['type']]> => {
     if (closing) throw new ClosedError();
-    if (command.type === 'stream') return stream(command as Command & { type: 'stream' }) as CommandResults[C['type']];
+    if ((command as Command | null | undefined)?.type === 'stream') return stream(command as Command & { type: 'stream' }) as CommandResults[C['type']];
     return perform(transport, server, prepare(command), defaults);
   };
   return {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from '../../src/clickhouse/connection.js';
-import { ClosedError, ConfigError } from '../../src/clickhouse/errors.js';
+import { ClosedError, ConfigError, QueryParamError } from '../../src/clickhouse/errors.js';
 
 const test = suite('connection');
 
@@ -139,6 +139,11 @@ test('connect :: bad params reject before anything is sent', async () => {
       assert.match((wrong as Error).message, /parameter params: expected a plain object/, String(params));
     }
     assert.is((await conn.select('SELECT {x}', null as never).catch((e: unknown) => e) as Error).message, 'parameter x: the query has a {x} placeholder but no value was given');
+    // A message that is no object, or of no known type, is refused as such (not a TypeError).
+    for (const message of [null, undefined, 'SELECT 1', { type: 'bogus', sql: 'SELECT 1' }]) {
+      const refused = await conn.send(message as never).catch((e: unknown) => e);
+      assert.instance(refused, QueryParamError, String(message));
+    }
   } finally {
     await conn.close();
   }
