@@ -59,14 +59,16 @@ export class NoServerAvailableError extends PoolError {
 }
 
 /**
- * The pool was used before `start()` (or `startSupervisor([pool])`) or after it stopped.
+ * The pool was used before `start()` (or `startSupervisor([pool])`) or after it stopped, or
+ * while it restarts its connections (a call lent one that could not start).
  *
  * @example
  * await MyClickHouse.select('SELECT 1'); // rejects with code 'POOL_NOT_STARTED' before start()
  */
 export class PoolNotStartedError extends PoolError {
-  constructor(name: string) {
-    super('POOL_NOT_STARTED', `pool "${name}" is not started: call start() or startSupervisor([pool]) first`);
+  /** `why` replaces the advice to start the pool when it is running but its connections are not (`cause`: what refused them). */
+  constructor(name: string, options?: { why: string; cause: unknown }) {
+    super('POOL_NOT_STARTED', `pool "${name}" ${options?.why ?? 'is not started: call start() or startSupervisor([pool]) first'}`, options && { cause: options.cause });
   }
 }
 

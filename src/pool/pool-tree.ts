@@ -16,7 +16,7 @@ import { brokerMachine } from './broker/broker.machine.js';
 import { Health } from './broker/health.js';
 import type { ConnectionIO } from './connection/io.js';
 import { PooledConnection, type ConnectionOwner } from './connection/pooled-connection.js';
-import { PoolError, PoolNotStartedError } from './errors.js';
+import { PoolNotStartedError } from './errors.js';
 import type { PoolEventEmitter } from './events.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { Writer } from './writer/writer.js';
@@ -182,8 +182,8 @@ export class PoolTree {
     started.catch((error: unknown) => {
       // Refused by a connections supervisor that is giving up (an OtpError): for the caller,
       // the pool's connections are not running and nothing was sent, as in the branch above.
-      conn.abandon(error instanceof ColonnadeError ? error : new PoolError('POOL_NOT_STARTED',
-        `pool "${this.#deps.opts.name}" is restarting its connections: the overflow connection for this call could not start`, { cause: error }));
+      conn.abandon(error instanceof ColonnadeError ? error : new PoolNotStartedError(this.#deps.opts.name,
+        { why: 'is restarting its connections: the overflow connection for this call could not start', cause: error }));
       this.#owner.left(conn);
     });
     return conn;

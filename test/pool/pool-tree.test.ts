@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { TransportError } from '../../src/clickhouse/errors.js';
 import { createTestClock, startSupervisor, supervisorOf, type ChildActor, type Supervisor, type SupervisorNotice } from '../../src/otp/index.js';
 import { definePoolWith } from '../../src/pool/define-pool.js';
+import { PoolNotStartedError } from '../../src/pool/errors.js';
 import { fakeServers } from './fake-servers.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 
@@ -178,7 +179,7 @@ test('overflow :: a write lent the overflow connection the dying supervisor refu
   // The insert's error is what a caller would read: a pool error that says nothing was sent.
   const { app, result, held, gates, sent } = await atGiveUp({}, (p) => p.insert('INSERT INTO t VALUES (1)').then(() => undefined, (e: unknown) => e));
   const err = await result;
-  assert.is(codeOf(err), 'POOL_NOT_STARTED', `got ${String(err)}`);
+  assert.instance(err, PoolNotStartedError, `got ${String(err)}`);
   assert.match((err as Error).message, 'restarting its connections');
   assert.ok(!sent.some((s) => s.body.startsWith('INSERT')), 'nothing was sent');
   for (const open of gates) open();
