@@ -341,6 +341,33 @@ test('insert_to_table :: rows of a source that give only part of a Nested column
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+test('insert_to_table :: rows of a source that give only part of a Nested column are kept aside up to 16 MiB: the streamed statement ends there and goes on after them', async () => {
+  const held: number[] = [];
+  const streamed: string[][] = [];
+  await withFakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t\nn.b\tArray(String)\t\t\n');
+    else if (req.body.startsWith('SELECT version()')) res.end('26.7.2.1\tUTC\n');
+    else {
+      const lines = req.body.split('\n');
+      if (lines[0]?.includes('`n.b`')) held.push(lines.length - 2);
+      else streamed.push(lines.slice(1, -1).map((line) => String((JSON.parse(line) as { id: number }).id)));
+      res.end('');
+    }
+  }, async (client, server) => {
+    // 17 rows of 1 MiB that give n.b alone, between two whole rows.
+    const big = 'x'.repeat(1 << 20);
+    const rows = (function* (): Generator<Row> {
+      yield { id: 0, 'n.a': [1], 'n.b': ['a'] };
+      for (let id = 1; id <= 17; id++) yield { id, 'n.b': [big] };
+      yield { id: 18, 'n.a': [2], 'n.b': ['b'] };
+    })();
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 19 });
+    // The 16th kept row passed 16 MiB: they were sent then, not held with the 17th until the source ended.
+    assert.equal(held, [16, 1]);
+    assert.equal(streamed, [['0'], ['18']]);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 test('insert_to_table :: a source that yields what is no plain object (a Map, a Date, getters alone) is refused at that row', async () => {
   class Getters { get id(): number { return 5; } }
   // A Date column has its own encoding: such rows are written by another path.

@@ -351,6 +351,22 @@ test('nested :: a row whose other Nested field is undefined gives part of the Ne
   ]);
 });
 
+test('nested :: a source\'s row whose other Nested field is undefined gives part of the Nested column: its own statement after the streamed one, not in it with that field []', async () => {
+  // The same column list (n.b undefined is no column) both times: the second row's part is not taken from the first's.
+  const source = (function* (): Generator<Row> {
+    yield { id: 1, 'n.a': [1], 'n.b': ['x'] };
+    yield { id: 2, 'n.a': [2, 3], 'n.b': undefined };
+    yield { id: 3, 'n.a': [4], 'n.b': undefined };
+    yield { id: 4, 'n.a': [5], 'n.b': ['y'] };
+  })();
+  const { result, inserts } = await inserting(TABLE, source);
+  assert.equal(result, { rows: 4 });
+  assert.equal(inserts, [
+    'INSERT INTO `ins_t` FORMAT JSONEachRow\n{"id":1,"n.a":[1],"n.b":["x"]}\n{"id":4,"n.a":[5],"n.b":["y"]}\n',
+    'INSERT INTO `ins_t` (`id`, `n.a`) FORMAT JSONEachRow\n{"id":2,"n.a":[2,3]}\n{"id":3,"n.a":[4]}\n',
+  ]);
+});
+
 test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
   const fake = await fakeServer((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
