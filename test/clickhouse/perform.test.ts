@@ -368,6 +368,71 @@ test('insert_to_table :: rows of a source that give only part of a Nested column
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+test('insert_to_table :: a source that throws is refused at the row it did not give (its error the cause), on 26.7 and on 18.16', async () => {
+  for (const version of ['26.7.2.1', '18.16.1']) {
+    await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? `${version}\tUTC\n` : ''), async (client, server) => {
+      const broke = new Error('source broke');
+      const rows = (function* (): Generator<Row> {
+        yield { id: 0 };
+        yield { id: 1 };
+        throw broke;
+      })();
+      const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
+      assert.instance(err, QueryParamError, version);
+      assert.is((err as QueryParamError).param, 'rows[2]', version);
+      assert.is((err as Error).cause, broke, version);
+      assert.match((err as Error).message, /the row source failed instead of giving this row.*source broke/);
+    });
+  }
+});
+
+test('insert_to_table :: a source refused at a bad row is ended (its finally runs), on 26.7 and on 18.16', async () => {
+  for (const version of ['26.7.2.1', '18.16.1']) {
+    await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? `${version}\tUTC\n` : ''), async (client, server) => {
+      let ended = false;
+      let after = 0;
+      const rows = (function* (): Generator<Row> {
+        try {
+          yield { id: 0 };
+          yield 'no row' as unknown as Row;
+          for (;;) {
+            after++;
+            yield { id: after };
+          }
+        } finally {
+          ended = true;
+        }
+      })();
+      const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
+      assert.instance(err, QueryParamError, version);
+      assert.is((err as QueryParamError).row, 1, version);
+      assert.ok(ended, `${version}: the source was ended, not left suspended`);
+      assert.is(after, 0, `${version}: no row read past the refused one`);
+    });
+  }
+});
+
+test('insert_to_table :: on 18.16 a source of one row sends it (the last round of one row is no empty round)', async () => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server, bodies) => {
+    const rows = (function* (): Generator<Row> { yield { id: 7 }; })();
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 1 });
+    assert.equal(bodies.filter((b) => b.startsWith('INSERT')), ['INSERT INTO `t` (`id`) FORMAT JSONEachRow\n{"id":7}\n']);
+  });
+});
+
+test('insert_to_table :: on 18.16 a value the table\'s type refuses in a later column set is named by its place in the caller\'s rows', async () => {
+  await withServer((b, res) => {
+    if (b.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\np\tDecimal(9, 2)\t\t\n');
+    else res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : '');
+  }, async (client, server) => {
+    const rows: Row[] = [{ id: 0, p: '1.50' }, { id: 1 }, { id: 2 }, { id: 3, p: '2.25' }, { id: 4, p: 'no number' }];
+    const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
+    assert.instance(err, QueryParamError, String(err));
+    assert.is((err as QueryParamError).row, 4);
+    assert.match((err as QueryParamError).param, /^rows\[4\]/);
+  });
+});
+
 test('insert_to_table :: a source that yields what is no plain object (a Map, a Date, getters alone) is refused at that row', async () => {
   class Getters { get id(): number { return 5; } }
   // A Date column has its own encoding: such rows are written by another path.
