@@ -367,6 +367,54 @@ test('nested :: a source\'s row whose other Nested field is undefined gives part
   ]);
 });
 
+/** A source's insert against a 26.7 fake whose DESCRIBE answers `descriptions` in turn (the last from then on); the statements it got. */
+async function sourceInto(descriptions: string[], rows: Iterable<Row>): Promise<{ result: unknown; inserts: string[]; describes: number }> {
+  let describes = 0;
+  const fake = await fakeServer((req, res) => {
+    if (req.body.startsWith('DESCRIBE')) res.end(`${descriptions[Math.min(describes++, descriptions.length - 1)] as string}\n`);
+    else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  try {
+    const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'chg_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
+    return { result, inserts: fake.seen.map((x) => x.body).filter((b) => b.startsWith('INSERT')), describes };
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+}
+
+test('afresh :: once a source\'s key made the table be described afresh, a column list accepted by the old description is checked again: a column dropped since is refused, not dropped', async () => {
+  // The table lost `old` and gained `x` since it was described.
+  const source = (function* (): Generator<Row> {
+    yield { id: 0, old: 'a' };
+    yield { id: 1, x: 'b' };
+    yield { id: 2, old: 'c' };
+  })();
+  const { result, describes } = await sourceInto(['id\tUInt32\t\t\nold\tString\t\t', 'id\tUInt32\t\t\nx\tString\t\t'], source);
+  assert.is(describes, 2);
+  assert.instance(result, QueryParamError, String(result));
+  assert.is((result as QueryParamError).row, 2);
+  assert.match((result as Error).message, /the table has no column "old"/);
+});
+
+test('afresh :: once a source\'s key made the table be described afresh, a column list that was a whole Nested column and is part of it now (a field added) goes in its own statement', async () => {
+  // The table gained `n.b` (and `x`) since it was described: `n.a` alone is part of n now.
+  const source = (function* (): Generator<Row> {
+    yield { id: 0, 'n.a': [1] };
+    yield { id: 1, x: 'b', 'n.a': [2], 'n.b': ['y'] };
+    yield { id: 2, 'n.a': [3] };
+  })();
+  const { result, inserts, describes } = await sourceInto(['id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t', 'id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t\nn.b\tArray(String)\t\t\nx\tString\t\t'], source);
+  assert.is(describes, 2);
+  assert.equal(result, { rows: 3 });
+  assert.equal(inserts, [
+    'INSERT INTO `chg_t` FORMAT JSONEachRow\n{"id":0,"n.a":[1]}\n{"id":1,"x":"b","n.a":[2],"n.b":["y"]}\n',
+    'INSERT INTO `chg_t` (`id`, `n.a`) FORMAT JSONEachRow\n{"id":2,"n.a":[3]}\n',
+  ]);
+});
+
 test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
   const fake = await fakeServer((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
