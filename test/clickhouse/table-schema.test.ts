@@ -415,6 +415,31 @@ test('afresh :: once a source\'s key made the table be described afresh, a colum
   ]);
 });
 
+test('afresh :: a call whose source\'s table is described afresh past its timeout rejects with its TimeoutError, not a refusal of the key (on 26.7 and 18.16)', async () => {
+  for (const version of ['26.7.2.1', '18.16.1']) {
+    let describes = 0;
+    // The second description (asked for the key `x`) never comes.
+    const fake = await fakeServer((req, res) => {
+      if (req.body.startsWith('DESCRIBE')) {
+        if (describes++ === 0) res.end('id\tUInt32\t\t\n');
+        return;
+      }
+      res.end(req.body.startsWith('SELECT version()') ? `${version}\tUTC\n` : '');
+    }, (port) => `http://127.0.0.1:${port}/default`);
+    const server = parseConnectionString(fake.url);
+    const client = new Client(server.origin);
+    try {
+      const rows = (function* (): Generator<Row> { yield { id: 0 }; yield { id: 1, x: 'new' }; })();
+      const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'slow_t', rows }), { timeout: 1_000, int64: 'auto' }).catch((e: unknown) => e);
+      assert.is(describes, 2, version);
+      assert.instance(result, TimeoutError, `${version}: ${String(result)}`);
+    } finally {
+      await client.close();
+      await fake.close();
+    }
+  }
+});
+
 test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
   const fake = await fakeServer((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
