@@ -440,6 +440,21 @@ test('afresh :: a call whose source\'s table is described afresh past its timeou
   }
 });
 
+test('refuse :: a source\'s row giving a MATERIALIZED or ALIAS column is refused at that row, the table not described again for it (it is no unknown key)', async () => {
+  for (const key of ['m', 'al']) {
+    const source = (function* (): Generator<Row> {
+      yield { id: 0, s: 'a' };
+      yield { id: 1, s: 'b', [key]: 'x' };
+      yield { id: 2, s: 'c' };
+    })();
+    const { result, describes } = await sourceInto([TABLE], source);
+    assert.instance(result, QueryParamError, `${key}: ${String(result)}`);
+    assert.is((result as QueryParamError).row, 1, key);
+    assert.match((result as Error).message, new RegExp(`column "${key}" is MATERIALIZED or ALIAS`));
+    assert.is(describes, 1, `${key}: described once`);
+  }
+});
+
 test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
   const fake = await fakeServer((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
