@@ -218,6 +218,48 @@ test('row stream :: a failure comes after the rows before it', async () => {
   assert.equal(seen, [1, 2]);
 });
 
+test('row stream :: a failure the producer reports (the caller\'s abort) reaches the reader at its next step: the rows it has not read are dropped', async () => {
+  let fail!: () => void;
+  const go = new Promise<void>((resolve) => { fail = resolve; });
+  const rows = createRowStream(async (sink) => {
+    await sink.push([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await go;
+    sink.fail(new Error('aborted by the caller'));
+  });
+  const it = rows[Symbol.asyncIterator]();
+  assert.equal(await it.next(), { value: { n: 1 }, done: false });
+  fail();
+  await new Promise((r) => setImmediate(r));
+  const next = await it.next().then((r) => r, (e: unknown) => e);
+  assert.instance(next, Error, `rows still came after the failure: ${JSON.stringify(next)}`);
+  assert.match((next as Error).message, /aborted by the caller/);
+  assert.equal(await it.next(), { value: undefined, done: true });
+});
+
+test('connect :: an 18.16 exception longer than 4 KiB appended after the rows rejects after them, none of it read as a row', async () => {
+  const total = 20_000;
+  const long = 'x'.repeat(12_000);
+  const server = await fakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) return void res.end('18.16.1\tUTC\n');
+    const lines = Array.from({ length: total }, (_, k) => `${k}\n`).join('');
+    res.end(`n\nString\n${lines}Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded: ${long}, e.what() = DB::Exception\n`);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const conn = connect(server.url);
+  try {
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const row of conn.stream('SELECT toString(number) AS n FROM numbers(20000)')) seen.push(row.n);
+    })().then(() => undefined, (e: unknown) => e);
+    assert.instance(error, ClickHouseError, String(error));
+    assert.is((error as ClickHouseError).serverCode, 241);
+    assert.is(seen.length, total, 'every row before the exception, and no more');
+    assert.is(seen[total - 1], String(total - 1));
+  } finally {
+    await conn.close();
+    await server.close();
+  }
+});
+
 test('connect :: bad input throws at the call, before anything is sent', async () => {
   const server = await fakeServer((_req, res) => res.end(''));
   const conn = connect(server.url);
