@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerResponse } from 'node:http';
 import type { Client } from 'undici';
-import { ClickHouseError, ProtocolError, QueryParamError, TransportError } from '../../src/clickhouse/errors.js';
+import { ClickHouseError, ProtocolError, QueryParamError, TimeoutError, TransportError } from '../../src/clickhouse/errors.js';
 import { decodeTsv } from '../../src/clickhouse/decode.js';
 import { perform } from '../../src/clickhouse/perform.js';
 import { prepare } from '../../src/clickhouse/prepare.js';
@@ -430,6 +430,19 @@ test('insert_to_table :: on 18.16 a value the table\'s type refuses in a later c
     assert.instance(err, QueryParamError, String(err));
     assert.is((err as QueryParamError).row, 4);
     assert.match((err as QueryParamError).param, /^rows\[4\]/);
+  });
+});
+
+test('insert_to_table :: on 18.16 a source that stalls longer than the timeout rejects with TimeoutError (not waited for 20 times as long)', async () => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server) => {
+    const rows = (async function* (): AsyncGenerator<Row> {
+      yield { id: 0 };
+      await new Promise<never>(() => undefined);
+    })();
+    const call = perform(client, server, prepare({ type: 'insert_to_table', table: 't', rows }), { timeout: 300, int64: 'auto' }).catch((e: unknown) => e);
+    const err = await Promise.race([call, new Promise((r) => setTimeout(() => r('still waiting after 4 s'), 4_000))]);
+    assert.instance(err, TimeoutError, String(err));
+    assert.ok((err as TimeoutError).requestSent, 'rows were read: a retry could not read them again');
   });
 });
 
