@@ -446,6 +446,24 @@ test('insert_to_table :: on 18.16 a source that stalls longer than the timeout r
   });
 });
 
+test('insert_to_table :: on 18.16 a source insert whose signal aborted before the call (version and table known) rejects with AbortError without reading the source to its end', async () => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server, bodies) => {
+    // The version and the table's description kept from a first insert: nothing else notices the signal first.
+    await run(client, server, { type: 'insert_to_table', table: 't', rows: (function* (): Generator<Row> { yield { id: 0 }; })() });
+    let pulled = 0;
+    const rows = (function* (): Generator<Row> {
+      for (let id = 0; id < 100; id++) {
+        pulled++;
+        yield { id };
+      }
+    })();
+    const err = await perform(client, server, prepare({ type: 'insert_to_table', table: 't', rows, options: { signal: AbortSignal.abort() } }), defaults).catch((e: unknown) => e);
+    assert.is((err as { code?: string }).code, 'ABORTED', String(err));
+    assert.ok(pulled < 100, `the source was read to its end (${pulled} rows) for an aborted call`);
+    assert.is(bodies.filter((b) => b.startsWith('INSERT')).length, 1, 'only the first insert was sent');
+  });
+});
+
 test('insert_to_table :: a source that yields what is no plain object (a Map, a Date, getters alone) is refused at that row', async () => {
   class Getters { get id(): number { return 5; } }
   // A Date column has its own encoding: such rows are written by another path.
