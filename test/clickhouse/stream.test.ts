@@ -509,6 +509,34 @@ test('connect :: a binary stream whose last row is large (an array of many strin
   }
 });
 
+test('connect :: a binary stream whose Dynamic value has a type the reader cannot read after rows were given fails there: it is not asked again as text (the rows would come twice)', async () => {
+  const good = 20_000;
+  // Rows of a Dynamic String (0x15), then one whose type code no reader knows.
+  const head = Buffer.from([...varint(1), ...str('d'), ...str('Dynamic')]);
+  const rows = Buffer.from(Array.from({ length: good }, (_, n) => [0x15, ...str(`v${n}`)]).flat());
+  const server = await fakeServer((req, res) => {
+    if (req.body.startsWith('SELECT version()')) return void res.end('26.7.2.1\tUTC\n');
+    res.write(Buffer.concat([head, rows]));
+    setTimeout(() => res.end(Buffer.from([0xee, 0x01, 0x02])), 50);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+  const conn = connect(server.url);
+  try {
+    let seen = 0;
+    const error = await (async () => {
+      for await (const row of conn.stream('SELECT d FROM dyn')) {
+        assert.is(row.d, `v${seen}`);
+        seen++;
+      }
+    })().then(() => undefined, (e: unknown) => e);
+    assert.instance(error, Error, String(error));
+    assert.ok(seen > 0 && seen <= good, `rows given before the failure, none twice (${seen})`);
+    assert.is(server.seen.filter((x) => !x.body.startsWith('SELECT version()')).length, 1, 'the select was asked once');
+  } finally {
+    await conn.close();
+    await server.close();
+  }
+});
+
 test('prepare :: a generator, an async generator, a Readable or a Set is a row source; an array or a row is not', () => {
   assert.ok(isRowSource((function* () { yield { id: 1 }; })()));
   assert.ok(isRowSource((async function* () { yield { id: 1 }; })()));
