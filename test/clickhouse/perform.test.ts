@@ -464,6 +464,40 @@ test('insert_to_table :: on 18.16 a source insert whose signal aborted before th
   });
 });
 
+test('insert_to_table :: on 18.16 a source that stalled past the timeout and then resumes is read no further: the call had rejected', async () => {
+  await withServer((b, res) => res.end(b.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : ''), async (client, server, bodies) => {
+    let resume!: () => void;
+    const gate = new Promise<void>((r) => { resume = r; });
+    let yielded = 0;
+    const rows = (async function* (): AsyncGenerator<Row> {
+      yielded++;
+      yield { id: 0 };
+      await gate;
+      for (let id = 1; id <= 5; id++) {
+        yielded++;
+        yield { id };
+      }
+    })();
+    const err = await perform(client, server, prepare({ type: 'insert_to_table', table: 't', rows }), { timeout: 300, int64: 'auto' }).catch((e: unknown) => e);
+    assert.instance(err, TimeoutError, String(err));
+    resume();
+    await new Promise((r) => setTimeout(r, 100));
+    // The row the stalled wait asked for may come; none after it is asked for, nothing is sent.
+    assert.ok(yielded <= 2, `the source was read on after the call rejected (${yielded} rows)`);
+    assert.equal(bodies.filter((b) => b.startsWith('INSERT')), []);
+  });
+});
+
+test('insert_to_table :: a summary header without written_rows counts the rows sent (not NaN)', async () => {
+  await withServer((b, res) => {
+    if (!b.startsWith('SELECT version()')) res.setHeader('X-ClickHouse-Summary', '{"read_rows":"0","written_bytes":"10"}');
+    res.end(b.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+  }, async (client, server) => {
+    const rows = (function* (): Generator<Row> { yield { id: 0 }; yield { id: 1 }; })();
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 2 });
+  });
+});
+
 test('insert_to_table :: a source that yields what is no plain object (a Map, a Date, getters alone) is refused at that row', async () => {
   class Getters { get id(): number { return 5; } }
   // A Date column has its own encoding: such rows are written by another path.
