@@ -15,65 +15,29 @@ import type { Row } from '../../src/clickhouse/types.js';
 
 const test = suite('late-refusal');
 
-test('insert_to_table :: on 18.16 a row changed to one that no longer encodes while its statement is sent makes the body end in a line the server cannot read, and the call rejects with its refusal', async () => {
-  // The caller's change comes once the server has the first bytes of the insert (10 MB: the last row is encoded long after).
+/**
+ * Inserts 10,000 rows of 1 KB into a fake `version` server whose last row's `pad` turns into
+ * a Symbol once the server has the insert's first bytes (backpressure, not a timer: the last
+ * row is encoded long after). Returns the call's error, the insert bodies the server got
+ * whole, and how many inserts had begun.
+ */
+async function changedWhileSent(version: string): Promise<{ err: unknown; inserts: string[]; started: number; pad: string }> {
   let armed = false;
-  const inserts: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString('utf8');
-      if (body.startsWith('INSERT')) armed = true;
-    });
-    req.on('end', () => {
-      if (body.startsWith('INSERT')) inserts.push(body);
-      res.end(body.startsWith('SELECT version()') ? '18.16.1\tUTC\n' : '');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const config = parseConnectionString(`http://127.0.0.1:${(server.address() as AddressInfo).port}/default`);
-  forgetServerInfo(config);
-  const client = new Client(config.origin);
-  try {
-    const pad = 'p'.repeat(1_000);
-    const rows: Row[] = [];
-    for (let id = 0; id < 10_000; id++) rows.push({ id, pad });
-    const last = rows[rows.length - 1] as Row;
-    Object.defineProperty(last, 'pad', { enumerable: true, get: () => (armed ? Symbol('changed') : pad) });
-    const err = await perform(client, config, prepare({ type: 'insert_to_table', table: 't', rows }), { timeout: 5_000, int64: 'auto' }).catch((e: unknown) => e);
-    assert.ok(armed, 'the server got the insert\'s first bytes');
-    assert.instance(err, QueryParamError, String(err));
-    // The refusal names the field (the row's place is not told on this path: see the mut-si report).
-    assert.match((err as QueryParamError).param, /pad$/);
-    assert.is(inserts.length, 1);
-    const body = inserts[0] as string;
-    assert.not.ok(body.includes(`"id":9999,"pad":"${pad}"`), 'the changed row was not written whole');
-    assert.ok(body.trimEnd().endsWith('the client stopped this insert: a row no longer encodes'), `the body ends: ${JSON.stringify(body.slice(-120))}`);
-  } finally {
-    await client.close();
-    forgetServerInfo(config);
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-});
-
-test('insert_to_table :: on 26.7 a row changed to one that no longer encodes while its binary statement is sent aborts the request: the server gets no whole body', async () => {
-  let armed = false;
-  const inserts: string[] = [];
   let started = 0;
+  const inserts: string[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => {
       body += c.toString('latin1');
-      if (body.startsWith('INSERT')) {
-        if (!armed) started++;
+      if (body.startsWith('INSERT') && !armed) {
+        started++;
         armed = true;
       }
     });
     req.on('end', () => {
       if (body.startsWith('INSERT')) inserts.push(body);
       if (body.startsWith('DESCRIBE')) return void res.end('id\tUInt32\t\t\npad\tString\t\t\n');
-      res.end(body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
+      res.end(body.startsWith('SELECT version()') ? `${version}\tUTC\n` : '');
     });
     req.on('error', () => undefined);
   });
@@ -85,20 +49,36 @@ test('insert_to_table :: on 26.7 a row changed to one that no longer encodes whi
     const pad = 'p'.repeat(1_000);
     const rows: Row[] = [];
     for (let id = 0; id < 10_000; id++) rows.push({ id, pad });
-    const last = rows[rows.length - 1] as Row;
-    Object.defineProperty(last, 'pad', { enumerable: true, get: () => (armed ? Symbol('changed') : pad) });
+    Object.defineProperty(rows[rows.length - 1] as Row, 'pad', { enumerable: true, get: () => (armed ? Symbol('changed') : pad) });
     const err = await perform(client, config, prepare({ type: 'insert_to_table', table: 't', rows }), { timeout: 5_000, int64: 'auto' }).catch((e: unknown) => e);
-    assert.is(started, 1, 'the server got the insert\'s first bytes');
-    assert.instance(err, QueryParamError, String(err));
-    assert.match((err as QueryParamError).param, /pad$/);
-    // A binary body cut short or ended with text could read as values: it is never ended as a whole body.
-    assert.equal(inserts.map((b) => b.slice(-60)), []);
+    return { err, inserts, started, pad };
   } finally {
     await client.close();
     forgetServerInfo(config);
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+test('insert_to_table :: on 18.16 a row changed to one that no longer encodes while its statement is sent makes the body end in a line the server cannot read, and the call rejects with its refusal', async () => {
+  const { err, inserts, started, pad } = await changedWhileSent('18.16.1');
+  assert.is(started, 1, 'the server got the insert\'s first bytes');
+  assert.instance(err, QueryParamError, String(err));
+  // The refusal names the field (the row's place is not told on this path: see the mut-si report).
+  assert.match((err as QueryParamError).param, /pad$/);
+  assert.is(inserts.length, 1);
+  const body = inserts[0] as string;
+  assert.not.ok(body.includes(`"id":9999,"pad":"${pad}"`), 'the changed row was not written whole');
+  assert.ok(body.trimEnd().endsWith('the client stopped this insert: a row no longer encodes'), `the body ends: ${JSON.stringify(body.slice(-120))}`);
+});
+
+test('insert_to_table :: on 26.7 a row changed to one that no longer encodes while its binary statement is sent aborts the request: the server gets no whole body', async () => {
+  const { err, inserts, started } = await changedWhileSent('26.7.2.1');
+  assert.is(started, 1, 'the server got the insert\'s first bytes');
+  assert.instance(err, QueryParamError, String(err));
+  assert.match((err as QueryParamError).param, /pad$/);
+  // A binary body cut short or ended with text could read as values: it is never ended as a whole body.
+  assert.equal(inserts.map((b) => b.slice(-60)), []);
 });
 
 test.run();
