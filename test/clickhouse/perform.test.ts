@@ -322,18 +322,23 @@ test('insert_to_table :: 20,000 rows whose column sets all differ are one statem
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
-test('insert_to_table :: rows of a source that give only part of a Nested column are kept aside in bounded groups, not all of them until the source ends', async () => {
-  const held: number[] = [];
-  await withFakeServer((req, res) => {
+/** A 26.7 fake with a Nested column `n`: the rows each kept-aside statement (`n.b` alone) carries, and the ids of every other statement. */
+function nestedServer(held: number[], streamed: string[][] = []) {
+  return (req: { body: string }, res: { end: (body: string) => void }): void => {
     if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t\nn.b\tArray(String)\t\t\n');
     else if (req.body.startsWith('SELECT version()')) res.end('26.7.2.1\tUTC\n');
     else {
-      // Each statement of the kept-aside rows (`n.b` alone) and how many rows it carries.
       const lines = req.body.split('\n');
       if (lines[0]?.includes('`n.b`')) held.push(lines.length - 2);
+      else streamed.push(lines.slice(1, -1).map((line) => String((JSON.parse(line) as { id: number }).id)));
       res.end('');
     }
-  }, async (client, server) => {
+  };
+}
+
+test('insert_to_table :: rows of a source that give only part of a Nested column are kept aside in bounded groups, not all of them until the source ends', async () => {
+  const held: number[] = [];
+  await withFakeServer(nestedServer(held), async (client, server) => {
     const rows = (function* () { for (let id = 0; id < 120_000; id++) yield { id, 'n.b': ['x'] }; })();
     assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows }), { rows: 120_000 });
     // Sent after every 50,000 such rows: the memory they hold stays bounded whatever the source's length.
@@ -344,16 +349,7 @@ test('insert_to_table :: rows of a source that give only part of a Nested column
 test('insert_to_table :: rows of a source that give only part of a Nested column are kept aside up to 16 MiB: the streamed statement ends there and goes on after them', async () => {
   const held: number[] = [];
   const streamed: string[][] = [];
-  await withFakeServer((req, res) => {
-    if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nn.a\tArray(UInt8)\t\t\nn.b\tArray(String)\t\t\n');
-    else if (req.body.startsWith('SELECT version()')) res.end('26.7.2.1\tUTC\n');
-    else {
-      const lines = req.body.split('\n');
-      if (lines[0]?.includes('`n.b`')) held.push(lines.length - 2);
-      else streamed.push(lines.slice(1, -1).map((line) => String((JSON.parse(line) as { id: number }).id)));
-      res.end('');
-    }
-  }, async (client, server) => {
+  await withFakeServer(nestedServer(held, streamed), async (client, server) => {
     // 17 rows of 1 MiB that give n.b alone, between two whole rows.
     const big = 'x'.repeat(1 << 20);
     const rows = (function* (): Generator<Row> {
