@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js';
-import { AbortError, ProtocolError, withRequestSent } from './errors.js';
+import { ProtocolError, withRequestSent } from './errors.js';
 import { send } from './http.js';
 import { withinOwn } from './signals.js';
 import { queryPath } from './query-path.js';
@@ -158,8 +158,7 @@ export function forgetServerInfo(server: ServerConfig): void {
  * const info = knownServerInfo(server) ?? await serverInfoWithin(transport, server, 2_000, options.signal);
  */
 export function serverInfoWithin(transport: Transport, server: ServerConfig, timeout: number, signal: AbortSignal | undefined): Promise<ServerInfo> {
-  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
   // Bounded by this call's time even when the question was asked earlier with a longer one;
   // a failure of the version question is the call's, before its own request was sent.
-  return withinOwn(serverInfo(transport, server, { timeout }), timeout, signal, (error) => withRequestSent(error, false));
+  return withinOwn(() => serverInfo(transport, server, { timeout }), timeout, signal, (error) => withRequestSent(error, false));
 }

@@ -43,18 +43,17 @@ export function withEitherSignal<T>(first: AbortSignal | undefined, second: Abor
 }
 
 /**
- * `shared` (a request other calls may be waiting on too), or this call's own `TimeoutError`
- * or `AbortError` (its own request never sent) when its time runs out or its signal fires
- * first; `shared` goes on for the others. A failure of `shared` comes through `failed`.
+ * `join()` (a request other calls may be waiting on too, joined only if `signal` has not
+ * fired), or this call's own `TimeoutError` or `AbortError` (its own request never sent) when
+ * its time runs out or its signal fires first; the shared request goes on for the others. A
+ * failure of the request comes through `failed`.
  *
  * @example
- * const schema = await withinOwn(describing, remaining(), options.signal);
+ * const schema = await withinOwn(() => describing, remaining(), options.signal);
  */
-export function withinOwn<T>(shared: Promise<T>, timeout: number, signal: AbortSignal | undefined, failed: (error: unknown) => unknown = (error) => error): Promise<T> {
-  if (signal?.aborted) {
-    shared.catch(noop); // the others' to handle; not left unhandled here
-    return Promise.reject(new AbortError(signal.reason, false));
-  }
+export function withinOwn<T>(join: () => Promise<T>, timeout: number, signal: AbortSignal | undefined, failed: (error: unknown) => unknown = (error) => error): Promise<T> {
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
+  const shared = join();
   return new Promise<T>((resolve, reject) => {
     const end = (): void => {
       clearTimeout(timer);

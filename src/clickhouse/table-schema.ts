@@ -9,7 +9,7 @@ import { unescapeTsv } from './text-escape.js';
 import { type ColumnEncodings } from './encode.js';
 import { checkRows } from './prepare.js';
 import { type RangeCheck, rangeCheck, refuseOutOfRange } from './value-ranges.js';
-import { AbortError, ClickHouseError, QueryParamError, rowRefused } from './errors.js';
+import { ClickHouseError, QueryParamError, rowRefused } from './errors.js';
 import { withinOwn } from './signals.js';
 import { withAllRefused } from './refusals.js';
 import { columnsOf } from './encode-bytes.js';
@@ -266,16 +266,14 @@ export function tableSchemaOf(transport: Transport, server: ServerConfig, quoted
   const cached = cachedTableSchema(server, quotedTable);
   if (cached) {
     if (cached.value !== undefined) return cached.columns;
-    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason, false));
     // Another call's question, still out: this call waits for it no longer than its own time
     // and signal allow. If it fails on its way, a call still waiting asks again itself (one
     // that gave up does not: its request would be dead at birth for the others).
     let gone = false;
-    const joined = cached.columns.catch((err: unknown) => {
+    const own = withinOwn(() => cached.columns.catch((err: unknown) => {
       if (err instanceof ClickHouseError || gone) throw err;
       return tableSchemaOf(transport, server, quotedTable, timeout, signal);
-    });
-    const own = withinOwn(joined, timeout(), signal);
+    }), timeout(), signal);
     own.catch(() => { gone = true; });
     return own;
   }
