@@ -15,7 +15,7 @@
 import type { ColumnType } from './column-type.js';
 import { ChunkWriter, MALFORMED, put, rowParts, writeLength, writeText } from './encode-bytes.js';
 import { EPOCH_TEXT_END_MS, encodePlain } from './encode.js';
-import { type FormMakers, type RowCodec, binaryForm, changedError, compiledRowCodec } from './encode-compiled.js';
+import { type FormMakers, type InsertPlan, type RowCodec, binaryForm, changedError, compiledRowCodec } from './encode-compiled.js';
 import type { Row } from './types.js';
 
 /** A column's binary form: whether a value has one, and writing it (only values that fit). */
@@ -32,13 +32,9 @@ interface Codec {
  * const plan = binaryPlan('`t`', ['id', 'name'], types);
  * if (plan && rows.every(plan.fits)) for (const chunk of binaryParts(plan, rows)) send(chunk);
  */
-export interface BinaryPlan {
-  readonly head: string;
+export interface BinaryPlan extends InsertPlan {
   readonly header: Buffer;
-  /** True when every value of `row` has its column's binary form. */
-  readonly fits: (row: Row) => boolean;
-  /** Writes `row`, which must fit (checked again: a row changed since throws). */
-  readonly write: (out: ChunkWriter, row: Row) => void;
+  readonly unreadable: undefined;
 }
 
 /**
@@ -75,7 +71,10 @@ export function binaryPlan(head: string, keys: readonly string[], types: ColumnT
   }
   for (const text of texts) writeText(header, text);
   const rows = (compile ? compiledRowCodec(keys, parsed, texts) : undefined) ?? codecRows(keys, codecs);
-  return { head, header: Buffer.concat(header.take()), fits: rows.fits, write: rows.write };
+  const plan: BinaryPlan = {
+    head, header: Buffer.concat(header.take()), fits: rows.fits, write: rows.write, unreadable: undefined, parts: (all, out) => binaryParts(plan, all, out),
+  };
+  return plan;
 }
 
 // The rows of a plan written by its columns' codecs, one call per value (a plan too wide to compile).

@@ -234,8 +234,13 @@ export function put(out: ChunkWriter, bytes: Buffer): void {
   }
 }
 
-// As String(value) writes a safe integer.
-function writeInteger(out: ChunkWriter, value: number): void {
+/**
+ * A safe integer's digits, as `String(value)` writes them.
+ *
+ * @example
+ * writeInteger(out, -42); // bytes of '-42'
+ */
+export function writeInteger(out: ChunkWriter, value: number): void {
   out.room(17);
   const buf = out.buf;
   let v = value;
@@ -254,8 +259,13 @@ function writeInteger(out: ChunkWriter, value: number): void {
   } while (v > 0);
 }
 
-// Text known to be ASCII (a finite number's digits, sign, point and exponent), a byte a character.
-function writeAscii(out: ChunkWriter, text: string): void {
+/**
+ * Text known to be ASCII (a finite number's digits, sign, point and exponent), a byte a character.
+ *
+ * @example
+ * writeAscii(out, String(0.5)); // bytes of '0.5'
+ */
+export function writeAscii(out: ChunkWriter, text: string): void {
   const n = text.length;
   out.room(n);
   const buf = out.buf;

@@ -13,6 +13,26 @@ import { QueryParamError } from './errors.js';
 import type { Row } from './types.js';
 
 /**
+ * How one big statement of an insert is written (`binaryPlan`, `tsvPlan`): made once per
+ * statement, for rows giving the same columns.
+ *
+ * @example
+ * if (plan && rows.every(plan.fits)) for (const part of plan.parts(rows, new ChunkWriter())) send(part.chunks);
+ */
+export interface InsertPlan {
+  /** The statement's line, `INSERT INTO ... FORMAT ...`. */
+  readonly head: string;
+  /** True when every value of `row` has its column's plain form. */
+  readonly fits: (row: Row) => boolean;
+  /** Writes `row`, which must fit (checked again: a row changed since throws). */
+  readonly write: (out: ChunkWriter, row: Row) => void;
+  /** For a text body, a line no row of these columns reads as (the server then refuses the statement); undefined for a binary body. */
+  readonly unreadable: string | undefined;
+  /** The body in parts: the head, then the rows; each part the chunks filled so far and the rows written by then. */
+  readonly parts: (rows: readonly Row[], out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>;
+}
+
+/**
  * A plan's row check and row writer: `fits` is true when every value has its column's binary
  * form; `write` writes a row that fits, and throws `QueryParamError` naming the column of a
  * value that no longer does (the caller changed it since).
@@ -26,8 +46,24 @@ export interface RowCodec {
   readonly write: (out: ChunkWriter, row: Row) => void;
 }
 
-// What the written-out code calls (it sees only its parameters): the string writer and what it throws.
-const KIT = { text: writeText, malformed: MALFORMED };
+/**
+ * A way to write rows: its column forms (`makers`), what their code calls (`kit`, with
+ * `malformed`, what a string without a UTF-8 form throws), and the code written between two
+ * columns and after the last. `BINARY_FORM` is RowBinary's; `encode-tsv.ts` has TabSeparated's.
+ *
+ * @example
+ * compiledRowCodec(keys, types, texts, BINARY_FORM);
+ */
+export interface RowForm<G extends Gen = Gen> {
+  readonly name: string;
+  readonly makers: (consts: unknown[]) => FormMakers<G>;
+  readonly kit: { readonly malformed: Error };
+  readonly between: string;
+  readonly end: string;
+}
+
+/** RowBinary: each column's bytes, nothing between them. */
+export const BINARY_FORM: RowForm = { name: 'binary', makers: (consts) => binaryGens(consts), kit: { text: writeText, malformed: MALFORMED }, between: '', end: '' } as RowForm;
 
 // Past this many columns the codecs write the row (a function this long is not optimised well).
 const MAX_COLUMNS = 64;
@@ -42,32 +78,32 @@ const compiled = new BoundedCache<RowCodec>({ maxEntries: 256, maxKeyLength: 8_1
  * @example
  * compiledRowCodec(['id', 's'], [parseColumnType('UInt32'), parseColumnType('String')], ['UInt32', 'String'])?.write(out, { id: 1, s: 'a' });
  */
-export function compiledRowCodec(keys: readonly string[], types: readonly ColumnType[], typeTexts: readonly string[]): RowCodec | undefined {
+export function compiledRowCodec<G extends Gen>(keys: readonly string[], types: readonly ColumnType[], typeTexts: readonly string[], form: RowForm<G> = BINARY_FORM as RowForm<G>): RowCodec | undefined {
   if (keys.length === 0 || keys.length > MAX_COLUMNS) return undefined;
-  const cacheKey = `${keys.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
+  const cacheKey = `${form.name}\u0001${keys.join('\u0000')}\u0001${typeTexts.join('\u0000')}`;
   const known = compiled.get(cacheKey);
   if (known !== undefined) return known;
   const consts: unknown[] = [];
-  const makers = genMakers(consts);
+  const makers = form.makers(consts);
   const gens = types.map((type) => binaryForm(type, makers));
   if (gens.some((g) => g === undefined)) return undefined;
   const read = (i: number): string => `v = row[${JSON.stringify(keys[i])}];`;
   const fits = (gens as Gen[]).map((g, i) => `${read(i)} ${g.check('v', 'return false;')}`).join('\n');
-  const write = (gens as Gen[]).map((g, i) => {
+  const write = (gens as G[]).map((g, i) => {
     const code = `${read(i)} ${g.check('v', `{ out.pos = pos; throw changed(${i}); }`)} ${g.write('v')}`;
     // A string that changed into one without a UTF-8 form: refused as the text encoder refuses it, naming the column or element.
     return g.text ? `try { ${code} } catch (err) { if (err === kit.malformed) plain(v, keys[${i}]); throw err; }` : code;
-  }).join('\n');
+  }).join(`\n${form.between}\n`);
   const source = `const END = ${EPOCH_TEXT_END_MS};
     return {
       fits(row) { let v, t; ${fits}\nreturn true; },
-      write(out, row) { let buf = out.buf, pos = out.pos, v, t, h, l, n, c; ${write}\nout.pos = pos; },
+      write(out, row) { let buf = out.buf, pos = out.pos, v, t, h, l, n, c; ${write}\n${form.end}\nout.pos = pos; },
     };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one writer per column list.
   const make = new Function('keys', 'kit', 'K', 'changed', 'plain', 'isSafe', source) as (
-    keys: readonly string[], kit: typeof KIT, consts: unknown[], changed: (i: number) => Error, plain: typeof encodePlain, isSafe: (v: unknown) => boolean) => RowCodec;
+    keys: readonly string[], kit: RowForm['kit'], consts: unknown[], changed: (i: number) => Error, plain: typeof encodePlain, isSafe: (v: unknown) => boolean) => RowCodec;
   const names = [...keys];
-  const codec = make(names, KIT, consts, (i) => changedError(names[i] as string), encodePlain, Number.isSafeInteger);
+  const codec = make(names, form.kit, consts, (i) => changedError(names[i] as string), encodePlain, Number.isSafeInteger);
   compiled.set(cacheKey, codec);
   return codec;
 }
@@ -77,10 +113,15 @@ export function changedError(key: string): QueryParamError {
   return new QueryParamError(key, 'changed after the insert was called, to a value the column cannot take as it is: the statement is cancelled');
 }
 
-// One column type as code: `check(v, fail)` runs `fail` unless value `v` has the type's
-// binary form; `write(v)` appends its bytes (at `buf`/`pos`, making room first); `text`
-// when a string is written (which can fail on a lone surrogate).
-interface Gen {
+/**
+ * One column type as code: `check(v, fail)` runs `fail` unless value `v` has the type's
+ * plain form; `write(v)` appends its bytes (at `buf`/`pos`, making room first); `text`
+ * when a string is written (which can fail on a lone surrogate).
+ *
+ * @example
+ * const gen: Gen = { check: (v, fail) => `if (typeof ${v} !== 'string') ${fail}`, write: (v) => `kit.text(out, ${v});`, text: true };
+ */
+export interface Gen {
   check(v: string, fail: string): string;
   write(v: string): string;
   readonly text: boolean;
@@ -231,7 +272,13 @@ export function binaryForm<T>(type: ColumnType, make: FormMakers<T>, depth = 1):
   }
 }
 
-// The code of each form; an enumeration's names and codes go into the compiled function's constants.
-const genMakers = (consts: unknown[]): FormMakers<Gen> => ({
+/**
+ * The RowBinary code of each form; an enumeration's names and codes go into the compiled
+ * function's constants `consts`. Other forms take their checks from these.
+ *
+ * @example
+ * binaryForm(parseColumnType('UInt32'), binaryGens([]))?.check('v', 'return false;');
+ */
+export const binaryGens = (consts: unknown[]): FormMakers<Gen> => ({
   integer, integer64, float64, bool, string, dateTime, nullable, array, enumeration: (type) => enumeration(type, consts),
 });

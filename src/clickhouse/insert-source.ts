@@ -69,16 +69,17 @@ export function writtenRows(res: RawResponse): number | undefined {
  *
  * A row that no longer encodes (changed by the caller since it was checked) must not let
  * the server store the rows before it (18.16 stores the rows of a text body cut short):
- * a text body ends with a line no format reads, so the server refuses the whole statement;
- * a binary body, where any bytes may read as values, is aborted mid-request instead.
+ * a text body ends with `unreadable`, a line its format cannot read, so the server refuses
+ * the whole statement; a binary body (`unreadable` undefined), where any bytes may read as
+ * values, is aborted mid-request instead.
  * `refused` gets the row's error, which the caller throws.
  *
  * @example
  * const out = new ChunkWriter();
- * await post(encodedAsSent(statementParts(head, rows, out), out, 'text', () => undefined, () => { started = true; }, (e) => { error = e; }), 0);
+ * await post(encodedAsSent(statementParts(head, rows, out), out, UNREADABLE_LINE, () => undefined, () => { started = true; }, (e) => { error = e; }), 0);
  */
 export async function* encodedAsSent(
-  parts: Generator<{ chunks: Buffer[]; rows: number }>, out: ChunkWriter, format: 'text' | 'binary',
+  parts: Generator<{ chunks: Buffer[]; rows: number }>, out: ChunkWriter, unreadable: string | undefined,
   sentRows: (rows: number) => void, writing: () => void, refused: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
   for (;;) {
@@ -88,8 +89,8 @@ export async function* encodedAsSent(
     } catch (err) {
       refused(err);
       writing();
-      if (format === 'binary') throw err;
-      out.text(UNREADABLE_LINE);
+      if (unreadable === undefined) throw err;
+      out.text(unreadable);
       yield* out.take();
       return;
     }
@@ -127,8 +128,14 @@ export function encodedWhole(head: string, rows: readonly Row[], encodings: Colu
   return out.take();
 }
 
-// Not JSON, not a row: a statement whose body holds it fails to parse, and stores nothing.
-const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
+/**
+ * Not JSON, not a row: a JSONEachRow statement whose body holds it fails to parse, and
+ * stores nothing (a TabSeparated one has a line of its own, `TsvPlan.unreadable`).
+ *
+ * @example
+ * await post(encodedAsSent(parts, out, UNREADABLE_LINE, sentRows, writing, refused), 0);
+ */
+export const UNREADABLE_LINE = '\n\u0000 the client stopped this insert: a row no longer encodes\n';
 
 
 /**

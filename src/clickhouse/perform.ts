@@ -1,9 +1,11 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
-import { type Post, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
+import { type Post, UNREADABLE_LINE, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
 import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
-import { type BinaryPlan, type ColumnTypes, binaryParts, binaryPlan } from './encode-binary.js';
+import { type ColumnTypes, binaryPlan } from './encode-binary.js';
+import type { InsertPlan } from './encode-compiled.js';
+import { tsvPlan } from './encode-tsv.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
@@ -172,21 +174,23 @@ async function performOnce<K extends PreparedRequest['type']>(
     let { groups } = insert;
     let encodings: ColumnEncodings = NO_ENCODINGS;
     const big = groups.some((g) => g.rows.length >= STREAMED_FROM);
-    const binary = big && (await insertServerInfo(transport, server, remaining(), options.signal))?.features.rowBinaryWithNamesAndTypes === true;
+    // A big group goes in binary to a server that reads RowBinaryWithNamesAndTypes, as TabSeparated to one before.
+    const features = big ? (await insertServerInfo(transport, server, remaining(), options.signal))?.features : undefined;
+    const binary = features?.rowBinaryWithNamesAndTypes === true;
     let types: ColumnTypes | undefined;
     // The caller's row of each flattened one, for where the insert stopped.
     const given = new Map<Row, Row>();
     const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
     const needed = groups.some((g) => mayNeedSchema(g.rows));
-    // Wanted only for binary, a schema that cannot be read leaves the insert to text, as before.
-    const schema = needed || binary ? await described(insert.table, groups).catch((err: unknown) => {
+    // Wanted only for the fast forms, a schema that cannot be read leaves the insert to JSONEachRow, as before.
+    const schema = needed || features ? await described(insert.table, groups).catch((err: unknown) => {
       if (needed || err instanceof QueryParamError) throw err;
       return undefined;
     }) : undefined;
-    if (!needed && !binary) await checkedSoon(insert.table, groups);
+    if (!needed && !features) await checkedSoon(insert.table, groups);
     if (schema !== undefined) {
       encodings = schema.encodings;
-      if (binary) types = schema.types;
+      if (features) types = schema.types;
       // `{ n: { a: [...], b: [...] } }` for a flattened Nested column n: its columns `n.a`, `n.b`.
       if (schema.nested.size > 0 && groups.some((g) => g.rows.some((row) => nestedKey(row, schema.nested)))) {
         groups = insertRequest(insert.table, flattenedRows(insert.rows ?? [], schema, given), true).insert?.groups ?? groups;
@@ -194,24 +198,25 @@ async function performOnce<K extends PreparedRequest['type']>(
     }
     // Groups go one after another: a failure stops the rest, and what was sent stays sent.
     let written = 0;
-    const sendGroup = async (group: InsertGroup, i: number, plan: BinaryPlan | undefined, again = false): Promise<number> => {
+    const sendGroup = async (group: InsertGroup, i: number, plan: InsertPlan | undefined, again = false): Promise<number> => {
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
       // A row that stopped encoding after it was checked (the caller changed it): the server
       // was made to refuse the statement, and this is why.
       let refusal: unknown;
-      const asSent = (format: 'text' | 'binary', parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
+      // `unreadable`: the line that makes the server refuse a text body; a binary one is aborted.
+      const asSent = (unreadable: string | undefined, parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
         const out = new ChunkWriter();
-        return encodedAsSent(parts(out), out, format, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
+        return encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
       };
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
-      const body = plan ? asSent('binary', (out) => binaryParts(plan, group.rows, out))
+      const body = plan ? asSent(plan.unreadable, (out) => plan.parts(group.rows, out))
         : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings, (row) => insert.rows?.indexOf(given.get(row) ?? row) ?? -1)
-          : group.rows.length >= STREAMED_FROM ? asSent('text', (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
+          : group.rows.length >= STREAMED_FROM ? asSent(UNREADABLE_LINE, (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
       try {
-        const res = await post(body, false, i, undefined, undefined, plan ? { after: HEADER_CHECKED } : again ? { again } : undefined);
+        const res = await post(body, false, i, undefined, undefined, plan !== undefined && plan.unreadable === undefined ? { after: HEADER_CHECKED } : again ? { again } : undefined);
         if (refusal !== undefined) throw refusal;
         checkResponse(res);
         return writtenRows(res) ?? group.rows.length;
@@ -221,11 +226,13 @@ async function performOnce<K extends PreparedRequest['type']>(
       }
     };
     const sendInTurn = async (group: InsertGroup, i: number): Promise<number> => {
-      // In binary when every value has its column's binary form (checked before any byte goes).
-      const plan = types !== undefined && group.rows.length >= STREAMED_FROM ? binaryPlan(insertHead(insert.table, group.columns, 'RowBinaryWithNamesAndTypes'), columnsOf(group.rows[0] as Row), types) : undefined;
-      const inBinary = plan !== undefined && group.rows.every(plan.fits);
+      // In binary or TabSeparated when every value has its column's plain form (checked before any byte goes).
+      const plan = types && group.rows.length >= STREAMED_FROM
+        ? (binary ? binaryPlan : tsvPlan)(insertHead(insert.table, group.columns, binary ? 'RowBinaryWithNamesAndTypes' : 'TabSeparated'), columnsOf(group.rows[0] as Row), types) : undefined;
+      const fits = plan !== undefined && group.rows.every(plan.fits);
+      const inBinary = fits && binary;
       try {
-        return await sendGroup(group, i, inBinary ? plan : undefined);
+        return await sendGroup(group, i, fits ? plan : undefined);
       } catch (err) {
         // A table changed since it was described refuses the binary header before it reads a
         // row: described afresh, this group goes again as text (under a query id of its own).
@@ -305,13 +312,8 @@ async function selectText(
  * asks for text.
  */
 async function selectBinary(
-  transport: Transport,
-  server: ServerConfig,
-  body: string,
-  int64: Int64Mode,
-  remaining: () => number,
-  post: (body: string, confirm: boolean, group: number, binary: RowBinaryCollector) => Promise<RawResponse>,
-  signal: AbortSignal | undefined,
+  transport: Transport, server: ServerConfig, body: string, int64: Int64Mode, remaining: () => number,
+  post: (body: string, confirm: boolean, group: number, binary: RowBinaryCollector) => Promise<RawResponse>, signal: AbortSignal | undefined,
 ): Promise<Row[] | undefined> {
   let info = knownServerInfo(server);
   if (info === undefined) {

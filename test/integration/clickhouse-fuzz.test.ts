@@ -16,6 +16,7 @@ import { knownServerInfo } from '../../src/clickhouse/server-info.js';
 import { TEST_ENGINE, serverUrls } from './cluster.js';
 import { modernCluster, modernUrls } from './modern.js';
 import { seeded } from '../seeded.js';
+import { sql, until } from './helpers.js';
 
 const SEED = 20261128;
 const COUNT = 10_000;
@@ -109,17 +110,25 @@ test('fuzz :: random strings inside (nested) arrays come back exactly', async ()
   }
 });
 
-test('fuzz :: random strings through insertToTable come back exactly', async () => {
-  await conn.query(`CREATE TABLE ${table} (id UInt32, s String, a Array(String)) ENGINE = MergeTree ORDER BY id`);
+// 12,000 rows: an array of 10,000 or more goes in the engine's fast form (RowBinaryWithNamesAndTypes on 26.7, TabSeparated on 18.16).
+test(`fuzz :: random strings through insertToTable (${TEST_ENGINE === 'modern' ? 'RowBinaryWithNamesAndTypes' : 'TabSeparated'}) come back exactly`, async () => {
+  await conn.query(`CREATE TABLE ${table} (id UInt32, s String, a Array(String), n Nullable(String)) ENGINE = MergeTree ORDER BY id`);
   const next = seeded(SEED + 2);
-  const rows = Array.from({ length: 3_000 }, (_, id) => ({ id, s: randomString(next, false), a: [randomString(next, false), randomString(next, false)] }));
-  await conn.insertToTable(table, rows);
-  const back = await conn.select(`SELECT id, s, a FROM ${table} ORDER BY id`);
+  const rows = Array.from({ length: 12_000 }, (_, id) => ({ id, s: randomString(next, false), a: [randomString(next, false), randomString(next, false)], n: id % 3 === 0 ? null : randomString(next, false) }));
+  await conn.insertToTable(table, rows, { settings: { log_queries: 1 } });
+  const back = await conn.select(`SELECT id, s, a, n FROM ${table} ORDER BY id`);
   assert.is(back.length, rows.length);
   rows.forEach((r, i) => {
-    if (back[i]?.s !== r.s) assert.equal(back[i], r, `row ${i}`);
+    if (back[i]?.s !== r.s || back[i]?.n !== r.n) assert.equal(back[i], r, `row ${i}`);
     assert.equal(back[i]?.a, r.a, `row ${i}`);
   });
+  let format = '';
+  await until(`the insert into ${table} in the query log`, async () => {
+    await sql(0, 'SYSTEM FLUSH LOGS');
+    format = (await sql(0, `SELECT extract(query, 'FORMAT (\\\\w+)') FROM system.query_log WHERE type = 2 AND query LIKE 'INSERT INTO \`${table}\`%' FORMAT TSV`)).trim();
+    return format !== '';
+  }, 15_000, 250);
+  assert.is(format, TEST_ENGINE === 'modern' ? 'RowBinaryWithNamesAndTypes' : 'TabSeparated', 'the rows went in the fast form');
 });
 
 test('fuzz :: random strings through a streamed insert (async generator, mixed columns) and back through stream() come back exactly', async () => {
