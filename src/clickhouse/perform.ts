@@ -3,9 +3,9 @@ import type { ColumnEncodings } from './encode.js';
 import { type Post, UNREADABLE_LINE, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
 import { stoppedAt } from './insert-stop.js';
 import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
-import { type ColumnTypes, binaryPlan } from './encode-binary.js';
+import type { ColumnTypes } from './encode-binary.js';
 import type { InsertPlan } from './encode-compiled.js';
-import { tsvPlan } from './encode-tsv.js';
+import { fastPlan } from './insert-plan.js';
 import { ChunkWriter, columnsOf, statementParts } from './encode-bytes.js';
 import {
   ClickHouseError, ProtocolError, QueryParamError, findTrailingError, findUnframedError,
@@ -114,10 +114,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const path = confirm ? `${base}&wait_end_of_query=1` : base;
     const typed = typedParams === undefined || typeof body !== 'string' ? undefined : paramRequest(path, body, typedParams);
     return send(transport, server, {
-      method: 'POST',
-      path: typed?.path ?? path,
-      body: typed?.body ?? body,
-      contentType: typed?.contentType,
+      method: 'POST', path: typed?.path ?? path, body: typed?.body ?? body, contentType: typed?.contentType,
       timeout: eachRequest ? timeout : remaining(),
       maxBytes,
       ...(defaults.compression ? { compression: defaults.compression } : {}),
@@ -144,11 +141,12 @@ async function performOnce<K extends PreparedRequest['type']>(
       : await insertChunked(insert.table, insert.source, schema, statement, sentRows, checks);
     return result as CommandResults[K];
   }
-  // An array's table, described afresh when a row gives a key the cached description lacks (a column added since: its values need its type).
-  const described = async (table: string, groups: readonly InsertGroup[]): Promise<TableSchema> => {
+  // An array's table, described afresh when a row gives a key the cached description lacks (a column added since: its values need its
+  // type); no range checks when `fast` says every row fits a fast plan (whose checks hold each column's range).
+  const described = async (table: string, groups: readonly InsertGroup[], fast?: (schema: TableSchema) => boolean): Promise<TableSchema> => {
     const cached = await tableSchemaOf(transport, server, table, remaining, options.signal);
     const schema = lacksColumn(cached, keysOf(groups)) ? await describeAfresh(server, table, remaining, options.signal) : cached;
-    refuseRows(insert?.rows ?? [], groups, schema);
+    refuseRows(insert?.rows ?? [], groups, schema, fast?.(schema) !== true);
     return schema;
   };
   // Numbers alone are written without the table's types; its description still refuses, when it comes soon, what the server would alter (4294967296 into a UInt32 is 0).
@@ -182,8 +180,13 @@ async function performOnce<K extends PreparedRequest['type']>(
     const given = new Map<Row, Row>();
     const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
     const needed = groups.some((g) => mayNeedSchema(g.rows));
+    // Each big group's fast plan (undefined: none, or a row does not fit it), made once. (A group whose rows give a
+    // Nested column as an object, flattened below, has none: its key is no column.)
+    const plans = new Map<InsertGroup, InsertPlan | undefined>();
+    const allFast = (schema: TableSchema): boolean => groups.every((g) => g.rows.length >= STREAMED_FROM
+      && plans.set(g, fastPlan(insert.table, g, schema.types, binary)).get(g) !== undefined);
     // Wanted only for the fast forms, a schema that cannot be read leaves the insert to JSONEachRow, as before.
-    const schema = needed || features ? await described(insert.table, groups).catch((err: unknown) => {
+    const schema = needed || features ? await described(insert.table, groups, features && allFast).catch((err: unknown) => {
       if (needed || err instanceof QueryParamError) throw err;
       return undefined;
     }) : undefined;
@@ -227,12 +230,10 @@ async function performOnce<K extends PreparedRequest['type']>(
     };
     const sendInTurn = async (group: InsertGroup, i: number): Promise<number> => {
       // In binary or TabSeparated when every value has its column's plain form (checked before any byte goes).
-      const plan = types && group.rows.length >= STREAMED_FROM
-        ? (binary ? binaryPlan : tsvPlan)(insertHead(insert.table, group.columns, binary ? 'RowBinaryWithNamesAndTypes' : 'TabSeparated'), columnsOf(group.rows[0] as Row), types) : undefined;
-      const fits = plan !== undefined && group.rows.every(plan.fits);
-      const inBinary = fits && binary;
+      const plan = plans.has(group) ? plans.get(group) : types && group.rows.length >= STREAMED_FROM ? fastPlan(insert.table, group, types, binary) : undefined;
+      const inBinary = plan !== undefined && binary;
       try {
-        return await sendGroup(group, i, fits ? plan : undefined);
+        return await sendGroup(group, i, plan);
       } catch (err) {
         // A table changed since it was described refuses the binary header before it reads a
         // row: described afresh, this group goes again as text (under a query id of its own).

@@ -155,13 +155,14 @@ export function columnNames(schema: TableSchema): (key: string) => boolean {
  * Refuses, before anything is sent, an array's row the table cannot take as given, named by
  * its place: a key that names no column of a described table, or a MATERIALIZED or ALIAS
  * column (its statement names the key: the server would refuse it, on 18.16 after storing
- * the column sets before it), a value outside its column's range (`refuseOutOfRange`). The
- * keys are checked on each group's first row (the rows of a group give the same ones).
+ * the column sets before it), a value outside its column's range (`refuseOutOfRange`,
+ * unless `ranges` is false: the caller checked the rows by stricter checks). The keys are
+ * checked on each group's first row (the rows of a group give the same ones).
  *
  * @example
  * refuseRows(rows, request.insert.groups, schema); // throws QueryParamError: parameter rows[2].nmae: the table has no column "nmae"
  */
-export function refuseRows(rows: readonly Row[], groups: readonly InsertGroup[], schema: TableSchema): void {
+export function refuseRows(rows: readonly Row[], groups: readonly InsertGroup[], schema: TableSchema, ranges = true): void {
   const { computed, types, nested } = schema;
   const refused: QueryParamError[] = [];
   let places: Map<Row, number> | undefined;
@@ -177,7 +178,7 @@ export function refuseRows(rows: readonly Row[], groups: readonly InsertGroup[],
     for (const row of group.rows) refused.push(rowRefused(err, places.get(row) ?? 0) as QueryParamError);
   }
   if (refused.length > 0) throw withAllRefused(refused.sort((a, b) => (a.row ?? 0) - (b.row ?? 0)));
-  refuseOutOfRange(rows, schema.ranged ?? []);
+  if (ranges) refuseOutOfRange(rows, schema.ranged ?? []);
 }
 
 /**

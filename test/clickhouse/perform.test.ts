@@ -322,6 +322,42 @@ test('insert_to_table :: 20,000 rows whose column sets all differ are one statem
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+test('insert_to_table :: a big array to 18.16 goes as TabSeparated when every value has its plain form; a value out of its column\'s range is refused by its place before anything is sent, and one of another form sends the statement as JSONEachRow', async () => {
+  const seen: string[] = [];
+  await withFakeServer((req, res) => {
+    seen.push(req.body);
+    if (req.body.startsWith('SELECT version()')) res.end('18.16.1\tUTC\n');
+    else if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nsmall\tUInt8\t\t\nat\tDateTime\t\t\nxs\tArray(Int8)\t\t\n');
+    else res.end('');
+  }, async (client, server) => {
+    const rows = (): Row[] => Array.from({ length: 12_000 }, (_, id) => ({ id, small: id % 256, at: new Date(id * 1000), xs: [id % 128, -1] }));
+    const inserts = (): string[] => seen.filter((b) => b.startsWith('INSERT'));
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows: rows() }), { rows: 12_000 });
+    const seconds = (id: number): string => String(id).padStart(10, '0');
+    assert.is(inserts()[0], `INSERT INTO \`t\` (\`id\`, \`small\`, \`at\`, \`xs\`) FORMAT TabSeparated\n${rows().map((r) => `${r.id}\t${r.small}\t${seconds(r.id as number)}\t[${(r.xs as number[]).join(',')}]\n`).join('')}`);
+    const refusals: [Row, string][] = [
+      [{ small: 300 }, 'parameter rows[11000].small: 300 is outside UInt8 (0 to 255)'],
+      [{ xs: [1, 128] }, 'parameter rows[11000].xs[1]: 128 is outside Int8 (-128 to 127)'],
+      [{ at: new Date(-1000) }, "parameter rows[11000].at: Date 1969-12-31T23:59:59.000Z is outside DateTime's range (1970 to 2106)"],
+    ];
+    for (const [change, message] of refusals) {
+      seen.length = 0;
+      const given = rows();
+      Object.assign(given[11_000] as Row, change);
+      const err = await run(client, server, { type: 'insert_to_table', table: 't', rows: given }).catch((e: unknown) => e);
+      assert.instance(err, QueryParamError, message);
+      assert.is((err as Error).message, message);
+      assert.equal(inserts(), [], 'nothing sent');
+    }
+    seen.length = 0;
+    const given = rows();
+    (given[11_000] as Row).small = '7';
+    assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows: given }), { rows: 12_000 });
+    assert.match(inserts()[0] ?? '', /^INSERT INTO `t` \(`id`, `small`, `at`, `xs`\) FORMAT JSONEachRow\n/);
+    assert.match(inserts()[0] ?? '', /\n\{"id":11000,"small":"7",/);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 /** A 26.7 fake with a Nested column `n`: the rows each kept-aside statement (`n.b` alone) carries, and the ids of every other statement. */
 function nestedServer(held: number[], streamed: string[][] = []) {
   return (req: { body: string }, res: { end: (body: string) => void }): void => {
