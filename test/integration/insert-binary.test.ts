@@ -45,16 +45,14 @@ function rowsFrom(seed: number, first: number): Row[] {
   });
 }
 
-/** The formats the server's log shows for this table's inserts that finished, oldest first, once it shows `count`. */
-async function formats(count: number): Promise<string[]> {
-  // query_start_time_microseconds is not in 18.16; a query's id holds no order either.
-  const order = modern ? 'query_start_time_microseconds' : 'query_start_time';
+/** The format of the finished insert whose query id is `id` or begins with it (`id-text`: sent again as text), once it is in the server's log. */
+async function formatOf(id: string): Promise<string[]> {
   let found: string[] = [];
-  await until(`${count} inserts into ${table} in the query log`, async () => {
+  await until(`the insert ${id} in the query log`, async () => {
     await sql(0, 'SYSTEM FLUSH LOGS');
-    const text = await sql(0, `SELECT extract(query, 'FORMAT (\\\\w+)') FROM system.query_log WHERE type = 2 AND query LIKE 'INSERT INTO \`${table}\`%' ORDER BY ${order} FORMAT TSV`);
+    const text = await sql(0, `SELECT extract(query, 'FORMAT (\\\\w+)') FROM system.query_log WHERE type = 2 AND query_id LIKE '${id}%' ORDER BY query_id FORMAT TSV`);
     found = text.split('\n').filter((line) => line !== '');
-    return found.length >= count;
+    return found.length > 0;
   }, 15_000, 250);
   return found;
 }
@@ -88,28 +86,33 @@ const FAST = modern ? 'RowBinaryWithNamesAndTypes' : 'TabSeparated';
 
 test(`binary :: ${ROWS} rows of every type with a plain form come back the same (${TEST_ENGINE}: ${FAST})`, async () => {
   const rows = rowsFrom(1, 0);
-  assert.equal(await conn.insertToTable(table, rows, LOGGED), { rows: ROWS });
+  assert.equal(await conn.insertToTable(table, rows, { ...LOGGED, queryId: `${table}-every-type` }), { rows: ROWS });
   await assertStored(rows, 0);
-  assert.equal(await formats(1), [FAST]);
+  assert.equal(await formatOf(`${table}-every-type`), [FAST]);
 });
 
 test('binary :: one value without a plain form (a DateTime given as text) sends the statement as JSONEachRow', async () => {
   const rows = rowsFrom(2, ROWS);
   const odd = rows[ROWS - 1] as Row;
   rows[ROWS - 1] = { ...odd, dt: '2020-01-02 03:04:05' };
-  assert.equal(await conn.insertToTable(table, rows, LOGGED), { rows: ROWS });
+  const id = `${table}-text-dt`;
+  assert.equal(await conn.insertToTable(table, rows, { ...LOGGED, queryId: id }), { rows: ROWS });
   await assertStored([...rows.slice(0, -1), { ...odd, dt: new Date('2020-01-02T03:04:05Z') }], ROWS);
-  assert.equal((await formats(2)).slice(-1), ['JSONEachRow']);
+  assert.equal(await formatOf(id), ['JSONEachRow']);
 });
 
 test(`binary :: a table changed since it was described gets the rows${modern ? ' (the header refused, sent again as text), then binary again' : ' (the text read by the new type)'}`, async () => {
-  await conn.insertToTable(table, rowsFrom(3, 2 * ROWS), LOGGED); // described, cached
+  // Each insert's format found by its query id (18.16's log orders queries by the second only).
+  const ids = [1, 2, 3].map((k) => `${table}-changed-${k}`);
+  await conn.insertToTable(table, rowsFrom(3, 2 * ROWS), { ...LOGGED, queryId: ids[0] }); // described, cached
   await sql(0, `ALTER TABLE ${table} MODIFY COLUMN u8 UInt16`, 60_000);
   const rows = rowsFrom(4, 3 * ROWS);
-  assert.equal(await conn.insertToTable(table, rows, LOGGED), { rows: ROWS });
+  assert.equal(await conn.insertToTable(table, rows, { ...LOGGED, queryId: ids[1] }), { rows: ROWS });
   await assertStored(rows, 3 * ROWS);
-  await conn.insertToTable(table, rowsFrom(5, 4 * ROWS), LOGGED);
-  assert.equal((await formats(5)).slice(-3), [FAST, modern ? 'JSONEachRow' : FAST, FAST]);
+  await conn.insertToTable(table, rowsFrom(5, 4 * ROWS), { ...LOGGED, queryId: ids[2] });
+  const seen: string[][] = [];
+  for (const id of ids) seen.push(await formatOf(id as string));
+  assert.equal(seen, [[FAST], [modern ? 'JSONEachRow' : FAST], [FAST]]);
 });
 
 test('binary :: a row changed while its insert is under way stores nothing of the statement, or all of it as it was checked', async () => {
