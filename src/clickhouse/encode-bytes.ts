@@ -7,6 +7,7 @@
  */
 import { BoundedCache } from './bounded-cache.js';
 import { EPOCH_TEXT_END_MS, checkColumnName, encodePlain, encodeRow } from './encode.js';
+import { failedAt } from './insert-stop.js';
 import { isWellFormed } from './params.js';
 import type { Row } from './types.js';
 
@@ -42,14 +43,20 @@ export function statementParts(head: string, rows: readonly Row[], out = new Chu
 /**
  * `rows` written one by one by `write` into `out` (after whatever `out` holds already), in
  * parts: each the chunks filled so far and the rows written by then; the last holds the rest.
+ * What a row's writing throws is noted with its place (`placedRefusal` reads it).
  *
  * @example
  * const parts = rowParts(rows, rowWriter(['a']), out);
  */
 export function* rowParts(rows: readonly Row[], write: (out: ChunkWriter, row: Row) => void, out: ChunkWriter): Generator<{ chunks: Buffer[]; rows: number }> {
-  for (let i = 0; i < rows.length; i++) {
-    write(out, rows[i] as Row);
-    if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
+  let i = 0;
+  try {
+    for (; i < rows.length; i++) {
+      write(out, rows[i] as Row);
+      if (out.full || out.ready.length > 0) yield { chunks: out.take(), rows: i + 1 };
+    }
+  } catch (err) {
+    throw failedAt(err, i);
   }
   yield { chunks: out.take(), rows: rows.length };
 }

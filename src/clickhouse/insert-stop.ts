@@ -3,6 +3,7 @@
  * how many, and which rows were never sent. The protocol layer notes it; a caller that must
  * not store a row twice (the pool's async writer) reads it.
  */
+import { rowRefused } from './errors.js';
 import type { Row } from './types.js';
 
 /**
@@ -52,4 +53,31 @@ export function insertStopOf(err: unknown): InsertStop | undefined {
     at = (at as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+// The place, among the rows being written, of the row whose writing threw the error (see `rowParts`).
+const failedRows = new WeakMap<object, number>();
+
+/**
+ * Notes on `err` (returned) that writing `rows[index]` threw it.
+ *
+ * @example
+ * try { write(out, rows[i]); } catch (err) { throw failedAt(err, i); }
+ */
+export function failedAt(err: unknown, index: number): unknown {
+  if (typeof err === 'object' && err !== null) failedRows.set(err, index);
+  return err;
+}
+
+/**
+ * `err`, thrown while one of `rows` was written (`failedAt` noted which), refused as that
+ * row's, named by its place `placeOf(row)` among the caller's rows; `err` itself when no
+ * row was noted.
+ *
+ * @example
+ * refusal = placedRefusal(err, group.rows, (row) => rows.indexOf(row)); // parameter rows[9999].pad: ...
+ */
+export function placedRefusal(err: unknown, rows: readonly Row[], placeOf: (row: Row) => number): unknown {
+  const at = typeof err === 'object' && err !== null ? failedRows.get(err) : undefined;
+  return at === undefined ? err : rowRefused(err, placeOf(rows[at] as Row));
 }

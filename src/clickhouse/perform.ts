@@ -1,7 +1,7 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, UNREADABLE_LINE, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
-import { stoppedAt } from './insert-stop.js';
+import { placedRefusal, stoppedAt } from './insert-stop.js';
 import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
 import type { ColumnTypes } from './encode-binary.js';
 import type { InsertPlan } from './encode-compiled.js';
@@ -179,6 +179,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     // The caller's row of each flattened one, for where the insert stopped.
     const given = new Map<Row, Row>();
     const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
+    const placeOf = (row: Row): number => insert.rows?.indexOf(given.get(row) ?? row) ?? -1;
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Each big group's fast plan (undefined: none, or a row does not fit it), made once. (A group whose rows give a
     // Nested column as an object, flattened below, has none: its key is no column.)
@@ -211,12 +212,12 @@ async function performOnce<K extends PreparedRequest['type']>(
       // `unreadable`: the line that makes the server refuse a text body; a binary one is aborted.
       const asSent = (unreadable: string | undefined, parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
         const out = new ChunkWriter();
-        return encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = e; });
+        return encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = placedRefusal(e, group.rows, placeOf); });
       };
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
       const body = plan ? asSent(plan.unreadable, (out) => plan.parts(group.rows, out))
-        : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings, (row) => insert.rows?.indexOf(given.get(row) ?? row) ?? -1)
+        : encodings.size > 0 ? encodedWhole(insertHead(insert.table, group.columns), group.rows, encodings, placeOf)
           : group.rows.length >= STREAMED_FROM ? asSent(UNREADABLE_LINE, (out) => statementParts(insertHead(insert.table, group.columns), group.rows, out)) : group.chunks;
       try {
         const res = await post(body, false, i, undefined, undefined, plan !== undefined && plan.unreadable === undefined ? { after: HEADER_CHECKED } : again ? { again } : undefined);
