@@ -84,6 +84,9 @@ test('the text of each form, as ClickHouse reads TabSeparated', () => {
   assert.is(one('Float64', 1 / 3), '0.3333333333333333\n');
   assert.is(one('Float64', 1e21), '1e+21\n');
   assert.is(one('Float64', -0), '0\n', '-0 as 0, as the other paths write it');
+  // Integral floats past 2**53 (not safe integers) as JavaScript prints them: digit by digit arithmetic is wrong there.
+  for (const v of [2 ** 53 + 2, 2 ** 62 + 2048, -(2 ** 60) - 4096, 9.2e18, 2 ** 63, 1e20]) assert.is(one('Float64', v), `${String(v)}\n`, String(v));
+  assert.is(one('Array(Float64)', [2 ** 62 + 2048]), `[${String(2 ** 62 + 2048)}]\n`);
   assert.is(one('Float64', NaN) + one('Float64', Infinity) + one('Float64', -Infinity), 'nan\ninf\n-inf\n');
   assert.is(one('String', 'a\\b\tc\nd\re\0f\bg\fh\'i"j\x01\x7fé😀'), 'a\\\\b\\tc\\nd\\re\\0f\\bg\\fh\\\'i"j\\x01\\x7fé😀\n');
   assert.is(one('String', '\\N'), '\\\\N\n', 'a string "\\N" is not a null');
@@ -97,6 +100,31 @@ test('the text of each form, as ClickHouse reads TabSeparated', () => {
   assert.is(one('Array(Array(Int32))', [[1, -2], []]), '[[1,-2],[]]\n');
   assert.is(one('Bool', true) + one('Bool', 0), 'true\nfalse\n');
   assert.is(text({ a: 'UInt8', b: 'String', c: 'Nullable(UInt8)' }, [{ a: 1, b: '', c: null }, { a: 2, b: 'x', c: 3 }]), '1\t\t\\N\n2\tx\t3\n', 'a tab between columns, a newline after each row');
+});
+
+test('a row written wherever its chunk ends: every literal, quote, escape and multi-byte character is whole', () => {
+  const columns = {
+    s: 'String', as: 'Array(String)', ns: 'Nullable(String)', n2: 'Nullable(String)', dt: 'DateTime', adt: 'Array(DateTime)', b: 'Bool', f: 'Float64', af: 'Array(Float64)',
+    e: "Enum8('a\\'b' = 1)", ae: "Array(Enum8('a\\'b' = 1))", u: 'UInt64',
+  };
+  const row: Row = {
+    s: "it's é\t", as: ["q'", 'é😀\n', '', 'plain'], ns: null, n2: 'x', dt: new Date(1_600_000_000_000), adt: [new Date(0), new Date(1000)], b: true, f: NaN, af: [-Infinity, 0.5],
+    e: "a'b", ae: [1, "a'b"], u: 18446744073709551615n,
+  };
+  const want = text(columns, [row]);
+  const plan = planOf(columns);
+  const bytes = Buffer.byteLength(want);
+  // The row starts `gap` bytes before the end of the writer's chunk, for every gap up to past the row's length.
+  for (let gap = 0; gap <= bytes + 4; gap++) {
+    const out = new ChunkWriter();
+    const filler = out.buf.length - gap;
+    out.buf.fill(120, 0, filler);
+    out.pos = filler;
+    plan.write(out, row);
+    plan.write(out, row);
+    const all = Buffer.concat(out.take());
+    assert.is(all.subarray(filler).toString('utf8'), want + want, `gap ${gap}`);
+  }
 });
 
 test('fits: the values the binary writer takes, no more and no fewer', () => {
