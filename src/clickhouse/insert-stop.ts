@@ -4,7 +4,7 @@
  * not store a row twice (the pool's async writer) reads it.
  */
 import { rowRefused } from './errors.js';
-import type { Row } from './types.js';
+import type { Row, Settings } from './types.js';
 
 /**
  * Where an insert of rows stopped, for a caller that must know what was stored before it
@@ -72,12 +72,46 @@ export function failedAt(err: unknown, index: number): unknown {
 /**
  * `err`, thrown while one of `rows` was written (`failedAt` noted which), refused as that
  * row's, named by its place `placeOf(row)` among the caller's rows; `err` itself when no
- * row was noted.
+ * row was noted. When `block` rows or more of the statement went before that row, the
+ * server may have stored them already (it writes a text body's rows a block of its
+ * `max_insert_block_size` at a time): the refusal says so.
  *
  * @example
- * refusal = placedRefusal(err, group.rows, (row) => rows.indexOf(row)); // parameter rows[9999].pad: ...
+ * refusal = placedRefusal(err, group.rows, (row) => rows.indexOf(row), 1_048_576); // parameter rows[9999].pad: ...
  */
-export function placedRefusal(err: unknown, rows: readonly Row[], placeOf: (row: Row) => number): unknown {
+export function placedRefusal(err: unknown, rows: readonly Row[], placeOf: (row: Row) => number, block = Infinity): unknown {
   const at = typeof err === 'object' && err !== null ? failedRows.get(err) : undefined;
-  return at === undefined ? err : rowRefused(err, placeOf(rows[at] as Row));
+  if (at === undefined) return err;
+  const stored = Math.floor(at / block) * block;
+  return rowRefused(err, placeOf(rows[at] as Row), stored > 0 ? ` (the server may have stored the statement's first ${stored} rows already: it writes ${block} rows at a time, its max_insert_block_size)` : '');
+}
+
+/**
+ * What a caller's settings do to a text statement stopped by its unreadable line: `lenient`
+ * when `input_format_allow_errors_num` or `_ratio` would let the server skip that line (and
+ * store the rows before it), so the body is encoded whole before a byte is sent; `block`,
+ * the rows the server writes at a time (`max_insert_block_size`, 1,048,576 unless set).
+ *
+ * @example
+ * const { lenient, block } = textStop(server.settings, defaults.settings, options.settings);
+ */
+export function textStop(...settings: (Settings | undefined)[]): { readonly lenient: boolean; readonly block: number } {
+  const given = (name: string): unknown => settings.reduce<unknown>((found, s) => s?.[name] ?? found, undefined);
+  const block = Number(given('max_insert_block_size') ?? 1_048_576);
+  return { lenient: given('input_format_allow_errors_num') !== undefined || given('input_format_allow_errors_ratio') !== undefined, block: block > 0 ? block : 1_048_576 };
+}
+
+/**
+ * A statement's body from its `parts`, encoded whole before any of it is sent: a row that no
+ * longer encodes (changed since its check) throws `refused(error)`, nothing sent.
+ *
+ * @example
+ * const chunks = encodedFirst(plan.parts(rows, new ChunkWriter()), (e) => e);
+ */
+export function encodedFirst(parts: Generator<{ chunks: Buffer[]; rows: number }>, refused: (error: unknown) => unknown): Buffer[] {
+  try {
+    return [...parts].flatMap((part) => part.chunks);
+  } catch (err) {
+    throw refused(err);
+  }
 }

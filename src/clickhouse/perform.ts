@@ -1,7 +1,7 @@
 import { bodyNeedsServerTimeZone, decodeTsvRows, tsvTail } from './decode.js';
 import type { ColumnEncodings } from './encode.js';
 import { type Post, UNREADABLE_LINE, encodedAsSent, encodedWhole, insertChunked, insertMerged, insertStreamed, partlySent, writtenRows } from './insert-source.js';
-import { placedRefusal, stoppedAt } from './insert-stop.js';
+import { encodedFirst, placedRefusal, stoppedAt, textStop } from './insert-stop.js';
 import { type TableSchema, flattenedRows, lacksColumn, mayNeedSchema, nestedKey, refuseRows, tableSchemaOf } from './table-schema.js';
 import type { ColumnTypes } from './encode-binary.js';
 import type { InsertPlan } from './encode-compiled.js';
@@ -180,6 +180,7 @@ async function performOnce<K extends PreparedRequest['type']>(
     const given = new Map<Row, Row>();
     const asGiven = (rows: readonly Row[]): readonly Row[] => (given.size === 0 ? rows : rows.map((row) => given.get(row) ?? row));
     const placeOf = (row: Row): number => insert.rows?.indexOf(given.get(row) ?? row) ?? -1;
+    const stop = textStop(server.settings, defaults.settings, options.settings);
     const needed = groups.some((g) => mayNeedSchema(g.rows));
     // Each big group's fast plan (undefined: none, or a row does not fit it), made once. (A group whose rows give a
     // Nested column as an object, flattened below, has none: its key is no column.)
@@ -206,13 +207,13 @@ async function performOnce<K extends PreparedRequest['type']>(
       // Once a chunk of the body is handed over, bytes may have reached the server: a
       // failure is then never "not sent" (18.16 stores the rows of a body cut short).
       let writing = false;
-      // A row that stopped encoding after it was checked (the caller changed it): the server
-      // was made to refuse the statement, and this is why.
+      // A row that stopped encoding after it was checked (the caller changed it): the server was made to refuse the statement, and this is why.
       let refusal: unknown;
-      // `unreadable`: the line that makes the server refuse a text body; a binary one is aborted.
+      // `unreadable`: the line that makes the server refuse a text body (encoded whole first when the caller lets it skip bad lines); a binary one is aborted.
       const asSent = (unreadable: string | undefined, parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
         const out = new ChunkWriter();
-        return encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, (e) => { refusal = placedRefusal(e, group.rows, placeOf); });
+        const refused = (e: unknown): unknown => (refusal = placedRefusal(e, group.rows, placeOf, stop.block));
+        return unreadable !== undefined && stop.lenient ? encodedFirst(parts(out), refused) : encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, refused);
       };
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.

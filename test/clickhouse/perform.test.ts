@@ -9,7 +9,7 @@ import { prepare } from '../../src/clickhouse/prepare.js';
 import type { Row } from '../../src/clickhouse/types.js';
 import { knownServerInfo } from '../../src/clickhouse/server-info.js';
 import { knownRowWriter } from '../../src/clickhouse/encode-bytes.js';
-import type { Command, ServerConfig } from '../../src/clickhouse/types.js';
+import type { Command, ServerConfig, Settings } from '../../src/clickhouse/types.js';
 import { withFakeServer } from './fake-http.js';
 
 const test = suite('perform');
@@ -412,7 +412,7 @@ test('insert_to_table :: 18.16: a row changed while its TabSeparated body is wri
       let reads = 0;
       Object.defineProperty(rows[11_000], 'small', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
       const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
-      if (!(err instanceof QueryParamError && /^parameter small: changed after the insert was called/.test(err.message))) continue;
+      if (!(err instanceof QueryParamError && /^parameter rows\[11000\]\.small: changed after the insert was called/.test(err.message))) continue;
       caught++;
       const body = insertsOf(seen)[0]?.body ?? '';
       assert.ok(body.startsWith('INSERT INTO `t` (`id`, `small`, `xs`) FORMAT TabSeparated\n'), body.slice(0, 80));
@@ -432,6 +432,34 @@ test('insert_to_table :: 18.16: a big array giving a Nested column as objects go
     const inserts = insertsOf(seen);
     assert.is(inserts.length, 1);
     assert.ok(inserts[0]?.body.startsWith("INSERT INTO `t` (`id`, `n.a`, `n.b`) FORMAT TabSeparated\n0\t[0]\t['it\\'s']\n1\t[1]\t['it\\'s']\n"), inserts[0]?.body.slice(0, 90));
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
+test('insert_to_table :: with the caller\'s input_format_allow_errors_num or _ratio (the server would skip the line that stops a statement), a big array is encoded whole first: a row that turns bad as it is written is refused by its place and nothing is sent', async () => {
+  const seen: string[] = [];
+  await withFakeServer((req, res) => {
+    seen.push(req.body);
+    if (req.body.startsWith('SELECT version()')) res.end('18.16.1\tUTC\n');
+    else if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nu\tUInt8\t\t\n');
+    else res.end('');
+  }, async (client, server) => {
+    for (const settings of [{ input_format_allow_errors_num: 5 }, { input_format_allow_errors_ratio: 0.01 }, undefined] as (Settings | undefined)[]) {
+      // The value turns bad at its k-th read: in the call's checks, the plan's fit check, or as the body is written.
+      let caught = 0;
+      for (let k = 1; k <= 8; k++) {
+        seen.length = 0;
+        const rows: Row[] = Array.from({ length: 12_000 }, (_, id) => ({ id, u: 7 }));
+        let reads = 0;
+        Object.defineProperty(rows[11_999], 'u', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
+        const err = await run(client, server, { type: 'insert_to_table', table: 't', rows, ...(settings ? { options: { settings } } : {}) }).catch((e: unknown) => e);
+        if (!(err instanceof QueryParamError && /^parameter rows\[11999\]\.u: changed after the insert was called/.test(err.message))) continue;
+        caught++;
+        const inserts = seen.filter((b) => b.startsWith('INSERT'));
+        if (settings) assert.equal(inserts, [], `${JSON.stringify(settings)}, k=${k}: nothing sent`);
+        else assert.ok(inserts[0]?.endsWith('a row no longer encodes\t\t\t\n'), `k=${k}: without them the body goes as it is written, and ends in the line the server refuses`);
+      }
+      assert.ok(caught > 0, `${JSON.stringify(settings)}: some k turned the value bad as the body was written`);
+    }
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 

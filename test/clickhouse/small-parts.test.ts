@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEventListeners } from 'node:events';
 import { joinSignals, withEitherSignal } from '../../src/clickhouse/signals.js';
-import { insertStopOf, stoppedAt, type InsertStop } from '../../src/clickhouse/insert-stop.js';
+import { encodedFirst, failedAt, insertStopOf, placedRefusal, stoppedAt, textStop, type InsertStop } from '../../src/clickhouse/insert-stop.js';
 import { allRefused, withAllRefused } from '../../src/clickhouse/refusals.js';
 import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { queryPath } from '../../src/clickhouse/query-path.js';
@@ -70,6 +70,39 @@ test('insert-stop :: where an insert stopped is found on its error or an error w
   assert.is(stoppedAt('text', stop), 'text', 'no object: returned as it is');
   assert.is(insertStopOf('text'), undefined);
   assert.is(insertStopOf(undefined), undefined);
+});
+
+test('insert-stop :: a row that stopped being written is refused by its place among the caller\'s rows; past a block of the server\'s, the refusal says the rows before may be stored', () => {
+  const rows = Array.from({ length: 10 }, (_, id) => ({ id }));
+  const fail = (index: number) => failedAt(new QueryParamError('u', 'changed'), index);
+  const placed = placedRefusal(fail(2), rows, (row) => (row.id as number) + 100) as QueryParamError;
+  assert.is(placed.param, 'rows[102].u');
+  assert.is(placed.row, 102);
+  assert.is(placed.message, 'parameter rows[102].u: changed', 'no note before a whole block went');
+  const late = placedRefusal(fail(9), rows, (row) => row.id as number, 4) as QueryParamError;
+  assert.is(late.message, "parameter rows[9].u: changed (the server may have stored the statement's first 8 rows already: it writes 4 rows at a time, its max_insert_block_size)");
+  assert.is((placedRefusal(fail(3), rows, (row) => row.id as number, 4) as Error).message, 'parameter rows[3].u: changed', 'rows 0-2 are less than a block');
+  const other = new Error('not a row\'s');
+  assert.is(placedRefusal(other, rows, () => 0), other, 'an error no row threw is itself');
+});
+
+test('insert-stop :: textStop reads the caller\'s allow-errors and block settings, the call\'s over the connection\'s; encodedFirst encodes whole or throws the refusal', () => {
+  assert.equal(textStop(undefined, {}, undefined), { lenient: false, block: 1_048_576 });
+  assert.equal(textStop({ input_format_allow_errors_num: 0 }), { lenient: true, block: 1_048_576 }, 'set at all: the server may skip lines');
+  assert.equal(textStop({ input_format_allow_errors_ratio: 0.1 }, undefined, {}), { lenient: true, block: 1_048_576 });
+  assert.equal(textStop({ max_insert_block_size: 100 }, { max_insert_block_size: 200 }, { max_insert_block_size: '300' }).block, 300, 'the call\'s setting wins');
+  assert.equal(textStop({ max_insert_block_size: 100 }, undefined, undefined).block, 100);
+  assert.equal(textStop({ max_insert_block_size: 0 }).block, 1_048_576, 'a nonsense value: the default');
+  function* parts(): Generator<{ chunks: Buffer[]; rows: number }> {
+    yield { chunks: [Buffer.from('a'), Buffer.from('b')], rows: 1 };
+    yield { chunks: [Buffer.from('c')], rows: 2 };
+  }
+  assert.equal(Buffer.concat(encodedFirst(parts(), (e) => e)).toString(), 'abc');
+  function* broken(): Generator<{ chunks: Buffer[]; rows: number }> {
+    yield { chunks: [Buffer.from('a')], rows: 1 };
+    throw new Error('row 2 changed');
+  }
+  assert.throws(() => encodedFirst(broken(), (e) => new Error(`refused: ${(e as Error).message}`)), /^refused: row 2 changed$/);
 });
 
 test('refusals :: every row refused together rides on the first, which is thrown; a lone refusal is just itself', () => {
