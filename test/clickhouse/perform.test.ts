@@ -323,15 +323,10 @@ test('insert_to_table :: 20,000 rows whose column sets all differ are one statem
 });
 
 test('insert_to_table :: a big array to 18.16 goes as TabSeparated when every value has its plain form; a value out of its column\'s range is refused by its place before anything is sent, and one of another form sends the statement as JSONEachRow', async () => {
-  const seen: string[] = [];
-  await withFakeServer((req, res) => {
-    seen.push(req.body);
-    if (req.body.startsWith('SELECT version()')) res.end('18.16.1\tUTC\n');
-    else if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nsmall\tUInt8\t\t\nat\tDateTime\t\t\nxs\tArray(Int8)\t\t\n');
-    else res.end('');
-  }, async (client, server) => {
+  const seen: { url: string; body: string }[] = [];
+  await withFakeServer(tsvServer(seen), async (client, server) => {
     const rows = (): Row[] => Array.from({ length: 12_000 }, (_, id) => ({ id, small: id % 256, at: new Date(id * 1000), xs: [id % 128, -1] }));
-    const inserts = (): string[] => seen.filter((b) => b.startsWith('INSERT'));
+    const inserts = (): string[] => insertsOf(seen).map((i) => i.body);
     assert.equal(await run(client, server, { type: 'insert_to_table', table: 't', rows: rows() }), { rows: 12_000 });
     const seconds = (id: number): string => String(id).padStart(10, '0');
     assert.is(inserts()[0], `INSERT INTO \`t\` (\`id\`, \`small\`, \`at\`, \`xs\`) FORMAT TabSeparated\n${rows().map((r) => `${r.id}\t${r.small}\t${seconds(r.id as number)}\t[${(r.xs as number[]).join(',')}]\n`).join('')}`);
@@ -436,25 +431,20 @@ test('insert_to_table :: 18.16: a big array giving a Nested column as objects go
 });
 
 test('insert_to_table :: with the caller\'s input_format_allow_errors_num or _ratio (the server would skip the line that stops a statement), a big array is encoded whole first: a row that turns bad as it is written is refused by its place and nothing is sent', async () => {
-  const seen: string[] = [];
-  await withFakeServer((req, res) => {
-    seen.push(req.body);
-    if (req.body.startsWith('SELECT version()')) res.end('18.16.1\tUTC\n');
-    else if (req.body.startsWith('DESCRIBE')) res.end('id\tUInt32\t\t\nu\tUInt8\t\t\n');
-    else res.end('');
-  }, async (client, server) => {
+  const seen: { url: string; body: string }[] = [];
+  await withFakeServer(tsvServer(seen), async (client, server) => {
     for (const settings of [{ input_format_allow_errors_num: 5 }, { input_format_allow_errors_ratio: 0.01 }, undefined] as (Settings | undefined)[]) {
       // The value turns bad at its k-th read: in the call's checks, the plan's fit check, or as the body is written.
       let caught = 0;
       for (let k = 1; k <= 8; k++) {
         seen.length = 0;
-        const rows: Row[] = Array.from({ length: 12_000 }, (_, id) => ({ id, u: 7 }));
+        const rows: Row[] = Array.from({ length: 12_000 }, (_, id) => ({ id, small: 7 }));
         let reads = 0;
-        Object.defineProperty(rows[11_999], 'u', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
+        Object.defineProperty(rows[11_999], 'small', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
         const err = await run(client, server, { type: 'insert_to_table', table: 't', rows, ...(settings ? { options: { settings } } : {}) }).catch((e: unknown) => e);
-        if (!(err instanceof QueryParamError && /^parameter rows\[11999\]\.u: changed after the insert was called/.test(err.message))) continue;
+        if (!(err instanceof QueryParamError && /^parameter rows\[11999\]\.small: changed after the insert was called/.test(err.message))) continue;
         caught++;
-        const inserts = seen.filter((b) => b.startsWith('INSERT'));
+        const inserts = insertsOf(seen).map((i) => i.body);
         if (settings) assert.equal(inserts, [], `${JSON.stringify(settings)}, k=${k}: nothing sent`);
         else assert.ok(inserts[0]?.endsWith('a row no longer encodes\t\t\t\n'), `k=${k}: without them the body goes as it is written, and ends in the line the server refuses`);
       }
