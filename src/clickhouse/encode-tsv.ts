@@ -54,7 +54,8 @@ export function tsvPlan(head: string, keys: readonly string[], types: ColumnType
   if (rows === undefined) return undefined;
   const plan: TsvPlan = {
     head, fits: rows.fits, write: rows.write, parts: (all, out) => tsvParts(plan, all, out),
-    unreadable: `\n\u0000 the client stopped this insert: a row no longer encodes${'\t'.repeat(keys.length + 1)}\n`,
+    // After the last whole row (a row that throws is taken back): no empty line before it, which a String column would read as a row.
+    unreadable: `\u0000 the client stopped this insert: a row no longer encodes${'\t'.repeat(keys.length + 1)}\n`,
   };
   return plan;
 }

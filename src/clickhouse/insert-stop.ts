@@ -71,7 +71,7 @@ export function failedAt(err: unknown, index: number): unknown {
 
 /**
  * `err`, thrown while one of `rows` was written (`failedAt` noted which), refused as that
- * row's, named by its place `placeOf(row)` among the caller's rows; `err` itself when no
+ * row's, named by its place `placeOf(row, index)` among the caller's rows; `err` itself when no
  * row was noted. When `block` rows or more of the statement went before that row, the
  * server may have stored them already (it writes a text body's rows a block of its
  * `max_insert_block_size` at a time): the refusal says so.
@@ -79,11 +79,11 @@ export function failedAt(err: unknown, index: number): unknown {
  * @example
  * refusal = placedRefusal(err, group.rows, (row) => rows.indexOf(row), 1_048_576); // parameter rows[9999].pad: ...
  */
-export function placedRefusal(err: unknown, rows: readonly Row[], placeOf: (row: Row) => number, block = Infinity): unknown {
+export function placedRefusal(err: unknown, rows: readonly Row[], placeOf: (row: Row, index: number) => number, block = Infinity): unknown {
   const at = typeof err === 'object' && err !== null ? failedRows.get(err) : undefined;
   if (at === undefined) return err;
   const stored = Math.floor(at / block) * block;
-  return rowRefused(err, placeOf(rows[at] as Row), stored > 0 ? ` (the server may have stored the statement's first ${stored} rows already: it writes ${block} rows at a time, its max_insert_block_size)` : '');
+  return rowRefused(err, placeOf(rows[at] as Row, at), stored > 0 ? ` (the server may have stored the statement's first ${stored} rows already: it writes ${block} rows at a time, its max_insert_block_size)` : '');
 }
 
 /**

@@ -212,8 +212,9 @@ async function performOnce<K extends PreparedRequest['type']>(
       // `unreadable`: the line that makes the server refuse a text body (encoded whole first when the caller lets it skip bad lines); a binary one is aborted.
       const asSent = (unreadable: string | undefined, parts: (out: ChunkWriter) => Generator<{ chunks: Buffer[]; rows: number }>) => {
         const out = new ChunkWriter();
-        const refused = (e: unknown): unknown => (refusal = placedRefusal(e, group.rows, placeOf, stop.block));
-        return unreadable !== undefined && stop.lenient ? encodedFirst(parts(out), refused) : encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, refused);
+        const whole = unreadable !== undefined && stop.lenient;
+        const refused = (e: unknown): unknown => (refusal = placedRefusal(e, group.rows, group.rows === insert.rows ? (_row, at) => at : placeOf, whole ? Infinity : stop.block));
+        return whole ? encodedFirst(parts(out), refused) : encodedAsSent(parts(out), out, unreadable, (n) => sentRows(written + n), () => { writing = true; }, refused);
       };
       // With the table's types the rows may still be refused (a Decimal's text, say): encoded
       // whole before the group is sent. Otherwise checked already: encoded as they are sent.
@@ -282,13 +283,8 @@ async function performOnce<K extends PreparedRequest['type']>(
  * asked only when a DateTime column needs it.
  */
 async function selectText(
-  transport: Transport,
-  server: ServerConfig,
-  body: string,
-  int64: Int64Mode,
-  remaining: () => number,
-  post: (body: string, confirm: boolean, group: number, rows?: TsvCollector) => Promise<RawResponse>,
-  signal: AbortSignal | undefined,
+  transport: Transport, server: ServerConfig, body: string, int64: Int64Mode, remaining: () => number,
+  post: (body: string, confirm: boolean, group: number, rows?: TsvCollector) => Promise<RawResponse>, signal: AbortSignal | undefined,
 ): Promise<Row[]> {
   const knownZone = knownServerInfo(server)?.timeZone;
   const collector = (): TsvCollector | undefined => (knownZone === undefined ? undefined : new TsvCollector({ int64, serverTimeZone: knownZone }));

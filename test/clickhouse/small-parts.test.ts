@@ -10,6 +10,7 @@ import { QueryParamError } from '../../src/clickhouse/errors.js';
 import { queryPath } from '../../src/clickhouse/query-path.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { ChunkQueue } from '../../src/clickhouse/chunk-queue.js';
+import { ChunkWriter, rowParts } from '../../src/clickhouse/encode-bytes.js';
 import { BoundedCache } from '../../src/clickhouse/bounded-cache.js';
 import { Incomplete, Input, SHORT, numberIfSafe } from '../../src/clickhouse/binary-input.js';
 import { ProtocolError } from '../../src/clickhouse/errors.js';
@@ -84,6 +85,35 @@ test('insert-stop :: a row that stopped being written is refused by its place am
   assert.is((placedRefusal(fail(3), rows, (row) => row.id as number, 4) as Error).message, 'parameter rows[3].u: changed', 'rows 0-2 are less than a block');
   const other = new Error('not a row\'s');
   assert.is(placedRefusal(other, rows, () => 0), other, 'an error no row threw is itself');
+});
+
+test('insert-stop :: a row that throws while it is written is taken back whole, also across a chunk\'s end; a thrown value that is no object is refused as the row\'s', () => {
+  const rows = [{ id: 0 }, { id: 1 }, { id: 2 }];
+  for (const thrown of [new QueryParamError('id', 'changed'), 'a string', undefined]) {
+    const out = new ChunkWriter();
+    const write = (o: ChunkWriter, row: Record<string, unknown>): void => {
+      o.text(`${'x'.repeat(100_000)}${String(row.id)}\n`);
+      if (row.id === 2) {
+        // More than the chunk in hand: the row's first bytes are in a chunk already filled, not yet handed over.
+        o.text('half'.repeat(100_000));
+        throw thrown;
+      }
+    };
+    const sent: Buffer[] = [];
+    const parts = rowParts(rows, write, out);
+    let err: unknown;
+    try {
+      for (const part of parts) sent.push(...part.chunks);
+    } catch (e) {
+      err = e;
+    }
+    sent.push(...out.take());
+    assert.is(Buffer.concat(sent).toString(), `${'x'.repeat(100_000)}0\n${'x'.repeat(100_000)}1\n`, `${String(thrown)}: the rows before it, nothing of it`);
+    const refusal = placedRefusal(err, rows, (_row, at) => at) as QueryParamError;
+    assert.instance(refusal, QueryParamError);
+    assert.is(refusal.row, 2);
+    assert.is(refusal.message, thrown instanceof QueryParamError ? 'parameter rows[2].id: changed' : `parameter rows[2]: reading the row threw: ${String(thrown)}`);
+  }
 });
 
 test('insert-stop :: textStop reads the caller\'s allow-errors and block settings, the call\'s over the connection\'s; encodedFirst encodes whole or throws the refusal', () => {
