@@ -16,7 +16,7 @@
 import type { ColumnType } from './column-type.js';
 import { type ChunkWriter, MALFORMED, put, rowParts, writeAscii, writeInteger } from './encode-bytes.js';
 import { type FormMakers, type Gen, type InsertPlan, type RowCodec, type RowForm, binaryGens, compiledRowCodec } from './encode-compiled.js';
-import { isWellFormed } from './params.js';
+import { escapeText, isWellFormed } from './params.js';
 import type { ColumnTypes } from './encode-binary.js';
 import type { Row } from './types.js';
 
@@ -50,11 +50,11 @@ export function tsvPlan(head: string, keys: readonly string[], types: ColumnType
     texts.push(column.text);
   }
   const rows: RowCodec | undefined = compiledRowCodec(keys, parsed, texts, TSV_FORM);
-  // After the columns a tab where the line must end: refused whatever the columns' types.
   if (rows === undefined) return undefined;
   const plan: TsvPlan = {
     head, fits: rows.fits, write: rows.write, parts: (all, out) => tsvParts(plan, all, out),
-    // After the last whole row (a row that throws is taken back): no empty line before it, which a String column would read as a row.
+    // After the columns a tab where the line must end: refused whatever their types. It follows the last whole row (a row that
+    // throws is taken back), with no empty line before it, which a String column would read as a row.
     unreadable: `\u0000 the client stopped this insert: a row no longer encodes${'\t'.repeat(keys.length + 1)}\n`,
   };
   return plan;
@@ -157,13 +157,9 @@ function writeEscaped(out: ChunkWriter, text: string, quote: number): void {
 }
 const QUOTE = Buffer.from("'");
 
-const ESCAPED = /[\\'\u0000-\u001f\u007f]/g;
-const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const escapeChar = (ch: string): string => ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-
 function writeRest(out: ChunkWriter, text: string): void {
   if (!isWellFormed(text)) throw MALFORMED;
-  const escaped = text.replace(ESCAPED, escapeChar);
+  const escaped = escapeText(text);
   out.room(escaped.length * 3);
   out.pos += out.buf.write(escaped, out.pos, 'utf8');
 }

@@ -127,7 +127,18 @@ export function formatLiteral(value: unknown, name = 'value'): string {
  */
 export function quoteString(value: string, name = 'value'): string {
   if (!isWellFormed(value)) throw new QueryParamError(name, 'string holds a lone UTF-16 surrogate, which has no UTF-8 form');
-  return NEEDS_ESCAPE.test(value) ? `'${value.replace(ESCAPED, escapeChar)}'` : `'${value}'`;
+  return `'${escapeText(value)}'`;
+}
+
+/**
+ * `text` with ClickHouse's escapes for a quoted or TabSeparated string: `\\`, `\'`, and the
+ * control characters (`\t`, `\n`, `\0`, ..., `\xHH`). Not checked for lone surrogates.
+ *
+ * @example
+ * escapeText("it's\t"); // "it\\'s\\t"
+ */
+export function escapeText(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, escapeChar) : text;
 }
 
 /**
