@@ -460,6 +460,26 @@ test('insert_to_table :: with the caller\'s input_format_allow_errors_num or _ra
   }, (port) => `http://127.0.0.1:${port}/default`);
 });
 
+test('insert_to_table :: 18.16: one row object at two places that turns bad as its second place is written is refused by that place, not the first', async () => {
+  const seen: { url: string; body: string }[] = [];
+  await withFakeServer(tsvServer(seen), async (client, server) => {
+    const places = new Set<string>();
+    // The value turns bad at its k-th read: in the call's checks, the plan's fit check, or as one of its two places is written.
+    for (let k = 1; k <= 12; k++) {
+      const rows: Row[] = Array.from({ length: 12_000 }, (_, id) => ({ id, small: 7 }));
+      let reads = 0;
+      const twice: Row = { id: 5 };
+      Object.defineProperty(twice, 'small', { enumerable: true, get: () => (++reads >= k ? 'boom' : 7) });
+      rows[5] = twice;
+      rows[11_999] = twice;
+      const err = await run(client, server, { type: 'insert_to_table', table: 't', rows }).catch((e: unknown) => e);
+      const m = err instanceof QueryParamError ? /^parameter (rows\[\d+\])\.small: changed after the insert was called/.exec(err.message) : null;
+      if (m) places.add(m[1] as string);
+    }
+    assert.ok(places.has('rows[11999]'), `refused at its second place: ${[...places].join(', ')}`);
+  }, (port) => `http://127.0.0.1:${port}/default`);
+});
+
 /** A 26.7 fake with a Nested column `n`: the rows each kept-aside statement (`n.b` alone) carries, and the ids of every other statement. */
 function nestedServer(held: number[], streamed: string[][] = []) {
   return (req: { body: string }, res: { end: (body: string) => void }): void => {
