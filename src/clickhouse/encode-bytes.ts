@@ -233,11 +233,23 @@ export function writeAscii(out: ChunkWriter, text: string): void {
 // digits, quoted; false for any other (nothing written).
 function writeEpoch(out: ChunkWriter, ms: number): boolean {
   if (!(ms >= 0 && ms < EPOCH_TEXT_END_MS)) return false;
+  writeSeconds(out, ms, 34);
+  return true;
+}
+
+/**
+ * A time within DateTime's range (the caller checked it) as its epoch seconds, ten digits,
+ * between two `quote`s (a character's code; 0: none).
+ *
+ * @example
+ * writeSeconds(out, 1_600_000_000_000, 39); // bytes of '1600000000' in single quotes
+ */
+export function writeSeconds(out: ChunkWriter, ms: number, quote: number): void {
   out.room(12);
   const buf = out.buf;
-  let at = out.pos + 11;
-  out.pos += 12;
-  buf[at] = 34;
+  if (quote !== 0) buf[out.pos++] = quote;
+  let at = out.pos + 10;
+  out.pos = at;
   // Ten digits as two halves of five, each small enough for integer arithmetic.
   const seconds = Math.floor(ms / 1000);
   let high = Math.floor(seconds / 100_000);
@@ -252,8 +264,7 @@ function writeEpoch(out: ChunkWriter, ms: number): boolean {
     buf[--at] = 48 + (high - next * 10);
     high = next;
   }
-  buf[--at] = 34;
-  return true;
+  if (quote !== 0) buf[out.pos++] = quote;
 }
 
 // A string of printable ASCII without a quote or a backslash is its JSON as it is; false for

@@ -14,7 +14,7 @@
  * null; arrays as `[1,'a',NULL]`, their strings and DateTimes quoted.
  */
 import type { ColumnType } from './column-type.js';
-import { type ChunkWriter, MALFORMED, put, rowParts, writeAscii, writeInteger } from './encode-bytes.js';
+import { type ChunkWriter, MALFORMED, put, rowParts, writeAscii, writeInteger, writeSeconds } from './encode-bytes.js';
 import { type FormMakers, type Gen, type InsertPlan, type RowCodec, type RowForm, binaryGens, compiledRowCodec } from './encode-compiled.js';
 import { escapeText, isWellFormed } from './params.js';
 import type { ColumnTypes } from './encode-binary.js';
@@ -162,20 +162,4 @@ function writeRest(out: ChunkWriter, text: string): void {
   const escaped = escapeText(text);
   out.room(escaped.length * 3);
   out.pos += out.buf.write(escaped, out.pos, 'utf8');
-}
-
-// A Date within DateTime's range (the check saw to it) as its epoch seconds, ten digits, in
-// quotes when `quote` is a quote's code (39).
-function writeSeconds(out: ChunkWriter, ms: number, quote: number): void {
-  out.room(12);
-  const buf = out.buf;
-  if (quote !== 0) buf[out.pos++] = quote;
-  let seconds = Math.floor(ms / 1000);
-  for (let i = 9; i >= 0; i--) {
-    const next = Math.floor(seconds / 10);
-    buf[out.pos + i] = 48 + (seconds - next * 10);
-    seconds = next;
-  }
-  out.pos += 10;
-  if (quote !== 0) buf[out.pos++] = quote;
 }

@@ -12,7 +12,7 @@ import { insertStopOf } from '../../src/clickhouse/insert-stop.js';
 import { parseConnectionString } from '../../src/clickhouse/connection-string.js';
 import { type TableSchema, cachedTableSchema, forgetTableSchema, tableSchemaOf } from '../../src/clickhouse/table-schema.js';
 import type { Row, ServerConfig } from '../../src/clickhouse/types.js';
-import { fakeServer, type FakeServer } from './fake-http.js';
+import { fakeServer, type FakeServer, type Reply } from './fake-http.js';
 
 const test = suite('table-schema');
 const timeout = (): number => 2_000;
@@ -28,6 +28,18 @@ async function describing(lines: (body: string) => string): Promise<{ fake: Fake
 async function closing(parts: { fake: FakeServer; client: Client | Pool }): Promise<void> {
   await parts.client.close();
   await parts.fake.close();
+}
+
+/** Runs `fn` with a client of a fake server answering by `reply`; both closed after. */
+async function withFake<T>(reply: Reply, fn: (client: Client, server: ServerConfig, fake: FakeServer) => Promise<T>): Promise<T> {
+  const fake = await fakeServer(reply, (port) => `http://127.0.0.1:${port}/default`);
+  const server = parseConnectionString(fake.url);
+  const client = new Client(server.origin);
+  try {
+    return await fn(client, server, fake);
+  } finally {
+    await closing({ fake, client });
+  }
 }
 
 /** Runs `fn` with Date.now moved `ms` ahead. */
@@ -268,19 +280,13 @@ const TABLE = [
 
 /** An insert_to_table against a 26.7 fake whose table is `columns`; the statements it got. */
 async function inserting(columns: string, rows: Row[] | Iterable<Row>): Promise<{ result: unknown; inserts: string[] }> {
-  const fake = await fakeServer((req, res) => {
+  return await withFake((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${columns}\n`);
     else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
-  }, (port) => `http://127.0.0.1:${port}/default`);
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  }, async (client, server, fake) => {
     const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'ins_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
     return { result, inserts: fake.seen.map((s) => s.body).filter((b) => b.startsWith('INSERT')) };
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 }
 
 test('refuse :: rows giving a MATERIALIZED or ALIAS column are refused before anything is sent, each by its place, in the caller\'s order', async () => {
@@ -322,23 +328,17 @@ test('source :: a source into a table with EPHEMERAL columns names its writable 
 });
 
 test('need :: rows of numbers and nulls need no description: a user who may not describe the table still inserts them', async () => {
-  const fake = await fakeServer((req, res) => {
+  await withFake((req, res) => {
     if (req.body.startsWith('DESCRIBE')) {
       res.statusCode = 500;
       return void res.end('Code: 497. DB::Exception: alice: Not enough privileges. (ACCESS_DENIED) (version 26.7.2.1)\n');
     }
     res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
-  }, (port) => `http://127.0.0.1:${port}/default`);
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  }, async (client, server, fake) => {
     const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'no_describe', rows: [{ id: 1, note: null }, { id: 2, note: 3 }] }), { timeout: 2_000, int64: 'auto' });
     assert.equal(result, { rows: 2 });
     assert.equal(fake.seen.map((s) => s.body).filter((b) => b.startsWith('INSERT')), ['INSERT INTO `no_describe` (`id`, `note`) FORMAT JSONEachRow\n{"id":1,"note":null}\n{"id":2,"note":3}\n']);
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('nested :: a row whose other Nested field is undefined gives part of the Nested column: its own statement, not one where that field would be []', async () => {
@@ -370,19 +370,13 @@ test('nested :: a source\'s row whose other Nested field is undefined gives part
 /** A source's insert against a 26.7 fake whose DESCRIBE answers `descriptions` in turn (the last from then on); the statements it got. */
 async function sourceInto(descriptions: string[], rows: Iterable<Row>): Promise<{ result: unknown; inserts: string[]; describes: number }> {
   let describes = 0;
-  const fake = await fakeServer((req, res) => {
+  return await withFake((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${descriptions[Math.min(describes++, descriptions.length - 1)] as string}\n`);
     else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
-  }, (port) => `http://127.0.0.1:${port}/default`);
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  }, async (client, server, fake) => {
     const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'chg_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
     return { result, inserts: fake.seen.map((x) => x.body).filter((b) => b.startsWith('INSERT')), describes };
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 }
 
 test('afresh :: once a source\'s key made the table be described afresh, a column list accepted by the old description is checked again: a column dropped since is refused, not dropped', async () => {
@@ -419,24 +413,18 @@ test('afresh :: a call whose source\'s table is described afresh past its timeou
   for (const version of ['26.7.2.1', '18.16.1']) {
     let describes = 0;
     // The second description (asked for the key `x`) never comes.
-    const fake = await fakeServer((req, res) => {
+    await withFake((req, res) => {
       if (req.body.startsWith('DESCRIBE')) {
         if (describes++ === 0) res.end('id\tUInt32\t\t\n');
         return;
       }
       res.end(req.body.startsWith('SELECT version()') ? `${version}\tUTC\n` : '');
-    }, (port) => `http://127.0.0.1:${port}/default`);
-    const server = parseConnectionString(fake.url);
-    const client = new Client(server.origin);
-    try {
+    }, async (client, server, fake) => {
       const rows = (function* (): Generator<Row> { yield { id: 0 }; yield { id: 1, x: 'new' }; })();
       const result = await perform(client, server, prepare({ type: 'insert_to_table', table: 'slow_t', rows }), { timeout: 1_000, int64: 'auto' }).catch((e: unknown) => e);
       assert.is(describes, 2, version);
       assert.instance(result, TimeoutError, `${version}: ${String(result)}`);
-    } finally {
-      await client.close();
-      await fake.close();
-    }
+    });
   }
 });
 
@@ -456,15 +444,12 @@ test('refuse :: a source\'s row giving a MATERIALIZED or ALIAS column is refused
 });
 
 test('afresh :: a key the kept description has (a Nested column given as one object, a column in another case) asks no new description', async () => {
-  const fake = await fakeServer((req, res) => {
+  await withFake((req, res) => {
     if (req.body.startsWith('DESCRIBE')) res.end(`${TABLE}\n`);
     else res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
-  }, (port) => `http://127.0.0.1:${port}/default`);
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  const describes = (): number => fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length;
-  const insert = (rows: Row[]): Promise<unknown> => perform(client, server, prepare({ type: 'insert_to_table', table: 'afresh_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
-  try {
+  }, async (client, server, fake) => {
+    const describes = (): number => fake.seen.filter((s) => s.body.startsWith('DESCRIBE')).length;
+    const insert = (rows: Row[]): Promise<unknown> => perform(client, server, prepare({ type: 'insert_to_table', table: 'afresh_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
     for (let i = 0; i < 3; i++) assert.equal(await insert([{ id: i, s: 'a', n: { a: [1], b: ['x'] } }]), { rows: 1 });
     assert.is(describes(), 1, 'described once');
     const refused = await insert([{ ID: 1, s: 'a' }]);
@@ -472,10 +457,7 @@ test('afresh :: a key the kept description has (a Nested column given as one obj
     assert.is(describes(), 1, 'and asks no new description first');
     assert.instance(await insert([{ id: 1, added: 'a' }]), QueryParamError);
     assert.is(describes(), 2, 'a key the description lacks: described afresh before it is refused');
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('nested :: a value inside a Nested object is checked as its column\'s; a refused insert of such rows says which caller rows were in flight', async () => {
@@ -484,27 +466,21 @@ test('nested :: a value inside a Nested object is checked as its column\'s; a re
   assert.match((wide.result as Error).message, /n\.a/);
   assert.equal(wide.inserts, []);
   const rows: Row[] = [{ id: 1, s: 'a', n: { a: [1], b: ['x'] } }, { id: 2, s: 'b', n: { a: [2], b: ['y'] } }];
-  const fake = await fakeServer((req, res) => {
+  await withFake((req, res) => {
     if (req.body.startsWith('DESCRIBE')) return void res.end(`${TABLE}\n`);
     if (req.body.startsWith('INSERT')) {
       res.statusCode = 500;
       return void res.end('Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED) (version 26.7.2.1)\n');
     }
     res.end(req.body.startsWith('SELECT version()') ? '26.7.2.1\tUTC\n' : '');
-  }, (port) => `http://127.0.0.1:${port}/default`);
-  const server = parseConnectionString(fake.url);
-  const client = new Client(server.origin);
-  try {
+  }, async (client, server, fake) => {
     const err = await perform(client, server, prepare({ type: 'insert_to_table', table: 'stop_t', rows }), { timeout: 2_000, int64: 'auto' }).catch((e: unknown) => e);
     assert.instance(err, ClickHouseError);
     const stop = insertStopOf(err);
     assert.ok(stop !== undefined);
     assert.is(stop?.inFlight.length, 2);
     assert.ok(stop?.inFlight[0] === rows[0] && stop.inFlight[1] === rows[1], 'the caller\'s own rows, not their flattened copies');
-  } finally {
-    await client.close();
-    await fake.close();
-  }
+  });
 });
 
 test('shared :: a description that failed on its way leaves a newer one asked since in place', async () => {
